@@ -1,0 +1,122 @@
+/**
+ * The messages each stage sends to the model. Kept in one module so that the prompt a model
+ * sees is easy to read and to test; nothing here calls a service.
+ */
+import type { Client, HistoryMessage } from "../domain/Dialog.ts"
+import type { ChatMessage } from "../llm/LanguageModel.ts"
+import type { BotProfileData, Stage } from "../profile/BotProfile.ts"
+import type { ToolResult } from "../tools/Tools.ts"
+
+/** Heading of the message that hands the think step's findings to synthesis. */
+export const notesHeading = "Notes from the thinking step (not visible to the customer):"
+export const toolResultsHeading = "Tool results:"
+
+/**
+ * The newest messages whose texts fit in `budget` characters, oldest first. A message longer
+ * than half the budget is cut (its end kept), so one huge message cannot push out the rest.
+ */
+export const trimHistory = (history: ReadonlyArray<HistoryMessage>, budget: number): ReadonlyArray<HistoryMessage> => {
+  const kept: Array<HistoryMessage> = []
+  const perMessage = Math.max(1, Math.floor(budget / 2))
+  let used = 0
+  for (let i = history.length - 1; i >= 0; i--) {
+    const message = history[i]!
+    const text = message.text.length > perMessage ? `…${message.text.slice(-perMessage)}` : message.text
+    if (used + text.length > budget) break
+    used += text.length
+    kept.push(text === message.text ? message : { ...message, text })
+  }
+  return kept.reverse()
+}
+
+export const historyMessages = (history: ReadonlyArray<HistoryMessage>): ReadonlyArray<ChatMessage> =>
+  history.map((m) => ({ role: m.role, content: m.text }))
+
+export const describeClient = (client: Client): string => {
+  const facts = [
+    `Telegram name: ${[client.firstName, client.lastName].filter(Boolean).join(" ")}`,
+    client.profile.name && `name: ${client.profile.name}`,
+    client.profile.phone && `phone: ${client.profile.phone}`,
+    client.profile.email && `email: ${client.profile.email}`,
+    client.profile.notes && `notes: ${client.profile.notes}`,
+    client.languageCode && `language: ${client.languageCode}`
+  ].filter((f): f is string => typeof f === "string" && f.length > 0)
+  return `Customer profile — ${facts.join("; ")}.`
+}
+
+export const classifyMessages = (
+  profile: BotProfileData,
+  history: ReadonlyArray<ChatMessage>,
+  text: string
+): ReadonlyArray<ChatMessage> => [
+  {
+    role: "system",
+    content: [
+      profile.classifierPrompt,
+      "Stages:",
+      ...profile.stages.map((s) => `- ${s.id}: ${s.description}`),
+      `Answer with one of: ${profile.stages.map((s) => s.id).join(", ")}.`
+    ].join("\n")
+  },
+  ...history,
+  { role: "user", content: text }
+]
+
+export const thinkMessages = (
+  profile: BotProfileData,
+  stage: Stage,
+  client: Client,
+  history: ReadonlyArray<ChatMessage>,
+  text: string
+): ReadonlyArray<ChatMessage> => [
+  {
+    role: "system",
+    content: [
+      profile.persona,
+      `Current dialog stage: ${stage.id}. ${stage.prompt}`,
+      describeClient(client),
+      "Call tools when they help. When you have what you need, write short notes for the final answer."
+    ].join("\n\n")
+  },
+  ...history,
+  { role: "user", content: text }
+]
+
+export const renderFindings = (notes: string, results: ReadonlyArray<ToolResult>): string =>
+  [
+    notesHeading,
+    notes.trim() === "" ? "(none)" : notes.trim(),
+    "",
+    toolResultsHeading,
+    ...(results.length === 0 ? ["(none)"] : results.map((r) => `- ${r.name}: ${r.content}`))
+  ].join("\n")
+
+export const synthesizeMessages = (
+  profile: BotProfileData,
+  stage: Stage,
+  client: Client,
+  history: ReadonlyArray<ChatMessage>,
+  text: string,
+  findings: string
+): ReadonlyArray<ChatMessage> => [
+  {
+    role: "system",
+    content: [profile.persona, `Current dialog stage: ${stage.id}. ${stage.prompt}`, describeClient(client), profile.synthesisPrompt]
+      .join("\n\n")
+  },
+  ...history,
+  { role: "user", content: text },
+  { role: "system", content: findings }
+]
+
+/** The last-chance generation when synthesis failed: no tools, no findings. */
+export const plainMessages = (
+  profile: BotProfileData,
+  client: Client,
+  history: ReadonlyArray<ChatMessage>,
+  text: string
+): ReadonlyArray<ChatMessage> => [
+  { role: "system", content: [profile.persona, describeClient(client)].join("\n\n") },
+  ...history,
+  { role: "user", content: text }
+]

@@ -1,0 +1,194 @@
+/**
+ * Schemas of the Telegram Bot API objects the bot reads.
+ *
+ * Every struct ignores fields it does not know (Telegram adds fields often), and every update
+ * type the Bot API defines is listed so that an update of any kind decodes. Identifiers are
+ * integers checked to be exact in a JavaScript number: Telegram documents that user and chat
+ * ids have at most 52 significant bits, so a value outside the safe-integer range is a
+ * malformed update and is rejected instead of being silently rounded.
+ */
+import { Option, Schema } from "effect"
+
+/** A Telegram identifier (user, chat, update, message): an integer exact in a JS number. */
+export const TelegramId = Schema.Number.pipe(
+  Schema.filter((n) => Number.isSafeInteger(n), {
+    message: () => "expected an integer exact in 64-bit-safe range (|n| ≤ 2^53 − 1)"
+  }),
+  Schema.brand("TelegramId")
+)
+export type TelegramId = typeof TelegramId.Type
+
+export const User = Schema.Struct({
+  id: TelegramId,
+  is_bot: Schema.Boolean,
+  first_name: Schema.String,
+  last_name: Schema.optional(Schema.String),
+  username: Schema.optional(Schema.String),
+  language_code: Schema.optional(Schema.String),
+  is_premium: Schema.optional(Schema.Boolean)
+})
+export type User = typeof User.Type
+
+export const Chat = Schema.Struct({
+  id: TelegramId,
+  type: Schema.String,
+  title: Schema.optional(Schema.String),
+  username: Schema.optional(Schema.String),
+  first_name: Schema.optional(Schema.String),
+  last_name: Schema.optional(Schema.String)
+})
+export type Chat = typeof Chat.Type
+
+export const MessageEntity = Schema.Struct({
+  type: Schema.String,
+  offset: Schema.Number,
+  length: Schema.Number
+})
+
+const PhotoSize = Schema.Struct({
+  file_id: Schema.String,
+  file_unique_id: Schema.String,
+  width: Schema.Number,
+  height: Schema.Number,
+  file_size: Schema.optional(Schema.Number)
+})
+
+const Sticker = Schema.Struct({
+  file_id: Schema.String,
+  file_unique_id: Schema.String,
+  emoji: Schema.optional(Schema.String)
+})
+
+/** Media kinds the bot cannot read; they are only detected, never decoded further. */
+export const mediaFields = [
+  "animation",
+  "audio",
+  "document",
+  "paid_media",
+  "photo",
+  "sticker",
+  "story",
+  "video",
+  "video_note",
+  "voice",
+  "contact",
+  "dice",
+  "game",
+  "poll",
+  "venue",
+  "location"
+] as const
+
+const messageFields = {
+  message_id: Schema.Number,
+  date: Schema.Number,
+  chat: Chat,
+  from: Schema.optional(User),
+  sender_chat: Schema.optional(Chat),
+  edit_date: Schema.optional(Schema.Number),
+  text: Schema.optional(Schema.String),
+  caption: Schema.optional(Schema.String),
+  entities: Schema.optional(Schema.Array(MessageEntity)),
+  photo: Schema.optional(Schema.Array(PhotoSize)),
+  sticker: Schema.optional(Sticker)
+}
+
+// Media kinds and any other field are kept as they came, untyped: they are only tested for presence.
+const otherFields = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+/** A message quoted by another one (Telegram does not nest quotes further). */
+export const QuotedMessage = Schema.Struct(messageFields, otherFields)
+
+export const Message = Schema.Struct(
+  { ...messageFields, reply_to_message: Schema.optional(QuotedMessage) },
+  otherFields
+)
+export type Message = typeof Message.Type
+
+export const CallbackQuery = Schema.Struct({
+  id: Schema.String,
+  from: User,
+  chat_instance: Schema.optional(Schema.String),
+  data: Schema.optional(Schema.String),
+  message: Schema.optional(Message)
+})
+export type CallbackQuery = typeof CallbackQuery.Type
+
+export const ChatMember = Schema.Struct({
+  user: User,
+  status: Schema.String
+})
+
+export const ChatMemberUpdated = Schema.Struct({
+  chat: Chat,
+  from: User,
+  date: Schema.Number,
+  old_chat_member: ChatMember,
+  new_chat_member: ChatMember
+})
+export type ChatMemberUpdated = typeof ChatMemberUpdated.Type
+
+/** Update kinds the bot does not act on: any object is accepted and the kind is logged and skipped. */
+const Opaque = Schema.Record({ key: Schema.String, value: Schema.Unknown })
+
+export const Update = Schema.Struct({
+  update_id: TelegramId,
+  message: Schema.optional(Message),
+  edited_message: Schema.optional(Message),
+  channel_post: Schema.optional(Message),
+  edited_channel_post: Schema.optional(Message),
+  business_connection: Schema.optional(Opaque),
+  business_message: Schema.optional(Message),
+  edited_business_message: Schema.optional(Message),
+  deleted_business_messages: Schema.optional(Opaque),
+  message_reaction: Schema.optional(Opaque),
+  message_reaction_count: Schema.optional(Opaque),
+  inline_query: Schema.optional(Opaque),
+  chosen_inline_result: Schema.optional(Opaque),
+  callback_query: Schema.optional(CallbackQuery),
+  shipping_query: Schema.optional(Opaque),
+  pre_checkout_query: Schema.optional(Opaque),
+  purchased_paid_media: Schema.optional(Opaque),
+  poll: Schema.optional(Opaque),
+  poll_answer: Schema.optional(Opaque),
+  my_chat_member: Schema.optional(ChatMemberUpdated),
+  chat_member: Schema.optional(ChatMemberUpdated),
+  chat_join_request: Schema.optional(Opaque),
+  chat_boost: Schema.optional(Opaque),
+  removed_chat_boost: Schema.optional(Opaque)
+})
+export type Update = typeof Update.Type
+
+export const decodeUpdate = Schema.decodeUnknown(Update, { onExcessProperty: "ignore" })
+export const decodeUpdateJson = Schema.decodeUnknown(Schema.parseJson(Update), { onExcessProperty: "ignore" })
+
+/** The kind of an update: the name of its one payload field, or "unknown". */
+export const updateKind = (update: Update): string => {
+  for (const key of Object.keys(update)) {
+    if (key !== "update_id") return key
+  }
+  return "unknown"
+}
+
+/** The chat an update belongs to, if any; updates of one chat are handled strictly in order. */
+export const updateChatId = (update: Update): Option.Option<TelegramId> => {
+  const message =
+    update.message ?? update.edited_message ?? update.channel_post ?? update.edited_channel_post ??
+      update.business_message ?? update.edited_business_message
+  if (message) return Option.some(message.chat.id)
+  if (update.callback_query) {
+    return update.callback_query.message
+      ? Option.some(update.callback_query.message.chat.id)
+      : Option.some(update.callback_query.from.id as TelegramId)
+  }
+  if (update.my_chat_member) return Option.some(update.my_chat_member.chat.id)
+  if (update.chat_member) return Option.some(update.chat_member.chat.id)
+  return Option.none()
+}
+
+/** The text a user wrote in a message: its text, or the caption of a media message. */
+export const messageText = (message: Message): Option.Option<string> =>
+  Option.fromNullable(message.text ?? message.caption)
+
+/** Whether a message carries media the bot cannot read (and no caption). */
+export const hasMedia = (message: typeof QuotedMessage.Type): boolean => mediaFields.some((field) => message[field] !== undefined)

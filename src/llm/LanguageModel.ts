@@ -1,0 +1,64 @@
+/**
+ * One chat completion against a language model: messages and tool specs in, text and/or tool
+ * calls out. The pipeline drives the three stages through this one method; layers decide
+ * what answers (the openai SDK, the offline model, a scripted model in tests).
+ */
+import { Context, type Effect, Schema } from "effect"
+
+/** Which pipeline step is asking: layers may choose a model per step. */
+export type Purpose = "classify" | "think" | "synthesize"
+
+export interface ToolCall {
+  readonly id: string
+  readonly name: string
+  /** The arguments exactly as the model wrote them: JSON text, not yet trusted. */
+  readonly arguments: string
+}
+
+export type ChatMessage =
+  | { readonly role: "system"; readonly content: string }
+  | { readonly role: "user"; readonly content: string }
+  | { readonly role: "assistant"; readonly content: string | null; readonly toolCalls?: ReadonlyArray<ToolCall> }
+  | { readonly role: "tool"; readonly toolCallId: string; readonly content: string }
+
+/** A tool as the model sees it: `parameters` is a JSON Schema object. */
+export interface ToolSpec {
+  readonly name: string
+  readonly description: string
+  readonly parameters: object
+}
+
+export interface CompletionRequest {
+  readonly purpose: Purpose
+  readonly messages: ReadonlyArray<ChatMessage>
+  readonly tools?: ReadonlyArray<ToolSpec>
+}
+
+export interface Usage {
+  readonly promptTokens: number
+  readonly completionTokens: number
+}
+
+export interface CompletionResponse {
+  readonly text: string | null
+  readonly toolCalls: ReadonlyArray<ToolCall>
+  readonly usage: Usage
+  readonly model: string
+}
+
+/** The model could not answer: the endpoint failed, timed out, or answered nonsense. */
+export class LanguageModelError extends Schema.TaggedError<LanguageModelError>()("LanguageModelError", {
+  purpose: Schema.String,
+  message: Schema.String,
+  status: Schema.optional(Schema.Number)
+}) {}
+
+export interface LanguageModelService {
+  /** A short name for logs: which model answers (e.g. `offline`, `openai:gpt-4o-mini`). */
+  readonly description: string
+  readonly complete: (request: CompletionRequest) => Effect.Effect<CompletionResponse, LanguageModelError>
+}
+
+export class LanguageModel extends Context.Tag("LanguageModel")<LanguageModel, LanguageModelService>() {}
+
+export const noUsage: Usage = { promptTokens: 0, completionTokens: 0 }

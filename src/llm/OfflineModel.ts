@@ -1,0 +1,193 @@
+/**
+ * A deterministic model that runs with no network and no key, for demos and first runs. It
+ * classifies by the profile's stage keywords, calls tools when the text asks for them (several
+ * at once when it asks for several things), and composes its answer from the tool results.
+ * Its first reply in a chat says that it is the offline model.
+ */
+import { Effect, Layer } from "effect"
+import { notesHeading, toolResultsHeading } from "../dialog/prompts.ts"
+import { BotProfile, type BotProfileData } from "../profile/BotProfile.ts"
+import {
+  type ChatMessage,
+  type CompletionRequest,
+  type CompletionResponse,
+  LanguageModel,
+  type ToolCall
+} from "./LanguageModel.ts"
+
+export const offlineNotice =
+  "(I'm the built-in offline demo model: my answers come from simple rules and the knowledge base. Set OPENAI_API_KEY or OPENAI_BASE_URL to use a real language model.)"
+
+const lastUser = (messages: ReadonlyArray<ChatMessage>): string => {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!
+    if (m.role === "user") return m.content
+  }
+  return ""
+}
+
+const countWords = (text: string) => text.length / 4
+
+const response = (text: string | null, toolCalls: ReadonlyArray<ToolCall>, messages: ReadonlyArray<ChatMessage>) => ({
+  text,
+  toolCalls,
+  model: "offline",
+  usage: {
+    promptTokens: Math.ceil(messages.reduce((n, m) => n + countWords(m.content ?? ""), 0)),
+    completionTokens: Math.ceil(countWords(text ?? ""))
+  }
+}) satisfies CompletionResponse
+
+export const classifyByKeywords = (profile: BotProfileData, text: string): string => {
+  const lower = text.toLowerCase()
+  let best = { id: profile.defaultStage, score: 0 }
+  for (const stage of profile.stages) {
+    const score = stage.keywords.reduce((n, k) => (lower.includes(k.toLowerCase()) ? n + k.length : n), 0)
+    if (score > best.score) best = { id: stage.id, score }
+  }
+  return best.id
+}
+
+const namePatterns = [
+  /\bmy name is\s+([\p{L}][\p{L}'’-]*(?:\s+[\p{Lu}][\p{L}'’-]*)?)/iu,
+  /\bcall me\s+([\p{L}][\p{L}'’-]*)/iu,
+  /меня зовут\s+([\p{L}][\p{L}'’-]*(?:\s+[\p{Lu}][\p{L}'’-]*)?)/iu
+]
+const phonePattern = /\+?\d[\d ()-]{5,20}\d/
+const emailPattern = /[^\s@,;]+@[^\s@,;]+\.[a-z]{2,}/i
+const aboutMe = /about me|who am i|my name\?|what(?:'s| is) my name|remember (?:me|my)|как меня зовут|обо мне|помните/i
+const human = /\b(human|person|operator|manager|agent)\b|человек|оператор|менеджер/i
+const timeQuestion = /what time|time is it|current time|который час|сколько времени|今何時|何時/i
+const wantsInfo = /\?|？|\b(how|what|when|where|which|do you|can i|please|want|need|tell me)\b|хочу|как |сколько|где|когда|можно/i
+
+/** The tool calls the offline model makes for a user text, among the tools it was offered. */
+export const planToolCalls = (text: string, offered: ReadonlyArray<string>): ReadonlyArray<ToolCall> => {
+  const calls: Array<{ name: string; args: Record<string, unknown> }> = []
+  const offer = (name: string, args: Record<string, unknown>) => {
+    if (offered.includes(name)) calls.push({ name, args })
+  }
+  const profile: Record<string, string> = {}
+  for (const pattern of namePatterns) {
+    const name = pattern.exec(text)?.[1]
+    if (name) {
+      profile.name = name.trim()
+      break
+    }
+  }
+  const phone = phonePattern.exec(text)?.[0]
+  if (phone) profile.phone = phone.trim()
+  const email = emailPattern.exec(text)?.[0]
+  if (email) profile.email = email
+  if (Object.keys(profile).length > 0) offer("update_client_profile", profile)
+  if (human.test(text)) offer("request_human_handoff", { reason: text.slice(0, 200) })
+  else if (aboutMe.test(text)) offer("get_client_profile", {})
+  else if (timeQuestion.test(text)) offer("get_current_time", {})
+  else if (wantsInfo.test(text)) offer("search_knowledge_base", { query: text.slice(0, 500) })
+  return calls.map((c, i) => ({ id: `offline_${i + 1}`, name: c.name, arguments: JSON.stringify(c.args) }))
+}
+
+type Json = Record<string, unknown>
+
+const parse = (content: string): Json => {
+  try {
+    const value: unknown = JSON.parse(content)
+    return typeof value === "object" && value !== null ? (value as Json) : {}
+  } catch {
+    return {}
+  }
+}
+
+/** One sentence or paragraph per tool result, in the order the tools were called. */
+export const composeFromResults = (results: ReadonlyArray<{ readonly name: string; readonly content: string }>) =>
+  results.map(({ content, name }) => {
+    const value = parse(content)
+    if (typeof value.error === "string") return `I couldn't complete that step (${value.error}).`
+    switch (name) {
+      case "update_client_profile": {
+        const p = (value.profile ?? {}) as Json
+        const saved = Array.isArray(value.saved) ? value.saved.join(" and ") : "details"
+        return `Thank you${typeof p.name === "string" ? `, ${p.name}` : ""}! I've saved your ${saved}.`
+      }
+      case "get_client_profile": {
+        const facts = ["name", "phone", "email", "notes"].flatMap((k) =>
+          typeof value[k] === "string" ? [`${k}: ${value[k] as string}`] : []
+        )
+        return facts.length > 0
+          ? `Here is what I know about you — ${facts.join(", ")}.`
+          : `I only know your Telegram name${typeof value.telegramName === "string" ? `, ${value.telegramName}` : ""}. Tell me your name and phone if you'd like me to remember them.`
+      }
+      case "request_human_handoff":
+        return "I've asked a human colleague to join this conversation; they will answer you here soon."
+      case "get_current_time":
+        return `It's ${String(value.local)} (${String(value.timeZone)}).`
+      case "search_knowledge_base": {
+        const sections = Array.isArray(value.sections) ? (value.sections as Array<Json>) : []
+        return sections.length > 0
+          ? sections.map((s) => `${String(s.title)}: ${String(s.text)}`).join("\n\n")
+          : "I couldn't find that in my notes. If you like, I can ask a human colleague to help."
+      }
+      default:
+        return `${name}: ${content}`
+    }
+  }).join("\n\n")
+
+const toolResultsSinceLastUser = (messages: ReadonlyArray<ChatMessage>) => {
+  const names = new Map<string, string>()
+  const results: Array<{ name: string; content: string }> = []
+  let sawUser = false
+  for (const m of messages) {
+    if (m.role === "user") {
+      sawUser = true
+      results.length = 0
+    } else if (sawUser && m.role === "assistant") {
+      for (const call of m.toolCalls ?? []) names.set(call.id, call.name)
+    } else if (sawUser && m.role === "tool") {
+      results.push({ name: names.get(m.toolCallId) ?? "tool", content: m.content })
+    }
+  }
+  return results
+}
+
+const notesOf = (messages: ReadonlyArray<ChatMessage>): string | undefined => {
+  for (const m of messages) {
+    if (m.role === "system" && m.content.startsWith(notesHeading)) {
+      const body = m.content.slice(notesHeading.length)
+      const notes = body.split(`\n${toolResultsHeading}`)[0]?.trim()
+      return notes === undefined || notes === "(none)" ? undefined : notes
+    }
+  }
+  return undefined
+}
+
+export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
+  const generic = () =>
+    `Thanks for your message! I can help with: ${profile.stages.map((s) => s.description.split(",")[0]).join("; ")}.`
+  const complete = (request: CompletionRequest): CompletionResponse => {
+    const { messages } = request
+    const text = lastUser(messages)
+    switch (request.purpose) {
+      case "classify":
+        return response(classifyByKeywords(profile, text), [], messages)
+      case "think": {
+        const results = toolResultsSinceLastUser(messages)
+        if (results.length > 0) return response(composeFromResults(results), [], messages)
+        const calls = planToolCalls(text, (request.tools ?? []).map((t) => t.name))
+        return response(calls.length > 0 ? null : "", calls, messages)
+      }
+      case "synthesize": {
+        const firstReply = !messages.some((m) => m.role === "assistant")
+        const answer = notesOf(messages) ?? generic()
+        return response(firstReply ? `${answer}\n\n${offlineNotice}` : answer, [], messages)
+      }
+    }
+  }
+  return LanguageModel.of({
+    description: "offline (built-in rules, no network)",
+    complete: (request) =>
+      Effect.sync(() => complete(request)).pipe(
+        Effect.withSpan("llm.complete", { attributes: { model: "offline", purpose: request.purpose } })
+      )
+  })
+})
+
+export const OfflineModel = Layer.effect(LanguageModel, makeOfflineModel)

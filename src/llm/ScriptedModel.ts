@@ -1,0 +1,104 @@
+/**
+ * A model that answers from a script, for tests: replies and tool calls per purpose, failures
+ * and delays, and a record of every request so a test can assert on what was asked. A request
+ * with nothing left in its script fails loudly with a `LanguageModelError` naming the purpose.
+ */
+import { Context, Duration, Effect, Layer, Ref } from "effect"
+import {
+  type CompletionRequest,
+  type CompletionResponse,
+  LanguageModel,
+  LanguageModelError,
+  type Purpose,
+  type ToolCall
+} from "./LanguageModel.ts"
+
+export type ScriptedToolCall = {
+  readonly name: string
+  /** An object is sent as its JSON; a string is sent as it is (to script malformed arguments). */
+  readonly arguments?: Record<string, unknown> | string
+  readonly id?: string
+}
+
+export type ScriptedReply =
+  | string
+  | { readonly text?: string | null; readonly toolCalls?: ReadonlyArray<ScriptedToolCall> }
+  | { readonly fail: string }
+  | { readonly delay: Duration.DurationInput; readonly then: ScriptedReply }
+  | ((request: CompletionRequest) => ScriptedReply)
+
+export type Script = { readonly [P in Purpose]?: ReadonlyArray<ScriptedReply> }
+
+export interface ScriptedModelService {
+  /** Every request received, in order. */
+  readonly requests: Effect.Effect<ReadonlyArray<CompletionRequest>>
+  /** Appends replies to the script of a purpose. */
+  readonly push: (purpose: Purpose, ...replies: ReadonlyArray<ScriptedReply>) => Effect.Effect<void>
+}
+
+export class ScriptedModel extends Context.Tag("ScriptedModel")<ScriptedModel, ScriptedModelService>() {}
+
+export const makeScriptedModel = (script: Script = {}) =>
+  Effect.gen(function*() {
+    const requests = yield* Ref.make<ReadonlyArray<CompletionRequest>>([])
+    const queues = yield* Ref.make<Record<Purpose, ReadonlyArray<ScriptedReply>>>({
+      classify: script.classify ?? [],
+      think: script.think ?? [],
+      synthesize: script.synthesize ?? []
+    })
+    let callIds = 0
+
+    const answer = (
+      request: CompletionRequest,
+      reply: ScriptedReply
+    ): Effect.Effect<CompletionResponse, LanguageModelError> => {
+      if (typeof reply === "function") return answer(request, reply(request))
+      if (typeof reply === "string") return Effect.succeed(result(reply, []))
+      if ("fail" in reply) {
+        return Effect.fail(new LanguageModelError({ purpose: request.purpose, message: reply.fail }))
+      }
+      if ("delay" in reply) return Effect.zipRight(Effect.sleep(reply.delay), answer(request, reply.then))
+      const calls: ReadonlyArray<ToolCall> = (reply.toolCalls ?? []).map((c) => ({
+        id: c.id ?? `call_${++callIds}`,
+        name: c.name,
+        arguments: typeof c.arguments === "string" ? c.arguments : JSON.stringify(c.arguments ?? {})
+      }))
+      return Effect.succeed(result(reply.text ?? null, calls))
+    }
+    const result = (text: string | null, toolCalls: ReadonlyArray<ToolCall>): CompletionResponse => ({
+      text,
+      toolCalls,
+      model: "scripted",
+      usage: { promptTokens: 10, completionTokens: 5 }
+    })
+
+    const model = LanguageModel.of({
+      description: "scripted (tests)",
+      complete: (request) =>
+        Effect.gen(function*() {
+          yield* Ref.update(requests, (all) => [...all, request])
+          const next = yield* Ref.modify(queues, (q) => {
+            const [head, ...rest] = q[request.purpose]
+            return [head, { ...q, [request.purpose]: rest }]
+          })
+          if (next === undefined) {
+            return yield* Effect.fail(
+              new LanguageModelError({ purpose: request.purpose, message: `script has no reply left for ${request.purpose}` })
+            )
+          }
+          return yield* answer(request, next)
+        })
+    })
+    const control = ScriptedModel.of({
+      requests: Ref.get(requests),
+      push: (purpose, ...replies) => Ref.update(queues, (q) => ({ ...q, [purpose]: [...q[purpose], ...replies] }))
+    })
+    return { model, control }
+  })
+
+/** Provides `LanguageModel` and `ScriptedModel` (to push replies and read requests). */
+export const ScriptedModelLayer = (script: Script = {}) =>
+  Layer.effectContext(
+    Effect.map(makeScriptedModel(script), ({ control, model }) =>
+      Context.make(LanguageModel, model).pipe(Context.add(ScriptedModel, control)))
+  )

@@ -1,0 +1,70 @@
+/**
+ * The layer graph of the bot. Entry points pick the edges — which Telegram, which model, which
+ * stores, which tools — and this module wires the rest the same way for all of them, so the
+ * pipeline and the dispatcher never know which layers they run on.
+ */
+import { type ConfigError, Layer } from "effect"
+import { DialogConfig, DispatcherConfig, SendConfig } from "../config.ts"
+import type { ConfigurationError, StoreError } from "../domain/errors.ts"
+import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
+import type { LanguageModel } from "../llm/LanguageModel.ts"
+import type { BotProfile } from "../profile/BotProfile.ts"
+import type { ClientStore } from "../store/ClientStore.ts"
+import type { HistoryStore } from "../store/HistoryStore.ts"
+import type { Inbox } from "../store/Inbox.ts"
+import { Messenger, MessengerLive } from "../telegram/Messenger.ts"
+import type { TelegramApi } from "../telegram/TelegramApi.ts"
+import { builtinTools } from "../tools/builtin/index.ts"
+import type { Tool } from "../tools/Tool.ts"
+import { Tools, ToolsLayer } from "../tools/Tools.ts"
+import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
+
+export type Stores = ClientStore | HistoryStore | Inbox
+
+/** Services every tool handler may use. */
+export type ToolEnvironment = Stores | BotProfile | DialogConfig | TelegramApi
+
+export interface BotParts<E, R> {
+  readonly telegram: Layer.Layer<TelegramApi, E, R>
+  readonly model: Layer.Layer<LanguageModel, E, R | BotProfile>
+  readonly stores: Layer.Layer<Stores, E, R>
+  readonly profile: Layer.Layer<BotProfile, E, R>
+  /** Tools the model may call; the built-in ones when not given. */
+  readonly tools?: ReadonlyArray<Tool<ToolEnvironment | R>>
+  readonly dialogConfig?: Layer.Layer<DialogConfig, E, R>
+  readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, R>
+  readonly sendConfig?: Layer.Layer<SendConfig, E, R>
+}
+
+export type BotServices =
+  | Dispatcher
+  | DialogPipeline
+  | Messenger
+  | Tools
+  | LanguageModel
+  | BotProfile
+  | Stores
+  | TelegramApi
+  | DialogConfig
+  | DispatcherConfig
+  | SendConfig
+
+/** The whole bot from its parts. Settings not given are read from the environment. */
+export const botLayer = <E, R>(
+  parts: BotParts<E, R>
+): Layer.Layer<BotServices, E | ConfigurationError | ConfigError.ConfigError | StoreError, R> => {
+  const base = Layer.mergeAll(
+    parts.telegram,
+    parts.stores,
+    parts.profile,
+    parts.dialogConfig ?? DialogConfig.fromEnv,
+    parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
+    parts.sendConfig ?? SendConfig.fromEnv
+  )
+  const withModel = Layer.provideMerge(parts.model, base)
+  const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
+  const withTools = Layer.provideMerge(ToolsLayer(tools), withModel)
+  const withMessenger = Layer.provideMerge(MessengerLive, withTools)
+  const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
+  return Layer.provideMerge(DispatcherLive, withPipeline)
+}

@@ -1,0 +1,197 @@
+/**
+ * The dispatcher: one fiber per update inside the dispatcher's scope.
+ *
+ * `submit` records an update in the inbox (dedupe by update_id) and queues it in its chat's
+ * mailbox; it returns as soon as the record is durable, so the webhook can acknowledge
+ * before any dialog work. Updates of one chat run strictly in order, chats run in parallel
+ * under a global limit, each update has a deadline (then the apology), and a store failure
+ * is retried before the update is given up. On start, every pending inbox entry (an update
+ * acknowledged before a crash) is queued again; on shutdown intake stops and the dialogs in
+ * flight drain until a deadline, after which they are interrupted and stay pending.
+ */
+import { Cause, Context, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream, SubscriptionRef } from "effect"
+import { CurrentUpdateId } from "../domain/CurrentUpdate.ts"
+import { DispatcherConfig } from "../config.ts"
+import type { InboxEntry, RecordResult } from "../domain/Dialog.ts"
+import type { StoreError } from "../domain/errors.ts"
+import { decodeUpdateJson, type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
+import { DialogPipeline, type Outcome } from "../dialog/DialogPipeline.ts"
+import { Inbox } from "../store/Inbox.ts"
+
+/** Intake has stopped: the process is shutting down. */
+export class DispatcherClosed extends Schema.TaggedError<DispatcherClosed>()("DispatcherClosed", {}) {}
+
+export interface ReceivedUpdate {
+  /** The update's JSON as received (kept in the inbox). */
+  readonly json: string
+  readonly update: Update
+}
+
+export interface DispatcherService {
+  /** Records and schedules an update; `Duplicate` (and nothing scheduled) when it was seen before. */
+  readonly submit: (received: ReceivedUpdate) => Effect.Effect<RecordResult, StoreError | DispatcherClosed>
+  /** Queues every pending inbox entry again; returns how many. Done once when the layer starts. */
+  readonly recover: Effect.Effect<number, StoreError>
+  /** Completes when no update is queued or running. */
+  readonly awaitIdle: Effect.Effect<void>
+  /** Updates queued or running right now. */
+  readonly outstanding: Effect.Effect<number>
+  /** Stops intake, waits for the dialogs in flight until the shutdown deadline, interrupts the rest. */
+  readonly shutdown: Effect.Effect<void>
+}
+
+export class Dispatcher extends Context.Tag("Dispatcher")<Dispatcher, DispatcherService>() {}
+
+interface Job {
+  readonly updateId: TelegramId
+  readonly key: string
+  readonly update: Update
+}
+
+const storeRetry = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(3))
+)
+
+export const makeDispatcher = Effect.gen(function*() {
+  const config = yield* DispatcherConfig
+  const inbox = yield* Inbox
+  const pipeline = yield* DialogPipeline
+  const fibers = yield* FiberSet.make()
+  const outstanding = yield* SubscriptionRef.make(0)
+  const permits = yield* Effect.makeSemaphore(config.maxConcurrentDialogs)
+  const mailboxes = new Map<string, Array<Job>>()
+  let closed = false
+
+  const finish = (updateId: TelegramId, outcome: Either.Either<void, string>) =>
+    Either.match(outcome, {
+      onRight: () => inbox.markDone(updateId),
+      onLeft: (reason) => inbox.markFailed(updateId, reason)
+    }).pipe(
+      Effect.retry(storeRetry),
+      Effect.catchAll((e) => Effect.logError(`inbox entry not updated, it will run again at the next start: ${e.message}`))
+    )
+
+  const describe = (outcome: Outcome) =>
+    outcome._tag === "Answered"
+      ? `answered (${outcome.stage}${outcome.fallback ? ", with fallback" : ""})`
+      : outcome._tag === "Command"
+      ? `command /${outcome.command}`
+      : outcome._tag === "Replied"
+      ? `replied (${outcome.reason})`
+      : outcome._tag === "Membership"
+      ? `membership (${outcome.blocked ? "blocked" : "unblocked"})`
+      : `skipped (${outcome.reason})`
+
+  const run = (job: Job): Effect.Effect<void> =>
+    pipeline.handle(job.update).pipe(
+      Effect.retry({ schedule: storeRetry, while: (e) => e._tag === "StoreError" }),
+      Effect.timeoutFail({ duration: config.updateDeadline, onTimeout: () => "deadline" as const }),
+      Effect.matchCauseEffect({
+        onSuccess: (outcome) =>
+          Effect.zipRight(Effect.logInfo(`update ${describe(outcome)}`), finish(job.updateId, Either.right(undefined))),
+        onFailure: (cause) => {
+          if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+          const failure = Cause.failureOption(cause)
+          if (failure._tag === "Some" && failure.value !== "deadline" && failure.value._tag === "RecipientBlocked") {
+            return Effect.zipRight(Effect.logInfo("update not answered: the user blocked the bot"), finish(job.updateId, Either.right(undefined)))
+          }
+          const reason = failure._tag === "None"
+            ? `defect: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
+            : failure.value === "deadline"
+            ? "deadline exceeded"
+            : `${failure.value._tag}: ${failure.value.message}`
+          return Effect.logWarning(`update failed, sending the apology: ${reason}`).pipe(
+            Effect.zipRight(pipeline.apologize(job.update)),
+            Effect.zipRight(finish(job.updateId, Either.left(reason)))
+          )
+        }
+      }),
+      permits.withPermits(1),
+      Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
+      Effect.annotateLogs({ update_id: job.updateId, chat_id: job.key }),
+      Effect.withSpan("dispatcher.update", { attributes: { update_id: job.updateId } })
+    )
+
+  /** Runs a chat's mailbox until it is empty; only one such fiber exists per chat. */
+  const drain = (key: string): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      while (true) {
+        const queue = mailboxes.get(key)
+        const job = queue?.[0]
+        if (queue === undefined || job === undefined) return
+        yield* run(job)
+        queue.shift()
+        if (queue.length === 0) mailboxes.delete(key)
+        yield* SubscriptionRef.update(outstanding, (n) => n - 1)
+      }
+    })
+
+  const enqueue = (job: Job) =>
+    Effect.gen(function*() {
+      yield* SubscriptionRef.update(outstanding, (n) => n + 1)
+      const queue = mailboxes.get(job.key)
+      if (queue) {
+        queue.push(job)
+        return
+      }
+      mailboxes.set(job.key, [job])
+      yield* FiberSet.run(fibers, drain(job.key))
+    })
+
+  const keyOf = (update: Update) => {
+    const chat = updateChatId(update)
+    return chat._tag === "Some" ? `chat:${chat.value}` : `update:${update.update_id}`
+  }
+
+  const submit: DispatcherService["submit"] = ({ json, update }) =>
+    Effect.gen(function*() {
+      if (closed) return yield* Effect.fail(new DispatcherClosed())
+      const chat = updateChatId(update)
+      const result = yield* inbox.record({
+        updateId: update.update_id,
+        chatId: chat._tag === "Some" ? chat.value : undefined,
+        payload: json
+      })
+      if (result === "New") yield* enqueue({ updateId: update.update_id, key: keyOf(update), update })
+      else yield* Effect.logDebug("duplicate update ignored").pipe(Effect.annotateLogs("update_id", update.update_id))
+      return result
+    })
+
+  const requeue = (entry: InboxEntry) =>
+    decodeUpdateJson(entry.payload).pipe(
+      Effect.matchEffect({
+        onFailure: (e) =>
+          Effect.zipRight(
+            Effect.logWarning(`pending update ${entry.updateId} cannot be decoded, marked failed`),
+            finish(entry.updateId, Either.left(`undecodable: ${e.message.slice(0, 200)}`))
+          ).pipe(Effect.as(0)),
+        onSuccess: (update) => Effect.as(enqueue({ updateId: entry.updateId, key: keyOf(update), update }), 1)
+      })
+    )
+
+  const recover = Effect.gen(function*() {
+    const entries = yield* inbox.pending()
+    const counts = yield* Effect.forEach(entries, requeue)
+    const count = counts.reduce((a, b) => a + b, 0)
+    if (count > 0) yield* Effect.logInfo(`recovered ${count} pending updates from the inbox`)
+    return count
+  })
+
+  const awaitIdle = outstanding.changes.pipe(Stream.takeUntil((n) => n === 0), Stream.runDrain)
+
+  const shutdown = Effect.gen(function*() {
+    closed = true
+    const drained = yield* awaitIdle.pipe(Effect.timeout(config.shutdownDeadline), Effect.isSuccess)
+    const left = yield* SubscriptionRef.get(outstanding)
+    if (!drained) yield* Effect.logWarning(`shutdown deadline reached, interrupting ${left} updates (they stay pending)`)
+    yield* FiberSet.clear(fibers)
+  })
+
+  yield* Effect.addFinalizer(() => shutdown)
+  yield* recover
+
+  return Dispatcher.of({ submit, recover, awaitIdle, outstanding: SubscriptionRef.get(outstanding), shutdown })
+})
+
+export const DispatcherLive = Layer.scoped(Dispatcher, makeDispatcher)

@@ -1,0 +1,21 @@
+/** Dialog history per chat, oldest first. */
+import { Context, type Effect, type Option } from "effect"
+import type { HistoryMessage } from "../domain/Dialog.ts"
+import type { StoreError } from "../domain/errors.ts"
+import type { TelegramId } from "../domain/Update.ts"
+
+export interface HistoryStoreService {
+  /**
+   * Appends a message. A message with the same (chat, update, role) as one already stored is
+   * ignored, so re-running an update never duplicates history.
+   */
+  readonly append: (message: HistoryMessage) => Effect.Effect<void, StoreError>
+  /** The last `limit` messages of a chat, oldest first. */
+  readonly lastN: (chatId: TelegramId, limit: number) => Effect.Effect<ReadonlyArray<HistoryMessage>, StoreError>
+  /** The bot's reply already stored for an update, if any (used when an update is re-run). */
+  readonly replyFor: (chatId: TelegramId, updateId: TelegramId) => Effect.Effect<Option.Option<string>, StoreError>
+  /** Deletes a chat's history; returns how many messages were removed. */
+  readonly clear: (chatId: TelegramId) => Effect.Effect<number, StoreError>
+}
+
+export class HistoryStore extends Context.Tag("HistoryStore")<HistoryStore, HistoryStoreService>() {}

@@ -1,0 +1,143 @@
+/**
+ * In-memory stores: the layers tests and demos use. They keep the full store contract
+ * (idempotent appends, per-chat ordering, dedupe) so that code tested on them behaves the
+ * same on SQLite and YDB.
+ */
+import { Clock, Duration, Effect, Layer, Option } from "effect"
+import type { Client, HistoryMessage, InboxEntry } from "../../domain/Dialog.ts"
+import { StoreError } from "../../domain/errors.ts"
+import type { TelegramId } from "../../domain/Update.ts"
+import { ClientStore } from "../ClientStore.ts"
+import { HistoryStore } from "../HistoryStore.ts"
+import { effectiveRetention, Inbox } from "../Inbox.ts"
+
+const definedOnly = <A extends object>(value: A): Partial<A> =>
+  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<A>
+
+export const makeClientStoreMemory = Effect.sync(() => {
+  const clients = new Map<number, Client>()
+  const existing = (operation: string, id: TelegramId) =>
+    Effect.suspend(() => {
+      const client = clients.get(id)
+      return client ? Effect.succeed(client) : Effect.fail(new StoreError({ operation, message: `no client ${id}` }))
+    })
+  return ClientStore.of({
+    getOrCreate: (user) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          const found = clients.get(user.id)
+          if (found) return found
+          const client: Client = {
+            ...definedOnly({ lastName: user.lastName, username: user.username, languageCode: user.languageCode }),
+            id: user.id,
+            firstName: user.firstName,
+            profile: {},
+            blocked: false,
+            createdAt: now
+          }
+          clients.set(user.id, client)
+          return client
+        })),
+    get: (id) => Effect.sync(() => Option.fromNullable(clients.get(id))),
+    updateProfile: (id, patch) =>
+      Effect.map(existing("updateProfile", id), (client) => {
+        const updated: Client = { ...client, profile: { ...client.profile, ...definedOnly(patch) } }
+        clients.set(id, updated)
+        return updated
+      }),
+    setBlocked: (id, blocked) =>
+      Effect.sync(() => {
+        const client = clients.get(id)
+        if (client) clients.set(id, { ...client, blocked })
+      }),
+    requestHandoff: (id, reason) =>
+      Effect.flatMap(existing("requestHandoff", id), (client) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          const updated: Client = { ...client, handoffRequestedAt: now, handoffReason: reason }
+          clients.set(id, updated)
+          return updated
+        }))
+  })
+})
+
+export const makeHistoryStoreMemory = Effect.sync(() => {
+  const chats = new Map<number, Array<HistoryMessage>>()
+  return HistoryStore.of({
+    append: (message) =>
+      Effect.sync(() => {
+        const messages = chats.get(message.chatId) ?? []
+        if (messages.some((m) => m.updateId === message.updateId && m.role === message.role)) return
+        messages.push(message)
+        chats.set(message.chatId, messages)
+      }),
+    lastN: (chatId, limit) => Effect.sync(() => (limit <= 0 ? [] : (chats.get(chatId) ?? []).slice(-limit))),
+    replyFor: (chatId, updateId) =>
+      Effect.sync(() =>
+        Option.fromNullable(
+          (chats.get(chatId) ?? []).find((m) => m.updateId === updateId && m.role === "assistant")?.text
+        )
+      ),
+    clear: (chatId) =>
+      Effect.sync(() => {
+        const count = chats.get(chatId)?.length ?? 0
+        chats.delete(chatId)
+        return count
+      })
+  })
+})
+
+export const makeInboxMemory = Effect.sync(() => {
+  const entries = new Map<number, InboxEntry>()
+  const finish = (updateId: TelegramId, status: "done" | "failed", error?: string) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        const entry = entries.get(updateId)
+        if (entry) entries.set(updateId, { ...entry, status, finishedAt: now, ...(error === undefined ? {} : { error }) })
+      }))
+  const pendingSorted = () =>
+    [...entries.values()].filter((e) => e.status === "pending").sort((a, b) => a.updateId - b.updateId)
+  return Inbox.of({
+    record: (update) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          if (entries.has(update.updateId)) return "Duplicate" as const
+          entries.set(update.updateId, {
+            updateId: update.updateId,
+            ...(update.chatId === undefined ? {} : { chatId: update.chatId }),
+            payload: update.payload,
+            status: "pending",
+            receivedAt: now
+          })
+          return "New" as const
+        })),
+    markDone: (updateId) => finish(updateId, "done"),
+    markFailed: (updateId, reason) => finish(updateId, "failed", reason),
+    pending: (limit) => Effect.sync(() => pendingSorted().slice(0, limit ?? Number.MAX_SAFE_INTEGER)),
+    pendingCount: Effect.sync(() => pendingSorted().length),
+    lastUpdateId: Effect.sync(() => {
+      let max: number | undefined
+      for (const id of entries.keys()) if (max === undefined || id > max) max = id
+      return max
+    }),
+    prune: (retention) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          const cutoff = now - Duration.toMillis(effectiveRetention(retention))
+          let removed = 0
+          for (const [id, entry] of entries) {
+            if (entry.status !== "pending" && entry.finishedAt !== undefined && entry.finishedAt < cutoff) {
+              entries.delete(id)
+              removed++
+            }
+          }
+          return removed
+        }))
+  })
+})
+
+export const ClientStoreMemory = Layer.effect(ClientStore, makeClientStoreMemory)
+export const HistoryStoreMemory = Layer.effect(HistoryStore, makeHistoryStoreMemory)
+export const InboxMemory = Layer.effect(Inbox, makeInboxMemory)
+
+/** All three stores in memory. */
+export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory)
