@@ -161,7 +161,7 @@ const notesOf = (messages: ReadonlyArray<ChatMessage>): string | undefined => {
 
 export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
   const generic = () =>
-    `Thanks for your message! I can help with: ${profile.stages.map((s) => s.description.split(",")[0]).join("; ")}.`
+    `Thanks for your message! I can help with: ${profile.stages.map((s) => s.description.split(/[,:]/)[0]).join("; ")}.`
   const complete = (request: CompletionRequest): CompletionResponse => {
     const { messages } = request
     const text = lastUser(messages)
