@@ -180,13 +180,14 @@ export const makeDispatcher = Effect.gen(function*() {
 
   const awaitIdle = outstanding.changes.pipe(Stream.takeUntil((n) => n === 0), Stream.runDrain)
 
-  const shutdown = Effect.gen(function*() {
+  // Shutting down twice (a signal, then the scope closing) waits once.
+  const shutdown = yield* Effect.cached(Effect.gen(function*() {
     closed = true
     const drained = yield* awaitIdle.pipe(Effect.timeout(config.shutdownDeadline), Effect.isSuccess)
     const left = yield* SubscriptionRef.get(outstanding)
     if (!drained) yield* Effect.logWarning(`shutdown deadline reached, interrupting ${left} updates (they stay pending)`)
     yield* FiberSet.clear(fibers)
-  })
+  }))
 
   yield* Effect.addFinalizer(() => shutdown)
   yield* recover

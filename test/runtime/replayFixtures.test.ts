@@ -1,0 +1,68 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option } from "effect"
+import { readFileSync } from "node:fs"
+import { runUpdates, TelegramRecorder, testBot } from "../../src/testing/index.ts"
+
+const lines = (name: string) =>
+  readFileSync(new URL(`../fixtures/${name}`, import.meta.url), "utf8").split("\n").filter((l) => l.trim() !== "")
+
+interface RawUpdate {
+  readonly update_id: number
+  readonly message?: { readonly text?: string; readonly caption?: string; readonly chat: { readonly id: number } }
+  readonly edited_message?: { readonly text?: string; readonly chat: { readonly id: number } }
+}
+
+/** Updates carrying text a user wrote: a message or an edit with text or caption. */
+const textUpdates = (raw: ReadonlyArray<RawUpdate>) =>
+  raw.filter((u) => (u.message?.text ?? u.message?.caption ?? u.edited_message?.text) !== undefined)
+
+describe("replay of the recorded fixtures on the offline model", () => {
+  for (const file of ["conversation.jsonl", "varied-updates.jsonl"]) {
+    it.effect(`${file}: every text update is answered exactly once, each chat in order`, () =>
+      Effect.gen(function*() {
+        const input = lines(file)
+        const raw = input.map((l) => JSON.parse(l) as RawUpdate)
+        const sent = yield* runUpdates(input)
+        const answered = new Map<number, number>()
+        for (const m of sent) {
+          const id = Option.getOrThrow(m.updateId)
+          answered.set(id, (answered.get(id) ?? 0) + 1)
+        }
+        for (const update of textUpdates(raw)) expect(answered.get(update.update_id), `update ${update.update_id}`).toBe(1)
+        // Each chat's replies follow the order of its updates.
+        const byChat = new Map<number, Array<number>>()
+        for (const m of sent) byChat.set(m.chatId, [...(byChat.get(m.chatId) ?? []), Option.getOrThrow(m.updateId)])
+        for (const ids of byChat.values()) expect(ids).toEqual([...ids].sort((a, b) => a - b))
+        expect(sent.every((m) => m.text.length > 0 && m.text.length <= 4096)).toBe(true)
+      }).pipe(Effect.provide(testBot({ model: "offline" }))))
+  }
+
+  it.effect("conversation.jsonl: the offline model uses its tools", () =>
+    Effect.gen(function*() {
+      const sent = yield* runUpdates(lines("conversation.jsonl"))
+      const texts = sent.map((m) => m.text).join("\n")
+      expect(texts).toContain("Opening hours")
+      expect(texts).toContain("Tom Walker")
+      expect(texts).toContain("+44 20 7946 0958")
+      expect(texts).toContain("human colleague")
+      expect(texts).toContain("International shipping")
+      expect(texts).toContain("built-in offline demo model")
+      // After /clear the name is still known: it lives in the client profile, not the history.
+      const afterClear = sent.find((m) => Option.getOrNull(m.updateId) === 700000012)
+      expect(afterClear?.text).toContain("name: Анна")
+      expect(texts).toMatch(/6 messages removed/)
+    }).pipe(Effect.provide(testBot({ model: "offline" }))))
+
+  it.effect("varied-updates.jsonl: non-text updates get the right treatment", () =>
+    Effect.gen(function*() {
+      const sent = yield* runUpdates(lines("varied-updates.jsonl"))
+      const byUpdate = (id: number) => sent.filter((m) => Option.getOrNull(m.updateId) === id).map((m) => m.text)
+      expect(byUpdate(700000016)).toEqual([expect.stringMatching(/read text only/)])
+      expect(byUpdate(700000022)).toEqual([expect.stringMatching(/looks empty/)])
+      expect(byUpdate(700000020)).toEqual([])
+      expect(byUpdate(700000021)).toEqual([])
+      expect(byUpdate(700000018)).toEqual([expect.stringMatching(/^Hello!/)])
+      const calls = yield* (yield* TelegramRecorder).calls
+      expect(calls).toContainEqual({ method: "answerCallbackQuery", id: "4382bfdwdsb323b2d9", text: undefined })
+    }).pipe(Effect.provide(testBot({ model: "offline" }))))
+})
