@@ -54,6 +54,14 @@ export interface ReceivedUpdate {
   readonly update: Update
 }
 
+/**
+ * One element of getUpdates' result: a decoded update, or one that is not a valid Update
+ * (kept as it came, with its update_id when it has one, so the poller can move past it).
+ */
+export type PolledUpdate =
+  | { readonly _tag: "Received"; readonly json: string; readonly update: Update }
+  | { readonly _tag: "Undecodable"; readonly json: string; readonly updateId: number | undefined; readonly reason: string }
+
 export interface SetWebhook {
   readonly url: string
   readonly secretToken?: string | undefined
@@ -85,7 +93,7 @@ export interface TelegramApiService {
   readonly sendMessage: (message: SendMessage) => Effect.Effect<SentMessage, TelegramError>
   readonly sendChatAction: (chatId: TelegramId, action: "typing") => Effect.Effect<void, TelegramError>
   readonly answerCallbackQuery: (id: string, text?: string) => Effect.Effect<void, TelegramError>
-  readonly getUpdates: (request: GetUpdates) => Effect.Effect<ReadonlyArray<ReceivedUpdate>, TelegramError>
+  readonly getUpdates: (request: GetUpdates) => Effect.Effect<ReadonlyArray<PolledUpdate>, TelegramError>
   readonly setWebhook: (request: SetWebhook) => Effect.Effect<void, TelegramError>
   readonly deleteWebhook: (dropPendingUpdates: boolean) => Effect.Effect<void, TelegramError>
   readonly getWebhookInfo: Effect.Effect<WebhookInfo, TelegramError>

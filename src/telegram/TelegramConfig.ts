@@ -1,0 +1,169 @@
+/**
+ * Settings of the Telegram edge: the Bot API client, long polling and the webhook server.
+ * The bot token and the webhook secret are `Redacted`: they print as `<redacted>`.
+ */
+import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+
+const duration = (name: string, fallback: Duration.DurationInput) =>
+  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+
+const integerIn = (name: string, fallback: number, min: number, max: number) =>
+  Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({
+      message: `${name} must be an integer from ${min} to ${max}`,
+      validation: (n) => n >= min && n <= max
+    })
+  )
+
+/** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); all but a few by default. */
+const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
+  Config.map((value) =>
+    value.split(",").map((kind) => kind.trim()).filter((kind) => kind.length > 0)
+  ),
+  Config.option
+)
+
+export const TelegramConfigSchema = Config.all({
+  /** The bot token from @BotFather. */
+  token: Config.redacted("TELEGRAM_BOT_TOKEN").pipe(
+    Config.validate({
+      message: "TELEGRAM_BOT_TOKEN must look like 123456:ABC-… (no spaces or slashes)",
+      validation: (token) => /^[0-9]+:[A-Za-z0-9_-]+$/.test(Redacted.value(token))
+    })
+  ),
+  /** Bot API server (a local `telegram-bot-api` server works too). */
+  apiBaseUrl: Config.string("TELEGRAM_API_BASE_URL").pipe(
+    Config.withDefault("https://api.telegram.org"),
+    Config.validate({
+      message: "TELEGRAM_API_BASE_URL must be an http(s) URL",
+      validation: (url) => /^https?:\/\/[^\s]+$/.test(url)
+    })
+  ),
+  /** Deadline of one Bot API call (getUpdates: the long-poll timeout plus this). */
+  requestTimeout: duration("TELEGRAM_REQUEST_TIMEOUT", "15 seconds"),
+  /** Update kinds asked for with getUpdates and setWebhook; Telegram's default when not set. */
+  allowedUpdates
+})
+export type TelegramConfigShape = Config.Config.Success<typeof TelegramConfigSchema>
+
+export class TelegramConfig extends Context.Tag("TelegramConfig")<TelegramConfig, TelegramConfigShape>() {
+  static readonly fromEnv = Layer.effect(TelegramConfig, TelegramConfigSchema)
+  /** A client of the Bot API at `apiBaseUrl` with the given token (tests). */
+  static readonly make = (token: string, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
+    Layer.succeed(TelegramConfig, {
+      token: Redacted.make(token),
+      apiBaseUrl: "https://api.telegram.org",
+      requestTimeout: Duration.seconds(15),
+      allowedUpdates: Option.none(),
+      ...overrides
+    })
+}
+
+export const PollConfigSchema = Config.all({
+  /** Long-poll timeout of getUpdates, in seconds (Telegram holds the request this long). */
+  timeoutSeconds: integerIn("TELEGRAM_POLL_TIMEOUT", 30, 0, 50),
+  /** Updates asked for per getUpdates call. */
+  limit: integerIn("TELEGRAM_POLL_LIMIT", 100, 1, 100),
+  /** First backoff after a failed getUpdates (doubles, with jitter, up to `backoffMax`). */
+  backoffBase: duration("TELEGRAM_POLL_BACKOFF_BASE", "1 second"),
+  backoffMax: duration("TELEGRAM_POLL_BACKOFF_MAX", "30 seconds")
+})
+export type PollConfigShape = Config.Config.Success<typeof PollConfigSchema>
+
+export class PollConfig extends Context.Tag("PollConfig")<PollConfig, PollConfigShape>() {
+  static readonly fromEnv = Layer.effect(PollConfig, PollConfigSchema)
+  static readonly make = (overrides: Partial<PollConfigShape> = {}) =>
+    Layer.succeed(PollConfig, {
+      timeoutSeconds: 30,
+      limit: 100,
+      backoffBase: Duration.seconds(1),
+      backoffMax: Duration.seconds(30),
+      ...overrides
+    })
+}
+
+/** Telegram accepts 1–256 characters `A-Z a-z 0-9 _ -` as a webhook secret. */
+const secretPattern = /^[A-Za-z0-9_-]{1,256}$/
+
+export const WebhookConfigSchema = Config.all({
+  /** Public HTTPS URL Telegram posts updates to (`webhook set`); its presence selects the webhook mode. */
+  url: Config.option(
+    Config.string("WEBHOOK_URL").pipe(
+      Config.validate({ message: "WEBHOOK_URL must be an https URL", validation: (url) => /^https:\/\/[^\s]+$/.test(url) })
+    )
+  ),
+  /** Path the server accepts updates on. */
+  path: Config.string("WEBHOOK_PATH").pipe(
+    Config.withDefault("/telegram/webhook"),
+    Config.validate({ message: "WEBHOOK_PATH must start with / and contain no spaces", validation: (p) => /^\/\S*$/.test(p) })
+  ),
+  /** Shared secret Telegram sends in X-Telegram-Bot-Api-Secret-Token. */
+  secret: Config.option(
+    Config.redacted("WEBHOOK_SECRET").pipe(
+      Config.validate({
+        message: "WEBHOOK_SECRET must be 1-256 characters A-Z, a-z, 0-9, _ or -",
+        validation: (secret) => secretPattern.test(Redacted.value(secret))
+      })
+    )
+  ),
+  /** Allows a server without a secret (local testing only). */
+  allowNoSecret: Config.boolean("WEBHOOK_ALLOW_NO_SECRET").pipe(Config.withDefault(false)),
+  host: Config.string("HOST").pipe(Config.withDefault("0.0.0.0")),
+  port: integerIn("PORT", 8080, 0, 65535),
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes: integerIn("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, 1024, 64 * 1024 * 1024),
+  /** Connections Telegram opens at most (`webhook set`). */
+  maxConnections: integerIn("WEBHOOK_MAX_CONNECTIONS", 40, 1, 100),
+  /** Whether `webhook set` drops the updates waiting at Telegram. */
+  dropPendingUpdates: Config.boolean("WEBHOOK_DROP_PENDING_UPDATES").pipe(Config.withDefault(false))
+})
+export type WebhookConfigShape = Config.Config.Success<typeof WebhookConfigSchema>
+
+export class WebhookConfig extends Context.Tag("WebhookConfig")<WebhookConfig, WebhookConfigShape>() {
+  static readonly fromEnv = Layer.effect(WebhookConfig, WebhookConfigSchema)
+  static readonly make = (overrides: Partial<WebhookConfigShape> = {}) =>
+    Layer.succeed(WebhookConfig, {
+      url: Option.none(),
+      path: "/telegram/webhook",
+      secret: Option.none(),
+      allowNoSecret: false,
+      host: "127.0.0.1",
+      port: 0,
+      maxBodyBytes: 1024 * 1024,
+      maxConnections: 40,
+      dropPendingUpdates: false,
+      ...overrides
+    })
+}
+
+/** Whether `text` contains the bot token, or its secret half (the part after the colon). */
+export const containsToken = (text: string, token: Redacted.Redacted<string>): boolean => {
+  const value = Redacted.value(token)
+  const secretHalf = value.slice(value.indexOf(":") + 1)
+  return text.includes(value) || text.includes(encodeURIComponent(value)) ||
+    (secretHalf.length >= 8 && text.includes(secretHalf))
+}
+
+/**
+ * The webhook settings checked against the token: a path or URL with the token in it is
+ * refused (the token would end up in proxies' access logs).
+ */
+export const checkWebhookAgainstToken = (
+  webhook: WebhookConfigShape,
+  token: Redacted.Redacted<string>
+): Either.Either<WebhookConfigShape, ConfigError.ConfigError> => {
+  if (containsToken(webhook.path, token)) {
+    return Either.left(ConfigError.InvalidData(["WEBHOOK_PATH"], "WEBHOOK_PATH must not contain the bot token; use a path of your own and WEBHOOK_SECRET"))
+  }
+  if (Option.isSome(webhook.url) && containsToken(webhook.url.value, token)) {
+    return Either.left(ConfigError.InvalidData(["WEBHOOK_URL"], "WEBHOOK_URL must not contain the bot token; use a path of your own and WEBHOOK_SECRET"))
+  }
+  return Either.right(webhook)
+}
+
+/** The webhook settings from the environment, checked against the token. */
+export const webhookConfigChecked = Effect.flatMap(
+  Effect.all([WebhookConfigSchema, Config.redacted("TELEGRAM_BOT_TOKEN")]),
+  ([webhook, token]) => checkWebhookAgainstToken(webhook, token)
+)

@@ -1,0 +1,261 @@
+/**
+ * A fake Telegram Bot API: a real HTTP server on 127.0.0.1 (port 0) that the real client
+ * talks to. It records every call, answers each method by default the way Telegram does,
+ * and can be scripted per method: Bot API errors (429 with retry_after, 403, 400, 409…),
+ * raw answers (HTML 500, empty bodies), slow answers and answers that never come. getUpdates
+ * serves a queue of updates with Telegram's offset semantics and long-poll waiting.
+ */
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { Context, Effect, Layer, type Scope } from "effect"
+import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
+import { TelegramConfig, type TelegramConfigShape } from "../../src/telegram/TelegramConfig.ts"
+import { TelegramApiHttp } from "../../src/telegram/TelegramHttp.ts"
+
+export type FakeReply =
+  | { readonly result: unknown }
+  | {
+    readonly error: number
+    readonly description: string
+    readonly retryAfter?: number
+    readonly migrateToChatId?: number
+  }
+  | { readonly status: number; readonly body: string; readonly contentType?: string }
+  | { readonly delayMs: number; readonly then: FakeReply }
+  | { readonly hang: true }
+
+export interface FakeCall {
+  readonly method: string
+  readonly params: Record<string, unknown>
+  readonly token: string
+  /** Milliseconds since the fake started. */
+  readonly at: number
+}
+
+export interface FakeBotApi {
+  /** The base URL to give the client (TELEGRAM_API_BASE_URL). */
+  readonly url: string
+  readonly token: string
+  /** Calls received, all or of one method, in order. */
+  readonly calls: (method?: string) => Effect.Effect<ReadonlyArray<FakeCall>>
+  /** Queues replies for a method; they are used in order, then the default answer applies again. */
+  readonly script: (method: string, ...replies: ReadonlyArray<FakeReply>) => Effect.Effect<void>
+  /** Adds updates (objects, or raw JSON texts) to the getUpdates queue. */
+  readonly pushUpdates: (...updates: ReadonlyArray<unknown>) => Effect.Effect<void>
+  /** Completes once at least `count` calls of `method` were received; returns them. */
+  readonly waitForCalls: (method: string, count: number) => Effect.Effect<ReadonlyArray<FakeCall>>
+  /** Requests the client gave up before an answer was written (aborted). */
+  readonly aborted: Effect.Effect<number>
+  /** The webhook URL Telegram would post to ("" when none). */
+  readonly webhookUrl: Effect.Effect<string>
+  /** Texts sent with sendMessage, in order, optionally to one chat. */
+  readonly sentTexts: (chatId?: number) => Effect.Effect<ReadonlyArray<string>>
+}
+
+const conflict = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+
+export const makeFakeBotApi = (options: { readonly token?: string } = {}): Effect.Effect<FakeBotApi, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const token = options.token ?? "123456789:AAH-fakeTokenForTests_0123456789abc"
+    const started = Date.now()
+    const calls: Array<FakeCall> = []
+    const scripts = new Map<string, Array<FakeReply>>()
+    let pending: Array<{ readonly id: number; readonly raw: string }> = []
+    let updateWaiters: Array<() => void> = []
+    let callWaiters: Array<() => void> = []
+    let aborted = 0
+    let webhookUrl = ""
+    let nextMessageId = 1
+
+    const notifyCalls = () => {
+      const waiters = callWaiters
+      callWaiters = []
+      for (const waiter of waiters) waiter()
+    }
+
+    const send = (res: Http.ServerResponse, status: number, body: string, contentType = "application/json") => {
+      if (res.writableEnded || res.destroyed) return
+      res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body) })
+      res.end(body)
+    }
+    const sendJson = (res: Http.ServerResponse, status: number, value: unknown) => send(res, status, JSON.stringify(value))
+    const sendOk = (res: Http.ServerResponse, result: unknown) => sendJson(res, 200, { ok: true, result })
+    const sendError = (res: Http.ServerResponse, code: number, description: string, parameters?: Record<string, number>) =>
+      sendJson(res, code, { ok: false, error_code: code, description, ...(parameters ? { parameters } : {}) })
+
+    const reply = (res: Http.ServerResponse, scripted: FakeReply): void => {
+      if ("hang" in scripted) return
+      if ("delayMs" in scripted) {
+        const timer = setTimeout(() => reply(res, scripted.then), scripted.delayMs)
+        res.on("close", () => clearTimeout(timer))
+        return
+      }
+      if ("result" in scripted) return sendOk(res, scripted.result)
+      if ("error" in scripted) {
+        const parameters: Record<string, number> = {}
+        if (scripted.retryAfter !== undefined) parameters["retry_after"] = scripted.retryAfter
+        if (scripted.migrateToChatId !== undefined) parameters["migrate_to_chat_id"] = scripted.migrateToChatId
+        return sendError(res, scripted.error, scripted.description, Object.keys(parameters).length > 0 ? parameters : undefined)
+      }
+      return send(res, scripted.status, scripted.body, scripted.contentType ?? "text/html")
+    }
+
+    const num = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined)
+
+    const getUpdates = (params: Record<string, unknown>, res: Http.ServerResponse) => {
+      if (webhookUrl !== "") return sendError(res, 409, conflict)
+      const offset = num(params["offset"])
+      if (offset !== undefined) pending = pending.filter((u) => u.id >= offset) // confirmed
+      const limit = num(params["limit"]) ?? 100
+      const answer = () => {
+        const batch = pending.slice(0, limit)
+        send(res, 200, `{"ok":true,"result":[${batch.map((u) => u.raw).join(",")}]}`)
+      }
+      if (pending.length > 0) return answer()
+      const timeoutSeconds = num(params["timeout"]) ?? 0
+      if (timeoutSeconds <= 0) return answer()
+      let done = false
+      const finish = () => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        answer()
+      }
+      const timer = setTimeout(finish, timeoutSeconds * 1000)
+      updateWaiters.push(finish)
+      res.on("close", () => {
+        done = true
+        clearTimeout(timer)
+      })
+    }
+
+    const defaultAnswer = (method: string, params: Record<string, unknown>, res: Http.ServerResponse) => {
+      switch (method) {
+        case "getMe":
+          return sendOk(res, { id: 123456789, is_bot: true, first_name: "Fake", username: "fake_bot" })
+        case "sendMessage":
+          return sendOk(res, {
+            message_id: nextMessageId++,
+            date: Math.floor(Date.now() / 1000),
+            chat: { id: params["chat_id"], type: "private" },
+            text: params["text"]
+          })
+        case "sendChatAction":
+        case "answerCallbackQuery":
+          return sendOk(res, true)
+        case "getUpdates":
+          return getUpdates(params, res)
+        case "setWebhook":
+          webhookUrl = typeof params["url"] === "string" ? params["url"] : ""
+          return sendOk(res, true)
+        case "deleteWebhook":
+          webhookUrl = ""
+          if (params["drop_pending_updates"] === true) pending = []
+          return sendOk(res, true)
+        case "getWebhookInfo":
+          return sendOk(res, { url: webhookUrl, has_custom_certificate: false, pending_update_count: pending.length })
+        default:
+          return sendError(res, 404, "Not Found: method not found")
+      }
+    }
+
+    const server = Http.createServer((req, res) => {
+      const chunks: Array<Buffer> = []
+      req.on("data", (chunk: Buffer) => chunks.push(chunk))
+      req.on("end", () => {
+        res.on("close", () => {
+          if (!res.writableEnded) aborted++
+        })
+        const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(req.url ?? "")
+        if (match === null) return sendError(res, 404, "Not Found")
+        const [, callToken = "", method = ""] = match
+        const text = Buffer.concat(chunks).toString("utf8")
+        let params: Record<string, unknown> = {}
+        try {
+          const parsed: unknown = text === "" ? {} : JSON.parse(text)
+          if (typeof parsed === "object" && parsed !== null) params = parsed as Record<string, unknown>
+        } catch {
+          return sendError(res, 400, "Bad Request: invalid JSON")
+        }
+        calls.push({ method, params, token: callToken, at: Date.now() - started })
+        notifyCalls()
+        if (callToken !== token) return sendError(res, 401, "Unauthorized")
+        const scripted = scripts.get(method)?.shift()
+        if (scripted !== undefined) return reply(res, scripted)
+        return defaultAnswer(method, params, res)
+      })
+    })
+
+    const port = yield* Effect.acquireRelease(
+      Effect.async<number>((resume) => {
+        server.listen(0, "127.0.0.1", () => resume(Effect.succeed((server.address() as AddressInfo).port)))
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          for (const waiter of updateWaiters) waiter()
+          server.closeAllConnections()
+          server.close(() => resume(Effect.void))
+        })
+    )
+
+    const select = (method?: string) => (method === undefined ? [...calls] : calls.filter((c) => c.method === method))
+
+    return {
+      url: `http://127.0.0.1:${port}`,
+      token,
+      calls: (method) => Effect.sync(() => select(method)),
+      script: (method, ...replies) =>
+        Effect.sync(() => {
+          scripts.set(method, [...(scripts.get(method) ?? []), ...replies])
+        }),
+      pushUpdates: (...updates) =>
+        Effect.sync(() => {
+          for (const update of updates) {
+            const raw = typeof update === "string" ? update : JSON.stringify(update)
+            const idMatch = /"update_id"\s*:\s*(-?\d+)/.exec(raw)
+            pending.push({ id: idMatch?.[1] === undefined ? Number.MAX_SAFE_INTEGER : Number(idMatch[1]), raw })
+          }
+          const waiters = updateWaiters
+          updateWaiters = []
+          for (const waiter of waiters) waiter()
+        }),
+      waitForCalls: (method, count) =>
+        Effect.async<ReadonlyArray<FakeCall>>((resume) => {
+          const check = () => {
+            const found = select(method)
+            if (found.length >= count) {
+              resume(Effect.succeed(found))
+              return true
+            }
+            return false
+          }
+          if (check()) return
+          const waiter = () => {
+            if (!check()) callWaiters.push(waiter)
+          }
+          callWaiters.push(waiter)
+          return Effect.sync(() => {
+            callWaiters = callWaiters.filter((w) => w !== waiter)
+          })
+        }),
+      aborted: Effect.sync(() => aborted),
+      webhookUrl: Effect.sync(() => webhookUrl),
+      sentTexts: (chatId) =>
+        Effect.sync(() =>
+          select("sendMessage")
+            .filter((c) => chatId === undefined || c.params["chat_id"] === chatId)
+            .map((c) => String(c.params["text"]))
+        )
+    } satisfies FakeBotApi
+  })
+
+/** The real HTTP client of the Bot API pointed at a fake, built in the current scope. */
+export const telegramApiFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
+  Effect.map(
+    Layer.build(TelegramApiHttp.pipe(Layer.provide(TelegramConfig.make(fake.token, { apiBaseUrl: fake.url, ...overrides })))),
+    (context) => Context.get(context, TelegramApi)
+  )
+
+/** A layer of the real Bot API client against a fake (tests that build the whole bot). */
+export const telegramLayerFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
+  TelegramApiHttp.pipe(Layer.provide(TelegramConfig.make(fake.token, { apiBaseUrl: fake.url, ...overrides })))
