@@ -203,19 +203,29 @@ export const makeDialogPipeline = Effect.gen(function*() {
       yield* messenger.reply(chatId, synthesized.answer)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
+      const stageUsage = {
+        classify_prompt_tokens: classified.usage.promptTokens,
+        classify_completion_tokens: classified.usage.completionTokens,
+        think_prompt_tokens: thought.usage.promptTokens,
+        think_completion_tokens: thought.usage.completionTokens,
+        synthesize_prompt_tokens: synthesized.usage.promptTokens,
+        synthesize_completion_tokens: synthesized.usage.completionTokens
+      }
       yield* Effect.logInfo("dialog answered").pipe(
         Effect.annotateLogs({
           stage: stage.id,
           tools: thought.results.map((r) => `${r.name}:${r.ok ? "ok" : "error"}`).join(",") || "none",
           prompt_tokens: usage.promptTokens,
           completion_tokens: usage.completionTokens,
+          ...stageUsage,
           fallback
         })
       )
       yield* Effect.annotateCurrentSpan({
         stage: stage.id,
         prompt_tokens: usage.promptTokens,
-        completion_tokens: usage.completionTokens
+        completion_tokens: usage.completionTokens,
+        ...stageUsage
       })
       return { _tag: "Answered", stage: stage.id, fallback } satisfies Outcome
     }).pipe(Effect.withSpan("dialog.run"))

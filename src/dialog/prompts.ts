@@ -82,13 +82,33 @@ export const thinkMessages = (
   { role: "user", content: text }
 ]
 
-export const renderFindings = (notes: string, results: ReadonlyArray<ToolResult>): string =>
+/** Characters of one tool result given to the model at most, by default. */
+export const toolResultCharCap = 4000
+/** Characters of the think step's notes given to synthesis at most. */
+export const notesCharCap = 4000
+
+/** A tool result no longer than `max` characters; a cut one says how much was left out. */
+export const capToolResult = (content: string, max: number = toolResultCharCap): string => {
+  if (content.length <= max) return content
+  const note = ` …[${content.length - max} more characters cut]`
+  return `${content.slice(0, Math.max(0, max - note.length))}${note}`
+}
+
+/**
+ * The think step's findings as one message for synthesis: its notes and each tool result,
+ * each capped, so the prompt stays bounded however much the tools returned.
+ */
+export const renderFindings = (
+  notes: string,
+  results: ReadonlyArray<ToolResult>,
+  maxChars: number = toolResultCharCap
+): string =>
   [
     notesHeading,
-    notes.trim() === "" ? "(none)" : notes.trim(),
+    notes.trim() === "" ? "(none)" : capToolResult(notes.trim(), notesCharCap),
     "",
     toolResultsHeading,
-    ...(results.length === 0 ? ["(none)"] : results.map((r) => `- ${r.name}: ${r.content}`))
+    ...(results.length === 0 ? ["(none)"] : results.map((r) => `- ${r.name}: ${capToolResult(r.content, maxChars)}`))
   ].join("\n")
 
 export const synthesizeMessages = (

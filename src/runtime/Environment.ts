@@ -3,10 +3,13 @@
  * entry point builds the bot from these, so a setting means the same everywhere.
  */
 import { NodeContext } from "@effect/platform-node"
-import { Config, Effect, Layer } from "effect"
+import { Config, type ConfigError, Effect, Layer } from "effect"
 import { DialogConfigSchema } from "../config.ts"
-import type { LanguageModel } from "../llm/LanguageModel.ts"
+import { LanguageModel } from "../llm/LanguageModel.ts"
+import { liveModelRequested } from "../llm/LlmConfig.ts"
+import { withMetrics } from "../llm/LlmMetrics.ts"
 import { OfflineModel } from "../llm/OfflineModel.ts"
+import { LanguageModelLive } from "../llm/OpenAiModel.ts"
 import { BotProfileFile, type BotProfile } from "../profile/BotProfile.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
 
@@ -17,8 +20,18 @@ export const selectedProfile = Layer.unwrapEffect(
   Effect.map(Effect.orDie(DialogConfigSchema), (config) => BotProfileFile(config.profilePath))
 ).pipe(Layer.provide(NodeContext.layer))
 
-/** The model: the offline one until a live model is configured. */
-export const selectedModel: Layer.Layer<LanguageModel, never, BotProfile> = OfflineModel
+/**
+ * The model: the live OpenAI-compatible one when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is
+ * set, the offline one otherwise. Either one's calls are measured (`llm_*` metrics).
+ */
+export const selectedModel: Layer.Layer<LanguageModel, ConfigError.ConfigError, BotProfile> = Layer.unwrapEffect(
+  Effect.map(liveModelRequested, (live) =>
+    live
+      ? LanguageModelLive
+      : Layer.effect(LanguageModel, Effect.map(LanguageModel, (model) => withMetrics(model, () => "offline"))).pipe(
+        Layer.provide(OfflineModel)
+      ))
+)
 
 /** The stores named by `STORE`. */
 export const selectedStores = StoresMemory

@@ -34,9 +34,53 @@ export interface ToolDefinition<A, I, R> {
   readonly handler: (args: A, context: ToolContext) => Effect.Effect<unknown, ToolFailure, R>
 }
 
-const toolJsonSchema = (schema: Schema.Schema.AnyNoContext): object => {
-  const { $schema: _ignored, ...rest } = JSONSchema.make(schema)
-  return rest
+type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [key: string]: Json }
+type JsonObject = { readonly [key: string]: Json }
+
+const isObject = (value: Json | undefined): value is JsonObject =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * A JSON Schema any OpenAI-compatible endpoint accepts: `$ref`s into `$defs` inlined (local
+ * servers that compile schemas to grammars often reject references), no `$schema`/`$id`, no
+ * titles Effect derives from refinements, a single-element `allOf` merged into its parent.
+ */
+const inline = (node: Json, defs: JsonObject, depth: number): Json => {
+  if (Array.isArray(node)) return node.map((item: Json) => inline(item, defs, depth))
+  if (!isObject(node)) return node
+  const out: Record<string, Json> = {}
+  const ref = node["$ref"]
+  if (typeof ref === "string" && ref.startsWith("#/$defs/") && depth < 32) {
+    const target = defs[ref.slice("#/$defs/".length)]
+    if (isObject(target)) {
+      const resolved = inline(target, defs, depth + 1)
+      if (isObject(resolved)) Object.assign(out, resolved)
+    }
+  }
+  for (const [key, value] of Object.entries(node)) {
+    if (key === "$ref" || key === "$defs" || key === "$schema" || key === "$id" || key === "title") continue
+    out[key] = key === "properties" && isObject(value)
+      ? Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, inline(schema, defs, depth)]))
+      : inline(value, defs, depth)
+  }
+  const allOf = out["allOf"]
+  if (Array.isArray(allOf) && allOf.length === 1 && isObject(allOf[0])) {
+    delete out["allOf"]
+    return { ...allOf[0], ...out }
+  }
+  return out
+}
+
+/** The parameters' JSON Schema as a tool spec wants it: always an object schema at the top. */
+export const toolJsonSchema = (schema: Schema.Schema.AnyNoContext): object => {
+  const made = JSONSchema.make(schema) as unknown as JsonObject
+  const defs = isObject(made["$defs"]) ? made["$defs"] : {}
+  const inlined = inline(made, defs, 0)
+  if (isObject(inlined) && inlined["type"] === "object") {
+    return { ...inlined, properties: isObject(inlined["properties"]) ? inlined["properties"] : {} }
+  }
+  // `Schema.Struct({})` is "any object or array" in JSON Schema; a tool takes an object.
+  return { type: "object", properties: {}, additionalProperties: false }
 }
 
 export const defineTool = <A, I, R>(definition: ToolDefinition<A, I, R>): Tool<R> => {

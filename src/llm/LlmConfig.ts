@@ -1,0 +1,120 @@
+/**
+ * Settings of the live language model, read with effect's `Config`. The key is `Redacted`;
+ * the live model is used when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set.
+ */
+import { Config, Context, Duration, Layer, Option, Redacted } from "effect"
+import type { Purpose } from "./LanguageModel.ts"
+
+const duration = (name: string, fallback: Duration.DurationInput) =>
+  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+
+const nonEmpty = (name: string) =>
+  Config.option(Config.string(name)).pipe(Config.map(Option.filter((s) => s.trim() !== "")), Config.map(Option.map((s) => s.trim())))
+
+const isHttpUrl = (text: string) => {
+  if (!URL.canParse(text)) return false
+  const protocol = new URL(text).protocol
+  return protocol === "http:" || protocol === "https:"
+}
+
+export const defaultBaseUrl = "https://api.openai.com/v1"
+
+export const LlmConfigSchema = Config.all({
+  /** The API key; local endpoints often need none (a placeholder is sent then). */
+  apiKey: Config.option(Config.redacted("OPENAI_API_KEY")).pipe(
+    Config.map(Option.filter((key) => Redacted.value(key).trim() !== ""))
+  ),
+  /** The endpoint, e.g. `http://127.0.0.1:11434/v1` for Ollama; OpenAI's when not set. */
+  baseUrl: nonEmpty("OPENAI_BASE_URL").pipe(
+    Config.validate({
+      message: "OPENAI_BASE_URL must be an http(s) URL such as http://127.0.0.1:8000/v1",
+      validation: Option.match({ onNone: () => true, onSome: isHttpUrl })
+    })
+  ),
+  /** The model of every stage that has no model of its own. */
+  model: Config.string("OPENAI_MODEL").pipe(Config.withDefault("gpt-4o-mini")),
+  classifyModel: nonEmpty("OPENAI_MODEL_CLASSIFY"),
+  thinkModel: nonEmpty("OPENAI_MODEL_THINK"),
+  synthesizeModel: nonEmpty("OPENAI_MODEL_SYNTHESIZE"),
+  /** Sampling temperature; not sent when unset (some models accept only their default). */
+  temperature: Config.option(Config.number("LLM_TEMPERATURE")).pipe(
+    Config.validate({
+      message: "LLM_TEMPERATURE must be between 0 and 2",
+      validation: Option.match({ onNone: () => true, onSome: (t) => t >= 0 && t <= 2 })
+    })
+  ),
+  /** Deadline of one HTTP request to the model (each retry has its own). */
+  timeout: duration("LLM_TIMEOUT", "30 seconds"),
+  /** Output tokens of one completion at most; not sent when unset. */
+  maxOutputTokens: Config.option(Config.integer("LLM_MAX_OUTPUT_TOKENS")).pipe(
+    Config.validate({
+      message: "LLM_MAX_OUTPUT_TOKENS must be a positive integer",
+      validation: Option.match({ onNone: () => true, onSome: (n) => n > 0 })
+    })
+  ),
+  /** Retries of one completion after 408, 409, 429, 5xx, a timeout or a connection error. */
+  maxRetries: Config.integer("LLM_MAX_RETRIES").pipe(
+    Config.withDefault(2),
+    Config.validate({ message: "LLM_MAX_RETRIES must be 0 or more", validation: (n) => n >= 0 })
+  ),
+  /** First backoff delay when the endpoint says nothing (doubles each retry, with jitter). */
+  backoffBase: duration("LLM_BACKOFF_BASE", "500 millis"),
+  /** Longest wait honoured from `retry-after` / `retry-after-ms`. */
+  retryAfterCap: duration("LLM_RETRY_AFTER_CAP", "20 seconds"),
+  /** Characters of one tool result sent back to the model at most. */
+  toolResultChars: Config.integer("LLM_TOOL_RESULT_CHARS").pipe(
+    Config.withDefault(4000),
+    Config.validate({ message: "LLM_TOOL_RESULT_CHARS must be at least 100", validation: (n) => n >= 100 })
+  )
+})
+export type LlmConfigShape = Config.Config.Success<typeof LlmConfigSchema>
+
+export class LlmConfig extends Context.Tag("LlmConfig")<LlmConfig, LlmConfigShape>() {
+  static readonly fromEnv = Layer.effect(LlmConfig, LlmConfigSchema)
+  /** Defaults with the given overrides (tests). */
+  static readonly make = (overrides: Partial<LlmConfigShape> = {}) =>
+    Layer.succeed(LlmConfig, {
+      apiKey: Option.none(),
+      baseUrl: Option.none(),
+      model: "gpt-4o-mini",
+      classifyModel: Option.none(),
+      thinkModel: Option.none(),
+      synthesizeModel: Option.none(),
+      temperature: Option.none(),
+      timeout: Duration.seconds(30),
+      maxOutputTokens: Option.none(),
+      maxRetries: 2,
+      backoffBase: Duration.millis(500),
+      retryAfterCap: Duration.seconds(20),
+      toolResultChars: 4000,
+      ...overrides
+    })
+}
+
+/** Whether the environment asks for the live model: `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set. */
+export const liveModelRequested = Config.all([nonEmpty("OPENAI_API_KEY"), nonEmpty("OPENAI_BASE_URL")]).pipe(
+  Config.map(([key, url]) => Option.isSome(key) || Option.isSome(url))
+)
+
+/** The model a purpose uses. */
+export const modelFor = (config: LlmConfigShape, purpose: Purpose): string =>
+  Option.getOrElse(
+    purpose === "classify" ? config.classifyModel : purpose === "think" ? config.thinkModel : config.synthesizeModel,
+    () => config.model
+  )
+
+/** The endpoint without credentials, query or trailing slash: safe to print. */
+export const publicEndpoint = (config: LlmConfigShape): string => {
+  const raw = Option.getOrElse(config.baseUrl, () => defaultBaseUrl)
+  if (!URL.canParse(raw)) return "(invalid URL)"
+  const url = new URL(raw)
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`
+}
+
+/** e.g. `openai-compatible gpt-4o-mini at https://api.openai.com/v1 (classify: gpt-4.1-nano)`. */
+export const describeLlm = (config: LlmConfigShape): string => {
+  const own = (["classify", "think", "synthesize"] as const)
+    .filter((purpose) => modelFor(config, purpose) !== config.model)
+    .map((purpose) => `${purpose}: ${modelFor(config, purpose)}`)
+  return `openai-compatible ${config.model} at ${publicEndpoint(config)}${own.length > 0 ? ` (${own.join(", ")})` : ""}`
+}
