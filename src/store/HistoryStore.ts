@@ -1,4 +1,8 @@
-/** Dialog history per chat, oldest first. */
+/**
+ * Dialog history per chat, oldest first. Messages are ordered by their key: by update_id
+ * (Telegram's ids grow with time) and within one update the user's message before the reply,
+ * so the order never depends on when concurrent appends finished.
+ */
 import { Context, type Effect, type Option } from "effect"
 import type { HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -10,7 +14,7 @@ export interface HistoryStoreService {
    * ignored, so re-running an update never duplicates history.
    */
   readonly append: (message: HistoryMessage) => Effect.Effect<void, StoreError>
-  /** The last `limit` messages of a chat, oldest first. */
+  /** The last `limit` messages of a chat, oldest first (none when `limit` is below 1). */
   readonly lastN: (chatId: TelegramId, limit: number) => Effect.Effect<ReadonlyArray<HistoryMessage>, StoreError>
   /** The bot's reply already stored for an update, if any (used when an update is re-run). */
   readonly replyFor: (chatId: TelegramId, updateId: TelegramId) => Effect.Effect<Option.Option<string>, StoreError>

@@ -3,7 +3,7 @@
  * and stays pending until its dialog is done, so a crash between the two loses nothing: on
  * start the dispatcher re-runs every pending entry.
  */
-import { Context, Duration, type Effect } from "effect"
+import { Context, Duration, type Effect, type Option } from "effect"
 import type { InboxEntry, RecordResult } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
@@ -20,6 +20,8 @@ export interface InboxService {
   readonly record: (update: IncomingUpdate) => Effect.Effect<RecordResult, StoreError>
   readonly markDone: (updateId: TelegramId) => Effect.Effect<void, StoreError>
   readonly markFailed: (updateId: TelegramId, reason: string) => Effect.Effect<void, StoreError>
+  /** The entry of an update, whatever its status (none once pruned or never recorded). */
+  readonly entry: (updateId: TelegramId) => Effect.Effect<Option.Option<InboxEntry>, StoreError>
   /** Pending entries in update_id order, at most `limit` of them. */
   readonly pending: (limit?: number) => Effect.Effect<ReadonlyArray<InboxEntry>, StoreError>
   /** How many entries are pending. */

@@ -60,6 +60,12 @@ export const makeClientStoreMemory = Effect.sync(() => {
   })
 })
 
+const roleRank = { user: 0, assistant: 1 } as const
+
+/** History order: by update, and within one update the user's message before the reply. */
+const compareMessages = (a: HistoryMessage, b: HistoryMessage) =>
+  a.updateId - b.updateId || roleRank[a.role] - roleRank[b.role]
+
 export const makeHistoryStoreMemory = Effect.sync(() => {
   const chats = new Map<number, Array<HistoryMessage>>()
   return HistoryStore.of({
@@ -67,10 +73,14 @@ export const makeHistoryStoreMemory = Effect.sync(() => {
       Effect.sync(() => {
         const messages = chats.get(message.chatId) ?? []
         if (messages.some((m) => m.updateId === message.updateId && m.role === message.role)) return
-        messages.push(message)
+        // Kept sorted by the key every store orders by: (update_id, user before assistant).
+        const at = messages.findIndex((m) => compareMessages(message, m) < 0)
+        if (at === -1) messages.push(message)
+        else messages.splice(at, 0, message)
         chats.set(message.chatId, messages)
       }),
-    lastN: (chatId, limit) => Effect.sync(() => (limit <= 0 ? [] : (chats.get(chatId) ?? []).slice(-limit))),
+    lastN: (chatId, limit) =>
+      Effect.sync(() => (!(limit >= 1) ? [] : (chats.get(chatId) ?? []).slice(-Math.floor(Math.min(limit, Number.MAX_SAFE_INTEGER))))),
     replyFor: (chatId, updateId) =>
       Effect.sync(() =>
         Option.fromNullable(
@@ -112,7 +122,11 @@ export const makeInboxMemory = Effect.sync(() => {
         })),
     markDone: (updateId) => finish(updateId, "done"),
     markFailed: (updateId, reason) => finish(updateId, "failed", reason),
-    pending: (limit) => Effect.sync(() => pendingSorted().slice(0, limit ?? Number.MAX_SAFE_INTEGER)),
+    entry: (updateId) => Effect.sync(() => Option.fromNullable(entries.get(updateId))),
+    pending: (limit) =>
+      Effect.sync(() =>
+        pendingSorted().slice(0, limit === undefined || Number.isNaN(limit) ? Number.MAX_SAFE_INTEGER : Math.max(0, Math.floor(limit)))
+      ),
     pendingCount: Effect.sync(() => pendingSorted().length),
     lastUpdateId: Effect.sync(() => {
       let max: number | undefined

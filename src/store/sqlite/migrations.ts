@@ -1,0 +1,61 @@
+/**
+ * Schema of the embedded database, as @effect/sql migrations (applied in id order, each once,
+ * recorded in `effect_sql_migrations`).
+ *
+ * - `clients`: one row per Telegram user, keyed by the user id (an INTEGER: 64-bit exact).
+ * - `messages`: dialog history keyed by (chat_id, update_id, role), a table without rowid, so
+ *   a chat's messages are one contiguous range of the key and a repeated append is a no-op.
+ * - `inbox`: one row per update_id; pending entries are found through `inbox_pending`.
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import { SqlClient } from "@effect/sql"
+import { Effect } from "effect"
+
+const createTables = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE clients (
+      id INTEGER PRIMARY KEY,
+      first_name TEXT NOT NULL,
+      last_name TEXT,
+      username TEXT,
+      language_code TEXT,
+      profile_name TEXT,
+      profile_phone TEXT,
+      profile_email TEXT,
+      profile_notes TEXT,
+      blocked INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1)),
+      handoff_requested_at INTEGER,
+      handoff_reason TEXT,
+      created_at INTEGER NOT NULL
+    )`
+  yield* sql`
+    CREATE TABLE messages (
+      chat_id INTEGER NOT NULL,
+      update_id INTEGER NOT NULL,
+      role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+      text TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (chat_id, update_id, role)
+    ) WITHOUT ROWID`
+  yield* sql`
+    CREATE TABLE inbox (
+      update_id INTEGER PRIMARY KEY,
+      chat_id INTEGER,
+      payload TEXT NOT NULL,
+      status TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed')),
+      received_at INTEGER NOT NULL,
+      finished_at INTEGER,
+      error TEXT
+    )`
+  yield* sql`CREATE INDEX inbox_pending ON inbox (update_id) WHERE status = 'pending'`
+  yield* sql`CREATE INDEX inbox_finished ON inbox (finished_at) WHERE status <> 'pending'`
+})
+
+/** Every migration of the embedded database. */
+export const sqliteMigrations = Migrator.fromRecord({
+  "0001_create_tables": createTables
+})
+
+/** Applies the migrations not applied yet; returns the ones applied now. */
+export const migrateSqlite = Migrator.make({})({ loader: sqliteMigrations })
