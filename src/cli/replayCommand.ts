@@ -1,6 +1,53 @@
-/** `replay <file.jsonl>`: recorded updates through the whole bot, transcript on stdout. */
+/**
+ * `replay <file.jsonl>`: recorded updates through the whole bot, transcript on stdout; with
+ * `--expect` a regression check that exits with code 1 and a diff when the replies differ.
+ */
 import { Args, Command, Options } from "@effect/cli"
-import { runReplay } from "./offlineBot.ts"
+import { Config, Console, Effect, Option } from "effect"
+import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+import { announceModel, offlineBot } from "./offlineBot.ts"
+import { type ExpectMode, parseClock, replay, withFixedClock } from "./replay.ts"
+
+export interface ReplayCommandOptions {
+  readonly file: string
+  readonly out: Option.Option<string>
+  readonly concurrency: Option.Option<number>
+  readonly expect: Option.Option<string>
+  readonly expectMode: ExpectMode
+  /** ISO 8601 instant the clock is fixed at during the replay. */
+  readonly clock: Option.Option<string>
+}
+
+/** The replay as the command runs it: the bot on embedded layers, the clock fixed when asked. */
+export const runReplayCommand = (options: ReplayCommandOptions) =>
+  Effect.gen(function*() {
+    const clock = Option.isSome(options.clock) ? Option.some(yield* parseClock(options.clock.value)) : Option.none()
+    const run = Effect.gen(function*() {
+      yield* announceModel
+      const result = yield* replay({
+        file: options.file,
+        out: options.out,
+        print: true,
+        expect: options.expect,
+        expectMode: options.expectMode
+      })
+      yield* Console.error(
+        `replayed ${result.updates} updates${
+          result.badLines > 0 ? ` (${result.badLines} bad lines skipped)` : ""
+        }, ${result.sent.length} bot messages`
+      )
+      if (Option.isSome(options.expect)) {
+        yield* Console.error(`replies match ${options.expect.value} (${options.expectMode})`)
+      }
+    }).pipe(Effect.provide(offlineBot(TelegramRecorderLayer(), options.concurrency)))
+    return yield* Option.match(clock, { onNone: () => run, onSome: (millis) => withFixedClock(millis)(run) })
+  })
+
+/** Sets the exit code of the process without ending it, so scopes still close in order. */
+const setExitCode = (code: number) =>
+  Effect.sync(() => {
+    process.exitCode = code
+  })
 
 export const replayCommand = Command.make(
   "replay",
@@ -13,8 +60,34 @@ export const replayCommand = Command.make(
     concurrency: Options.integer("concurrency").pipe(
       Options.withDescription("dialogs running at once (default MAX_CONCURRENT_DIALOGS or 64)"),
       Options.optional
+    ),
+    expect: Options.file("expect", { exists: "yes" }).pipe(
+      Options.withDescription(
+        "a stored transcript (the --out format): the replies must match it, else a diff is printed and the exit code is 1"
+      ),
+      Options.optional
+    ),
+    expectMode: Options.choice("expect-mode", ["exact", "shape"] as const).pipe(
+      Options.withDescription("exact: the same texts per update; shape: the same number of replies per update (live models)"),
+      Options.withDefault("exact" as const)
+    ),
+    clock: Options.text("clock").pipe(
+      Options.withDescription("fix the clock at this ISO 8601 instant, e.g. 2026-01-15T10:00:00Z (or REPLAY_CLOCK)"),
+      Options.withFallbackConfig(Config.string("REPLAY_CLOCK")),
+      Options.optional
     )
   },
-  ({ concurrency, file, out }) => runReplay(file, out, concurrency)
-).pipe(Command.withDescription("Replay recorded updates through the dispatcher and the whole pipeline; print the transcript."))
-
+  (options) =>
+    runReplayCommand(options).pipe(
+      Effect.catchTags({
+        ReplayMismatch: (mismatch) => Effect.zipRight(Console.error(mismatch.report), setExitCode(1)),
+        TranscriptFileError: (error) => Effect.zipRight(Console.error(`replay --expect: ${error.message}`), setExitCode(1)),
+        ConfigurationError: (error) =>
+          Effect.zipRight(Console.error(`replay: ${error.source}: ${error.message}`), setExitCode(1))
+      })
+    )
+).pipe(
+  Command.withDescription(
+    "Replay recorded updates through the dispatcher and the whole pipeline; print the transcript. With --expect, check the replies against a stored transcript."
+  )
+)

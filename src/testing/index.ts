@@ -1,16 +1,21 @@
 /**
  * The testing kit: everything a team needs to test its own tools and profile offline with
- * `@effect/vitest` — a scripted model, the in-memory Telegram recorder, memory stores, update
- * builders, and `runUpdates`, which sends updates through the real dispatcher and pipeline
- * and returns what the bot sent.
+ * `@effect/vitest` — a scripted model (scripted per turn and stage with `turns`), the
+ * in-memory Telegram recorder, memory stores, update builders (`textMessage`,
+ * `conversation`), and `runUpdates`, which sends updates through the real dispatcher and
+ * pipeline and returns what the bot sent; `transcript` turns that into the lines `replay
+ * --out` writes, and `modelRequests` / `toolResults` show what the model was given.
+ *
+ * Imported as `effect-telegram-dialog-bot/testing`.
  */
 import { NodeContext } from "@effect/platform-node"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { DialogConfig, type DialogConfigShape, DispatcherConfig, type DispatcherConfigShape, SendConfig, type SendConfigShape } from "../config.ts"
 import { decodeUpdate } from "../domain/Update.ts"
-import { LanguageModel } from "../llm/LanguageModel.ts"
+import { transcriptLines } from "../cli/replay.ts"
+import { type CompletionRequest, LanguageModel, type Purpose } from "../llm/LanguageModel.ts"
 import { OfflineModel } from "../llm/OfflineModel.ts"
-import { type Script, ScriptedModelLayer } from "../llm/ScriptedModel.ts"
+import { type Script, ScriptedModel, ScriptedModelLayer, type ScriptedReply } from "../llm/ScriptedModel.ts"
 import { type BotProfile, BotProfileFile } from "../profile/BotProfile.ts"
 import { botLayer, type ToolEnvironment } from "../runtime/BotLayer.ts"
 import { Dispatcher } from "../runtime/Dispatcher.ts"
@@ -20,11 +25,17 @@ import { type RecorderOptions, type SentRecord, TelegramRecorder, TelegramRecord
 import type { Tool } from "../tools/Tool.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 
-export { ScriptedModel, ScriptedModelLayer, type Script, type ScriptedReply } from "../llm/ScriptedModel.ts"
-export { TelegramRecorder, TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+export { ScriptedModel, ScriptedModelLayer, type Script, type ScriptedReply, type ScriptedToolCall } from "../llm/ScriptedModel.ts"
+export type { CompletionRequest, ChatMessage, ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
+export { OfflineModel } from "../llm/OfflineModel.ts"
+export { TelegramRecorder, TelegramRecorderLayer, type SentRecord } from "../telegram/TelegramRecorder.ts"
 export { StoresMemory } from "../store/memory/MemoryStores.ts"
+export { ClientStore } from "../store/ClientStore.ts"
+export { HistoryStore } from "../store/HistoryStore.ts"
+export { Inbox } from "../store/Inbox.ts"
 export { builtinTools } from "../tools/builtin/index.ts"
 export { defineTool, ToolFailure } from "../tools/Tool.ts"
+export { compareTranscripts, renderDifferences, type TranscriptLine, withFixedClock } from "../cli/replay.ts"
 
 export interface TestBotOptions<R = never> {
   /** Script of the scripted model (used unless `model` is given). */
@@ -111,6 +122,75 @@ export const runUpdates = (updates: ReadonlyArray<unknown>) =>
     yield* dispatcher.awaitIdle
     return (yield* recorder.sent).slice(before)
   })
+
+export interface ConversationOptions {
+  /** Update id of the first message; the next ones count up from it (default: fresh ids). */
+  readonly firstUpdateId?: number
+  readonly chatId?: number
+  readonly firstName?: string
+}
+
+/** One user's messages as `message` updates, in order: the input of one conversation. */
+export const conversation = (userId: number, texts: ReadonlyArray<string>, options: ConversationOptions = {}) =>
+  texts.map((text, i) =>
+    textMessage({
+      userId,
+      text,
+      ...(options.firstUpdateId === undefined ? {} : { updateId: options.firstUpdateId + i }),
+      ...(options.chatId === undefined ? {} : { chatId: options.chatId }),
+      ...(options.firstName === undefined ? {} : { firstName: options.firstName })
+    })
+  )
+
+/** What the scripted model answers for one user message. */
+export interface Turn {
+  /** The stage the classifier answers. */
+  readonly stage: string
+  /** Replies of the think step, one per model call of the tool loop (default: one empty note). */
+  readonly think?: ReadonlyArray<ScriptedReply>
+  /** The final answer (or replies, when a test scripts a failed synthesis first). */
+  readonly synthesize: ScriptedReply | ReadonlyArray<ScriptedReply>
+}
+
+/**
+ * A script for the scripted model, one turn per user message, in order: each turn names the
+ * stage it is classified into and what the think and synthesize steps answer in that stage.
+ */
+export const turns = (...all: ReadonlyArray<Turn>): Script => ({
+  classify: all.map((t) => t.stage),
+  think: all.flatMap((t) => t.think ?? [""]),
+  synthesize: all.flatMap((t) => (Array.isArray(t.synthesize) ? t.synthesize : [t.synthesize as ScriptedReply]))
+})
+
+/** The bot's messages in the `replay --out` format: `{update_id, chat_id, text}`. */
+export const transcript = transcriptLines
+
+/** The requests the scripted model received, all or of one purpose, in order. */
+export const modelRequests = (purpose?: Purpose) =>
+  Effect.map(ScriptedModel, (model) => model.requests).pipe(
+    Effect.flatten,
+    Effect.map((all) => (purpose === undefined ? all : all.filter((r) => r.purpose === purpose)))
+  )
+
+/** The stage a think or synthesize request was made in (from its system prompt). */
+export const stageOf = (request: CompletionRequest): string | undefined => {
+  for (const m of request.messages) {
+    if (m.role !== "system") continue
+    const found = /Current dialog stage: ([a-z][a-z0-9_]*)/.exec(m.content)
+    if (found?.[1] !== undefined) return found[1]
+  }
+  return undefined
+}
+
+/** The tool results a request carries, by call id, with their JSON content parsed. */
+export const toolResults = (request: CompletionRequest): ReadonlyArray<{ readonly callId: string; readonly content: unknown }> =>
+  request.messages.flatMap((m) =>
+    m.role === "tool"
+      ? [{ callId: m.toolCallId, content: Option.getOrElse(parseJsonText(m.content), () => m.content) }]
+      : []
+  )
+
+const parseJsonText = Schema.decodeUnknownOption(Schema.parseJson())
 
 /** The texts a transcript sent to one chat, in order. */
 export const textsTo = (sent: ReadonlyArray<SentRecord>, chatId: number) =>
