@@ -1,8 +1,13 @@
 /**
  * Logging for the entry points: lines go to stderr (stdout is for transcripts and chat),
  * pretty or JSON by `LOG_FORMAT`, filtered by `LOG_LEVEL`.
+ *
+ * A JSON line is effect's structured log (`message`, `logLevel`, `timestamp`, `annotations`,
+ * `spans`, `fiberId`, `cause`) plus `trace_id` and `span_id` of the span the line was written
+ * in, so a log line leads to its trace. Lines of a dialog carry the annotations `update_id`,
+ * `chat_id` and, once classified, `stage`.
  */
-import { Config, Effect, Layer, Logger, LogLevel } from "effect"
+import { Config, Context, Effect, FiberRef, FiberRefs, Inspectable, Layer, Logger, LogLevel, Option, Tracer } from "effect"
 
 const levels = {
   all: LogLevel.All,
@@ -21,19 +26,41 @@ export const LoggingConfig = Config.all({
   format: Config.literal("pretty", "json")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const))
 })
 
-const jsonToStderr = Logger.map(Logger.jsonLogger, (line) => {
-  process.stderr.write(`${line}\n`)
+export type LogFormat = "pretty" | "json"
+
+/** The span a log line was written in, if any. */
+const currentSpan = (context: FiberRefs.FiberRefs): Option.Option<Tracer.AnySpan> =>
+  Context.getOption(FiberRefs.getOrDefault(context, FiberRef.currentContext), Tracer.ParentSpan)
+
+/** One JSON object per line: effect's structured log plus the trace and span ids. */
+export const jsonLogger: Logger.Logger<unknown, string> = Logger.make((options) => {
+  const structured = Logger.structuredLogger.log(options)
+  const span = currentSpan(options.context)
+  return Inspectable.stringifyCircular({
+    ...structured,
+    ...(Option.isSome(span) ? { trace_id: span.value.traceId, span_id: span.value.spanId } : {})
+  })
 })
+
+/**
+ * The logger of a format. JSON lines are written with `write` (stderr in production, a buffer
+ * in tests); the pretty logger writes to stderr itself, with colors on a terminal.
+ */
+export const makeLogger = (format: LogFormat, write: (line: string) => void): Logger.Logger<unknown, void> =>
+  format === "json"
+    ? Logger.map(jsonLogger, (line) => write(`${line}\n`))
+    : Logger.prettyLogger({ stderr: true, colors: "auto" })
+
+const writeStderr = (line: string) => {
+  process.stderr.write(line)
+}
 
 /** The logger of an entry point; `defaultLevel` applies when `LOG_LEVEL` is not set. */
 export const loggingLayer = (defaultLevel: LogLevel.LogLevel) =>
   Layer.unwrapEffect(
     Effect.map(Effect.orDie(LoggingConfig), ({ format, level }) =>
       Layer.merge(
-        Logger.replace(
-          Logger.defaultLogger,
-          format === "json" ? jsonToStderr : Logger.prettyLogger({ stderr: true, colors: "auto" })
-        ),
+        Logger.replace(Logger.defaultLogger, makeLogger(format, writeStderr)),
         Logger.minimumLogLevel(level._tag === "Some" ? levels[level.value] : defaultLevel)
       ))
   )

@@ -1,0 +1,146 @@
+/**
+ * The bot's metrics, defined once with effect's `Metric` module (the model's latency and tokens
+ * live in `src/llm/LlmMetrics.ts`). Every metric is in effect's global registry, so
+ * `Metric.snapshot` — and the `/metrics` endpoint rendering it — sees all of them.
+ *
+ * Names follow Prometheus habits: `bot_` prefix, counters end in `_total`, durations are
+ * histograms in seconds. Label values are small closed sets (outcome, stage, tool, method,
+ * error code), never user data.
+ */
+import { Duration, Effect, Metric, MetricBoundaries } from "effect"
+
+/** Histogram buckets for latencies, 5 ms … ~82 s. */
+export const latencyBoundaries = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 15 })
+
+const seconds = (name: string, description: string) =>
+  Metric.histogram(name, latencyBoundaries, description).pipe(
+    Metric.mapInput((duration: Duration.Duration) => Duration.toSeconds(duration))
+  )
+
+// ── intake and dispatch ───────────────────────────────────────────────────────────────────────
+
+/** Updates handed to the dispatcher (webhook, poller, replay), by update kind. */
+export const updatesReceived = Metric.counter("bot_updates_received_total", {
+  description: "Updates handed to the dispatcher, by update kind",
+  incremental: true
+})
+
+/** Updates whose update_id was recorded before (Telegram redelivery): nothing scheduled. */
+export const updatesDeduplicated = Metric.counter("bot_updates_deduplicated_total", {
+  description: "Updates ignored because their update_id was seen before",
+  incremental: true
+})
+
+/** Pending inbox entries queued again when the dispatcher started. */
+export const updatesRecovered = Metric.counter("bot_updates_recovered_total", {
+  description: "Pending inbox entries queued again at start",
+  incremental: true
+})
+
+/**
+ * Updates finished, by outcome: `answered`, `command`, `replied`, `skipped`, `membership`,
+ * `blocked` (the user blocked the bot), `failed` (apology sent), `deadline` (apology sent).
+ */
+export const updatesProcessed = Metric.counter("bot_updates_processed_total", {
+  description: "Updates finished, by outcome",
+  incremental: true
+})
+
+/** Dialogs answered by the model, by dialog stage and whether a fallback was used. */
+export const dialogsAnswered = Metric.counter("bot_dialogs_answered_total", {
+  description: "Dialogs answered by the pipeline, by dialog stage and fallback",
+  incremental: true
+})
+
+/** Updates running right now (holding one of the MAX_CONCURRENT_DIALOGS permits). */
+export const dialogsInFlight = Metric.gauge("bot_dialogs_in_flight", {
+  description: "Updates being handled right now"
+})
+
+/** Updates recorded in the inbox and not finished yet (queued or running). */
+export const inboxPending = Metric.gauge("bot_inbox_pending", {
+  description: "Updates recorded in the inbox and not finished yet (queued or running)"
+})
+
+/** Time from the start of an update's handling to its outcome (after waiting for a permit). */
+export const updateDuration = seconds(
+  "bot_update_duration_seconds",
+  "Time to handle one update, by outcome"
+)
+
+/** Time from intake to the start of handling (the chat's mailbox and the global limit). */
+export const updateQueueDuration = seconds(
+  "bot_update_queue_seconds",
+  "Time an update waited between intake and the start of its handling"
+)
+
+// ── pipeline ──────────────────────────────────────────────────────────────────────────────────
+
+/** Latency of one pipeline stage: `classify`, `think`, `synthesize`. */
+export const stageDuration = seconds("bot_stage_duration_seconds", "Latency of one pipeline stage")
+
+/** Tool calls, by tool and result (`ok` or `error`). */
+export const toolCalls = Metric.counter("bot_tool_calls_total", {
+  description: "Tool calls, by tool and result",
+  incremental: true
+})
+
+/** Latency of one tool call, by tool. */
+export const toolDuration = seconds("bot_tool_duration_seconds", "Latency of one tool call")
+
+// ── stores ────────────────────────────────────────────────────────────────────────────────────
+
+/** Latency of one store call, by store and operation. */
+export const storeDuration = seconds("bot_store_duration_seconds", "Latency of one store call")
+
+/** Store calls that failed, by store and operation. */
+export const storeErrors = Metric.counter("bot_store_errors_total", {
+  description: "Store calls that failed, by store and operation",
+  incremental: true
+})
+
+// ── Telegram Bot API ──────────────────────────────────────────────────────────────────────────
+
+/** Bot API calls, by method (every attempt, retries included). */
+export const telegramRequests = Metric.counter("bot_telegram_api_requests_total", {
+  description: "Bot API calls, by method (every attempt)",
+  incremental: true
+})
+
+/** Bot API calls that failed, by method and code (`error_code`, or `transport` when there was no answer). */
+export const telegramErrors = Metric.counter("bot_telegram_api_errors_total", {
+  description: "Bot API calls that failed, by method and error code",
+  incremental: true
+})
+
+/** Latency of one Bot API call, by method. */
+export const telegramDuration = seconds("bot_telegram_api_duration_seconds", "Latency of one Bot API call")
+
+// ── retries and the runtime ───────────────────────────────────────────────────────────────────
+
+/** Retries, by operation (`telegram_send`, `dispatcher_store`, …). */
+export const retries = Metric.counter("bot_retries_total", {
+  description: "Retries of failed operations, by operation",
+  incremental: true
+})
+
+/** Event loop delay measured by `perf_hooks.monitorEventLoopDelay`, by statistic (`p50`, `p99`, `max`, `mean`). */
+export const eventLoopDelay = Metric.gauge("bot_event_loop_delay_seconds", {
+  description: "Event loop delay over the last sampling interval, by statistic"
+})
+
+// ── helpers ───────────────────────────────────────────────────────────────────────────────────
+
+/** Counts one retry of `operation`. */
+export const countRetry = (operation: string): Effect.Effect<void> =>
+  Metric.increment(Metric.tagged(retries, "operation", operation))
+
+/** Records the duration of `effect` as the latency of a pipeline stage. */
+export const timeStage = (stage: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Metric.trackDuration(effect, Metric.tagged(stageDuration, "stage", stage))
+
+/** The metric with the given tags (labels) added. */
+export const withTags = <Type, In, Out>(
+  metric: Metric.Metric<Type, In, Out>,
+  tags: Readonly<Record<string, string>>
+): Metric.Metric<Type, In, Out> => Object.entries(tags).reduce((m, [key, value]) => Metric.tagged(m, key, value), metric)

@@ -1,0 +1,59 @@
+/**
+ * The metrics endpoint. `GET /metrics` answers every metric of the process in the Prometheus
+ * text format; `GET /healthz` answers `ok` while the process serves requests.
+ *
+ * The webhook server mounts {@link metricsRoutes} on its own port. In polling mode (or to
+ * keep metrics off the public port) `METRICS_PORT` starts a separate small server with the
+ * same routes on `METRICS_HOST` (default `0.0.0.0`); unset, nothing is started. Scrapes are
+ * not traced (a scrape every few seconds would bury the update traces).
+ */
+import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Config, Effect, Layer, Option } from "effect"
+import { createServer } from "node:http"
+import { prometheusContentType, prometheusText } from "./Prometheus.ts"
+
+/** `GET /metrics`: the Prometheus exposition of every metric. */
+export const metricsHandler = Effect.map(
+  prometheusText,
+  (text) => HttpServerResponse.text(text, { contentType: prometheusContentType })
+)
+
+/** `GET /healthz`: the process is up and serving. */
+export const healthHandler = Effect.succeed(HttpServerResponse.text("ok\n"))
+
+/** The routes of the metrics endpoint; the webhook server mounts them next to its own. */
+export const metricsRoutes = HttpRouter.empty.pipe(
+  HttpRouter.get("/metrics", metricsHandler),
+  HttpRouter.get("/healthz", healthHandler)
+)
+
+/** Paths whose requests get no span. */
+export const untracedPaths: ReadonlyArray<string> = ["/metrics", "/healthz"]
+
+export const MetricsServerConfig = Config.all({
+  port: Config.option(Config.port("METRICS_PORT")),
+  host: Config.string("METRICS_HOST").pipe(Config.withDefault("0.0.0.0"))
+})
+
+export interface MetricsServerOptions {
+  readonly port: number
+  readonly host: string
+}
+
+/** The metrics server on a port (0 picks a free one); provides its `HttpServer` (to read the address). */
+export const metricsServerOn = (options: MetricsServerOptions) =>
+  HttpServer.serve(metricsRoutes).pipe(
+    HttpServer.withLogAddress,
+    HttpMiddleware.withTracerDisabledForUrls(untracedPaths),
+    Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: options.host }))
+  )
+
+/** The metrics server when `METRICS_PORT` is set; nothing otherwise. */
+export const MetricsServerLive = Layer.unwrapEffect(
+  Effect.map(MetricsServerConfig, ({ host, port }) =>
+    Option.match(port, {
+      onNone: () => Layer.empty,
+      onSome: (port) => Layer.discard(metricsServerOn({ port, host }))
+    }))
+)

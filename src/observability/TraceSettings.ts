@@ -1,0 +1,32 @@
+/**
+ * What spans may carry. By default no message text reaches a span (only ids, stages, tools,
+ * token counts); `TRACE_MESSAGE_TEXT=true` adds the user's text and the bot's reply, for
+ * debugging on a machine whose trace backend may see them.
+ */
+import { Config, Context, Effect, Layer } from "effect"
+
+export interface TraceSettingsShape {
+  /** Put message texts on spans (`message.text`, `reply.text`). */
+  readonly messageText: boolean
+}
+
+export class TraceSettings extends Context.Reference<TraceSettings>()("TraceSettings", {
+  defaultValue: (): TraceSettingsShape => ({ messageText: false })
+}) {
+  static readonly fromEnv = Layer.effect(
+    TraceSettings,
+    Effect.map(
+      Config.boolean("TRACE_MESSAGE_TEXT").pipe(Config.withDefault(false)),
+      (messageText): TraceSettingsShape => ({ messageText })
+    )
+  )
+  static readonly make = (settings: TraceSettingsShape) => Layer.succeed(TraceSettings, settings)
+}
+
+/** Longest text put on a span when message texts are traced. */
+export const maxTracedText = 1000
+
+/** Puts `text` on the current span as `key` when message texts are traced; does nothing otherwise. */
+export const annotateText = (key: string, text: string): Effect.Effect<void> =>
+  Effect.flatMap(TraceSettings, (settings) =>
+    settings.messageText ? Effect.annotateCurrentSpan(key, text.slice(0, maxTracedText)) : Effect.void)
