@@ -2,13 +2,13 @@
  * Sending replies: splitting long texts, the retry policy of every send (the one place for
  * it), blocked users, the optional proactive throttle and the `typing` indicator.
  */
-import { Context, Duration, Effect, Layer, Option, RateLimiter, Schedule, Schema, Scope } from "effect"
+import { Clock, Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Option, RateLimiter, Schedule, Schema, Scope } from "effect"
 import { SendConfig } from "../config.ts"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { splitText } from "./splitText.ts"
-import { type ParseMode, TelegramApi, type TelegramError } from "./TelegramApi.ts"
+import { type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
 
 /** The user blocked the bot (or removed it): nothing is sent until they come back. */
 export class RecipientBlocked extends Schema.TaggedError<RecipientBlocked>()("RecipientBlocked", {
@@ -43,6 +43,12 @@ const retryAfter = (error: TelegramError): Duration.Duration =>
 export const isRetryable = (error: TelegramError): boolean =>
   error._tag === "TelegramTransportError" || error.errorCode === 429 || error.errorCode >= 500
 
+/** Longest single backoff delay after a 5xx or a connection error. */
+const maxBackoff = Duration.seconds(20)
+
+/** Per-chat limiters kept before idle ones are closed. */
+const chatLimiterSoftCap = 1024
+
 export const makeMessenger = Effect.gen(function*() {
   const api = yield* TelegramApi
   const clients = yield* ClientStore
@@ -50,11 +56,12 @@ export const makeMessenger = Effect.gen(function*() {
 
   /**
    * The retry policy of every send: a 429 waits its `retry_after` (up to the cap; a longer
-   * wait is not retried), a 5xx or a connection error backs off exponentially with jitter,
-   * any other error is final. At most `maxRetries` retries.
+   * wait is not retried), a 5xx or a connection error backs off exponentially with jitter
+   * (each delay at most `maxBackoff`), any other error is final. At most `maxRetries` retries.
    */
   const retryPolicy = Schedule.exponential(config.backoffBase, 2).pipe(
     Schedule.jittered,
+    Schedule.modifyDelay((delay) => Duration.min(delay, maxBackoff)),
     Schedule.intersect(Schedule.recurs(config.maxRetries)),
     Schedule.zipRight(Schedule.identity<TelegramError>()),
     Schedule.whileInput((error: TelegramError) =>
@@ -62,39 +69,102 @@ export const makeMessenger = Effect.gen(function*() {
     ),
     Schedule.modifyDelay((error, delay) =>
       error._tag === "TelegramApiError" && error.errorCode === 429 ? retryAfter(error) : delay
-    )
+    ),
+    Schedule.tapOutput((error) => Effect.logDebug(`send failed, retrying: ${error.message}`))
   )
   const retrying = <A>(effect: Effect.Effect<A, TelegramError>) =>
-    Effect.retry(effect, retryPolicy).pipe(Effect.tapError((e) => Effect.logDebug(`send failed: ${e.message}`)))
+    Effect.retry(effect, retryPolicy).pipe(
+      Effect.tapError((e) =>
+        (isRetryable(e) ? Effect.logWarning(`send failed, giving up: ${e.message}`) : Effect.logDebug(`send refused: ${e.message}`))
+          .pipe(Effect.annotateLogs("telegram_method", e.method))
+      )
+    )
 
   const scope = yield* Effect.scope
   const globalLimiter = config.throttle
     ? Option.some(yield* RateLimiter.make({ limit: 30, interval: "1 second", algorithm: "token-bucket" }))
     : Option.none()
-  const perChat = new Map<number, RateLimiter.RateLimiter>()
-  const chatLimiter = (chatId: TelegramId) =>
-    Effect.suspend(() => {
+
+  /**
+   * Per-chat limiters: about one message a second with a burst of three. Each lives in its own
+   * scope; one idle longer than its window is as good as a new one, so such limiters are
+   * closed when the map grows, which keeps memory bounded by the chats active lately.
+   */
+  interface ChatLimiter {
+    readonly limiter: RateLimiter.RateLimiter
+    readonly scope: Scope.CloseableScope
+    users: number
+    lastUsed: number
+  }
+  const perChat = new Map<number, ChatLimiter>()
+  const chatWindow = Duration.seconds(3)
+  const evictIdle = (now: number) =>
+    Effect.forEach(
+      [...perChat.entries()].filter(([, entry]) =>
+        entry.users === 0 && now - entry.lastUsed > Duration.toMillis(chatWindow)
+      ),
+      ([chatId, entry]) => Effect.zipRight(Effect.sync(() => perChat.delete(chatId)), Scope.close(entry.scope, Exit.void)),
+      { discard: true }
+    )
+  const acquireChatLimiter = (chatId: TelegramId) =>
+    Effect.gen(function*() {
+      const now = yield* Clock.currentTimeMillis
       const existing = perChat.get(chatId)
-      if (existing) return Effect.succeed(existing)
-      // About one message a second per chat, with a burst of three.
-      return RateLimiter.make({ limit: 3, interval: "3 seconds", algorithm: "token-bucket" }).pipe(
-        Scope.extend(scope),
-        Effect.tap((limiter) => Effect.sync(() => perChat.set(chatId, limiter)))
+      if (existing) {
+        existing.users++
+        existing.lastUsed = now
+        return existing
+      }
+      if (perChat.size >= chatLimiterSoftCap) yield* evictIdle(now)
+      const limiterScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+      const limiter = yield* RateLimiter.make({ limit: 3, interval: chatWindow, algorithm: "token-bucket" }).pipe(
+        Scope.extend(limiterScope)
       )
+      const entry: ChatLimiter = { limiter, scope: limiterScope, users: 1, lastUsed: now }
+      perChat.set(chatId, entry)
+      return entry
     })
+  const releaseChatLimiter = (entry: ChatLimiter) =>
+    Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sync(() => {
+        entry.users--
+        entry.lastUsed = now
+      }))
   const throttled = <A, E>(chatId: TelegramId, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     Option.match(globalLimiter, {
       onNone: () => effect,
-      onSome: (global) => Effect.flatMap(chatLimiter(chatId), (limiter) => limiter(global(effect)))
+      onSome: (global) =>
+        Effect.acquireUseRelease(
+          acquireChatLimiter(chatId),
+          (entry) => entry.limiter(global(effect)),
+          releaseChatLimiter
+        )
     })
 
-  const sendOne = (chatId: TelegramId, text: string, parseMode: ParseMode | undefined) =>
-    throttled(chatId, retrying(api.sendMessage({ chatId, text, parseMode }))).pipe(
+  /** One part, throttled and retried; a formatted part Telegram cannot parse goes again as plain text. */
+  const sendOne = (chatId: TelegramId, text: string, parseMode: ParseMode | undefined) => {
+    const send = (target: TelegramId, mode: ParseMode | undefined) =>
+      retrying(throttled(target, api.sendMessage({ chatId: target, text, parseMode: mode })))
+    return send(chatId, parseMode).pipe(
       Effect.catchIf(
         (e) => parseMode !== undefined && isParseEntitiesError(e),
-        () => retrying(api.sendMessage({ chatId, text }))
+        (e) =>
+          Effect.zipRight(
+            Effect.logWarning(`formatted text refused (${e.message}), sending it as plain text`),
+            send(chatId, undefined)
+          )
+      ),
+      // A group that became a supergroup: the message goes to the new chat.
+      Effect.catchIf(
+        (e): e is TelegramApiError => e._tag === "TelegramApiError" && e.migrateToChatId !== undefined,
+        (e) =>
+          Effect.zipRight(
+            Effect.logWarning(`chat ${chatId} migrated to ${e.migrateToChatId}, sending there`),
+            send(e.migrateToChatId as TelegramId, parseMode)
+          )
       )
     )
+  }
 
   const reply: MessengerService["reply"] = (chatId, text, options) =>
     Effect.gen(function*() {
@@ -116,7 +186,7 @@ export const makeMessenger = Effect.gen(function*() {
     Effect.raceFirst(
       effect,
       api.sendChatAction(chatId, "typing").pipe(
-        Effect.catchAll((e) => Effect.logDebug(`typing indicator failed: ${e._tag}`)),
+        Effect.catchAllCause((cause) => Effect.logDebug("typing indicator failed", cause)),
         Effect.repeat(Schedule.spaced(config.typingInterval)),
         Effect.zipRight(Effect.never)
       )

@@ -77,7 +77,11 @@ export class TelegramApiError extends Schema.TaggedError<TelegramApiError>()("Te
   description: Schema.String,
   retryAfter: Schema.optional(Schema.Number),
   migrateToChatId: Schema.optional(Schema.Number)
-}) {}
+}) {
+  override get message(): string {
+    return `${this.method}: ${this.errorCode} ${this.description}`
+  }
+}
 
 /** No usable answer: connection failed, timed out, or the body was not the Bot API's JSON. */
 export class TelegramTransportError extends Schema.TaggedError<TelegramTransportError>()("TelegramTransportError", {

@@ -7,22 +7,36 @@ export const telegramMessageLimit = 4096
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
 
-const lastMatchEnd = (window: string, pattern: RegExp): number => {
+const lastMatchEnd = (window: string, pattern: RegExp, max: number): number => {
   let end = -1
-  for (const match of window.matchAll(pattern)) end = match.index + match[0].length
+  for (const match of window.matchAll(pattern)) {
+    const matchEnd = match.index + match[0].length
+    if (matchEnd <= max) end = matchEnd
+  }
   return end
 }
 
+/** Where a sentence ends: Western punctuation before whitespace, or CJK full stops anywhere. */
+const sentenceEnd = /[.!?…](?=\s)|[。！？]/g
+
 const cutPoint = (text: string, limit: number): number => {
-  const window = text.slice(0, limit)
+  // One character past the limit is looked at, so a boundary right at the limit is seen.
+  const window = text.slice(0, limit + 1)
   const minimum = Math.floor(limit / 4) // a cut earlier than this wastes too much of a part
-  const paragraph = window.lastIndexOf("\n\n")
+  const paragraph = window.lastIndexOf("\n\n", limit)
   if (paragraph >= minimum) return paragraph
-  const sentence = lastMatchEnd(window, /[.!?…。！？](?=\s)/g)
+  const sentence = lastMatchEnd(window, sentenceEnd, limit)
   if (sentence >= minimum) return sentence
-  const space = lastMatchEnd(window, /\s/g)
+  const space = lastWhitespace(window)
   if (space >= minimum) return space
   return isHighSurrogate(text.charCodeAt(limit - 1)) ? limit - 1 : limit
+}
+
+const lastWhitespace = (window: string): number => {
+  for (let i = window.length - 1; i >= 0; i--) {
+    if (/\s/.test(window[i] ?? "")) return i
+  }
+  return -1
 }
 
 export const splitText = (text: string, limit: number = telegramMessageLimit): ReadonlyArray<string> => {

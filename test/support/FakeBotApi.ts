@@ -259,3 +259,23 @@ export const telegramApiFor = (fake: FakeBotApi, overrides: Partial<Omit<Telegra
 /** A layer of the real Bot API client against a fake (tests that build the whole bot). */
 export const telegramLayerFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
   TelegramApiHttp.pipe(Layer.provide(TelegramConfig.make(fake.token, { apiBaseUrl: fake.url, ...overrides })))
+
+/** Sleeps on the real timer whatever clock the test uses (work over HTTP happens in real time). */
+export const realSleep = (millis: number) =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), millis)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/** Re-runs `effect` on the real timer until its value satisfies `holds` (at most ~5 s), then returns it. */
+export const eventually = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  holds: (a: A) => boolean,
+  attempts = 500
+): Effect.Effect<A, E | string, R> =>
+  Effect.flatMap(effect, (a) =>
+    holds(a)
+      ? Effect.succeed(a)
+      : attempts <= 0
+      ? Effect.fail(`condition not reached; last value: ${JSON.stringify(a)}`)
+      : Effect.zipRight(realSleep(10), eventually(effect, holds, attempts - 1)))

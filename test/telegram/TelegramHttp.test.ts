@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Fiber, Logger, Option, Schedule } from "effect"
+import { Cause, Duration, Effect, Exit, Fiber, Logger, Option } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
-import { makeFakeBotApi, telegramApiFor } from "../support/FakeBotApi.ts"
+import { eventually, makeFakeBotApi, telegramApiFor } from "../support/FakeBotApi.ts"
 
 const chat = 42 as TelegramId
 
@@ -15,13 +15,6 @@ const update = (id: number, text: string) => ({
     text
   }
 })
-
-/** Polls a condition on real time until it holds (HTTP work happens outside the fiber). */
-const eventually = <A>(effect: Effect.Effect<A>, holds: (a: A) => boolean) =>
-  effect.pipe(
-    Effect.filterOrFail(holds),
-    Effect.retry(Schedule.spaced("10 millis").pipe(Schedule.upTo("5 seconds")))
-  )
 
 describe("TelegramApiHttp", () => {
   it.scopedLive("sends each method as a JSON POST to /bot<token>/<method> and decodes the result", () =>
