@@ -38,9 +38,10 @@ const botUser = { id: 7000000001, is_bot: true, first_name: "DialogBot", usernam
 
 export const makeRecorder = (options: RecorderOptions = {}) =>
   Effect.gen(function*() {
-    const calls = yield* Ref.make<ReadonlyArray<RecordedCall>>([])
+    // Appended in place: a replay of many updates records many calls.
+    const calls: Array<RecordedCall> = []
     const counter = yield* Ref.make(0)
-    const record = (call: RecordedCall) => Ref.update(calls, (all) => [...all, call])
+    const record = (call: RecordedCall) => Effect.sync(() => void calls.push(call))
     const api: TelegramApiService = {
       getMe: Effect.as(record({ method: "getMe" }), botUser),
       sendMessage: (message) =>
@@ -60,10 +61,10 @@ export const makeRecorder = (options: RecorderOptions = {}) =>
       getWebhookInfo: Effect.as(record({ method: "getWebhookInfo" }), { url: "", pending_update_count: 0 })
     }
     const recorder: TelegramRecorderService = {
-      calls: Ref.get(calls),
-      sent: Effect.map(Ref.get(calls), (all) =>
-        all.flatMap((call) => (call.method === "sendMessage" ? [{ ...call.message, updateId: call.updateId }] : []))),
-      clear: Ref.set(calls, [])
+      calls: Effect.sync(() => [...calls]),
+      sent: Effect.sync(() =>
+        calls.flatMap((call) => (call.method === "sendMessage" ? [{ ...call.message, updateId: call.updateId }] : []))),
+      clear: Effect.sync(() => void calls.splice(0))
     }
     return { api, recorder }
   })
