@@ -1,17 +1,18 @@
 /**
  * Instrumentation applied to the edges of the bot where the layer graph is built, so every
- * implementation — memory, SQLite or YDB stores; the Bot API over HTTP or the recorder; any
- * language model — gets the same spans and metrics without knowing about them.
+ * implementation — memory, SQLite or YDB stores; the Bot API over HTTP or the recorder — gets
+ * the same spans and metrics without knowing about them:
  *
  * - every store call: a span `store.<store>.<operation>`, its latency, its failures;
- * - every Bot API call: a span `telegram.<method>` (not the long poll `getUpdates`, which
- *   would open a trace every few seconds), its latency, its failures by error code;
- * - every model call: a span `llm.complete` with the purpose, the model and the tokens.
+ * - every Bot API call: its latency and its failures by error code (the spans
+ *   `telegram.<method>` are the HTTP client's own); the text sent goes on the caller's span
+ *   as `reply.text` when message texts are traced.
  *
- * Span attributes are ids, names and counts; message texts only with `TRACE_MESSAGE_TEXT`.
+ * Model calls are measured by the model layers themselves (`llm.complete` spans,
+ * `src/llm/LlmMetrics.ts`). Span attributes are ids, names and counts; message texts only
+ * with `TRACE_MESSAGE_TEXT`.
  */
 import { Context, Effect, Layer, Metric } from "effect"
-import { type CompletionRequest, LanguageModel, type LanguageModelService } from "../llm/LanguageModel.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Inbox } from "../store/Inbox.ts"
@@ -100,100 +101,32 @@ export const instrumentStores = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.La
 const errorCode = (error: TelegramError): string =>
   error._tag === "TelegramApiError" ? String(error.errorCode) : "transport"
 
-const telegramCall = <A>(
-  method: string,
-  effect: Effect.Effect<A, TelegramError>,
-  attributes: Record<string, unknown> = {},
-  traced = true
-): Effect.Effect<A, TelegramError> => {
-  const measured = effect.pipe(
-    Effect.tapError((error) =>
-      Effect.zipRight(
-        Metric.increment(withTags(telegramErrors, { method, code: errorCode(error) })),
-        Effect.annotateCurrentSpan("telegram.error_code", errorCode(error))
-      )
-    ),
-    Metric.trackDuration(Metric.tagged(telegramDuration, "method", method)),
-    (self) => Effect.zipRight(Metric.increment(Metric.tagged(telegramRequests, "method", method)), self)
+const telegramCall = <A>(method: string, effect: Effect.Effect<A, TelegramError>): Effect.Effect<A, TelegramError> =>
+  Effect.zipRight(
+    Metric.increment(Metric.tagged(telegramRequests, "method", method)),
+    effect.pipe(
+      Effect.tapError((error) => Metric.increment(withTags(telegramErrors, { method, code: errorCode(error) }))),
+      Metric.trackDuration(Metric.tagged(telegramDuration, "method", method))
+    )
   )
-  return traced
-    ? Effect.withSpan(measured, `telegram.${method}`, {
-      kind: "client",
-      attributes: { "telegram.method": method, ...attributes }
-    })
-    : measured
-}
 
-/** The Bot API with a span (method, chat_id, error code) and metrics around every call. */
+/** The Bot API with metrics around every call: requests, latency and failures by error code. */
 export const instrumentTelegramApi = (api: TelegramApiService): TelegramApiService =>
   TelegramApi.of({
     getMe: telegramCall("getMe", api.getMe),
     sendMessage: (message) =>
-      telegramCall(
-        "sendMessage",
-        Effect.zipRight(annotateText("reply.text", message.text), api.sendMessage(message)),
-        {
-          chat_id: message.chatId,
-          "message.length": message.text.length,
-          ...(message.parseMode ? { "message.parse_mode": message.parseMode } : {})
-        }
-      ),
-    sendChatAction: (chatId, action) => telegramCall("sendChatAction", api.sendChatAction(chatId, action), { chat_id: chatId }),
+      telegramCall("sendMessage", Effect.zipRight(annotateText("reply.text", message.text), api.sendMessage(message))),
+    sendChatAction: (chatId, action) => telegramCall("sendChatAction", api.sendChatAction(chatId, action)),
     answerCallbackQuery: (id, text) => telegramCall("answerCallbackQuery", api.answerCallbackQuery(id, text)),
-    getUpdates: (request) => telegramCall("getUpdates", api.getUpdates(request), {}, false),
+    getUpdates: (request) => telegramCall("getUpdates", api.getUpdates(request)),
     setWebhook: (request) => telegramCall("setWebhook", api.setWebhook(request)),
     deleteWebhook: (drop) => telegramCall("deleteWebhook", api.deleteWebhook(drop)),
     getWebhookInfo: telegramCall("getWebhookInfo", api.getWebhookInfo)
   })
 
-/** A Bot API layer (HTTP, recorder, console) whose calls get a span and metrics. */
+/** A Bot API layer (HTTP, recorder, console) whose calls are measured. */
 export const instrumentTelegram = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
   Layer.map(layer, (context) => {
     const api = Context.getOption(context as Context.Context<unknown>, TelegramApi)
     return api._tag === "Some" ? Context.add(context, TelegramApi, instrumentTelegramApi(api.value)) : context
-  })
-
-// ── language model ────────────────────────────────────────────────────────────────────────────
-
-const lastUserText = (request: CompletionRequest): string => {
-  for (let i = request.messages.length - 1; i >= 0; i--) {
-    const message = request.messages[i]
-    if (message?.role === "user") return message.content
-  }
-  return ""
-}
-
-/** The model with a span per call: purpose, model, tokens, tool calls. */
-export const instrumentLanguageModelService = (model: LanguageModelService): LanguageModelService =>
-  LanguageModel.of({
-    description: model.description,
-    complete: (request) =>
-      Effect.gen(function*() {
-        yield* annotateText("message.text", lastUserText(request))
-        const response = yield* model.complete(request)
-        yield* Effect.annotateCurrentSpan({
-          "llm.model": response.model,
-          "llm.prompt_tokens": response.usage.promptTokens,
-          "llm.completion_tokens": response.usage.completionTokens,
-          "llm.tool_calls": response.toolCalls.length
-        })
-        return response
-      }).pipe(
-        Effect.withSpan("llm.complete", {
-          kind: "client",
-          attributes: {
-            "llm.purpose": request.purpose,
-            "llm.description": model.description,
-            "llm.messages": request.messages.length,
-            "llm.tools_offered": request.tools?.length ?? 0
-          }
-        })
-      )
-  })
-
-/** A model layer whose calls get a span each. */
-export const instrumentModel = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
-  Layer.map(layer, (context) => {
-    const model = Context.getOption(context as Context.Context<unknown>, LanguageModel)
-    return model._tag === "Some" ? Context.add(context, LanguageModel, instrumentLanguageModelService(model.value)) : context
   })

@@ -9,13 +9,41 @@
  * acknowledged before a crash) is queued again; on shutdown intake stops and the dialogs in
  * flight drain until a deadline, after which they are interrupted and stay pending.
  */
-import { Cause, Context, Effect, Either, FiberSet, Layer, Option, Schedule, Schema, Stream, SubscriptionRef } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  FiberSet,
+  Layer,
+  Metric,
+  Option,
+  Schedule,
+  ScheduleDecision,
+  Schema,
+  Stream,
+  SubscriptionRef,
+  type Tracer
+} from "effect"
 import { CurrentUpdateId } from "../domain/CurrentUpdate.ts"
 import { DispatcherConfig } from "../config.ts"
 import type { InboxEntry, RecordResult } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
-import { decodeUpdateJson, type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
+import { decodeUpdateJson, type TelegramId, type Update, updateChatId, updateKind } from "../domain/Update.ts"
 import { DialogPipeline, type Outcome } from "../dialog/DialogPipeline.ts"
+import {
+  countRetry,
+  dialogsInFlight,
+  inboxPending,
+  updateDuration,
+  updateQueueDuration,
+  updatesDeduplicated,
+  updatesProcessed,
+  updatesReceived,
+  updatesRecovered
+} from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 
 /** Intake has stopped: the process is shutting down. */
@@ -46,12 +74,24 @@ interface Job {
   readonly updateId: TelegramId
   readonly key: string
   readonly update: Update
+  /** The `update.intake` span: the update's processing continues its trace. None when recovered. */
+  readonly intake: Option.Option<Tracer.AnySpan>
+  /** When the update was queued (epoch millis). */
+  readonly queuedAt: number
 }
 
 const storeRetry = Schedule.exponential("100 millis", 2).pipe(
   Schedule.jittered,
   Schedule.intersect(Schedule.recurs(3))
 )
+
+/** The store retry policy, counting each retry of `operation` in `bot_retries_total`. */
+const countedStoreRetry = (operation: string) =>
+  storeRetry.pipe(
+    Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry(operation) : Effect.void))
+  )
+
+const isStoreError = (e: { readonly _tag: string }): boolean => e._tag === "StoreError"
 
 export const makeDispatcher = Effect.gen(function*() {
   const config = yield* DispatcherConfig
@@ -68,7 +108,7 @@ export const makeDispatcher = Effect.gen(function*() {
       onRight: () => inbox.markDone(updateId),
       onLeft: (reason) => inbox.markFailed(updateId, reason)
     }).pipe(
-      Effect.retry(storeRetry),
+      Effect.retry(countedStoreRetry("inbox_finish")),
       Effect.catchAll((e) => Effect.logError(`inbox entry not updated, it will run again at the next start: ${e.message}`))
     )
 
@@ -83,35 +123,87 @@ export const makeDispatcher = Effect.gen(function*() {
       ? `membership (${outcome.blocked ? "blocked" : "unblocked"})`
       : `skipped (${outcome.reason})`
 
-  const run = (job: Job): Effect.Effect<void> =>
-    pipeline.handle(job.update).pipe(
-      Effect.retry({ schedule: storeRetry, while: (e) => e._tag === "StoreError" }),
-      Effect.timeoutFail({ duration: config.updateDeadline, onTimeout: () => "deadline" as const }),
-      Effect.matchCauseEffect({
-        onSuccess: (outcome) =>
-          Effect.zipRight(Effect.logInfo(`update ${describe(outcome)}`), finish(job.updateId, Either.right(undefined))),
-        onFailure: (cause) => {
-          if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
-          const failure = Cause.failureOption(cause)
-          if (failure._tag === "Some" && failure.value !== "deadline" && failure.value._tag === "RecipientBlocked") {
-            return Effect.zipRight(Effect.logInfo("update not answered: the user blocked the bot"), finish(job.updateId, Either.right(undefined)))
+  /**
+   * The outcome of an update as an operator sees it: counted by outcome, its duration measured,
+   * put on the span, and `line` logged with `outcome`, `duration_ms` and the dialog `stage`.
+   */
+  const report = (startedAt: number, outcome: string, stage: Option.Option<string>, line: Effect.Effect<void>) =>
+    Effect.gen(function*() {
+      const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+      yield* Metric.increment(Metric.tagged(updatesProcessed, "outcome", outcome))
+      yield* Metric.update(Metric.tagged(updateDuration, "outcome", outcome), Duration.millis(durationMs))
+      const stageTag = Option.match(stage, { onNone: () => ({}), onSome: (id) => ({ stage: id }) })
+      yield* Effect.annotateCurrentSpan({ outcome, ...stageTag })
+      yield* line.pipe(Effect.annotateLogs({ outcome, duration_ms: durationMs, ...stageTag }))
+    })
+
+  const handle = (job: Job): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
+      yield* Metric.update(updateQueueDuration, Duration.millis(Math.max(0, startedAt - job.queuedAt)))
+      return yield* pipeline.handle(job.update).pipe(
+        Effect.retry({ schedule: countedStoreRetry("dispatcher_store").pipe(Schedule.whileInput(isStoreError)) }),
+        Effect.timeoutFail({ duration: config.updateDeadline, onTimeout: () => "deadline" as const }),
+        Effect.matchCauseEffect({
+          onSuccess: (outcome) =>
+            Effect.zipRight(
+              report(
+                startedAt,
+                outcome._tag.toLowerCase(),
+                outcome._tag === "Answered" ? Option.some(outcome.stage) : Option.none(),
+                Effect.logInfo(`update ${describe(outcome)}`)
+              ),
+              finish(job.updateId, Either.right(undefined))
+            ),
+          onFailure: (cause) => {
+            if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+            const failure = Cause.failureOption(cause)
+            if (failure._tag === "Some" && failure.value !== "deadline" && failure.value._tag === "RecipientBlocked") {
+              return Effect.zipRight(
+                report(startedAt, "blocked", Option.none(), Effect.logInfo("update not answered: the user blocked the bot")),
+                finish(job.updateId, Either.right(undefined))
+              )
+            }
+            const reason = failure._tag === "None"
+              ? `defect: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
+              : failure.value === "deadline"
+              ? "deadline exceeded"
+              : `${failure.value._tag}: ${failure.value.message}`
+            const outcome = failure._tag === "Some" && failure.value === "deadline" ? "deadline" : "failed"
+            return report(startedAt, outcome, Option.none(), Effect.logWarning(`update failed, sending the apology: ${reason}`)).pipe(
+              Effect.zipRight(pipeline.apologize(job.update)),
+              Effect.zipRight(finish(job.updateId, Either.left(reason)))
+            )
           }
-          const reason = failure._tag === "None"
-            ? `defect: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
-            : failure.value === "deadline"
-            ? "deadline exceeded"
-            : `${failure.value._tag}: ${failure.value.message}`
-          return Effect.logWarning(`update failed, sending the apology: ${reason}`).pipe(
-            Effect.zipRight(pipeline.apologize(job.update)),
-            Effect.zipRight(finish(job.updateId, Either.left(reason)))
-          )
-        }
-      }),
+        })
+      )
+    }).pipe(
+      (effect) =>
+        Effect.acquireUseRelease(
+          Metric.increment(dialogsInFlight),
+          () => effect,
+          () => Metric.modify(dialogsInFlight, -1)
+        )
+    )
+
+  const run = (job: Job): Effect.Effect<void> => {
+    const chatId = updateChatId(job.update)
+    const processing = handle(job).pipe(
       permits.withPermits(1),
       Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
-      Effect.annotateLogs({ update_id: job.updateId, chat_id: job.key }),
-      Effect.withSpan("dispatcher.update", { attributes: { update_id: job.updateId } })
+      Effect.annotateLogs({ update_id: job.updateId, ...(Option.isSome(chatId) ? { chat_id: chatId.value } : {}) }),
+      Effect.withSpan("dispatcher.update", {
+        attributes: { update_id: job.updateId, ...(Option.isSome(chatId) ? { chat_id: chatId.value } : {}) },
+        // A recovered update has no intake span: its processing starts a trace of its own.
+        root: Option.isNone(job.intake)
+      })
     )
+    // The mailbox fiber was forked by some earlier intake: each update continues its own trace.
+    return Option.match(job.intake, { onNone: () => processing, onSome: (span) => Effect.withParentSpan(processing, span) })
+  }
+
+  const changeOutstanding = (delta: number) =>
+    Effect.flatMap(SubscriptionRef.updateAndGet(outstanding, (n) => n + delta), (n) => Metric.set(inboxPending, n))
 
   /** Runs a chat's mailbox until it is empty; only one such fiber exists per chat. */
   const drain = (key: string): Effect.Effect<void> =>
@@ -123,13 +215,13 @@ export const makeDispatcher = Effect.gen(function*() {
         yield* run(job)
         queue.shift()
         if (queue.length === 0) mailboxes.delete(key)
-        yield* SubscriptionRef.update(outstanding, (n) => n - 1)
+        yield* changeOutstanding(-1)
       }
     })
 
   const enqueue = (job: Job) =>
     Effect.gen(function*() {
-      yield* SubscriptionRef.update(outstanding, (n) => n + 1)
+      yield* changeOutstanding(1)
       const queue = mailboxes.get(job.key)
       if (queue) {
         queue.push(job)
@@ -144,19 +236,32 @@ export const makeDispatcher = Effect.gen(function*() {
     return chat._tag === "Some" ? `chat:${chat.value}` : `update:${update.update_id}`
   }
 
-  const submit: DispatcherService["submit"] = ({ json, update }) =>
-    Effect.gen(function*() {
+  const submit: DispatcherService["submit"] = ({ json, update }) => {
+    const chat = updateChatId(update)
+    const kind = updateKind(update)
+    const chatTag = chat._tag === "Some" ? { chat_id: chat.value } : {}
+    return Effect.gen(function*() {
+      yield* Metric.increment(Metric.tagged(updatesReceived, "kind", kind))
       if (closed) return yield* Effect.fail(new DispatcherClosed())
-      const chat = updateChatId(update)
       const result = yield* inbox.record({
         updateId: update.update_id,
         chatId: chat._tag === "Some" ? chat.value : undefined,
         payload: json
       })
-      if (result === "New") yield* enqueue({ updateId: update.update_id, key: keyOf(update), update })
-      else yield* Effect.logDebug("duplicate update ignored").pipe(Effect.annotateLogs("update_id", update.update_id))
+      yield* Effect.annotateCurrentSpan("duplicate", result !== "New")
+      if (result === "New") {
+        const intake = yield* Effect.option(Effect.currentSpan)
+        yield* enqueue({ updateId: update.update_id, key: keyOf(update), update, intake, queuedAt: yield* Clock.currentTimeMillis })
+      } else {
+        yield* Metric.increment(updatesDeduplicated)
+        yield* Effect.logDebug("duplicate update ignored")
+      }
       return result
-    })
+    }).pipe(
+      Effect.annotateLogs({ update_id: update.update_id, ...chatTag }),
+      Effect.withSpan("update.intake", { kind: "consumer", attributes: { update_id: update.update_id, kind, ...chatTag } })
+    )
+  }
 
   const requeue = (entry: InboxEntry) =>
     decodeUpdateJson(entry.payload).pipe(
@@ -166,7 +271,14 @@ export const makeDispatcher = Effect.gen(function*() {
             Effect.logWarning(`pending update ${entry.updateId} cannot be decoded, marked failed`),
             finish(entry.updateId, Either.left(`undecodable: ${e.message.slice(0, 200)}`))
           ).pipe(Effect.as(0)),
-        onSuccess: (update) => Effect.as(enqueue({ updateId: entry.updateId, key: keyOf(update), update }), 1)
+        onSuccess: (update) =>
+          Clock.currentTimeMillis.pipe(
+            Effect.flatMap((queuedAt) =>
+              enqueue({ updateId: entry.updateId, key: keyOf(update), update, intake: Option.none(), queuedAt })
+            ),
+            Effect.zipRight(Metric.increment(updatesRecovered)),
+            Effect.as(1)
+          )
       })
     )
 
