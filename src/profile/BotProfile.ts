@@ -8,12 +8,23 @@ import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer, ParseResult, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
 
-const NonEmpty = Schema.String.pipe(Schema.minLength(1))
-const ToolName = Schema.String.pipe(Schema.pattern(/^[a-zA-Z0-9_-]{1,64}$/))
+const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
+const ToolName = Schema.String.pipe(
+  Schema.pattern(/^[a-zA-Z0-9_-]{1,64}$/, {
+    message: (issue) => `expected a tool name (letters, digits, _ or -, at most 64), got ${JSON.stringify(issue.actual)}`
+  })
+)
 
 export const Stage = Schema.Struct({
   /** Identifier the classifier answers with, e.g. `delivery`. */
-  id: Schema.String.pipe(Schema.pattern(/^[a-z][a-z0-9_]{0,39}$/)),
+  id: Schema.String.pipe(
+    Schema.pattern(/^[a-z][a-z0-9_]{0,39}$/, {
+      message: (issue) =>
+        `expected a stage id (a lower-case letter, then lower-case letters, digits or _, at most 40), got ${
+          JSON.stringify(issue.actual)
+        }`
+    })
+  ),
   /** One line the classifier reads to decide. */
   description: NonEmpty,
   /** System prompt of the think and synthesize steps in this stage. */
@@ -53,7 +64,10 @@ export const ProfileFile = Schema.Struct({
 }).pipe(
   Schema.filter((p) => {
     const ids = p.stages.map((s) => s.id)
-    if (new Set(ids).size !== ids.length) return { path: ["stages"], message: "stage ids must be unique" }
+    const twice = ids.find((id, i) => ids.indexOf(id) !== i)
+    if (twice !== undefined) {
+      return { path: ["stages", ids.lastIndexOf(twice), "id"], message: `stage ids must be unique: "${twice}" is used twice` }
+    }
     if (!ids.includes(p.defaultStage)) {
       return { path: ["defaultStage"], message: `expected one of the stage ids (${ids.join(", ")})` }
     }
@@ -101,6 +115,26 @@ export const parseKnowledge = (markdown: string): ReadonlyArray<KnowledgeSection
   return sections
 }
 
+/** `stages[1].tools[0]`: a field as it is written in the file. */
+export const fieldPath = (path: ReadonlyArray<PropertyKey>): string =>
+  path.map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join("")
+
+/** Where a JSON syntax error is, as line:column, from the parser's "position N". */
+const jsonPosition = (message: string, text: string): string => {
+  const position = /position (\d+)/.exec(message)?.[1]
+  if (position === undefined) return ""
+  const before = text.slice(0, Number(position)).split("\n")
+  return ` (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`
+}
+
+/** One line per problem: the field, then what was expected. */
+const describeProblems = (error: ParseResult.ParseError, text: string): string =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    issue.path.length === 0 && issue._tag === "Transformation"
+      ? `  not valid JSON: ${issue.message}${jsonPosition(issue.message, text)}`
+      : `  ${issue.path.length === 0 ? "(the whole file)" : fieldPath(issue.path)}: ${issue.message}`
+  ).join("\n")
+
 const decodeProfile = Schema.decodeUnknown(Schema.parseJson(ProfileFile), { errors: "all", onExcessProperty: "error" })
 
 /** Reads and validates a profile file and its knowledge base; any problem names the file and the field. */
@@ -114,7 +148,7 @@ export const loadProfile = (file: string) =>
       Effect.mapError((e) => fail(`cannot read the profile: ${e.message}`))
     )
     const profile = yield* decodeProfile(text).pipe(
-      Effect.mapError((e) => fail(`invalid profile:\n${ParseResult.TreeFormatter.formatErrorSync(e)}`))
+      Effect.mapError((e) => fail(`invalid profile:\n${describeProblems(e, text)}`))
     )
     const kbPath = path.resolve(path.dirname(source), profile.knowledgeBase)
     const kbText = yield* fs.readFileString(kbPath).pipe(
@@ -129,3 +163,26 @@ export const loadProfile = (file: string) =>
 
 /** The profile from a file. */
 export const BotProfileFile = (file: string) => Layer.effect(BotProfile, loadProfile(file))
+
+/**
+ * Every tool a stage allows must be registered: a name that is not (a typo, a tool the team
+ * forgot to add) fails at start with the stage and the field, instead of the model never
+ * being offered the tool.
+ */
+export const checkStageTools = (
+  profile: BotProfileData,
+  registered: ReadonlyArray<string>
+): Effect.Effect<void, ConfigurationError> => {
+  const known = new Set(registered)
+  const problems = profile.stages.flatMap((stage, s) =>
+    stage.tools.flatMap((tool, t) =>
+      known.has(tool) ? [] : [`stages[${s}].tools[${t}]: stage "${stage.id}" allows the tool "${tool}", which is not registered`]
+    )
+  )
+  return problems.length === 0 ? Effect.void : Effect.fail(
+    new ConfigurationError({
+      source: profile.source,
+      message: `${problems.join("\n")}\nregistered tools: ${registered.join(", ") || "none"}`
+    })
+  )
+}

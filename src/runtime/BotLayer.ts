@@ -3,12 +3,12 @@
  * stores, which tools — and this module wires the rest the same way for all of them, so the
  * pipeline and the dispatcher never know which layers they run on.
  */
-import { type ConfigError, Layer } from "effect"
+import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfig, DispatcherConfig, SendConfig } from "../config.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
-import type { BotProfile } from "../profile/BotProfile.ts"
+import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
 import type { ClientStore } from "../store/ClientStore.ts"
 import type { HistoryStore } from "../store/HistoryStore.ts"
 import type { Inbox } from "../store/Inbox.ts"
@@ -49,6 +49,11 @@ export type BotServices =
   | DispatcherConfig
   | SendConfig
 
+/** Fails at start when a stage of the profile allows a tool that is not registered. */
+export const StageToolsCheck = Layer.effectDiscard(
+  Effect.flatMap(Effect.all([BotProfile, Tools]), ([profile, tools]) => checkStageTools(profile, tools.names))
+)
+
 /** The whole bot from its parts. Settings not given are read from the environment. */
 export const botLayer = <E, R>(
   parts: BotParts<E, R>
@@ -63,7 +68,7 @@ export const botLayer = <E, R>(
   )
   const withModel = Layer.provideMerge(parts.model, base)
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
-  const withTools = Layer.provideMerge(ToolsLayer(tools), withModel)
+  const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsLayer(tools), withModel))
   const withMessenger = Layer.provideMerge(MessengerLive, withTools)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
   return Layer.provideMerge(DispatcherLive, withPipeline)
