@@ -16,7 +16,7 @@ const integerIn = (name: string, fallback: number, min: number, max: number) =>
     })
   )
 
-/** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); all but a few by default. */
+/** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); Telegram's default when not set. */
 const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
   Config.map((value) =>
     value.split(",").map((kind) => kind.trim()).filter((kind) => kind.length > 0)
@@ -41,9 +41,7 @@ export const TelegramConfigSchema = Config.all({
     })
   ),
   /** Deadline of one Bot API call (getUpdates: the long-poll timeout plus this). */
-  requestTimeout: duration("TELEGRAM_REQUEST_TIMEOUT", "15 seconds"),
-  /** Update kinds asked for with getUpdates and setWebhook; Telegram's default when not set. */
-  allowedUpdates
+  requestTimeout: duration("TELEGRAM_REQUEST_TIMEOUT", "15 seconds")
 })
 export type TelegramConfigShape = Config.Config.Success<typeof TelegramConfigSchema>
 
@@ -55,7 +53,6 @@ export class TelegramConfig extends Context.Tag("TelegramConfig")<TelegramConfig
       token: Redacted.make(token),
       apiBaseUrl: "https://api.telegram.org",
       requestTimeout: Duration.seconds(15),
-      allowedUpdates: Option.none(),
       ...overrides
     })
 }
@@ -67,7 +64,8 @@ export const PollConfigSchema = Config.all({
   limit: integerIn("TELEGRAM_POLL_LIMIT", 100, 1, 100),
   /** First backoff after a failed getUpdates (doubles, with jitter, up to `backoffMax`). */
   backoffBase: duration("TELEGRAM_POLL_BACKOFF_BASE", "1 second"),
-  backoffMax: duration("TELEGRAM_POLL_BACKOFF_MAX", "30 seconds")
+  backoffMax: duration("TELEGRAM_POLL_BACKOFF_MAX", "30 seconds"),
+  allowedUpdates
 })
 export type PollConfigShape = Config.Config.Success<typeof PollConfigSchema>
 
@@ -79,6 +77,7 @@ export class PollConfig extends Context.Tag("PollConfig")<PollConfig, PollConfig
       limit: 100,
       backoffBase: Duration.seconds(1),
       backoffMax: Duration.seconds(30),
+      allowedUpdates: Option.none(),
       ...overrides
     })
 }
@@ -116,7 +115,8 @@ export const WebhookConfigSchema = Config.all({
   /** Connections Telegram opens at most (`webhook set`). */
   maxConnections: integerIn("WEBHOOK_MAX_CONNECTIONS", 40, 1, 100),
   /** Whether `webhook set` drops the updates waiting at Telegram. */
-  dropPendingUpdates: Config.boolean("WEBHOOK_DROP_PENDING_UPDATES").pipe(Config.withDefault(false))
+  dropPendingUpdates: Config.boolean("WEBHOOK_DROP_PENDING_UPDATES").pipe(Config.withDefault(false)),
+  allowedUpdates
 })
 export type WebhookConfigShape = Config.Config.Success<typeof WebhookConfigSchema>
 
@@ -133,6 +133,7 @@ export class WebhookConfig extends Context.Tag("WebhookConfig")<WebhookConfig, W
       maxBodyBytes: 1024 * 1024,
       maxConnections: 40,
       dropPendingUpdates: false,
+      allowedUpdates: Option.none(),
       ...overrides
     })
 }
