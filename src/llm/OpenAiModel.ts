@@ -61,7 +61,8 @@ export const retryAfterFrom = (headers: unknown, now: number): Option.Option<Dur
   const after = readHeader(headers, "retry-after")
   if (after === undefined) return Option.none()
   if (/^\s*\d+(\.\d+)?\s*$/.test(after)) return Option.some(Duration.millis(Number(after) * 1000))
-  const date = Date.parse(after)
+  // An HTTP date names its weekday and month; anything else (e.g. "-5") is not one.
+  const date = /[a-z]{3}/i.test(after) ? Date.parse(after) : Number.NaN
   if (Number.isNaN(date)) return Option.none()
   return Option.some(Duration.millis(Math.max(0, date - now)))
 }
