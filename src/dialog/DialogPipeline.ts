@@ -10,7 +10,7 @@
  * Commands (/start, /help, /clear), media without text, empty texts and the non-dialog update
  * kinds (callback queries, membership changes) are answered without the model.
  */
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { DialogConfig } from "../config.ts"
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -24,6 +24,8 @@ import {
   updateKind
 } from "../domain/Update.ts"
 import { type ChatMessage, LanguageModel, type Usage } from "../llm/LanguageModel.ts"
+import { dialogsAnswered, timeStage, withTags } from "../observability/Metrics.ts"
+import { annotateText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault, type Stage } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
@@ -95,6 +97,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
           fallback: true
         })
       ),
+      Effect.tap((r) => Effect.annotateCurrentSpan({ stage: r.stage, fallback: r.fallback })),
+      timeStage("classify"),
       Effect.withSpan("dialog.classify")
     )
 
@@ -130,7 +134,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
       }
       yield* Effect.logWarning(`tool loop stopped after ${config.toolMaxSteps} steps`)
       return { notes: "", results, usage, fallback: true }
-    }).pipe(Effect.withSpan("dialog.think", { attributes: { stage: stage.id } }))
+    }).pipe(
+      timeStage("think"),
+      Effect.annotateLogs("stage", stage.id),
+      Effect.withSpan("dialog.think", { attributes: { stage: stage.id } })
+    )
 
   const nonEmpty = (text: string | null) => Option.filter(Option.fromNullable(text?.trim()), (t) => t.length > 0)
 
@@ -164,6 +172,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
             )
           )
         ),
+        timeStage("synthesize"),
+        Effect.annotateLogs("stage", stage.id),
         Effect.withSpan("dialog.synthesize", { attributes: { stage: stage.id } })
       )
 
@@ -211,6 +221,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         synthesize_prompt_tokens: synthesized.usage.promptTokens,
         synthesize_completion_tokens: synthesized.usage.completionTokens
       }
+      yield* Metric.increment(withTags(dialogsAnswered, { dialog_stage: stage.id, fallback: String(fallback) }))
       yield* Effect.logInfo("dialog answered").pipe(
         Effect.annotateLogs({
           stage: stage.id,
@@ -228,7 +239,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
         ...stageUsage
       })
       return { _tag: "Answered", stage: stage.id, fallback } satisfies Outcome
-    }).pipe(Effect.withSpan("dialog.run"))
+    }).pipe(
+      Effect.tap(() => annotateText("message.text", text)),
+      Effect.withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
+    )
 
   const command = (name: string, chatId: TelegramId): Effect.Effect<Option.Option<Outcome>, PipelineError> => {
     switch (name) {

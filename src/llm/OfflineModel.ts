@@ -185,6 +185,13 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
     description: "offline (built-in rules, no network)",
     complete: (request) =>
       Effect.sync(() => complete(request)).pipe(
+        Effect.tap((response) =>
+          Effect.annotateCurrentSpan({
+            prompt_tokens: response.usage.promptTokens,
+            completion_tokens: response.usage.completionTokens,
+            tool_calls: response.toolCalls.length
+          })
+        ),
         Effect.withSpan("llm.complete", { attributes: { model: "offline", purpose: request.purpose } })
       )
   })

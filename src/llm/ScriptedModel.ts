@@ -87,7 +87,16 @@ export const makeScriptedModel = (script: Script = {}) =>
             )
           }
           return yield* answer(request, next)
-        })
+        }).pipe(
+          Effect.tap((response) =>
+            Effect.annotateCurrentSpan({
+              prompt_tokens: response.usage.promptTokens,
+              completion_tokens: response.usage.completionTokens,
+              tool_calls: response.toolCalls.length
+            })
+          ),
+          Effect.withSpan("llm.complete", { attributes: { purpose: request.purpose, model: "scripted" } })
+        )
     })
     const control = ScriptedModel.of({
       requests: Ref.get(requests),

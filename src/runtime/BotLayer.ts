@@ -17,6 +17,7 @@ import type { TelegramApi } from "../telegram/TelegramApi.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsLayer } from "../tools/Tools.ts"
+import { instrumentStores, instrumentTelegram } from "../observability/Instrument.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
 export type Stores = ClientStore | HistoryStore | Inbox
@@ -58,9 +59,10 @@ export const StageToolsCheck = Layer.effectDiscard(
 export const botLayer = <E, R>(
   parts: BotParts<E, R>
 ): Layer.Layer<BotServices, E | ConfigurationError | ConfigError.ConfigError | StoreError, R> => {
+  // Every store call gets a span and metrics, every Bot API call metrics, whatever the layers.
   const base = Layer.mergeAll(
-    parts.telegram,
-    parts.stores,
+    instrumentTelegram(parts.telegram),
+    instrumentStores(parts.stores),
     parts.profile,
     parts.dialogConfig ?? DialogConfig.fromEnv,
     parts.dispatcherConfig ?? DispatcherConfig.fromEnv,

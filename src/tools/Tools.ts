@@ -4,10 +4,11 @@
  * Schema, a handler failure, a defect or a timeout all become a tool result that tells the
  * model what went wrong, so the dialog goes on.
  */
-import { Cause, Context, Duration, Effect, Layer } from "effect"
+import { Cause, Context, Duration, Effect, Layer, Metric } from "effect"
 import { DialogConfig } from "../config.ts"
 import { ConfigurationError } from "../domain/errors.ts"
 import type { ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
+import { toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
 import { type Tool, type ToolContext, ToolFailure } from "./Tool.ts"
 
 export interface ToolResult {
@@ -92,7 +93,23 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
               : Effect.as(Effect.logWarning("tool defect", cause), errorResult(call, "the tool crashed"))
           )
         )
-      }).pipe(Effect.withSpan("tool.execute", { attributes: { tool: call.name } }), Effect.annotateLogs("tool", call.name))
+      }).pipe(
+        (effect) => {
+          // A name the model made up is not a label value: it would grow the metric without bound.
+          const tool = seen.has(call.name) ? call.name : "unknown"
+          return effect.pipe(
+            Effect.tap((result) =>
+              Effect.zipRight(
+                Effect.annotateCurrentSpan("tool.ok", result.ok),
+                Metric.increment(withTags(toolCalls, { tool, result: result.ok ? "ok" : "error" }))
+              )
+            ),
+            Metric.trackDuration(Metric.tagged(toolDuration, "tool", tool))
+          )
+        },
+        Effect.withSpan("tool.execute", { attributes: { tool: call.name } }),
+        Effect.annotateLogs("tool", call.name)
+      )
 
     return Tools.of({
       names: [...seen.keys()],
