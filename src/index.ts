@@ -1,0 +1,99 @@
+/**
+ * The public API of the bot for teams who build on it: define tools, load a profile, pick
+ * layers and wire them with `botLayer`. The testing kit is its own entry point,
+ * `effect-telegram-dialog-bot/testing`.
+ *
+ * ```ts
+ * import { botLayer, builtinTools, defineTool } from "effect-telegram-dialog-bot"
+ * ```
+ */
+
+// Tools: one file per tool, one line to register it.
+export { defineTool, type Tool, type ToolContext, type ToolDefinition, ToolFailure } from "./tools/Tool.ts"
+export { makeTools, type ToolResult, Tools, ToolsLayer, type ToolsService } from "./tools/Tools.ts"
+export { builtinTools } from "./tools/builtin/index.ts"
+
+// The bot's layer graph.
+export { botLayer, type BotParts, type BotServices, StageToolsCheck, type Stores, type ToolEnvironment } from "./runtime/BotLayer.ts"
+export { Dispatcher, DispatcherLive, type DispatcherService, type ReceivedUpdate } from "./runtime/Dispatcher.ts"
+export { selectedModel, selectedProfile, selectedStores } from "./runtime/Environment.ts"
+export { DialogPipeline, DialogPipelineLive, type Outcome } from "./dialog/DialogPipeline.ts"
+export {
+  DialogConfig,
+  type DialogConfigShape,
+  DispatcherConfig,
+  type DispatcherConfigShape,
+  SendConfig,
+  type SendConfigShape
+} from "./config.ts"
+
+// The profile.
+export {
+  BotProfile,
+  type BotProfileData,
+  BotProfileFile,
+  checkStageTools,
+  loadProfile,
+  ProfileFile,
+  type KnowledgeSection,
+  Stage
+} from "./profile/BotProfile.ts"
+
+// Language models.
+export {
+  type ChatMessage,
+  type CompletionRequest,
+  type CompletionResponse,
+  LanguageModel,
+  LanguageModelError,
+  type LanguageModelService,
+  type Purpose,
+  type ToolCall,
+  type ToolSpec
+} from "./llm/LanguageModel.ts"
+export { OfflineModel } from "./llm/OfflineModel.ts"
+export { LanguageModelLive, OpenAiModel } from "./llm/OpenAiModel.ts"
+export { LlmConfig } from "./llm/LlmConfig.ts"
+
+// Stores.
+export { ClientStore, type ClientStoreService } from "./store/ClientStore.ts"
+export { HistoryStore, type HistoryStoreService } from "./store/HistoryStore.ts"
+export { Inbox, type InboxService } from "./store/Inbox.ts"
+export { ClientStoreMemory, HistoryStoreMemory, InboxMemory, StoresMemory } from "./store/memory/MemoryStores.ts"
+export { StoresSqlite, StoresSqliteFromEnv } from "./store/sqlite/SqliteStores.ts"
+
+// Telegram.
+export { TelegramApi, TelegramApiError, type TelegramApiService, TelegramTransportError } from "./telegram/TelegramApi.ts"
+export { TelegramApiHttp, TelegramApiLive } from "./telegram/TelegramHttp.ts"
+export { TelegramConfig } from "./telegram/TelegramConfig.ts"
+export { Messenger, MessengerLive } from "./telegram/Messenger.ts"
+export { decodeUpdate, decodeUpdateJson, Message, TelegramId, Update, User } from "./domain/Update.ts"
+
+// Errors shared across services.
+export { ConfigurationError, StoreError } from "./domain/errors.ts"
+
+// Recording and replay.
+export {
+  makeUpdateRecorder,
+  RecordingError,
+  redactUpdate,
+  redactUpdateJson,
+  UpdateRecorder,
+  UpdateRecorderFile,
+  UpdateRecorderOff,
+  type UpdateRecorderService
+} from "./cli/recording.ts"
+export {
+  compareTranscripts,
+  type ExpectMode,
+  fixedClock,
+  parseTranscript,
+  readTranscript,
+  renderDifferences,
+  replay,
+  ReplayMismatch,
+  type TranscriptDifference,
+  TranscriptFileError,
+  type TranscriptLine,
+  withFixedClock
+} from "./cli/replay.ts"
