@@ -236,7 +236,8 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         apiKey: Option.match(config.apiKey, { onNone: () => placeholderKey, onSome: Redacted.value }),
         baseURL,
         maxRetries: 0,
-        timeout: Math.max(1, Math.ceil(Duration.toMillis(config.timeout))),
+        // The per-request deadline is ours (below); the SDK's only backs it up.
+        timeout: Math.ceil(Duration.toMillis(config.timeout)) + 1000,
         logLevel: "off"
       })
     )

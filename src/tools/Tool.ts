@@ -43,7 +43,8 @@ const isObject = (value: Json | undefined): value is JsonObject =>
 /**
  * A JSON Schema any OpenAI-compatible endpoint accepts: `$ref`s into `$defs` inlined (local
  * servers that compile schemas to grammars often reject references), no `$schema`/`$id`, no
- * titles Effect derives from refinements, a single-element `allOf` merged into its parent.
+ * titles Effect derives from refinements, no empty `required`, a single-element `allOf` merged
+ * into its parent.
  */
 const inline = (node: Json, defs: JsonObject, depth: number): Json => {
   if (Array.isArray(node)) return node.map((item: Json) => inline(item, defs, depth))
@@ -59,6 +60,7 @@ const inline = (node: Json, defs: JsonObject, depth: number): Json => {
   }
   for (const [key, value] of Object.entries(node)) {
     if (key === "$ref" || key === "$defs" || key === "$schema" || key === "$id" || key === "title") continue
+    if (key === "required" && Array.isArray(value) && value.length === 0) continue
     out[key] = key === "properties" && isObject(value)
       ? Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, inline(schema, defs, depth)]))
       : inline(value, defs, depth)
