@@ -9,6 +9,7 @@ import { Config, Console, Effect, Layer, LogLevel, Option } from "effect"
 import { chatCommand } from "./cli/chatCommand.ts"
 import { demoFile, runReplay } from "./cli/offlineBot.ts"
 import { replayCommand } from "./cli/replayCommand.ts"
+import { observabilityLayer } from "./observability/Observability.ts"
 import { loggingLayer } from "./runtime/Logging.ts"
 
 const howToConnect = `
@@ -38,6 +39,6 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
 const cli = Command.run(rootCommand, { name: "dialog-bot", version: "0.1.0" })
 
 cli(process.argv).pipe(
-  Effect.provide(Layer.merge(NodeContext.layer, loggingLayer(LogLevel.Warning))),
+  Effect.provide(Layer.mergeAll(NodeContext.layer, loggingLayer(LogLevel.Warning), observabilityLayer)),
   NodeRuntime.runMain({ disableErrorReporting: false })
 )
