@@ -62,12 +62,15 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
   const model = options.model === "offline"
     ? OfflineModel
     : options.model ?? Layer.effect(LanguageModel, LanguageModel)
-  const core = botLayer<never, TelegramApi | LanguageModel | R>({
+  // Services the bot provides to tools are not left as requirements; the rest (the team's own
+  // services) must be provided by the test.
+  const tools = (options.tools ?? builtinTools) as ReadonlyArray<Tool<ToolEnvironment | Exclude<R, ToolEnvironment>>>
+  const core = botLayer<never, TelegramApi | LanguageModel | Exclude<R, ToolEnvironment>>({
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model,
     stores: StoresMemory,
     profile: BotProfileFile(options.profile ?? defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
-    tools: options.tools ?? builtinTools,
+    tools,
     dialogConfig: DialogConfig.make(options.dialog),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send })
