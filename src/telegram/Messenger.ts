@@ -2,10 +2,25 @@
  * Sending replies: splitting long texts, the retry policy of every send (the one place for
  * it), blocked users, the optional proactive throttle and the `typing` indicator.
  */
-import { Clock, Context, Duration, Effect, ExecutionStrategy, Exit, Layer, Option, RateLimiter, Schedule, Schema, Scope } from "effect"
+import {
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  ExecutionStrategy,
+  Exit,
+  Layer,
+  Option,
+  RateLimiter,
+  Schedule,
+  ScheduleDecision,
+  Schema,
+  Scope
+} from "effect"
 import { SendConfig } from "../config.ts"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
+import { countRetry } from "../observability/Metrics.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { splitText } from "./splitText.ts"
 import { type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
@@ -70,7 +85,8 @@ export const makeMessenger = Effect.gen(function*() {
     Schedule.modifyDelay((error, delay) =>
       error._tag === "TelegramApiError" && error.errorCode === 429 ? retryAfter(error) : delay
     ),
-    Schedule.tapOutput((error) => Effect.logDebug(`send failed, retrying: ${error.message}`))
+    Schedule.tapOutput((error) => Effect.logDebug(`send failed, retrying: ${error.message}`)),
+    Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry("telegram_send") : Effect.void))
   )
   const retrying = <A>(effect: Effect.Effect<A, TelegramError>) =>
     Effect.retry(effect, retryPolicy).pipe(
