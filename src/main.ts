@@ -40,5 +40,5 @@ const cli = Command.run(rootCommand, { name: "dialog-bot", version: "0.1.0" })
 
 cli(process.argv).pipe(
   Effect.provide(Layer.mergeAll(NodeContext.layer, loggingLayer(LogLevel.Warning), observabilityLayer)),
-  NodeRuntime.runMain({ disableErrorReporting: false })
+  NodeRuntime.runMain({ disableErrorReporting: false, disablePrettyLogger: true })
 )
