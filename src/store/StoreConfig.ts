@@ -55,6 +55,8 @@ export const YdbConfig = Config.all({
   queryTimeout: duration("YDB_QUERY_TIMEOUT", "10 seconds"),
   /** How long the driver may take to reach the database at start. */
   connectTimeout: duration("YDB_CONNECT_TIMEOUT", "10 seconds"),
+  /** Prefix of the table paths, e.g. `bot/` to keep them in a directory. */
+  tablePrefix: Config.string("YDB_TABLE_PREFIX").pipe(Config.withDefault("")),
   /** Time-to-live of finished inbox entries (never below 24 hours). */
   inboxTtl: duration("YDB_INBOX_TTL", "7 days")
 })

@@ -1,0 +1,93 @@
+/**
+ * The YDB schema, created by `migrate`.
+ *
+ * - `clients`: keyed by the Telegram user id (Int64).
+ * - `messages`: keyed by (chat_id, update_id, role). Rows of different chats spread over the
+ *   table's partitions (split by load and size), and a chat's last N messages are one range
+ *   read of the key, backwards. The key makes a repeated append a no-op.
+ * - `inbox`: keyed by update_id, with a secondary index to list pending entries in update_id
+ *   order, and a TTL on `finished_at`: finished entries are deleted by YDB itself after the
+ *   retention (never below 24 hours); pending entries have no `finished_at` and never expire.
+ *
+ * Every statement is idempotent (`IF NOT EXISTS`, the TTL is set again), so `migrate` can run
+ * at every deploy.
+ */
+import { identifier } from "@ydbjs/query"
+import { Duration, Effect } from "effect"
+import { effectiveRetention } from "../Inbox.ts"
+import { YdbClient } from "./YdbClient.ts"
+
+export interface YdbTables {
+  readonly clients: string
+  readonly messages: string
+  readonly inbox: string
+}
+
+/** Table paths under an optional prefix (a directory such as `bot/`). */
+export const ydbTables = (prefix = ""): YdbTables => ({
+  clients: `${prefix}clients`,
+  messages: `${prefix}messages`,
+  inbox: `${prefix}inbox`
+})
+
+/** An ISO 8601 duration in whole seconds, as YQL's Interval takes it. */
+const isoSeconds = (duration: Duration.Duration) => `PT${Math.ceil(Duration.toSeconds(duration))}S`
+
+/** The DDL statements, in order. Only table names and the TTL (configuration) enter the text. */
+export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationInput): ReadonlyArray<string> => {
+  const t = {
+    clients: identifier(tables.clients).toString(),
+    messages: identifier(tables.messages).toString(),
+    inbox: identifier(tables.inbox).toString()
+  }
+  const ttl = isoSeconds(effectiveRetention(inboxTtl))
+  return [
+    `CREATE TABLE IF NOT EXISTS ${t.clients} (
+      id Int64 NOT NULL,
+      first_name Utf8 NOT NULL,
+      last_name Utf8,
+      username Utf8,
+      language_code Utf8,
+      profile_name Utf8,
+      profile_phone Utf8,
+      profile_email Utf8,
+      profile_notes Utf8,
+      blocked Bool NOT NULL,
+      handoff_requested_at Int64,
+      handoff_reason Utf8,
+      created_at Int64 NOT NULL,
+      PRIMARY KEY (id)
+    ) WITH (AUTO_PARTITIONING_BY_LOAD = ENABLED, AUTO_PARTITIONING_BY_SIZE = ENABLED)`,
+    `CREATE TABLE IF NOT EXISTS ${t.messages} (
+      chat_id Int64 NOT NULL,
+      update_id Int64 NOT NULL,
+      role Utf8 NOT NULL,
+      text Utf8 NOT NULL,
+      at Int64 NOT NULL,
+      PRIMARY KEY (chat_id, update_id, role)
+    ) WITH (AUTO_PARTITIONING_BY_LOAD = ENABLED, AUTO_PARTITIONING_BY_SIZE = ENABLED)`,
+    `CREATE TABLE IF NOT EXISTS ${t.inbox} (
+      update_id Int64 NOT NULL,
+      chat_id Int64,
+      payload Utf8 NOT NULL,
+      status Utf8 NOT NULL,
+      received_at Timestamp NOT NULL,
+      finished_at Timestamp,
+      error Utf8,
+      PRIMARY KEY (update_id),
+      INDEX inbox_status GLOBAL SYNC ON (status, update_id)
+    ) WITH (TTL = Interval("${ttl}") ON finished_at, AUTO_PARTITIONING_BY_LOAD = ENABLED)`,
+    `ALTER TABLE ${t.inbox} SET (TTL = Interval("${ttl}") ON finished_at)`
+  ]
+}
+
+/** Creates the tables (or leaves them as they are) and sets the inbox TTL; returns the statements run. */
+export const migrateYdb = (tables: YdbTables, inboxTtl: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const ydb = yield* YdbClient
+    const statements = schemaStatements(tables, inboxTtl)
+    for (const statement of statements) {
+      yield* ydb.run("migrate", "schema", (sql) => sql(statement), { idempotent: true })
+    }
+    return statements.length
+  })
