@@ -154,7 +154,10 @@ describe("tracing", () => {
           s.listen(0, "127.0.0.1", () => resume(Effect.succeed(s)))
           return undefined
         }),
-        (s) => Effect.async<void>((resume) => s.close(() => resume(Effect.void)))
+        (s) =>
+          Effect.async<void>((resume) => {
+            s.close(() => resume(Effect.void))
+          })
       )
       const port = (server.address() as AddressInfo).port
 
