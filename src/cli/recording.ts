@@ -14,7 +14,8 @@
  * message ids stay exact), except the coordinates below. Every key is kept. A string is kept
  * unless its key is listed here; a replaced string becomes `[<key>]`, e.g. `"[first_name]"`:
  *
- * - names and handles anywhere: `first_name`, `last_name`, `username`, `usernames`, `name`;
+ * - names and handles anywhere: `first_name`, `last_name`, `username`, `usernames`, `name`,
+ *   `sender_user_name` (a forward from a hidden user), `author_signature`;
  * - phone numbers and contact cards anywhere: `phone_number`, `vcard`, `email`;
  * - free text about a person or written outside a message: `bio`, `description`, `query`
  *   (inline queries), `address` and the shipping address lines (`street_line1`,
@@ -48,6 +49,8 @@ const alwaysRedacted = new Set([
   "username",
   "usernames",
   "name",
+  "sender_user_name",
+  "author_signature",
   "phone_number",
   "vcard",
   "email",

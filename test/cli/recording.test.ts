@@ -206,6 +206,8 @@ describe("redactUpdate", () => {
           chat: { id: -42, type: "group", title: "Anna & Tom family" },
           date: 1,
           caption: "the receipt",
+          forward_origin: { type: "hidden_user", sender_user_name: "Anna P", date: 5 },
+          author_signature: "Tom W",
           document: { file_id: "F1", file_unique_id: "U1", file_name: "passport_anna.pdf" },
           venue: { location: { latitude: 52.52, longitude: 13.405 }, title: "Anna's home", address: "Main 5" }
         }
@@ -222,6 +224,8 @@ describe("redactUpdate", () => {
           chat: { id: -42, type: "group", title: "[title]" },
           date: 1,
           caption: "the receipt",
+          forward_origin: { type: "hidden_user", sender_user_name: "[sender_user_name]", date: 5 },
+          author_signature: "[author_signature]",
           document: { file_id: "F1", file_unique_id: "U1", file_name: "[file_name]" },
           venue: { location: { latitude: 0, longitude: 0 }, title: "[title]", address: "[address]" }
         }
