@@ -10,6 +10,7 @@ import {
   botLayer,
   BotProfileFile,
   type ConfigurationError,
+  type StoreError,
   selectedModel,
   selectedStores,
   TelegramApiLive
@@ -20,7 +21,7 @@ import { tools } from "./tools.ts"
 const profile = new URL("./profile.json", import.meta.url).pathname
 
 // The type arguments: what building the layer may fail with, and the team's services the tools need.
-export const OrderBotLive = botLayer<ConfigError.ConfigError | ConfigurationError, OrderService>({
+export const OrderBotLive = botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, OrderService>({
   telegram: TelegramApiLive,
   model: selectedModel,
   stores: selectedStores,
