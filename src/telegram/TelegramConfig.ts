@@ -120,24 +120,6 @@ export const WebhookConfigSchema = Config.all({
 })
 export type WebhookConfigShape = Config.Config.Success<typeof WebhookConfigSchema>
 
-export class WebhookConfig extends Context.Tag("WebhookConfig")<WebhookConfig, WebhookConfigShape>() {
-  static readonly fromEnv = Layer.effect(WebhookConfig, WebhookConfigSchema)
-  static readonly make = (overrides: Partial<WebhookConfigShape> = {}) =>
-    Layer.succeed(WebhookConfig, {
-      url: Option.none(),
-      path: "/telegram/webhook",
-      secret: Option.none(),
-      allowNoSecret: false,
-      host: "127.0.0.1",
-      port: 0,
-      maxBodyBytes: 1024 * 1024,
-      maxConnections: 40,
-      dropPendingUpdates: false,
-      allowedUpdates: Option.none(),
-      ...overrides
-    })
-}
-
 /** Whether `text` contains the bot token, or its secret half (the part after the colon). */
 export const containsToken = (text: string, token: Redacted.Redacted<string>): boolean => {
   const value = Redacted.value(token)
@@ -168,3 +150,22 @@ export const webhookConfigChecked = Effect.flatMap(
   Effect.all([WebhookConfigSchema, Config.redacted("TELEGRAM_BOT_TOKEN")]),
   ([webhook, token]) => checkWebhookAgainstToken(webhook, token)
 )
+
+export class WebhookConfig extends Context.Tag("WebhookConfig")<WebhookConfig, WebhookConfigShape>() {
+  /** From the environment, checked against `TELEGRAM_BOT_TOKEN` (a path or URL with the token is refused). */
+  static readonly fromEnv = Layer.effect(WebhookConfig, webhookConfigChecked)
+  static readonly make = (overrides: Partial<WebhookConfigShape> = {}) =>
+    Layer.succeed(WebhookConfig, {
+      url: Option.none(),
+      path: "/telegram/webhook",
+      secret: Option.none(),
+      allowNoSecret: false,
+      host: "127.0.0.1",
+      port: 0,
+      maxBodyBytes: 1024 * 1024,
+      maxConnections: 40,
+      dropPendingUpdates: false,
+      allowedUpdates: Option.none(),
+      ...overrides
+    })
+}

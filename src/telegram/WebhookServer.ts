@@ -1,0 +1,186 @@
+/**
+ * The webhook server: Telegram POSTs each update to `WEBHOOK_PATH`.
+ *
+ * A request is checked in this order: the secret header (compared in constant time; 401 when
+ * wrong or missing), the body size (413), the body as an Update (400 when it is not JSON or not
+ * an Update). A valid update is recorded in the inbox by the dispatcher and acknowledged with
+ * 200 at once, before any dialog work; a duplicate update_id is acknowledged and not handled
+ * again; while the bot shuts down the answer is 503, so Telegram delivers the update again
+ * later. `GET /healthz` says the process is up.
+ *
+ * Other routes (e.g. `/metrics`) join the same server through `WebhookServerLive({ routes })`;
+ * `webhookRouter` is the router of the webhook routes alone.
+ */
+import { createHash, timingSafeEqual } from "node:crypto"
+import { createServer } from "node:http"
+import {
+  HttpRouter,
+  HttpServer,
+  HttpServerRequest,
+  HttpServerResponse
+} from "@effect/platform"
+import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
+import { Context, Effect, Either, Fiber, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Update } from "../domain/Update.ts"
+import { Dispatcher } from "../runtime/Dispatcher.ts"
+import { WebhookConfig, type WebhookConfigShape } from "./TelegramConfig.ts"
+
+/** The header Telegram sends the webhook's secret in. */
+export const secretHeader = "x-telegram-bot-api-secret-token"
+
+/** The server was asked to start without a secret: anyone could post updates. */
+export class WebhookSecretMissing extends Schema.TaggedError<WebhookSecretMissing>()("WebhookSecretMissing", {}) {
+  override get message(): string {
+    return "WEBHOOK_SECRET is not set: anyone who finds the URL could post updates. Set WEBHOOK_SECRET " +
+      "(1-256 characters A-Z a-z 0-9 _ -; `webhook set` registers it with Telegram), or WEBHOOK_ALLOW_NO_SECRET=true for local testing only."
+  }
+}
+
+const digest = (value: string) => createHash("sha256").update(value, "utf8").digest()
+
+/** Whether `given` equals `expected`, in time independent of where they differ (equal-length digests). */
+export const secretMatches = (given: string, expected: Redacted.Redacted<string>): boolean =>
+  timingSafeEqual(digest(given), digest(Redacted.value(expected)))
+
+class BodyTooLarge extends Schema.TaggedError<BodyTooLarge>()("BodyTooLarge", {}) {}
+
+const decodeUpdate = Schema.decodeUnknownEither(Schema.parseJson(Update), { onExcessProperty: "ignore" })
+
+const plain = (status: number, body: string) => HttpServerResponse.text(body, { status })
+
+class BodyUnreadable extends Schema.TaggedError<BodyUnreadable>()("BodyUnreadable", { message: Schema.String }) {}
+
+/**
+ * Reads the body as text, failing with `BodyTooLarge` as soon as it passes `limit` bytes; the
+ * rest of an oversize body is discarded (not buffered) so that the 413 still reaches the sender.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
+  Effect.async<string, BodyTooLarge | BodyUnreadable>((resume) => {
+    const source = NodeHttpServerRequest.toIncomingMessage(request)
+    const chunks: Array<Buffer> = []
+    let size = 0
+    const cleanup = () => {
+      source.off("data", onData)
+      source.off("end", onEnd)
+      source.off("error", onError)
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limit) {
+        chunks.push(chunk)
+        return
+      }
+      cleanup()
+      source.resume()
+      resume(Effect.fail(new BodyTooLarge()))
+    }
+    const onEnd = () => {
+      cleanup()
+      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
+    }
+    const onError = (error: Error) => {
+      cleanup()
+      resume(Effect.fail(new BodyUnreadable({ message: error.message })))
+    }
+    source.on("data", onData)
+    source.on("end", onEnd)
+    source.on("error", onError)
+    return Effect.sync(cleanup)
+  })
+
+const tooLarge = () => HttpServerResponse.text("payload too large", { status: 413, headers: { connection: "close" } })
+
+/**
+ * Drains the dispatcher when the scope closes, before the dispatcher's own finalizer runs:
+ * intake registered after this stops first. The shutdown runs on a fiber of its own in an
+ * interruptible region, so that its deadline can cut the wait short (a finalizer runs
+ * uninterruptibly, where a timeout would wait for the dialogs whatever the deadline).
+ */
+export const drainOnClose = Effect.flatMap(Dispatcher, (dispatcher) =>
+  Effect.addFinalizer(() => Effect.flatMap(Effect.fork(Effect.interruptible(dispatcher.shutdown)), Fiber.join)))
+
+/** The handler of POST `WEBHOOK_PATH`. */
+export const makeUpdateHandler = (config: WebhookConfigShape) =>
+  Effect.gen(function*() {
+    const dispatcher = yield* Dispatcher
+    return Effect.gen(function*() {
+      const request = yield* HttpServerRequest.HttpServerRequest
+      if (Option.isSome(config.secret)) {
+        const given = request.headers[secretHeader]
+        if (given === undefined || !secretMatches(given, config.secret.value)) {
+          yield* Effect.logWarning("webhook request refused: wrong or missing secret token")
+          return plain(401, "unauthorized")
+        }
+      }
+      const declared = Number(request.headers["content-length"] ?? "0")
+      if (Number.isFinite(declared) && declared > config.maxBodyBytes) return tooLarge()
+      const body = yield* readBody(request, config.maxBodyBytes).pipe(Effect.either)
+      if (Either.isLeft(body)) {
+        return body.left._tag === "BodyTooLarge" ? tooLarge() : plain(400, "unreadable body")
+      }
+      const decoded = decodeUpdate(body.right)
+      if (Either.isLeft(decoded)) {
+        const reason = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
+        yield* Effect.logWarning(`webhook body is not an Update: ${reason.slice(0, 300)}`)
+        return plain(400, "not a Telegram Update")
+      }
+      const update = decoded.right
+      return yield* dispatcher.submit({ json: body.right, update }).pipe(
+        Effect.as(plain(200, "ok")),
+        Effect.catchTags({
+          DispatcherClosed: () => Effect.succeed(plain(503, "shutting down")),
+          // Not recorded: Telegram delivers it again.
+          StoreError: (error) =>
+            Effect.as(Effect.logError(`update not recorded, Telegram will retry: ${error.message}`), plain(500, "not recorded"))
+        }),
+        Effect.annotateLogs("update_id", update.update_id)
+      )
+    }).pipe(Effect.withSpan("telegram.webhook"))
+  })
+
+/** The webhook routes: POST `WEBHOOK_PATH` and GET `/healthz`. */
+export const webhookRouter = Effect.gen(function*() {
+  const config = yield* WebhookConfig
+  const dispatcher = yield* Dispatcher
+  const handler = yield* makeUpdateHandler(config)
+  return HttpRouter.empty.pipe(
+    HttpRouter.post(config.path as HttpRouter.PathInput, handler),
+    HttpRouter.get(
+      "/healthz",
+      Effect.map(dispatcher.outstanding, (outstanding) =>
+        HttpServerResponse.unsafeJson({ status: "ok", outstanding }))
+    )
+  )
+})
+
+export interface WebhookServerOptions<E, R> {
+  /** More routes served next to the webhook (e.g. `/metrics`). */
+  readonly routes?: HttpRouter.HttpRouter<E, R>
+}
+
+/**
+ * The webhook server on `HOST`:`PORT`. Refuses to start without `WEBHOOK_SECRET` unless
+ * `WEBHOOK_ALLOW_NO_SECRET=true`. Provides the running `HttpServer` (its address).
+ */
+export const WebhookServerLive = <E = never, R = never>(options: WebhookServerOptions<E, R> = {}) =>
+  Layer.unwrapScoped(
+    Effect.gen(function*() {
+      const config = yield* WebhookConfig
+      if (Option.isNone(config.secret)) {
+        if (!config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
+        yield* Effect.logWarning("webhook server without a secret: WEBHOOK_ALLOW_NO_SECRET=true (local testing only)")
+      }
+      yield* drainOnClose
+      const webhook = yield* webhookRouter
+      const router = options.routes === undefined ? webhook : HttpRouter.concat(webhook, options.routes)
+      const server = NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), { host: config.host, port: config.port })
+      return HttpServer.serve(router).pipe(
+        Layer.provideMerge(server),
+        Layer.tap((context) =>
+          Effect.logInfo(
+            `webhook server listening on ${HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address)}${config.path}`
+          )
+        )
+      )
+    })
+  )

@@ -1,0 +1,257 @@
+import * as Http from "node:http"
+import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Context, Duration, Effect, Either, Exit, Fiber, Layer, Option, Redacted, Scope } from "effect"
+import { DialogConfig, DispatcherConfig, type DispatcherConfigShape, SendConfig } from "../../src/config.ts"
+import type { ConfigurationError } from "../../src/domain/errors.ts"
+import { BotProfileFile } from "../../src/profile/BotProfile.ts"
+import { botLayer, type Stores } from "../../src/runtime/BotLayer.ts"
+import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
+import { Inbox } from "../../src/store/Inbox.ts"
+import type { LanguageModel } from "../../src/llm/LanguageModel.ts"
+import { WebhookConfig, type WebhookConfigShape } from "../../src/telegram/TelegramConfig.ts"
+import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
+import {
+  defaultProfilePath,
+  type Script,
+  ScriptedModel,
+  ScriptedModelLayer,
+  StoresMemory,
+  textMessage
+} from "../../src/testing/index.ts"
+import { eventually, type FakeBotApi, makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
+
+const secret = "webhook-secret_123"
+const path = "/telegram/webhook"
+
+interface ServerOptions {
+  readonly webhook?: Partial<WebhookConfigShape>
+  readonly script?: Script
+  readonly dispatcher?: Partial<DispatcherConfigShape>
+  readonly stores?: Context.Context<Stores>
+  readonly routes?: HttpRouter.HttpRouter<never, never>
+}
+
+const serverLayer = (
+  fake: FakeBotApi,
+  stores: Context.Context<Stores>,
+  model: Context.Context<ScriptedModel | LanguageModel>,
+  options: ServerOptions
+) => {
+  const bot = botLayer<ConfigurationError, never>({
+    telegram: telegramLayerFor(fake),
+    model: Layer.succeedContext(model),
+    stores: Layer.succeedContext(stores),
+    profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
+    dialogConfig: DialogConfig.make(),
+    dispatcherConfig: DispatcherConfig.make(options.dispatcher),
+    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
+  })
+  const config = WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), ...options.webhook })
+  return WebhookServerLive(options.routes === undefined ? {} : { routes: options.routes }).pipe(
+    Layer.provideMerge(Layer.merge(bot, config))
+  )
+}
+
+/** Starts the bot and its webhook server on 127.0.0.1:0 in a scope of its own (closed by the test or at its end). */
+const startServer = (options: ServerOptions = {}) =>
+  Effect.gen(function*() {
+    const fake = yield* makeFakeBotApi()
+    const stores = options.stores ?? (yield* Layer.build(StoresMemory))
+    const model = yield* Layer.build(
+      ScriptedModelLayer(options.script ?? { classify: ["general"], think: ["ok"], synthesize: ["Hello!"] })
+    )
+    const scope = yield* Scope.make()
+    yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+    const context = yield* Layer.buildWithScope(serverLayer(fake, stores, model, options), scope)
+    const address = Context.get(context, HttpServer.HttpServer).address
+    const port = address._tag === "TcpAddress" ? address.port : 0
+    return {
+      fake,
+      scope,
+      base: `http://127.0.0.1:${port}`,
+      dispatcher: Context.get(context, Dispatcher),
+      inbox: Context.get(stores, Inbox),
+      model: Context.get(model, ScriptedModel)
+    }
+  })
+
+interface Answer {
+  readonly status: number
+  readonly body: string
+}
+
+const request = (url: string, init: RequestInit) =>
+  Effect.promise(async (): Promise<Answer> => {
+    const response = await fetch(url, init)
+    return { status: response.status, body: await response.text() }
+  })
+
+const post = (base: string, body: string, headers: Record<string, string> = { [secretHeaderName]: secret }) =>
+  request(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body })
+
+const secretHeaderName = "X-Telegram-Bot-Api-Secret-Token"
+
+/** A POST with a chunked body (no content-length), written in pieces. */
+const postChunked = (base: string, pieces: ReadonlyArray<string>) =>
+  Effect.async<number>((resume) => {
+    const req = Http.request(`${base}${path}`, {
+      method: "POST",
+      headers: { [secretHeaderName]: secret, "content-type": "application/json", "transfer-encoding": "chunked" }
+    }, (res) => {
+      res.resume()
+      resume(Effect.succeed(res.statusCode ?? 0))
+    })
+    req.on("error", () => resume(Effect.succeed(-1)))
+    for (const piece of pieces) req.write(piece)
+    req.end()
+  })
+
+const update = (updateId: number, text = "hello", userId = 42) => JSON.stringify(textMessage({ updateId, userId, text }))
+
+describe("webhook server", () => {
+  it.scopedLive("checks the secret header: missing or wrong is 401 and records nothing, right is 200", () =>
+    Effect.gen(function*() {
+      const { base, dispatcher, inbox } = yield* startServer()
+      expect((yield* post(base, update(1), {})).status).toBe(401)
+      expect((yield* post(base, update(1), { [secretHeaderName]: "webhook-secret_124" })).status).toBe(401)
+      expect((yield* post(base, update(1), { [secretHeaderName]: "x" })).status).toBe(401)
+      expect((yield* post(base, update(1), { [secretHeaderName]: `${secret}${secret}` })).status).toBe(401)
+      expect(yield* inbox.lastUpdateId).toBeUndefined()
+      expect(yield* post(base, update(1))).toEqual({ status: 200, body: "ok" })
+      yield* dispatcher.awaitIdle
+      expect(yield* inbox.lastUpdateId).toBe(1)
+    }))
+
+  it.scopedLive("malformed JSON and bodies that are not an Update are 400", () =>
+    Effect.gen(function*() {
+      const { base, inbox } = yield* startServer()
+      expect((yield* post(base, "{\"update_id\": 5, ")).status).toBe(400)
+      expect((yield* post(base, "")).status).toBe(400)
+      expect((yield* post(base, "[1,2,3]")).status).toBe(400)
+      expect((yield* post(base, "{\"message\":{\"text\":\"no update_id\"}}")).status).toBe(400)
+      expect((yield* post(base, "{\"update_id\": 12345678901234567890}")).status).toBe(400)
+      expect((yield* post(base, "{\"update_id\": 7, \"message\": \"not a message\"}")).status).toBe(400)
+      expect(yield* inbox.lastUpdateId).toBeUndefined()
+    }))
+
+  it.scopedLive("bodies over the limit are 413, with or without a content-length", () =>
+    Effect.gen(function*() {
+      const { base, inbox } = yield* startServer({ webhook: { maxBodyBytes: 2048 } })
+      const big = JSON.stringify({ ...textMessage({ updateId: 9, text: "x".repeat(4000) }) })
+      expect((yield* post(base, big)).status).toBe(413)
+      expect(yield* postChunked(base, [big.slice(0, 1500), big.slice(1500, 3000), big.slice(3000)])).toBe(413)
+      expect(yield* postChunked(base, [update(10).slice(0, 20), update(10).slice(20)])).toBe(200)
+      expect(yield* inbox.lastUpdateId).toBe(10)
+    }))
+
+  it.scopedLive("a valid update is acknowledged before any dialog work; a duplicate is acknowledged and not handled again", () =>
+    Effect.gen(function*() {
+      const { base, dispatcher, fake, inbox, model } = yield* startServer({
+        script: { classify: [{ delay: "300 millis", then: "general" }], think: ["ok"], synthesize: ["Hello!"] }
+      })
+      const body = update(21, "hi there")
+      expect(yield* post(base, body)).toEqual({ status: 200, body: "ok" })
+      // Acknowledged, recorded and still pending: the dialog has not answered yet.
+      expect(yield* fake.calls("sendMessage")).toHaveLength(0)
+      expect(yield* inbox.pendingCount).toBe(1)
+      expect((yield* inbox.pending())[0]?.payload).toBe(body)
+
+      expect(yield* post(base, body)).toEqual({ status: 200, body: "ok" })
+      yield* dispatcher.awaitIdle
+      expect(yield* post(base, body)).toEqual({ status: 200, body: "ok" })
+      yield* dispatcher.awaitIdle
+      expect(yield* fake.sentTexts(42)).toEqual(["Hello!"])
+      expect((yield* model.requests).filter((r) => r.purpose === "classify")).toHaveLength(1)
+      expect(yield* inbox.pendingCount).toBe(0)
+    }))
+
+  it.scopedLive("while the dispatcher shuts down updates get 503; /healthz answers", () =>
+    Effect.gen(function*() {
+      const { base, dispatcher, inbox } = yield* startServer()
+      const health = yield* request(`${base}/healthz`, { method: "GET" })
+      expect(health.status).toBe(200)
+      expect(JSON.parse(health.body)).toEqual({ status: "ok", outstanding: 0 })
+      expect((yield* request(`${base}/nowhere`, { method: "GET" })).status).toBe(404)
+      yield* dispatcher.shutdown
+      expect((yield* post(base, update(31))).status).toBe(503)
+      expect(yield* inbox.lastUpdateId).toBeUndefined()
+    }))
+
+  it.scopedLive("refuses to start without a secret unless allowed for local testing", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const stores = yield* Layer.build(StoresMemory)
+      const model = yield* Layer.build(ScriptedModelLayer({}))
+      const refused = yield* Effect.either(Layer.build(serverLayer(fake, stores, model, { webhook: { secret: Option.none() } })))
+      expect(Either.isLeft(refused) && refused.left._tag).toBe("WebhookSecretMissing")
+      expect(Either.isLeft(refused) && refused.left.message).toContain("WEBHOOK_ALLOW_NO_SECRET")
+
+      const { base } = yield* startServer({ webhook: { secret: Option.none(), allowNoSecret: true } })
+      expect((yield* post(base, update(41), {})).status).toBe(200)
+    }))
+
+  it.effect("refuses a webhook path or URL that contains the bot token", () =>
+    Effect.gen(function*() {
+      const token = "123456:AAbbCCddEEffGGhh"
+      const read = (env: Record<string, string>) =>
+        Effect.either(Effect.flatMap(Layer.build(WebhookConfig.fromEnv), (ctx) => Effect.succeed(Context.get(ctx, WebhookConfig))).pipe(
+          Effect.scoped,
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries({ TELEGRAM_BOT_TOKEN: token, ...env }))))
+        ))
+      const byPath = yield* read({ WEBHOOK_PATH: `/bot${token}` })
+      expect(Either.isLeft(byPath) && String(byPath.left)).toContain("WEBHOOK_PATH must not contain the bot token")
+      const bySecretHalf = yield* read({ WEBHOOK_PATH: "/hook/AAbbCCddEEffGGhh" })
+      expect(Either.isLeft(bySecretHalf)).toBe(true)
+      const byUrl = yield* read({ WEBHOOK_URL: `https://bot.example.com/${token}` })
+      expect(Either.isLeft(byUrl) && String(byUrl.left)).toContain("WEBHOOK_URL must not contain the bot token")
+      const fine = yield* read({ WEBHOOK_URL: "https://bot.example.com/telegram/webhook", WEBHOOK_SECRET: "abc" })
+      expect(Either.isRight(fine) && fine.right.path).toBe("/telegram/webhook")
+      expect(Either.isRight(fine) && fine.right.port).toBe(8080)
+      expect(Either.isRight(fine) && fine.right.host).toBe("0.0.0.0")
+      expect(Either.isRight(fine) && fine.right.maxBodyBytes).toBe(1024 * 1024)
+      const badSecret = yield* read({ WEBHOOK_SECRET: "has spaces in it" })
+      expect(Either.isLeft(badSecret)).toBe(true)
+    }))
+
+  it.scopedLive("serves extra routes next to the webhook", () =>
+    Effect.gen(function*() {
+      const routes = HttpRouter.empty.pipe(HttpRouter.get("/metrics", HttpServerResponse.text("updates_total 0\n")))
+      const { base } = yield* startServer({ routes })
+      expect(yield* request(`${base}/metrics`, { method: "GET" })).toEqual({ status: 200, body: "updates_total 0\n" })
+      expect((yield* post(base, update(51))).status).toBe(200)
+    }))
+})
+
+describe("webhook shutdown", () => {
+  const refused = (base: string) =>
+    Effect.promise(() => fetch(`${base}/healthz`).then(() => false, () => true))
+
+  it.scopedLive("intake stops first, then the dialog in flight finishes and its reply is sent", () =>
+    Effect.gen(function*() {
+      const { base, fake, inbox, scope } = yield* startServer({
+        script: { classify: [{ delay: "1500 millis", then: "general" }], think: ["ok"], synthesize: ["Done, slowly."] }
+      })
+      expect((yield* post(base, update(61))).status).toBe(200)
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      // The server no longer accepts connections while the dialog is still running.
+      yield* eventually(refused(base), (isRefused) => isRefused)
+      expect(yield* fake.calls("sendMessage")).toHaveLength(0)
+      yield* Fiber.join(closing)
+      expect(yield* fake.sentTexts(42)).toEqual(["Done, slowly."])
+      expect(yield* inbox.pendingCount).toBe(0)
+    }))
+
+  it.scopedLive("a dialog past SHUTDOWN_DEADLINE is interrupted and stays pending for the next start", () =>
+    Effect.gen(function*() {
+      const { base, fake, inbox, scope } = yield* startServer({
+        script: { classify: [{ delay: "20 seconds", then: "general" }], think: ["ok"], synthesize: ["never"] },
+        dispatcher: { shutdownDeadline: Duration.millis(200) }
+      })
+      expect((yield* post(base, update(71))).status).toBe(200)
+      yield* Scope.close(scope, Exit.void)
+      expect(yield* fake.calls("sendMessage")).toHaveLength(0)
+      expect((yield* inbox.pending()).map((e) => e.updateId)).toEqual([71])
+    }))
+})
