@@ -9,6 +9,8 @@ import { Config, Console, Effect, Layer, LogLevel, Option } from "effect"
 import { chatCommand } from "./cli/chatCommand.ts"
 import { demoFile, runReplay } from "./cli/offlineBot.ts"
 import { replayCommand } from "./cli/replayCommand.ts"
+import { migrateCommand } from "./cli/migrateCommand.ts"
+import { withDemoStores } from "./store/Stores.ts"
 import { observabilityLayer } from "./observability/Observability.ts"
 import { loggingLayer } from "./runtime/Logging.ts"
 
@@ -28,12 +30,13 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
       return yield* Console.error("TELEGRAM_BOT_TOKEN is set, but this build has no Bot API client yet; see README.")
     }
     yield* Console.error(`No TELEGRAM_BOT_TOKEN: replaying the bundled example conversation (${demoFile}).\n`)
-    yield* runReplay(demoFile, Option.none(), Option.none())
+    // The demo runs on a fresh in-memory database, so every run shows the whole conversation.
+    yield* withDemoStores(runReplay(demoFile, Option.none(), Option.none()))
     yield* Console.error(howToConnect)
   })
 ).pipe(
   Command.withDescription("A Telegram dialog bot on Effect. With no command: run the bot if configured, else a demo replay."),
-  Command.withSubcommands([replayCommand, chatCommand])
+  Command.withSubcommands([replayCommand, chatCommand, migrateCommand])
 )
 
 const cli = Command.run(rootCommand, { name: "dialog-bot", version: "0.1.0" })

@@ -2,7 +2,7 @@
 import { Console, Effect, Layer, Option } from "effect"
 import type { ConfigError } from "effect"
 import { DispatcherConfig, DispatcherConfigSchema } from "../config.ts"
-import type { ConfigurationError } from "../domain/errors.ts"
+import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { botLayer } from "../runtime/BotLayer.ts"
 import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
@@ -14,7 +14,7 @@ export const demoFile = new URL("../../examples/conversation.jsonl", import.meta
 
 /** The bot on embedded layers, with the given offline Telegram (recorder or console). */
 export const offlineBot = <T, E>(telegram: Layer.Layer<T, E>, concurrency: Option.Option<number>) =>
-  botLayer<ConfigError.ConfigError | ConfigurationError, TelegramApi>({
+  botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, TelegramApi>({
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model: selectedModel,
     stores: selectedStores,

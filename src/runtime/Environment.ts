@@ -3,7 +3,7 @@
  * entry point builds the bot from these, so a setting means the same everywhere.
  */
 import { NodeContext } from "@effect/platform-node"
-import { Config, type ConfigError, Effect, Layer } from "effect"
+import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfigSchema } from "../config.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
@@ -11,9 +11,10 @@ import { withMetrics } from "../llm/LlmMetrics.ts"
 import { OfflineModel } from "../llm/OfflineModel.ts"
 import { LanguageModelLive } from "../llm/OpenAiModel.ts"
 import { BotProfileFile, type BotProfile } from "../profile/BotProfile.ts"
-import { StoresMemory } from "../store/memory/MemoryStores.ts"
+import { storesFromConfig } from "../store/Stores.ts"
 
-export const StoreKind = Config.literal("memory")("STORE").pipe(Config.withDefault("memory" as const))
+/** `STORE`: memory, sqlite (the default) or ydb. */
+export { StoreKind } from "../store/StoreConfig.ts"
 
 /** The profile named by `BOT_PROFILE`. */
 export const selectedProfile = Layer.unwrapEffect(
@@ -33,5 +34,5 @@ export const selectedModel: Layer.Layer<LanguageModel, ConfigError.ConfigError, 
       ))
 )
 
-/** The stores named by `STORE`. */
-export const selectedStores = StoresMemory
+/** The stores named by `STORE`: SQLite at `SQLITE_PATH` unless configured otherwise. */
+export const selectedStores = storesFromConfig

@@ -1,0 +1,68 @@
+/**
+ * The stores the configuration names (`STORE`), and the schema migration for them. Entry
+ * points use these so that a setting means the same everywhere.
+ */
+import { type ConfigError, ConfigProvider, Effect, Layer } from "effect"
+import type { StoreError } from "../domain/errors.ts"
+import type { ClientStore } from "./ClientStore.ts"
+import type { HistoryStore } from "./HistoryStore.ts"
+import type { Inbox } from "./Inbox.ts"
+import { StoresMemory } from "./memory/MemoryStores.ts"
+import { SqliteDatabase, StoresSqlite } from "./sqlite/SqliteStores.ts"
+import { SqliteConfig, StoreKind, YdbConfig } from "./StoreConfig.ts"
+import { YdbClientLive } from "./ydb/YdbClient.ts"
+import { StoresYdbFromEnv } from "./ydb/YdbStores.ts"
+import { migrateYdb, ydbTables } from "./ydb/schema.ts"
+
+export type AllStores = ClientStore | HistoryStore | Inbox
+
+/** Memory, SQLite (`SQLITE_PATH`, migrated at start) or YDB (`YDB_CONNECTION_STRING`), by `STORE`. */
+export const storesFromConfig: Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(StoreKind, (kind): Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> => {
+    switch (kind) {
+      case "memory":
+        return StoresMemory
+      case "sqlite":
+        return Layer.unwrapEffect(Effect.map(SqliteConfig, StoresSqlite))
+      case "ydb":
+        return StoresYdbFromEnv
+    }
+  })
+)
+
+/**
+ * Brings the schema of the configured store up to date: SQLite applies its migrations, YDB
+ * creates its tables and sets the inbox TTL. Returns a line that says what was done.
+ */
+export const migrateConfigured: Effect.Effect<string, StoreError | ConfigError.ConfigError> = Effect.gen(function*() {
+  const kind = yield* StoreKind
+  switch (kind) {
+    case "memory":
+      return "STORE=memory keeps nothing: there is no schema to migrate."
+    case "sqlite": {
+      const config = yield* SqliteConfig
+      // Opening the database applies every pending migration.
+      yield* Effect.scoped(Layer.build(SqliteDatabase(config)))
+      return `SQLite database ${config.path} is up to date.`
+    }
+    case "ydb": {
+      const config = yield* YdbConfig
+      const tables = ydbTables(config.tablePrefix)
+      const count = yield* migrateYdb(tables, config.inboxTtl).pipe(Effect.provide(YdbClientLive(config)))
+      return `YDB: ${count} schema statements applied (tables ${tables.clients}, ${tables.messages}, ${tables.inbox}).`
+    }
+  }
+})
+
+
+/**
+ * Runs an effect with the demo's stores: an SQLite database in memory whatever `STORE` and
+ * `SQLITE_PATH` say, so every demo run starts empty and prints the whole transcript.
+ */
+export const withDemoStores = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withConfigProvider(
+    effect,
+    ConfigProvider.fromMap(new Map([["STORE", "sqlite"], ["SQLITE_PATH", ":memory:"]])).pipe(
+      ConfigProvider.orElse(() => ConfigProvider.fromEnv())
+    )
+  )
