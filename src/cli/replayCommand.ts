@@ -3,10 +3,37 @@
  * `--expect` a regression check that exits with code 1 and a diff when the replies differ.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Config, Console, Effect, Option } from "effect"
+import { Config, type ConfigError, Console, Effect, Layer, Option } from "effect"
+import { DispatcherConfig, DispatcherConfigSchema } from "../config.ts"
+import type { ConfigurationError } from "../domain/errors.ts"
+import { botLayer } from "../runtime/BotLayer.ts"
+import { selectedModel, selectedProfile } from "../runtime/Environment.ts"
+import { StoresMemory } from "../store/memory/MemoryStores.ts"
+import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
-import { announceModel, offlineBot } from "./offlineBot.ts"
+import { announceModel } from "./offlineBot.ts"
 import { type ExpectMode, parseClock, replay, withFixedClock } from "./replay.ts"
+
+/**
+ * The bot a replay runs on: the configured model and profile, the Bot API recorded, and
+ * stores in memory whatever `STORE` says — every replay starts from no clients, no history
+ * and an empty inbox, so the same recording gives the same transcript on every run (a
+ * database would remember the updates of the last run and skip them as duplicates).
+ */
+export const replayBot = (concurrency: Option.Option<number>) =>
+  botLayer<ConfigError.ConfigError | ConfigurationError, TelegramApi>({
+    telegram: Layer.effect(TelegramApi, TelegramApi),
+    model: selectedModel,
+    stores: StoresMemory,
+    profile: selectedProfile,
+    dispatcherConfig: Layer.effect(
+      DispatcherConfig,
+      Effect.map(DispatcherConfigSchema, (c) => ({
+        ...c,
+        maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs)
+      }))
+    )
+  }).pipe(Layer.provideMerge(TelegramRecorderLayer()))
 
 export interface ReplayCommandOptions {
   readonly file: string
@@ -39,7 +66,7 @@ export const runReplayCommand = (options: ReplayCommandOptions) =>
       if (Option.isSome(options.expect)) {
         yield* Console.error(`replies match ${options.expect.value} (${options.expectMode})`)
       }
-    }).pipe(Effect.provide(offlineBot(TelegramRecorderLayer(), options.concurrency)))
+    }).pipe(Effect.provide(replayBot(options.concurrency)))
     return yield* Option.match(clock, { onNone: () => run, onSome: (millis) => withFixedClock(millis)(run) })
   })
 

@@ -208,12 +208,12 @@ describe("record → replay --expect round trip", () => {
     }).pipe(Effect.provide(NodeContext.layer)))
 })
 
-const run = (args: ReadonlyArray<string>) =>
+const run = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   Effect.async<{ code: number; stdout: string; stderr: string }>((resume) => {
     const child = execFile(
       process.execPath,
       ["--import", "tsx", "src/main.ts", ...args],
-      { cwd: new URL("../..", import.meta.url).pathname, env: { ...process.env, LOG_LEVEL: "none" } },
+      { cwd: new URL("../..", import.meta.url).pathname, env: { ...process.env, LOG_LEVEL: "none", ...env } },
       (error, stdout, stderr) =>
         resume(Effect.succeed({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }))
     )
@@ -221,7 +221,7 @@ const run = (args: ReadonlyArray<string>) =>
   })
 
 describe("replay command", () => {
-  it.scoped("--expect with a different transcript prints the diff and exits with code 1, no stack trace", () =>
+  it.scoped("--expect with a different transcript prints the diff and exits with code 1, on memory stores whatever STORE says", () =>
     Effect.gen(function*() {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path.Path
@@ -230,10 +230,15 @@ describe("replay command", () => {
       const expected = path.join(dir, "expected.jsonl")
       yield* fs.writeFileString(updates, `${JSON.stringify(textMessage({ userId: 77, updateId: 1, text: "/start" }))}\n`)
       yield* fs.writeFileString(expected, `${JSON.stringify(line(1, 77, "Howdy!"))}\n`)
-      const result = yield* run(["replay", updates, "--expect", expected, "--clock", "2026-01-15T10:00:00Z"])
+      const database = path.join(dir, "bot.sqlite")
+      const result = yield* run(["replay", updates, "--expect", expected, "--clock", "2026-01-15T10:00:00Z"], {
+        STORE: "sqlite",
+        SQLITE_PATH: database
+      })
       expect(result.code).toBe(1)
       expect(result.stderr).toContain("1 update differs from the expected transcript (exact):")
       expect(result.stderr).toContain("update 1 in chat 77: different replies\n    expected: Howdy!\n    actual  : Hello!")
       expect(result.stderr).not.toMatch(/\n\s+at /)
+      expect(yield* fs.exists(database)).toBe(false)
     }).pipe(Effect.provide(NodeContext.layer)))
 })
