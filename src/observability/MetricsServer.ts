@@ -2,7 +2,7 @@
  * The metrics endpoint. `GET /metrics` answers every metric of the process in the Prometheus
  * text format; `GET /healthz` answers `ok` while the process serves requests.
  *
- * The webhook server mounts {@link metricsRoutes} on its own port. In polling mode (or to
+ * The webhook server serves {@link metricsRoute} on its own port. In polling mode (or to
  * keep metrics off the public port) `METRICS_PORT` starts a separate small server with the
  * same routes on `METRICS_HOST` (default `0.0.0.0`); unset, nothing is started. Scrapes are
  * not traced (a scrape every few seconds would bury the update traces).
@@ -22,11 +22,11 @@ export const metricsHandler = Effect.map(
 /** `GET /healthz`: the process is up and serving. */
 export const healthHandler = Effect.succeed(HttpServerResponse.text("ok\n"))
 
-/** The routes of the metrics endpoint; the webhook server mounts them next to its own. */
-export const metricsRoutes = HttpRouter.empty.pipe(
-  HttpRouter.get("/metrics", metricsHandler),
-  HttpRouter.get("/healthz", healthHandler)
-)
+/** `GET /metrics` alone: the webhook server serves it next to its own routes (it has a `/healthz`). */
+export const metricsRoute = HttpRouter.empty.pipe(HttpRouter.get("/metrics", metricsHandler))
+
+/** The routes of the standalone metrics server: `/metrics` and `/healthz`. */
+export const metricsRoutes = metricsRoute.pipe(HttpRouter.get("/healthz", healthHandler))
 
 /** Paths whose requests get no span. */
 export const untracedPaths: ReadonlyArray<string> = ["/metrics", "/healthz"]

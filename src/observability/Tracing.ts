@@ -11,9 +11,11 @@
  * needs one. Unset, no exporter is built and effect's built-in tracer costs next to nothing.
  */
 import { NodeSdk } from "@effect/opentelemetry"
+import { Headers, HttpMiddleware } from "@effect/platform"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Config, type Duration, Effect, Layer, Option } from "effect"
+import { untracedPaths } from "./MetricsServer.ts"
 import { TraceSettings } from "./TraceSettings.ts"
 
 export const TracingConfig = Config.all({
@@ -49,8 +51,32 @@ export const otlpTracing = (options: OtlpTracingOptions) =>
   }))
 
 /**
+ * Header names whose values never reach a span: the HTTP server's spans record request
+ * headers, and Telegram sends the webhook secret in one.
+ */
+export const secretHeaderNames: ReadonlyArray<string | RegExp> = [
+  "x-telegram-bot-api-secret-token",
+  /secret|token|password|api-key/i
+]
+
+const pathOf = (url: string) => url.split("?")[0] ?? url
+
+/**
+ * What the HTTP servers of the process (webhook, metrics) put on their spans: secret headers
+ * redacted, and no span for `/metrics` and `/healthz` (scrapes would bury the update traces).
+ */
+export const httpTracingDefaults = Layer.mergeAll(
+  Layer.fiberRefLocallyScopedWith(Headers.currentRedactedNames, (names) => [...names, ...secretHeaderNames]),
+  Layer.fiberRefLocallyScopedWith(
+    HttpMiddleware.currentTracerDisabledWhen,
+    (disabled) => (request) => disabled(request) || untracedPaths.includes(pathOf(request.url))
+  )
+)
+
+/**
  * Tracing of an entry point: the OTLP exporter when an endpoint is configured, nothing
- * otherwise; and what spans may carry (`TRACE_MESSAGE_TEXT`).
+ * otherwise; what spans may carry (`TRACE_MESSAGE_TEXT`); secret headers redacted and scrapes
+ * untraced on the HTTP servers.
  */
 export const tracingLayer = Layer.unwrapEffect(
   Effect.map(Effect.orDie(TracingConfig), ({ endpoint, serviceName, tracesEndpoint }) => {
@@ -61,6 +87,6 @@ export const tracingLayer = Layer.unwrapEffect(
       onNone: () => Layer.empty,
       onSome: (url) => Layer.discard(otlpTracing({ url, serviceName, serviceVersion: "0.1.0" }))
     })
-    return Layer.merge(exporter, Layer.orDie(TraceSettings.fromEnv))
+    return Layer.mergeAll(exporter, Layer.orDie(TraceSettings.fromEnv), httpTracingDefaults)
   })
 )
