@@ -86,6 +86,13 @@ const configure = (busyTimeout: Duration.DurationInput) =>
     // Reading the schema fails fast on a file that is not a database.
     yield* sql.unsafe("SELECT count(*) AS n FROM sqlite_schema")
     yield* migrateSqlite
+    // A file SQLite could only open read-only (permissions, an immutable file, a read-only
+    // mount) must fail now, not at the first write: rewrite the header's user_version, roll back.
+    const version = yield* Effect.map(sql.unsafe("PRAGMA user_version"), (rows) => Number(Object.values(rows[0] ?? {})[0] ?? 0))
+    yield* sql.unsafe("BEGIN IMMEDIATE")
+    yield* sql.unsafe(`PRAGMA user_version = ${Math.trunc(version)}`).pipe(
+      Effect.ensuring(Effect.ignore(sql.unsafe("ROLLBACK")))
+    )
   })
 
 /**
