@@ -7,6 +7,10 @@ import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Config, Console, Effect, Layer, LogLevel, Option } from "effect"
 import { chatCommand } from "./cli/chatCommand.ts"
+import { runPolling, runWebhookServer } from "./cli/liveBot.ts"
+import { pollCommand } from "./cli/pollCommand.ts"
+import { serveCommand } from "./cli/serveCommand.ts"
+import { webhookCommand } from "./cli/webhookCommand.ts"
 import { demoFile, runReplay } from "./cli/offlineBot.ts"
 import { replayCommand } from "./cli/replayCommand.ts"
 import { migrateCommand } from "./cli/migrateCommand.ts"
@@ -27,7 +31,8 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
   Effect.gen(function*() {
     const token = yield* Config.option(Config.redacted("TELEGRAM_BOT_TOKEN"))
     if (Option.isSome(token)) {
-      return yield* Console.error("TELEGRAM_BOT_TOKEN is set, but this build has no Bot API client yet; see README.")
+      const webhookUrl = yield* Config.option(Config.string("WEBHOOK_URL"))
+      return yield* Option.isSome(webhookUrl) ? runWebhookServer : runPolling({ dropWebhook: false })
     }
     yield* Console.error(`No TELEGRAM_BOT_TOKEN: replaying the bundled example conversation (${demoFile}).\n`)
     // The demo runs on a fresh in-memory database, so every run shows the whole conversation.
@@ -36,7 +41,7 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
   })
 ).pipe(
   Command.withDescription("A Telegram dialog bot on Effect. With no command: run the bot if configured, else a demo replay."),
-  Command.withSubcommands([replayCommand, chatCommand, migrateCommand])
+  Command.withSubcommands([replayCommand, chatCommand, migrateCommand, pollCommand, serveCommand, webhookCommand])
 )
 
 const cli = Command.run(rootCommand, { name: "dialog-bot", version: "0.1.0" })

@@ -1,0 +1,101 @@
+/**
+ * The bot against the real Bot API: the HTTP Telegram layer with the model, stores and profile
+ * the configuration selects. The intake is long polling or the webhook server; both stop
+ * taking updates first when the process is asked to stop, then the dialogs in flight drain
+ * until `SHUTDOWN_DEADLINE`.
+ */
+import { type ConfigError, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
+import type { ConfigurationError, StoreError } from "../domain/errors.ts"
+import { metricsRoute } from "../observability/MetricsServer.ts"
+import { botLayer } from "../runtime/BotLayer.ts"
+import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
+import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
+import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
+import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
+import { drainOnClose, WebhookServerLive } from "../telegram/WebhookServer.ts"
+import { announceModel } from "./offlineBot.ts"
+
+/** The whole bot on the real Bot API. */
+export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, never>({
+  telegram: TelegramApiLive,
+  model: selectedModel,
+  stores: selectedStores,
+  profile: selectedProfile
+})
+
+/** The Bot API refused the token. */
+export class TokenRefused extends Schema.TaggedError<TokenRefused>()("TokenRefused", { description: Schema.String }) {
+  override get message(): string {
+    return `Telegram refuses TELEGRAM_BOT_TOKEN (${this.description}): check the token from @BotFather.`
+  }
+}
+
+/** The command needs `WEBHOOK_URL`. */
+export class WebhookUrlMissing extends Schema.TaggedError<WebhookUrlMissing>()("WebhookUrlMissing", {}) {
+  override get message(): string {
+    return "WEBHOOK_URL is not set: the public https URL Telegram should post updates to (ending in WEBHOOK_PATH)."
+  }
+}
+
+/** Checks the token with getMe and says which bot runs. */
+export const announceBot = Effect.gen(function*() {
+  const me = yield* (yield* TelegramApi).getMe.pipe(
+    Effect.catchIf(
+      (e) => e._tag === "TelegramApiError" && (e.errorCode === 401 || e.errorCode === 404),
+      (e) => Effect.fail(new TokenRefused({ description: e.message }))
+    )
+  )
+  yield* Console.error(`bot: @${me.username ?? me.first_name} (id ${me.id})`)
+})
+
+/** Registers `WEBHOOK_URL` with Telegram, with the secret, allowed updates and limits from the configuration. */
+export const registerWebhook = (config: WebhookConfigShape) =>
+  Effect.gen(function*() {
+    const url = yield* Option.match(config.url, {
+      onNone: () => Effect.fail(new WebhookUrlMissing()),
+      onSome: Effect.succeed
+    })
+    if (Option.isNone(config.secret)) {
+      yield* Effect.logWarning("registering the webhook without WEBHOOK_SECRET: anyone who finds the URL could post updates")
+    }
+    yield* (yield* TelegramApi).setWebhook({
+      url,
+      secretToken: Option.getOrUndefined(Option.map(config.secret, Redacted.value)),
+      allowedUpdates: Option.getOrUndefined(config.allowedUpdates),
+      maxConnections: config.maxConnections,
+      dropPendingUpdates: config.dropPendingUpdates
+    })
+    return url
+  })
+
+/** Long polling until interrupted: `poll`, and `npm start` without `WEBHOOK_URL`. */
+export const runPolling = (options: PollerOptions) =>
+  Effect.gen(function*() {
+    yield* announceModel
+    yield* announceBot
+    yield* drainOnClose
+    yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
+    yield* runPoller(options)
+  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBot, PollConfig.fromEnv)))
+
+/**
+ * The webhook server until interrupted: `serve`, and `npm start` with `WEBHOOK_URL`. When
+ * `WEBHOOK_URL` is set and Telegram has another URL registered, it is registered first.
+ */
+export const runWebhookServer = Effect.gen(function*() {
+  yield* announceModel
+  yield* announceBot
+  const config = yield* WebhookConfig
+  if (Option.isSome(config.url)) {
+    const info = yield* (yield* TelegramApi).getWebhookInfo
+    if (info.url !== config.url.value) {
+      yield* registerWebhook(config)
+      yield* Console.error(`webhook registered: ${config.url.value}`)
+    }
+  } else {
+    yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
+  }
+  yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
+  return yield* Layer.launch(WebhookServerLive({ routes: metricsRoute }))
+}).pipe(Effect.provide(Layer.merge(liveBot, WebhookConfig.fromEnv)))
