@@ -70,6 +70,29 @@ export const runReplayCommand = (options: ReplayCommandOptions) =>
     return yield* Option.match(clock, { onNone: () => run, onSome: (millis) => withFixedClock(millis)(run) })
   })
 
+/** How a replay command ended: the exit code, and what to print on stderr about a failure. */
+export interface ReplayOutcome {
+  readonly exitCode: 0 | 1
+  readonly report: Option.Option<string>
+}
+
+const failed = (report: string): ReplayOutcome => ({ exitCode: 1, report: Option.some(report) })
+
+/**
+ * The replay with its expected failures turned into an outcome: a difference from the stored
+ * transcript, a broken transcript file or a broken profile ends in exit code 1 and a readable
+ * report, never a stack trace.
+ */
+export const replayOutcome = (options: ReplayCommandOptions) =>
+  runReplayCommand(options).pipe(
+    Effect.as<ReplayOutcome>({ exitCode: 0, report: Option.none() }),
+    Effect.catchTags({
+      ReplayMismatch: (mismatch) => Effect.succeed(failed(mismatch.report)),
+      TranscriptFileError: (error) => Effect.succeed(failed(`replay --expect: ${error.message}`)),
+      ConfigurationError: (error) => Effect.succeed(failed(`replay: ${error.source}: ${error.message}`))
+    })
+  )
+
 /** Sets the exit code of the process without ending it, so scopes still close in order. */
 const setExitCode = (code: number) =>
   Effect.sync(() => {
@@ -105,14 +128,11 @@ export const replayCommand = Command.make(
     )
   },
   (options) =>
-    runReplayCommand(options).pipe(
-      Effect.catchTags({
-        ReplayMismatch: (mismatch) => Effect.zipRight(Console.error(mismatch.report), setExitCode(1)),
-        TranscriptFileError: (error) => Effect.zipRight(Console.error(`replay --expect: ${error.message}`), setExitCode(1)),
-        ConfigurationError: (error) =>
-          Effect.zipRight(Console.error(`replay: ${error.source}: ${error.message}`), setExitCode(1))
-      })
-    )
+    Effect.flatMap(replayOutcome(options), (outcome) =>
+      Option.match(outcome.report, {
+        onNone: () => Effect.void,
+        onSome: (report) => Effect.zipRight(Console.error(report), setExitCode(outcome.exitCode))
+      }))
 ).pipe(
   Command.withDescription(
     "Replay recorded updates through the dispatcher and the whole pipeline; print the transcript. With --expect, check the replies against a stored transcript."
