@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { eventually, type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
+
+const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
+
+interface Running {
+  readonly child: ChildProcess
+  readonly output: () => string
+}
+
+/** `npm start` as a real process (node with tsx), against the fake Bot API, killed at the end of the scope. */
+const startBot = (fake: FakeBotApi, env: Record<string, string>, args: ReadonlyArray<string> = []) =>
+  Effect.acquireRelease(
+    Effect.sync((): Running => {
+      const child = spawn(process.execPath, ["--import", "tsx", mainModule, ...args], {
+        env: {
+          PATH: process.env["PATH"] ?? "",
+          HOME: process.env["HOME"] ?? "",
+          TELEGRAM_BOT_TOKEN: fake.token,
+          TELEGRAM_API_BASE_URL: fake.url,
+          STORE: "memory",
+          TELEGRAM_POLL_TIMEOUT: "1",
+          LOG_LEVEL: "info",
+          ...env
+        },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let output = ""
+      child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      return { child, output: () => output }
+    }),
+    ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
+  )
+
+const exitCode = (child: ChildProcess) =>
+  Effect.async<number | null>((resume) => {
+    if (child.exitCode !== null) return resume(Effect.succeed(child.exitCode))
+    child.once("exit", (code) => resume(Effect.succeed(code)))
+  })
+
+const hello = (updateId: number, chatId: number) => ({
+  update_id: updateId,
+  message: {
+    message_id: updateId,
+    date: 1_764_300_000,
+    chat: { id: chatId, type: "private" },
+    from: { id: chatId, is_bot: false, first_name: "Ann" },
+    text: "hello"
+  }
+})
+
+describe("npm start with TELEGRAM_BOT_TOKEN", () => {
+  it.scopedLive("polls, answers, and exits 0 on SIGTERM; the token is never printed", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const bot = yield* startBot(fake, {})
+      yield* fake.waitForCalls("getUpdates", 1)
+      yield* fake.pushUpdates(hello(5, 9))
+      yield* fake.waitForCalls("sendMessage", 1)
+      bot.child.kill("SIGTERM")
+      expect(yield* exitCode(bot.child)).toBe(0)
+      expect(bot.output()).toContain("bot: @fake_bot")
+      expect(bot.output()).not.toContain(fake.token)
+      expect((yield* fake.calls("getMe")).length).toBe(1)
+    }), 60_000)
+
+  it.scopedLive("runs the webhook server when WEBHOOK_URL is set, registers it, and exits 0 on SIGINT", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const secret = "process-test-secret"
+      const bot = yield* startBot(fake, {
+        WEBHOOK_URL: "https://bot.example.com/telegram/webhook",
+        WEBHOOK_SECRET: secret,
+        HOST: "127.0.0.1",
+        PORT: "0"
+      })
+      const listening = yield* eventually(
+        Effect.sync(() => /listening on (http:\/\/[^\s/]+)\/telegram\/webhook/.exec(bot.output())?.[1]),
+        (base) => base !== undefined,
+        2_000
+      )
+      expect(yield* fake.webhookUrl).toBe("https://bot.example.com/telegram/webhook")
+      expect((yield* fake.calls("setWebhook"))[0]?.params["secret_token"]).toBe(secret)
+      const status = yield* Effect.promise(() =>
+        fetch(`${listening}/telegram/webhook`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret },
+          body: JSON.stringify(hello(7, 11))
+        }).then((r) => r.status)
+      )
+      expect(status).toBe(200)
+      yield* fake.waitForCalls("sendMessage", 1)
+      bot.child.kill("SIGINT")
+      expect(yield* exitCode(bot.child)).toBe(0)
+      expect(bot.output()).not.toContain(fake.token)
+      expect(bot.output()).not.toContain(secret)
+    }), 60_000)
+})
