@@ -236,6 +236,23 @@ export const makeDispatcher = Effect.gen(function*() {
     return chat._tag === "Some" ? `chat:${chat.value}` : `update:${update.update_id}`
   }
 
+  /**
+   * Each update starts a trace of its own, whatever the caller's span (a webhook request, or a
+   * poller whose loop is one long span shared by every update it receives): the intake span
+   * links to the caller's span instead of being its child.
+   */
+  const intakeSpan = (attributes: Record<string, unknown>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(Effect.option(Effect.currentParentSpan), (caller) =>
+      Effect.withSpan(effect, "update.intake", {
+        kind: "consumer",
+        root: true,
+        attributes,
+        links: Option.match(caller, {
+          onNone: () => [],
+          onSome: (span): ReadonlyArray<Tracer.SpanLink> => [{ _tag: "SpanLink", span, attributes: { received_in: "caller" } }]
+        })
+      }))
+
   const submit: DispatcherService["submit"] = ({ json, update }) => {
     const chat = updateChatId(update)
     const kind = updateKind(update)
@@ -259,7 +276,7 @@ export const makeDispatcher = Effect.gen(function*() {
       return result
     }).pipe(
       Effect.annotateLogs({ update_id: update.update_id, ...chatTag }),
-      Effect.withSpan("update.intake", { kind: "consumer", attributes: { update_id: update.update_id, kind, ...chatTag } })
+      intakeSpan({ update_id: update.update_id, kind, ...chatTag })
     )
   }
 

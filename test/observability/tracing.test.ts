@@ -119,6 +119,24 @@ describe("tracing", () => {
     }).pipe(Effect.provide(testBot({ script })), Effect.provide(layer))
   })
 
+  it.effect("updates received inside one long span (a poller's loop) still get a trace each, linked to it", () => {
+    const { exporter, layer } = collecting()
+    return Effect.gen(function*() {
+      yield* runUpdates([
+        textMessage({ userId: 505, updateId: 9111, text: "How much is delivery?" }),
+        textMessage({ userId: 506, updateId: 9112, text: "thanks" })
+      ]).pipe(Effect.withSpan("telegram.poller"))
+      const spans = exporter.getFinishedSpans()
+      const poller = only(spans, "telegram.poller")
+      const intakes = byName(spans, "update.intake")
+      expect(intakes.map(parentId)).toEqual([undefined, undefined])
+      expect(new Set([...intakes, poller].map((s) => s.spanContext().traceId)).size).toBe(3)
+      for (const intake of intakes) {
+        expect(intake.links.map((l) => l.context.spanId)).toEqual([poller.spanContext().spanId])
+      }
+    }).pipe(Effect.provide(testBot({ script })), Effect.provide(layer))
+  })
+
   it.effect("TRACE_MESSAGE_TEXT puts the user's text and the reply on the spans", () => {
     const { exporter, layer } = collecting()
     return Effect.gen(function*() {

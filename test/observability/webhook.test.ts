@@ -26,7 +26,7 @@ describe("the webhook server's observability", () => {
     spanProcessor: new SimpleSpanProcessor(exporter)
   }))
 
-  it.live("serves /metrics next to the webhook, traces a webhook request down to the dialog, and keeps the secret off the spans", () =>
+  it.live("serves /metrics next to the webhook, links a webhook request to its update's trace, and keeps the secret off the spans", () =>
     Effect.gen(function*() {
       const address = (yield* HttpServer.HttpServer).address
       if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
@@ -52,8 +52,15 @@ describe("the webhook server's observability", () => {
       const server = spans.filter((s) => s.name.startsWith("http.server"))
       // The scrape and the health check are not traced; the webhook POST is.
       expect(server.map((s) => s.name)).toEqual(["http.server POST"])
-      const trace = spans.filter((s) => s.spanContext().traceId === server[0]!.spanContext().traceId).map((s) => s.name)
-      expect(trace).toEqual(expect.arrayContaining(["telegram.webhook", "update.intake", "dispatcher.update", "dialog.run"]))
+      // The request's trace ends at the handler; the update is a trace of its own, linked to it.
+      const requestTrace = spans.filter((s) => s.spanContext().traceId === server[0]!.spanContext().traceId)
+      expect(requestTrace.map((s) => s.name).sort()).toEqual(["http.server POST", "telegram.webhook"])
+      const handler = requestTrace.find((s) => s.name === "telegram.webhook")!
+      const intake = spans.find((s) => s.name === "update.intake")!
+      expect(intake.parentSpanContext).toBeUndefined()
+      expect(intake.links.map((l) => l.context.spanId)).toEqual([handler.spanContext().spanId])
+      const updateTrace = spans.filter((s) => s.spanContext().traceId === intake.spanContext().traceId).map((s) => s.name)
+      expect(updateTrace).toEqual(expect.arrayContaining(["update.intake", "dispatcher.update", "dialog.run", "telegram.reply"]))
 
       const values = spans.flatMap((s) => Object.values(s.attributes).map(String))
       expect(values.some((v) => v.includes(secret))).toBe(false)
