@@ -1,0 +1,123 @@
+/**
+ * The crash test: a replay on SQLite is killed with SIGKILL while dialogs are running, then
+ * started again on the same database. The second start re-runs what the inbox still holds as
+ * pending, so every update gets its reply and nothing stays pending.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { type ChildProcess, spawn } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Option } from "effect"
+import { id } from "../store/contract.ts"
+import { Inbox } from "../../src/store/Inbox.ts"
+import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
+
+const root = new URL("../..", import.meta.url).pathname
+const script = join(root, "test/crash/slowReplay.ts")
+
+interface SentLine {
+  readonly update_id: number
+  readonly chat_id: number
+  readonly text: string
+}
+
+const chats = [523746101, 6021488832, -1001234567890]
+const questions = ["How much is delivery?", "What are your opening hours?", "Can I return an item?", "Do you ship to Austria?"]
+const updates = questions.flatMap((text, round) =>
+  chats.map((chat, c) => ({
+    update_id: 900_000_000 + round * 10 + c,
+    message: {
+      message_id: 1 + round * 10 + c,
+      from: { id: chat > 0 ? chat : 77, is_bot: false, first_name: `User${c}` },
+      chat: { id: chat, type: chat > 0 ? "private" : "supergroup" },
+      date: 1_764_300_000 + round,
+      text
+    }
+  }))
+)
+
+const readSent = (path: string): ReadonlyArray<SentLine> =>
+  existsSync(path)
+    ? readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as SentLine)
+    : []
+
+const start = (dir: string, sentFile: string, delayMs: number): ChildProcess =>
+  spawn(process.execPath, ["--import", "tsx", script, join(dir, "updates.jsonl"), sentFile], {
+    cwd: root,
+    env: { ...process.env, STORE: "sqlite", SQLITE_PATH: join(dir, "db", "bot.sqlite"), CRASH_TEST_MODEL_DELAY_MS: String(delayMs) },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+
+const exited = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal }))
+  )
+
+const waitUntil = async (condition: () => boolean, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) return false
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return true
+}
+
+describe("crash recovery", () => {
+  it("a replay killed mid-run answers every update after the restart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bot-crash-"))
+    try {
+      writeFileSync(join(dir, "updates.jsonl"), updates.map((u) => JSON.stringify(u)).join("\n") + "\n")
+
+      // First run: slow dialogs; killed as soon as the first replies are out.
+      const firstSent = join(dir, "sent-1.jsonl")
+      const first = start(dir, firstSent, 250)
+      const firstExit = exited(first)
+      const someAnswered = await waitUntil(() => readSent(firstSent).length >= 2, 25_000)
+      first.kill("SIGKILL")
+      expect(someAnswered).toBe(true)
+      expect(await firstExit).toEqual({ code: null, signal: "SIGKILL" })
+      const beforeKill = readSent(firstSent)
+      const answeredFirst = new Set(beforeKill.map((l) => l.update_id))
+      // The kill landed mid-run: some updates were still unanswered.
+      expect(answeredFirst.size).toBeLessThan(updates.length)
+
+      // Second run on the same database, at full speed.
+      const secondSent = join(dir, "sent-2.jsonl")
+      const second = start(dir, secondSent, 0)
+      let output = ""
+      second.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      second.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      const secondExit = await exited(second)
+      expect(secondExit, output).toEqual({ code: 0, signal: null })
+      const afterRestart = readSent(secondSent)
+
+      // Every update has its reply, from one run or the other.
+      const answered = new Set([...answeredFirst, ...afterRestart.map((l) => l.update_id)])
+      expect([...answered].sort()).toEqual(updates.map((u) => u.update_id).sort())
+      // The restart answered exactly what the kill left unanswered (or unconfirmed), chat by chat in order.
+      for (const u of updates) {
+        if (!answeredFirst.has(u.update_id)) expect(afterRestart.some((l) => l.update_id === u.update_id)).toBe(true)
+      }
+      for (const chat of chats) {
+        const order = afterRestart.filter((l) => l.chat_id === chat).map((l) => l.update_id)
+        expect(order).toEqual([...order].sort((a, b) => a - b))
+      }
+
+      // Nothing is left pending in the inbox.
+      const statuses = await Effect.runPromise(
+        Effect.gen(function*() {
+          const inbox = yield* Inbox
+          return {
+            pending: yield* inbox.pendingCount,
+            done: yield* Effect.forEach(updates, (u) => Effect.map(inbox.entry(id(u.update_id)), Option.map((e) => e.status)))
+          }
+        }).pipe(Effect.provide(StoresSqlite({ path: join(dir, "db", "bot.sqlite"), busyTimeout: "5 seconds" })))
+      )
+      expect(statuses.pending).toBe(0)
+      expect(statuses.done.every((s) => Option.getOrNull(s) === "done")).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
+})
