@@ -9,6 +9,7 @@
  * decoded with a Schema; a response without choices or one that cannot be read is a
  * `LanguageModelError`. The key never appears in a description, a log line or an error.
  */
+import { keepAliveFetch } from "./keepAliveFetch.ts"
 import OpenAI from "openai"
 import type {
   ChatCompletionCreateParamsNonStreaming,
@@ -238,7 +239,8 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         maxRetries: 0,
         // The per-request deadline is ours (below); the SDK's only backs it up.
         timeout: Math.ceil(Duration.toMillis(config.timeout)) + 1000,
-        logLevel: "off"
+        logLevel: "off",
+        fetch: keepAliveFetch
       })
     )
     const timeoutMs = Duration.toMillis(config.timeout)

@@ -1,0 +1,89 @@
+/**
+ * A `fetch` for the openai SDK over node:http / node:https with keep-alive agents.
+ *
+ * The SDK's default, the global fetch, costs about four times the CPU per call of a plain
+ * keep-alive request (bench/README.md), and the model is called three times per dialog. This
+ * adapter covers what the SDK's chat completions need — a method, headers, a string or byte
+ * body, an AbortSignal — and hands any other kind of request to the global fetch. Failures
+ * look like fetch's: a `TypeError` for a connection error, an `AbortError` when aborted.
+ */
+import * as http from "node:http"
+import * as https from "node:https"
+
+const agents = {
+  "http:": new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 }),
+  "https:": new https.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 })
+} as const
+
+const abortError = (signal: AbortSignal): Error => {
+  const reason: unknown = signal.reason
+  if (reason instanceof Error && reason.name === "AbortError") return reason
+  const error = new Error("This operation was aborted")
+  error.name = "AbortError"
+  return error
+}
+
+const bodyOf = (body: unknown): string | Uint8Array | undefined | null => {
+  if (body === undefined || body === null) return undefined
+  if (typeof body === "string" || body instanceof Uint8Array) return body
+  if (body instanceof ArrayBuffer) return new Uint8Array(body)
+  return null
+}
+
+const headersOf = (headers: unknown): Record<string, string> => {
+  const result: Record<string, string> = {}
+  new Headers(headers as ConstructorParameters<typeof Headers>[0]).forEach((value, name) => {
+    result[name] = value
+  })
+  return result
+}
+
+const responseHeaders = (raw: http.IncomingHttpHeaders): Headers => {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue
+    headers.set(name, Array.isArray(value) ? value.join(", ") : value)
+  }
+  return headers
+}
+
+export const keepAliveFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  const body = bodyOf(init?.body)
+  if (input instanceof Request || body === null) return fetch(input, init)
+  const url = new URL(String(input))
+  const protocol = url.protocol
+  if (protocol !== "http:" && protocol !== "https:") return fetch(input, init)
+  const signal = init?.signal ?? undefined
+  return new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError(signal))
+      return
+    }
+    const transport = protocol === "https:" ? https : http
+    const request = transport.request(url, {
+      method: init?.method ?? "GET",
+      headers: headersOf(init?.headers),
+      agent: agents[protocol]
+    }, (response) => {
+      const chunks: Array<Buffer> = []
+      response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      response.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })))
+      response.on("end", () => {
+        signal?.removeEventListener("abort", onAbort)
+        const status = response.statusCode ?? 0
+        const payload = status === 204 || status === 304 ? null : Buffer.concat(chunks)
+        resolve(new Response(payload, { status, statusText: response.statusMessage ?? "", headers: responseHeaders(response.headers) }))
+      })
+    })
+    const onAbort = () => {
+      request.destroy()
+      reject(abortError(signal!))
+    }
+    signal?.addEventListener("abort", onAbort, { once: true })
+    request.on("error", (error) => {
+      signal?.removeEventListener("abort", onAbort)
+      reject(signal?.aborted ? abortError(signal) : new TypeError("fetch failed", { cause: error }))
+    })
+    request.end(body)
+  })
+}
