@@ -7,7 +7,7 @@
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { Context, Effect, Layer, type Scope } from "effect"
+import { Context, Effect, Either, Layer, Schema, type Scope } from "effect"
 import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
 import { TelegramConfig, type TelegramConfigShape } from "../../src/telegram/TelegramConfig.ts"
 import { TelegramApiHttp } from "../../src/telegram/TelegramHttp.ts"
@@ -51,6 +51,10 @@ export interface FakeBotApi {
   /** Texts sent with sendMessage, in order, optionally to one chat. */
   readonly sentTexts: (chatId?: number) => Effect.Effect<ReadonlyArray<string>>
 }
+
+const parseParams = Schema.decodeUnknownEither(
+  Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+)
 
 const conflict = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 
@@ -170,13 +174,9 @@ export const makeFakeBotApi = (options: { readonly token?: string } = {}): Effec
         if (match === null) return sendError(res, 404, "Not Found")
         const [, callToken = "", method = ""] = match
         const text = Buffer.concat(chunks).toString("utf8")
-        let params: Record<string, unknown> = {}
-        try {
-          const parsed: unknown = text === "" ? {} : JSON.parse(text)
-          if (typeof parsed === "object" && parsed !== null) params = parsed as Record<string, unknown>
-        } catch {
-          return sendError(res, 400, "Bad Request: invalid JSON")
-        }
+        const parsed = text === "" ? Either.right({}) : parseParams(text)
+        if (Either.isLeft(parsed)) return sendError(res, 400, "Bad Request: invalid JSON")
+        const params = parsed.right
         calls.push({ method, params, token: callToken, at: Date.now() - started })
         notifyCalls()
         if (callToken !== token) return sendError(res, 401, "Unauthorized")
