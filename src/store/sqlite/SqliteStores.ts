@@ -45,12 +45,24 @@ const fromParseError = (operation: string, table: string) => (error: ParseResult
   return new StoreError({ operation, message: `a row of ${table} does not match its schema at ${where}` })
 }
 
+/**
+ * better-sqlite3 runs a statement synchronously on the main thread. Each statement is short
+ * (tens of microseconds), but a burst of store calls from many fibers would run back to back
+ * without the event loop turning (Effect yields between fibers on the microtask queue). So every
+ * store call first lets the event loop run once (`setImmediate`): timers, sockets and the
+ * webhook keep being served between statements. See bench/README.md for the measured delay.
+ */
+const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
 const storeCall = <A, R>(
   operation: string,
   table: string,
   effect: Effect.Effect<A, SqlError.SqlError | ParseResult.ParseError, R>
 ): Effect.Effect<A, StoreError, R> =>
-  effect.pipe(
+  Effect.zipRight(yieldToEventLoop, effect).pipe(
     Effect.catchTags({ SqlError: (e) => Effect.fail(fromSqlError(operation)(e)), ParseError: (e) => Effect.fail(fromParseError(operation, table)(e)) }),
     Effect.withSpan(`store.sqlite.${operation}`, { attributes: { "db.system.name": "sqlite", "db.collection.name": table } })
   )
