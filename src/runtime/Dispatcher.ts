@@ -312,7 +312,7 @@ export const makeDispatcher = Effect.gen(function*() {
   // Shutting down twice (a signal, then the scope closing) waits once.
   const shutdown = yield* Effect.cached(Effect.gen(function*() {
     closed = true
-    const drained = yield* awaitIdle.pipe(Effect.timeout(config.shutdownDeadline), Effect.isSuccess)
+    const drained = yield* awaitIdle.pipe(Effect.interruptible, Effect.timeout(config.shutdownDeadline), Effect.isSuccess)
     const left = yield* SubscriptionRef.get(outstanding)
     if (!drained) yield* Effect.logWarning(`shutdown deadline reached, interrupting ${left} updates (they stay pending)`)
     yield* FiberSet.clear(fibers)

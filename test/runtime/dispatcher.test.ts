@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Option, TestClock } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import type { CompletionRequest } from "../../src/llm/LanguageModel.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
@@ -105,4 +105,22 @@ describe("Dispatcher", () => {
     }).pipe(
       Effect.provide(testBot({ script: slowScript(1, 30), dispatcher: { shutdownDeadline: Duration.seconds(1) } }))
     ))
+
+  it.effect("closing the dispatcher's scope keeps the shutdown deadline too", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        testBot({ script: slowScript(1, 600), dispatcher: { shutdownDeadline: Duration.seconds(2) } }),
+        scope
+      )
+      const dispatcher = Context.get(context, Dispatcher)
+      const update = textMessage({ userId: 9, text: "stuck" })
+      yield* dispatcher.submit({ json: JSON.stringify(update), update: yield* decodeUpdate(update) })
+      const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust("1 second")
+      expect(closing.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(closing)
+    }))
 })
+
