@@ -9,7 +9,7 @@
  * decoded with a Schema; a response without choices or one that cannot be read is a
  * `LanguageModelError`. The key never appears in a description, a log line or an error.
  */
-import { keepAliveFetch } from "./keepAliveFetch.ts"
+import { keepAliveFetch } from "../http/keepAliveFetch.ts"
 import OpenAI from "openai"
 import type {
   ChatCompletionCreateParamsNonStreaming,

@@ -11,9 +11,9 @@
  * HTTP client's own tracing (which records the full URL) is off, spans are named after the
  * method, and every error text is scrubbed of the token before it is built.
  */
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
+import { keepAliveFetch } from "../http/keepAliveFetch.ts"
 import type { HttpClientError } from "@effect/platform"
-import { NodeHttpClient } from "@effect/platform-node"
 import { Duration, Effect, Either, Layer, ParseResult, Redacted, Schema } from "effect"
 import { Update } from "../domain/Update.ts"
 import {
@@ -196,11 +196,15 @@ export const makeTelegramApi = Effect.gen(function*() {
   return TelegramApi.of(api)
 })
 
-/** The Bot API client with the HTTP client it needs (a keep-alive agent), settings from `TelegramConfig`. */
+/**
+ * The Bot API client with the HTTP client it needs, settings from `TelegramConfig`: effect's
+ * fetch-based HttpClient over keep-alive node:http connections (cheaper per call than both the
+ * global fetch and the node client with its stream plumbing — see bench/README.md).
+ */
 export const TelegramApiHttp: Layer.Layer<TelegramApi, never, TelegramConfig> = Layer.effect(TelegramApi, makeTelegramApi)
   .pipe(
-    Layer.provide(NodeHttpClient.layerWithoutAgent),
-    Layer.provide(NodeHttpClient.makeAgentLayer({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 }))
+    Layer.provide(FetchHttpClient.layer),
+    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, keepAliveFetch))
   )
 
 /** The Bot API client, configured from the environment (`TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_BASE_URL`, …). */

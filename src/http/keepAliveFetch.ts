@@ -1,11 +1,12 @@
 /**
- * A `fetch` for the openai SDK over node:http / node:https with keep-alive agents.
+ * A `fetch` over node:http / node:https with keep-alive agents, for the two HTTP clients of
+ * the bot: the openai SDK (model calls) and @effect/platform's FetchHttpClient (Bot API calls).
  *
- * The SDK's default, the global fetch, costs about four times the CPU per call of a plain
- * keep-alive request (bench/README.md), and the model is called three times per dialog. This
- * adapter covers what the SDK's chat completions need — a method, headers, a string or byte
- * body, an AbortSignal — and hands any other kind of request to the global fetch. Failures
- * look like fetch's: a `TypeError` for a connection error, an `AbortError` when aborted.
+ * The global fetch costs about four times the CPU per call of a plain keep-alive request
+ * (bench/README.md), and every dialog makes five calls. This adapter covers what those
+ * clients send — a method, headers, a string or byte body, an AbortSignal — and hands any
+ * other kind of request to the global fetch. Failures look like fetch's: a `TypeError` for a
+ * connection error, an `AbortError` when aborted.
  */
 import * as http from "node:http"
 import * as https from "node:https"
