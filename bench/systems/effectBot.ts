@@ -23,6 +23,7 @@ import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../../src/telegram/TelegramHttp.ts"
 import { secretHeader, WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
+import { tracingLayer } from "../../src/observability/Tracing.ts"
 import { env, serveBench } from "../support/child.ts"
 import { withStoreLatency } from "../support/storeLatency.ts"
 
@@ -71,6 +72,7 @@ const main = Effect.gen(function*() {
 
 main.pipe(
   Effect.provide(server),
+  Effect.provide(tracingLayer),
   Logger.withMinimumLogLevel(LogLevel.Error),
   NodeRuntime.runMain({ disablePrettyLogger: true })
 )

@@ -8,7 +8,7 @@
  * collector over HTTP (JSON) through `@effect/opentelemetry`'s NodeSdk and a batch
  * processor; `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` overrides the full URL, and
  * `OTEL_EXPORTER_OTLP_HEADERS` (read by the exporter) carries an API key if the collector
- * needs one. Unset, no exporter is built and effect's built-in tracer costs next to nothing.
+ * needs one. Unset, no exporter is built and the tracer is switched off, so spans cost nothing.
  */
 import { NodeSdk } from "@effect/opentelemetry"
 import { Headers, HttpMiddleware } from "@effect/platform"
@@ -84,7 +84,8 @@ export const tracingLayer = Layer.unwrapEffect(
       ? Option.some(tracesEndpoint.value)
       : Option.map(endpoint, (e) => tracesUrl(e, Option.none()))
     const exporter = Option.match(url, {
-      onNone: () => Layer.empty,
+      // No collector: spans would go nowhere, so none are made (they cost a fifth of the CPU of a dialog).
+      onNone: () => Layer.setTracerEnabled(false),
       onSome: (url) => Layer.discard(otlpTracing({ url, serviceName, serviceVersion: "0.1.0" }))
     })
     return Layer.mergeAll(exporter, Layer.orDie(TraceSettings.fromEnv), httpTracingDefaults)
