@@ -12,6 +12,16 @@ import { replay } from "./replay.ts"
 
 export const demoFile = new URL("../../examples/conversation.jsonl", import.meta.url).pathname
 
+/** The dispatcher's settings from the environment, with `--concurrency` when given. */
+export const dispatcherConfigWith = (concurrency: Option.Option<number>) =>
+  Layer.effect(
+    DispatcherConfig,
+    Effect.map(DispatcherConfigSchema, (c) => ({
+      ...c,
+      maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs)
+    }))
+  )
+
 /** The bot on embedded layers, with the given offline Telegram (recorder or console). */
 export const offlineBot = <T, E>(telegram: Layer.Layer<T, E>, concurrency: Option.Option<number>) =>
   botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, TelegramApi>({
@@ -19,13 +29,7 @@ export const offlineBot = <T, E>(telegram: Layer.Layer<T, E>, concurrency: Optio
     model: selectedModel,
     stores: selectedStores,
     profile: selectedProfile,
-    dispatcherConfig: Layer.effect(
-      DispatcherConfig,
-      Effect.map(DispatcherConfigSchema, (c) => ({
-        ...c,
-        maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs)
-      }))
-    )
+    dispatcherConfig: dispatcherConfigWith(concurrency)
   }).pipe(Layer.provideMerge(telegram))
 
 export const announceModel = Effect.flatMap(LanguageModel, (m) => Console.error(`model: ${m.description}`))

@@ -4,14 +4,13 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Config, type ConfigError, Console, Effect, Layer, Option } from "effect"
-import { DispatcherConfig, DispatcherConfigSchema } from "../config.ts"
 import type { ConfigurationError } from "../domain/errors.ts"
 import { botLayer } from "../runtime/BotLayer.ts"
 import { selectedModel, selectedProfile } from "../runtime/Environment.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
-import { announceModel } from "./offlineBot.ts"
+import { announceModel, dispatcherConfigWith } from "./offlineBot.ts"
 import { type ExpectMode, parseClock, replay, withFixedClock } from "./replay.ts"
 
 /**
@@ -26,13 +25,7 @@ export const replayBot = (concurrency: Option.Option<number>) =>
     model: selectedModel,
     stores: StoresMemory,
     profile: selectedProfile,
-    dispatcherConfig: Layer.effect(
-      DispatcherConfig,
-      Effect.map(DispatcherConfigSchema, (c) => ({
-        ...c,
-        maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs)
-      }))
-    )
+    dispatcherConfig: dispatcherConfigWith(concurrency)
   }).pipe(Layer.provideMerge(TelegramRecorderLayer()))
 
 export interface ReplayCommandOptions {

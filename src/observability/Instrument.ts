@@ -80,17 +80,28 @@ const storeCall = (store: string) => (operation: string, effect: AnyEffect): Any
     })
   )
 
-/** The store services with a span and metrics around every call. */
-export const instrumentStoreContext = <S>(context: Context.Context<S>): Context.Context<S> => {
+/**
+ * The store services of a context, each passed through `wrap` with its store's name
+ * (`clients`, `history`, `inbox`): the one way to put something in front of every store call,
+ * whichever layer provides the stores.
+ */
+export const mapStores = <S>(
+  context: Context.Context<S>,
+  wrap: (store: string) => (operation: string, effect: AnyEffect) => AnyEffect
+): Context.Context<S> => {
   let result: Context.Context<S> = context
   const clients = Context.getOption(context as Context.Context<unknown>, ClientStore)
-  if (clients._tag === "Some") result = Context.add(result, ClientStore, wrapService(clients.value, storeCall("clients")))
+  if (clients._tag === "Some") result = Context.add(result, ClientStore, wrapService(clients.value, wrap("clients")))
   const history = Context.getOption(context as Context.Context<unknown>, HistoryStore)
-  if (history._tag === "Some") result = Context.add(result, HistoryStore, wrapService(history.value, storeCall("history")))
+  if (history._tag === "Some") result = Context.add(result, HistoryStore, wrapService(history.value, wrap("history")))
   const inbox = Context.getOption(context as Context.Context<unknown>, Inbox)
-  if (inbox._tag === "Some") result = Context.add(result, Inbox, wrapService(inbox.value, storeCall("inbox")))
+  if (inbox._tag === "Some") result = Context.add(result, Inbox, wrapService(inbox.value, wrap("inbox")))
   return result
 }
+
+/** The store services with a span and metrics around every call. */
+export const instrumentStoreContext = <S>(context: Context.Context<S>): Context.Context<S> =>
+  mapStores(context, storeCall)
 
 /** A store layer (memory, SQLite, YDB) whose services get a span and metrics per call. */
 export const instrumentStores = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
