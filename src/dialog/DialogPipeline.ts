@@ -12,6 +12,7 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { DialogConfig } from "../config.ts"
+import { commitAnswer } from "../domain/CurrentUpdate.ts"
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import {
@@ -86,6 +87,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const messenger = yield* Messenger
   const api = yield* TelegramApi
   const stageIds = profile.stages.map((s) => s.id)
+  /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
+  const answer = (chatId: TelegramId, text: string) => Effect.zipRight(commitAnswer, messenger.reply(chatId, text))
 
   const classify = (context: ReadonlyArray<ChatMessage>, text: string) =>
     model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text) }).pipe(
@@ -193,7 +196,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // Re-run after a crash: the reply was composed already, send it again instead of asking anew.
       const stored = yield* history.replyFor(chatId, updateId)
       if (Option.isSome(stored)) {
-        yield* messenger.reply(chatId, stored.value)
+        yield* answer(chatId, stored.value)
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
 
@@ -210,7 +213,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const synthesized = yield* synthesize(stage, client, context, text, findings)
 
       yield* history.append({ chatId, updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis })
-      yield* messenger.reply(chatId, synthesized.answer)
+      yield* answer(chatId, synthesized.answer)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
       const stageUsage = {
@@ -247,12 +250,12 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const command = (name: string, chatId: TelegramId): Effect.Effect<Option.Option<Outcome>, PipelineError> => {
     switch (name) {
       case "start":
-        return Effect.as(messenger.reply(chatId, profile.texts.greeting), Option.some({ _tag: "Command", command: name }))
+        return Effect.as(answer(chatId, profile.texts.greeting), Option.some({ _tag: "Command", command: name }))
       case "help":
-        return Effect.as(messenger.reply(chatId, profile.texts.help), Option.some({ _tag: "Command", command: name }))
+        return Effect.as(answer(chatId, profile.texts.help), Option.some({ _tag: "Command", command: name }))
       case "clear":
         return history.clear(chatId).pipe(
-          Effect.flatMap((count) => messenger.reply(chatId, profile.texts.cleared.replaceAll("{count}", String(count)))),
+          Effect.flatMap((count) => answer(chatId, profile.texts.cleared.replaceAll("{count}", String(count)))),
           Effect.as(Option.some({ _tag: "Command", command: name }))
         )
       default:
@@ -268,11 +271,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const text = messageText(message)
       if (Option.isNone(text)) {
         if (!hasMedia(message)) return { _tag: "Skipped", reason: "service message" } as const
-        yield* messenger.reply(chatId, profile.texts.textOnly)
+        yield* answer(chatId, profile.texts.textOnly)
         return { _tag: "Replied", reason: "text-only" } as const
       }
       if (text.value.trim() === "") {
-        yield* messenger.reply(chatId, profile.texts.emptyMessage)
+        yield* answer(chatId, profile.texts.emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
       const handled = yield* Option.match(commandOf(text.value), {

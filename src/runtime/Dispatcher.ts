@@ -27,7 +27,7 @@ import {
   SubscriptionRef,
   type Tracer
 } from "effect"
-import { CurrentUpdateId } from "../domain/CurrentUpdate.ts"
+import { type AnswerCommit, CurrentAnswerCommit, CurrentUpdateId } from "../domain/CurrentUpdate.ts"
 import { DispatcherConfig } from "../config.ts"
 import type { InboxEntry, RecordResult } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -91,6 +91,19 @@ const countedStoreRetry = (operation: string) =>
     Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry(operation) : Effect.void))
   )
 
+/**
+ * The retry policy of finishing an update (done or failed): its answer is out, so an entry left
+ * pending would be answered a second time after a restart. It outlasts a store outage of
+ * several seconds (delays from 100 ms, at most 1 s each, for up to 30 s); the chat's next
+ * update waits meanwhile, as it would fail against the same store anyway.
+ */
+const finishRetry = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(1))),
+  Schedule.upTo("30 seconds"),
+  Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry("inbox_finish") : Effect.void))
+)
+
 const isStoreError = (e: { readonly _tag: string }): boolean => e._tag === "StoreError"
 
 export const makeDispatcher = Effect.gen(function*() {
@@ -108,7 +121,7 @@ export const makeDispatcher = Effect.gen(function*() {
       onRight: () => inbox.markDone(updateId),
       onLeft: (reason) => inbox.markFailed(updateId, reason)
     }).pipe(
-      Effect.retry(countedStoreRetry("inbox_finish")),
+      Effect.retry(finishRetry),
       Effect.catchAll((e) => Effect.logError(`inbox entry not updated, it will run again at the next start: ${e.message}`))
     )
 
@@ -141,9 +154,16 @@ export const makeDispatcher = Effect.gen(function*() {
     Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
       yield* Metric.update(updateQueueDuration, Duration.millis(Math.max(0, startedAt - job.queuedAt)))
+      // The deadline interrupts the dialog unless its answer has started to go out (then the
+      // send finishes under its own bounded retries: an apology after it would be a second message).
+      const commit: AnswerCommit = { committed: false }
+      const deadline = Effect.sleep(config.updateDeadline).pipe(
+        Effect.zipRight(Effect.suspend(() => (commit.committed ? Effect.never : Effect.fail("deadline" as const))))
+      )
       return yield* pipeline.handle(job.update).pipe(
         Effect.retry({ schedule: countedStoreRetry("dispatcher_store").pipe(Schedule.whileInput(isStoreError)) }),
-        Effect.timeoutFail({ duration: config.updateDeadline, onTimeout: () => "deadline" as const }),
+        Effect.locally(CurrentAnswerCommit, Option.some(commit)),
+        Effect.raceFirst(deadline),
         Effect.matchCauseEffect({
           onSuccess: (outcome) =>
             Effect.zipRight(

@@ -184,7 +184,13 @@ export const makeMessenger = Effect.gen(function*() {
 
   const reply: MessengerService["reply"] = (chatId, text, options) =>
     Effect.gen(function*() {
-      const client = yield* clients.get(chatId)
+      // Whether the user blocked the bot is a saving, not a condition of sending: a store that
+      // is not answering must not keep an answer (or the apology) from the user.
+      const client = yield* clients.get(chatId).pipe(
+        Effect.catchAll((e) =>
+          Effect.as(Effect.logWarning(`sending without the blocked check, the store is not answering: ${e.message}`), Option.none())
+        )
+      )
       if (Option.isSome(client) && client.value.blocked) {
         return yield* Effect.fail(new RecipientBlocked({ chatId }))
       }
@@ -192,7 +198,12 @@ export const makeMessenger = Effect.gen(function*() {
       for (const part of parts) {
         yield* sendOne(chatId, part, options?.parseMode).pipe(
           Effect.catchIf(isBlockedError, () =>
-            Effect.zipRight(clients.setBlocked(chatId, true), Effect.fail(new RecipientBlocked({ chatId }))))
+            Effect.zipRight(
+              clients.setBlocked(chatId, true).pipe(
+                Effect.catchAll((e) => Effect.logWarning(`blocked user not recorded, the store is not answering: ${e.message}`))
+              ),
+              Effect.fail(new RecipientBlocked({ chatId }))
+            ))
         )
       }
       return parts.length

@@ -23,6 +23,14 @@ export type FakeReply =
   | { readonly status: number; readonly body: string; readonly contentType?: string }
   | { readonly delayMs: number; readonly then: FakeReply }
   | { readonly hang: true }
+  /** The connection is destroyed without an answer (a reset). */
+  | { readonly reset: true }
+
+/**
+ * A fault plan: asked for every call before the script and the default answer; a reply it
+ * returns is used instead of them (the call is then not delivered), `undefined` lets it through.
+ */
+export type FaultPlan = (call: FakeCall) => FakeReply | undefined
 
 export interface FakeCall {
   readonly method: string
@@ -50,6 +58,10 @@ export interface FakeBotApi {
   readonly webhookUrl: Effect.Effect<string>
   /** Texts sent with sendMessage, in order, optionally to one chat. */
   readonly sentTexts: (chatId?: number) => Effect.Effect<ReadonlyArray<string>>
+  /** Calls answered with success by the default answer (what a user would actually see), in order. */
+  readonly delivered: (method?: string) => Effect.Effect<ReadonlyArray<FakeCall>>
+  /** How many calls the fault plan answered, by the kind of fault. */
+  readonly faults: Effect.Effect<Readonly<Record<string, number>>>
 }
 
 const parseParams = Schema.decodeUnknownEither(
@@ -58,7 +70,12 @@ const parseParams = Schema.decodeUnknownEither(
 
 const conflict = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 
-export const makeFakeBotApi = (options: { readonly token?: string } = {}): Effect.Effect<FakeBotApi, never, Scope.Scope> =>
+const faultKind = (reply: FakeReply): string =>
+  "reset" in reply ? "reset" : "hang" in reply ? "hang" : "delayMs" in reply ? "delay" : "error" in reply ? String(reply.error) : "status" in reply ? String(reply.status) : "result"
+
+export const makeFakeBotApi = (
+  options: { readonly token?: string; readonly faultPlan?: FaultPlan } = {}
+): Effect.Effect<FakeBotApi, never, Scope.Scope> =>
   Effect.gen(function*() {
     const token = options.token ?? "123456789:AAH-fakeTokenForTests_0123456789abc"
     const started = Date.now()
@@ -70,6 +87,8 @@ export const makeFakeBotApi = (options: { readonly token?: string } = {}): Effec
     let aborted = 0
     let webhookUrl = ""
     let nextMessageId = 1
+    const delivered: Array<FakeCall> = []
+    const faultCounts: Record<string, number> = {}
 
     const notifyCalls = () => {
       const waiters = callWaiters
@@ -89,6 +108,10 @@ export const makeFakeBotApi = (options: { readonly token?: string } = {}): Effec
 
     const reply = (res: Http.ServerResponse, scripted: FakeReply): void => {
       if ("hang" in scripted) return
+      if ("reset" in scripted) {
+        res.socket?.destroy()
+        return
+      }
       if ("delayMs" in scripted) {
         const timer = setTimeout(() => reply(res, scripted.then), scripted.delayMs)
         res.on("close", () => clearTimeout(timer))
@@ -177,11 +200,19 @@ export const makeFakeBotApi = (options: { readonly token?: string } = {}): Effec
         const parsed = text === "" ? Either.right({}) : parseParams(text)
         if (Either.isLeft(parsed)) return sendError(res, 400, "Bad Request: invalid JSON")
         const params = parsed.right
-        calls.push({ method, params, token: callToken, at: Date.now() - started })
+        const call: FakeCall = { method, params, token: callToken, at: Date.now() - started }
+        calls.push(call)
         notifyCalls()
         if (callToken !== token) return sendError(res, 401, "Unauthorized")
+        const fault = options.faultPlan?.(call)
+        if (fault !== undefined) {
+          const kind = faultKind(fault)
+          faultCounts[kind] = (faultCounts[kind] ?? 0) + 1
+          return reply(res, fault)
+        }
         const scripted = scripts.get(method)?.shift()
         if (scripted !== undefined) return reply(res, scripted)
+        if (method === "sendMessage") delivered.push(call)
         return defaultAnswer(method, params, res)
       })
     })
@@ -245,7 +276,9 @@ export const makeFakeBotApi = (options: { readonly token?: string } = {}): Effec
           select("sendMessage")
             .filter((c) => chatId === undefined || c.params["chat_id"] === chatId)
             .map((c) => String(c.params["text"]))
-        )
+        ),
+      delivered: (method) => Effect.sync(() => delivered.filter((c) => method === undefined || c.method === method)),
+      faults: Effect.sync(() => ({ ...faultCounts }))
     } satisfies FakeBotApi
   })
 

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config"
+
+/** `npm run test:faults`: the fault, crash and overload suites with their full numbers. */
+export default defineConfig({
+  test: {
+    include: ["test/faults/**/*.test.ts"],
+    env: { FAULTS_FULL: "1" },
+    testTimeout: 300_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    poolOptions: { forks: { execArgv: ["--expose-gc"] } }
+  }
+})
