@@ -18,7 +18,12 @@ export const SqliteConfig = Config.all({
   /** Path of the database file; its directory is created on first run. */
   path: Config.string("SQLITE_PATH").pipe(Config.withDefault("./data/bot.sqlite")),
   /** How long a statement waits for a lock held by another connection. */
-  busyTimeout: duration("SQLITE_BUSY_TIMEOUT", "5 seconds")
+  busyTimeout: duration("SQLITE_BUSY_TIMEOUT", "5 seconds"),
+  /**
+   * Run SQLite in a worker thread (default). `false` runs it on the main thread, where every
+   * statement blocks the event loop: for tools and debugging, not for a bot under load.
+   */
+  worker: Config.boolean("SQLITE_WORKER").pipe(Config.withDefault(true))
 })
 export type SqliteConfig = Config.Config.Success<typeof SqliteConfig>
 

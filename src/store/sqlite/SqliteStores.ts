@@ -1,8 +1,12 @@
 /**
- * The stores on an embedded SQLite database (@effect/sql-sqlite-node, better-sqlite3 under it):
- * the default for a single machine. The file is opened in WAL mode with `synchronous=NORMAL`
- * (a commit is durable against a process crash; a power loss may drop the last commits, never
- * corrupt the file) and a busy timeout, and migrated at start.
+ * The stores on an embedded SQLite database (better-sqlite3): the default for a single machine.
+ * The file is opened in WAL mode with `synchronous=NORMAL` (a commit is durable against a
+ * process crash; a power loss may drop the last commits, never corrupt the file) and a busy
+ * timeout, and migrated at start.
+ *
+ * better-sqlite3 runs statements synchronously, so by default the connection lives in a worker
+ * thread (`SqliteWorkerClient`) and the event loop never waits on SQLite; the in-thread client
+ * of @effect/sql-sqlite-node remains as an option. See bench/README.md for the measured delay.
  *
  * Every statement is parameterized; every row read is decoded with Schema.
  */
@@ -10,7 +14,7 @@ import { SqlClient, type SqlError } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { mkdirSync } from "node:fs"
 import { dirname, resolve } from "node:path"
-import { Cause, Clock, Duration, Effect, Layer, Option, ParseResult, Schema } from "effect"
+import { Cause, Clock, type ConfigError, Duration, Effect, Layer, Option, ParseResult, Schema } from "effect"
 import type { Client, HistoryMessage, InboxEntry } from "../../domain/Dialog.ts"
 import { InboxStatus, Role } from "../../domain/Dialog.ts"
 import { StoreError } from "../../domain/errors.ts"
@@ -20,6 +24,7 @@ import { HistoryStore } from "../HistoryStore.ts"
 import { effectiveRetention, Inbox } from "../Inbox.ts"
 import { SqliteConfig } from "../StoreConfig.ts"
 import { migrateSqlite } from "./migrations.ts"
+import * as SqliteWorkerClient from "./SqliteWorkerClient.ts"
 
 // ── errors ──────────────────────────────────────────────────────────────────────────────
 
@@ -45,24 +50,12 @@ const fromParseError = (operation: string, table: string) => (error: ParseResult
   return new StoreError({ operation, message: `a row of ${table} does not match its schema at ${where}` })
 }
 
-/**
- * better-sqlite3 runs a statement synchronously on the main thread. Each statement is short
- * (tens of microseconds), but a burst of store calls from many fibers would run back to back
- * without the event loop turning (Effect yields between fibers on the microtask queue). So every
- * store call first lets the event loop run once (`setImmediate`): timers, sockets and the
- * webhook keep being served between statements. See bench/README.md for the measured delay.
- */
-const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
-
 const storeCall = <A, R>(
   operation: string,
   table: string,
   effect: Effect.Effect<A, SqlError.SqlError | ParseResult.ParseError, R>
 ): Effect.Effect<A, StoreError, R> =>
-  Effect.zipRight(yieldToEventLoop, effect).pipe(
+  effect.pipe(
     Effect.catchTags({ SqlError: (e) => Effect.fail(fromSqlError(operation)(e)), ParseError: (e) => Effect.fail(fromParseError(operation, table)(e)) }),
     Effect.withSpan(`store.sqlite.${operation}`, { attributes: { "db.system.name": "sqlite", "db.collection.name": table } })
   )
@@ -73,6 +66,11 @@ export interface SqliteOptions {
   /** File path, or `:memory:`. */
   readonly path: string
   readonly busyTimeout: Duration.DurationInput
+  /**
+   * Run the database in a worker thread (the default). `false` runs better-sqlite3 on the main
+   * thread: every statement then blocks the event loop while it runs.
+   */
+  readonly worker?: boolean | undefined
 }
 
 const isMemory = (path: string) => path === ":memory:" || path === ""
@@ -108,11 +106,15 @@ const configure = (busyTimeout: Duration.DurationInput) =>
   })
 
 /**
- * The SQLite client on the given file, configured and migrated. A file that cannot be opened,
- * is not a database, or cannot be written fails the layer with a StoreError naming the path.
+ * The SQLite client on the given file, configured and migrated: in a worker thread unless
+ * `options.worker` is `false`. A file that cannot be opened, is not a database, or cannot be
+ * written fails the layer with a StoreError naming the path.
  */
-export const SqliteDatabase = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient | SqliteClient.SqliteClient, StoreError> => {
-  const client = SqliteClient.layer({ filename: isMemory(options.path) ? ":memory:" : options.path })
+export const SqliteDatabase = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, StoreError> => {
+  const filename = isMemory(options.path) ? ":memory:" : options.path
+  const client: Layer.Layer<SqlClient.SqlClient, SqlError.SqlError | ConfigError.ConfigError> = options.worker === false
+    ? SqliteClient.layer({ filename })
+    : SqliteWorkerClient.layer({ filename, busyTimeout: options.busyTimeout })
   const ready = Layer.effectDiscard(configure(options.busyTimeout)).pipe(Layer.provideMerge(client))
   return Layer.unwrapEffect(Effect.as(ensureDirectory(options.path), ready)).pipe(
     Layer.catchAllCause((cause) => {
