@@ -123,7 +123,9 @@ const checkOrder = (delivered: ReadonlyArray<{ chatId: number; text: string }>, 
     if (ks.length !== perChat || ks.some((k, i) => k !== i + 1)) bad++
   }
   bad += Math.max(0, chats - byChat.size)
-  return { ok: bad === 0, badChats: bad }
+  // A reply without its question's number is not an answer (the apology, for instance).
+  const unanswered = delivered.filter((d) => !/#\d+/.test(d.text)).length
+  return { ok: bad === 0, badChats: bad, unanswered }
 }
 
 interface W1Result {
@@ -137,6 +139,8 @@ interface W1Result {
   readonly repliesPerS: number
   readonly delivered: number
   readonly orderOk: boolean
+  /** Replies that answer no question (apologies): they also break the order check. */
+  readonly unanswered: number
   readonly botCpuMsPerUpdate: number
   readonly non2xx: number
 }
@@ -167,6 +171,7 @@ const runW1 = async (system: System): Promise<W1Result> => {
       repliesPerS: round(botApi.delivered.length / completionS, 0),
       delivered: botApi.delivered.length,
       orderOk: completed && order.ok,
+      unanswered: order.unanswered,
       botCpuMsPerUpdate: round(stats.cpuMs / updates, 2),
       non2xx
     }
@@ -252,7 +257,7 @@ const main = async () => {
   }))
   console.log(`\nW1: ${updates} updates, ${users} users, ${connections} connections, model ${modelLatency} ms/call\n`)
   console.log(table(withRatios, [
-    "system", "ackP50Ms", "ackP99Ms", "ackMaxMs", "eventLoopP99Ms", "completionS", "repliesPerS", "delivered", "orderOk",
+    "system", "ackP50Ms", "ackP99Ms", "ackMaxMs", "eventLoopP99Ms", "completionS", "repliesPerS", "delivered", "orderOk", "unanswered",
     "botCpuMsPerUpdate", "vs blocking (completion)", "vs grammY (completion)"
   ]))
   console.log(`\nIntake: ${intakeUpdates} updates, no dialog work\n`)

@@ -17,6 +17,7 @@ import { migrateCommand } from "./cli/migrateCommand.ts"
 import { withDemoStores } from "./store/Stores.ts"
 import { observabilityLayer } from "./observability/Observability.ts"
 import { loggingLayer } from "./runtime/Logging.ts"
+import { ioFairScheduler } from "./runtime/Scheduler.ts"
 
 const howToConnect = `
 To run the bot for real:
@@ -48,5 +49,6 @@ const cli = Command.run(rootCommand, { name: "dialog-bot", version: "0.1.0" })
 
 cli(process.argv).pipe(
   Effect.provide(Layer.mergeAll(NodeContext.layer, loggingLayer(LogLevel.Warning), observabilityLayer)),
+  Effect.withScheduler(ioFairScheduler),
   NodeRuntime.runMain({ disableErrorReporting: false, disablePrettyLogger: true })
 )
