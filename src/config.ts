@@ -37,7 +37,21 @@ export const DispatcherConfigSchema = Config.all({
   /** Deadline of one update, from the start of its dialog; then the apology is sent. */
   updateDeadline: duration("UPDATE_DEADLINE", "60 seconds"),
   /** How long shutdown waits for dialogs in flight before interrupting them. */
-  shutdownDeadline: duration("SHUTDOWN_DEADLINE", "10 seconds")
+  shutdownDeadline: duration("SHUTDOWN_DEADLINE", "10 seconds"),
+  /**
+   * Updates kept decoded in memory while they wait for their turn; beyond this only their ids
+   * wait in memory and each payload is read from the inbox when its turn comes.
+   */
+  maxQueuedInMemory: positiveInt("DISPATCHER_MAX_QUEUED", 1000),
+  /** Flood protection: messages a user may send at once (the token bucket's size); 0 turns it off. */
+  floodBurst: Config.integer("FLOOD_BURST").pipe(
+    Config.withDefault(10),
+    Config.validate({ message: "FLOOD_BURST must be 0 (off) or more", validation: (n) => n >= 0 })
+  ),
+  /** Flood protection: one more message is allowed per this interval (the bucket's refill). */
+  floodRefill: duration("FLOOD_REFILL", "1 second"),
+  /** Flood protection: a user is told they are too fast at most once per this window. */
+  floodNoticeInterval: duration("FLOOD_NOTICE_INTERVAL", "1 minute")
 })
 export type DispatcherConfigShape = Config.Config.Success<typeof DispatcherConfigSchema>
 
@@ -64,6 +78,11 @@ export class DispatcherConfig extends Context.Tag("DispatcherConfig")<Dispatcher
       maxConcurrentDialogs: 64,
       updateDeadline: Duration.seconds(60),
       shutdownDeadline: Duration.seconds(10),
+      maxQueuedInMemory: 1000,
+      // Off unless a test asks for it: tests and replays send a user's messages all at once.
+      floodBurst: 0,
+      floodRefill: Duration.seconds(1),
+      floodNoticeInterval: Duration.minutes(1),
       ...overrides
     })
 }

@@ -18,7 +18,9 @@ export const dispatcherConfigWith = (concurrency: Option.Option<number>) =>
     DispatcherConfig,
     Effect.map(DispatcherConfigSchema, (c) => ({
       ...c,
-      maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs)
+      maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs),
+      // A recording arrives all at once: flood protection would drop what users sent over minutes.
+      floodBurst: 0
     }))
   )
 

@@ -32,6 +32,12 @@ export const updatesDeduplicated = Metric.counter("bot_updates_deduplicated_tota
 })
 
 /** Pending inbox entries queued again when the dispatcher started. */
+/** Updates dropped by flood protection (a user sending faster than the token bucket allows). */
+export const updatesFlooded = Metric.counter("bot_updates_flooded_total", {
+  description: "Updates dropped by flood protection",
+  incremental: true
+})
+
 export const updatesRecovered = Metric.counter("bot_updates_recovered_total", {
   description: "Pending inbox entries queued again at start",
   incremental: true

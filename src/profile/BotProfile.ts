@@ -45,7 +45,11 @@ export const ProfileTexts = Schema.Struct({
   /** `{count}` is replaced by the number of messages removed. */
   cleared: NonEmpty,
   /** Sent to the admin chat on a handoff; `{name}`, `{id}`, `{reason}` are replaced. */
-  handoffNotice: NonEmpty
+  handoffNotice: NonEmpty,
+  /** Sent once per flood window to a user whose messages are dropped for coming too fast. */
+  tooFast: Schema.optionalWith(NonEmpty, {
+    default: () => "You are sending messages too fast. Please wait a moment: messages sent meanwhile are not answered."
+  })
 })
 
 export const ProfileFile = Schema.Struct({

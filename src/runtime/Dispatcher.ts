@@ -32,7 +32,9 @@ import { DispatcherConfig } from "../config.ts"
 import type { InboxEntry, RecordResult } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId, type Update, updateChatId, updateKind } from "../domain/Update.ts"
-import { DialogPipeline, type Outcome } from "../dialog/DialogPipeline.ts"
+import { dialogMessage, DialogPipeline, type Outcome } from "../dialog/DialogPipeline.ts"
+import { BotProfile } from "../profile/BotProfile.ts"
+import { Messenger } from "../telegram/Messenger.ts"
 import {
   countRetry,
   dialogsInFlight,
@@ -40,6 +42,7 @@ import {
   updateDuration,
   updateQueueDuration,
   updatesDeduplicated,
+  updatesFlooded,
   updatesProcessed,
   updatesReceived,
   updatesRecovered
@@ -71,14 +74,36 @@ export interface DispatcherService {
 export class Dispatcher extends Context.Tag("Dispatcher")<Dispatcher, DispatcherService>() {}
 
 interface Job {
+  readonly _tag: "Job"
   readonly updateId: TelegramId
   readonly key: string
   readonly update: Update
+  /** Dropped by flood protection: the job only tells the user so (once per window) and settles the entry. */
+  readonly flooded: boolean
   /** The `update.intake` span: the update's processing continues its trace. None when recovered. */
   readonly intake: Option.Option<Tracer.AnySpan>
   /** When the update was queued (epoch millis). */
   readonly queuedAt: number
 }
+
+/** A queued update whose payload waits in the inbox: memory holds its id and chat only. */
+interface Parked {
+  readonly _tag: "Parked"
+  readonly updateId: TelegramId
+  readonly key: string
+  readonly flooded: boolean
+  readonly queuedAt: number
+}
+
+/** One user's token bucket (flood protection). */
+interface Bucket {
+  tokens: number
+  updatedAt: number
+  noticeAt: number
+}
+
+/** Buckets kept before the full (idle) ones are dropped. */
+const bucketSoftCap = 10_000
 
 const storeRetry = Schedule.exponential("100 millis", 2).pipe(
   Schedule.jittered,
@@ -110,15 +135,26 @@ export const makeDispatcher = Effect.gen(function*() {
   const config = yield* DispatcherConfig
   const inbox = yield* Inbox
   const pipeline = yield* DialogPipeline
+  // The flood notice is sent when the bot has a messenger and a profile (a dispatcher over a bare
+  // pipeline, as in the benchmarks, only settles the dropped updates).
+  const notices = Option.all({ messenger: yield* Effect.serviceOption(Messenger), profile: yield* Effect.serviceOption(BotProfile) })
   const fibers = yield* FiberSet.make()
   const outstanding = yield* SubscriptionRef.make(0)
-  const permits = yield* Effect.makeSemaphore(config.maxConcurrentDialogs)
-  const mailboxes = new Map<string, Array<Job>>()
+  /** Each chat's queued updates, in order; the first one is running or about to. */
+  const mailboxes = new Map<string, Array<Job | Parked>>()
+  /** Chats whose next update may start, each at most once, in the order they became ready. */
+  let ready: Array<string> = []
+  let readyHead = 0
+  /** Worker fibers running (at most `maxConcurrentDialogs`). */
+  let workers = 0
+  /** Queued jobs that hold a decoded update (bounded by `maxQueuedInMemory`). */
+  let loaded = 0
+  const buckets = new Map<number, Bucket>()
   let closed = false
 
-  const finish = (updateId: TelegramId, outcome: Either.Either<void, string>) =>
+  const finish = (updateId: TelegramId, outcome: Either.Either<void, string>, note?: string) =>
     Either.match(outcome, {
-      onRight: () => inbox.markDone(updateId),
+      onRight: () => inbox.markDone(updateId, note),
       onLeft: (reason) => inbox.markFailed(updateId, reason)
     }).pipe(
       Effect.retry(finishRetry),
@@ -208,8 +244,7 @@ export const makeDispatcher = Effect.gen(function*() {
 
   const run = (job: Job): Effect.Effect<void> => {
     const chatId = updateChatId(job.update)
-    const processing = handle(job).pipe(
-      permits.withPermits(1),
+    const processing = (job.flooded ? notifyFlood(job) : handle(job)).pipe(
       Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
       Effect.annotateLogs({ update_id: job.updateId, ...(Option.isSome(chatId) ? { chat_id: chatId.value } : {}) }),
       Effect.withSpan("dispatcher.update", {
@@ -225,31 +260,144 @@ export const makeDispatcher = Effect.gen(function*() {
   const changeOutstanding = (delta: number) =>
     Effect.flatMap(SubscriptionRef.updateAndGet(outstanding, (n) => n + delta), (n) => Metric.set(inboxPending, n))
 
-  /** Runs a chat's mailbox until it is empty; only one such fiber exists per chat. */
-  const drain = (key: string): Effect.Effect<void> =>
+  /** Reads a parked update's payload from the inbox; none when it cannot run (settled or undecodable). */
+  const load = (parked: Parked): Effect.Effect<Option.Option<Job>> =>
+    inbox.entry(parked.updateId).pipe(
+      Effect.retry(countedStoreRetry("dispatcher_load")),
+      Effect.flatMap((entry) => {
+        if (Option.isNone(entry) || entry.value.status !== "pending") return Effect.succeed(Option.none<Job>())
+        return decodeUpdateJson(entry.value.payload).pipe(
+          Effect.map((update): Option.Option<Job> =>
+            Option.some({ ...parked, _tag: "Job", update, intake: Option.none() })
+          ),
+          Effect.catchAll((e) =>
+            Effect.as(finish(parked.updateId, Either.left(`undecodable: ${e.message.slice(0, 200)}`)), Option.none<Job>())
+          )
+        )
+      }),
+      Effect.catchAll((e) =>
+        Effect.as(
+          Effect.logError(`queued update ${parked.updateId} not read from the inbox, it will run at the next start: ${e.message}`),
+          Option.none<Job>()
+        )
+      )
+    )
+
+  /** Runs the first queued update of a chat, then puts the chat back in line if more are waiting. */
+  const runNext = (key: string): Effect.Effect<void> =>
     Effect.gen(function*() {
-      while (true) {
-        const queue = mailboxes.get(key)
-        const job = queue?.[0]
-        if (queue === undefined || job === undefined) return
-        yield* run(job)
-        queue.shift()
-        if (queue.length === 0) mailboxes.delete(key)
-        yield* changeOutstanding(-1)
+      const queue = mailboxes.get(key)
+      const next = queue?.[0]
+      if (queue === undefined || next === undefined) return
+      if (next._tag === "Job") {
+        yield* run(next).pipe(Effect.ensuring(Effect.sync(() => void loaded--)))
+      } else {
+        const job = yield* load(next)
+        if (Option.isSome(job)) yield* run(job.value)
       }
+      queue.shift()
+      if (queue.length === 0) mailboxes.delete(key)
+      else markReady(key)
+      yield* changeOutstanding(-1)
     })
+
+  const markReady = (key: string) => {
+    ready.push(key)
+  }
+  const takeReady = (): string | undefined => {
+    if (readyHead >= ready.length) return undefined
+    const key = ready[readyHead++]
+    if (readyHead > 1024 && readyHead * 2 > ready.length) {
+      ready = ready.slice(readyHead)
+      readyHead = 0
+    }
+    return key
+  }
+
+  /** A worker: runs the next update of the chat first in line, again and again, until none is ready. */
+  const work: Effect.Effect<void> = Effect.suspend(() => {
+    const key = takeReady()
+    if (key === undefined) {
+      workers--
+      return Effect.void
+    }
+    return Effect.zipRight(runNext(key), work)
+  })
+
+  /**
+   * Starts workers while fewer than `maxConcurrentDialogs` run and chats are ready: however many
+   * chats wait, they wait as keys in `ready`, not as fibers. A worker is forked by the intake
+   * that made work ready, so it runs with that caller's services (a replay's fixed clock).
+   */
+  const startWorkers = Effect.suspend(() => {
+    const idle = Math.min(config.maxConcurrentDialogs - workers, ready.length - readyHead)
+    if (idle <= 0) return Effect.void
+    workers += idle
+    return Effect.forEach(Array.from({ length: idle }), () => FiberSet.run(fibers, work), { discard: true })
+  })
 
   const enqueue = (job: Job) =>
     Effect.gen(function*() {
       yield* changeOutstanding(1)
+      // Above the threshold only the id waits in memory; the payload is read again from the inbox.
+      const queued: Job | Parked = loaded < config.maxQueuedInMemory
+        ? job
+        : { _tag: "Parked", updateId: job.updateId, key: job.key, flooded: job.flooded, queuedAt: job.queuedAt }
+      if (queued._tag === "Job") loaded++
       const queue = mailboxes.get(job.key)
       if (queue) {
-        queue.push(job)
+        queue.push(queued)
         return
       }
-      mailboxes.set(job.key, [job])
-      yield* FiberSet.run(fibers, drain(job.key))
+      mailboxes.set(job.key, [queued])
+      markReady(job.key)
+      yield* startWorkers
     })
+
+  /**
+   * Flood protection: takes a token from the user's bucket (`floodBurst` tokens, one more per
+   * `floodRefill`). `Allowed`, or `Dropped` with whether the user should be told (once per
+   * `floodNoticeInterval`).
+   */
+  const admit = (userId: number, now: number): "Allowed" | "DroppedWithNotice" | "Dropped" => {
+    const refillMs = Math.max(1, Duration.toMillis(config.floodRefill))
+    let bucket = buckets.get(userId)
+    if (bucket === undefined) {
+      if (buckets.size >= bucketSoftCap) {
+        const idleMs = refillMs * config.floodBurst
+        const noticeMs = Duration.toMillis(config.floodNoticeInterval)
+        for (const [id, b] of buckets) {
+          if (now - b.updatedAt >= idleMs && now - b.noticeAt >= noticeMs) buckets.delete(id)
+        }
+      }
+      bucket = { tokens: config.floodBurst, updatedAt: now, noticeAt: Number.NEGATIVE_INFINITY }
+      buckets.set(userId, bucket)
+    }
+    bucket.tokens = Math.min(config.floodBurst, bucket.tokens + (now - bucket.updatedAt) / refillMs)
+    bucket.updatedAt = now
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1
+      return "Allowed"
+    }
+    if (now - bucket.noticeAt >= Duration.toMillis(config.floodNoticeInterval)) {
+      bucket.noticeAt = now
+      return "DroppedWithNotice"
+    }
+    return "Dropped"
+  }
+
+  const floodNote = "dropped by flood protection: the user sent messages too fast"
+
+  /** The notice of a flood, sent in the chat's order; the dropped update is settled either way. */
+  const notifyFlood = (job: Job): Effect.Effect<void> =>
+    Option.match(Option.all({ message: dialogMessage(job.update), notices }), {
+      onNone: () => Effect.void,
+      onSome: ({ message, notices: { messenger, profile } }) =>
+        messenger.reply(message.chat.id, profile.texts.tooFast).pipe(
+          Effect.timeout(config.updateDeadline),
+          Effect.catchAll((e) => Effect.logWarning(`flood notice not sent: ${e._tag}`))
+        )
+    }).pipe(Effect.zipRight(finish(job.updateId, Either.right(undefined), floodNote)))
 
   const keyOf = (update: Update) => {
     const chat = updateChatId(update)
@@ -288,7 +436,26 @@ export const makeDispatcher = Effect.gen(function*() {
       yield* Effect.annotateCurrentSpan("duplicate", result !== "New")
       if (result === "New") {
         const intake = yield* Effect.option(Effect.currentSpan)
-        yield* enqueue({ updateId: update.update_id, key: keyOf(update), update, intake, queuedAt: yield* Clock.currentTimeMillis })
+        const now = yield* Clock.currentTimeMillis
+        const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))
+        const admitted = config.floodBurst > 0 && Option.isSome(sender) ? admit(sender.value, now) : "Allowed"
+        if (admitted !== "Allowed") {
+          yield* Metric.increment(updatesFlooded)
+          yield* Effect.logInfo(`update dropped by flood protection${admitted === "DroppedWithNotice" ? ", the user is told" : ""}`)
+        }
+        if (admitted === "Dropped") {
+          yield* finish(update.update_id, Either.right(undefined), floodNote)
+        } else {
+          yield* enqueue({
+            _tag: "Job",
+            updateId: update.update_id,
+            key: keyOf(update),
+            update,
+            flooded: admitted === "DroppedWithNotice",
+            intake,
+            queuedAt: now
+          })
+        }
       } else {
         yield* Metric.increment(updatesDeduplicated)
         yield* Effect.logDebug("duplicate update ignored")
@@ -311,7 +478,15 @@ export const makeDispatcher = Effect.gen(function*() {
         onSuccess: (update) =>
           Clock.currentTimeMillis.pipe(
             Effect.flatMap((queuedAt) =>
-              enqueue({ updateId: entry.updateId, key: keyOf(update), update, intake: Option.none(), queuedAt })
+              enqueue({
+                _tag: "Job",
+                updateId: entry.updateId,
+                key: keyOf(update),
+                update,
+                flooded: false,
+                intake: Option.none(),
+                queuedAt
+              })
             ),
             Effect.zipRight(Metric.increment(updatesRecovered)),
             Effect.as(1)

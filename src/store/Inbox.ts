@@ -18,7 +18,8 @@ export interface IncomingUpdate {
 export interface InboxService {
   /** Records an update; `Duplicate` when its update_id was seen before (whatever its status). */
   readonly record: (update: IncomingUpdate) => Effect.Effect<RecordResult, StoreError>
-  readonly markDone: (updateId: TelegramId) => Effect.Effect<void, StoreError>
+  /** Marks an update done; `note` says why when it was settled without a dialog (e.g. dropped by flood protection). */
+  readonly markDone: (updateId: TelegramId, note?: string) => Effect.Effect<void, StoreError>
   readonly markFailed: (updateId: TelegramId, reason: string) => Effect.Effect<void, StoreError>
   /** The entry of an update, whatever its status (none once pruned or never recorded). */
   readonly entry: (updateId: TelegramId) => Effect.Effect<Option.Option<InboxEntry>, StoreError>

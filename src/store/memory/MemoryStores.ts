@@ -120,7 +120,7 @@ export const makeInboxMemory = Effect.sync(() => {
           })
           return "New" as const
         })),
-    markDone: (updateId) => finish(updateId, "done"),
+    markDone: (updateId, note) => finish(updateId, "done", note),
     markFailed: (updateId, reason) => finish(updateId, "failed", reason),
     entry: (updateId) => Effect.sync(() => Option.fromNullable(entries.get(updateId))),
     pending: (limit) =>

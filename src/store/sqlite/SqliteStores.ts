@@ -348,7 +348,7 @@ export const makeInboxSqlite = Effect.gen(function*() {
             ON CONFLICT (update_id) DO NOTHING
             RETURNING update_id`)
       ).pipe(Effect.map((rows) => (rows.length === 1 ? "New" as const : "Duplicate" as const))),
-    markDone: (updateId) => finish("markDone", updateId, "done", null),
+    markDone: (updateId, note) => finish("markDone", updateId, "done", note ?? null),
     markFailed: (updateId, reason) => finish("markFailed", updateId, "failed", reason),
     entry: (updateId) =>
       storeCall("entry", "inbox", Effect.flatMap(sql`SELECT * FROM inbox WHERE update_id = ${updateId}`, decodeInboxRows)).pipe(

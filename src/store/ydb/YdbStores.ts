@@ -301,7 +301,7 @@ export const makeInboxYdb = (tables: YdbTables) =>
                           ${text(update.payload)}, ${text("pending")}, ${timestamp(now)})`,
             { idempotent: false, onStatus: onKeyConflict }
           )).pipe(Effect.map((results) => (wasConflict(results) ? "Duplicate" as const : "New" as const))),
-      markDone: (updateId) => finish("markDone", updateId, "done", undefined),
+      markDone: (updateId, note) => finish("markDone", updateId, "done", note),
       markFailed: (updateId, reason) => finish("markFailed", updateId, "failed", reason),
       entry: (updateId) =>
         ydb.run(
