@@ -18,9 +18,14 @@
  *   statement runs after it.
  * - **A worker that dies** (an uncaught error, `terminateWorker`) fails every statement waiting
  *   on it with a `SqlError` ("the SQLite worker stopped: …"), and so does every later statement
- *   of a transaction that was open on it (SQLite rolls such a transaction back). The next
- *   statement outside a transaction starts a new worker on the same file, with a warning in the
- *   log; if the file cannot be opened any more, that statement fails with the reason.
+ *   of a transaction that was open on it: the transaction fails with that error and its writes
+ *   are gone (an uncommitted transaction dies with its connection; the `ROLLBACK` @effect/sql
+ *   then sends succeeds, as nothing is left to roll back). The next statement outside a
+ *   transaction starts a new worker on the same file, with a warning in the log; if the file
+ *   cannot be opened any more, that statement fails with the reason. A worker stopping between
+ *   a transaction's last statement and its `COMMIT` is a defect, as any failed commit is in
+ *   @effect/sql. Terminating a worker takes effect when its current statement returns (SQLite
+ *   cannot be interrupted from JavaScript).
  * - **Scope.** The worker is a scoped resource: when the layer closes, the worker closes the
  *   database (checkpointing the WAL) and ends; one that does not end within 5 seconds (a
  *   statement still running) is terminated.
@@ -84,6 +89,12 @@ const ReplySchema: Schema.Schema<Reply> = Schema.Union(
   Schema.TaggedStruct("Succeeded", { id: Schema.Number, result: Schema.Unknown }),
   Schema.TaggedStruct("Failed", { id: Schema.Number, stage: Schema.Literal("prepare", "execute"), ...failureFields })
 )
+const isStopped = (error: SqlError.SqlError): boolean =>
+  error.cause instanceof SqliteWorkerFailure && error.cause.code === "SQLITE_WORKER_STOPPED"
+
+/** The statements @effect/sql sends to end a transaction, or a savepoint, without its writes. */
+const rollback = /^\s*ROLLBACK\b/i
+
 const decodeReply = Schema.decodeUnknownEither(ReplySchema)
 
 /** Starts a worker on the file; succeeds once the database is open and configured. */
@@ -206,7 +217,11 @@ const connectionOf = (handle: WorkerHandle): SqlConnection.Connection => ({
   executeRaw: (sql, params) => send(handle, "raw", sql, params),
   executeValues: (sql, params) =>
     Effect.flatMap(send(handle, "values", sql, params), asRows) as Effect.Effect<ReadonlyArray<ReadonlyArray<unknown>>, SqlError.SqlError>,
-  executeUnprepared: (sql, params, transformRows) => rows(send(handle, "unprepared", sql, params), transformRows),
+  executeUnprepared: (sql, params, transformRows) =>
+    rollback.test(sql)
+      // A transaction open on a worker that stopped is gone with it: nothing is left to roll back.
+      ? Effect.catchIf(rows(send(handle, "unprepared", sql, params), transformRows), isStopped, () => Effect.succeed([]))
+      : rows(send(handle, "unprepared", sql, params), transformRows),
   executeStream: () =>
     Stream.fail(
       sqlError("executeStream is not supported", { message: "the SQLite worker client does not stream rows; use execute" })

@@ -1,0 +1,207 @@
+/**
+ * The SQLite client whose connection lives in a worker thread: the event loop keeps turning
+ * while a statement runs, a worker that dies is a typed error (and the next statement gets a new
+ * worker), transactions commit and roll back, SQLite's errors keep their code, and closing the
+ * layer closes the database. Tests that wait for the worker run on the real clock.
+ */
+import { SqlClient, type SqlError } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import { describe, expect, it } from "@effect/vitest"
+import { existsSync, mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Effect, Fiber, Layer, Option } from "effect"
+import { ClientStore } from "../../src/store/ClientStore.ts"
+import { migrateSqlite } from "../../src/store/sqlite/migrations.ts"
+import { ClientStoreSqlite } from "../../src/store/sqlite/SqliteStores.ts"
+import * as SqliteWorkerClient from "../../src/store/sqlite/SqliteWorkerClient.ts"
+import { id } from "./contract.ts"
+
+const tempFile = Effect.map(
+  Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "bot-sqlite-worker-"))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  ),
+  (dir) => join(dir, "bot.sqlite")
+)
+
+const workerClient = (filename: string) => SqliteWorkerClient.layer({ filename, busyTimeout: "1 second" })
+
+/** A statement that keeps SQLite busy for a while: a recursive CTE counting to `n`. */
+const count = (sql: SqlClient.SqlClient, n: number) =>
+  Effect.map(
+    sql`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${n}) SELECT count(*) AS n FROM c`,
+    (rows) => rows[0]?.["n"]
+  )
+
+/**
+ * Runs the effect while a 1 ms interval timer ticks on the main thread; returns the effect's
+ * result and how many ticks fired meanwhile.
+ */
+const ticksDuring = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.acquireUseRelease(
+    Effect.sync(() => {
+      const state = { ticks: 0, timer: setInterval(() => state.ticks++, 1) }
+      return state
+    }),
+    (state) => Effect.map(effect, (result) => ({ result, ticks: state.ticks })),
+    (state) => Effect.sync(() => clearInterval(state.timer))
+  )
+
+const stoppedMessage = (e: SqlError.SqlError) => ({ tag: e._tag, message: e.message, cause: String(e.cause) })
+
+describe("SQLite in a worker thread", () => {
+  it.scopedLive("the event loop keeps turning while the worker runs a long statement; in-thread it stops", () =>
+    Effect.gen(function*() {
+      const n = 3_000_000
+      const inWorker = yield* ticksDuring(Effect.flatMap(SqlClient.SqlClient, (sql) => count(sql, n))).pipe(
+        Effect.provide(workerClient(":memory:"))
+      )
+      const inThread = yield* ticksDuring(Effect.flatMap(SqlClient.SqlClient, (sql) => count(sql, n))).pipe(
+        Effect.provide(SqliteClient.layer({ filename: ":memory:" }))
+      )
+      expect(inWorker.result).toBe(n)
+      expect(inThread.result).toBe(n)
+      // The statement takes hundreds of milliseconds: the timer fires many times during it in
+      // the worker case, and not at all while better-sqlite3 holds the main thread.
+      expect(inWorker.ticks).toBeGreaterThanOrEqual(20)
+      expect(inThread.ticks).toBe(0)
+    }), 30_000)
+
+  it.scopedLive("a worker that dies fails the statements waiting on it with a SqlError; the next statement gets a new worker", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      yield* Effect.gen(function*() {
+        const client = yield* SqliteWorkerClient.SqliteWorkerClient
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE TABLE t (x INTEGER)`
+        yield* sql`INSERT INTO t (x) VALUES (${1})`
+        const long = yield* Effect.fork(count(sql, 2_000_000))
+        yield* Effect.sleep("50 millis")
+        yield* client.terminateWorker
+        const error = yield* Effect.flip(Fiber.join(long))
+        expect(stoppedMessage(error)).toEqual({
+          tag: "SqlError",
+          message: "The SQLite worker stopped",
+          cause: expect.stringContaining("the SQLite worker stopped: exit code 1")
+        })
+        // A new worker opens the same file: what was committed is there.
+        expect(yield* sql`SELECT x FROM t`).toEqual([{ x: 1 }])
+      }).pipe(Effect.provide(workerClient(path)))
+    }), 30_000)
+
+  it.scopedLive("through the stores, a dead worker is a StoreError of the operation", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      const layer = Layer.provideMerge(ClientStoreSqlite, Layer.effectDiscard(migrateSqlite).pipe(Layer.provideMerge(workerClient(path))))
+      yield* Effect.gen(function*() {
+        const client = yield* SqliteWorkerClient.SqliteWorkerClient
+        const clients = yield* ClientStore
+        yield* clients.getOrCreate({ id: id(6021488832), firstName: "Anna" })
+        const long = yield* Effect.fork(count(client, 2_000_000))
+        yield* Effect.sleep("50 millis")
+        // Queued behind the long statement in the same worker.
+        const get = yield* Effect.fork(clients.get(id(6021488832)))
+        yield* Effect.sleep("10 millis")
+        yield* client.terminateWorker
+        yield* Effect.flip(Fiber.join(long))
+        const error = yield* Effect.flip(Fiber.join(get))
+        expect(error._tag).toBe("StoreError")
+        expect(error.operation).toBe("get")
+        expect(error.message).toContain("the SQLite worker stopped")
+        expect(error.retryable).toBe(false)
+        // The next call runs on a new worker.
+        expect(Option.map(yield* clients.get(id(6021488832)), (c) => c.firstName)).toEqual(Option.some("Anna"))
+      }).pipe(Effect.provide(layer))
+    }), 30_000)
+
+  it.scopedLive("a transaction commits, or rolls back when it fails; other statements wait for it", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      yield* Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE TABLE t (x INTEGER PRIMARY KEY)`
+        yield* sql.withTransaction(Effect.all([sql`INSERT INTO t (x) VALUES (${1})`, sql`INSERT INTO t (x) VALUES (${2})`]))
+        const failed = yield* sql.withTransaction(
+          Effect.gen(function*() {
+            yield* sql`INSERT INTO t (x) VALUES (${3})`
+            // A duplicate key: the transaction fails and nothing of it stays.
+            yield* sql`INSERT INTO t (x) VALUES (${1})`
+          })
+        ).pipe(Effect.flip)
+        expect(failed.cause).toMatchObject({ code: "SQLITE_CONSTRAINT_PRIMARYKEY" })
+        const aborted = yield* sql.withTransaction(
+          Effect.zipRight(sql`INSERT INTO t (x) VALUES (${4})`, Effect.fail("changed my mind" as const))
+        ).pipe(Effect.flip)
+        expect(aborted).toBe("changed my mind")
+        expect(yield* sql`SELECT x FROM t ORDER BY x`).toEqual([{ x: 1 }, { x: 2 }])
+
+        // A statement outside the transaction does not see its writes, nor run inside it.
+        const inside = yield* Effect.fork(sql.withTransaction(
+          Effect.gen(function*() {
+            yield* sql`INSERT INTO t (x) VALUES (${5})`
+            yield* Effect.sleep("100 millis")
+            return yield* Effect.fail("roll back" as const)
+          })
+        ))
+        yield* Effect.sleep("20 millis")
+        const outside = yield* sql`SELECT count(*) AS n FROM t`
+        expect(outside).toEqual([{ n: 2 }])
+        expect(yield* Effect.flip(Fiber.join(inside))).toBe("roll back")
+      }).pipe(Effect.provide(workerClient(path)))
+    }), 30_000)
+
+  it.scopedLive("a worker that dies inside a transaction fails the transaction with a SqlError; its writes are gone", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      yield* Effect.gen(function*() {
+        const client = yield* SqliteWorkerClient.SqliteWorkerClient
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE TABLE t (x INTEGER)`
+        const error = yield* sql.withTransaction(
+          Effect.gen(function*() {
+            yield* sql`INSERT INTO t (x) VALUES (${1})`
+            yield* client.terminateWorker
+            yield* sql`INSERT INTO t (x) VALUES (${2})`
+          })
+        ).pipe(Effect.flip)
+        expect(stoppedMessage(error)).toEqual({
+          tag: "SqlError",
+          message: "The SQLite worker stopped",
+          cause: expect.stringContaining("the SQLite worker stopped")
+        })
+        expect(yield* sql`SELECT x FROM t`).toEqual([])
+      }).pipe(Effect.provide(workerClient(path)))
+    }), 30_000)
+
+  it.scoped("values, raw results, 64-bit integers and SQLite error codes come back as with the in-thread client", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)`
+      const raw = yield* sql`INSERT INTO t (id, name) VALUES (${6021488832}, ${"Anna"})`.raw
+      expect(raw).toEqual({ changes: 1, lastInsertRowid: 6021488832 })
+      expect(yield* sql`SELECT id, name FROM t`.values).toEqual([[6021488832, "Anna"]])
+      const big = yield* sql`SELECT ${9007199254740993n} AS v`.pipe(Effect.provideService(SqlClient.SafeIntegers, true))
+      expect(big).toEqual([{ v: 9007199254740993n }])
+      const error = yield* Effect.flip(sql`INSERT INTO t (id, name) VALUES (${6021488832}, ${"Ben"})`)
+      expect(error.message).toBe("Failed to execute statement")
+      expect(error.cause).toMatchObject({ message: "UNIQUE constraint failed: t.id", code: "SQLITE_CONSTRAINT_PRIMARYKEY" })
+      const syntax = yield* Effect.flip(sql.unsafe("SELEKT 1"))
+      expect(syntax.message).toBe("Failed to prepare statement")
+      expect(syntax.cause).toMatchObject({ code: "SQLITE_ERROR" })
+    }).pipe(Effect.provide(workerClient(":memory:"))))
+
+  it.scoped("closing the layer closes the database in the worker (the WAL is checkpointed and removed)", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      yield* Effect.scoped(Effect.gen(function*() {
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`CREATE TABLE t (x INTEGER)`
+        yield* sql`INSERT INTO t (x) VALUES (${1})`
+        expect(existsSync(`${path}-wal`)).toBe(true)
+      }).pipe(Effect.provide(workerClient(path))))
+      expect(existsSync(`${path}-wal`)).toBe(false)
+      const after = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => sql`SELECT x FROM t`).pipe(Effect.provide(workerClient(path)))
+      expect(after).toEqual([{ x: 1 }])
+    }))
+})
