@@ -7,6 +7,7 @@ import { Effect, Layer, Logger, LogLevel } from "effect"
 import { decodeUpdateJson } from "../../src/domain/Update.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
+import { tracingLayer } from "../../src/observability/Tracing.ts"
 import { testBot } from "../../src/testing/index.ts"
 import { makeUpdates } from "../support/loadgen.ts"
 import { round } from "../support/stats.ts"
@@ -47,7 +48,8 @@ const program = Effect.gen(function*() {
 }).pipe(
   Effect.provide(testBot({ model: InstantModel, dispatcher: { maxConcurrentDialogs: 64 } })),
   Logger.withMinimumLogLevel(LogLevel.Error),
-  process.env.BENCH_NO_TRACER === "1" ? Effect.withTracerEnabled(false) : (e) => e
+  // As in production without a collector (src/observability/Tracing.ts): no spans.
+  Effect.provide(tracingLayer)
 )
 
 Effect.runPromise(program).then((result) => {

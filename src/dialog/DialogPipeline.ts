@@ -44,6 +44,7 @@ import {
   thinkMessages,
   trimHistory
 } from "./prompts.ts"
+import { withSpan } from "../observability/span.ts"
 
 /** What happened to an update. */
 export type Outcome =
@@ -102,7 +103,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       ),
       Effect.tap((r) => Effect.annotateCurrentSpan({ stage: r.stage, fallback: r.fallback })),
       timeStage("classify"),
-      Effect.withSpan("dialog.classify")
+      withSpan("dialog.classify")
     )
 
   /** The tool loop: at most `toolMaxSteps` model calls; the calls of one step run concurrently. */
@@ -140,7 +141,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
     }).pipe(
       timeStage("think"),
       Effect.annotateLogs("stage", stage.id),
-      Effect.withSpan("dialog.think", { attributes: { stage: stage.id } })
+      withSpan("dialog.think", { attributes: { stage: stage.id } })
     )
 
   const nonEmpty = (text: string | null) => Option.filter(Option.fromNullable(text?.trim()), (t) => t.length > 0)
@@ -177,7 +178,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         ),
         timeStage("synthesize"),
         Effect.annotateLogs("stage", stage.id),
-        Effect.withSpan("dialog.synthesize", { attributes: { stage: stage.id } })
+        withSpan("dialog.synthesize", { attributes: { stage: stage.id } })
       )
 
   const dialog = (updateId: TelegramId, message: Message, from: NonNullable<Message["from"]>, text: string) =>
@@ -244,7 +245,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       return { _tag: "Answered", stage: stage.id, fallback } satisfies Outcome
     }).pipe(
       Effect.tap(() => annotateText("message.text", text)),
-      Effect.withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
+      withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 
   const command = (name: string, chatId: TelegramId): Effect.Effect<Option.Option<Outcome>, PipelineError> => {
@@ -310,7 +311,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)
       }
     })
-    return result.pipe(Effect.withSpan("dialog.handle", { attributes: { kind } }))
+    return result.pipe(withSpan("dialog.handle", { attributes: { kind } }))
   }
 
   const apologize = (update: Update) =>

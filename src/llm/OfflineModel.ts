@@ -14,6 +14,7 @@ import {
   LanguageModel,
   type ToolCall
 } from "./LanguageModel.ts"
+import { withSpan } from "../observability/span.ts"
 
 export const offlineNotice =
   "(I'm the built-in offline demo model: my answers come from simple rules and the knowledge base. Set OPENAI_API_KEY or OPENAI_BASE_URL to use a real language model.)"
@@ -192,7 +193,7 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
             tool_calls: response.toolCalls.length
           })
         ),
-        Effect.withSpan("llm.complete", { attributes: { model: "offline", purpose: request.purpose } })
+        withSpan("llm.complete", { attributes: { model: "offline", purpose: request.purpose } })
       )
   })
 })

@@ -31,6 +31,7 @@ import {
 } from "./LanguageModel.ts"
 import { describeLlm, LlmConfig, type LlmConfigShape, modelFor, publicEndpoint } from "./LlmConfig.ts"
 import { recordRetry, withMetrics } from "./LlmMetrics.ts"
+import { withSpan } from "../observability/span.ts"
 
 /** Sent as the key to endpoints that need none (the SDK insists on one). */
 export const placeholderKey = "no-key"
@@ -318,7 +319,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
             tool_calls: response.toolCalls.length
           })
         ),
-        Effect.withSpan("llm.complete", { attributes: { purpose: request.purpose, model } }),
+        withSpan("llm.complete", { attributes: { purpose: request.purpose, model } }),
         Effect.annotateLogs({ purpose: request.purpose, model })
       )
     }

@@ -12,6 +12,7 @@ import {
   type Purpose,
   type ToolCall
 } from "./LanguageModel.ts"
+import { withSpan } from "../observability/span.ts"
 
 export type ScriptedToolCall = {
   readonly name: string
@@ -95,7 +96,7 @@ export const makeScriptedModel = (script: Script = {}) =>
               tool_calls: response.toolCalls.length
             })
           ),
-          Effect.withSpan("llm.complete", { attributes: { purpose: request.purpose, model: "scripted" } })
+          withSpan("llm.complete", { attributes: { purpose: request.purpose, model: "scripted" } })
         )
     })
     const control = ScriptedModel.of({

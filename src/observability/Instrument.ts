@@ -26,6 +26,7 @@ import {
   withTags
 } from "./Metrics.ts"
 import { annotateText } from "./TraceSettings.ts"
+import { withSpan } from "./span.ts"
 
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
 type AnyFunction = (...args: Array<unknown>) => unknown
@@ -74,7 +75,7 @@ const storeCall = (store: string) => (operation: string, effect: AnyEffect): Any
   effect.pipe(
     Effect.tapError(() => Metric.increment(withTags(storeErrors, { store, operation }))),
     Metric.trackDuration(withTags(storeDuration, { store, operation })),
-    Effect.withSpan(`store.${store}.${operation}`, {
+    withSpan(`store.${store}.${operation}`, {
       kind: "client",
       attributes: { "store.name": store, "store.operation": operation }
     })

@@ -24,6 +24,7 @@ import { countRetry } from "../observability/Metrics.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { splitText } from "./splitText.ts"
 import { type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
+import { withSpan } from "../observability/span.ts"
 
 /** The user blocked the bot (or removed it): nothing is sent until they come back. */
 export class RecipientBlocked extends Schema.TaggedError<RecipientBlocked>()("RecipientBlocked", {
@@ -207,7 +208,7 @@ export const makeMessenger = Effect.gen(function*() {
         )
       }
       return parts.length
-    }).pipe(Effect.withSpan("telegram.reply", { attributes: { chat_id: chatId } }))
+    }).pipe(withSpan("telegram.reply", { attributes: { chat_id: chatId } }))
 
   const whileTyping: MessengerService["whileTyping"] = (chatId, effect) =>
     Effect.raceFirst(

@@ -28,6 +28,7 @@ import {
   WebhookInfo
 } from "./TelegramApi.ts"
 import { TelegramConfig, type TelegramConfigShape } from "./TelegramConfig.ts"
+import { withSpan } from "../observability/span.ts"
 
 /** What getUpdates waits beyond its long-poll timeout before giving the request up. */
 export const longPollMargin: Duration.Duration = Duration.seconds(10)
@@ -131,7 +132,7 @@ export const makeTelegramApi = Effect.gen(function*() {
         duration: timeout,
         onTimeout: () => transport(method, `no answer within ${Duration.format(timeout)}`)
       }),
-      Effect.withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
+      withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
     )
 
   const ok = Schema.Boolean

@@ -10,6 +10,7 @@ import { ConfigurationError } from "../domain/errors.ts"
 import type { ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
 import { toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
 import { type Tool, type ToolContext, ToolFailure } from "./Tool.ts"
+import { withSpan } from "../observability/span.ts"
 
 export interface ToolResult {
   readonly callId: string
@@ -107,7 +108,7 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
             Metric.trackDuration(Metric.tagged(toolDuration, "tool", tool))
           )
         },
-        Effect.withSpan("tool.execute", { attributes: { tool: call.name } }),
+        withSpan("tool.execute", { attributes: { tool: call.name } }),
         Effect.annotateLogs("tool", call.name)
       )
 
