@@ -1,6 +1,7 @@
 /**
- * How much the embedded SQLite store blocks the event loop (better-sqlite3 runs statements
- * synchronously on the main thread).
+ * How much the embedded SQLite store blocks the event loop. better-sqlite3 runs statements
+ * synchronously: by default in a worker thread (`worker`), optionally on the main thread
+ * (`thread`, SQLITE_WORKER=false).
  *
  * Load: 2,000 updates from 500 users, 64 at a time (the default MAX_CONCURRENT_DIALOGS); per
  * update what the dispatcher and the pipeline do with the stores: Inbox.record,
@@ -9,7 +10,10 @@
  * directory. The event-loop delay is sampled with perf_hooks.monitorEventLoopDelay (1 ms
  * resolution) during the load only.
  *
- *   npx tsx bench/sqlite-eventloop.ts [updates=2000] [users=500]
+ * Fibers run on the entry points' scheduler (`ioFairScheduler`: every batch of fibers is a
+ * `setImmediate`); BENCH_SCHEDULER=default runs them on Effect's default scheduler instead.
+ *
+ *   npx tsx bench/sqlite-eventloop.ts [updates=2000] [users=500] [worker|thread]
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { cpus, tmpdir } from "node:os"
@@ -20,10 +24,13 @@ import type { TelegramId } from "../src/domain/Update.ts"
 import { ClientStore } from "../src/store/ClientStore.ts"
 import { HistoryStore } from "../src/store/HistoryStore.ts"
 import { Inbox } from "../src/store/Inbox.ts"
+import { ioFairScheduler } from "../src/runtime/Scheduler.ts"
 import { StoresSqlite } from "../src/store/sqlite/SqliteStores.ts"
 
 const updates = Number(process.argv[2] ?? 2000)
 const users = Number(process.argv[3] ?? 500)
+const mode = process.argv[4] === "thread" ? "thread" : "worker"
+const scheduler = process.env.BENCH_SCHEDULER === "default" ? "default" : "ioFair"
 const concurrency = 64
 const ms = (ns: number) => (ns / 1e6).toFixed(2)
 
@@ -68,7 +75,9 @@ const load = Effect.gen(function*() {
 
   perUpdate.sort((a, b) => a - b)
   const pct = (p: number) => (perUpdate[Math.min(perUpdate.length - 1, Math.floor((p / 100) * perUpdate.length))] ?? 0).toFixed(2)
-  console.log(`SQLite event-loop delay: ${updates} updates from ${users} users, ${concurrency} at a time, 6 store calls each`)
+  console.log(
+    `SQLite event-loop delay (${mode === "worker" ? "worker thread" : "main thread"}, ${scheduler} scheduler): ${updates} updates from ${users} users, ${concurrency} at a time, 6 store calls each`
+  )
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, Node ${process.version}`)
   console.log(`elapsed ${elapsed.toFixed(0)} ms, ${(updates / (elapsed / 1000)).toFixed(0)} updates/s, ${((updates * 6) / (elapsed / 1000)).toFixed(0)} store calls/s`)
   console.log(
@@ -79,6 +88,6 @@ const load = Effect.gen(function*() {
 })
 
 const dir = mkdtempSync(join(tmpdir(), "bench-sqlite-"))
-Effect.runPromise(load.pipe(Effect.provide(StoresSqlite({ path: join(dir, "bot.sqlite"), busyTimeout: "5 seconds" })))).finally(() =>
+Effect.runPromise(load.pipe(scheduler === "default" ? (e) => e : Effect.withScheduler(ioFairScheduler), Effect.provide(StoresSqlite({ path: join(dir, "bot.sqlite"), busyTimeout: "5 seconds", worker: mode === "worker" })))).finally(() =>
   rmSync(dir, { recursive: true, force: true })
 )
