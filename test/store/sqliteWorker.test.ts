@@ -54,10 +54,10 @@ describe("SQLite in a worker thread", () => {
   it.scopedLive("the event loop keeps turning while the worker runs a long statement; in-thread it stops", () =>
     Effect.gen(function*() {
       const n = 3_000_000
-      const inWorker = yield* ticksDuring(Effect.flatMap(SqlClient.SqlClient, (sql) => count(sql, n))).pipe(
+      const inWorker = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => ticksDuring(count(sql, n))).pipe(
         Effect.provide(workerClient(":memory:"))
       )
-      const inThread = yield* ticksDuring(Effect.flatMap(SqlClient.SqlClient, (sql) => count(sql, n))).pipe(
+      const inThread = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => ticksDuring(count(sql, n))).pipe(
         Effect.provide(SqliteClient.layer({ filename: ":memory:" }))
       )
       expect(inWorker.result).toBe(n)
@@ -102,7 +102,7 @@ describe("SQLite in a worker thread", () => {
         yield* Effect.sleep("50 millis")
         // Queued behind the long statement in the same worker.
         const get = yield* Effect.fork(clients.get(id(6021488832)))
-        yield* Effect.sleep("10 millis")
+        yield* Effect.sleep("100 millis")
         yield* client.terminateWorker
         yield* Effect.flip(Fiber.join(long))
         const error = yield* Effect.flip(Fiber.join(get))
