@@ -119,7 +119,12 @@ const start = (options: WorkerOptions): Effect.Effect<WorkerHandle, SqlError.Sql
     let lastError: string | undefined
     worker.on("message", (message: unknown) => {
       const reply = decodeReply(message)
-      if (Either.isLeft(reply)) return
+      if (Either.isLeft(reply)) {
+        // Nothing would answer the waiting statements: end the worker, which fails them.
+        lastError = "it sent a malformed reply"
+        void worker.terminate()
+        return
+      }
       const r = reply.right
       switch (r._tag) {
         case "Ready":
