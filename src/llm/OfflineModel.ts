@@ -55,7 +55,9 @@ const namePatterns = [
   /меня зовут\s+([\p{L}][\p{L}'’-]*(?:\s+[\p{Lu}][\p{L}'’-]*)?)/iu
 ]
 const phonePattern = /\+?\d[\d ()-]{5,20}\d/
-const emailPattern = /[^\s@,;]+@[^\s@,;]+\.[a-z]{2,}/i
+// Bounded parts (an address is at most 64 + 255 characters): with open-ended ones a long text
+// without an "@" takes time quadratic in its length to scan.
+const emailPattern = /[^\s@,;]{1,64}@[^\s@,;]{1,255}\.[a-z]{2,63}/i
 const aboutMe = /about me|who am i|my name\?|what(?:'s| is) my name|remember (?:me|my)|как меня зовут|обо мне|помните/i
 const human = /\b(human|person|operator|manager|agent)\b|человек|оператор|менеджер/i
 const timeQuestion = /what time|time is it|current time|который час|сколько времени|今何時|何時/i

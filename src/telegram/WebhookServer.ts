@@ -112,16 +112,25 @@ export const makeUpdateHandler = (config: WebhookConfigShape) =>
           return plain(401, "unauthorized")
         }
       }
+      // Telegram posts JSON: any other declared type is refused before the body is read (a
+      // multipart or form body would otherwise meet the platform's own body parsers).
+      const contentType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
+      if (contentType !== "" && contentType !== "application/json") return plain(415, "expected application/json")
       const declared = Number(request.headers["content-length"] ?? "0")
       if (Number.isFinite(declared) && declared > config.maxBodyBytes) return tooLarge()
       const body = yield* readBody(request, config.maxBodyBytes).pipe(Effect.either)
       if (Either.isLeft(body)) {
         return body.left._tag === "BodyTooLarge" ? tooLarge() : plain(400, "unreadable body")
       }
-      const decoded = decodeUpdate(body.right)
+      // Decoding and describing a body nested tens of thousands of levels deep can exhaust the
+      // stack: such a body is refused like any other that is not an Update.
+      const decoded = yield* Effect.try({
+        try: () =>
+          Either.mapLeft(decodeUpdate(body.right), (error) => ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 300)),
+        catch: () => new BodyUnreadable({ message: "too deeply nested" })
+      }).pipe(Effect.catchTag("BodyUnreadable", (e) => Effect.succeed(Either.left(e.message))))
       if (Either.isLeft(decoded)) {
-        const reason = ParseResult.TreeFormatter.formatErrorSync(decoded.left)
-        yield* Effect.logWarning(`webhook body is not an Update: ${reason.slice(0, 300)}`)
+        yield* Effect.logWarning(`webhook body is not an Update: ${decoded.left}`)
         return plain(400, "not a Telegram Update")
       }
       const update = decoded.right
