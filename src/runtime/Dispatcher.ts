@@ -201,15 +201,17 @@ export const makeDispatcher = Effect.gen(function*() {
         Effect.locally(CurrentAnswerCommit, Option.some(commit)),
         Effect.raceFirst(deadline),
         Effect.matchCauseEffect({
+          // Done first, then reported: the shorter the time between the answer going out and
+          // its entry marked done, the fewer answers a crash makes the next start send again.
           onSuccess: (outcome) =>
             Effect.zipRight(
+              finish(job.updateId, Either.right(undefined)),
               report(
                 startedAt,
                 outcome._tag.toLowerCase(),
                 outcome._tag === "Answered" ? Option.some(outcome.stage) : Option.none(),
                 Effect.logInfo(`update ${describe(outcome)}`)
-              ),
-              finish(job.updateId, Either.right(undefined))
+              )
             ),
           onFailure: (cause) => {
             if (Cause.isInterruptedOnly(cause)) return Effect.interrupt

@@ -1,0 +1,177 @@
+/**
+ * Crashes under load: the real `serve` command on SQLite is killed with SIGKILL at random
+ * moments while updates arrive over its webhook, and started again on the same database each
+ * time. The load generator repeats each update until it is acknowledged with 200, as Telegram
+ * does. Afterwards every update has its reply, and the replies sent twice (an answer that was
+ * out when the process died, before its inbox entry was marked done) are at most one per kill.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { makeFakeBotApi } from "../support/FakeBotApi.ts"
+import { type FakeCompletion, makeFakeOpenAi } from "../support/FakeOpenAi.ts"
+import { deliverChats, seededRandom } from "./support.ts"
+
+const full = process.env["FAULTS_FULL"] === "1"
+const users = full ? 200 : 60
+const perUser = 5
+const kills = full ? 5 : 3
+const secret = "crash-suite-secret"
+const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      const port = typeof address === "object" && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+const healthy = async (base: string, timeoutMs: number) => {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false)
+    if (ok) return true
+    await sleep(20)
+  }
+  return false
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode })
+    child.once("exit", (code, signal) => resolve({ code, signal }))
+  })
+
+const updatesOf = (user: number) =>
+  Array.from({ length: perUser }, (_, i) => {
+    const updateId = 7_000_000 + user * 10 + i
+    return {
+      update_id: updateId,
+      message: {
+        message_id: i + 1,
+        from: { id: 80_000 + user, is_bot: false, first_name: `Crash${user}` },
+        chat: { id: 80_000 + user, type: "private" },
+        date: 1_764_300_000 + i,
+        text: `question ${i} tok-${updateId}`
+      }
+    }
+  })
+
+describe("crash suite", () => {
+  it.scopedLive(`${users * perUser} webhook updates, the serve process SIGKILLed ${kills} times`, () =>
+    Effect.gen(function*() {
+      const random = seededRandom(4242)
+      const botApi = yield* makeFakeBotApi()
+      const lastUser = (messages: ReadonlyArray<Record<string, unknown>>) =>
+        String([...messages].reverse().find((m) => m["role"] === "user")?.["content"] ?? "")
+      // A model with some latency, so that dialogs are in flight whenever a kill lands.
+      const openAi = yield* makeFakeOpenAi({
+        fallback: (request): FakeCompletion => ({ delayMs: 60 + Math.floor(random() * 120), then: `re: ${lastUser(request.messages)}` })
+      })
+      const dir = mkdtempSync(join(tmpdir(), "bot-crash-suite-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
+      const port = yield* Effect.promise(freePort)
+      const base = `http://127.0.0.1:${port}`
+      let output = ""
+      let child: ChildProcess | undefined
+      yield* Effect.addFinalizer(() => Effect.sync(() => child?.exitCode === null && child.kill("SIGKILL")))
+
+      const start = () => {
+        child = spawn(process.execPath, ["--import", "tsx", mainModule, "serve"], {
+          env: {
+            PATH: process.env["PATH"] ?? "",
+            HOME: process.env["HOME"] ?? "",
+            TELEGRAM_BOT_TOKEN: botApi.token,
+            TELEGRAM_API_BASE_URL: botApi.url,
+            OPENAI_API_KEY: "sk-crash-suite",
+            OPENAI_BASE_URL: openAi.url,
+            WEBHOOK_SECRET: secret,
+            HOST: "127.0.0.1",
+            PORT: String(port),
+            STORE: "sqlite",
+            SQLITE_PATH: join(dir, "bot.sqlite"),
+            MAX_CONCURRENT_DIALOGS: "32",
+            SQLITE_WORKER: process.env["CRASH_SQLITE_WORKER"] ?? "true",
+            LOG_LEVEL: "warn"
+          },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+        child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+        child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+        return child
+      }
+
+      const chats = Array.from({ length: users }, (_, user) => updatesOf(user))
+      const all = chats.flat()
+      const repliesSoFar = Effect.map(botApi.delivered("sendMessage"), (d) => d.length)
+
+      const firstStarted = Date.now()
+      start()
+      expect(yield* Effect.promise(() => healthy(base, 30_000)), output).toBe(true)
+      const load = Effect.runFork(Effect.promise(() => deliverChats(`${base}/telegram/webhook`, secret, chats, { retryDelayMs: 100 })))
+
+      // Kill at random moments of the run, each after the process is up again.
+      const killedAt: Array<number> = []
+      for (let k = 0; k < kills; k++) {
+        yield* Effect.promise(() => sleep(400 + Math.floor(random() * 1600)))
+        killedAt.push(yield* repliesSoFar)
+        const victim = child!
+        victim.kill("SIGKILL")
+        const exit = yield* Effect.promise(() => exited(victim))
+        expect(exit.signal).toBe("SIGKILL")
+        start()
+        expect(yield* Effect.promise(() => healthy(base, 20_000)), output).toBe(true)
+      }
+      const acks = yield* load.await.pipe(Effect.flatMap((exit) => exit))
+      // Every update gets its reply (the last process runs to the end).
+      const deadline = Date.now() + 90_000
+      const tokens = () =>
+        Effect.map(botApi.delivered("sendMessage"), (calls) => calls.map((c) => /tok-(\d+)/.exec(String(c.params["text"]))?.[1]))
+      while (new Set(yield* tokens()).size < all.length && Date.now() < deadline) {
+        yield* Effect.promise(() => sleep(100))
+      }
+      const delivered = yield* tokens()
+      const counts = new Map<string, number>()
+      for (const t of delivered) if (t !== undefined) counts.set(t, (counts.get(t) ?? 0) + 1)
+      const duplicates = [...counts.values()].reduce((sum, n) => sum + n - 1, 0)
+      const missing = all.filter((u) => !counts.has(String(u.update_id))).map((u) => u.update_id)
+      const webhookRetries = [...acks.values()].reduce((sum, r) => sum + r.attempts - 1, 0)
+
+      // The last process stops cleanly on SIGTERM.
+      const last = child!
+      last.kill("SIGTERM")
+      const lastExit = yield* Effect.promise(() => exited(last))
+
+      console.log(JSON.stringify({
+        suite: "crash",
+        updates: all.length,
+        kills,
+        repliesWhenKilled: killedAt,
+        replies: delivered.length,
+        duplicates,
+        missing: missing.length,
+        webhookRetries,
+        unexpectedReplies: delivered.filter((t) => t === undefined).length,
+        seconds: (Date.now() - firstStarted) / 1000
+      }))
+
+      expect(acks.size).toBe(all.length)
+      expect([...acks.values()].every((r) => r.status === 200)).toBe(true)
+      expect(missing, output.slice(-3000)).toEqual([])
+      expect(duplicates).toBeLessThanOrEqual(kills)
+      // The kills landed mid-run: before the first reply of some and after the last of none.
+      expect(killedAt.every((n) => n < all.length)).toBe(true)
+      expect(lastExit.code).toBe(0)
+      expect(output).not.toContain(botApi.token)
+    }), full ? 400_000 : 200_000)
+})
