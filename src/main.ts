@@ -33,7 +33,7 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
     const token = yield* Config.option(Config.redacted("TELEGRAM_BOT_TOKEN"))
     if (Option.isSome(token)) {
       const webhookUrl = yield* Config.option(Config.string("WEBHOOK_URL"))
-      return yield* Option.isSome(webhookUrl) ? runWebhookServer : runPolling({ dropWebhook: false })
+      return yield* Option.isSome(webhookUrl) ? runWebhookServer() : runPolling({ dropWebhook: false })
     }
     yield* Console.error(`No TELEGRAM_BOT_TOKEN: replaying the bundled example conversation (${demoFile}).\n`)
     // The demo runs on a fresh in-memory database, so every run shows the whole conversation.

@@ -4,6 +4,8 @@
  * taking updates first when the process is asked to stop, then the dialogs in flight drain
  * until `SHUTDOWN_DEADLINE`.
  */
+import { Options } from "@effect/cli"
+import { NodeContext } from "@effect/platform-node"
 import { type ConfigError, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { metricsRoute } from "../observability/MetricsServer.ts"
@@ -14,7 +16,9 @@ import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { drainOnClose, WebhookServerLive } from "../telegram/WebhookServer.ts"
+import { Dispatcher } from "../runtime/Dispatcher.ts"
 import { announceModel } from "./offlineBot.ts"
+import { UpdateRecorder, UpdateRecorderFile, type UpdateRecorderOptions } from "./recording.ts"
 
 /** The whole bot on the real Bot API. */
 export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, never>({
@@ -23,6 +27,52 @@ export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | S
   stores: selectedStores,
   profile: selectedProfile
 })
+
+/** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
+export type Recording = Option.Option<UpdateRecorderOptions>
+
+/** The dispatcher with every update it is handed recorded first; a failed write is logged, never fatal. */
+const RecordingDispatcher = Layer.effect(
+  Dispatcher,
+  Effect.gen(function*() {
+    const dispatcher = yield* Dispatcher
+    const recorder = yield* UpdateRecorder
+    return Dispatcher.of({
+      ...dispatcher,
+      submit: (received) =>
+        recorder.record(received.json).pipe(
+          Effect.catchAll((e) => Effect.logWarning(`update not recorded: ${e.message}`)),
+          Effect.zipRight(dispatcher.submit(received))
+        )
+    })
+  })
+)
+
+/** A bot whose dispatcher records every update it is handed to the file of `options`. */
+export const withUpdateRecording = (options: UpdateRecorderOptions) =>
+<A, E, R>(bot: Layer.Layer<A | Dispatcher, E, R>) =>
+  Layer.provideMerge(RecordingDispatcher, Layer.merge(bot, UpdateRecorderFile(options).pipe(Layer.provide(NodeContext.layer))))
+
+/** The live bot, recording its incoming updates when asked to. */
+export const liveBotWith = (recording: Recording) =>
+  Option.match(recording, {
+    onNone: () => liveBot,
+    onSome: (options) => withUpdateRecording(options)(liveBot)
+  })
+
+/** The `--record FILE` and `--redact` options of `serve` and `poll`. */
+export const recordingOptions = {
+  record: Options.file("record").pipe(
+    Options.withDescription("append every incoming update to FILE, one JSON per line (the format replay reads)"),
+    Options.optional
+  ),
+  redact: Options.boolean("redact").pipe(
+    Options.withDescription("with --record: replace names, usernames, phone numbers and text outside the messages by placeholders")
+  )
+}
+
+export const recordingFrom = (options: { readonly record: Option.Option<string>; readonly redact: boolean }): Recording =>
+  Option.map(options.record, (file) => ({ file, redact: options.redact }))
 
 /** The Bot API refused the token. */
 export class TokenRefused extends Schema.TaggedError<TokenRefused>()("TokenRefused", { description: Schema.String }) {
@@ -70,20 +120,20 @@ export const registerWebhook = (config: WebhookConfigShape) =>
   })
 
 /** Long polling until interrupted: `poll`, and `npm start` without `WEBHOOK_URL`. */
-export const runPolling = (options: PollerOptions) =>
+export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>
   Effect.gen(function*() {
     yield* announceModel
     yield* announceBot
     yield* drainOnClose
     yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
     yield* runPoller(options)
-  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBot, PollConfig.fromEnv)))
+  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), PollConfig.fromEnv)))
 
 /**
  * The webhook server until interrupted: `serve`, and `npm start` with `WEBHOOK_URL`. When
  * `WEBHOOK_URL` is set and Telegram has another URL registered, it is registered first.
  */
-export const runWebhookServer = Effect.gen(function*() {
+export const runWebhookServer = (recording: Recording = Option.none()) => Effect.gen(function*() {
   yield* announceModel
   yield* announceBot
   const config = yield* WebhookConfig
@@ -98,4 +148,4 @@ export const runWebhookServer = Effect.gen(function*() {
   }
   yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
   return yield* Layer.launch(WebhookServerLive({ routes: metricsRoute }))
-}).pipe(Effect.provide(Layer.merge(liveBot, WebhookConfig.fromEnv)))
+}).pipe(Effect.provide(Layer.merge(liveBotWith(recording), WebhookConfig.fromEnv)))
