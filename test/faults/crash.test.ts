@@ -18,9 +18,9 @@ import { type FakeCompletion, makeFakeOpenAi } from "../support/FakeOpenAi.ts"
 import { deliverChats, seededRandom } from "./support.ts"
 
 const full = process.env["FAULTS_FULL"] === "1"
-const users = full ? 200 : 60
+const users = full ? 200 : 30
 const perUser = 5
-const kills = full ? 5 : 3
+const kills = full ? 5 : 2
 const secret = "crash-suite-secret"
 const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
 

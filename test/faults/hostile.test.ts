@@ -24,8 +24,8 @@ import { defaultProfilePath, modelRequests, runUpdates, testBot, textMessage, to
 import { makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
 
 const secret = "hostile-suite-secret"
-/** `npm run test:faults` posts all 10,000; `npm test` a quarter of the same sample. */
-const bodies = process.env["FAULTS_FULL"] === "1" ? 10_000 : 2_500
+/** `npm run test:faults` posts all 10,000; `npm test` the first 1,500 of the same sample. */
+const bodies = process.env["FAULTS_FULL"] === "1" ? 10_000 : 1_500
 
 // ── generators ───────────────────────────────────────────────────────────────────────────────
 

@@ -24,7 +24,7 @@ import { defaultProfilePath } from "../../src/testing/index.ts"
 import { makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
 
 const full = process.env["FAULTS_FULL"] === "1"
-const total = full ? 20_000 : 2_000
+const total = full ? 20_000 : 1_000
 const chats = full ? 2_000 : 500
 const secret = "overload-secret"
 const maxQueuedInMemory = 1_000
