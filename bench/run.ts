@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every scenario on this machine in one run, printed as a table and one JSON
- * line, with an SVG chart written to bench/results/. Each system under test runs in its own
+ * line, with the figures and an SVG chart written to bench/latest.json and bench/w1.svg. Each system under test runs in its own
  * process; the load generator and the stand-ins (fake OpenAI endpoint, fake Bot API) run in
  * this one, over real HTTP on 127.0.0.1.
  *
@@ -13,7 +13,7 @@
  * BENCH_INTAKE_UPDATES (20000), BENCH_OVERHEAD_UPDATES (10000).
  */
 import { type ChildProcess, fork } from "node:child_process"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -265,11 +265,10 @@ const main = async () => {
   if (overhead) console.log(`\nPipeline overhead: ${overhead.cpuMsPerUpdate} ms CPU per update (${overhead.updates} updates replayed in ${overhead.wallS} s)`)
   const figures = { date: new Date().toISOString(), machine, w1, intake, overhead }
   console.log(`\n${JSON.stringify(figures)}`)
-  const out = join(here, "results")
-  mkdirSync(out, { recursive: true })
-  writeFileSync(join(out, "latest.json"), `${JSON.stringify(figures, null, 2)}\n`)
-  if (w1.length > 0) writeFileSync(join(out, "w1.svg"), renderChart(w1))
-  process.stderr.write(`figures and chart written to ${out}\n`)
+  // Next to bench/README.md, which quotes them.
+  writeFileSync(join(here, "latest.json"), `${JSON.stringify(figures, null, 2)}\n`)
+  if (w1.length > 0) writeFileSync(join(here, "w1.svg"), renderChart(w1))
+  process.stderr.write(`figures and chart written to ${here}/latest.json and ${here}/w1.svg\n`)
 }
 
 main().catch((error: unknown) => {
