@@ -128,7 +128,7 @@ export const ChatMemberUpdated = Schema.Struct({
 })
 export type ChatMemberUpdated = typeof ChatMemberUpdated.Type
 
-/** Update kinds the bot does not act on: any object is accepted and the kind is logged and skipped. */
+/** Update kinds the bot does not act on: every object is accepted and the kind is logged and skipped. */
 const Opaque = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
 export const Update = Schema.Struct({

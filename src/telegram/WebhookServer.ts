@@ -112,7 +112,7 @@ export const makeUpdateHandler = (config: WebhookConfigShape) =>
           return plain(401, "unauthorized")
         }
       }
-      // Telegram posts JSON: any other declared type is refused before the body is read (a
+      // Telegram posts JSON: every other declared type is refused before the body is read (a
       // multipart or form body would otherwise meet the platform's own body parsers).
       const contentType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
       if (contentType !== "" && contentType !== "application/json") return plain(415, "expected application/json")

@@ -23,7 +23,7 @@
  *   then sends succeeds, as nothing is left to roll back). The next statement outside a
  *   transaction starts a new worker on the same file, with a warning in the log; if the file
  *   cannot be opened any more, that statement fails with the reason. A worker stopping between
- *   a transaction's last statement and its `COMMIT` is a defect, as any failed commit is in
+ *   a transaction's last statement and its `COMMIT` is a defect, as every failed commit is in
  *   @effect/sql. Terminating a worker takes effect when its current statement returns (SQLite
  *   cannot be interrupted from JavaScript).
  * - **Scope.** The worker is a scoped resource: when the layer closes, the worker closes the
