@@ -9,23 +9,18 @@
  * scope closes nothing is left running.
  */
 import { NodeContext } from "@effect/platform-node"
-import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Exit, HashMap, Layer, Logger, Option, Redacted, Scope } from "effect"
+import { Duration, Effect, Exit, HashMap, Layer, Logger, Option, Scope } from "effect"
 import { DialogConfig, DispatcherConfig, SendConfig } from "../../src/config.ts"
 import { withMetrics } from "../../src/llm/LlmMetrics.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
-import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
-import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
-import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
-import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
 import { type FakeCall, makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
 import { type FakeCompletion, makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
-import { counterSamples, counterTotal, deliverChats, makeOutage, seededRandom, withOutage } from "./support.ts"
+import { counterSamples, counterTotal, deliverChats, makeOutage, seededRandom, withOutage, startWebhookServer } from "./support.ts"
 
 /** `npm run test:faults` runs the full numbers; `npm test` the same suite scaled down. */
 const full = process.env["FAULTS_FULL"] === "1"
@@ -120,20 +115,12 @@ describe("fault injection", () => {
         }),
         sendConfig: SendConfig.make({ backoffBase: Duration.millis(5), retryAfterCap: Duration.seconds(2), maxRetries: 5 })
       })
-      const server = WebhookServerLive().pipe(
-        Layer.provideMerge(Layer.merge(bot, WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), port: 0 })))
-      )
 
       const retriesBefore = {
         bot: yield* counterSamples("bot_retries_total"),
         llm: yield* counterTotal("llm_retries_total")
       }
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(server, scope)
-      const address = Context.get(context, HttpServer.HttpServer).address
-      const url = `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}/telegram/webhook`
-      const dispatcher = Context.get(context, Dispatcher)
-      const inbox = Context.get(context, Inbox)
+      const { dispatcher, inbox, scope, url } = yield* startWebhookServer(bot, secret)
 
       const chats = Array.from({ length: users }, (_, user) => updatesOf(user))
       outage.open(2_500 - (Date.now() - started), 2_000)

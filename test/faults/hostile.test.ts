@@ -7,21 +7,18 @@
  * through the Tools service and through whole dialogs: every one comes back as a tool result.
  */
 import { NodeContext } from "@effect/platform-node"
-import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Exit, FastCheck as fc, Layer, Logger, LogLevel, Option, Redacted, Scope } from "effect"
+import { Duration, Effect, Exit, FastCheck as fc, Layer, Logger, LogLevel, Scope } from "effect"
 import { DialogConfig, DispatcherConfig, SendConfig } from "../../src/config.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import { OfflineModel } from "../../src/llm/OfflineModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
-import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
-import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
-import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 import { Tools } from "../../src/tools/Tools.ts"
 import { defaultProfilePath, modelRequests, runUpdates, testBot, textMessage, toolResults } from "../../src/testing/index.ts"
 import { makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
+import { startWebhookServer } from "./support.ts"
 
 const secret = "hostile-suite-secret"
 /** `npm run test:faults` posts all 10,000; `npm test` the first 1,500 of the same sample. */
@@ -128,14 +125,7 @@ describe("hostile input", () => {
         dispatcherConfig: DispatcherConfig.make({ updateDeadline: Duration.seconds(10) }),
         sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), maxRetries: 1 })
       })
-      const server = WebhookServerLive().pipe(
-        Layer.provideMerge(Layer.merge(bot, WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), port: 0 })))
-      )
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(server, scope)
-      const address = Context.get(context, HttpServer.HttpServer).address
-      const url = `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}/telegram/webhook`
-      const dispatcher = Context.get(context, Dispatcher)
+      const { dispatcher, scope, url } = yield* startWebhookServer(bot, secret)
       const samples = fc.sample(body, { numRuns: bodies, seed: 20261128 })
       const statuses = new Map<number, number>()
       const bad: Array<{ readonly status: number; readonly body: string }> = []

@@ -5,23 +5,19 @@
  * fiber waits per chat, so the heap stays bounded while 20,000 updates wait.
  */
 import { NodeContext } from "@effect/platform-node"
-import { HttpServer } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Deferred, Duration, Effect, Exit, Layer, Logger, LogLevel, Option, Redacted, Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, Layer, Logger, LogLevel, Scope } from "effect"
 import { DialogConfig, DispatcherConfig, SendConfig } from "../../src/config.ts"
 import { type CompletionResponse, LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
-import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
-import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
-import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
-import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
 import { makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
+import { startWebhookServer } from "./support.ts"
 
 const full = process.env["FAULTS_FULL"] === "1"
 const total = full ? 20_000 : 1_000
@@ -75,15 +71,7 @@ describe("overload", () => {
         }),
         sendConfig: SendConfig.make()
       })
-      const server = WebhookServerLive().pipe(
-        Layer.provideMerge(Layer.merge(bot, WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), port: 0 })))
-      )
-      const scope = yield* Scope.make()
-      const context = yield* Layer.buildWithScope(server, scope)
-      const address = Context.get(context, HttpServer.HttpServer).address
-      const url = `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}/telegram/webhook`
-      const dispatcher = Context.get(context, Dispatcher)
-      const inbox = Context.get(context, Inbox)
+      const { dispatcher, inbox, scope, url } = yield* startWebhookServer(bot, secret)
 
       // Warm up the paths once, then measure from an idle heap.
       const bodies = Array.from({ length: total }, (_, i) => JSON.stringify(update(i)))

@@ -3,13 +3,16 @@
  * window, and a load generator that posts updates to a webhook the way Telegram does (one
  * chat's updates in order, each repeated until it is acknowledged with 200).
  */
-import { Context, Effect, Layer } from "effect"
+import { HttpServer } from "@effect/platform"
+import { Context, Effect, Layer, Option, Redacted, Scope } from "effect"
 import { StoreError } from "../../src/domain/errors.ts"
-import { wrapService } from "../../src/observability/Instrument.ts"
+import { mapStores } from "../../src/observability/Instrument.ts"
 import { prometheusText } from "../../src/observability/Prometheus.ts"
-import { ClientStore } from "../../src/store/ClientStore.ts"
-import { HistoryStore } from "../../src/store/HistoryStore.ts"
+import type { BotServices } from "../../src/runtime/BotLayer.ts"
+import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
+import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
+import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 
 /** A small seeded generator (mulberry32): the same seed gives the same faults. */
 export const seededRandom = (seed: number) => {
@@ -55,23 +58,32 @@ export const makeOutage = (): Outage => {
  * outage is active, as a database that went away for a while.
  */
 export const withOutage = <A, E, R>(layer: Layer.Layer<A, E, R>, outage: Outage): Layer.Layer<A, E, R> =>
-  Layer.map(layer, (context) => {
-    const failing = <S extends object>(service: S) =>
-      wrapService(service, (operation, effect) =>
-        Effect.suspend(() =>
-          outage.active()
-            ? Effect.fail(new StoreError({ operation, message: "database unavailable (injected outage)", retryable: true }))
-            : effect
-        ))
-    let result = context
-    const unknownContext = context as Context.Context<unknown>
-    const clients = Context.getOption(unknownContext, ClientStore)
-    if (clients._tag === "Some") result = Context.add(result, ClientStore, failing(clients.value))
-    const history = Context.getOption(unknownContext, HistoryStore)
-    if (history._tag === "Some") result = Context.add(result, HistoryStore, failing(history.value))
-    const inbox = Context.getOption(unknownContext, Inbox)
-    if (inbox._tag === "Some") result = Context.add(result, Inbox, failing(inbox.value))
-    return result
+  Layer.map(layer, (context) =>
+    mapStores(context, () => (operation, effect) =>
+      Effect.suspend(() =>
+        outage.active()
+          ? Effect.fail(new StoreError({ operation, message: "database unavailable (injected outage)", retryable: true }))
+          : effect
+      )))
+
+/**
+ * The bot's webhook server on 127.0.0.1 (a free port) with `secret`, in a scope of its own the
+ * suite closes when it wants to see the shutdown.
+ */
+export const startWebhookServer = <E>(bot: Layer.Layer<BotServices, E>, secret: string) =>
+  Effect.gen(function*() {
+    const server = WebhookServerLive().pipe(
+      Layer.provideMerge(Layer.merge(bot, WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), port: 0 })))
+    )
+    const scope = yield* Scope.make()
+    const context = yield* Layer.buildWithScope(server, scope)
+    const address = Context.get(context, HttpServer.HttpServer).address
+    return {
+      scope,
+      url: `http://127.0.0.1:${address._tag === "TcpAddress" ? address.port : 0}/telegram/webhook`,
+      dispatcher: Context.get(context, Dispatcher),
+      inbox: Context.get(context, Inbox)
+    }
   })
 
 /** Sum of a Prometheus counter's samples (all label sets) in the current metrics snapshot. */
