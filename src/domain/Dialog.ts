@@ -64,6 +64,12 @@ export const InboxEntry = Schema.Struct({
   payload: Schema.String,
   status: InboxStatus,
   receivedAt: Schema.Number,
+  /**
+   * How many messages of the update's reply are known to have reached Telegram (0 until the
+   * first one is out). A re-run after a crash sends the same messages in the same order and
+   * skips this many.
+   */
+  delivered: Schema.Number,
   finishedAt: Schema.optional(Schema.Number),
   error: Schema.optional(Schema.String)
 })

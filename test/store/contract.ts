@@ -291,6 +291,30 @@ export const storeContract = (
           expect(yield* inbox.entry(id(u + 999))).toEqual(Option.none())
         }))
 
+      test("markDelivered keeps how many messages went out; pending and entry return it", () =>
+        Effect.gen(function*() {
+          const inbox = yield* Inbox
+          const u = freshBase()
+          yield* inbox.record(update(u, 5))
+          yield* inbox.record(update(u + 1, 5))
+          expect(Option.map(yield* inbox.entry(id(u)), (e) => e.delivered)).toEqual(Option.some(0))
+          yield* inbox.markDelivered(id(u), 1)
+          yield* inbox.markDelivered(id(u), 3)
+          const mine = (yield* inbox.pending()).filter((e) => e.updateId === u || e.updateId === u + 1)
+          expect(mine.map((e) => e.delivered)).toEqual([3, 0])
+          // It stays with the entry once finished, and an unknown update is no error.
+          yield* inbox.markDone(id(u))
+          expect(Option.map(yield* inbox.entry(id(u)), (e) => [e.status, e.delivered])).toEqual(Option.some(["done", 3]))
+          yield* inbox.markDelivered(id(u + 999), 2)
+          expect(yield* inbox.entry(id(u + 999))).toEqual(Option.none())
+          // A count that is not a whole number from 0 is refused, nothing written.
+          for (const bad of [-1, 1.5, 2 ** 32]) {
+            const refused = yield* Effect.either(inbox.markDelivered(id(u + 1), bad))
+            expect(Either.isLeft(refused) ? refused.left._tag : "written").toBe("StoreError")
+          }
+          expect(Option.map(yield* inbox.entry(id(u + 1)), (e) => e.delivered)).toEqual(Option.some(0))
+        }))
+
       test("pending honours its limit", () =>
         Effect.gen(function*() {
           const inbox = yield* Inbox

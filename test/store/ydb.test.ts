@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
 import { StatusIds_StatusCode } from "@ydbjs/api/operation"
 import { Optional } from "@ydbjs/value/optional"
-import { Bool, Int64, Text, Timestamp, Uint64 } from "@ydbjs/value/primitive"
+import { Bool, Int64, Text, Timestamp, Uint32, Uint64 } from "@ydbjs/value/primitive"
 import { Cause, Duration, Effect, Exit, Fiber, Layer, Option } from "effect"
 import type { StoreError } from "../../src/domain/errors.ts"
 import type { Stores } from "../../src/runtime/BotLayer.ts"
@@ -161,7 +161,7 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       fake.on(
         "VIEW `inbox_status`",
         rows({
-          columns: ["update_id", "chat_id", "payload", "status", "received_at", "finished_at", "error"],
+          columns: ["update_id", "chat_id", "payload", "status", "received_at", "finished_at", "error", "delivered"],
           rows: [[
             new Int64(6021488832n),
             new Optional(new Int64(-1001234567890n), new Int64(0n).type),
@@ -169,7 +169,18 @@ describe("YDB stores over the SDK against a fake YDB", () => {
             new Text("pending"),
             new Timestamp(new Date(1_764_300_000_123)),
             new Optional(null, new Timestamp(new Date(0)).type),
-            new Optional(null, new Text("").type)
+            new Optional(null, new Text("").type),
+            // A row from before the column was added: no count, read as nothing sent.
+            new Optional(null, new Uint32(0).type)
+          ], [
+            new Int64(6021488833n),
+            new Optional(null, new Int64(0n).type),
+            new Text("{}"),
+            new Text("pending"),
+            new Timestamp(new Date(1_764_300_000_124)),
+            new Optional(null, new Timestamp(new Date(0)).type),
+            new Optional(null, new Text("").type),
+            new Optional(new Uint32(2), new Uint32(0).type)
           ]]
         }),
         rows({ columns: ["n"], rows: [[new Uint64(7n)]] })
@@ -178,10 +189,25 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       expect(yield* inbox.record({ updateId: id(1), payload: "{}" })).toBe("New")
       expect(yield* inbox.record({ updateId: id(1), payload: "{}" })).toBe("Duplicate")
       expect(yield* inbox.pending(10)).toEqual([
-        { updateId: 6021488832, chatId: -1001234567890, payload: "{}", status: "pending", receivedAt: 1_764_300_000_123 }
+        { updateId: 6021488832, chatId: -1001234567890, payload: "{}", status: "pending", receivedAt: 1_764_300_000_123, delivered: 0 },
+        { updateId: 6021488833, payload: "{}", status: "pending", receivedAt: 1_764_300_000_124, delivered: 2 }
       ])
       expect(yield* inbox.pendingCount).toBe(7)
       expect(queriesLike("VIEW `inbox_status`")[0]?.text).toContain("ORDER BY update_id LIMIT $p1")
+    }).pipe(Effect.provide(stores())))
+
+  it.live("markDelivered sets the count as a Uint32 parameter, retried as idempotent; a bad count sends nothing", () =>
+    Effect.gen(function*() {
+      fake.on("SET delivered", status(StatusIds_StatusCode.UNDETERMINED), rows())
+      const inbox = yield* Inbox
+      yield* inbox.markDelivered(id(6021488832), 3)
+      const sent = queriesLike("SET delivered")
+      expect(sent).toHaveLength(2)
+      expect(sent[0]?.text).toContain("UPDATE `inbox` SET delivered = $p0 WHERE update_id = $p1")
+      expect(sent[0]?.parameters).toEqual({ $p0: { type: "Uint32", value: 3 }, $p1: { type: "Int64", value: 6021488832n } })
+      const refused = yield* Effect.flip(inbox.markDelivered(id(1), -1))
+      expect(refused).toMatchObject({ _tag: "StoreError", operation: "markDelivered", retryable: false })
+      expect(queriesLike("SET delivered")).toHaveLength(2)
     }).pipe(Effect.provide(stores())))
 
   it.live("OVERLOADED, UNAVAILABLE and BAD_SESSION are retried until the query succeeds", () =>
@@ -277,7 +303,32 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       expect(texts[2]).toContain("INDEX inbox_status GLOBAL SYNC ON (status, update_id)")
       expect(texts[2]).toContain('TTL = Interval("PT86400S") ON finished_at')
       expect(texts[3]).toBe('ALTER TABLE `bot/inbox` SET (TTL = Interval("PT86400S") ON finished_at)')
+      // The inbox has its delivered column: the probe compiles, nothing is altered.
+      expect(texts[4]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
+      expect(texts).toHaveLength(5)
       expect(fake.executed.every((q) => Object.keys(q.parameters).length === 0)).toBe(true)
+    }).pipe(Effect.provide(YdbClientLive(options(fake.connectionString)))))
+
+  it.live("migrate adds the delivered column to an inbox created before it, once", () =>
+    Effect.gen(function*() {
+      fake.on("SELECT delivered FROM", status(StatusIds_StatusCode.GENERIC_ERROR, 2017, "Member not found: delivered"), rows())
+      const tables = ydbTables("")
+      expect(yield* migrateYdb(tables, "1 day")).toBe(5)
+      const texts = fake.executed.map((q) => q.text)
+      expect(texts.slice(4)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
+      // The next deploy finds the column and alters nothing.
+      fake.reset()
+      expect(yield* migrateYdb(tables, "1 day")).toBe(4)
+      expect(fake.executed.map((q) => q.text).filter((t) => t.includes("ADD COLUMN"))).toEqual([])
+    }).pipe(Effect.provide(YdbClientLive(options(fake.connectionString)))))
+
+  it.live("migrate fails, altering nothing, when the probe fails for another reason than a missing column", () =>
+    Effect.gen(function*() {
+      fake.on("SELECT delivered FROM", status(StatusIds_StatusCode.UNAUTHORIZED, 1, "access denied"))
+      const error = yield* Effect.flip(migrateYdb(ydbTables(""), "1 day"))
+      expect(error).toMatchObject({ _tag: "StoreError", operation: "migrate" })
+      expect(error.message).toContain("UNAUTHORIZED")
+      expect(fake.executed.map((q) => q.text).filter((t) => t.includes("ADD COLUMN"))).toEqual([])
     }).pipe(Effect.provide(YdbClientLive(options(fake.connectionString)))))
 })
 

@@ -9,7 +9,7 @@ import { StoreError } from "../../domain/errors.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
 import { HistoryStore } from "../HistoryStore.ts"
-import { effectiveRetention, Inbox } from "../Inbox.ts"
+import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 
 const definedOnly = <A extends object>(value: A): Partial<A> =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<A>
@@ -116,12 +116,19 @@ export const makeInboxMemory = Effect.sync(() => {
             ...(update.chatId === undefined ? {} : { chatId: update.chatId }),
             payload: update.payload,
             status: "pending",
-            receivedAt: now
+            receivedAt: now,
+            delivered: 0
           })
           return "New" as const
         })),
     markDone: (updateId, note) => finish(updateId, "done", note),
     markFailed: (updateId, reason) => finish(updateId, "failed", reason),
+    markDelivered: (updateId, count) =>
+      Effect.flatMap(deliveredCount("markDelivered", count), (delivered) =>
+        Effect.sync(() => {
+          const entry = entries.get(updateId)
+          if (entry) entries.set(updateId, { ...entry, delivered })
+        })),
     entry: (updateId) => Effect.sync(() => Option.fromNullable(entries.get(updateId))),
     pending: (limit) =>
       Effect.sync(() =>

@@ -21,7 +21,7 @@ import { StoreError } from "../../domain/errors.ts"
 import { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
 import { HistoryStore } from "../HistoryStore.ts"
-import { effectiveRetention, Inbox } from "../Inbox.ts"
+import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 import { SqliteConfig } from "../StoreConfig.ts"
 import { migrateSqlite } from "./migrations.ts"
 import * as SqliteWorkerClient from "./SqliteWorkerClient.ts"
@@ -190,7 +190,8 @@ const InboxRow = Schema.Struct({
   status: InboxStatus,
   received_at: Schema.Number,
   finished_at: Schema.NullOr(Schema.Number),
-  error: NullableString
+  error: NullableString,
+  delivered: Schema.Number
 })
 const decodeInboxRows = Schema.decodeUnknown(Schema.Array(InboxRow))
 
@@ -200,6 +201,7 @@ const toInboxEntry = (row: typeof InboxRow.Type): InboxEntry => ({
   payload: row.payload,
   status: row.status,
   receivedAt: row.received_at,
+  delivered: row.delivered,
   ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
   ...(row.error === null ? {} : { error: row.error })
 })
@@ -350,6 +352,11 @@ export const makeInboxSqlite = Effect.gen(function*() {
       ).pipe(Effect.map((rows) => (rows.length === 1 ? "New" as const : "Duplicate" as const))),
     markDone: (updateId, note) => finish("markDone", updateId, "done", note ?? null),
     markFailed: (updateId, reason) => finish("markFailed", updateId, "failed", reason),
+    markDelivered: (updateId, count) =>
+      Effect.flatMap(deliveredCount("markDelivered", count), (n) =>
+        storeCall("markDelivered", "inbox", sql`UPDATE inbox SET delivered = ${n} WHERE update_id = ${updateId}`)).pipe(
+          Effect.asVoid
+        ),
     entry: (updateId) =>
       storeCall("entry", "inbox", Effect.flatMap(sql`SELECT * FROM inbox WHERE update_id = ${updateId}`, decodeInboxRows)).pipe(
         Effect.map((rows) => Option.map(Option.fromNullable(rows[0]), toInboxEntry))

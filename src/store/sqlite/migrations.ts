@@ -5,7 +5,8 @@
  * - `clients`: one row per Telegram user, keyed by the user id (an INTEGER: 64-bit exact).
  * - `messages`: dialog history keyed by (chat_id, update_id, role), a table without rowid, so
  *   a chat's messages are one contiguous range of the key and a repeated append is a no-op.
- * - `inbox`: one row per update_id; pending entries are found through `inbox_pending`.
+ * - `inbox`: one row per update_id; pending entries are found through `inbox_pending`;
+ *   `delivered` (added by 0002) counts the messages of the update's reply already sent.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
@@ -52,9 +53,15 @@ const createTables = Effect.gen(function*() {
   yield* sql`CREATE INDEX inbox_finished ON inbox (finished_at) WHERE status <> 'pending'`
 })
 
+const addDelivered = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE inbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0 CHECK (delivered >= 0)`
+})
+
 /** Every migration of the embedded database. */
 export const sqliteMigrations = Migrator.fromRecord({
-  "0001_create_tables": createTables
+  "0001_create_tables": createTables,
+  "0002_inbox_delivered": addDelivered
 })
 
 /** Applies the migrations not applied yet; returns the ones applied now. */

@@ -1,12 +1,12 @@
 /**
  * The stores on YDB (tables from `./schema.ts`, created by `migrate`). Every value travels as
  * a typed parameter: Telegram ids as Int64 (exact: the SDK decodes Int64 as bigint), texts as
- * Utf8, inbox times as Timestamp. Rows are decoded with Schema.
+ * Utf8, inbox times as Timestamp, delivered counts as Uint32. Rows are decoded with Schema.
  */
 import { StatusIds_StatusCode } from "@ydbjs/api/operation"
 import { identifier } from "@ydbjs/query"
 import { Optional } from "@ydbjs/value/optional"
-import { Bool, Int64, Int64Type, Text, TextType, Timestamp, Uint64 } from "@ydbjs/value/primitive"
+import { Bool, Int64, Int64Type, Text, TextType, Timestamp, Uint32, Uint64 } from "@ydbjs/value/primitive"
 import { Clock, Duration, Effect, Layer, Option, ParseResult, Schema } from "effect"
 import type { Client, HistoryMessage, InboxEntry } from "../../domain/Dialog.ts"
 import { InboxStatus, Role } from "../../domain/Dialog.ts"
@@ -14,7 +14,7 @@ import { StoreError } from "../../domain/errors.ts"
 import { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
 import { HistoryStore } from "../HistoryStore.ts"
-import { effectiveRetention, Inbox } from "../Inbox.ts"
+import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 import { YdbConfig } from "../StoreConfig.ts"
 import { type Rows, YdbClient, YdbClientLive, type YdbConnectionOptions, type YdbStatus } from "./YdbClient.ts"
 import { ydbTables, type YdbTables } from "./schema.ts"
@@ -72,14 +72,16 @@ const InboxRow = Schema.Struct({
   status: InboxStatus,
   received_at: TimestampMillis,
   finished_at: Schema.NullOr(TimestampMillis),
-  error: NullableString
+  error: NullableString,
+  // Nullable: rows written before the column was added have none, which means nothing sent yet.
+  delivered: Schema.NullOr(Schema.NonNegativeInt)
 })
 const CountRow = Schema.Struct({ n: Int64Number })
 const IdRow = Schema.Struct({ update_id: Int64Id })
 
 const clientColumns =
   "id, first_name, last_name, username, language_code, profile_name, profile_phone, profile_email, profile_notes, blocked, handoff_requested_at, handoff_reason, created_at"
-const inboxColumns = "update_id, chat_id, payload, status, received_at, finished_at, error"
+const inboxColumns = "update_id, chat_id, payload, status, received_at, finished_at, error, delivered"
 
 const toClient = (row: typeof ClientRow.Type): Client => ({
   id: row.id,
@@ -105,6 +107,7 @@ const toInboxEntry = (row: typeof InboxRow.Type): InboxEntry => ({
   payload: row.payload,
   status: row.status,
   receivedAt: row.received_at,
+  delivered: row.delivered ?? 0,
   ...(row.finished_at === null ? {} : { finishedAt: row.finished_at }),
   ...(row.error === null ? {} : { error: row.error })
 })
@@ -303,6 +306,15 @@ export const makeInboxYdb = (tables: YdbTables) =>
           )).pipe(Effect.map((results) => (wasConflict(results) ? "Duplicate" as const : "New" as const))),
       markDone: (updateId, note) => finish("markDone", updateId, "done", note),
       markFailed: (updateId, reason) => finish("markFailed", updateId, "failed", reason),
+      // Sets the count (idempotent: a repeat writes the same value); no row, no change.
+      markDelivered: (updateId, count) =>
+        Effect.flatMap(deliveredCount("markDelivered", count), (n) =>
+          ydb.run(
+            "markDelivered",
+            tables.inbox,
+            (sql) => sql`UPDATE ${table} SET delivered = ${new Uint32(n)} WHERE update_id = ${int64(updateId)}`,
+            { idempotent: true }
+          )).pipe(Effect.asVoid),
       entry: (updateId) =>
         ydb.run(
           "entry",

@@ -8,11 +8,16 @@
  * - `inbox`: keyed by update_id, with a secondary index to list pending entries in update_id
  *   order, and a TTL on `finished_at`: finished entries are deleted by YDB itself after the
  *   retention (never below 24 hours); pending entries have no `finished_at` and never expire.
+ *   `delivered` (nullable, read as 0) counts the messages of the update's reply already sent.
  *
- * Every statement is idempotent (`IF NOT EXISTS`, the TTL is set again), so `migrate` can run
- * at every deploy.
+ * `migrate` can run at every deploy: the tables are created `IF NOT EXISTS`, the TTL is set
+ * again, and columns added after a table's first version are added only where missing. YQL
+ * has no `ADD COLUMN IF NOT EXISTS`, so each such column is probed first (`SELECT column …
+ * LIMIT 0`, which fails to compile when it is missing) and `ALTER TABLE … ADD COLUMN` runs only
+ * then.
  */
 import { identifier } from "@ydbjs/query"
+import { StatusIds_StatusCode } from "@ydbjs/api/operation"
 import { Duration, Effect } from "effect"
 import { effectiveRetention } from "../Inbox.ts"
 import { YdbClient } from "./YdbClient.ts"
@@ -74,6 +79,7 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       received_at Timestamp NOT NULL,
       finished_at Timestamp,
       error Utf8,
+      delivered Uint32,
       PRIMARY KEY (update_id),
       INDEX inbox_status GLOBAL SYNC ON (status, update_id)
     ) WITH (TTL = Interval("${ttl}") ON finished_at, AUTO_PARTITIONING_BY_LOAD = ENABLED)`,
@@ -81,7 +87,42 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
   ]
 }
 
-/** Creates the tables (or leaves them as they are) and sets the inbox TTL; returns the statements run. */
+/** A column added after its table's first version: `probe` fails when it is missing, `add` adds it. */
+export interface ColumnUpgrade {
+  readonly table: string
+  readonly column: string
+  readonly probe: string
+  readonly add: string
+}
+
+/** The columns tables created by an earlier version may lack, in order. */
+export const columnUpgrades = (tables: YdbTables): ReadonlyArray<ColumnUpgrade> => {
+  const inbox = identifier(tables.inbox).toString()
+  return [{
+    table: tables.inbox,
+    column: "delivered",
+    probe: `SELECT delivered FROM ${inbox} LIMIT 0`,
+    add: `ALTER TABLE ${inbox} ADD COLUMN delivered Uint32`
+  }]
+}
+
+/**
+ * The statuses of a probe that mean "no such column" (YDB rejects the query when compiling it).
+ * Any other failure (unavailable, timed out, unauthorized…) fails `migrate` rather than
+ * risking an ALTER on a column that may well exist.
+ */
+const missingColumnStatuses = new Set<number>([
+  StatusIds_StatusCode.GENERIC_ERROR,
+  StatusIds_StatusCode.SCHEME_ERROR,
+  StatusIds_StatusCode.BAD_REQUEST
+])
+const missing = Symbol.for("dialog-bot/ydb/missing-column")
+const missingResult: ReadonlyArray<never> = Object.assign([], { [missing]: true })
+
+/**
+ * Creates the tables (or leaves them as they are), adds the columns they lack and sets the
+ * inbox TTL; returns how many schema statements were applied (probes not counted).
+ */
 export const migrateYdb = (tables: YdbTables, inboxTtl: Duration.DurationInput) =>
   Effect.gen(function*() {
     const ydb = yield* YdbClient
@@ -89,5 +130,17 @@ export const migrateYdb = (tables: YdbTables, inboxTtl: Duration.DurationInput) 
     for (const statement of statements) {
       yield* ydb.run("migrate", "schema", (sql) => sql(statement), { idempotent: true })
     }
-    return statements.length
+    let applied = statements.length
+    for (const upgrade of columnUpgrades(tables)) {
+      const probed = yield* ydb.run("migrate", upgrade.table, (sql) => sql(upgrade.probe), {
+        idempotent: true,
+        onStatus: (status) => (missingColumnStatuses.has(status.code) ? missingResult : undefined)
+      })
+      if (probed !== missingResult) continue
+      // Not retried after UNDETERMINED: a second ADD COLUMN would fail if the first one was
+      // applied; the next migrate probes again and finds the column.
+      yield* ydb.run("migrate", upgrade.table, (sql) => sql(upgrade.add), { idempotent: false })
+      applied++
+    }
+    return applied
   })
