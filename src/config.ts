@@ -100,7 +100,14 @@ export const SendConfigSchema = Config.all({
   /** Proactive outgoing throttle (30 msg/s overall, ~1 msg/s per chat); off by default. */
   throttle: Config.boolean("TELEGRAM_THROTTLE").pipe(Config.withDefault(false)),
   /** How often the `typing` action is refreshed while a dialog runs. */
-  typingInterval: duration("TELEGRAM_TYPING_INTERVAL", "4500 millis")
+  typingInterval: duration("TELEGRAM_TYPING_INTERVAL", "4500 millis"),
+  /**
+   * Sends of dialog messages that may be in doubt at once: from the request to Telegram until
+   * the inbox records the message as delivered. A crash re-sends at most this many messages
+   * Telegram already had; each in-doubt send holds its slot for one Bot API round trip and
+   * one store write, so messages per second stay below this / (round trip + write).
+   */
+  sendsInDoubt: positiveInt("TELEGRAM_SENDS_IN_DOUBT", 1)
 })
 export type SendConfigShape = Config.Config.Success<typeof SendConfigSchema>
 
@@ -113,6 +120,7 @@ export class SendConfig extends Context.Tag("SendConfig")<SendConfig, SendConfig
       backoffBase: Duration.millis(500),
       throttle: false,
       typingInterval: Duration.millis(4500),
+      sendsInDoubt: 1,
       ...overrides
     })
 }

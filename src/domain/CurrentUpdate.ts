@@ -7,21 +7,39 @@ export const CurrentUpdateId: FiberRef.FiberRef<Option.Option<TelegramId>> = Fib
 )
 
 /**
- * Whether the answer of the current update has started to go out. The dispatcher sets a cell
- * per update; the pipeline marks it just before it sends the answer. From then on the
- * update's deadline no longer cuts the dialog short: an interrupted send may have reached the
- * user already, and an apology after it would be a second message.
+ * The delivery state of the current update. The dispatcher sets a cell per update; the
+ * pipeline marks it committed just before it sends the answer, and the messenger counts each
+ * message it sends (the inbox keeps the count, see `Inbox.markDelivered`).
+ *
+ * Once committed, the update's deadline no longer cuts the dialog short: an interrupted send
+ * may have reached the user already, and an apology after it would be a second message.
  */
-export interface AnswerCommit {
+export interface Delivery {
   committed: boolean
+  /** Messages of this update sent (or skipped as delivered before) in this run, in order. */
+  sent: number
+  /** Messages an earlier run (or attempt) delivered: this one skips as many. */
+  deliveredBefore: number
 }
 
-export const CurrentAnswerCommit: FiberRef.FiberRef<Option.Option<AnswerCommit>> = FiberRef.unsafeMake(
-  Option.none<AnswerCommit>()
+export const CurrentDelivery: FiberRef.FiberRef<Option.Option<Delivery>> = FiberRef.unsafeMake(
+  Option.none<Delivery>()
 )
 
+/** A new cell for an update an earlier run delivered `deliveredBefore` messages of. */
+export const makeDelivery = (deliveredBefore: number): Delivery => ({ committed: false, sent: 0, deliveredBefore })
+
+/**
+ * Starts another attempt of the same update in this run (after a store error): what the
+ * earlier attempts delivered is not sent again.
+ */
+export const restartDelivery = (cell: Delivery): void => {
+  cell.deliveredBefore = Math.max(cell.deliveredBefore, cell.sent)
+  cell.sent = 0
+}
+
 /** Marks the current update's answer as going out (nothing outside a dispatched update). */
-export const commitAnswer = Effect.flatMap(FiberRef.get(CurrentAnswerCommit), (cell) =>
+export const commitAnswer = Effect.flatMap(FiberRef.get(CurrentDelivery), (cell) =>
   Effect.sync(() => {
     if (Option.isSome(cell)) cell.value.committed = true
   }))

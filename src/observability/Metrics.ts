@@ -43,6 +43,11 @@ export const updatesRecovered = Metric.counter("bot_updates_recovered_total", {
   incremental: true
 })
 
+export const messagesNotResent = Metric.counter("bot_messages_not_resent_total", {
+  description: "Messages of a recovered update not sent again: an earlier run had delivered them",
+  incremental: true
+})
+
 /**
  * Updates finished, by outcome: `answered`, `command`, `replied`, `skipped`, `membership`,
  * `blocked` (the user blocked the bot), `failed` (apology sent), `deadline` (apology sent).

@@ -27,7 +27,7 @@ import {
   SubscriptionRef,
   type Tracer
 } from "effect"
-import { type AnswerCommit, CurrentAnswerCommit, CurrentUpdateId } from "../domain/CurrentUpdate.ts"
+import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../domain/CurrentUpdate.ts"
 import { DispatcherConfig } from "../config.ts"
 import type { InboxEntry, RecordResult } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -84,6 +84,8 @@ interface Job {
   readonly intake: Option.Option<Tracer.AnySpan>
   /** When the update was queued (epoch millis). */
   readonly queuedAt: number
+  /** Messages of the reply an earlier run delivered (from the inbox): this run does not send them again. */
+  readonly deliveredBefore: number
 }
 
 /** A queued update whose payload waits in the inbox: memory holds its id and chat only. */
@@ -186,19 +188,23 @@ export const makeDispatcher = Effect.gen(function*() {
       yield* line.pipe(Effect.annotateLogs({ outcome, duration_ms: durationMs, ...stageTag }))
     })
 
-  const handle = (job: Job): Effect.Effect<void> =>
+  const handle = (job: Job, cell: Delivery): Effect.Effect<void> =>
     Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
       yield* Metric.update(updateQueueDuration, Duration.millis(Math.max(0, startedAt - job.queuedAt)))
       // The deadline interrupts the dialog unless its answer has started to go out (then the
       // send finishes under its own bounded retries: an apology after it would be a second message).
-      const commit: AnswerCommit = { committed: false }
       const deadline = Effect.sleep(config.updateDeadline).pipe(
-        Effect.zipRight(Effect.suspend(() => (commit.committed ? Effect.never : Effect.fail("deadline" as const))))
+        Effect.zipRight(Effect.suspend(() => (cell.committed ? Effect.never : Effect.fail("deadline" as const))))
       )
-      return yield* pipeline.handle(job.update).pipe(
+      // Each attempt starts past the messages earlier attempts sent (a retry sends the reply
+      // stored by the first attempt: its parts already out are not sent twice).
+      const attempt = Effect.suspend(() => {
+        restartDelivery(cell)
+        return pipeline.handle(job.update)
+      })
+      return yield* attempt.pipe(
         Effect.retry({ schedule: countedStoreRetry("dispatcher_store").pipe(Schedule.whileInput(isStoreError)) }),
-        Effect.locally(CurrentAnswerCommit, Option.some(commit)),
         Effect.raceFirst(deadline),
         Effect.matchCauseEffect({
           // Done first, then reported: the shorter the time between the answer going out and
@@ -246,7 +252,11 @@ export const makeDispatcher = Effect.gen(function*() {
 
   const run = (job: Job): Effect.Effect<void> => {
     const chatId = updateChatId(job.update)
-    const processing = (job.flooded ? notifyFlood(job) : handle(job)).pipe(
+    // One delivery cell for everything the update sends (its answer, the apology or the flood
+    // notice): the messenger skips what an earlier run delivered and records what goes out.
+    const cell = makeDelivery(job.deliveredBefore)
+    const processing = (job.flooded ? notifyFlood(job) : handle(job, cell)).pipe(
+      Effect.locally(CurrentDelivery, Option.some(cell)),
       Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
       Effect.annotateLogs({ update_id: job.updateId, ...(Option.isSome(chatId) ? { chat_id: chatId.value } : {}) }),
       Effect.withSpan("dispatcher.update", {
@@ -270,7 +280,7 @@ export const makeDispatcher = Effect.gen(function*() {
         if (Option.isNone(entry) || entry.value.status !== "pending") return Effect.succeed(Option.none<Job>())
         return decodeUpdateJson(entry.value.payload).pipe(
           Effect.map((update): Option.Option<Job> =>
-            Option.some({ ...parked, _tag: "Job", update, intake: Option.none() })
+            Option.some({ ...parked, _tag: "Job", update, intake: Option.none(), deliveredBefore: entry.value.delivered })
           ),
           Effect.catchAll((e) =>
             Effect.as(finish(parked.updateId, Either.left(`undecodable: ${e.message.slice(0, 200)}`)), Option.none<Job>())
@@ -455,7 +465,8 @@ export const makeDispatcher = Effect.gen(function*() {
             update,
             flooded: admitted === "DroppedWithNotice",
             intake,
-            queuedAt: now
+            queuedAt: now,
+            deliveredBefore: 0
           })
         }
       } else {
@@ -487,7 +498,8 @@ export const makeDispatcher = Effect.gen(function*() {
                 update,
                 flooded: false,
                 intake: Option.none(),
-                queuedAt
+                queuedAt,
+                deliveredBefore: entry.delivered
               })
             ),
             Effect.zipRight(Metric.increment(updatesRecovered)),

@@ -1,6 +1,13 @@
 /**
  * Sending replies: splitting long texts, the retry policy of every send (the one place for
  * it), blocked users, the optional proactive throttle and the `typing` indicator.
+ *
+ * Delivery after a crash: the Bot API has no idempotency key, so a message whose request
+ * reached Telegram just before the process died cannot be told apart from one that did not.
+ * Each message sent for a dispatched update is therefore recorded in the inbox right after
+ * Telegram accepts it (`Inbox.markDelivered`), and a re-run of the update skips the messages
+ * recorded. The request and its record hold one of `sendsInDoubt` slots (1 by default), so a
+ * crash leaves at most that many messages in doubt: those are sent again.
  */
 import {
   Clock,
@@ -9,7 +16,10 @@ import {
   Effect,
   ExecutionStrategy,
   Exit,
+  Fiber,
+  FiberRef,
   Layer,
+  Metric,
   Option,
   RateLimiter,
   Schedule,
@@ -18,10 +28,12 @@ import {
   Scope
 } from "effect"
 import { SendConfig } from "../config.ts"
+import { CurrentDelivery, CurrentUpdateId, type Delivery } from "../domain/CurrentUpdate.ts"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
-import { countRetry } from "../observability/Metrics.ts"
+import { countRetry, messagesNotResent } from "../observability/Metrics.ts"
 import { ClientStore } from "../store/ClientStore.ts"
+import { Inbox } from "../store/Inbox.ts"
 import { splitText } from "./splitText.ts"
 import { type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
 import { withSpan } from "../observability/span.ts"
@@ -62,13 +74,31 @@ export const isRetryable = (error: TelegramError): boolean =>
 /** Longest single backoff delay after a 5xx or a connection error. */
 const maxBackoff = Duration.seconds(20)
 
+/** Longest wait for the record of a sent message, while its send holds an in-doubt slot. */
+const recordTimeout = Duration.seconds(2)
+
+/** Where the record of a dialog message goes: its update, and the count it brings the update to. */
+interface Ledger {
+  readonly updateId: TelegramId
+  readonly count: number
+}
+
+/** Counts a message an earlier run delivered as sent in this run; whether it was one. */
+const alreadyDelivered = (cell: Delivery): boolean => {
+  if (cell.sent >= cell.deliveredBefore) return false
+  cell.sent++
+  return true
+}
+
 /** Per-chat limiters kept before idle ones are closed. */
 const chatLimiterSoftCap = 1024
 
 export const makeMessenger = Effect.gen(function*() {
   const api = yield* TelegramApi
   const clients = yield* ClientStore
+  const inbox = yield* Inbox
   const config = yield* SendConfig
+  const inDoubt = yield* Effect.makeSemaphore(config.sendsInDoubt)
 
   /**
    * The retry policy of every send: a 429 waits its `retry_after` (up to the cap; a longer
@@ -158,10 +188,36 @@ export const makeMessenger = Effect.gen(function*() {
         )
     })
 
+  /**
+   * One Bot API call that sends a dialog message, then its record: the message is in doubt from
+   * the request until the record is written, and holds an `inDoubt` slot meanwhile. A record
+   * that fails is logged, never a failed send (the message is out; only a crash before the
+   * next record would send it twice).
+   */
+  const recorded = <A, E>(call: Effect.Effect<A, E>, ledger: Option.Option<Ledger>): Effect.Effect<A, E> =>
+    Option.match(ledger, {
+      onNone: () => call,
+      onSome: ({ updateId, count }) =>
+        inDoubt.withPermits(1)(
+          Effect.uninterruptibleMask((restore) =>
+            Effect.tap(restore(call), () =>
+              // On a fiber of its own: interrupting the dialog (a shutdown) waits for the record
+              // instead of cutting it (a child fiber would be interrupted with its parent), and
+              // the timeout can still end a record that hangs.
+              Effect.forkDaemon(Effect.interruptible(Effect.timeout(inbox.markDelivered(updateId, count), recordTimeout))).pipe(
+                Effect.flatMap(Fiber.join),
+                Effect.catchAll((e) =>
+                  Effect.logWarning(`sent message not recorded, a crash now would send it again: ${e.message}`)
+                )
+              ))
+          )
+        )
+    })
+
   /** One part, throttled and retried; a formatted part Telegram cannot parse goes again as plain text. */
-  const sendOne = (chatId: TelegramId, text: string, parseMode: ParseMode | undefined) => {
+  const sendOne = (chatId: TelegramId, text: string, parseMode: ParseMode | undefined, ledger: Option.Option<Ledger>) => {
     const send = (target: TelegramId, mode: ParseMode | undefined) =>
-      retrying(throttled(target, api.sendMessage({ chatId: target, text, parseMode: mode })))
+      retrying(throttled(target, recorded(api.sendMessage({ chatId: target, text, parseMode: mode }), ledger)))
     return send(chatId, parseMode).pipe(
       Effect.catchIf(
         (e) => parseMode !== undefined && isParseEntitiesError(e),
@@ -196,8 +252,15 @@ export const makeMessenger = Effect.gen(function*() {
         return yield* Effect.fail(new RecipientBlocked({ chatId }))
       }
       const parts = splitText(text)
+      const delivery = Option.all({ cell: yield* FiberRef.get(CurrentDelivery), updateId: yield* FiberRef.get(CurrentUpdateId) })
+      let skipped = 0
       for (const part of parts) {
-        yield* sendOne(chatId, part, options?.parseMode).pipe(
+        if (Option.isSome(delivery) && alreadyDelivered(delivery.value.cell)) {
+          skipped++
+          continue
+        }
+        const ledger = Option.map(delivery, ({ cell, updateId }): Ledger => ({ updateId, count: cell.sent + 1 }))
+        yield* sendOne(chatId, part, options?.parseMode, ledger).pipe(
           Effect.catchIf(isBlockedError, () =>
             Effect.zipRight(
               clients.setBlocked(chatId, true).pipe(
@@ -206,6 +269,11 @@ export const makeMessenger = Effect.gen(function*() {
               Effect.fail(new RecipientBlocked({ chatId }))
             ))
         )
+        if (Option.isSome(delivery)) delivery.value.cell.sent++
+      }
+      if (skipped > 0) {
+        yield* Metric.incrementBy(messagesNotResent, skipped)
+        yield* Effect.logInfo(`${skipped} of ${parts.length} messages delivered before the restart, not sent again`)
       }
       return parts.length
     }).pipe(withSpan("telegram.reply", { attributes: { chat_id: chatId } }))

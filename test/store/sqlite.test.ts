@@ -150,7 +150,8 @@ describe("recovery from the inbox on SQLite", () => {
       ]
 
       // First lifetime: every update acknowledged (recorded), then the process "dies": 101 was
-      // answered, 102's reply was composed and stored but not sent, the rest never started.
+      // answered, 102's reply was composed and stored but not sent, 103's reply was sent and
+      // recorded as delivered but its entry not yet marked done, the rest never started.
       yield* Effect.gen(function*() {
         const inbox = yield* Inbox
         const history = yield* HistoryStore
@@ -161,6 +162,9 @@ describe("recovery from the inbox on SQLite", () => {
         yield* inbox.markDone(id(101))
         yield* history.append({ chatId: id(anna), updateId: id(102), role: "user", text: "How much is delivery?", at: 1 })
         yield* history.append({ chatId: id(anna), updateId: id(102), role: "assistant", text: "Stored reply to 102", at: 2 })
+        yield* history.append({ chatId: id(ben), updateId: id(103), role: "user", text: "What are your opening hours?", at: 3 })
+        yield* history.append({ chatId: id(ben), updateId: id(103), role: "assistant", text: "Sent reply to 103", at: 4 })
+        yield* inbox.markDelivered(id(103), 1)
       }).pipe(Effect.provide(StoresSqlite({ path, busyTimeout: "1 second" })))
 
       // Second lifetime: the dispatcher recovers at start; a new update arrives right away.
@@ -181,8 +185,10 @@ describe("recovery from the inbox on SQLite", () => {
 
       const order = (chatId: number) => [...new Set(result.sent.filter((m) => m.chatId === chatId).map(answeredUpdate))]
       expect(order(anna)).toEqual([102, 104, 106, 107])
-      expect(order(ben)).toEqual([103, 105])
+      // 103's reply reached the user before the crash: its re-run does not send it again.
+      expect(order(ben)).toEqual([105])
       expect(result.sent.find((m) => answeredUpdate(m) === 102)?.text).toBe("Stored reply to 102")
+      expect(result.sent.some((m) => m.text === "Sent reply to 103")).toBe(false)
       expect(result.pending).toBe(0)
       expect(result.statuses).toEqual(Array.from({ length: 7 }, () => Option.some("done")))
     }), 30_000)
