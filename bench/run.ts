@@ -10,7 +10,9 @@
  *
  * Options: BENCH_ONLY=name,name (systems), BENCH_UPDATES (2000), BENCH_USERS (500),
  * BENCH_CONNECTIONS (64), BENCH_MODEL_LATENCY_MS (100), BENCH_STORE_LATENCY_MS (5),
- * BENCH_INTAKE_UPDATES (20000), BENCH_OVERHEAD_UPDATES (10000).
+ * BENCH_BOTAPI_LATENCY_MS (0, the Bot API's round trip in W1), BENCH_INTAKE_UPDATES (20000),
+ * BENCH_OVERHEAD_UPDATES (10000). The bots' own settings (e.g. TELEGRAM_SENDS_IN_DOUBT) pass
+ * through the environment.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -31,6 +33,7 @@ const users = num("BENCH_USERS", 500)
 const connections = num("BENCH_CONNECTIONS", 64)
 const modelLatency = num("BENCH_MODEL_LATENCY_MS", 100)
 const storeLatency = num("BENCH_STORE_LATENCY_MS", 5)
+const botApiLatency = num("BENCH_BOTAPI_LATENCY_MS", 0)
 const intakeUpdates = num("BENCH_INTAKE_UPDATES", 20_000)
 const overheadUpdates = num("BENCH_OVERHEAD_UPDATES", 10_000)
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim())
@@ -147,7 +150,7 @@ interface W1Result {
 
 const runW1 = async (system: System): Promise<W1Result> => {
   const openAi = await startFakeOpenAi(modelLatency)
-  const botApi = await startFakeBotApi()
+  const botApi = await startFakeBotApi(botApiLatency)
   const running = await start(system, { BENCH_OPENAI_URL: openAi.url, BENCH_BOTAPI_URL: botApi.url })
   try {
     running.child.send({ type: "reset" })

@@ -1,7 +1,7 @@
 /**
- * A fake Bot API for the benchmarks: every method answers `ok` at once; sendMessage is
- * recorded with the time it arrived, so the bench can tell when every reply was delivered
- * and check each chat's order.
+ * A fake Bot API for the benchmarks: every method answers `ok`, at once or after `latencyMs`
+ * (a round trip to the real Bot API); sendMessage is recorded with the time it arrived, so
+ * the bench can tell when every reply was delivered and check each chat's order.
  */
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -22,7 +22,7 @@ export interface FakeBotApi {
   readonly close: () => Promise<void>
 }
 
-export const startFakeBotApi = async (): Promise<FakeBotApi> => {
+export const startFakeBotApi = async (latencyMs = 0): Promise<FakeBotApi> => {
   const delivered: Array<Delivered> = []
   let other = 0
   let waiter: { count: number; resolve: (ok: boolean) => void } | undefined
@@ -51,8 +51,12 @@ export const startFakeBotApi = async (): Promise<FakeBotApi> => {
         if (method === "getMe") result = { id: 1, is_bot: true, first_name: "Bench", username: "bench_bot" }
       }
       const payload = JSON.stringify({ ok: true, result })
-      res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) })
-      res.end(payload)
+      const answer = () => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(payload) })
+        res.end(payload)
+      }
+      if (latencyMs > 0) setTimeout(answer, latencyMs)
+      else answer()
     })
   })
   server.keepAliveTimeout = 60_000
