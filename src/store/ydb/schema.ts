@@ -116,8 +116,8 @@ const missingColumnStatuses = new Set<number>([
   StatusIds_StatusCode.SCHEME_ERROR,
   StatusIds_StatusCode.BAD_REQUEST
 ])
-const missing = Symbol.for("dialog-bot/ydb/missing-column")
-const missingResult: ReadonlyArray<never> = Object.assign([], { [missing]: true })
+/** What a probe returns for a missing column: this very array, told apart by identity. */
+const missingResult: ReadonlyArray<never> = []
 
 /**
  * Creates the tables (or leaves them as they are), adds the columns they lack and sets the
