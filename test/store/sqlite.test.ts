@@ -4,7 +4,8 @@
  * clear StoreError at start for a file that cannot be used.
  */
 import { NodeContext } from "@effect/platform-node"
-import { SqlClient } from "@effect/sql"
+import { Migrator, SqlClient } from "@effect/sql"
+import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
 import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from "node:fs"
@@ -21,6 +22,7 @@ import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
+import { sqliteMigrationSteps } from "../../src/store/sqlite/migrations.ts"
 import { SqliteDatabase, StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
 import { TelegramRecorder, TelegramRecorderLayer } from "../../src/telegram/TelegramRecorder.ts"
@@ -65,6 +67,29 @@ describe("SQLite file", () => {
         ]
       }).pipe(Effect.provide(layer))
       expect(after).toEqual([Option.some("Anna"), ["hi"], 1])
+    }))
+
+  it.scoped("a database of the first schema is brought up to date at start; its pending entries keep their data", () =>
+    Effect.gen(function*() {
+      const path = join(yield* tempDir, "bot.sqlite")
+      // The database as the first version left it: migration 0001 only, one update pending.
+      yield* Effect.gen(function*() {
+        const applied = yield* Migrator.make({})({
+          loader: Migrator.fromRecord({ "0001_create_tables": sqliteMigrationSteps["0001_create_tables"] })
+        })
+        expect(applied.map(([, name]) => name)).toEqual(["create_tables"])
+        const sql = yield* SqlClient.SqlClient
+        yield* sql`INSERT INTO inbox (update_id, chat_id, payload, status, received_at) VALUES (${6021488832}, ${42}, ${"{}"}, 'pending', ${1})`
+      }).pipe(Effect.provide(SqliteClient.layer({ filename: path })))
+
+      const entry = yield* Effect.gen(function*() {
+        const inbox = yield* Inbox
+        const before = yield* inbox.entry(id(6021488832))
+        yield* inbox.markDelivered(id(6021488832), 2)
+        return { before, after: yield* inbox.entry(id(6021488832)) }
+      }).pipe(Effect.provide(StoresSqlite({ path, busyTimeout: "1 second" })))
+      expect(Option.map(entry.before, (e) => [e.status, e.payload, e.delivered])).toEqual(Option.some(["pending", "{}", 0]))
+      expect(Option.map(entry.after, (e) => e.delivered)).toEqual(Option.some(2))
     }))
 
   it.scoped("a file that is not a database fails at start with a StoreError", () =>

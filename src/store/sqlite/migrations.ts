@@ -58,11 +58,13 @@ const addDelivered = Effect.gen(function*() {
   yield* sql`ALTER TABLE inbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0 CHECK (delivered >= 0)`
 })
 
-/** Every migration of the embedded database. */
-export const sqliteMigrations = Migrator.fromRecord({
+/** Every migration of the embedded database, by name, in the order they apply. */
+export const sqliteMigrationSteps = {
   "0001_create_tables": createTables,
   "0002_inbox_delivered": addDelivered
-})
+} as const
+
+export const sqliteMigrations = Migrator.fromRecord(sqliteMigrationSteps)
 
 /** Applies the migrations not applied yet; returns the ones applied now. */
 export const migrateSqlite = Migrator.make({})({ loader: sqliteMigrations })
