@@ -15,17 +15,13 @@ export { builtinTools } from "./tools/builtin/index.ts"
 
 // The bot's layer graph.
 export { botLayer, type BotParts, type BotServices, StageToolsCheck, type Stores, type ToolEnvironment } from "./runtime/BotLayer.ts"
-export { Dispatcher, DispatcherLive, type DispatcherService, type ReceivedUpdate } from "./runtime/Dispatcher.ts"
+export { Dispatcher, DispatcherLive, type DispatcherService } from "./runtime/Dispatcher.ts"
+export { Intake, IntakeClosed, type IntakeService, type ReceivedUpdate } from "./telegram/Intake.ts"
 export { selectedModel, selectedProfile, selectedStores } from "./runtime/Environment.ts"
 export { DialogPipeline, DialogPipelineLive, type Outcome } from "./dialog/DialogPipeline.ts"
-export {
-  DialogConfig,
-  type DialogConfigShape,
-  DispatcherConfig,
-  type DispatcherConfigShape,
-  SendConfig,
-  type SendConfigShape
-} from "./config.ts"
+export { DialogConfig, type DialogConfigShape } from "./dialog/DialogConfig.ts"
+export { DispatcherConfig, type DispatcherConfigShape } from "./runtime/DispatcherConfig.ts"
+export { SendConfig, type SendConfigShape } from "./telegram/SendConfig.ts"
 
 // The profile.
 export {

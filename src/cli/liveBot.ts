@@ -16,7 +16,7 @@ import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { drainOnClose, WebhookServerLive } from "../telegram/WebhookServer.ts"
-import { Dispatcher } from "../runtime/Dispatcher.ts"
+import { Intake } from "../telegram/Intake.ts"
 import { announceModel } from "./offlineBot.ts"
 import { UpdateRecorder, UpdateRecorderFile, type UpdateRecorderOptions } from "./recording.ts"
 
@@ -31,27 +31,27 @@ export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | S
 /** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
 export type Recording = Option.Option<UpdateRecorderOptions>
 
-/** The dispatcher with every update it is handed recorded first; a failed write is logged, never fatal. */
-const RecordingDispatcher = Layer.effect(
-  Dispatcher,
+/** The intake with every update it is handed recorded first; a failed write is logged, never fatal. */
+const RecordingIntake = Layer.effect(
+  Intake,
   Effect.gen(function*() {
-    const dispatcher = yield* Dispatcher
+    const intake = yield* Intake
     const recorder = yield* UpdateRecorder
-    return Dispatcher.of({
-      ...dispatcher,
+    return Intake.of({
+      ...intake,
       submit: (received) =>
         recorder.record(received.json).pipe(
           Effect.catchAll((e) => Effect.logWarning(`update not recorded: ${e.message}`)),
-          Effect.zipRight(dispatcher.submit(received))
+          Effect.zipRight(intake.submit(received))
         )
     })
   })
 )
 
-/** A bot whose dispatcher records every update it is handed to the file of `options`. */
+/** A bot whose intake records every update it is handed to the file of `options`. */
 export const withUpdateRecording = (options: UpdateRecorderOptions) =>
-<A, E, R>(bot: Layer.Layer<A | Dispatcher, E, R>) =>
-  Layer.provideMerge(RecordingDispatcher, Layer.merge(bot, UpdateRecorderFile(options).pipe(Layer.provide(NodeContext.layer))))
+<A, E, R>(bot: Layer.Layer<A | Intake, E, R>) =>
+  Layer.provideMerge(RecordingIntake, Layer.merge(bot, UpdateRecorderFile(options).pipe(Layer.provide(NodeContext.layer))))
 
 /** The live bot, recording its incoming updates when asked to. */
 export const liveBotWith = (recording: Recording) =>

@@ -1,7 +1,7 @@
 /** The bot on embedded layers for the offline commands (replay, chat, the demo). */
 import { Console, Effect, Layer, Option } from "effect"
 import type { ConfigError } from "effect"
-import { DispatcherConfig, DispatcherConfigSchema } from "../config.ts"
+import { DispatcherConfig, DispatcherConfigSchema } from "../runtime/DispatcherConfig.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { botLayer } from "../runtime/BotLayer.ts"

@@ -154,7 +154,7 @@ export interface UpdateRecorderService {
 }
 
 /** Where incoming updates are recorded, if anywhere. */
-export class UpdateRecorder extends Context.Tag("UpdateRecorder")<UpdateRecorder, UpdateRecorderService>() {}
+export class UpdateRecorder extends Context.Tag("dialog-bot/UpdateRecorder")<UpdateRecorder, UpdateRecorderService>() {}
 
 export interface UpdateRecorderOptions {
   readonly file: string

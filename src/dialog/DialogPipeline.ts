@@ -11,7 +11,7 @@
  * kinds (callback queries, membership changes) are answered without the model.
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
-import { DialogConfig } from "../config.ts"
+import { DialogConfig } from "./DialogConfig.ts"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -62,7 +62,7 @@ export interface DialogPipelineService {
   readonly apologize: (update: Update) => Effect.Effect<void>
 }
 
-export class DialogPipeline extends Context.Tag("DialogPipeline")<DialogPipeline, DialogPipelineService>() {}
+export class DialogPipeline extends Context.Tag("dialog-bot/DialogPipeline")<DialogPipeline, DialogPipelineService>() {}
 
 /** The message of an update that may start a dialog. */
 export const dialogMessage = (update: Update): Option.Option<Message> =>

@@ -59,6 +59,6 @@ export interface LanguageModelService {
   readonly complete: (request: CompletionRequest) => Effect.Effect<CompletionResponse, LanguageModelError>
 }
 
-export class LanguageModel extends Context.Tag("LanguageModel")<LanguageModel, LanguageModelService>() {}
+export class LanguageModel extends Context.Tag("dialog-bot/LanguageModel")<LanguageModel, LanguageModelService>() {}
 
 export const noUsage: Usage = { promptTokens: 0, completionTokens: 0 }

@@ -2,11 +2,9 @@
  * Settings of the live language model, read with effect's `Config`. The key is `Redacted`;
  * the live model is used when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set.
  */
-import { Config, Context, Duration, Layer, Option, Redacted } from "effect"
+import { Config, Option, Redacted } from "effect"
+import { duration, Settings } from "../config.ts"
 import type { Purpose } from "./LanguageModel.ts"
-
-const duration = (name: string, fallback: Duration.DurationInput) =>
-  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
 
 const nonEmpty = (name: string) =>
   Config.option(Config.string(name)).pipe(Config.map(Option.filter((s) => s.trim() !== "")), Config.map(Option.map((s) => s.trim())))
@@ -69,27 +67,7 @@ export const LlmConfigSchema = Config.all({
 })
 export type LlmConfigShape = Config.Config.Success<typeof LlmConfigSchema>
 
-export class LlmConfig extends Context.Tag("LlmConfig")<LlmConfig, LlmConfigShape>() {
-  static readonly fromEnv = Layer.effect(LlmConfig, LlmConfigSchema)
-  /** Defaults with the given overrides (tests). */
-  static readonly make = (overrides: Partial<LlmConfigShape> = {}) =>
-    Layer.succeed(LlmConfig, {
-      apiKey: Option.none(),
-      baseUrl: Option.none(),
-      model: "gpt-4o-mini",
-      classifyModel: Option.none(),
-      thinkModel: Option.none(),
-      synthesizeModel: Option.none(),
-      temperature: Option.none(),
-      timeout: Duration.seconds(30),
-      maxOutputTokens: Option.none(),
-      maxRetries: 2,
-      backoffBase: Duration.millis(500),
-      retryAfterCap: Duration.seconds(20),
-      toolResultChars: 4000,
-      ...overrides
-    })
-}
+export class LlmConfig extends Settings<LlmConfig>()("dialog-bot/LlmConfig", LlmConfigSchema) {}
 
 /** Whether the environment asks for the live model: `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set. */
 export const liveModelRequested = Config.all([nonEmpty("OPENAI_API_KEY"), nonEmpty("OPENAI_BASE_URL")]).pipe(

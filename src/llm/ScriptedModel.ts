@@ -37,7 +37,7 @@ export interface ScriptedModelService {
   readonly push: (purpose: Purpose, ...replies: ReadonlyArray<ScriptedReply>) => Effect.Effect<void>
 }
 
-export class ScriptedModel extends Context.Tag("ScriptedModel")<ScriptedModel, ScriptedModelService>() {}
+export class ScriptedModel extends Context.Tag("dialog-bot/ScriptedModel")<ScriptedModel, ScriptedModelService>() {}
 
 export const makeScriptedModel = (script: Script = {}) =>
   Effect.gen(function*() {

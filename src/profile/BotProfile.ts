@@ -90,7 +90,7 @@ export interface BotProfileData extends ProfileFile {
   readonly knowledge: ReadonlyArray<KnowledgeSection>
 }
 
-export class BotProfile extends Context.Tag("BotProfile")<BotProfile, BotProfileData>() {}
+export class BotProfile extends Context.Tag("dialog-bot/BotProfile")<BotProfile, BotProfileData>() {}
 
 /** The stage with this id, or the default stage. */
 export const stageOrDefault = (profile: BotProfileData, id: string): Stage =>

@@ -4,7 +4,9 @@
  * pipeline and the dispatcher never know which layers they run on.
  */
 import { type ConfigError, Effect, Layer } from "effect"
-import { DialogConfig, DispatcherConfig, SendConfig } from "../config.ts"
+import { DialogConfig } from "../dialog/DialogConfig.ts"
+import { DispatcherConfig } from "./DispatcherConfig.ts"
+import { SendConfig } from "../telegram/SendConfig.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
@@ -13,6 +15,7 @@ import type { ClientStore } from "../store/ClientStore.ts"
 import type { HistoryStore } from "../store/HistoryStore.ts"
 import type { Inbox } from "../store/Inbox.ts"
 import { Messenger, MessengerLive } from "../telegram/Messenger.ts"
+import type { Intake } from "../telegram/Intake.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
@@ -39,6 +42,7 @@ export interface BotParts<E, R> {
 
 export type BotServices =
   | Dispatcher
+  | Intake
   | DialogPipeline
   | Messenger
   | Tools

@@ -28,12 +28,13 @@ import {
   type Tracer
 } from "effect"
 import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../domain/CurrentUpdate.ts"
-import { DispatcherConfig } from "../config.ts"
+import { DispatcherConfig } from "./DispatcherConfig.ts"
 import type { InboxEntry, RecordResult } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId, type Update, updateChatId, updateKind } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome } from "../dialog/DialogPipeline.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { Intake, IntakeClosed, type IntakeService } from "../telegram/Intake.ts"
 import { Messenger } from "../telegram/Messenger.ts"
 import {
   countRetry,
@@ -49,29 +50,14 @@ import {
 } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 
-/** Intake has stopped: the process is shutting down. */
-export class DispatcherClosed extends Schema.TaggedError<DispatcherClosed>()("DispatcherClosed", {}) {}
-
-export interface ReceivedUpdate {
-  /** The update's JSON as received (kept in the inbox). */
-  readonly json: string
-  readonly update: Update
-}
-
-export interface DispatcherService {
-  /** Records and schedules an update; `Duplicate` (and nothing scheduled) when it was seen before. */
-  readonly submit: (received: ReceivedUpdate) => Effect.Effect<RecordResult, StoreError | DispatcherClosed>
+export interface DispatcherService extends IntakeService {
   /** Queues every pending inbox entry again; returns how many. Done once when the layer starts. */
   readonly recover: Effect.Effect<number, StoreError>
   /** Completes when no update is queued or running. */
   readonly awaitIdle: Effect.Effect<void>
-  /** Updates queued or running right now. */
-  readonly outstanding: Effect.Effect<number>
-  /** Stops intake, waits for the dialogs in flight until the shutdown deadline, interrupts the rest. */
-  readonly shutdown: Effect.Effect<void>
 }
 
-export class Dispatcher extends Context.Tag("Dispatcher")<Dispatcher, DispatcherService>() {}
+export class Dispatcher extends Context.Tag("dialog-bot/Dispatcher")<Dispatcher, DispatcherService>() {}
 
 interface Job {
   readonly _tag: "Job"
@@ -439,7 +425,7 @@ export const makeDispatcher = Effect.gen(function*() {
     const chatTag = chat._tag === "Some" ? { chat_id: chat.value } : {}
     return Effect.gen(function*() {
       yield* Metric.increment(Metric.tagged(updatesReceived, "kind", kind))
-      if (closed) return yield* Effect.fail(new DispatcherClosed())
+      if (closed) return yield* Effect.fail(new IntakeClosed())
       const result = yield* inbox.record({
         updateId: update.update_id,
         chatId: chat._tag === "Some" ? chat.value : undefined,
@@ -533,4 +519,7 @@ export const makeDispatcher = Effect.gen(function*() {
   return Dispatcher.of({ submit, recover, awaitIdle, outstanding: SubscriptionRef.get(outstanding), shutdown })
 })
 
-export const DispatcherLive = Layer.scoped(Dispatcher, makeDispatcher)
+/** The dispatcher, also provided as the `Intake` the webhook and the poller hand updates to. */
+export const DispatcherLive = Layer.scopedContext(
+  Effect.map(makeDispatcher, (dispatcher) => Context.make(Dispatcher, dispatcher).pipe(Context.add(Intake, dispatcher)))
+)

@@ -4,7 +4,7 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { type ConfigError, Effect, Layer } from "effect"
-import { DialogConfigSchema } from "../config.ts"
+import { DialogConfigSchema } from "../dialog/DialogConfig.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { withMetrics } from "../llm/LlmMetrics.ts"

@@ -16,4 +16,4 @@ export interface ClientStoreService {
   readonly requestHandoff: (id: TelegramId, reason: string) => Effect.Effect<Client, StoreError>
 }
 
-export class ClientStore extends Context.Tag("ClientStore")<ClientStore, ClientStoreService>() {}
+export class ClientStore extends Context.Tag("dialog-bot/ClientStore")<ClientStore, ClientStoreService>() {}

@@ -22,4 +22,4 @@ export interface HistoryStoreService {
   readonly clear: (chatId: TelegramId) => Effect.Effect<number, StoreError>
 }
 
-export class HistoryStore extends Context.Tag("HistoryStore")<HistoryStore, HistoryStoreService>() {}
+export class HistoryStore extends Context.Tag("dialog-bot/HistoryStore")<HistoryStore, HistoryStoreService>() {}

@@ -38,7 +38,7 @@ export interface InboxService {
   readonly prune: (retention: Duration.DurationInput) => Effect.Effect<number, StoreError>
 }
 
-export class Inbox extends Context.Tag("Inbox")<Inbox, InboxService>() {}
+export class Inbox extends Context.Tag("dialog-bot/Inbox")<Inbox, InboxService>() {}
 
 /** Done entries are kept at least this long so that Telegram's redeliveries are still recognised. */
 export const minimumRetention: Duration.Duration = Duration.hours(24)

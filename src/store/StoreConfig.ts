@@ -2,10 +2,8 @@
  * Settings of the stores, read with effect's `Config`: which store (`STORE`), where the SQLite
  * file lives, and how to reach YDB. Credentials are `Redacted`.
  */
-import { Config, ConfigError, Duration, Either, Option, type Redacted } from "effect"
-
-const duration = (name: string, fallback: Duration.DurationInput) =>
-  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
+import { Config, ConfigError, Either, Option, type Redacted } from "effect"
+import { duration } from "../config.ts"
 
 /** `STORE`: which layers hold clients, history and the inbox. */
 export const StoreKind = Config.literal("memory", "sqlite", "ydb")("STORE").pipe(

@@ -27,7 +27,7 @@ import {
   Schema,
   Scope
 } from "effect"
-import { SendConfig } from "../config.ts"
+import { SendConfig } from "./SendConfig.ts"
 import { CurrentDelivery, CurrentUpdateId, type Delivery } from "../domain/CurrentUpdate.ts"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
@@ -56,7 +56,7 @@ export interface MessengerService {
   readonly whileTyping: <A, E, R>(chatId: TelegramId, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
-export class Messenger extends Context.Tag("Messenger")<Messenger, MessengerService>() {}
+export class Messenger extends Context.Tag("dialog-bot/Messenger")<Messenger, MessengerService>() {}
 
 const isBlockedError = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" && error.errorCode === 403

@@ -1,5 +1,5 @@
 /**
- * Long polling: getUpdates in a loop, each update handed to the dispatcher.
+ * Long polling: getUpdates in a loop, each update handed to the intake.
  *
  * The offset only moves past an update once the dispatcher has recorded it in the inbox, so
  * an update is confirmed to Telegram only when it is durable; on start the poller resumes
@@ -11,7 +11,7 @@
 import { Duration, Effect, Option, Schedule, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
-import { Dispatcher } from "../runtime/Dispatcher.ts"
+import { Intake } from "./Intake.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { type PolledUpdate, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
 import { PollConfig, type PollConfigShape } from "./TelegramConfig.ts"
@@ -83,7 +83,7 @@ const final = (error: TelegramApiError): PollingConflict | PollingRefused =>
 export const runPoller = (options: PollerOptions = {}) =>
   Effect.gen(function*() {
     const api = yield* TelegramApi
-    const dispatcher = yield* Dispatcher
+    const intake = yield* Intake
     const inbox = yield* Inbox
     const config = yield* PollConfig
 
@@ -128,9 +128,9 @@ export const runPoller = (options: PollerOptions = {}) =>
           yield* keepUndecodable(polled)
           continue
         }
-        const submitted = yield* dispatcher.submit(polled).pipe(
+        const submitted = yield* intake.submit(polled).pipe(
           Effect.map(() => true),
-          Effect.catchTag("DispatcherClosed", () => Effect.succeed(false))
+          Effect.catchTag("IntakeClosed", () => Effect.succeed(false))
         )
         if (!submitted) {
           stopped = true

@@ -48,12 +48,6 @@ export interface GetUpdates {
   readonly allowedUpdates?: ReadonlyArray<string> | undefined
 }
 
-/** A raw update as received by getUpdates: its JSON is kept so the inbox stores it as it came. */
-export interface ReceivedUpdate {
-  readonly json: string
-  readonly update: Update
-}
-
 /**
  * One element of getUpdates' result: a decoded update, or one that is not a valid Update
  * (kept as it came, with its update_id when it has one, so the poller can move past it).
@@ -103,4 +97,4 @@ export interface TelegramApiService {
   readonly getWebhookInfo: Effect.Effect<WebhookInfo, TelegramError>
 }
 
-export class TelegramApi extends Context.Tag("TelegramApi")<TelegramApi, TelegramApiService>() {}
+export class TelegramApi extends Context.Tag("dialog-bot/TelegramApi")<TelegramApi, TelegramApiService>() {}

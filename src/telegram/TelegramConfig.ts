@@ -2,19 +2,9 @@
  * Settings of the Telegram edge: the Bot API client, long polling and the webhook server.
  * The bot token and the webhook secret are `Redacted`: they print as `<redacted>`.
  */
-import { Config, ConfigError, Context, Duration, Effect, Either, Layer, Option, Redacted } from "effect"
+import { Config, ConfigError, Effect, Either, Layer, Option, Redacted } from "effect"
+import { duration, integerIn, Settings } from "../config.ts"
 
-const duration = (name: string, fallback: Duration.DurationInput) =>
-  Config.duration(name).pipe(Config.withDefault(Duration.decode(fallback)))
-
-const integerIn = (name: string, fallback: number, min: number, max: number) =>
-  Config.integer(name).pipe(
-    Config.withDefault(fallback),
-    Config.validate({
-      message: `${name} must be an integer from ${min} to ${max}`,
-      validation: (n) => n >= min && n <= max
-    })
-  )
 
 /** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); Telegram's default when not set. */
 const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
@@ -45,16 +35,14 @@ export const TelegramConfigSchema = Config.all({
 })
 export type TelegramConfigShape = Config.Config.Success<typeof TelegramConfigSchema>
 
-export class TelegramConfig extends Context.Tag("TelegramConfig")<TelegramConfig, TelegramConfigShape>() {
-  static readonly fromEnv = Layer.effect(TelegramConfig, TelegramConfigSchema)
+export class TelegramConfig extends Settings<TelegramConfig>()("dialog-bot/TelegramConfig", TelegramConfigSchema, {
+  TELEGRAM_BOT_TOKEN: "0:placeholder"
+}) {
   /** A client of the Bot API at `apiBaseUrl` with the given token (tests). */
-  static readonly make = (token: string, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
-    Layer.succeed(TelegramConfig, {
-      token: Redacted.make(token),
-      apiBaseUrl: "https://api.telegram.org",
-      requestTimeout: Duration.seconds(15),
-      ...overrides
-    })
+  static readonly forToken = (
+    token: string,
+    overrides: Partial<Omit<TelegramConfigShape, "token">> = {}
+  ): Layer.Layer<TelegramConfig> => TelegramConfig.make({ token: Redacted.make(token), ...overrides })
 }
 
 export const PollConfigSchema = Config.all({
@@ -69,18 +57,7 @@ export const PollConfigSchema = Config.all({
 })
 export type PollConfigShape = Config.Config.Success<typeof PollConfigSchema>
 
-export class PollConfig extends Context.Tag("PollConfig")<PollConfig, PollConfigShape>() {
-  static readonly fromEnv = Layer.effect(PollConfig, PollConfigSchema)
-  static readonly make = (overrides: Partial<PollConfigShape> = {}) =>
-    Layer.succeed(PollConfig, {
-      timeoutSeconds: 30,
-      limit: 100,
-      backoffBase: Duration.seconds(1),
-      backoffMax: Duration.seconds(30),
-      allowedUpdates: Option.none(),
-      ...overrides
-    })
-}
+export class PollConfig extends Settings<PollConfig>()("dialog-bot/PollConfig", PollConfigSchema) {}
 
 /** Telegram accepts 1–256 characters `A-Z a-z 0-9 _ -` as a webhook secret. */
 const secretPattern = /^[A-Za-z0-9_-]{1,256}$/
@@ -151,21 +128,15 @@ export const webhookConfigChecked = Effect.flatMap(
   ([webhook, token]) => checkWebhookAgainstToken(webhook, token)
 )
 
-export class WebhookConfig extends Context.Tag("WebhookConfig")<WebhookConfig, WebhookConfigShape>() {
+class WebhookSettings extends Settings<WebhookConfig>()("dialog-bot/WebhookConfig", WebhookConfigSchema) {}
+
+export class WebhookConfig extends WebhookSettings {
   /** From the environment, checked against `TELEGRAM_BOT_TOKEN` (a path or URL with the token is refused). */
-  static readonly fromEnv = Layer.effect(WebhookConfig, webhookConfigChecked)
-  static readonly make = (overrides: Partial<WebhookConfigShape> = {}) =>
-    Layer.succeed(WebhookConfig, {
-      url: Option.none(),
-      path: "/telegram/webhook",
-      secret: Option.none(),
-      allowNoSecret: false,
-      host: "127.0.0.1",
-      port: 0,
-      maxBodyBytes: 1024 * 1024,
-      maxConnections: 40,
-      dropPendingUpdates: false,
-      allowedUpdates: Option.none(),
-      ...overrides
-    })
+  static override readonly fromEnv: Layer.Layer<WebhookConfig, ConfigError.ConfigError> = Layer.effect(
+    WebhookSettings,
+    webhookConfigChecked
+  )
+  /** The defaults with `overrides` on top, listening on 127.0.0.1 at a free port (tests). */
+  static override readonly make = (overrides: Partial<WebhookConfigShape> = {}): Layer.Layer<WebhookConfig> =>
+    WebhookSettings.make({ host: "127.0.0.1", port: 0, ...overrides })
 }

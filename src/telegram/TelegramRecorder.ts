@@ -25,7 +25,7 @@ export interface TelegramRecorderService {
   readonly clear: Effect.Effect<void>
 }
 
-export class TelegramRecorder extends Context.Tag("TelegramRecorder")<TelegramRecorder, TelegramRecorderService>() {}
+export class TelegramRecorder extends Context.Tag("dialog-bot/TelegramRecorder")<TelegramRecorder, TelegramRecorderService>() {}
 
 export interface RecorderOptions {
   /** Decides the outcome of each send (e.g. fail with a 403 for a blocked chat); succeeds by default. */

@@ -22,7 +22,7 @@ import {
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Context, Effect, Either, Fiber, Layer, Option, ParseResult, Redacted, Schema } from "effect"
 import { Update } from "../domain/Update.ts"
-import { Dispatcher } from "../runtime/Dispatcher.ts"
+import { Intake } from "./Intake.ts"
 import { WebhookConfig, type WebhookConfigShape } from "./TelegramConfig.ts"
 
 /** The header Telegram sends the webhook's secret in. */
@@ -91,18 +91,18 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =
 const tooLarge = () => HttpServerResponse.text("payload too large", { status: 413, headers: { connection: "close" } })
 
 /**
- * Drains the dispatcher when the scope closes, before the dispatcher's own finalizer runs:
+ * Drains the intake when the scope closes, before the dispatcher's own finalizer runs:
  * intake registered after this stops first. The shutdown runs on a fiber of its own in an
  * interruptible region, so that its deadline can cut the wait short (a finalizer runs
  * uninterruptibly, where a timeout would wait for the dialogs whatever the deadline).
  */
-export const drainOnClose = Effect.flatMap(Dispatcher, (dispatcher) =>
-  Effect.addFinalizer(() => Effect.flatMap(Effect.fork(Effect.interruptible(dispatcher.shutdown)), Fiber.join)))
+export const drainOnClose = Effect.flatMap(Intake, (intake) =>
+  Effect.addFinalizer(() => Effect.flatMap(Effect.fork(Effect.interruptible(intake.shutdown)), Fiber.join)))
 
 /** The handler of POST `WEBHOOK_PATH`. */
 export const makeUpdateHandler = (config: WebhookConfigShape) =>
   Effect.gen(function*() {
-    const dispatcher = yield* Dispatcher
+    const intake = yield* Intake
     return Effect.gen(function*() {
       const request = yield* HttpServerRequest.HttpServerRequest
       if (Option.isSome(config.secret)) {
@@ -134,10 +134,10 @@ export const makeUpdateHandler = (config: WebhookConfigShape) =>
         return plain(400, "not a Telegram Update")
       }
       const update = decoded.right
-      return yield* dispatcher.submit({ json: body.right, update }).pipe(
+      return yield* intake.submit({ json: body.right, update }).pipe(
         Effect.as(plain(200, "ok")),
         Effect.catchTags({
-          DispatcherClosed: () => Effect.succeed(plain(503, "shutting down")),
+          IntakeClosed: () => Effect.succeed(plain(503, "shutting down")),
           // Not recorded: Telegram delivers it again.
           StoreError: (error) =>
             Effect.as(Effect.logError(`update not recorded, Telegram will retry: ${error.message}`), plain(500, "not recorded"))
@@ -150,13 +150,13 @@ export const makeUpdateHandler = (config: WebhookConfigShape) =>
 /** The webhook routes: POST `WEBHOOK_PATH` and GET `/healthz`. */
 export const webhookRouter = Effect.gen(function*() {
   const config = yield* WebhookConfig
-  const dispatcher = yield* Dispatcher
+  const intake = yield* Intake
   const handler = yield* makeUpdateHandler(config)
   return HttpRouter.empty.pipe(
     HttpRouter.post(config.path as HttpRouter.PathInput, handler),
     HttpRouter.get(
       "/healthz",
-      Effect.map(dispatcher.outstanding, (outstanding) =>
+      Effect.map(intake.outstanding, (outstanding) =>
         HttpServerResponse.unsafeJson({ status: "ok", outstanding }))
     )
   )

@@ -10,7 +10,9 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
-import { DialogConfig, type DialogConfigShape, DispatcherConfig, type DispatcherConfigShape, SendConfig, type SendConfigShape } from "../config.ts"
+import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
+import { DispatcherConfig, type DispatcherConfigShape } from "../runtime/DispatcherConfig.ts"
+import { SendConfig, type SendConfigShape } from "../telegram/SendConfig.ts"
 import { decodeUpdate } from "../domain/Update.ts"
 import { transcriptLines } from "../cli/replay.ts"
 import { type CompletionRequest, LanguageModel, type Purpose } from "../llm/LanguageModel.ts"

@@ -5,7 +5,7 @@
  * model what went wrong, so the dialog goes on.
  */
 import { Cause, Context, Duration, Effect, Layer, Metric } from "effect"
-import { DialogConfig } from "../config.ts"
+import { DialogConfig } from "../dialog/DialogConfig.ts"
 import { ConfigurationError } from "../domain/errors.ts"
 import type { ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
 import { toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
@@ -32,7 +32,7 @@ export interface ToolsService {
   ) => Effect.Effect<ToolResult>
 }
 
-export class Tools extends Context.Tag("Tools")<Tools, ToolsService>() {}
+export class Tools extends Context.Tag("dialog-bot/Tools")<Tools, ToolsService>() {}
 
 const errorResult = (call: ToolCall, error: string): ToolResult => ({
   callId: call.id,

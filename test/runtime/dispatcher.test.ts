@@ -86,7 +86,7 @@ describe("Dispatcher", () => {
       expect(yield* sentTexts).toEqual(["re: in flight"])
       const late = textMessage({ userId: 7, text: "late" })
       const refused = yield* Effect.flip(dispatcher.submit({ json: JSON.stringify(late), update: yield* decodeUpdate(late) }))
-      expect(refused._tag).toBe("DispatcherClosed")
+      expect(refused._tag).toBe("IntakeClosed")
     }).pipe(Effect.provide(testBot({ script: slowScript(1, 3) }))))
 
   it.scoped("shutdown interrupts what outlives its deadline and leaves it pending", () =>

@@ -285,13 +285,13 @@ export const makeFakeBotApi = (
 /** The real HTTP client of the Bot API pointed at a fake, built in the current scope. */
 export const telegramApiFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
   Effect.map(
-    Layer.build(TelegramApiHttp.pipe(Layer.provide(TelegramConfig.make(fake.token, { apiBaseUrl: fake.url, ...overrides })))),
+    Layer.build(TelegramApiHttp.pipe(Layer.provide(TelegramConfig.forToken(fake.token, { apiBaseUrl: fake.url, ...overrides })))),
     (context) => Context.get(context, TelegramApi)
   )
 
 /** A layer of the real Bot API client against a fake (tests that build the whole bot). */
 export const telegramLayerFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
-  TelegramApiHttp.pipe(Layer.provide(TelegramConfig.make(fake.token, { apiBaseUrl: fake.url, ...overrides })))
+  TelegramApiHttp.pipe(Layer.provide(TelegramConfig.forToken(fake.token, { apiBaseUrl: fake.url, ...overrides })))
 
 /** Sleeps on the real timer whatever clock the test uses (work over HTTP happens in real time). */
 export const realSleep = (millis: number) =>

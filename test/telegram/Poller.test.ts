@@ -1,7 +1,9 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { type Context, Duration, Effect, Exit, Fiber, Layer } from "effect"
-import { DialogConfig, DispatcherConfig, SendConfig } from "../../src/config.ts"
+import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
+import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
+import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import type { ConfigurationError } from "../../src/domain/errors.ts"
 import { OfflineModel } from "../../src/llm/OfflineModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
@@ -154,7 +156,7 @@ describe("long polling", () => {
       expect(conflict._tag).toBe("PollingConflict")
       expect(conflict.message).toContain("another process is polling")
 
-      const wrongToken = TelegramApiHttp.pipe(Layer.provide(TelegramConfig.make("999:wrong-token", { apiBaseUrl: fake.url })))
+      const wrongToken = TelegramApiHttp.pipe(Layer.provide(TelegramConfig.forToken("999:wrong-token", { apiBaseUrl: fake.url })))
       const refused = yield* Effect.flip(runPoller()).pipe(Effect.provide(pollingBot(wrongToken, stores)))
       expect(refused._tag).toBe("PollingRefused")
       expect(refused.message).toContain("TELEGRAM_BOT_TOKEN")

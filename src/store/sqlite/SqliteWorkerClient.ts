@@ -59,7 +59,7 @@ export interface SqliteWorkerClientService extends SqlClient.SqlClient {
   readonly terminateWorker: Effect.Effect<void>
 }
 
-export class SqliteWorkerClient extends Context.Tag("SqliteWorkerClient")<SqliteWorkerClient, SqliteWorkerClientService>() {}
+export class SqliteWorkerClient extends Context.Tag("dialog-bot/SqliteWorkerClient")<SqliteWorkerClient, SqliteWorkerClientService>() {}
 
 /** How long a closing worker may take to finish its statement and close the database. */
 const closeTimeout = Duration.seconds(5)

@@ -57,7 +57,7 @@ export interface YdbClientService {
   readonly database: string
 }
 
-export class YdbClient extends Context.Tag("YdbClient")<YdbClient, YdbClientService>() {}
+export class YdbClient extends Context.Tag("dialog-bot/YdbClient")<YdbClient, YdbClientService>() {}
 
 // ── errors ──────────────────────────────────────────────────────────────────────────────
 

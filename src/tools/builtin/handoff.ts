@@ -1,6 +1,6 @@
 /** Asks for a human: recorded on the client, and announced in the admin chat when one is set. */
 import { Effect, Option, Schema } from "effect"
-import { DialogConfig } from "../../config.ts"
+import { DialogConfig } from "../../dialog/DialogConfig.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { BotProfile } from "../../profile/BotProfile.ts"
 import { ClientStore } from "../../store/ClientStore.ts"

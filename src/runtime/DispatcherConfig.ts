@@ -1,0 +1,35 @@
+/** Settings of the dispatcher: concurrency, deadlines, memory bounds and flood protection. */
+import { Config, type Layer } from "effect"
+import { duration, nonNegativeInt, positiveInt, Settings } from "../config.ts"
+
+export const DispatcherConfigSchema = Config.all({
+  /** Dialogs running at once across all chats. */
+  maxConcurrentDialogs: positiveInt("MAX_CONCURRENT_DIALOGS", 64),
+  /** Deadline of one update, from the start of its dialog; then the apology is sent. */
+  updateDeadline: duration("UPDATE_DEADLINE", "60 seconds"),
+  /** How long shutdown waits for dialogs in flight before interrupting them. */
+  shutdownDeadline: duration("SHUTDOWN_DEADLINE", "10 seconds"),
+  /**
+   * Updates kept decoded in memory while they wait for their turn; beyond this only their ids
+   * wait in memory and each payload is read from the inbox when its turn comes.
+   */
+  maxQueuedInMemory: positiveInt("DISPATCHER_MAX_QUEUED", 1000),
+  /** Flood protection: messages a user may send at once (the token bucket's size); 0 turns it off. */
+  floodBurst: nonNegativeInt("FLOOD_BURST", 10),
+  /** Flood protection: one more message is allowed per this interval (the bucket's refill). */
+  floodRefill: duration("FLOOD_REFILL", "1 second"),
+  /** Flood protection: a user is told they are too fast at most once per this window. */
+  floodNoticeInterval: duration("FLOOD_NOTICE_INTERVAL", "1 minute")
+})
+export type DispatcherConfigShape = Config.Config.Success<typeof DispatcherConfigSchema>
+
+class DispatcherSettings extends Settings<DispatcherConfig>()("dialog-bot/DispatcherConfig", DispatcherConfigSchema) {}
+
+export class DispatcherConfig extends DispatcherSettings {
+  /**
+   * The defaults with `overrides` on top, flood protection off unless asked for: tests and
+   * replays send a user's messages all at once.
+   */
+  static override readonly make = (overrides: Partial<DispatcherConfigShape> = {}): Layer.Layer<DispatcherConfig> =>
+    DispatcherSettings.make({ floodBurst: 0, ...overrides })
+}

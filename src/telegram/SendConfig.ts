@@ -1,0 +1,26 @@
+/** Settings of sending: Bot API retries, the optional throttle, typing and delivery records. */
+import { Config } from "effect"
+import { duration, positiveInt, Settings } from "../config.ts"
+
+export const SendConfigSchema = Config.all({
+  /** Longest wait honoured from a 429's retry_after; a longer one fails the send. */
+  retryAfterCap: duration("TELEGRAM_RETRY_AFTER_CAP", "30 seconds"),
+  /** Retries of one send after 429, 5xx or a connection error. */
+  maxRetries: Config.integer("TELEGRAM_MAX_RETRIES").pipe(Config.withDefault(5)),
+  /** First backoff delay after a 5xx or a connection error (doubles, with jitter). */
+  backoffBase: duration("TELEGRAM_BACKOFF_BASE", "500 millis"),
+  /** Proactive outgoing throttle (30 msg/s overall, ~1 msg/s per chat); off by default. */
+  throttle: Config.boolean("TELEGRAM_THROTTLE").pipe(Config.withDefault(false)),
+  /** How often the `typing` action is refreshed while a dialog runs. */
+  typingInterval: duration("TELEGRAM_TYPING_INTERVAL", "4500 millis"),
+  /**
+   * Sends of dialog messages that may be in doubt at once: from the request to Telegram until
+   * the inbox records the message as delivered. A crash re-sends at most this many messages
+   * Telegram already had; each in-doubt send holds its slot for one Bot API round trip and
+   * one store write, so messages per second stay below this / (round trip + write).
+   */
+  sendsInDoubt: positiveInt("TELEGRAM_SENDS_IN_DOUBT", 1)
+})
+export type SendConfigShape = Config.Config.Success<typeof SendConfigSchema>
+
+export class SendConfig extends Settings<SendConfig>()("dialog-bot/SendConfig", SendConfigSchema) {}
