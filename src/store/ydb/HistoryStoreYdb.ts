@@ -4,15 +4,11 @@
  */
 import { identifier } from "@ydbjs/query"
 import { Effect, Layer, Option } from "effect"
-import type { HistoryMessage } from "../../domain/Dialog.ts"
-import { HistoryStore } from "../HistoryStore.ts"
+import { historyOrder, HistoryStore } from "../HistoryStore.ts"
 import { decodeCount, decodeMessages, messageColumns } from "../rows.ts"
 import { int64, onKeyConflict, text, uint64 } from "./statements.ts"
 import { ydbTables, type YdbTables } from "./schema.ts"
 import { YdbClient } from "./YdbClient.ts"
-
-const roleRank = { user: 0, assistant: 1 } as const
-const historyOrder = (a: HistoryMessage, b: HistoryMessage) => a.updateId - b.updateId || roleRank[a.role] - roleRank[b.role]
 
 export const makeHistoryStoreYdb = (tables: YdbTables) =>
   Effect.gen(function*() {
