@@ -56,7 +56,7 @@ export { ClientStore, type ClientStoreService } from "./store/ClientStore.ts"
 export { HistoryStore, type HistoryStoreService } from "./store/HistoryStore.ts"
 export { Inbox, type InboxService } from "./store/Inbox.ts"
 export { ClientStoreMemory, HistoryStoreMemory, InboxMemory, StoresMemory } from "./store/memory/MemoryStores.ts"
-export { StoresSqlite, StoresSqliteFromEnv } from "./store/sqlite/SqliteStores.ts"
+export { StoresSqlite, StoresSqliteLive } from "./store/sqlite/SqliteStores.ts"
 
 // Telegram.
 export { TelegramApi, TelegramApiError, type TelegramApiService, TelegramTransportError } from "./telegram/TelegramApi.ts"

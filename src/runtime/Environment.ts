@@ -11,7 +11,7 @@ import { withMetrics } from "../llm/LlmMetrics.ts"
 import { OfflineModel } from "../llm/OfflineModel.ts"
 import { LanguageModelLive } from "../llm/OpenAiModel.ts"
 import { BotProfileFile, type BotProfile } from "../profile/BotProfile.ts"
-import { storesFromConfig } from "../store/Stores.ts"
+import { StoresLive } from "../store/Stores.ts"
 
 /** `STORE`: memory, sqlite (the default) or ydb. */
 export { StoreKind } from "../store/StoreConfig.ts"
@@ -35,4 +35,4 @@ export const selectedModel: Layer.Layer<LanguageModel, ConfigError.ConfigError, 
 )
 
 /** The stores named by `STORE`: SQLite at `SQLITE_PATH` unless configured otherwise. */
-export const selectedStores = storesFromConfig
+export const selectedStores = StoresLive

@@ -23,3 +23,9 @@ export interface HistoryStoreService {
 }
 
 export class HistoryStore extends Context.Tag("dialog-bot/HistoryStore")<HistoryStore, HistoryStoreService>() {}
+
+const roleRank = { user: 0, assistant: 1 } as const
+
+/** History order, the order of the key: by update, and within one update the user's message before the reply. */
+export const historyOrder = (a: HistoryMessage, b: HistoryMessage): number =>
+  a.updateId - b.updateId || roleRank[a.role] - roleRank[b.role]

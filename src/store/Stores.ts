@@ -8,24 +8,25 @@ import type { ClientStore } from "./ClientStore.ts"
 import type { HistoryStore } from "./HistoryStore.ts"
 import type { Inbox } from "./Inbox.ts"
 import { StoresMemory } from "./memory/MemoryStores.ts"
-import { SqliteDatabase, StoresSqlite } from "./sqlite/SqliteStores.ts"
+import { SqliteDatabase } from "./sqlite/SqliteDatabase.ts"
+import { StoresSqliteLive } from "./sqlite/SqliteStores.ts"
 import { SqliteConfig, StoreKind, YdbConfig } from "./StoreConfig.ts"
-import { YdbClientLive } from "./ydb/YdbClient.ts"
-import { StoresYdbFromEnv } from "./ydb/YdbStores.ts"
+import { YdbClientDriver } from "./ydb/YdbClient.ts"
+import { StoresYdbLive } from "./ydb/YdbStores.ts"
 import { migrateYdb, ydbTables } from "./ydb/schema.ts"
 
 export type AllStores = ClientStore | HistoryStore | Inbox
 
 /** Memory, SQLite (`SQLITE_PATH`, migrated at start) or YDB (`YDB_CONNECTION_STRING`), by `STORE`. */
-export const storesFromConfig: Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> = Layer.unwrapEffect(
+export const StoresLive: Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> = Layer.unwrapEffect(
   Effect.map(StoreKind, (kind): Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> => {
     switch (kind) {
       case "memory":
         return StoresMemory
       case "sqlite":
-        return Layer.unwrapEffect(Effect.map(SqliteConfig, StoresSqlite))
+        return StoresSqliteLive
       case "ydb":
-        return StoresYdbFromEnv
+        return StoresYdbLive
     }
   })
 )
@@ -48,7 +49,7 @@ export const migrateConfigured: Effect.Effect<string, StoreError | ConfigError.C
     case "ydb": {
       const config = yield* YdbConfig
       const tables = ydbTables(config.tablePrefix)
-      const count = yield* migrateYdb(tables, config.inboxTtl).pipe(Effect.provide(YdbClientLive(config)))
+      const count = yield* migrateYdb(tables, config.inboxTtl).pipe(Effect.provide(YdbClientDriver(config)))
       return `YDB: ${count} schema statements applied (tables ${tables.clients}, ${tables.messages}, ${tables.inbox}).`
     }
   }

@@ -13,7 +13,7 @@ import { join } from "node:path"
 import { Effect, Fiber, Layer, Option } from "effect"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { migrateSqlite } from "../../src/store/sqlite/migrations.ts"
-import { ClientStoreSqlite } from "../../src/store/sqlite/SqliteStores.ts"
+import { ClientStoreSqlite } from "../../src/store/sqlite/ClientStoreSqlite.ts"
 import * as SqliteWorkerClient from "../../src/store/sqlite/SqliteWorkerClient.ts"
 import { id } from "./contract.ts"
 

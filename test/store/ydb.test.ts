@@ -16,7 +16,7 @@ import { ClientStore } from "../../src/store/ClientStore.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import type { YdbCredentials } from "../../src/store/StoreConfig.ts"
-import { YdbClientLive, type YdbConnectionOptions } from "../../src/store/ydb/YdbClient.ts"
+import { YdbClientDriver, type YdbConnectionOptions } from "../../src/store/ydb/YdbClient.ts"
 import { migrateYdb, ydbTables } from "../../src/store/ydb/schema.ts"
 import { StoresOnYdb, StoresYdb } from "../../src/store/ydb/YdbStores.ts"
 import { type FakeYdb, hang, rows, startFakeYdb, status } from "../support/FakeYdb.ts"
@@ -307,7 +307,7 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       expect(texts[4]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
       expect(texts).toHaveLength(5)
       expect(fake.executed.every((q) => Object.keys(q.parameters).length === 0)).toBe(true)
-    }).pipe(Effect.provide(YdbClientLive(options(fake.connectionString)))))
+    }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 
   it.live("migrate adds the delivered column to an inbox created before it, once", () =>
     Effect.gen(function*() {
@@ -320,7 +320,7 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       fake.reset()
       expect(yield* migrateYdb(tables, "1 day")).toBe(4)
       expect(fake.executed.map((q) => q.text).filter((t) => t.includes("ADD COLUMN"))).toEqual([])
-    }).pipe(Effect.provide(YdbClientLive(options(fake.connectionString)))))
+    }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 
   it.live("migrate fails, altering nothing, when the probe fails for another reason than a missing column", () =>
     Effect.gen(function*() {
@@ -329,7 +329,7 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       expect(error).toMatchObject({ _tag: "StoreError", operation: "migrate" })
       expect(error.message).toContain("UNAUTHORIZED")
       expect(fake.executed.map((q) => q.text).filter((t) => t.includes("ADD COLUMN"))).toEqual([])
-    }).pipe(Effect.provide(YdbClientLive(options(fake.connectionString)))))
+    }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 })
 
 describe("YDB connection failures are typed errors", () => {
@@ -353,7 +353,7 @@ describe("YDB connection failures are typed errors", () => {
 
   it.live("a malformed connection string is a StoreError that shows no credentials", () =>
     Effect.gen(function*() {
-      const error = yield* failure(YdbClientLive(options("ftp://user:secret@127.0.0.1:1/local")))
+      const error = yield* failure(YdbClientDriver(options("ftp://user:secret@127.0.0.1:1/local")))
       expect(error).toMatchObject({ _tag: "StoreError", operation: "connect" })
       expect(error?.message).toContain("invalid YDB_CONNECTION_STRING")
       expect(error?.message).not.toContain("secret")
@@ -369,7 +369,7 @@ const realTables = ydbTables(`dialog_bot_test/run_${Date.now().toString(36)}/`)
 const realYdbLayer: Layer.Layer<Stores, StoreError> = realYdb === undefined
   ? Layer.die("YDB_CONNECTION_STRING is not set")
   : Layer.merge(StoresOnYdb(realTables), Layer.effectDiscard(migrateYdb(realTables, "1 day"))).pipe(
-    Layer.provide(YdbClientLive(options(realYdb, { queryTimeout: Duration.seconds(20), connectTimeout: Duration.seconds(20) })))
+    Layer.provide(YdbClientDriver(options(realYdb, { queryTimeout: Duration.seconds(20), connectTimeout: Duration.seconds(20) })))
   )
 
 storeContract("ydb (real server)", realYdbLayer, {

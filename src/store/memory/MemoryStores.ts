@@ -8,7 +8,7 @@ import type { Client, HistoryMessage, InboxEntry } from "../../domain/Dialog.ts"
 import { StoreError } from "../../domain/errors.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
-import { HistoryStore } from "../HistoryStore.ts"
+import { historyOrder, HistoryStore } from "../HistoryStore.ts"
 import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 
 const definedOnly = <A extends object>(value: A): Partial<A> =>
@@ -60,12 +60,6 @@ export const makeClientStoreMemory = Effect.sync(() => {
   })
 })
 
-const roleRank = { user: 0, assistant: 1 } as const
-
-/** History order: by update, and within one update the user's message before the reply. */
-const compareMessages = (a: HistoryMessage, b: HistoryMessage) =>
-  a.updateId - b.updateId || roleRank[a.role] - roleRank[b.role]
-
 export const makeHistoryStoreMemory = Effect.sync(() => {
   const chats = new Map<number, Array<HistoryMessage>>()
   return HistoryStore.of({
@@ -74,7 +68,7 @@ export const makeHistoryStoreMemory = Effect.sync(() => {
         const messages = chats.get(message.chatId) ?? []
         if (messages.some((m) => m.updateId === message.updateId && m.role === message.role)) return
         // Kept sorted by the key every store orders by: (update_id, user before assistant).
-        const at = messages.findIndex((m) => compareMessages(message, m) < 0)
+        const at = messages.findIndex((m) => historyOrder(message, m) < 0)
         if (at === -1) messages.push(message)
         else messages.splice(at, 0, message)
         chats.set(message.chatId, messages)

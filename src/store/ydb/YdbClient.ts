@@ -23,9 +23,14 @@ import { StaticCredentialsProvider } from "@ydbjs/auth/static"
 import { query, type QueryClient } from "@ydbjs/query"
 import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { StoreError } from "../../domain/errors.ts"
+import { plainRows } from "../rows.ts"
 import type { YdbConfig, YdbCredentials } from "../StoreConfig.ts"
 
-/** One result set: rows as the SDK returns them (column name → JS value), decoded by the caller. */
+/**
+ * One result set: rows as objects of column name → value, decoded by the caller. Values are in
+ * plain form (`plainValue` of `../rows.ts`): Int64 and Uint64 as exact numbers, Bool as 0/1,
+ * Timestamp as epoch milliseconds.
+ */
 export type Rows = ReadonlyArray<unknown>
 
 /** A query built from the client; awaiting it runs it. */
@@ -240,7 +245,7 @@ export const makeYdbClient = (driver: Driver, queryTimeout: Duration.DurationInp
       return Effect.tryPromise({
         try: (signal) =>
           Promise.resolve(build(sql).idempotent(options.idempotent).signal(AbortSignal.any([signal, deadline]))).then(
-            (results): ReadonlyArray<Rows> => results
+            (results): ReadonlyArray<Rows> => results.map(plainRows)
           ),
         catch: (error) => error
       }).pipe(
@@ -257,13 +262,16 @@ export const makeYdbClient = (driver: Driver, queryTimeout: Duration.DurationInp
         duration: Duration.millis(timeoutMillis + 1000),
         onTimeout: () => new StoreError({ operation, message: "the query timed out", retryable: true })
       }),
-      Effect.withSpan(`store.ydb.${operation}`, {
-        attributes: { "db.system.name": "ydb", "db.collection.name": table, "db.operation.name": operation }
-      })
+      // The span of the store call is the instrumentation's; a query only tells it where it went.
+      (call) =>
+        Effect.zipRight(
+          Effect.annotateCurrentSpan({ "db.system.name": "ydb", "db.collection.name": table, "db.operation.name": operation }),
+          call
+        )
     )
   return { run, database: driver.database }
 }
 
 /** The YDB client on a driver that lives as long as the layer. */
-export const YdbClientLive = (options: YdbConnectionOptions): Layer.Layer<YdbClient, StoreError> =>
+export const YdbClientDriver = (options: YdbConnectionOptions): Layer.Layer<YdbClient, StoreError> =>
   Layer.scoped(YdbClient, Effect.map(acquireDriver(options), (driver) => makeYdbClient(driver, options.queryTimeout)))

@@ -1,0 +1,75 @@
+/**
+ * Dialog history on YDB: table `messages`, keyed by (chat_id, update_id, role), so a chat's
+ * messages are one range of the key.
+ */
+import { identifier } from "@ydbjs/query"
+import { Effect, Layer, Option } from "effect"
+import { historyOrder, HistoryStore } from "../HistoryStore.ts"
+import { decodeCount, decodeMessages, messageColumns } from "../rows.ts"
+import { int64, onKeyConflict, text, uint64 } from "./statements.ts"
+import { ydbTables, type YdbTables } from "./schema.ts"
+import { YdbClient } from "./YdbClient.ts"
+
+export const makeHistoryStoreYdb = (tables: YdbTables) =>
+  Effect.gen(function*() {
+    const ydb = yield* YdbClient
+    const table = identifier(tables.messages)
+    return HistoryStore.of({
+      // Insert-or-ignore: a key conflict means the message is stored already, so a retry is safe.
+      append: (message) =>
+        ydb.run(
+          "append",
+          tables.messages,
+          (sql) =>
+            sql`INSERT INTO ${table} (chat_id, update_id, role, text, at)
+                VALUES (${int64(message.chatId)}, ${int64(message.updateId)}, ${text(message.role)}, ${text(message.text)}, ${int64(message.at)})`,
+          { idempotent: true, onStatus: onKeyConflict }
+        ).pipe(Effect.asVoid),
+      lastN: (chatId, limit) => {
+        if (!(limit >= 1)) return Effect.succeed([])
+        const n = Math.floor(Math.min(limit, Number.MAX_SAFE_INTEGER))
+        // One backward range read of the key. Backwards, an update's 'user' row comes before its
+        // 'assistant' row, the reverse of history order, so one row more is read and the order
+        // is fixed here: the last `n` in history order are always among those n + 1 rows.
+        return ydb.run(
+          "lastN",
+          tables.messages,
+          (sql) =>
+            sql`SELECT ${sql.unsafe(messageColumns)} FROM ${table}
+                WHERE chat_id = ${int64(chatId)}
+                ORDER BY chat_id DESC, update_id DESC, role DESC
+                LIMIT ${uint64(n + 1)}`,
+          { idempotent: true }
+        ).pipe(
+          Effect.flatMap((results) => decodeMessages("lastN", tables.messages)(results[0] ?? [])),
+          Effect.map((messages) => [...messages].sort(historyOrder).slice(-n))
+        )
+      },
+      replyFor: (chatId, updateId) =>
+        ydb.run(
+          "replyFor",
+          tables.messages,
+          (sql) =>
+            sql`SELECT ${sql.unsafe(messageColumns)} FROM ${table}
+                WHERE chat_id = ${int64(chatId)} AND update_id = ${int64(updateId)} AND role = ${text("assistant")}`,
+          { idempotent: true }
+        ).pipe(
+          Effect.flatMap((results) => decodeMessages("replyFor", tables.messages)(results[0] ?? [])),
+          Effect.map((messages) => Option.map(Option.fromNullable(messages[0]), (m) => m.text))
+        ),
+      // Counted and deleted in one transaction; not retried after UNDETERMINED (the count would lie).
+      clear: (chatId) =>
+        ydb.run(
+          "clear",
+          tables.messages,
+          (sql) =>
+            sql`$chat = SELECT chat_id, update_id, role FROM ${table} WHERE chat_id = ${int64(chatId)};
+                SELECT COUNT(*) AS n FROM $chat;
+                DELETE FROM ${table} ON SELECT * FROM $chat;`.isolation("serializableReadWrite"),
+          { idempotent: false }
+        ).pipe(Effect.flatMap((results) => decodeCount("clear", tables.messages)(results[0] ?? [])))
+    })
+  })
+
+/** The history store on the `YdbClient` of the context. */
+export const HistoryStoreYdb = (tables: YdbTables = ydbTables()) => Layer.effect(HistoryStore, makeHistoryStoreYdb(tables))
