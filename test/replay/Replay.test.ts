@@ -3,10 +3,51 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
 import { withFixedClock } from "../../src/replay/FixedClock.ts"
-import { replay } from "../../src/replay/Replay.ts"
+import type { TelegramId } from "../../src/domain/Update.ts"
+import { parseUpdates, renderTranscript, replay, replaySummary } from "../../src/replay/Replay.ts"
 import type { TranscriptLine } from "../../src/replay/Transcript.ts"
 import { makeUpdateRecorder } from "../../src/replay/UpdateRecorder.ts"
 import { conversation, testBot, textMessage } from "../../src/testing/index.ts"
+
+describe("rendering", () => {
+  it("the transcript groups inputs per chat in order of first appearance, each followed by its replies", () => {
+    const updates = [
+      textMessage({ userId: 11, updateId: 1, firstName: "Ann", text: "Hello" }),
+      textMessage({ userId: 12, updateId: 2, firstName: "Bob", text: "Hi" }),
+      textMessage({ userId: 11, updateId: 3, firstName: "Ann", text: "Hours?" }),
+      { update_id: 4, callback_query: { id: "q", from: { id: 11, is_bot: false, first_name: "Ann" }, chat_instance: "c" } }
+    ]
+    const { bad, updates: parsed } = parseUpdates(`${updates.map((u) => JSON.stringify(u)).join("\n")}\nnot json\n`)
+    expect(bad.map((b) => b.line)).toEqual([5])
+    const reply = (updateId: number, chatId: number, text: string) => ({
+      chatId: chatId as TelegramId,
+      text,
+      updateId: Option.some(updateId as TelegramId)
+    })
+    const text = renderTranscript(parsed, [reply(1, 11, "Hello, Ann"), reply(2, 12, "Hi, Bob"), reply(3, 11, "9 to 5\nMonday to Friday")])
+    expect(text).toBe(
+      [
+        "── chat 11 ──",
+        "👤 Ann: Hello",
+        "🤖 Hello, Ann",
+        "👤 Ann: Hours?",
+        "🤖 9 to 5",
+        "   Monday to Friday",
+        "· callback_query",
+        "",
+        "── chat 12 ──",
+        "👤 Bob: Hi",
+        "🤖 Hi, Bob"
+      ].join("\n")
+    )
+  })
+
+  it("the summary counts updates, skipped lines and bot messages", () => {
+    const sent = [{ update_id: 1, chat_id: 2, text: "a" }, { update_id: 2, chat_id: 2, text: "b" }]
+    expect(replaySummary({ updates: 5, badLines: 0, sent })).toBe("replayed 5 updates, 2 bot messages")
+    expect(replaySummary({ updates: 5, badLines: 2, sent })).toBe("replayed 5 updates (2 bad lines skipped), 2 bot messages")
+  })
+})
 
 const offlineBot = Layer.merge(testBot({ model: "offline" }), NodeContext.layer)
 
