@@ -72,24 +72,23 @@ export { ConfigurationError, StoreError } from "./domain/errors.ts"
 export {
   makeUpdateRecorder,
   RecordingError,
-  redactUpdate,
   redactUpdateJson,
   UpdateRecorder,
   UpdateRecorderFile,
   UpdateRecorderOff,
   type UpdateRecorderService
-} from "./cli/recording.ts"
+} from "./replay/UpdateRecorder.ts"
+export { redactUpdate } from "./replay/Redaction.ts"
 export {
   compareTranscripts,
   type ExpectMode,
-  fixedClock,
   parseTranscript,
   readTranscript,
   renderDifferences,
-  replay,
   ReplayMismatch,
   type TranscriptDifference,
   TranscriptFileError,
-  type TranscriptLine,
-  withFixedClock
-} from "./cli/replay.ts"
+  type TranscriptLine
+} from "./replay/Transcript.ts"
+export { replay } from "./replay/Replay.ts"
+export { fixedClock, withFixedClock } from "./replay/FixedClock.ts"

@@ -1,9 +1,10 @@
 /** `chat`: talk to the bot in the terminal. */
 import { Command, Options } from "@effect/cli"
-import { Effect, Option } from "effect"
+import { Effect } from "effect"
+import { offlineBot } from "../replay/OfflineBot.ts"
 import { TelegramConsole } from "../telegram/TelegramRecorder.ts"
 import { chat } from "./chat.ts"
-import { announceModel, offlineBot } from "./offlineBot.ts"
+import { announceModel } from "./offlineBot.ts"
 
 export const chatCommand = Command.make(
   "chat",
@@ -13,7 +14,7 @@ export const chatCommand = Command.make(
   },
   ({ name, userId }) =>
     Effect.zipRight(announceModel, chat({ userId, firstName: name })).pipe(
-      Effect.provide(offlineBot(TelegramConsole, Option.none()))
+      Effect.provide(offlineBot({ telegram: TelegramConsole }))
     )
 ).pipe(Command.withDescription("Chat with the bot in this terminal, as a Telegram user."))
 

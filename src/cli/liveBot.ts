@@ -5,7 +5,6 @@
  * until `SHUTDOWN_DEADLINE`.
  */
 import { Options } from "@effect/cli"
-import { NodeContext } from "@effect/platform-node"
 import { type ConfigError, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { metricsRoute } from "../observability/MetricsServer.ts"
@@ -16,9 +15,9 @@ import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { drainOnClose, WebhookServerLive } from "../telegram/WebhookServer.ts"
-import { Intake } from "../telegram/Intake.ts"
+import { withUpdateRecording } from "../replay/RecordingIntake.ts"
+import type { UpdateRecorderOptions } from "../replay/UpdateRecorder.ts"
 import { announceModel } from "./offlineBot.ts"
-import { UpdateRecorder, UpdateRecorderFile, type UpdateRecorderOptions } from "./recording.ts"
 
 /** The whole bot on the real Bot API. */
 export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, never>({
@@ -30,28 +29,6 @@ export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | S
 
 /** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
 export type Recording = Option.Option<UpdateRecorderOptions>
-
-/** The intake with every update it is handed recorded first; a failed write is logged, never fatal. */
-const RecordingIntake = Layer.effect(
-  Intake,
-  Effect.gen(function*() {
-    const intake = yield* Intake
-    const recorder = yield* UpdateRecorder
-    return Intake.of({
-      ...intake,
-      submit: (received) =>
-        recorder.record(received.json).pipe(
-          Effect.catchAll((e) => Effect.logWarning(`update not recorded: ${e.message}`)),
-          Effect.zipRight(intake.submit(received))
-        )
-    })
-  })
-)
-
-/** A bot whose intake records every update it is handed to the file of `options`. */
-export const withUpdateRecording = (options: UpdateRecorderOptions) =>
-<A, E, R>(bot: Layer.Layer<A | Intake, E, R>) =>
-  Layer.provideMerge(RecordingIntake, Layer.merge(bot, UpdateRecorderFile(options).pipe(Layer.provide(NodeContext.layer))))
 
 /** The live bot, recording its incoming updates when asked to. */
 export const liveBotWith = (recording: Recording) =>

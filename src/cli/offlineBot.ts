@@ -1,47 +1,30 @@
-/** The bot on embedded layers for the offline commands (replay, chat, the demo). */
-import { Console, Effect, Layer, Option } from "effect"
-import type { ConfigError } from "effect"
-import { DispatcherConfig, DispatcherConfigSchema } from "../runtime/DispatcherConfig.ts"
-import type { ConfigurationError, StoreError } from "../domain/errors.ts"
+/**
+ * What the offline commands share on the command line: the model announcement, a replay with
+ * its summary on stderr, and the demo `npm start` runs without a token. The bot they run on
+ * is `offlineBot` (src/replay/OfflineBot.ts).
+ */
+import { Console, Effect, Option } from "effect"
 import { LanguageModel } from "../llm/LanguageModel.ts"
-import { botLayer } from "../runtime/BotLayer.ts"
-import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
-import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { offlineBot } from "../replay/OfflineBot.ts"
+import { replay, type ReplayOptions, replaySummary } from "../replay/Replay.ts"
 import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
-import { replay } from "./replay.ts"
 
 export const demoFile = new URL("../../examples/conversation.jsonl", import.meta.url).pathname
 
-/** The dispatcher's settings from the environment, with `--concurrency` when given. */
-export const dispatcherConfigWith = (concurrency: Option.Option<number>) =>
-  Layer.effect(
-    DispatcherConfig,
-    Effect.map(DispatcherConfigSchema, (c) => ({
-      ...c,
-      maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs),
-      // A recording arrives all at once: flood protection would drop what users sent over minutes.
-      floodBurst: 0
-    }))
-  )
-
-/** The bot on embedded layers, with the given offline Telegram (recorder or console). */
-export const offlineBot = <T, E>(telegram: Layer.Layer<T, E>, concurrency: Option.Option<number>) =>
-  botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, TelegramApi>({
-    telegram: Layer.effect(TelegramApi, TelegramApi),
-    model: selectedModel,
-    stores: selectedStores,
-    profile: selectedProfile,
-    dispatcherConfig: dispatcherConfigWith(concurrency)
-  }).pipe(Layer.provideMerge(telegram))
-
 export const announceModel = Effect.flatMap(LanguageModel, (m) => Console.error(`model: ${m.description}`))
 
-export const runReplay = (file: string, out: Option.Option<string>, concurrency: Option.Option<number>) =>
+/** A replay as the commands run it: the model announced, the transcript printed, the summary (and a match) on stderr. */
+export const replayReported = (options: Omit<ReplayOptions, "print">) =>
   Effect.gen(function*() {
     yield* announceModel
-    const result = yield* replay({ file, out, print: true })
-    yield* Console.error(
-      `replayed ${result.updates} updates${result.badLines > 0 ? ` (${result.badLines} bad lines skipped)` : ""}, ${result.sent.length} bot messages`
-    )
-  }).pipe(Effect.provide(offlineBot(TelegramRecorderLayer(), concurrency)))
+    const result = yield* replay({ ...options, print: true })
+    yield* Console.error(replaySummary(result))
+    const expect = options.expect ?? Option.none()
+    if (Option.isSome(expect)) {
+      yield* Console.error(`replies match ${expect.value} (${options.expectMode ?? "exact"})`)
+    }
+  })
 
+/** The demo: a replay on the stores `STORE` names (the caller picks them), the Bot API recorded. */
+export const runReplay = (file: string, out: Option.Option<string>, concurrency: Option.Option<number>) =>
+  replayReported({ file, out }).pipe(Effect.provide(offlineBot({ telegram: TelegramRecorderLayer(), concurrency })))

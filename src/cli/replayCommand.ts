@@ -3,30 +3,11 @@
  * `--expect` a regression check that exits with code 1 and a diff when the replies differ.
  */
 import { Args, Command, Options } from "@effect/cli"
-import { Config, type ConfigError, Console, Effect, Layer, Option } from "effect"
-import type { ConfigurationError } from "../domain/errors.ts"
-import { botLayer } from "../runtime/BotLayer.ts"
-import { selectedModel, selectedProfile } from "../runtime/Environment.ts"
-import { StoresMemory } from "../store/memory/MemoryStores.ts"
-import { TelegramApi } from "../telegram/TelegramApi.ts"
-import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
-import { announceModel, dispatcherConfigWith } from "./offlineBot.ts"
-import { type ExpectMode, parseClock, replay, withFixedClock } from "./replay.ts"
-
-/**
- * The bot a replay runs on: the configured model and profile, the Bot API recorded, and
- * stores in memory whatever `STORE` says — every replay starts from no clients, no history
- * and an empty inbox, so the same recording gives the same transcript on every run (a
- * database would remember the updates of the last run and skip them as duplicates).
- */
-export const replayBot = (concurrency: Option.Option<number>) =>
-  botLayer<ConfigError.ConfigError | ConfigurationError, TelegramApi>({
-    telegram: Layer.effect(TelegramApi, TelegramApi),
-    model: selectedModel,
-    stores: StoresMemory,
-    profile: selectedProfile,
-    dispatcherConfig: dispatcherConfigWith(concurrency)
-  }).pipe(Layer.provideMerge(TelegramRecorderLayer()))
+import { Config, Console, Effect, Option } from "effect"
+import { parseClock, withFixedClock } from "../replay/FixedClock.ts"
+import { replayBot } from "../replay/OfflineBot.ts"
+import type { ExpectMode } from "../replay/Transcript.ts"
+import { replayReported } from "./offlineBot.ts"
 
 export interface ReplayCommandOptions {
   readonly file: string
@@ -38,27 +19,15 @@ export interface ReplayCommandOptions {
   readonly clock: Option.Option<string>
 }
 
-/** The replay as the command runs it: the bot on embedded layers, the clock fixed when asked. */
+/** The replay as the command runs it: the bot on embedded layers (`replayBot`), the clock fixed when asked. */
 export const runReplayCommand = (options: ReplayCommandOptions) =>
   Effect.gen(function*() {
     const clock = Option.isSome(options.clock) ? Option.some(yield* parseClock(options.clock.value)) : Option.none()
-    const run = Effect.gen(function*() {
-      yield* announceModel
-      const result = yield* replay({
-        file: options.file,
-        out: options.out,
-        print: true,
-        expect: options.expect,
-        expectMode: options.expectMode
-      })
-      yield* Console.error(
-        `replayed ${result.updates} updates${
-          result.badLines > 0 ? ` (${result.badLines} bad lines skipped)` : ""
-        }, ${result.sent.length} bot messages`
-      )
-      if (Option.isSome(options.expect)) {
-        yield* Console.error(`replies match ${options.expect.value} (${options.expectMode})`)
-      }
+    const run = replayReported({
+      file: options.file,
+      out: options.out,
+      expect: options.expect,
+      expectMode: options.expectMode
     }).pipe(Effect.provide(replayBot(options.concurrency)))
     return yield* Option.match(clock, { onNone: () => run, onSome: (millis) => withFixedClock(millis)(run) })
   })

@@ -4,7 +4,8 @@
  * in-memory Telegram recorder, memory stores, update builders (`textMessage`,
  * `conversation`), and `runUpdates`, which sends updates through the real dispatcher and
  * pipeline and returns what the bot sent; `transcript` turns that into the lines `replay
- * --out` writes, and `modelRequests` / `toolResults` show what the model was given.
+ * --out` writes, and `modelRequests` / `toolResults` show what the model was given. `replay`
+ * runs a recorded conversation and checks the replies against a stored transcript.
  *
  * Imported as `effect-telegram-dialog-bot/testing`.
  */
@@ -14,7 +15,7 @@ import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../runtime/DispatcherConfig.ts"
 import { SendConfig, type SendConfigShape } from "../telegram/SendConfig.ts"
 import { decodeUpdate } from "../domain/Update.ts"
-import { transcriptLines } from "../cli/replay.ts"
+import { transcriptLines } from "../replay/Transcript.ts"
 import { type CompletionRequest, LanguageModel, type Purpose } from "../llm/LanguageModel.ts"
 import { OfflineModel } from "../llm/OfflineModel.ts"
 import { type Script, ScriptedModel, ScriptedModelLayer, type ScriptedReply } from "../llm/ScriptedModel.ts"
@@ -37,7 +38,9 @@ export { HistoryStore } from "../store/HistoryStore.ts"
 export { Inbox } from "../store/Inbox.ts"
 export { builtinTools } from "../tools/builtin/index.ts"
 export { defineTool, ToolFailure } from "../tools/Tool.ts"
-export { compareTranscripts, renderDifferences, type TranscriptLine, withFixedClock } from "../cli/replay.ts"
+export { compareTranscripts, renderDifferences, ReplayMismatch, type TranscriptLine } from "../replay/Transcript.ts"
+export { replay, type ReplayOptions, type ReplayResult } from "../replay/Replay.ts"
+export { withFixedClock } from "../replay/FixedClock.ts"
 
 export interface TestBotOptions<R = never> {
   /** Script of the scripted model (used unless `model` is given). */

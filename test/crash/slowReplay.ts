@@ -16,7 +16,7 @@ import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { OfflineModel } from "../../src/llm/OfflineModel.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { selectedProfile, selectedStores } from "../../src/runtime/Environment.ts"
-import { replay } from "../../src/cli/replay.ts"
+import { replay } from "../../src/replay/Replay.ts"
 import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
 import { TelegramRecorderLayer } from "../../src/telegram/TelegramRecorder.ts"
 

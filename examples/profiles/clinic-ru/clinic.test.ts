@@ -6,11 +6,10 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { replay } from "../../../src/cli/replay.ts"
 import type { TelegramId } from "../../../src/domain/Update.ts"
 import { classifyByKeywords } from "../../../src/llm/OfflineModel.ts"
 import { BotProfile, loadProfile } from "../../../src/profile/BotProfile.ts"
-import { ClientStore, conversation, runUpdates, testBot, textsTo, withFixedClock } from "../../../src/testing/index.ts"
+import { ClientStore, conversation, replay, runUpdates, testBot, textsTo, withFixedClock } from "../../../src/testing/index.ts"
 
 const profile = new URL("./profile.json", import.meta.url).pathname
 const recorded = new URL("./conversation.jsonl", import.meta.url).pathname

@@ -2,16 +2,16 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
+import { redactUpdate } from "../../src/replay/Redaction.ts"
+import { parseUpdates } from "../../src/replay/Replay.ts"
 import {
   makeUpdateRecorder,
   recordedLine,
-  redactUpdate,
   redactUpdateJson,
   UpdateRecorder,
   UpdateRecorderFile,
   UpdateRecorderOff
-} from "../../src/cli/recording.ts"
-import { parseUpdates } from "../../src/cli/replay.ts"
+} from "../../src/replay/UpdateRecorder.ts"
 
 const privateMessage = {
   update_id: 900_000_001,

@@ -1,0 +1,54 @@
+/**
+ * The bot on embedded layers for the offline commands (replay, chat, the demo): the configured
+ * model and profile, a Bot API that records or prints instead of sending, and the dispatcher
+ * set up for a recording that arrives all at once. One assembly for all of them, so a replay,
+ * a chat and the demo run the same bot.
+ */
+import { type ConfigError, Effect, Layer, Option } from "effect"
+import type { ConfigurationError, StoreError } from "../domain/errors.ts"
+import { botLayer, type Stores } from "../runtime/BotLayer.ts"
+import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
+import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
+import { StoresMemory } from "../store/memory/MemoryStores.ts"
+import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+
+/** The dispatcher's settings from the environment, with `--concurrency` when given. */
+export const offlineDispatcherConfig = (concurrency: Option.Option<number>) =>
+  Layer.effect(
+    DispatcherConfig,
+    Effect.map(DispatcherConfig.config, (c) => ({
+      ...c,
+      maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs),
+      // A recording arrives all at once: flood protection would drop what users sent over minutes.
+      floodBurst: 0
+    }))
+  )
+
+export interface OfflineBotOptions<T, E> {
+  /** The offline Telegram: the recorder (`TelegramRecorderLayer`) or the console (`TelegramConsole`). */
+  readonly telegram: Layer.Layer<T | TelegramApi, E>
+  /** The stores; the ones `STORE` names when not given. */
+  readonly stores?: Layer.Layer<Stores, ConfigError.ConfigError | StoreError>
+  /** Dialogs running at once (`--concurrency`); `MAX_CONCURRENT_DIALOGS` when none. */
+  readonly concurrency?: Option.Option<number>
+}
+
+/** The bot on embedded layers, with the given offline Telegram; it provides that layer's services too. */
+export const offlineBot = <T, E>(options: OfflineBotOptions<T, E>) =>
+  botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, TelegramApi>({
+    telegram: Layer.effect(TelegramApi, TelegramApi),
+    model: selectedModel,
+    stores: options.stores ?? selectedStores,
+    profile: selectedProfile,
+    dispatcherConfig: offlineDispatcherConfig(options.concurrency ?? Option.none())
+  }).pipe(Layer.provideMerge(options.telegram))
+
+/**
+ * The bot a replay runs on: the Bot API recorded, and stores in memory whatever `STORE` says —
+ * every replay starts from no clients, no history and an empty inbox, so the same recording
+ * gives the same transcript on every run (a database would remember the updates of the last
+ * run and skip them as duplicates).
+ */
+export const replayBot = (concurrency: Option.Option<number>) =>
+  offlineBot({ telegram: TelegramRecorderLayer(), stores: StoresMemory, concurrency })

@@ -1,0 +1,189 @@
+/**
+ * Transcripts: the bot's messages of a replay, one JSON line `{update_id, chat_id, text}` per
+ * message (the `replay --out` format), and the regression check against a stored one.
+ *
+ * `compareTranscripts` compares the bot's replies with a stored transcript update by update;
+ * `exact` compares the texts, `shape` only how many replies each update got, for models whose
+ * wording varies from run to run. `renderDifferences` turns the differences into the listing
+ * `ReplayMismatch` carries.
+ */
+import { FileSystem } from "@effect/platform"
+import { Effect, Option, ParseResult, Schema } from "effect"
+import type { SentRecord } from "../telegram/TelegramRecorder.ts"
+
+/** One bot message of a transcript, in the `--out` format. */
+export interface TranscriptLine {
+  readonly update_id: number | null
+  readonly chat_id: number
+  readonly text: string
+}
+
+export const transcriptLines = (sent: ReadonlyArray<SentRecord>): ReadonlyArray<TranscriptLine> =>
+  sent.map((m) => ({ update_id: Option.getOrNull(m.updateId), chat_id: m.chatId, text: m.text }))
+
+export const TranscriptLineSchema = Schema.Struct({
+  update_id: Schema.NullOr(Schema.Number.pipe(Schema.int())),
+  chat_id: Schema.Number.pipe(Schema.int()),
+  text: Schema.String
+})
+
+/** A stored transcript could not be read or has a line that is not a transcript line. */
+export class TranscriptFileError extends Schema.TaggedError<TranscriptFileError>()("TranscriptFileError", {
+  file: Schema.String,
+  line: Schema.optional(Schema.Number),
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `${this.file}${this.line === undefined ? "" : `:${this.line}`}: ${this.reason}`
+  }
+}
+
+const decodeTranscriptLine = Schema.decodeUnknownEither(Schema.parseJson(TranscriptLineSchema), {
+  onExcessProperty: "ignore"
+})
+
+/** Parses a transcript in the `--out` format; a line that is not one fails with its number. */
+export const parseTranscript = (
+  text: string,
+  file: string
+): Effect.Effect<ReadonlyArray<TranscriptLine>, TranscriptFileError> =>
+  Effect.suspend(() => {
+    const lines: Array<TranscriptLine> = []
+    const rows = text.split(/\r?\n/)
+    for (let index = 0; index < rows.length; index++) {
+      const json = rows[index]!.trim()
+      if (json === "") continue
+      const decoded = decodeTranscriptLine(json)
+      if (decoded._tag === "Left") {
+        return Effect.fail(
+          new TranscriptFileError({
+            file,
+            line: index + 1,
+            reason: `not a transcript line {"update_id","chat_id","text"}: ${
+              ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").slice(0, 3).join(" ")
+            }`
+          })
+        )
+      }
+      lines.push(decoded.right)
+    }
+    return Effect.succeed(lines)
+  })
+
+/** Reads a stored transcript file. */
+export const readTranscript = (file: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.mapError((e) => new TranscriptFileError({ file, reason: `cannot read: ${e.message}` }))
+    )
+    return yield* parseTranscript(text, file)
+  })
+
+/** `exact`: the same texts in the same order per update; `shape`: the same number of replies per update. */
+export type ExpectMode = "exact" | "shape"
+
+/** How the replies to one update differ from the stored ones. */
+export interface TranscriptDifference {
+  readonly updateId: number | null
+  readonly chatId: number
+  /** `changed`: both have replies that differ; `missing`: stored replies, none now; `extra`: replies now, none stored. */
+  readonly kind: "changed" | "missing" | "extra"
+  readonly expected: ReadonlyArray<string>
+  readonly actual: ReadonlyArray<string>
+}
+
+const groupKey = (line: TranscriptLine) => `${line.update_id ?? "none"}/${line.chat_id}`
+
+const groupByUpdate = (lines: ReadonlyArray<TranscriptLine>) => {
+  const groups = new Map<string, { updateId: number | null; chatId: number; texts: Array<string> }>()
+  for (const line of lines) {
+    const key = groupKey(line)
+    const group = groups.get(key) ?? { updateId: line.update_id, chatId: line.chat_id, texts: [] }
+    group.texts.push(line.text)
+    groups.set(key, group)
+  }
+  return groups
+}
+
+/**
+ * Compares two transcripts update by update (the replies to one update, in their order; updates
+ * of different chats may interleave differently from run to run, so their relative order is not
+ * compared). Differences come in the order of the stored transcript, then the extra updates.
+ */
+export const compareTranscripts = (
+  expected: ReadonlyArray<TranscriptLine>,
+  actual: ReadonlyArray<TranscriptLine>,
+  mode: ExpectMode
+): ReadonlyArray<TranscriptDifference> => {
+  const want = groupByUpdate(expected)
+  const got = groupByUpdate(actual)
+  const differences: Array<TranscriptDifference> = []
+  for (const [key, group] of want) {
+    const other = got.get(key)
+    if (other === undefined) {
+      differences.push({ updateId: group.updateId, chatId: group.chatId, kind: "missing", expected: group.texts, actual: [] })
+      continue
+    }
+    const same = mode === "shape"
+      ? other.texts.length === group.texts.length
+      : other.texts.length === group.texts.length && other.texts.every((t, i) => t === group.texts[i])
+    if (!same) {
+      differences.push({ updateId: group.updateId, chatId: group.chatId, kind: "changed", expected: group.texts, actual: other.texts })
+    }
+  }
+  for (const [key, group] of got) {
+    if (!want.has(key)) {
+      differences.push({ updateId: group.updateId, chatId: group.chatId, kind: "extra", expected: [], actual: group.texts })
+    }
+  }
+  return differences
+}
+
+const indent = (text: string, prefix: string) =>
+  text.split("\n").map((line, i) => (i === 0 || line === "" ? line : `${" ".repeat(prefix.length)}${line}`)).join("\n")
+
+const replies = (label: string, texts: ReadonlyArray<string>, mode: ExpectMode) => {
+  if (texts.length === 0) return [`    ${label}: (no reply)`]
+  if (mode === "shape") return [`    ${label}: ${texts.length} ${texts.length === 1 ? "reply" : "replies"}`]
+  return texts.map((t, i) => {
+    const prefix = `    ${label}${texts.length > 1 ? ` ${i + 1}` : ""}: `
+    return `${prefix}${indent(t, prefix)}`
+  })
+}
+
+/** The differences as a readable listing: one block per update, expected then actual. */
+export const renderDifferences = (
+  differences: ReadonlyArray<TranscriptDifference>,
+  mode: ExpectMode
+): string => {
+  if (differences.length === 0) return "replies match the expected transcript"
+  const blocks = differences.map((d) => {
+    const head = `update ${d.updateId ?? "(none)"} in chat ${d.chatId}: ${
+      d.kind === "missing"
+        ? "missing (expected replies, got none)"
+        : d.kind === "extra"
+        ? "extra (replies not in the expected transcript)"
+        : mode === "shape"
+        ? "a different number of replies"
+        : "different replies"
+    }`
+    return [head, ...replies("expected", d.expected, mode), ...replies("actual  ", d.actual, mode)].join("\n")
+  })
+  const header = `${differences.length} ${
+    differences.length === 1 ? "update differs" : "updates differ"
+  } from the expected transcript (${mode}):`
+  return [header, ...blocks].join("\n\n")
+}
+
+/** The bot's replies differ from the stored transcript; `report` is the readable diff. */
+export class ReplayMismatch extends Schema.TaggedError<ReplayMismatch>()("ReplayMismatch", {
+  expectFile: Schema.String,
+  mode: Schema.Literal("exact", "shape"),
+  differences: Schema.Number,
+  report: Schema.String
+}) {
+  override get message(): string {
+    return `replies differ from ${this.expectFile} in ${this.differences} update(s)`
+  }
+}
