@@ -13,6 +13,11 @@ export { defineTool, type Tool, type ToolContext, type ToolDefinition, ToolFailu
 export { makeTools, type ToolResult, Tools, ToolsLayer, type ToolsService } from "./tools/Tools.ts"
 export { builtinTools } from "./tools/builtin/index.ts"
 
+// In-chat commands: defined like tools, given to the bot as `commands: [...builtinCommands, yours]`.
+export { type Command, type CommandContext, CommandFailure, defineCommand } from "./dialog/Command.ts"
+export { type CommandReply, Commands, CommandsList, type CommandsService, makeCommands } from "./dialog/Commands.ts"
+export { builtinCommands, clearCommand, helpCommand, startCommand } from "./dialog/builtinCommands.ts"
+
 // The bot's layer graph.
 export { botLayer, type BotParts, type BotServices, StageToolsCheck, type Stores, type ToolEnvironment } from "./runtime/BotLayer.ts"
 export { Dispatcher, DispatcherLive, type DispatcherService } from "./runtime/Dispatcher.ts"
