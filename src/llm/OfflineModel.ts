@@ -200,4 +200,5 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
   })
 })
 
-export const OfflineModel = Layer.effect(LanguageModel, makeOfflineModel)
+/** The offline model over the bot's profile. */
+export const LanguageModelOffline = Layer.effect(LanguageModel, makeOfflineModel)

@@ -141,10 +141,10 @@ const publicEndpointOrConfigured = (config: LlmConfigShape): string =>
   Option.getOrElse(config.baseUrl, () => publicEndpoint(config))
 
 /** The live model on the given settings. */
-export const OpenAiModel: Layer.Layer<LanguageModel, never, LlmConfig> = Layer.effect(
+export const LanguageModelOpenAi: Layer.Layer<LanguageModel, never, LlmConfig> = Layer.effect(
   LanguageModel,
   Effect.flatMap(LlmConfig, makeOpenAiModel)
 )
 
 /** The live model on settings read from the environment. */
-export const LanguageModelLive = OpenAiModel.pipe(Layer.provide(LlmConfig.fromEnv))
+export const LanguageModelLive = LanguageModelOpenAi.pipe(Layer.provide(LlmConfig.fromEnv))

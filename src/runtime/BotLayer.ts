@@ -22,7 +22,7 @@ import type { Intake } from "../telegram/Intake.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
-import { Tools, ToolsLayer } from "../tools/Tools.ts"
+import { Tools, ToolsList } from "../tools/Tools.ts"
 import { instrumentStores, instrumentTelegram } from "../observability/Instrument.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
@@ -80,7 +80,7 @@ export const botLayer = <E, R>(
   )
   const withModel = Layer.provideMerge(parts.model, base)
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
-  const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsLayer(tools), withModel))
+  const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withModel))
   const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands
   const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
   const withMessenger = Layer.provideMerge(MessengerLive, withCommands)
