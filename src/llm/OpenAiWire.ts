@@ -69,6 +69,7 @@ export const toWireMessages = (
     }
   })
 
+/** Tool specs as functions the model may call; `parameters` is their JSON Schema as it is. */
 export const toWireTools = (tools: ReadonlyArray<ToolSpec>): Array<ChatCompletionTool> =>
   tools.map((tool) => ({
     type: "function",
