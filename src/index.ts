@@ -10,8 +10,13 @@
 
 // Tools: one file per tool, one line to register it.
 export { defineTool, type Tool, type ToolContext, type ToolDefinition, ToolFailure } from "./tools/Tool.ts"
-export { makeTools, type ToolResult, Tools, ToolsLayer, type ToolsService } from "./tools/Tools.ts"
+export { makeTools, type ToolResult, Tools, ToolsList, type ToolsService } from "./tools/Tools.ts"
 export { builtinTools } from "./tools/builtin/index.ts"
+
+// In-chat commands: defined like tools, given to the bot as `commands: [...builtinCommands, yours]`.
+export { type Command, type CommandContext, CommandFailure, defineCommand } from "./dialog/Command.ts"
+export { type CommandReply, Commands, CommandsList, type CommandsService, makeCommands } from "./dialog/Commands.ts"
+export { builtinCommands, clearCommand, helpCommand, startCommand } from "./dialog/builtinCommands.ts"
 
 // The bot's layer graph.
 export { botLayer, type BotParts, type BotServices, StageToolsCheck, type Stores, type ToolEnvironment } from "./runtime/BotLayer.ts"
@@ -47,8 +52,8 @@ export {
   type ToolCall,
   type ToolSpec
 } from "./llm/LanguageModel.ts"
-export { OfflineModel } from "./llm/OfflineModel.ts"
-export { LanguageModelLive, OpenAiModel } from "./llm/OpenAiModel.ts"
+export { LanguageModelOffline } from "./llm/OfflineModel.ts"
+export { LanguageModelLive, LanguageModelOpenAi } from "./llm/OpenAiModel.ts"
 export { LlmConfig } from "./llm/LlmConfig.ts"
 
 // Stores.

@@ -3,17 +3,18 @@
  *
  * For a user's text: get or create the client, load the last messages, append the user's,
  * then 1 classify (→ a stage), 2 think (the model with the stage's tools, a bounded tool loop),
- * 3 synthesize (the reply), append the reply and send it. Each stage has a fallback: a failed
- * classification uses the default stage, a failed think step goes on with the tool results
- * gathered so far, a failed synthesis tries one plain generation, and only then the apology.
+ * 3 synthesize (the reply), append the reply and send it. The stages and their fallbacks are
+ * in `stages.ts`: a failed classification uses the default stage, a failed think step goes on
+ * with the tool results gathered so far, a failed synthesis tries one plain generation, and
+ * only then the apology.
  *
- * Commands (/start, /help, /clear), media without text, empty texts and the non-dialog update
- * kinds (callback queries, membership changes) are answered without the model.
+ * Commands (those of the `Commands` registry: /start, /help, /clear and a team's own), media
+ * without text, empty texts and the non-dialog update kinds (callback queries, membership
+ * changes) are answered without the model.
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
-import { DialogConfig } from "./DialogConfig.ts"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
-import type { Client, HistoryMessage } from "../domain/Dialog.ts"
+import type { HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import {
   type ChatMemberUpdated,
@@ -24,27 +25,19 @@ import {
   type Update,
   updateKind
 } from "../domain/Update.ts"
-import { type ChatMessage, LanguageModel, type Usage } from "../llm/LanguageModel.ts"
-import { dialogsAnswered, timeStage, withTags } from "../observability/Metrics.ts"
+import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
+import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
-import { BotProfile, stageOrDefault, type Stage } from "../profile/BotProfile.ts"
+import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
-import { type ToolResult, Tools } from "../tools/Tools.ts"
-import { parseStage } from "./classification.ts"
-import {
-  classifyMessages,
-  historyMessages,
-  plainMessages,
-  renderFindings,
-  synthesizeMessages,
-  thinkMessages,
-  trimHistory
-} from "./prompts.ts"
-import { withSpan } from "../observability/span.ts"
+import { Commands } from "./Commands.ts"
+import { DialogConfig } from "./DialogConfig.ts"
+import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
+import { addUsage, makeStages } from "./stages.ts"
 
 /** What happened to an update. */
 export type Outcome =
@@ -68,118 +61,17 @@ export class DialogPipeline extends Context.Tag("dialog-bot/DialogPipeline")<Dia
 export const dialogMessage = (update: Update): Option.Option<Message> =>
   Option.fromNullable(update.message ?? update.edited_message ?? update.business_message)
 
-const commandOf = (text: string): Option.Option<string> => {
-  const match = /^\/([a-zA-Z0-9_]{1,32})(?:@[a-zA-Z0-9_]+)?(?:\s|$)/.exec(text)
-  return Option.fromNullable(match?.[1]?.toLowerCase())
-}
-
-const addUsage = (a: Usage, b: Usage): Usage => ({
-  promptTokens: a.promptTokens + b.promptTokens,
-  completionTokens: a.completionTokens + b.completionTokens
-})
-
 export const makeDialogPipeline = Effect.gen(function*() {
   const config = yield* DialogConfig
   const profile = yield* BotProfile
-  const model = yield* LanguageModel
-  const tools = yield* Tools
+  const commands = yield* Commands
   const clients = yield* ClientStore
   const history = yield* HistoryStore
   const messenger = yield* Messenger
   const api = yield* TelegramApi
-  const stageIds = profile.stages.map((s) => s.id)
+  const { classify, synthesize, think } = yield* makeStages
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (chatId: TelegramId, text: string) => Effect.zipRight(commitAnswer, messenger.reply(chatId, text))
-
-  const classify = (context: ReadonlyArray<ChatMessage>, text: string) =>
-    model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text) }).pipe(
-      Effect.map((r) => ({ stage: parseStage(r.text, stageIds, profile.defaultStage), usage: r.usage, fallback: false })),
-      Effect.catchAll((e) =>
-        Effect.as(Effect.logWarning(`classification failed, using the default stage: ${e.message}`), {
-          stage: profile.defaultStage,
-          usage: { promptTokens: 0, completionTokens: 0 },
-          fallback: true
-        })
-      ),
-      Effect.tap((r) => Effect.annotateCurrentSpan({ stage: r.stage, fallback: r.fallback })),
-      timeStage("classify"),
-      withSpan("dialog.classify")
-    )
-
-  /** The tool loop: at most `toolMaxSteps` model calls; the calls of one step run concurrently. */
-  const think = (stage: Stage, client: Client, context: ReadonlyArray<ChatMessage>, text: string, toolContext: ToolContext) =>
-    Effect.gen(function*() {
-      let messages = thinkMessages(profile, stage, client, context, text)
-      const specs = tools.specs(stage.tools)
-      const results: Array<ToolResult> = []
-      let usage: Usage = { promptTokens: 0, completionTokens: 0 }
-      for (let step = 0; step < config.toolMaxSteps; step++) {
-        const response = yield* model.complete({
-          purpose: "think",
-          messages,
-          ...(specs.length > 0 ? { tools: specs } : {})
-        }).pipe(Effect.either)
-        if (response._tag === "Left") {
-          yield* Effect.logWarning(`think step failed, going on with ${results.length} tool results: ${response.left.message}`)
-          return { notes: "", results, usage, fallback: true }
-        }
-        usage = addUsage(usage, response.right.usage)
-        const calls = response.right.toolCalls
-        if (calls.length === 0) return { notes: response.right.text ?? "", results, usage, fallback: false }
-        const stepResults = yield* Effect.forEach(calls, (call) => tools.execute(call, stage.tools, toolContext), {
-          concurrency: config.toolConcurrency
-        })
-        results.push(...stepResults)
-        messages = [
-          ...messages,
-          { role: "assistant", content: response.right.text, toolCalls: calls },
-          ...stepResults.map((r): ChatMessage => ({ role: "tool", toolCallId: r.callId, content: r.content }))
-        ]
-      }
-      yield* Effect.logWarning(`tool loop stopped after ${config.toolMaxSteps} steps`)
-      return { notes: "", results, usage, fallback: true }
-    }).pipe(
-      timeStage("think"),
-      Effect.annotateLogs("stage", stage.id),
-      withSpan("dialog.think", { attributes: { stage: stage.id } })
-    )
-
-  const nonEmpty = (text: string | null) => Option.filter(Option.fromNullable(text?.trim()), (t) => t.length > 0)
-
-  const synthesize = (
-    stage: Stage,
-    client: Client,
-    context: ReadonlyArray<ChatMessage>,
-    text: string,
-    findings: string
-  ) =>
-    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings) })
-      .pipe(
-        Effect.flatMap((r) =>
-          Option.match(nonEmpty(r.text), {
-            onNone: () => Effect.fail("the model returned an empty answer"),
-            onSome: (answer) => Effect.succeed({ answer, usage: r.usage, fallback: false })
-          })
-        ),
-        Effect.catchAll((e) =>
-          Effect.zipRight(
-            Effect.logWarning(`synthesis failed, trying a plain generation: ${typeof e === "string" ? e : e.message}`),
-            model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text) }).pipe(
-              Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
-              Effect.catchAll((e2) =>
-                Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
-                  answer: profile.texts.apology,
-                  usage: { promptTokens: 0, completionTokens: 0 },
-                  fallback: true
-                })
-              )
-            )
-          )
-        ),
-        timeStage("synthesize"),
-        Effect.annotateLogs("stage", stage.id),
-        withSpan("dialog.synthesize", { attributes: { stage: stage.id } })
-      )
 
   const dialog = (updateId: TelegramId, message: Message, from: NonNullable<Message["from"]>, text: string) =>
     Effect.gen(function*() {
@@ -248,22 +140,6 @@ export const makeDialogPipeline = Effect.gen(function*() {
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 
-  const command = (name: string, chatId: TelegramId): Effect.Effect<Option.Option<Outcome>, PipelineError> => {
-    switch (name) {
-      case "start":
-        return Effect.as(answer(chatId, profile.texts.greeting), Option.some({ _tag: "Command", command: name }))
-      case "help":
-        return Effect.as(answer(chatId, profile.texts.help), Option.some({ _tag: "Command", command: name }))
-      case "clear":
-        return history.clear(chatId).pipe(
-          Effect.flatMap((count) => answer(chatId, profile.texts.cleared.replaceAll("{count}", String(count)))),
-          Effect.as(Option.some({ _tag: "Command", command: name }))
-        )
-      default:
-        return Effect.succeed(Option.none())
-    }
-  }
-
   const onMessage = (updateId: TelegramId, message: Message): Effect.Effect<Outcome, PipelineError> =>
     Effect.gen(function*() {
       const from = message.from
@@ -279,11 +155,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* answer(chatId, profile.texts.emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
-      const handled = yield* Option.match(commandOf(text.value), {
-        onNone: () => Effect.succeed(Option.none<Outcome>()),
-        onSome: (name) => command(name, chatId)
-      })
-      if (Option.isSome(handled)) return handled.value
+      const command = yield* commands.reply(text.value, { chatId, userId: from.id, updateId })
+      if (Option.isSome(command)) {
+        yield* answer(chatId, command.value.text)
+        return { _tag: "Command", command: command.value.command } as const
+      }
       return yield* messenger.whileTyping(chatId, dialog(updateId, message, from, text.value))
     })
 

@@ -3,13 +3,10 @@
  * sees is easy to read and to test; nothing here calls a service.
  */
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
+import { capToolResult, notesHeading, toolResultCharCap, toolResultsHeading } from "../llm/findings.ts"
 import type { ChatMessage } from "../llm/LanguageModel.ts"
 import type { BotProfileData, Stage } from "../profile/BotProfile.ts"
 import type { ToolResult } from "../tools/Tools.ts"
-
-/** Heading of the message that hands the think step's findings to synthesis. */
-export const notesHeading = "Notes from the thinking step (not visible to the customer):"
-export const toolResultsHeading = "Tool results:"
 
 /**
  * The newest messages whose texts fit in `budget` characters, oldest first. A message longer
@@ -82,17 +79,8 @@ export const thinkMessages = (
   { role: "user", content: text }
 ]
 
-/** Characters of one tool result given to the model at most, by default. */
-export const toolResultCharCap = 4000
 /** Characters of the think step's notes given to synthesis at most. */
 export const notesCharCap = 4000
-
-/** A tool result no longer than `max` characters; a cut one says how much was left out. */
-export const capToolResult = (content: string, max: number = toolResultCharCap): string => {
-  if (content.length <= max) return content
-  const note = ` …[${content.length - max} more characters cut]`
-  return `${content.slice(0, Math.max(0, max - note.length))}${note}`
-}
 
 /**
  * The think step's findings as one message for synthesis: its notes and each tool result,

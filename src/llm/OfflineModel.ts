@@ -5,8 +5,8 @@
  * Its first reply in a chat says that it is the offline model.
  */
 import { Effect, Layer } from "effect"
-import { notesHeading, toolResultsHeading } from "../dialog/prompts.ts"
 import { BotProfile, type BotProfileData } from "../profile/BotProfile.ts"
+import { notesHeading, toolResultsHeading } from "./findings.ts"
 import {
   type ChatMessage,
   type CompletionRequest,
@@ -200,4 +200,5 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
   })
 })
 
-export const OfflineModel = Layer.effect(LanguageModel, makeOfflineModel)
+/** The offline model over the bot's profile. */
+export const LanguageModelOffline = Layer.effect(LanguageModel, makeOfflineModel)

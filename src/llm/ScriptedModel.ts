@@ -107,7 +107,7 @@ export const makeScriptedModel = (script: Script = {}) =>
   })
 
 /** Provides `LanguageModel` and `ScriptedModel` (to push replies and read requests). */
-export const ScriptedModelLayer = (script: Script = {}) =>
+export const LanguageModelScripted = (script: Script = {}) =>
   Layer.effectContext(
     Effect.map(makeScriptedModel(script), ({ control, model }) =>
       Context.make(LanguageModel, model).pipe(Context.add(ScriptedModel, control)))

@@ -8,6 +8,9 @@ import { DialogConfig } from "../dialog/DialogConfig.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { SendConfig } from "../telegram/SendConfig.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
+import { builtinCommands } from "../dialog/builtinCommands.ts"
+import type { Command } from "../dialog/Command.ts"
+import { Commands, CommandsList } from "../dialog/Commands.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
 import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
@@ -19,13 +22,13 @@ import type { Intake } from "../telegram/Intake.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
-import { Tools, ToolsLayer } from "../tools/Tools.ts"
+import { Tools, ToolsList } from "../tools/Tools.ts"
 import { instrumentStores, instrumentTelegram } from "../observability/Instrument.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
 export type Stores = ClientStore | HistoryStore | Inbox
 
-/** Services every tool handler may use. */
+/** Services every tool and command handler may use. */
 export type ToolEnvironment = Stores | BotProfile | DialogConfig | TelegramApi
 
 export interface BotParts<E, R> {
@@ -35,6 +38,8 @@ export interface BotParts<E, R> {
   readonly profile: Layer.Layer<BotProfile, E, R>
   /** Tools the model may call; the built-in ones when not given. */
   readonly tools?: ReadonlyArray<Tool<ToolEnvironment | R>>
+  /** In-chat commands answered without the model; the built-in ones when not given. */
+  readonly commands?: ReadonlyArray<Command<ToolEnvironment | R>>
   readonly dialogConfig?: Layer.Layer<DialogConfig, E, R>
   readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, R>
   readonly sendConfig?: Layer.Layer<SendConfig, E, R>
@@ -46,6 +51,7 @@ export type BotServices =
   | DialogPipeline
   | Messenger
   | Tools
+  | Commands
   | LanguageModel
   | BotProfile
   | Stores
@@ -74,8 +80,10 @@ export const botLayer = <E, R>(
   )
   const withModel = Layer.provideMerge(parts.model, base)
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
-  const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsLayer(tools), withModel))
-  const withMessenger = Layer.provideMerge(MessengerLive, withTools)
+  const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withModel))
+  const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands
+  const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
+  const withMessenger = Layer.provideMerge(MessengerLive, withCommands)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
   return Layer.provideMerge(DispatcherLive, withPipeline)
 }

@@ -8,7 +8,7 @@ import { DialogConfigSchema } from "../dialog/DialogConfig.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { withMetrics } from "../llm/LlmMetrics.ts"
-import { OfflineModel } from "../llm/OfflineModel.ts"
+import { LanguageModelOffline } from "../llm/OfflineModel.ts"
 import { LanguageModelLive } from "../llm/OpenAiModel.ts"
 import { BotProfileFile, type BotProfile } from "../profile/BotProfile.ts"
 import { StoresLive } from "../store/Stores.ts"
@@ -30,7 +30,7 @@ export const selectedModel: Layer.Layer<LanguageModel, ConfigError.ConfigError, 
     live
       ? LanguageModelLive
       : Layer.effect(LanguageModel, Effect.map(LanguageModel, (model) => withMetrics(model, () => "offline"))).pipe(
-        Layer.provide(OfflineModel)
+        Layer.provide(LanguageModelOffline)
       ))
 )
 

@@ -17,8 +17,8 @@ import { SendConfig, type SendConfigShape } from "../telegram/SendConfig.ts"
 import { decodeUpdate } from "../domain/Update.ts"
 import { transcriptLines } from "../replay/Transcript.ts"
 import { type CompletionRequest, LanguageModel, type Purpose } from "../llm/LanguageModel.ts"
-import { OfflineModel } from "../llm/OfflineModel.ts"
-import { type Script, ScriptedModel, ScriptedModelLayer, type ScriptedReply } from "../llm/ScriptedModel.ts"
+import { LanguageModelOffline } from "../llm/OfflineModel.ts"
+import { type Script, ScriptedModel, LanguageModelScripted, type ScriptedReply } from "../llm/ScriptedModel.ts"
 import { type BotProfile, BotProfileFile } from "../profile/BotProfile.ts"
 import { botLayer, type ToolEnvironment } from "../runtime/BotLayer.ts"
 import { Dispatcher } from "../runtime/Dispatcher.ts"
@@ -28,9 +28,9 @@ import { type RecorderOptions, type SentRecord, TelegramRecorder, TelegramRecord
 import type { Tool } from "../tools/Tool.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 
-export { ScriptedModel, ScriptedModelLayer, type Script, type ScriptedReply, type ScriptedToolCall } from "../llm/ScriptedModel.ts"
+export { ScriptedModel, LanguageModelScripted, type Script, type ScriptedReply, type ScriptedToolCall } from "../llm/ScriptedModel.ts"
 export type { CompletionRequest, ChatMessage, ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
-export { OfflineModel } from "../llm/OfflineModel.ts"
+export { LanguageModelOffline } from "../llm/OfflineModel.ts"
 export { TelegramRecorder, TelegramRecorderLayer, type SentRecord } from "../telegram/TelegramRecorder.ts"
 export { StoresMemory } from "../store/memory/MemoryStores.ts"
 export { ClientStore } from "../store/ClientStore.ts"
@@ -45,7 +45,7 @@ export { withFixedClock } from "../replay/FixedClock.ts"
 export interface TestBotOptions<R = never> {
   /** Script of the scripted model (used unless `model` is given). */
   readonly script?: Script
-  /** Another model layer, e.g. `OfflineModel`. */
+  /** Another model layer, e.g. `LanguageModelOffline`. */
   readonly model?: Layer.Layer<LanguageModel, never, BotProfile> | "offline"
   /** Profile file (default: the bundled shop profile). */
   readonly profile?: string
@@ -65,7 +65,7 @@ export const defaultProfilePath = new URL("../../profiles/shop/profile.json", im
  */
 export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
   const model = options.model === "offline"
-    ? OfflineModel
+    ? LanguageModelOffline
     : options.model ?? Layer.effect(LanguageModel, LanguageModel)
   // Services the bot provides to tools are not left as requirements; the rest (the team's own
   // services) must be provided by the test.
@@ -81,7 +81,7 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send })
   }).pipe(Layer.orDie)
   return core.pipe(
-    Layer.provideMerge(Layer.merge(TelegramRecorderLayer(options.telegram), ScriptedModelLayer(options.script ?? {})))
+    Layer.provideMerge(Layer.merge(TelegramRecorderLayer(options.telegram), LanguageModelScripted(options.script ?? {})))
   )
 }
 

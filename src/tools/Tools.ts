@@ -124,4 +124,4 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
   })
 
 /** The registry over a list of tools; their requirements become the layer's. */
-export const ToolsLayer = <R>(tools: ReadonlyArray<Tool<R>>) => Layer.effect(Tools, makeTools(tools))
+export const ToolsList = <R>(tools: ReadonlyArray<Tool<R>>) => Layer.effect(Tools, makeTools(tools))

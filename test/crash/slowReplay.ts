@@ -13,7 +13,7 @@ import { Config, type ConfigError, Console, Duration, Effect, FiberRef, Layer, L
 import type { ConfigurationError, StoreError } from "../../src/domain/errors.ts"
 import { CurrentUpdateId } from "../../src/domain/CurrentUpdate.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
-import { OfflineModel } from "../../src/llm/OfflineModel.ts"
+import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { selectedProfile, selectedStores } from "../../src/runtime/Environment.ts"
 import { replay } from "../../src/replay/Replay.ts"
@@ -29,7 +29,7 @@ const slowModel = Layer.effect(
     const delay = yield* Config.integer("CRASH_TEST_MODEL_DELAY_MS").pipe(Config.withDefault(0))
     return { ...model, complete: (request) => Effect.zipRight(Effect.sleep(Duration.millis(delay)), model.complete(request)) }
   })
-).pipe(Layer.provide(OfflineModel))
+).pipe(Layer.provide(LanguageModelOffline))
 
 const recorder = TelegramRecorderLayer({
   echo: (message) =>

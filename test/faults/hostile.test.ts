@@ -13,7 +13,7 @@ import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
 import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
-import { OfflineModel } from "../../src/llm/OfflineModel.ts"
+import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
@@ -120,7 +120,7 @@ describe("hostile input", () => {
       const botApi = yield* makeFakeBotApi()
       const bot = botLayer({
         telegram: telegramLayerFor(botApi),
-        model: OfflineModel,
+        model: LanguageModelOffline,
         stores: StoresMemory,
         profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
         dialogConfig: DialogConfig.make(),

@@ -28,7 +28,7 @@ import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
 import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
-import { defaultProfilePath, ScriptedModelLayer, type Script } from "../../src/testing/index.ts"
+import { defaultProfilePath, LanguageModelScripted, type Script } from "../../src/testing/index.ts"
 import { type FakeBotApi, makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
 
 const secret = "security-suite-secret"
@@ -45,7 +45,7 @@ const startBot = (options: {
         requestTimeout: Duration.seconds(2),
         ...(options.apiBaseUrl === undefined ? {} : { apiBaseUrl: options.apiBaseUrl })
       }),
-      model: ScriptedModelLayer(options.script),
+      model: LanguageModelScripted(options.script),
       stores: options.stores.pipe(Layer.orDie),
       profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
       dialogConfig: DialogConfig.make(),

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import type { HistoryMessage } from "../../src/domain/Dialog.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
-import { capToolResult, renderFindings, trimHistory } from "../../src/dialog/prompts.ts"
+import { renderFindings, trimHistory } from "../../src/dialog/prompts.ts"
+import { capToolResult } from "../../src/llm/findings.ts"
 
 const message = (i: number, text: string): HistoryMessage => ({
   chatId: 1 as TelegramId,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Clock, Duration, Effect, Fiber, Option, TestClock } from "effect"
-import { ModelCallFailed, retryAfterFrom, retrySchedule } from "../../src/llm/OpenAiModel.ts"
+import { ModelCallFailed, retryAfterFrom, retrySchedule } from "../../src/llm/OpenAiRetry.ts"
 
 const policy = { maxRetries: 3, backoffBase: Duration.seconds(1), retryAfterCap: Duration.seconds(10) }
 

@@ -5,7 +5,7 @@ import { Effect, Layer, Schema } from "effect"
 import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
 import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
-import { OfflineModel } from "../../src/llm/OfflineModel.ts"
+import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
 import { BotProfileFile, fieldPath, loadProfile, parseKnowledge } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
@@ -163,7 +163,7 @@ const startBot = (profile: string, tools: ReadonlyArray<typeof orderStatus | (ty
   Layer.build(
     botLayer({
       telegram: TelegramRecorderLayer(),
-      model: OfflineModel,
+      model: LanguageModelOffline,
       stores: StoresMemory,
       profile: BotProfileFile(profile).pipe(Layer.provide(NodeContext.layer)),
       tools,

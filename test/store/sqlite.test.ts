@@ -17,7 +17,7 @@ import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import type { StoreError } from "../../src/domain/errors.ts"
 import { decodeUpdate } from "../../src/domain/Update.ts"
-import { OfflineModel } from "../../src/llm/OfflineModel.ts"
+import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
@@ -155,7 +155,7 @@ describe("recovery from the inbox on SQLite", () => {
   const bot = (path: string) =>
     botLayer<never, TelegramApi>({
       telegram: Layer.effect(TelegramApi, TelegramApi),
-      model: OfflineModel,
+      model: LanguageModelOffline,
       stores: Layer.orDie(StoresSqlite({ path, busyTimeout: "5 seconds" })),
       profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
       dialogConfig: DialogConfig.make(),

@@ -10,7 +10,7 @@ import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { LlmConfig, type LlmConfigShape } from "../../src/llm/LlmConfig.ts"
-import { OpenAiModel } from "../../src/llm/OpenAiModel.ts"
+import { LanguageModelOpenAi } from "../../src/llm/OpenAiModel.ts"
 
 export interface FakeToolCall {
   readonly name: string
@@ -237,4 +237,4 @@ export const llmConfigFor = (fake: { readonly url: string }, overrides: Partial<
 
 /** The live model (the real SDK) pointed at a fake. */
 export const openAiLayerFor = (fake: { readonly url: string }, overrides: Partial<LlmConfigShape> = {}) =>
-  OpenAiModel.pipe(Layer.provide(llmConfigFor(fake, overrides)))
+  LanguageModelOpenAi.pipe(Layer.provide(llmConfigFor(fake, overrides)))

@@ -16,7 +16,7 @@ import { ClientStore } from "../../src/store/ClientStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { Messenger, MessengerLive } from "../../src/telegram/Messenger.ts"
 import type { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { defaultProfilePath, ScriptedModelLayer, StoresMemory, TelegramRecorder, TelegramRecorderLayer, textMessage } from "../../src/testing/index.ts"
+import { defaultProfilePath, LanguageModelScripted, StoresMemory, TelegramRecorder, TelegramRecorderLayer, textMessage } from "../../src/testing/index.ts"
 import { eventually, type FaultPlan, makeFakeBotApi, realSleep, telegramLayerFor } from "../support/FakeBotApi.ts"
 
 const chat = 42 as TelegramId
@@ -259,7 +259,7 @@ describe("blocked users through the whole bot", () => {
       const context = yield* Layer.build(
         botLayer({
           telegram: telegramLayerFor(fake),
-          model: ScriptedModelLayer({ classify: ["general"], think: ["ok"], synthesize: ["Hello Ann"] }),
+          model: LanguageModelScripted({ classify: ["general"], think: ["ok"], synthesize: ["Hello Ann"] }),
           stores: StoresMemory,
           profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
           dialogConfig: DialogConfig.make(),

@@ -5,7 +5,7 @@ import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
 import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import type { ConfigurationError } from "../../src/domain/errors.ts"
-import { OfflineModel } from "../../src/llm/OfflineModel.ts"
+import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer, type Stores } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
@@ -25,7 +25,7 @@ const pollingBot = <E>(
 ) =>
   botLayer<E | ConfigurationError, never>({
     telegram,
-    model: OfflineModel,
+    model: LanguageModelOffline,
     stores: Layer.succeedContext(stores),
     profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
     dialogConfig: DialogConfig.make(),

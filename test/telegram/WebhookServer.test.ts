@@ -18,7 +18,7 @@ import {
   defaultProfilePath,
   type Script,
   ScriptedModel,
-  ScriptedModelLayer,
+  LanguageModelScripted,
   StoresMemory,
   textMessage
 } from "../../src/testing/index.ts"
@@ -62,7 +62,7 @@ const startServer = (options: ServerOptions = {}) =>
     const fake = yield* makeFakeBotApi()
     const stores = options.stores ?? (yield* Layer.build(StoresMemory))
     const model = yield* Layer.build(
-      ScriptedModelLayer(options.script ?? { classify: ["general"], think: ["ok"], synthesize: ["Hello!"] })
+      LanguageModelScripted(options.script ?? { classify: ["general"], think: ["ok"], synthesize: ["Hello!"] })
     )
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
@@ -185,7 +185,7 @@ describe("webhook server", () => {
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()
       const stores = yield* Layer.build(StoresMemory)
-      const model = yield* Layer.build(ScriptedModelLayer({}))
+      const model = yield* Layer.build(LanguageModelScripted({}))
       const refused = yield* Effect.either(Layer.build(serverLayer(fake, stores, model, { webhook: { secret: Option.none() } })))
       expect(Either.isLeft(refused) && refused.left._tag).toBe("WebhookSecretMissing")
       expect(Either.isLeft(refused) && refused.left.message).toContain("WEBHOOK_ALLOW_NO_SECRET")

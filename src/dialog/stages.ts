@@ -1,0 +1,125 @@
+/**
+ * The three steps of a dialog and their fallbacks: 1 classify (a failure uses the default
+ * stage), 2 think (the model with the stage's tools, a bounded tool loop; a failure goes on
+ * with the tool results gathered so far), 3 synthesize (a failure or an empty answer tries one
+ * plain generation, then the apology). None of them fails: each says whether it fell back.
+ */
+import { Effect, Option } from "effect"
+import type { Client } from "../domain/Dialog.ts"
+import { type ChatMessage, LanguageModel, type Usage } from "../llm/LanguageModel.ts"
+import { timeStage } from "../observability/Metrics.ts"
+import { withSpan } from "../observability/span.ts"
+import { BotProfile, type Stage } from "../profile/BotProfile.ts"
+import type { ToolContext } from "../tools/Tool.ts"
+import { type ToolResult, Tools } from "../tools/Tools.ts"
+import { parseStage } from "./classification.ts"
+import { DialogConfig } from "./DialogConfig.ts"
+import { classifyMessages, plainMessages, synthesizeMessages, thinkMessages } from "./prompts.ts"
+
+export const addUsage = (a: Usage, b: Usage): Usage => ({
+  promptTokens: a.promptTokens + b.promptTokens,
+  completionTokens: a.completionTokens + b.completionTokens
+})
+
+/** The stages over the bot's model, tools, profile and settings. */
+export const makeStages = Effect.gen(function*() {
+  const config = yield* DialogConfig
+  const profile = yield* BotProfile
+  const model = yield* LanguageModel
+  const tools = yield* Tools
+  const stageIds = profile.stages.map((s) => s.id)
+
+  const classify = (context: ReadonlyArray<ChatMessage>, text: string) =>
+    model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text) }).pipe(
+      Effect.map((r) => ({ stage: parseStage(r.text, stageIds, profile.defaultStage), usage: r.usage, fallback: false })),
+      Effect.catchAll((e) =>
+        Effect.as(Effect.logWarning(`classification failed, using the default stage: ${e.message}`), {
+          stage: profile.defaultStage,
+          usage: { promptTokens: 0, completionTokens: 0 },
+          fallback: true
+        })
+      ),
+      Effect.tap((r) => Effect.annotateCurrentSpan({ stage: r.stage, fallback: r.fallback })),
+      timeStage("classify"),
+      withSpan("dialog.classify")
+    )
+
+  /** The tool loop: at most `toolMaxSteps` model calls; the calls of one step run concurrently. */
+  const think = (stage: Stage, client: Client, context: ReadonlyArray<ChatMessage>, text: string, toolContext: ToolContext) =>
+    Effect.gen(function*() {
+      let messages = thinkMessages(profile, stage, client, context, text)
+      const specs = tools.specs(stage.tools)
+      const results: Array<ToolResult> = []
+      let usage: Usage = { promptTokens: 0, completionTokens: 0 }
+      for (let step = 0; step < config.toolMaxSteps; step++) {
+        const response = yield* model.complete({
+          purpose: "think",
+          messages,
+          ...(specs.length > 0 ? { tools: specs } : {})
+        }).pipe(Effect.either)
+        if (response._tag === "Left") {
+          yield* Effect.logWarning(`think step failed, going on with ${results.length} tool results: ${response.left.message}`)
+          return { notes: "", results, usage, fallback: true }
+        }
+        usage = addUsage(usage, response.right.usage)
+        const calls = response.right.toolCalls
+        if (calls.length === 0) return { notes: response.right.text ?? "", results, usage, fallback: false }
+        const stepResults = yield* Effect.forEach(calls, (call) => tools.execute(call, stage.tools, toolContext), {
+          concurrency: config.toolConcurrency
+        })
+        results.push(...stepResults)
+        messages = [
+          ...messages,
+          { role: "assistant", content: response.right.text, toolCalls: calls },
+          ...stepResults.map((r): ChatMessage => ({ role: "tool", toolCallId: r.callId, content: r.content }))
+        ]
+      }
+      yield* Effect.logWarning(`tool loop stopped after ${config.toolMaxSteps} steps`)
+      return { notes: "", results, usage, fallback: true }
+    }).pipe(
+      timeStage("think"),
+      Effect.annotateLogs("stage", stage.id),
+      withSpan("dialog.think", { attributes: { stage: stage.id } })
+    )
+
+  const nonEmpty = (text: string | null) => Option.filter(Option.fromNullable(text?.trim()), (t) => t.length > 0)
+
+  const synthesize = (
+    stage: Stage,
+    client: Client,
+    context: ReadonlyArray<ChatMessage>,
+    text: string,
+    findings: string
+  ) =>
+    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings) })
+      .pipe(
+        Effect.flatMap((r) =>
+          Option.match(nonEmpty(r.text), {
+            onNone: () => Effect.fail("the model returned an empty answer"),
+            onSome: (answer) => Effect.succeed({ answer, usage: r.usage, fallback: false })
+          })
+        ),
+        Effect.catchAll((e) =>
+          Effect.zipRight(
+            Effect.logWarning(`synthesis failed, trying a plain generation: ${typeof e === "string" ? e : e.message}`),
+            model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text) }).pipe(
+              Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
+              Effect.catchAll((e2) =>
+                Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
+                  answer: profile.texts.apology,
+                  usage: { promptTokens: 0, completionTokens: 0 },
+                  fallback: true
+                })
+              )
+            )
+          )
+        ),
+        timeStage("synthesize"),
+        Effect.annotateLogs("stage", stage.id),
+        withSpan("dialog.synthesize", { attributes: { stage: stage.id } })
+      )
+
+  return { classify, think, synthesize }
+})
+
+export type Stages = Effect.Effect.Success<typeof makeStages>

@@ -1,0 +1,102 @@
+/**
+ * The wire of the Chat Completions API: our messages and tool specs as the `openai` SDK sends
+ * them, and the Schema that reads a completion back into our response. The Schema is lenient
+ * where OpenAI-compatible servers differ (missing ids, arguments as an object, null fields).
+ */
+import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions"
+import { Option, Schema } from "effect"
+import { capToolResult } from "./findings.ts"
+import type { ChatMessage, CompletionResponse, ToolCall, ToolSpec } from "./LanguageModel.ts"
+
+/** Tool calls of one response beyond this many are ignored (a runaway model cannot flood the loop). */
+export const maxToolCallsPerResponse = 16
+
+const WireToolCall = Schema.Struct({
+  id: Schema.optional(Schema.NullOr(Schema.String)),
+  type: Schema.optional(Schema.NullOr(Schema.String)),
+  function: Schema.Struct({
+    name: Schema.String,
+    // Some servers send the arguments as an object instead of JSON text.
+    arguments: Schema.optional(Schema.NullOr(Schema.Union(Schema.String, Schema.Record({ key: Schema.String, value: Schema.Unknown }))))
+  })
+})
+
+const WireCompletion = Schema.Struct({
+  model: Schema.optional(Schema.NullOr(Schema.String)),
+  choices: Schema.Array(Schema.Struct({
+    message: Schema.Struct({
+      content: Schema.optional(Schema.NullOr(Schema.String)),
+      refusal: Schema.optional(Schema.NullOr(Schema.String)),
+      tool_calls: Schema.optional(Schema.NullOr(Schema.Array(WireToolCall)))
+    }),
+    finish_reason: Schema.optional(Schema.NullOr(Schema.String))
+  })),
+  usage: Schema.optional(Schema.NullOr(Schema.Struct({
+    prompt_tokens: Schema.optional(Schema.NullOr(Schema.Number)),
+    completion_tokens: Schema.optional(Schema.NullOr(Schema.Number))
+  })))
+})
+export type WireCompletion = typeof WireCompletion.Type
+
+/** A completion as the endpoint sent it, read with the Schema (never trusted as typed). */
+export const decodeCompletion = Schema.decodeUnknownEither(WireCompletion)
+
+/** Our messages as the Chat Completions API wants them; tool results capped to `toolResultChars`. */
+export const toWireMessages = (
+  messages: ReadonlyArray<ChatMessage>,
+  toolResultChars: number
+): Array<ChatCompletionMessageParam> =>
+  messages.map((message): ChatCompletionMessageParam => {
+    switch (message.role) {
+      case "system":
+        return { role: "system", content: message.content }
+      case "user":
+        return { role: "user", content: message.content }
+      case "assistant":
+        return message.toolCalls !== undefined && message.toolCalls.length > 0
+          ? {
+            role: "assistant",
+            content: message.content,
+            tool_calls: message.toolCalls.map((call) => ({
+              id: call.id,
+              type: "function" as const,
+              function: { name: call.name, arguments: call.arguments }
+            }))
+          }
+          : { role: "assistant", content: message.content ?? "" }
+      case "tool":
+        return { role: "tool", tool_call_id: message.toolCallId, content: capToolResult(message.content, toolResultChars) }
+    }
+  })
+
+/** Tool specs as functions the model may call; `parameters` is their JSON Schema as it is. */
+export const toWireTools = (tools: ReadonlyArray<ToolSpec>): Array<ChatCompletionTool> =>
+  tools.map((tool) => ({
+    type: "function",
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters as Record<string, unknown> }
+  }))
+
+const nonNegative = (n: number | null | undefined) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.round(n) : 0)
+
+/** The decoded completion as our response; `None` when it has no choice to read. */
+export const fromWire = (wire: WireCompletion, requestedModel: string): Option.Option<CompletionResponse> => {
+  const choice = wire.choices[0]
+  if (choice === undefined) return Option.none()
+  const calls = choice.message.tool_calls ?? []
+  const toolCalls: Array<ToolCall> = calls.slice(0, maxToolCallsPerResponse).map((call, index) => ({
+    id: call.id ?? `call_${index}`,
+    name: call.function.name,
+    arguments: typeof call.function.arguments === "string"
+      ? call.function.arguments
+      : JSON.stringify(call.function.arguments ?? {})
+  }))
+  return Option.some({
+    text: choice.message.content ?? (toolCalls.length === 0 ? choice.message.refusal ?? null : null),
+    toolCalls,
+    usage: {
+      promptTokens: nonNegative(wire.usage?.prompt_tokens),
+      completionTokens: nonNegative(wire.usage?.completion_tokens)
+    },
+    model: wire.model ?? requestedModel
+  })
+}
