@@ -1,6 +1,6 @@
 /** Settings of the dialog pipeline: the profile file, history sizes and the tool loop. */
 import { Config } from "effect"
-import { duration, positiveInt, Settings } from "../config.ts"
+import { positiveInt, Settings } from "../config.ts"
 
 export const DialogConfigSchema = Config.all({
   /** Path of the bot profile JSON file. */
@@ -11,12 +11,8 @@ export const DialogConfigSchema = Config.all({
   toolMaxSteps: positiveInt("TOOL_MAX_STEPS", 4),
   /** How many tool calls of one step run at once. */
   toolConcurrency: positiveInt("TOOL_CONCURRENCY", 4),
-  /** Deadline of one tool call. */
-  toolTimeout: duration("TOOL_TIMEOUT", "10 seconds"),
   /** Characters of history given to the model at most (the newest messages are kept). */
-  historyCharBudget: positiveInt("HISTORY_CHAR_BUDGET", 8000),
-  /** Chat that receives handoff requests, if any. */
-  adminChatId: Config.option(Config.number("ADMIN_CHAT_ID"))
+  historyCharBudget: positiveInt("HISTORY_CHAR_BUDGET", 8000)
 })
 export type DialogConfigShape = Config.Config.Success<typeof DialogConfigSchema>
 

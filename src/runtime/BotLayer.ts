@@ -23,13 +23,14 @@ import type { TelegramApi } from "../telegram/TelegramApi.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsList } from "../tools/Tools.ts"
+import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { instrumentStores, instrumentTelegram } from "../observability/Instrument.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
 export type Stores = ClientStore | HistoryStore | Inbox
 
 /** Services every tool and command handler may use. */
-export type ToolEnvironment = Stores | BotProfile | DialogConfig | TelegramApi
+export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi
 
 export interface BotParts<E, R> {
   readonly telegram: Layer.Layer<TelegramApi, E, R>
@@ -41,6 +42,7 @@ export interface BotParts<E, R> {
   /** In-chat commands answered without the model; the built-in ones when not given. */
   readonly commands?: ReadonlyArray<Command<ToolEnvironment | R>>
   readonly dialogConfig?: Layer.Layer<DialogConfig, E, R>
+  readonly toolsConfig?: Layer.Layer<ToolsConfig, E, R>
   readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, R>
   readonly sendConfig?: Layer.Layer<SendConfig, E, R>
 }
@@ -57,6 +59,7 @@ export type BotServices =
   | Stores
   | TelegramApi
   | DialogConfig
+  | ToolsConfig
   | DispatcherConfig
   | SendConfig
 
@@ -75,6 +78,7 @@ export const botLayer = <E, R>(
     instrumentStores(parts.stores),
     parts.profile,
     parts.dialogConfig ?? DialogConfig.fromEnv,
+    parts.toolsConfig ?? ToolsConfig.fromEnv,
     parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
     parts.sendConfig ?? SendConfig.fromEnv
   )

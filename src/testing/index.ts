@@ -12,6 +12,7 @@
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
+import { ToolsConfig, type ToolsConfigShape } from "../tools/ToolsConfig.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../runtime/DispatcherConfig.ts"
 import { SendConfig, type SendConfigShape } from "../telegram/SendConfig.ts"
 import { decodeUpdate } from "../domain/Update.ts"
@@ -53,6 +54,7 @@ export interface TestBotOptions<R = never> {
   readonly tools?: ReadonlyArray<Tool<ToolEnvironment | R>>
   readonly telegram?: RecorderOptions
   readonly dialog?: Partial<DialogConfigShape>
+  readonly toolConfig?: Partial<ToolsConfigShape>
   readonly dispatcher?: Partial<DispatcherConfigShape>
   readonly send?: Partial<SendConfigShape>
 }
@@ -77,6 +79,7 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     profile: BotProfileFile(options.profile ?? defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
     tools,
     dialogConfig: DialogConfig.make(options.dialog),
+    toolsConfig: ToolsConfig.make(options.toolConfig),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send })
   }).pipe(Layer.orDie)

@@ -5,7 +5,7 @@
  * model what went wrong, so the dialog goes on.
  */
 import { Cause, Context, Duration, Effect, Layer, Metric } from "effect"
-import { DialogConfig } from "../dialog/DialogConfig.ts"
+import { ToolsConfig } from "./ToolsConfig.ts"
 import { ConfigurationError } from "../domain/errors.ts"
 import type { ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
 import { toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
@@ -63,7 +63,7 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
       }
       seen.set(tool.name, tool)
     }
-    const config = yield* DialogConfig
+    const config = yield* ToolsConfig
     const context = yield* Effect.context<R>()
     const timeoutMs = Duration.toMillis(config.toolTimeout)
 

@@ -111,7 +111,7 @@ describe("a dialog with the live model", () => {
         "Answer."
       )
       const sent = yield* runUpdates([textMessage({ userId: 502, text: "what time is it?" })]).pipe(
-        Effect.provide(bot(fake, {}, { tools, dialog: { toolTimeout: Duration.millis(150) } }))
+        Effect.provide(bot(fake, {}, { tools, toolConfig: { toolTimeout: Duration.millis(150) } }))
       )
       expect(textsTo(sent, 502)).toEqual(["Answer."])
       const think2 = (yield* fake.requests).filter(isThink)[1]!

@@ -1,6 +1,6 @@
 /** Asks for a human: recorded on the client, and announced in the admin chat when one is set. */
 import { Effect, Option, Schema } from "effect"
-import { DialogConfig } from "../../dialog/DialogConfig.ts"
+import { ToolsConfig } from "../ToolsConfig.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { BotProfile } from "../../profile/BotProfile.ts"
 import { ClientStore } from "../../store/ClientStore.ts"
@@ -18,7 +18,7 @@ export const requestHumanHandoff = defineTool({
   handler: (args, context) =>
     Effect.gen(function*() {
       const clients = yield* ClientStore
-      const config = yield* DialogConfig
+      const config = yield* ToolsConfig
       const profile = yield* BotProfile
       const client = yield* clients.requestHandoff(context.userId, args.reason).pipe(
         Effect.mapError((e) => new ToolFailure({ message: `could not record the request: ${e.message}` }))
