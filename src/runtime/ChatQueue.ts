@@ -7,7 +7,7 @@
  * implementation (a conversation as an `@effect/cluster` entity, for several replicas) can
  * provide the same interface: the dispatcher, the webhook and the poller do not change.
  */
-import { Clock, Context, Effect, FiberSet, Layer, Metric, Option, Stream, SubscriptionRef } from "effect"
+import { Clock, Context, Effect, FiberSet, Layer, Metric, Option } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
@@ -42,17 +42,13 @@ export const chatKey = (update: Update): string => {
 }
 
 /** A queued job whose payload waits in the inbox: memory holds its id and key only. */
-interface Parked {
-  readonly _tag: "Parked"
-  readonly updateId: TelegramId
-  readonly key: string
-  readonly flooded: boolean
-  readonly queuedAt: number
-}
-
-interface Loaded {
-  readonly _tag: "Loaded"
-  readonly job: UpdateJob
+class Parked {
+  constructor(
+    readonly updateId: TelegramId,
+    readonly key: string,
+    readonly flooded: boolean,
+    readonly queuedAt: number
+  ) {}
 }
 
 export const makeChatQueue = Effect.gen(function*() {
@@ -60,9 +56,12 @@ export const makeChatQueue = Effect.gen(function*() {
   const inbox = yield* Inbox
   const runner = yield* UpdateRunner
   const fibers = yield* FiberSet.make()
-  const outstanding = yield* SubscriptionRef.make(0)
+  /** Jobs queued or running. */
+  let outstanding = 0
+  /** Open while no job is queued or running. */
+  const idle = yield* Effect.makeLatch(true)
   /** Each key's queued jobs, in order; the first one is running or about to. */
-  const mailboxes = new Map<string, Array<Loaded | Parked>>()
+  const mailboxes = new Map<string, Array<UpdateJob | Parked>>()
   /** Keys whose next job may start, each at most once, in the order they became ready. */
   const ready = new ReadyList<string>()
   /** Worker fibers running (at most `maxConcurrentDialogs`). */
@@ -71,7 +70,12 @@ export const makeChatQueue = Effect.gen(function*() {
   let loaded = 0
 
   const changeOutstanding = (delta: number) =>
-    Effect.flatMap(SubscriptionRef.updateAndGet(outstanding, (n) => n + delta), (n) => Metric.set(inboxPending, n))
+    Effect.suspend(() => {
+      outstanding += delta
+      if (outstanding === 0) idle.unsafeOpen()
+      else idle.unsafeClose()
+      return Metric.set(inboxPending, outstanding)
+    })
 
   /** Reads a parked job's payload from the inbox; none when it cannot run (settled or undecodable). */
   const load = (parked: Parked): Effect.Effect<Option.Option<UpdateJob>> =>
@@ -111,11 +115,11 @@ export const makeChatQueue = Effect.gen(function*() {
       const queue = mailboxes.get(key)
       const next = queue?.[0]
       if (queue === undefined || next === undefined) return
-      if (next._tag === "Loaded") {
-        yield* runner.run(next.job).pipe(Effect.ensuring(Effect.sync(() => void loaded--)))
-      } else {
+      if (next instanceof Parked) {
         const job = yield* load(next)
         if (Option.isSome(job)) yield* runner.run(job.value)
+      } else {
+        yield* runner.run(next).pipe(Effect.ensuring(Effect.sync(() => void loaded--)))
       }
       queue.shift()
       if (queue.length === 0) mailboxes.delete(key)
@@ -149,10 +153,8 @@ export const makeChatQueue = Effect.gen(function*() {
     Effect.gen(function*() {
       yield* changeOutstanding(1)
       // Above the threshold only the id waits in memory; the payload is read again from the inbox.
-      const queued: Loaded | Parked = loaded < config.maxQueuedInMemory
-        ? { _tag: "Loaded", job }
-        : { _tag: "Parked", updateId: job.updateId, key: job.key, flooded: job.flooded, queuedAt: job.queuedAt }
-      if (queued._tag === "Loaded") loaded++
+      const queued = loaded < config.maxQueuedInMemory ? job : new Parked(job.updateId, job.key, job.flooded, job.queuedAt)
+      if (queued === job) loaded++
       const queue = mailboxes.get(job.key)
       if (queue) {
         queue.push(queued)
@@ -198,18 +200,17 @@ export const makeChatQueue = Effect.gen(function*() {
     return count
   })
 
-  const awaitIdle = outstanding.changes.pipe(Stream.takeUntil((n) => n === 0), Stream.runDrain)
+  const awaitIdle = idle.await
 
   // Shutting down twice (a signal, then the scope closing) waits once.
   const shutdown = yield* Effect.cached(Effect.gen(function*() {
     const drained = yield* awaitIdle.pipe(Effect.interruptible, Effect.timeout(config.shutdownDeadline), Effect.isSuccess)
-    const left = yield* SubscriptionRef.get(outstanding)
-    if (!drained) yield* Effect.logWarning(`shutdown deadline reached, interrupting ${left} updates (they stay pending)`)
+    if (!drained) yield* Effect.logWarning(`shutdown deadline reached, interrupting ${outstanding} updates (they stay pending)`)
     yield* FiberSet.clear(fibers)
   }))
   yield* Effect.addFinalizer(() => shutdown)
 
-  return ChatQueue.of({ submit, recover, awaitIdle, outstanding: SubscriptionRef.get(outstanding), shutdown })
+  return ChatQueue.of({ submit, recover, awaitIdle, outstanding: Effect.sync(() => outstanding), shutdown })
 })
 
 /** The chats' queues in this process: one replica, any store. Needs an `UpdateRunner`. */
