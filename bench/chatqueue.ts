@@ -11,14 +11,16 @@
  *    `hand-written` is `ChatQueueInProcess` itself; `fixed pool` keeps the per-chat arrays but
  *    hands ready chats to `limit` workers forked at start through a `Queue`; `fiber per chat`
  *    gives each chat an effect `Queue` and a fiber draining it, bounded by a `Semaphore`.
- *    Measured: time to drain, and heap per job while all of them wait behind a held runner.
+ *    All three keep the `bot_inbox_pending` gauge as the queue does. Measured: time to drain,
+ *    and heap per job while all of them wait behind a held runner.
  *
  *   node --expose-gc --import tsx bench/chatqueue.ts [jobs=20000] [chats=2000] [limit=64]
  *
  * (`npx tsx bench/chatqueue.ts` works too; without `--expose-gc` the heap figures are rough.)
  */
 import { performance } from "node:perf_hooks"
-import { Context, Deferred, Effect, Fiber, Layer, MutableQueue, Option, Queue, Scope, Exit } from "effect"
+import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, MutableQueue, Option, Queue, Scope } from "effect"
+import { inboxPending } from "../src/observability/Metrics.ts"
 import type { TelegramId, Update } from "../src/domain/Update.ts"
 import { ChatQueue, ChatQueueInProcess } from "../src/runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../src/runtime/DispatcherConfig.ts"
@@ -41,7 +43,7 @@ const heapBytes = () => {
 }
 const round = (n: number, digits = 0) => Math.round(n * 10 ** digits) / 10 ** digits
 
-// ── 1. the ready list ──────────────────────────────────────────────────────────────────────────
+// ── 1. the ready list ────────────────────────────────────────────────────────────────────────
 
 interface Fifo {
   readonly push: (key: string) => void
@@ -79,7 +81,12 @@ const readyListFigures = () => {
     const held = make()
     for (let i = 0; i < waiting; i++) held.push(keys[i]!)
     const bytes = heapBytes() - before
-    rows.push({ ready: name, nsPerOp: round((ms * 1e6) / (cycles * 2), 1), bytesPerWaitingKey: round(bytes / waiting, 1), keep: held.take() })
+    rows.push({
+      ready: name,
+      nsPerOp: round((ms * 1e6) / (cycles * 2), 1),
+      bytesPerWaitingKey: round(bytes / waiting, 1),
+      keep: held.take()
+    })
   }
   // effect's Queue: every offer and poll is an effect, run inside one fiber as the queue would.
   const queueRow = Effect.gen(function*() {
@@ -95,13 +102,18 @@ const readyListFigures = () => {
     const held = yield* Queue.unbounded<string>()
     for (let i = 0; i < waiting; i++) yield* Queue.offer(held, keys[i]!)
     const bytes = heapBytes() - before
-    return { ready: "Queue (effect)", nsPerOp: round((ms * 1e6) / (cycles * 2), 1), bytesPerWaitingKey: round(bytes / waiting, 1), keep: yield* Queue.size(held) }
+    return {
+      ready: "Queue (effect)",
+      nsPerOp: round((ms * 1e6) / (cycles * 2), 1),
+      bytesPerWaitingKey: round(bytes / waiting, 1),
+      keep: yield* Queue.size(held)
+    }
   })
   rows.push(Effect.runSync(queueRow))
   return rows.map(({ keep: _keep, ...row }) => row)
 }
 
-// ── 2. the engine ──────────────────────────────────────────────────────────────────────────────
+// ── 2. the engine ────────────────────────────────────────────────────────────────────────────
 
 /** An engine under test: submit a job; awaitIdle; built in a scope. */
 interface Engine {
@@ -140,13 +152,15 @@ const fixedPool = (run: Run): Effect.Effect<Engine, never, Scope.Scope> =>
       queue.shift()
       if (queue.length === 0) mailboxes.delete(key)
       else yield* Queue.offer(ready, key)
-      if (--outstanding === 0) yield* Deferred.succeed(idleNow, undefined)
+      yield* Metric.set(inboxPending, --outstanding)
+      if (outstanding === 0) yield* Deferred.succeed(idleNow, undefined)
     }))
     yield* Effect.forEach(Array.from({ length: limit }), () => Effect.forkScoped(worker), { discard: true })
     return {
       submit: (job) =>
         Effect.gen(function*() {
           if (outstanding++ === 0) idleNow = yield* Deferred.make<void>()
+          yield* Metric.set(inboxPending, outstanding)
           const queue = mailboxes.get(job.key)
           if (queue) return void queue.push(job)
           mailboxes.set(job.key, [job])
@@ -173,13 +187,15 @@ const fiberPerChat = (run: Run): Effect.Effect<Engine, never, Scope.Scope> =>
             return
           }
           yield* permits.withPermits(1)(run(job.value))
-          if (--outstanding === 0) yield* Deferred.succeed(idleNow, undefined)
+          yield* Metric.set(inboxPending, --outstanding)
+          if (outstanding === 0) yield* Deferred.succeed(idleNow, undefined)
         }
       })
     return {
       submit: (job) =>
         Effect.gen(function*() {
           if (outstanding++ === 0) idleNow = yield* Deferred.make<void>()
+          yield* Metric.set(inboxPending, outstanding)
           const existing = mailboxes.get(job.key)
           if (existing) return yield* Queue.offer(existing, job)
           const queue = yield* Queue.unbounded<UpdateJob>()
@@ -226,7 +242,12 @@ const engineFigures = (name: string, make: (run: Run) => Effect.Effect<Engine, n
     const idle = yield* Effect.fork(blocked.awaitIdle)
     yield* Fiber.join(idle)
     yield* Scope.close(held, Exit.void)
-    return { engine: name, drainMs: round(drainMs), jobsPerSecond: round(jobs / (drainMs / 1000)), heapBytesPerWaitingJob: round(bytes / jobs) }
+    return {
+      engine: name,
+      drainMs: round(drainMs),
+      jobsPerSecond: round(jobs / (drainMs / 1000)),
+      heapBytesPerWaitingJob: round(bytes / jobs)
+    }
   })
 
 const engines = [["hand-written", handWritten], ["fixed pool", fixedPool], ["fiber per chat", fiberPerChat]] as const

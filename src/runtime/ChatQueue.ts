@@ -51,6 +51,12 @@ class Parked {
   ) {}
 }
 
+/**
+ * The chats' queues in this process. Each chat's jobs wait in an array (its mailbox); a chat
+ * whose next job may start waits as a key in the ready list; workers, at most
+ * `maxConcurrentDialogs`, take the chat first in line and run its next job. Shutdown (also
+ * when the scope closes) waits for the queue to drain until `shutdownDeadline`.
+ */
 export const makeChatQueue = Effect.gen(function*() {
   const config = yield* DispatcherConfig
   const inbox = yield* Inbox

@@ -9,7 +9,20 @@
  * Whatever runs the chats' queues (in process, or a cluster later) hands each update to this
  * service when its turn comes; interrupting `run` leaves the entry pending.
  */
-import { Cause, Clock, Context, Duration, Effect, Layer, Metric, Option, Schedule, ScheduleDecision, Schema, type Tracer } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Metric,
+  Option,
+  Schedule,
+  ScheduleDecision,
+  Schema,
+  type Tracer
+} from "effect"
 import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../domain/CurrentUpdate.ts"
 import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
@@ -124,6 +137,7 @@ const report = (startedAt: number, outcome: string, stage: Option.Option<string>
     yield* line.pipe(Effect.annotateLogs({ outcome, duration_ms: durationMs, ...stageTag }))
   })
 
+/** The update runner over the inbox, the pipeline and the dispatcher's settings. */
 export const makeUpdateRunner = Effect.gen(function*() {
   const config = yield* DispatcherConfig
   const inbox = yield* Inbox
@@ -140,6 +154,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
   const markDone = (updateId: TelegramId, note?: string) => settle(inbox.markDone(updateId, note))
   const markFailed = (updateId: TelegramId, reason: string) => settle(inbox.markFailed(updateId, reason))
 
+  /** A failed run: interrupted (stays pending), the user blocked the bot (done), or the apology (failed). */
   const failed = (job: UpdateJob, startedAt: number, cause: Cause.Cause<PipelineError | DeadlineExceeded>) => {
     if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
     const failure = Cause.failureOption(cause)
@@ -155,7 +170,8 @@ export const makeUpdateRunner = Effect.gen(function*() {
       : deadline
       ? "deadline exceeded"
       : `${failure.value._tag}: ${failure.value.message}`
-    return report(startedAt, deadline ? "deadline" : "failed", Option.none(), Effect.logWarning(`update failed, sending the apology: ${reason}`)).pipe(
+    const line = Effect.logWarning(`update failed, sending the apology: ${reason}`)
+    return report(startedAt, deadline ? "deadline" : "failed", Option.none(), line).pipe(
       Effect.zipRight(pipeline.apologize(job.update)),
       Effect.zipRight(markFailed(job.updateId, reason))
     )

@@ -48,9 +48,11 @@ const recorded = (updateId: number) =>
     return job
   })
 
-const entryOf = (updateId: number) => Effect.flatMap(Inbox, (inbox) => inbox.entry(updateId as TelegramId)).pipe(Effect.map(Option.getOrThrow))
+const entryOf = (updateId: number) =>
+  Effect.flatMap(Inbox, (inbox) => inbox.entry(updateId as TelegramId)).pipe(Effect.map(Option.getOrThrow))
 
-const processed = (outcome: string) => Metric.value(Metric.tagged(updatesProcessed, "outcome", outcome)).pipe(Effect.map((s) => s.count))
+const processed = (outcome: string) =>
+  Metric.value(Metric.tagged(updatesProcessed, "outcome", outcome)).pipe(Effect.map((s) => s.count))
 
 describe("UpdateRunner", () => {
   it.effect("withDeadline fails with DeadlineExceeded once the deadline has passed", () =>
@@ -101,7 +103,10 @@ describe("UpdateRunner", () => {
       yield* Fiber.join(fiber)
       expect(apologies).toEqual([])
       expect((yield* entryOf(72)).status).toBe("done")
-    }).pipe(Effect.provide(runnerWith(() => commitAnswer.pipe(Effect.zipRight(Effect.sleep("8 seconds")), Effect.as(answered)), apologies)))
+    }).pipe(Effect.provide(runnerWith(
+      () => commitAnswer.pipe(Effect.zipRight(Effect.sleep("8 seconds")), Effect.as(answered)),
+      apologies
+    )))
   })
 
   it.effect("a user who blocked the bot gets no apology; the entry is done", () => {
@@ -124,7 +129,8 @@ describe("UpdateRunner", () => {
       expect(apologies).toEqual([])
       expect((yield* entryOf(74)).status).toBe("done")
     }).pipe(Effect.provide(runnerWith(
-      (attempt) => attempt === 1 ? Effect.fail(new StoreError({ operation: "append", message: "down" })) : Effect.succeed(answered),
+      (attempt) =>
+        attempt === 1 ? Effect.fail(new StoreError({ operation: "append", message: "down" })) : Effect.succeed(answered),
       apologies
     )))
   })
