@@ -17,6 +17,25 @@
  *   node --expose-gc --import tsx bench/chatqueue.ts [jobs=20000] [chats=2000] [limit=64]
  *
  * (`npx tsx bench/chatqueue.ts` works too; without `--expose-gc` the heap figures are rough.)
+ *
+ * Figures (2026-12-01, node 20, two shared cores; defaults; engines: median of 5 rounds):
+ *
+ *   ready list                 ns/op   bytes per waiting key
+ *   ReadyList (hand-written)    17.9     9.2
+ *   MutableQueue (effect)       33.7    45.6
+ *   Queue (effect)            1034.7    55
+ *
+ *   engine            drain ms   jobs/s   heap bytes per waiting job
+ *   hand-written          509    39,321   130
+ *   fixed pool            441    45,356   126
+ *   fiber per chat      4,170     4,796   877
+ *
+ * So: the ready list stays an array (half the time of `MutableQueue`, a fifth of its memory
+ * per waiting chat; `Queue` pays an effect per operation). A fiber and a `Queue` per chat cost
+ * seven times the memory and a tenth of the throughput. A fixed pool is about 15% faster on
+ * empty jobs (a few microseconds per job, against dialogs of seconds) but its workers, forked
+ * when the layer starts, would run every update with the layer's services instead of those of
+ * the intake that submitted it (a replay's fixed clock), and hold `limit` fibers while idle.
  */
 import { performance } from "node:perf_hooks"
 import { Context, Deferred, Effect, Exit, Fiber, Layer, Metric, MutableQueue, Option, Queue, Scope } from "effect"
