@@ -1,0 +1,249 @@
+/**
+ * One update's policy, from its turn to its end. The dialog runs under a deadline (a
+ * `DeadlineExceeded` failure, unless its answer has started to go out), a store failure is
+ * retried, a user who blocked the bot is not apologized to, any other failure gets the
+ * apology; then the inbox entry is finished (done or failed, retried through a store outage)
+ * and the outcome reported (metrics, log line, span). A flood notice is sent here too, in the
+ * chat's order.
+ *
+ * Whatever runs the chats' queues (in process, or a cluster later) hands each update to this
+ * service when its turn comes; interrupting `run` leaves the entry pending.
+ */
+import {
+  Cause,
+  Clock,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Metric,
+  Option,
+  Schedule,
+  ScheduleDecision,
+  Schema,
+  type Tracer
+} from "effect"
+import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../domain/CurrentUpdate.ts"
+import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
+import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
+import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updatesProcessed } from "../observability/Metrics.ts"
+import { BotProfile } from "../profile/BotProfile.ts"
+import { Inbox } from "../store/Inbox.ts"
+import { Messenger } from "../telegram/Messenger.ts"
+import { DispatcherConfig } from "./DispatcherConfig.ts"
+
+/** An update ready to run: its payload decoded, its place in the trace and the inbox known. */
+export interface UpdateJob {
+  readonly updateId: TelegramId
+  /** The queue key (the chat) the update is ordered under. */
+  readonly key: string
+  readonly update: Update
+  /** Dropped by flood protection: the job only tells the user so (once per window) and settles the entry. */
+  readonly flooded: boolean
+  /** The `update.intake` span: the update's processing continues its trace. None when recovered. */
+  readonly intake: Option.Option<Tracer.AnySpan>
+  /** When the update was queued (epoch millis). */
+  readonly queuedAt: number
+  /** Messages of the reply an earlier run delivered (from the inbox): this run does not send them again. */
+  readonly deliveredBefore: number
+}
+
+/** The update's dialog ran past `updateDeadline` before its answer started to go out. */
+export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>()("DeadlineExceeded", {
+  deadline: Schema.DurationFromSelf
+}) {
+  override get message(): string {
+    return `deadline exceeded (${Duration.format(this.deadline)})`
+  }
+}
+
+export interface UpdateRunnerService {
+  /** Runs one update to its end (answer or apology, entry finished, outcome reported); never fails. */
+  readonly run: (job: UpdateJob) => Effect.Effect<void>
+  /** Marks an entry done (with `note`, e.g. why it was dropped), under the finish retry policy. */
+  readonly markDone: (updateId: TelegramId, note?: string) => Effect.Effect<void>
+  /** Marks an entry failed with `reason` (it is not run again), under the finish retry policy. */
+  readonly markFailed: (updateId: TelegramId, reason: string) => Effect.Effect<void>
+}
+
+export class UpdateRunner extends Context.Tag("dialog-bot/UpdateRunner")<UpdateRunner, UpdateRunnerService>() {}
+
+/** The note of an update dropped by flood protection (kept in its inbox entry). */
+export const floodNote = "dropped by flood protection: the user sent messages too fast"
+
+const storeRetry = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(3))
+)
+
+/** The store retry policy, counting each retry of `operation` in `bot_retries_total`. */
+export const countedStoreRetry = (operation: string) =>
+  storeRetry.pipe(
+    Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry(operation) : Effect.void))
+  )
+
+/**
+ * The retry policy of finishing an update (done or failed): its answer is out, so an entry left
+ * pending would be answered a second time after a restart. It outlasts a store outage of
+ * several seconds (delays from 100 ms, at most 1 s each, for up to 30 s); the chat's next
+ * update waits meanwhile, as it would fail against the same store anyway.
+ */
+const finishRetry = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(1))),
+  Schedule.upTo("30 seconds"),
+  Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry("inbox_finish") : Effect.void))
+)
+
+/**
+ * `effect` failing with `DeadlineExceeded` once `deadline` has passed, unless the update's answer
+ * has started to go out (`cell.committed`): then the send finishes under its own bounded retries,
+ * as an apology after it would be a second message.
+ */
+export const withDeadline = <A, E, R>(
+  effect: Effect.Effect<A, E, R>,
+  deadline: Duration.Duration,
+  cell: Delivery
+): Effect.Effect<A, E | DeadlineExceeded, R> =>
+  Effect.raceFirst(
+    effect,
+    Effect.sleep(deadline).pipe(
+      Effect.zipRight(Effect.suspend(() => (cell.committed ? Effect.never : Effect.fail(new DeadlineExceeded({ deadline })))))
+    )
+  )
+
+const describe = (outcome: Outcome) =>
+  outcome._tag === "Answered"
+    ? `answered (${outcome.stage}${outcome.fallback ? ", with fallback" : ""})`
+    : outcome._tag === "Command"
+    ? `command /${outcome.command}`
+    : outcome._tag === "Replied"
+    ? `replied (${outcome.reason})`
+    : outcome._tag === "Membership"
+    ? `membership (${outcome.blocked ? "blocked" : "unblocked"})`
+    : `skipped (${outcome.reason})`
+
+/**
+ * The outcome of an update as an operator sees it: counted by outcome, its duration measured,
+ * put on the span, and `line` logged with `outcome`, `duration_ms` and the dialog `stage`.
+ */
+const report = (startedAt: number, outcome: string, stage: Option.Option<string>, line: Effect.Effect<void>) =>
+  Effect.gen(function*() {
+    const durationMs = (yield* Clock.currentTimeMillis) - startedAt
+    yield* Metric.increment(Metric.tagged(updatesProcessed, "outcome", outcome))
+    yield* Metric.update(Metric.tagged(updateDuration, "outcome", outcome), Duration.millis(durationMs))
+    const stageTag = Option.match(stage, { onNone: () => ({}), onSome: (id) => ({ stage: id }) })
+    yield* Effect.annotateCurrentSpan({ outcome, ...stageTag })
+    yield* line.pipe(Effect.annotateLogs({ outcome, duration_ms: durationMs, ...stageTag }))
+  })
+
+/** The update runner over the inbox, the pipeline and the dispatcher's settings. */
+export const makeUpdateRunner = Effect.gen(function*() {
+  const config = yield* DispatcherConfig
+  const inbox = yield* Inbox
+  const pipeline = yield* DialogPipeline
+  // The flood notice is sent when the bot has a messenger and a profile (a dispatcher over a bare
+  // pipeline, as in the benchmarks, only settles the dropped updates).
+  const notices = Option.all({ messenger: yield* Effect.serviceOption(Messenger), profile: yield* Effect.serviceOption(BotProfile) })
+
+  const settle = <E extends { readonly message: string }>(write: Effect.Effect<void, E>) =>
+    write.pipe(
+      Effect.retry(finishRetry),
+      Effect.catchAll((e) => Effect.logError(`inbox entry not updated, it will run again at the next start: ${e.message}`))
+    )
+  const markDone = (updateId: TelegramId, note?: string) => settle(inbox.markDone(updateId, note))
+  const markFailed = (updateId: TelegramId, reason: string) => settle(inbox.markFailed(updateId, reason))
+
+  /** A failed run: interrupted (stays pending), the user blocked the bot (done), or the apology (failed). */
+  const failed = (job: UpdateJob, startedAt: number, cause: Cause.Cause<PipelineError | DeadlineExceeded>) => {
+    if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+    const failure = Cause.failureOption(cause)
+    if (Option.isSome(failure) && failure.value._tag === "RecipientBlocked") {
+      return Effect.zipRight(
+        report(startedAt, "blocked", Option.none(), Effect.logInfo("update not answered: the user blocked the bot")),
+        markDone(job.updateId)
+      )
+    }
+    const deadline = Option.isSome(failure) && failure.value._tag === "DeadlineExceeded"
+    const reason = Option.isNone(failure)
+      ? `defect: ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`
+      : deadline
+      ? "deadline exceeded"
+      : `${failure.value._tag}: ${failure.value.message}`
+    const line = Effect.logWarning(`update failed, sending the apology: ${reason}`)
+    return report(startedAt, deadline ? "deadline" : "failed", Option.none(), line).pipe(
+      Effect.zipRight(pipeline.apologize(job.update)),
+      Effect.zipRight(markFailed(job.updateId, reason))
+    )
+  }
+
+  const handle = (job: UpdateJob, cell: Delivery): Effect.Effect<void> =>
+    Effect.gen(function*() {
+      const startedAt = yield* Clock.currentTimeMillis
+      yield* Metric.update(updateQueueDuration, Duration.millis(Math.max(0, startedAt - job.queuedAt)))
+      // Each attempt starts past the messages earlier attempts sent (a retry sends the reply
+      // stored by the first attempt: its parts already out are not sent twice).
+      const attempt = Effect.suspend(() => {
+        restartDelivery(cell)
+        return pipeline.handle(job.update)
+      })
+      const retried = attempt.pipe(
+        Effect.retry({ schedule: countedStoreRetry("dispatcher_store").pipe(Schedule.whileInput((e) => e._tag === "StoreError")) })
+      )
+      return yield* withDeadline(retried, config.updateDeadline, cell).pipe(
+        Effect.matchCauseEffect({
+          // Done first, then reported: the shorter the time between the answer going out and
+          // its entry marked done, the fewer answers a crash makes the next start send again.
+          onSuccess: (outcome) =>
+            Effect.zipRight(
+              markDone(job.updateId),
+              report(
+                startedAt,
+                outcome._tag.toLowerCase(),
+                outcome._tag === "Answered" ? Option.some(outcome.stage) : Option.none(),
+                Effect.logInfo(`update ${describe(outcome)}`)
+              )
+            ),
+          onFailure: (cause) => failed(job, startedAt, cause)
+        })
+      )
+    }).pipe((effect) =>
+      Effect.acquireUseRelease(Metric.increment(dialogsInFlight), () => effect, () => Metric.modify(dialogsInFlight, -1))
+    )
+
+  /** The notice of a flood, sent in the chat's order; the dropped update is settled either way. */
+  const notifyFlood = (job: UpdateJob): Effect.Effect<void> =>
+    Option.match(Option.all({ message: dialogMessage(job.update), notices }), {
+      onNone: () => Effect.void,
+      onSome: ({ message, notices: { messenger, profile } }) =>
+        messenger.reply(message.chat.id, profile.texts.tooFast).pipe(
+          Effect.timeout(config.updateDeadline),
+          Effect.catchAll((e) => Effect.logWarning(`flood notice not sent: ${e._tag}`))
+        )
+    }).pipe(Effect.zipRight(markDone(job.updateId, floodNote)))
+
+  const run = (job: UpdateJob): Effect.Effect<void> => {
+    const chatId = updateChatId(job.update)
+    const chatTag = Option.isSome(chatId) ? { chat_id: chatId.value } : {}
+    // One delivery cell for everything the update sends (its answer, the apology or the flood
+    // notice): the messenger skips what an earlier run delivered and records what goes out.
+    const cell = makeDelivery(job.deliveredBefore)
+    const processing = (job.flooded ? notifyFlood(job) : handle(job, cell)).pipe(
+      Effect.locally(CurrentDelivery, Option.some(cell)),
+      Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
+      Effect.annotateLogs({ update_id: job.updateId, ...chatTag }),
+      Effect.withSpan("dispatcher.update", {
+        attributes: { update_id: job.updateId, ...chatTag },
+        // A recovered update has no intake span: its processing starts a trace of its own.
+        root: Option.isNone(job.intake)
+      })
+    )
+    // The queue's worker was forked by some earlier intake: each update continues its own trace.
+    return Option.match(job.intake, { onNone: () => processing, onSome: (span) => Effect.withParentSpan(processing, span) })
+  }
+
+  return UpdateRunner.of({ run, markDone, markFailed })
+})
+
+/** The update runner over the bot's inbox, pipeline and (when present) messenger and profile. */
+export const UpdateRunnerLive = Layer.effect(UpdateRunner, makeUpdateRunner)

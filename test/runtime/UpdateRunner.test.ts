@@ -1,0 +1,137 @@
+/**
+ * One update's policy on its own, over a scripted pipeline and the memory inbox: the deadline
+ * is a `DeadlineExceeded` failure (apology, entry failed), a committed answer is not cut
+ * short, a user who blocked the bot gets no apology, a store failure is retried.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Layer, Metric, Option, TestClock } from "effect"
+import { commitAnswer, makeDelivery } from "../../src/domain/CurrentUpdate.ts"
+import { StoreError } from "../../src/domain/errors.ts"
+import { decodeUpdate, type TelegramId } from "../../src/domain/Update.ts"
+import { DialogPipeline, type Outcome, type PipelineError } from "../../src/dialog/DialogPipeline.ts"
+import { updatesProcessed } from "../../src/observability/Metrics.ts"
+import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
+import { DeadlineExceeded, type UpdateJob, UpdateRunner, UpdateRunnerLive, withDeadline } from "../../src/runtime/UpdateRunner.ts"
+import { InboxMemory } from "../../src/store/memory/MemoryStores.ts"
+import { RecipientBlocked } from "../../src/telegram/Messenger.ts"
+import { Inbox, textMessage } from "../../src/testing/index.ts"
+
+const answered: Outcome = { _tag: "Answered", stage: "general", fallback: false }
+
+/** The runner over a pipeline whose `handle` is `handle`; `apologies` collects the apologized update ids. */
+const runnerWith = (handle: (attempt: number) => Effect.Effect<Outcome, PipelineError>, apologies: Array<number>) => {
+  let attempts = 0
+  const pipeline = Layer.succeed(DialogPipeline, {
+    handle: () => handle(++attempts),
+    apologize: (update) => Effect.sync(() => void apologies.push(update.update_id))
+  })
+  return UpdateRunnerLive.pipe(
+    Layer.provideMerge(Layer.mergeAll(pipeline, InboxMemory, DispatcherConfig.make({ updateDeadline: Duration.seconds(5) })))
+  )
+}
+
+/** Records an update in the inbox and returns its job. */
+const recorded = (updateId: number) =>
+  Effect.gen(function*() {
+    const raw = textMessage({ userId: 3, text: "hello", updateId })
+    const update = yield* decodeUpdate(raw)
+    yield* (yield* Inbox).record({ updateId: update.update_id, chatId: update.update_id, payload: JSON.stringify(raw) })
+    const job: UpdateJob = {
+      updateId: update.update_id,
+      key: "chat:3",
+      update,
+      flooded: false,
+      intake: Option.none(),
+      queuedAt: 0,
+      deliveredBefore: 0
+    }
+    return job
+  })
+
+const entryOf = (updateId: number) =>
+  Effect.flatMap(Inbox, (inbox) => inbox.entry(updateId as TelegramId)).pipe(Effect.map(Option.getOrThrow))
+
+const processed = (outcome: string) =>
+  Metric.value(Metric.tagged(updatesProcessed, "outcome", outcome)).pipe(Effect.map((s) => s.count))
+
+describe("UpdateRunner", () => {
+  it.effect("withDeadline fails with DeadlineExceeded once the deadline has passed", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.fork(withDeadline(Effect.never, Duration.seconds(5), makeDelivery(0)).pipe(Effect.flip))
+      yield* TestClock.adjust("4 seconds")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 second")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toBeInstanceOf(DeadlineExceeded)
+      expect(error._tag).toBe("DeadlineExceeded")
+      expect(Duration.toSeconds(error.deadline)).toBe(5)
+    }))
+
+  it.effect("withDeadline does not cut short an answer that has started to go out", () =>
+    Effect.gen(function*() {
+      const cell = makeDelivery(0)
+      cell.committed = true
+      const fiber = yield* Effect.fork(withDeadline(Effect.as(Effect.sleep("8 seconds"), "sent"), Duration.seconds(5), cell))
+      yield* TestClock.adjust("8 seconds")
+      expect(yield* Fiber.join(fiber)).toBe("sent")
+    }))
+
+  it.effect("an update past its deadline gets the apology and its entry fails with the reason", () => {
+    const apologies: Array<number> = []
+    return Effect.gen(function*() {
+      const runner = yield* UpdateRunner
+      const job = yield* recorded(71)
+      const before = yield* processed("deadline")
+      const fiber = yield* Effect.fork(runner.run(job))
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(fiber)
+      expect(apologies).toEqual([71])
+      const entry = yield* entryOf(71)
+      expect(entry.status).toBe("failed")
+      expect(entry.error).toBe("deadline exceeded")
+      expect((yield* processed("deadline")) - before).toBe(1)
+    }).pipe(Effect.provide(runnerWith(() => Effect.never, apologies)))
+  })
+
+  it.effect("an answer committed before the deadline finishes, with no apology", () => {
+    const apologies: Array<number> = []
+    return Effect.gen(function*() {
+      const runner = yield* UpdateRunner
+      const job = yield* recorded(72)
+      const fiber = yield* Effect.fork(runner.run(job))
+      yield* TestClock.adjust("10 seconds")
+      yield* Fiber.join(fiber)
+      expect(apologies).toEqual([])
+      expect((yield* entryOf(72)).status).toBe("done")
+    }).pipe(Effect.provide(runnerWith(
+      () => commitAnswer.pipe(Effect.zipRight(Effect.sleep("8 seconds")), Effect.as(answered)),
+      apologies
+    )))
+  })
+
+  it.effect("a user who blocked the bot gets no apology; the entry is done", () => {
+    const apologies: Array<number> = []
+    return Effect.gen(function*() {
+      const runner = yield* UpdateRunner
+      yield* runner.run(yield* recorded(73))
+      expect(apologies).toEqual([])
+      expect((yield* entryOf(73)).status).toBe("done")
+    }).pipe(Effect.provide(runnerWith(() => Effect.fail(new RecipientBlocked({ chatId: 3 })), apologies)))
+  })
+
+  it.effect("a store failure is retried: the second attempt answers", () => {
+    const apologies: Array<number> = []
+    return Effect.gen(function*() {
+      const runner = yield* UpdateRunner
+      const fiber = yield* Effect.fork(runner.run(yield* recorded(74)))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(fiber)
+      expect(apologies).toEqual([])
+      expect((yield* entryOf(74)).status).toBe("done")
+    }).pipe(Effect.provide(runnerWith(
+      (attempt) =>
+        attempt === 1 ? Effect.fail(new StoreError({ operation: "append", message: "down" })) : Effect.succeed(answered),
+      apologies
+    )))
+  })
+})
