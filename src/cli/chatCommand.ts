@@ -1,7 +1,7 @@
 /** `chat`: talk to the bot in the terminal. */
 import { Command, Options } from "@effect/cli"
 import { Effect, Option } from "effect"
-import { TelegramConsole } from "../telegram/TelegramRecorder.ts"
+import { TelegramApiConsole } from "../telegram/TelegramRecorder.ts"
 import { chat } from "./chat.ts"
 import { announceModel, offlineBot } from "./offlineBot.ts"
 
@@ -13,7 +13,7 @@ export const chatCommand = Command.make(
   },
   ({ name, userId }) =>
     Effect.zipRight(announceModel, chat({ userId, firstName: name })).pipe(
-      Effect.provide(offlineBot(TelegramConsole, Option.none()))
+      Effect.provide(offlineBot(TelegramApiConsole, Option.none()))
     )
 ).pipe(Command.withDescription("Chat with the bot in this terminal, as a Telegram user."))
 

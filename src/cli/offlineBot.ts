@@ -7,7 +7,7 @@ import { LanguageModel } from "../llm/LanguageModel.ts"
 import { botLayer } from "../runtime/BotLayer.ts"
 import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
-import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 import { replay } from "./replay.ts"
 
 export const demoFile = new URL("../../examples/conversation.jsonl", import.meta.url).pathname
@@ -43,5 +43,5 @@ export const runReplay = (file: string, out: Option.Option<string>, concurrency:
     yield* Console.error(
       `replayed ${result.updates} updates${result.badLines > 0 ? ` (${result.badLines} bad lines skipped)` : ""}, ${result.sent.length} bot messages`
     )
-  }).pipe(Effect.provide(offlineBot(TelegramRecorderLayer(), concurrency)))
+  }).pipe(Effect.provide(offlineBot(TelegramApiRecorder(), concurrency)))
 

@@ -9,7 +9,7 @@ import { botLayer } from "../runtime/BotLayer.ts"
 import { selectedModel, selectedProfile } from "../runtime/Environment.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
-import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 import { announceModel, dispatcherConfigWith } from "./offlineBot.ts"
 import { type ExpectMode, parseClock, replay, withFixedClock } from "./replay.ts"
 
@@ -26,7 +26,7 @@ export const replayBot = (concurrency: Option.Option<number>) =>
     stores: StoresMemory,
     profile: selectedProfile,
     dispatcherConfig: dispatcherConfigWith(concurrency)
-  }).pipe(Layer.provideMerge(TelegramRecorderLayer()))
+  }).pipe(Layer.provideMerge(TelegramApiRecorder()))
 
 export interface ReplayCommandOptions {
   readonly file: string

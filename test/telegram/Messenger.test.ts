@@ -16,7 +16,7 @@ import { ClientStore } from "../../src/store/ClientStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { Messenger, MessengerLive } from "../../src/telegram/Messenger.ts"
 import type { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { defaultProfilePath, ScriptedModelLayer, StoresMemory, TelegramRecorder, TelegramRecorderLayer, textMessage } from "../../src/testing/index.ts"
+import { defaultProfilePath, ScriptedModelLayer, StoresMemory, TelegramApiRecorder, TelegramRecorder, textMessage } from "../../src/testing/index.ts"
 import { eventually, type FaultPlan, makeFakeBotApi, realSleep, telegramLayerFor } from "../support/FakeBotApi.ts"
 
 const chat = 42 as TelegramId
@@ -178,7 +178,7 @@ describe("Messenger throttle and typing", () => {
     Effect.gen(function*() {
       const context = yield* Layer.build(
         MessengerLive.pipe(
-          Layer.provideMerge(Layer.mergeAll(TelegramRecorderLayer(), StoresMemory, SendConfig.make(send)))
+          Layer.provideMerge(Layer.mergeAll(TelegramApiRecorder(), StoresMemory, SendConfig.make(send)))
         )
       )
       return { messenger: Context.get(context, Messenger), recorder: Context.get(context, TelegramRecorder) }
