@@ -14,8 +14,13 @@
  * - the transport itself, run once per attempt.
  *
  * Span attributes are the method's name only: no parameters, no URL.
+ *
+ * What a call means stays with its caller: whether it may be repeated and whether it waits
+ * for the throttle (the Messenger asks for both for the messages of a dialog, with the
+ * settings of `SendConfig`), and what a refusal means (a 403 marks the client blocked, in the
+ * Messenger, which has the client store).
  */
-import { Duration, Effect, Metric, ParseResult, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
+import { Duration, Effect, Either, Metric, ParseResult, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
 import { countRetry, telegramDuration, telegramErrors, telegramRequests, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
@@ -78,12 +83,27 @@ const retrying = <A>(settings: RetrySettings, effect: Effect.Effect<A, TelegramE
 const errorCode = (error: TelegramError): string =>
   error._tag === "TelegramApiError" ? String(error.errorCode) : "transport"
 
+/** The metrics of one method, tagged once. */
+const metricsByMethod = new Map<string, ReturnType<typeof methodMetrics>>()
+const methodMetrics = (method: string) => ({
+  requests: Metric.tagged(telegramRequests, "method", method),
+  duration: Metric.tagged(telegramDuration, "method", method)
+})
+const metricsOf = (method: string) => {
+  const known = metricsByMethod.get(method)
+  if (known !== undefined) return known
+  const metrics = methodMetrics(method)
+  metricsByMethod.set(method, metrics)
+  return metrics
+}
+
 const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.Effect<A, TelegramError>) => {
+  const metrics = metricsOf(method)
   const measured = Effect.zipRight(
-    Metric.increment(Metric.tagged(telegramRequests, "method", method)),
+    Metric.increment(metrics.requests),
     attempt.pipe(
       Effect.tapError((error) => Metric.increment(withTags(telegramErrors, { method, code: errorCode(error) }))),
-      Metric.trackDuration(Metric.tagged(telegramDuration, "method", method)),
+      Metric.trackDuration(metrics.duration),
       withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
     )
   )
@@ -95,16 +115,18 @@ const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.E
 const excerpt = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text)
 
 const decoded = <A, I>(method: string, result: Schema.Schema<A, I>, raw: Effect.Effect<unknown, TelegramError>) => {
-  const decode = Schema.decodeUnknown(result, { onExcessProperty: "ignore" })
+  const decode = Schema.decodeUnknownEither(result, { onExcessProperty: "ignore" })
   return Effect.flatMap(raw, (value) =>
-    decode(value).pipe(
-      Effect.mapError((e) =>
-        new TelegramTransportError({
-          method,
-          message: `unexpected result: ${excerpt(ParseResult.TreeFormatter.formatErrorSync(e))}`
-        })
-      )
-    ))
+    Either.match(decode(value), {
+      onLeft: (e) =>
+        Effect.fail(
+          new TelegramTransportError({
+            method,
+            message: `unexpected result: ${excerpt(ParseResult.TreeFormatter.formatErrorSync(e))}`
+          })
+        ),
+      onRight: Effect.succeed
+    }))
 }
 
 /** Removes the token (and its secret half, and its URL-encoded form) from a text. */
