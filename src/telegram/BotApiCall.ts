@@ -129,12 +129,23 @@ const decoded = <A, I>(method: string, result: Schema.Schema<A, I>, raw: Effect.
     }))
 }
 
-/** Removes the token (and its secret half, and its URL-encoded form) from a text. */
+/**
+ * Removes the token (and its secret half, and its URL-encoded form) from a text, and the start
+ * of one cut off by an excerpt (followed by `…`).
+ */
 export const scrubber = (token: Redacted.Redacted<string>) => {
   const value = Redacted.value(token)
   const secretHalf = value.slice(value.indexOf(":") + 1)
   const needles = [value, encodeURIComponent(value), ...(secretHalf.length >= 8 ? [secretHalf] : [])]
-  return (text: string): string => needles.reduce((acc, needle) => acc.split(needle).join("<token>"), text)
+  const cut = needles.flatMap((needle) =>
+    Array.from({ length: Math.max(0, needle.length - 8) }, (_, i) => `${needle.slice(0, needle.length - 1 - i)}…`)
+  )
+  const replace = (text: string, needle: string, by: string) => (text.includes(needle) ? text.split(needle).join(by) : text)
+  return (text: string): string =>
+    cut.reduce(
+      (acc, needle) => replace(acc, needle, "<token>…"),
+      needles.reduce((acc, needle) => replace(acc, needle, "<token>"), text)
+    )
 }
 
 /** The same error with the token removed from its texts. */

@@ -1,10 +1,11 @@
 import { NodeSdk } from "@effect/opentelemetry"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Context, Duration, Effect, Layer, Metric, Option, Schema } from "effect"
+import { Console, Context, Duration, Effect, Layer, Metric, Option, Redacted, Schema } from "effect"
 import { CurrentUpdateId } from "../../src/domain/CurrentUpdate.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import { telegramErrors, telegramRequests, withTags } from "../../src/observability/Metrics.ts"
+import { scrubber } from "../../src/telegram/BotApiCall.ts"
 import {
   type BotApiCall,
   type RetrySettings,
@@ -108,6 +109,16 @@ describe("one Bot API call path", () => {
       expect(everything).not.toContain(fake.token)
       expect(everything).not.toContain(fake.token.split(":")[1]!)
     }).pipe(Effect.provide(layer))
+  })
+
+  it("an excerpt that cuts the token off is scrubbed too", () => {
+    const token = "123456789:AAH-fakeTokenForTests_0123456789abc"
+    const scrub = scrubber(Redacted.make(token))
+    expect(scrub(`x /bot${token}/sendMessage`)).toBe("x /bot<token>/sendMessage")
+    expect(scrub(`(… /bot${token.slice(0, 20)}…)`)).toBe("(… /bot<token>…)")
+    expect(scrub(`tail ${token.split(":")[1]!.slice(0, 12)}…`)).toBe("tail <token>…")
+    // A short common prefix is no token.
+    expect(scrub("1234…")).toBe("1234…")
   })
 
   it.scopedLive("results are read tolerantly: only the fields the bot uses, extra fields ignored", () =>
