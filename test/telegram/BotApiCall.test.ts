@@ -1,7 +1,7 @@
 import { NodeSdk } from "@effect/opentelemetry"
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { describe, expect, it } from "@effect/vitest"
-import { Console, Context, Duration, Effect, Layer, Metric, Option, Redacted, Schema } from "effect"
+import { Console, Context, Duration, Effect, Fiber, Layer, Metric, Option, Redacted, Schema, TestClock } from "effect"
 import { CurrentUpdateId } from "../../src/domain/CurrentUpdate.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import { telegramErrors, telegramRequests, withTags } from "../../src/observability/Metrics.ts"
@@ -146,7 +146,7 @@ describe("one Bot API call path", () => {
       expect(missingId.message).toContain("unexpected result")
     }))
 
-  it.live("a call asks for the retry policy; throttle waits and backoffs happen outside its attempt hook", () =>
+  it.scoped("a call asks for the retry policy; throttle waits and backoffs happen outside its attempt hook", () =>
     Effect.gen(function*() {
       const trail: Array<string> = []
       let failures = 1
@@ -162,7 +162,9 @@ describe("one Bot API call path", () => {
       const throttle: Throttle = (key, effect) => Effect.zipRight(Effect.sync(() => trail.push(`throttle ${key}`)), effect)
       const attempt = <A, E>(effect: Effect.Effect<A, E>) =>
         Effect.ensuring(Effect.zipRight(Effect.sync(() => trail.push("attempt")), effect), Effect.sync(() => trail.push("attempt done")))
-      const sent = yield* api.sendMessage({ chatId: chat, text: "hello" }, { retry: quickRetry, throttle, attempt })
+      const fiber = yield* Effect.fork(api.sendMessage({ chatId: chat, text: "hello" }, { retry: quickRetry, throttle, attempt }))
+      yield* TestClock.adjust("1 second")
+      const sent = yield* Fiber.join(fiber)
       expect(sent.message_id).toBe(1)
       expect(trail).toEqual([
         "throttle 42",
@@ -181,9 +183,9 @@ describe("one Bot API call path", () => {
       const error = yield* Effect.flip(api.sendMessage({ chatId: chat, text: "once" }))
       expect(error).toMatchObject({ errorCode: 502 })
       expect((yield* calls.sent).map((m) => m.text)).toEqual(["hello"])
-    }).pipe(Effect.scoped))
+    }))
 
-  it.live("the retry policy: a final 4xx is not retried, a 429 above the cap is not waited for", () =>
+  it.scoped("the retry policy: a final 4xx is not retried, a 429 above the cap is not waited for", () =>
     Effect.gen(function*() {
       const refusals = [
         new TelegramApiError({ method: "sendMessage", errorCode: 400, description: "Bad Request: chat not found" }),
@@ -201,7 +203,7 @@ describe("one Bot API call path", () => {
       expect(yield* Effect.flip(api.sendMessage({ chatId: chat, text: "a" }, { retry: quickRetry }))).toMatchObject({ errorCode: 400 })
       expect(yield* Effect.flip(api.sendMessage({ chatId: chat, text: "b" }, { retry: quickRetry }))).toMatchObject({ errorCode: 429 })
       expect(attempts).toBe(2)
-    }).pipe(Effect.scoped))
+    }))
 
   it.scoped("any implementation gets every typed method: the recorder answers each", () =>
     Effect.gen(function*() {
