@@ -64,7 +64,16 @@ export { ClientStoreMemory, HistoryStoreMemory, InboxMemory, StoresMemory } from
 export { StoresSqlite, StoresSqliteLive } from "./store/sqlite/SqliteStores.ts"
 
 // Telegram.
-export { TelegramApi, TelegramApiError, type TelegramApiService, TelegramTransportError } from "./telegram/TelegramApi.ts"
+export {
+  type BotApiCall,
+  type CallOptions,
+  TelegramApi,
+  TelegramApiError,
+  type TelegramApiService,
+  TelegramTransportError,
+  type Transport
+} from "./telegram/TelegramApi.ts"
+export { fromTransport, retryPolicy } from "./telegram/BotApiCall.ts"
 export { TelegramApiHttp, TelegramApiLive } from "./telegram/TelegramHttp.ts"
 export { TelegramConfig } from "./telegram/TelegramConfig.ts"
 export { Messenger, MessengerLive } from "./telegram/Messenger.ts"

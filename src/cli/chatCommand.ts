@@ -2,7 +2,7 @@
 import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { offlineBot } from "../replay/OfflineBot.ts"
-import { TelegramConsole } from "../telegram/TelegramRecorder.ts"
+import { TelegramApiConsole } from "../telegram/TelegramRecorder.ts"
 import { chat } from "./chat.ts"
 import { announceModel } from "./offlineBot.ts"
 
@@ -14,7 +14,7 @@ export const chatCommand = Command.make(
   },
   ({ name, userId }) =>
     Effect.zipRight(announceModel, chat({ userId, firstName: name })).pipe(
-      Effect.provide(offlineBot({ telegram: TelegramConsole }))
+      Effect.provide(offlineBot({ telegram: TelegramApiConsole }))
     )
 ).pipe(Command.withDescription("Chat with the bot in this terminal, as a Telegram user."))
 

@@ -73,7 +73,7 @@ export const announceBot = Effect.gen(function*() {
       (e) => Effect.fail(new TokenRefused({ description: e.message }))
     )
   )
-  yield* Console.error(`bot: @${me.username ?? me.first_name} (id ${me.id})`)
+  yield* Console.error(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
 })
 
 /** Registers `WEBHOOK_URL` with Telegram, with the secret, allowed updates and limits from the configuration. */

@@ -7,7 +7,7 @@ import { Console, Effect, Option } from "effect"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { offlineBot } from "../replay/OfflineBot.ts"
 import { replay, type ReplayOptions, replaySummary } from "../replay/Replay.ts"
-import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 
 export const demoFile = new URL("../../examples/conversation.jsonl", import.meta.url).pathname
 
@@ -27,4 +27,4 @@ export const replayReported = (options: Omit<ReplayOptions, "print">) =>
 
 /** The demo: a replay on the stores `STORE` names (the caller picks them), the Bot API recorded. */
 export const runReplay = (file: string, out: Option.Option<string>, concurrency: Option.Option<number>) =>
-  replayReported({ file, out }).pipe(Effect.provide(offlineBot({ telegram: TelegramRecorderLayer(), concurrency })))
+  replayReported({ file, out }).pipe(Effect.provide(offlineBot({ telegram: TelegramApiRecorder(), concurrency })))

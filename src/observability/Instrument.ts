@@ -1,31 +1,19 @@
 /**
  * Instrumentation applied to the edges of the bot where the layer graph is built, so every
- * implementation — memory, SQLite or YDB stores; the Bot API over HTTP or the recorder — gets
- * the same spans and metrics without knowing about them:
+ * implementation — memory, SQLite or YDB stores — gets the same spans and metrics without
+ * knowing about them: every store call gets a span `store.<store>.<operation>`, its latency,
+ * its failures.
  *
- * - every store call: a span `store.<store>.<operation>`, its latency, its failures;
- * - every Bot API call: its latency and its failures by error code (the spans
- *   `telegram.<method>` are the HTTP client's own); the text sent goes on the caller's span
- *   as `reply.text` when message texts are traced.
- *
- * Model calls are measured by the model layers themselves (`llm.complete` spans,
- * `src/llm/LlmMetrics.ts`). Span attributes are ids, names and counts; message texts only
- * with `TRACE_MESSAGE_TEXT`.
+ * Bot API calls are measured on their one call path (`src/telegram/BotApiCall.ts`: spans
+ * `telegram.<method>`, latency, failures by error code, `reply.text`), model calls by the
+ * model layers themselves (`llm.complete` spans, `src/llm/LlmMetrics.ts`). Span attributes
+ * are ids, names and counts; message texts only with `TRACE_MESSAGE_TEXT`.
  */
 import { Context, Effect, Layer, Metric } from "effect"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Inbox } from "../store/Inbox.ts"
-import { TelegramApi, type TelegramApiService, type TelegramError } from "../telegram/TelegramApi.ts"
-import {
-  storeDuration,
-  storeErrors,
-  telegramDuration,
-  telegramErrors,
-  telegramRequests,
-  withTags
-} from "./Metrics.ts"
-import { annotateText } from "./TraceSettings.ts"
+import { storeDuration, storeErrors, withTags } from "./Metrics.ts"
 import { withSpan } from "./span.ts"
 
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
@@ -107,38 +95,3 @@ export const instrumentStoreContext = <S>(context: Context.Context<S>): Context.
 /** A store layer (memory, SQLite, YDB) whose services get a span and metrics per call. */
 export const instrumentStores = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
   Layer.map(layer, instrumentStoreContext)
-
-// ── Telegram Bot API ──────────────────────────────────────────────────────────────────────────
-
-const errorCode = (error: TelegramError): string =>
-  error._tag === "TelegramApiError" ? String(error.errorCode) : "transport"
-
-const telegramCall = <A>(method: string, effect: Effect.Effect<A, TelegramError>): Effect.Effect<A, TelegramError> =>
-  Effect.zipRight(
-    Metric.increment(Metric.tagged(telegramRequests, "method", method)),
-    effect.pipe(
-      Effect.tapError((error) => Metric.increment(withTags(telegramErrors, { method, code: errorCode(error) }))),
-      Metric.trackDuration(Metric.tagged(telegramDuration, "method", method))
-    )
-  )
-
-/** The Bot API with metrics around every call: requests, latency and failures by error code. */
-export const instrumentTelegramApi = (api: TelegramApiService): TelegramApiService =>
-  TelegramApi.of({
-    getMe: telegramCall("getMe", api.getMe),
-    sendMessage: (message) =>
-      telegramCall("sendMessage", Effect.zipRight(annotateText("reply.text", message.text), api.sendMessage(message))),
-    sendChatAction: (chatId, action) => telegramCall("sendChatAction", api.sendChatAction(chatId, action)),
-    answerCallbackQuery: (id, text) => telegramCall("answerCallbackQuery", api.answerCallbackQuery(id, text)),
-    getUpdates: (request) => telegramCall("getUpdates", api.getUpdates(request)),
-    setWebhook: (request) => telegramCall("setWebhook", api.setWebhook(request)),
-    deleteWebhook: (drop) => telegramCall("deleteWebhook", api.deleteWebhook(drop)),
-    getWebhookInfo: telegramCall("getWebhookInfo", api.getWebhookInfo)
-  })
-
-/** A Bot API layer (HTTP, recorder, console) whose calls are measured. */
-export const instrumentTelegram = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
-  Layer.map(layer, (context) => {
-    const api = Context.getOption(context as Context.Context<unknown>, TelegramApi)
-    return api._tag === "Some" ? Context.add(context, TelegramApi, instrumentTelegramApi(api.value)) : context
-  })

@@ -11,7 +11,7 @@ import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
-import { TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 
 /** The dispatcher's settings from the environment, with `--concurrency` when given. */
 export const offlineDispatcherConfig = (concurrency: Option.Option<number>) =>
@@ -26,7 +26,7 @@ export const offlineDispatcherConfig = (concurrency: Option.Option<number>) =>
   )
 
 export interface OfflineBotOptions<T, E> {
-  /** The offline Telegram: the recorder (`TelegramRecorderLayer`) or the console (`TelegramConsole`). */
+  /** The offline Telegram: the recorder (`TelegramApiRecorder`) or the console (`TelegramApiConsole`). */
   readonly telegram: Layer.Layer<T | TelegramApi, E>
   /** The stores; the ones `STORE` names when not given. */
   readonly stores?: Layer.Layer<Stores, ConfigError.ConfigError | StoreError>
@@ -51,4 +51,4 @@ export const offlineBot = <T, E>(options: OfflineBotOptions<T, E>) =>
  * run and skip them as duplicates).
  */
 export const replayBot = (concurrency: Option.Option<number>) =>
-  offlineBot({ telegram: TelegramRecorderLayer(), stores: StoresMemory, concurrency })
+  offlineBot({ telegram: TelegramApiRecorder(), stores: StoresMemory, concurrency })

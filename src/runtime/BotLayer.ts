@@ -24,7 +24,7 @@ import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsList } from "../tools/Tools.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
-import { instrumentStores, instrumentTelegram } from "../observability/Instrument.ts"
+import { instrumentStores } from "../observability/Instrument.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
 export type Stores = ClientStore | HistoryStore | Inbox
@@ -72,9 +72,10 @@ export const StageToolsCheck = Layer.effectDiscard(
 export const botLayer = <E, R>(
   parts: BotParts<E, R>
 ): Layer.Layer<BotServices, E | ConfigurationError | ConfigError.ConfigError | StoreError, R> => {
-  // Every store call gets a span and metrics, every Bot API call metrics, whatever the layers.
+  // Every store call gets a span and metrics, whatever the layers (Bot API calls get theirs on
+  // their call path, telegram/BotApiCall.ts).
   const base = Layer.mergeAll(
-    instrumentTelegram(parts.telegram),
+    parts.telegram,
     instrumentStores(parts.stores),
     parts.profile,
     parts.dialogConfig ?? DialogConfig.fromEnv,

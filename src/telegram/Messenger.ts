@@ -1,6 +1,7 @@
 /**
- * Sending replies: splitting long texts, the retry policy of every send (the one place for
- * it), blocked users, the optional proactive throttle and the `typing` indicator.
+ * Sending replies: splitting long texts, blocked users, delivery records and the `typing`
+ * indicator. Each part is one `sendMessage` through the call path (`BotApiCall.ts`) with its
+ * retry policy and, when `TELEGRAM_THROTTLE` is on, the throttle (`Throttle.ts`).
  *
  * Delivery after a crash: the Bot API has no idempotency key, so a message whose request
  * reached Telegram just before the process died cannot be told apart from one that did not.
@@ -9,33 +10,17 @@
  * recorded. The request and its record hold one of `sendsInDoubt` slots (1 by default), so a
  * crash leaves at most that many messages in doubt: those are sent again.
  */
-import {
-  Clock,
-  Context,
-  Duration,
-  Effect,
-  ExecutionStrategy,
-  Exit,
-  Fiber,
-  FiberRef,
-  Layer,
-  Metric,
-  Option,
-  RateLimiter,
-  Schedule,
-  ScheduleDecision,
-  Schema,
-  Scope
-} from "effect"
+import { Context, Duration, Effect, Fiber, FiberRef, Layer, Metric, Option, Schedule, Schema } from "effect"
 import { SendConfig } from "./SendConfig.ts"
 import { CurrentDelivery, CurrentUpdateId, type Delivery } from "../domain/CurrentUpdate.ts"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
-import { countRetry, messagesNotResent } from "../observability/Metrics.ts"
+import { messagesNotResent } from "../observability/Metrics.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { splitText } from "./splitText.ts"
-import { type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
+import { type CallOptions, type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
+import { makeThrottle } from "./Throttle.ts"
 import { withSpan } from "../observability/span.ts"
 
 /** The user blocked the bot (or removed it): nothing is sent until they come back. */
@@ -64,16 +49,6 @@ const isBlockedError = (error: TelegramError): boolean =>
 const isParseEntitiesError = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" && error.errorCode === 400 && /can't parse entities/i.test(error.description)
 
-const retryAfter = (error: TelegramError): Duration.Duration =>
-  Duration.seconds(error._tag === "TelegramApiError" ? error.retryAfter ?? 1 : 0)
-
-/** Whether a failed call may be repeated: 429, 5xx, or no answer at all. */
-export const isRetryable = (error: TelegramError): boolean =>
-  error._tag === "TelegramTransportError" || error.errorCode === 429 || error.errorCode >= 500
-
-/** Longest single backoff delay after a 5xx or a connection error. */
-const maxBackoff = Duration.seconds(20)
-
 /** Longest wait for the record of a sent message, while its send holds an in-doubt slot. */
 const recordTimeout = Duration.seconds(2)
 
@@ -90,9 +65,6 @@ const alreadyDelivered = (cell: Delivery): boolean => {
   return true
 }
 
-/** Per-chat limiters kept before idle ones are closed. */
-const chatLimiterSoftCap = 1024
-
 export const makeMessenger = Effect.gen(function*() {
   const api = yield* TelegramApi
   const clients = yield* ClientStore
@@ -100,124 +72,41 @@ export const makeMessenger = Effect.gen(function*() {
   const config = yield* SendConfig
   const inDoubt = yield* Effect.makeSemaphore(config.sendsInDoubt)
 
-  /**
-   * The retry policy of every send: a 429 waits its `retry_after` (up to the cap; a longer
-   * wait is not retried), a 5xx or a connection error backs off exponentially with jitter
-   * (each delay at most `maxBackoff`), any other error is final. At most `maxRetries` retries.
-   */
-  const retryPolicy = Schedule.exponential(config.backoffBase, 2).pipe(
-    Schedule.jittered,
-    Schedule.modifyDelay((delay) => Duration.min(delay, maxBackoff)),
-    Schedule.intersect(Schedule.recurs(config.maxRetries)),
-    Schedule.zipRight(Schedule.identity<TelegramError>()),
-    Schedule.whileInput((error: TelegramError) =>
-      isRetryable(error) && Duration.lessThanOrEqualTo(retryAfter(error), config.retryAfterCap)
-    ),
-    Schedule.modifyDelay((error, delay) =>
-      error._tag === "TelegramApiError" && error.errorCode === 429 ? retryAfter(error) : delay
-    ),
-    Schedule.tapOutput((error) => Effect.logDebug(`send failed, retrying: ${error.message}`)),
-    Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry("telegram_send") : Effect.void))
-  )
-  const retrying = <A>(effect: Effect.Effect<A, TelegramError>) =>
-    Effect.retry(effect, retryPolicy).pipe(
-      Effect.tapError((e) =>
-        (isRetryable(e) ? Effect.logWarning(`send failed, giving up: ${e.message}`) : Effect.logDebug(`send refused: ${e.message}`))
-          .pipe(Effect.annotateLogs("telegram_method", e.method))
-      )
-    )
-
-  const scope = yield* Effect.scope
-  const globalLimiter = config.throttle
-    ? Option.some(yield* RateLimiter.make({ limit: 30, interval: "1 second", algorithm: "token-bucket" }))
-    : Option.none()
+  const throttle = config.throttle ? yield* makeThrottle : undefined
 
   /**
-   * Per-chat limiters: about one message a second with a burst of three. Each lives in its own
-   * scope; one idle longer than its window is as good as a new one, so such limiters are
-   * closed when the map grows, which keeps memory bounded by the chats active lately.
+   * One attempt of a send of a dialog message, then its record: the message is in doubt from
+   * the request until the record is written, and holds an `inDoubt` slot meanwhile (backoffs
+   * and throttle waits are outside: this wraps a single attempt). A record that fails is
+   * logged, never a failed send (the message is out; only a crash before the next record
+   * would send it twice).
    */
-  interface ChatLimiter {
-    readonly limiter: RateLimiter.RateLimiter
-    readonly scope: Scope.CloseableScope
-    users: number
-    lastUsed: number
-  }
-  const perChat = new Map<number, ChatLimiter>()
-  const chatWindow = Duration.seconds(3)
-  const evictIdle = (now: number) =>
-    Effect.forEach(
-      [...perChat.entries()].filter(([, entry]) =>
-        entry.users === 0 && now - entry.lastUsed > Duration.toMillis(chatWindow)
-      ),
-      ([chatId, entry]) => Effect.zipRight(Effect.sync(() => perChat.delete(chatId)), Scope.close(entry.scope, Exit.void)),
-      { discard: true }
-    )
-  const acquireChatLimiter = (chatId: TelegramId) =>
-    Effect.gen(function*() {
-      const now = yield* Clock.currentTimeMillis
-      const existing = perChat.get(chatId)
-      if (existing) {
-        existing.users++
-        existing.lastUsed = now
-        return existing
-      }
-      if (perChat.size >= chatLimiterSoftCap) yield* evictIdle(now)
-      const limiterScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
-      const limiter = yield* RateLimiter.make({ limit: 3, interval: chatWindow, algorithm: "token-bucket" }).pipe(
-        Scope.extend(limiterScope)
-      )
-      const entry: ChatLimiter = { limiter, scope: limiterScope, users: 1, lastUsed: now }
-      perChat.set(chatId, entry)
-      return entry
-    })
-  const releaseChatLimiter = (entry: ChatLimiter) =>
-    Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.sync(() => {
-        entry.users--
-        entry.lastUsed = now
-      }))
-  const throttled = <A, E>(chatId: TelegramId, effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    Option.match(globalLimiter, {
-      onNone: () => effect,
-      onSome: (global) =>
-        Effect.acquireUseRelease(
-          acquireChatLimiter(chatId),
-          (entry) => entry.limiter(global(effect)),
-          releaseChatLimiter
+  const recorded = ({ count, updateId }: Ledger) =>
+    <A>(call: Effect.Effect<A, TelegramError>): Effect.Effect<A, TelegramError> =>
+      inDoubt.withPermits(1)(
+        Effect.uninterruptibleMask((restore) =>
+          Effect.tap(restore(call), () =>
+            // On a fiber of its own: interrupting the dialog (a shutdown) waits for the record
+            // instead of cutting it (a child fiber would be interrupted with its parent), and
+            // the timeout can still end a record that hangs.
+            Effect.forkDaemon(Effect.interruptible(Effect.timeout(inbox.markDelivered(updateId, count), recordTimeout))).pipe(
+              Effect.flatMap(Fiber.join),
+              Effect.catchAll((e) =>
+                Effect.logWarning(`sent message not recorded, a crash now would send it again: ${e.message}`)
+              )
+            ))
         )
-    })
-
-  /**
-   * One Bot API call that sends a dialog message, then its record: the message is in doubt from
-   * the request until the record is written, and holds an `inDoubt` slot meanwhile. A record
-   * that fails is logged, never a failed send (the message is out; only a crash before the
-   * next record would send it twice).
-   */
-  const recorded = <A, E>(call: Effect.Effect<A, E>, ledger: Option.Option<Ledger>): Effect.Effect<A, E> =>
-    Option.match(ledger, {
-      onNone: () => call,
-      onSome: ({ updateId, count }) =>
-        inDoubt.withPermits(1)(
-          Effect.uninterruptibleMask((restore) =>
-            Effect.tap(restore(call), () =>
-              // On a fiber of its own: interrupting the dialog (a shutdown) waits for the record
-              // instead of cutting it (a child fiber would be interrupted with its parent), and
-              // the timeout can still end a record that hangs.
-              Effect.forkDaemon(Effect.interruptible(Effect.timeout(inbox.markDelivered(updateId, count), recordTimeout))).pipe(
-                Effect.flatMap(Fiber.join),
-                Effect.catchAll((e) =>
-                  Effect.logWarning(`sent message not recorded, a crash now would send it again: ${e.message}`)
-                )
-              ))
-          )
-        )
-    })
+      )
 
   /** One part, throttled and retried; a formatted part Telegram cannot parse goes again as plain text. */
   const sendOne = (chatId: TelegramId, text: string, parseMode: ParseMode | undefined, ledger: Option.Option<Ledger>) => {
+    const options: CallOptions = {
+      retry: config,
+      throttle,
+      attempt: Option.getOrUndefined(Option.map(ledger, recorded))
+    }
     const send = (target: TelegramId, mode: ParseMode | undefined) =>
-      retrying(throttled(target, recorded(api.sendMessage({ chatId: target, text, parseMode: mode }), ledger)))
+      api.sendMessage({ chatId: target, text, parseMode: mode }, options)
     return send(chatId, parseMode).pipe(
       Effect.catchIf(
         (e) => parseMode !== undefined && isParseEntitiesError(e),

@@ -1,68 +1,27 @@
 /**
- * The Telegram Bot API methods the bot uses. The HTTP layer talks to a Bot API server; the
- * recorder (tests) and the console sink (replay, chat) stand in for it offline.
+ * The Telegram Bot API as the bot sees it: one generic `call` that every method goes through,
+ * and the typed methods the bot uses, defined once over it (`BotApiMethods.ts`).
+ *
+ * An implementation supplies only a `Transport` — one raw call answering the JSON `result`:
+ * the HTTP client (`TelegramHttp.ts`), the recorder and the console sink
+ * (`TelegramRecorder.ts`) — and `fromTransport` (`BotApiCall.ts`) adds what every call needs:
+ * decoding, spans and metrics, token scrubbing, and, per call, the retry policy, the throttle
+ * and an attempt hook.
  */
-import { Context, type Effect, Schema } from "effect"
-import type { TelegramId, Update } from "../domain/Update.ts"
+import { Context, type Duration, type Effect, Schema } from "effect"
+import type { BotApiMethods } from "./BotApiMethods.ts"
+import type { Throttle } from "./Throttle.ts"
 
-export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
-export type ParseMode = typeof ParseMode.Type
-
-export interface SendMessage {
-  readonly chatId: TelegramId
-  readonly text: string
-  readonly parseMode?: ParseMode | undefined
-  readonly replyToMessageId?: number | undefined
-}
-
-export const SentMessage = Schema.Struct({
-  message_id: Schema.Number,
-  date: Schema.Number
-})
-export type SentMessage = typeof SentMessage.Type
-
-export const BotUser = Schema.Struct({
-  id: Schema.Number,
-  is_bot: Schema.Boolean,
-  first_name: Schema.String,
-  username: Schema.optional(Schema.String)
-})
-export type BotUser = typeof BotUser.Type
-
-export const WebhookInfo = Schema.Struct({
-  url: Schema.String,
-  has_custom_certificate: Schema.optional(Schema.Boolean),
-  pending_update_count: Schema.Number,
-  last_error_date: Schema.optional(Schema.Number),
-  last_error_message: Schema.optional(Schema.String),
-  max_connections: Schema.optional(Schema.Number),
-  allowed_updates: Schema.optional(Schema.Array(Schema.String))
-})
-export type WebhookInfo = typeof WebhookInfo.Type
-
-export interface GetUpdates {
-  readonly offset?: number | undefined
-  readonly limit?: number | undefined
-  /** Long-poll timeout in seconds. */
-  readonly timeout?: number | undefined
-  readonly allowedUpdates?: ReadonlyArray<string> | undefined
-}
-
-/**
- * One element of getUpdates' result: a decoded update, or one that is not a valid Update
- * (kept as it came, with its update_id when it has one, so the poller can move past it).
- */
-export type PolledUpdate =
-  | { readonly _tag: "Received"; readonly json: string; readonly update: Update }
-  | { readonly _tag: "Undecodable"; readonly json: string; readonly updateId: number | undefined; readonly reason: string }
-
-export interface SetWebhook {
-  readonly url: string
-  readonly secretToken?: string | undefined
-  readonly allowedUpdates?: ReadonlyArray<string> | undefined
-  readonly maxConnections?: number | undefined
-  readonly dropPendingUpdates?: boolean | undefined
-}
+export {
+  BotUser,
+  type GetUpdates,
+  ParseMode,
+  type PolledUpdate,
+  type SendMessage,
+  SentMessage,
+  type SetWebhook,
+  WebhookInfo
+} from "./BotApiMethods.ts"
 
 /** The Bot API answered `ok: false`. `retryAfter` and `migrateToChatId` come from `parameters`. */
 export class TelegramApiError extends Schema.TaggedError<TelegramApiError>()("TelegramApiError", {
@@ -86,15 +45,56 @@ export class TelegramTransportError extends Schema.TaggedError<TelegramTransport
 
 export type TelegramError = TelegramApiError | TelegramTransportError
 
-export interface TelegramApiService {
-  readonly getMe: Effect.Effect<BotUser, TelegramError>
-  readonly sendMessage: (message: SendMessage) => Effect.Effect<SentMessage, TelegramError>
-  readonly sendChatAction: (chatId: TelegramId, action: "typing") => Effect.Effect<void, TelegramError>
-  readonly answerCallbackQuery: (id: string, text?: string) => Effect.Effect<void, TelegramError>
-  readonly getUpdates: (request: GetUpdates) => Effect.Effect<ReadonlyArray<PolledUpdate>, TelegramError>
-  readonly setWebhook: (request: SetWebhook) => Effect.Effect<void, TelegramError>
-  readonly deleteWebhook: (dropPendingUpdates: boolean) => Effect.Effect<void, TelegramError>
-  readonly getWebhookInfo: Effect.Effect<WebhookInfo, TelegramError>
+/** The parameters of one call, as they go on the wire (snake_case, JSON values). */
+export type BotApiParams = Readonly<Record<string, unknown>>
+
+/** Settings of the one retry policy of Bot API calls (`retryPolicy` in `BotApiCall.ts`). */
+export interface RetrySettings {
+  /** Longest wait honoured from a 429's retry_after; a longer one fails the call. */
+  readonly retryAfterCap: Duration.Duration
+  /** Retries of one call after 429, 5xx or a connection error. */
+  readonly maxRetries: number
+  /** First backoff delay after a 5xx or a connection error (doubles, with jitter). */
+  readonly backoffBase: Duration.Duration
+}
+
+/** How one call is made. Without options a call is one attempt with the transport's timeout. */
+export interface CallOptions {
+  /** Longest wait for the answer (the transport's request timeout by default). */
+  readonly timeout?: Duration.Duration | undefined
+  /** The server may hold the answer this long (getUpdates): the wait is this plus the usual one. */
+  readonly longPoll?: Duration.Duration | undefined
+  /**
+   * Repeat a failed attempt with the retry policy of these settings: only for calls that are
+   * safe to repeat. No retry when not given.
+   */
+  readonly retry?: RetrySettings | undefined
+  /** Waits for the throttle (keyed by the call's `chat_id`) before each attempt. */
+  readonly throttle?: Throttle | undefined
+  /**
+   * Wraps each single attempt, inside the retry and the throttle: backoffs and throttle waits
+   * happen outside it (the Messenger holds an in-doubt slot over one attempt and its record).
+   */
+  readonly attempt?: (<A>(attempt: Effect.Effect<A, TelegramError>) => Effect.Effect<A, TelegramError>) | undefined
+}
+
+/** One Bot API call: `method` with `params`, its `result` decoded with `result`, or a typed error. */
+export type BotApiCall = <A, I>(
+  method: string,
+  params: BotApiParams,
+  result: Schema.Schema<A, I>,
+  options?: CallOptions
+) => Effect.Effect<A, TelegramError>
+
+/**
+ * What an implementation supplies: one raw call, answering the `result` of the Bot API's JSON
+ * answer as it came, `TelegramApiError` for `ok: false`, `TelegramTransportError` for no answer.
+ */
+export type Transport = (method: string, params: BotApiParams, options: CallOptions) => Effect.Effect<unknown, TelegramError>
+
+export interface TelegramApiService extends BotApiMethods {
+  /** Any Bot API method; the typed methods are this with their parameters and result schema. */
+  readonly call: BotApiCall
 }
 
 export class TelegramApi extends Context.Tag("dialog-bot/TelegramApi")<TelegramApi, TelegramApiService>() {}

@@ -1,34 +1,24 @@
 /**
- * The Bot API over HTTP: `TelegramApiLive`.
+ * The Bot API over HTTP: the transport of `TelegramApiHttp` and `TelegramApiLive`.
  *
- * Every method is a POST of a JSON body to `<base>/bot<token>/<method>` on a keep-alive
- * agent. The answer is decoded with Schema: `{ok: true, result}` becomes the result,
- * `{ok: false, error_code, description, parameters}` a `TelegramApiError`, and anything else
- * (an HTML error page, an empty body, a broken connection, no answer in time) a
- * `TelegramTransportError`. Interrupting a call aborts its request.
+ * Every call is a POST of a JSON body to `<base>/bot<token>/<method>` on a keep-alive agent.
+ * The answer's envelope is decoded with Schema: `{ok: true, result}` gives the result (decoded
+ * by the call path with the method's schema), `{ok: false, error_code, description,
+ * parameters}` a `TelegramApiError`, and anything else (an HTML error page, an empty body, a
+ * broken connection, no answer in time) a `TelegramTransportError`. Interrupting a call aborts
+ * its request.
  *
- * The URL carries the token, so nothing derived from it leaves this module unscrubbed: the
- * HTTP client's own tracing (which records the full URL) is off, spans are named after the
- * method, and every error text is scrubbed of the token before it is built.
+ * The URL carries the token, so nothing derived from it leaves unscrubbed: the HTTP client's
+ * own tracing (which records the full URL) is off, the call path's spans are named after the
+ * method, and the call path scrubs the token from every error (`fromTransport` with `secret`).
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { keepAliveFetch } from "../http/keepAliveFetch.ts"
 import type { HttpClientError } from "@effect/platform"
-import { Duration, Effect, Either, Layer, ParseResult, Redacted, Schema } from "effect"
-import { Update } from "../domain/Update.ts"
-import {
-  BotUser,
-  type PolledUpdate,
-  SentMessage,
-  TelegramApi,
-  TelegramApiError,
-  type TelegramApiService,
-  type TelegramError,
-  TelegramTransportError,
-  WebhookInfo
-} from "./TelegramApi.ts"
+import { Duration, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { fromTransport } from "./BotApiCall.ts"
+import { type CallOptions, TelegramApi, TelegramApiError, TelegramTransportError, type Transport } from "./TelegramApi.ts"
 import { TelegramConfig, type TelegramConfigShape } from "./TelegramConfig.ts"
-import { withSpan } from "../observability/span.ts"
 
 /** What getUpdates waits beyond its long-poll timeout before giving the request up. */
 export const longPollMargin: Duration.Duration = Duration.seconds(10)
@@ -49,17 +39,8 @@ const Envelope = Schema.Union(
   })
 )
 const decodeEnvelope = Schema.decodeUnknownEither(Schema.parseJson(Envelope))
-const decodeUpdateEither = Schema.decodeUnknownEither(Update, { onExcessProperty: "ignore" })
 
 const excerpt = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text)
-
-/** Removes the token (and its secret half, and its URL-encoded form) from a text. */
-export const scrubber = (token: Redacted.Redacted<string>) => {
-  const value = Redacted.value(token)
-  const secretHalf = value.slice(value.indexOf(":") + 1)
-  const needles = [value, encodeURIComponent(value), ...(secretHalf.length >= 8 ? [secretHalf] : [])]
-  return (text: string): string => needles.reduce((acc, needle) => acc.split(needle).join("<token>"), text)
-}
 
 const causeText = (cause: unknown): string =>
   cause instanceof Error
@@ -70,29 +51,35 @@ const causeText = (cause: unknown): string =>
 
 export const makeTelegramApi = Effect.gen(function*() {
   const config: TelegramConfigShape = yield* TelegramConfig
-  // The client's own spans would record the URL, token included: the calls get spans of their own.
+  // The client's own spans would record the URL, token included: the call path has spans of its own.
   const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
-  const scrub = scrubber(config.token)
   const base = `${config.apiBaseUrl.replace(/\/+$/, "")}/bot${Redacted.value(config.token)}/`
 
-  const transport = (method: string, message: string, status?: number) =>
-    new TelegramTransportError({ method, message: scrub(message), ...(status === undefined ? {} : { status }) })
+  // Error texts are built as they come: the call path scrubs the token from every error.
+  const transportError = (method: string, message: string, status?: number) =>
+    new TelegramTransportError({ method, message, ...(status === undefined ? {} : { status }) })
 
   const fromHttpError = (method: string) => (error: HttpClientError.HttpClientError): TelegramTransportError => {
     const detail = causeText(error.cause) || error.description || ""
     return error._tag === "RequestError"
-      ? transport(method, `request failed (${error.reason})${detail ? `: ${detail}` : ""}`)
-      : transport(method, `reading the answer failed (${error.reason})${detail ? `: ${detail}` : ""}`, error.response.status)
+      ? transportError(method, `request failed (${error.reason})${detail ? `: ${detail}` : ""}`)
+      : transportError(
+        method,
+        `reading the answer failed (${error.reason})${detail ? `: ${detail}` : ""}`,
+        error.response.status
+      )
   }
 
-  /** One Bot API call: the answer's `result` decoded with `result`, or a typed error. */
-  const call = <A, I>(
-    method: string,
-    params: Record<string, unknown>,
-    result: Schema.Schema<A, I>,
-    timeout: Duration.Duration = config.requestTimeout
-  ): Effect.Effect<A, TelegramError> =>
-    Effect.gen(function*() {
+  /** The deadline of one call: its own, or the request timeout (plus the long poll, at least `longPollMargin`). */
+  const timeoutOf = (options: CallOptions): Duration.Duration =>
+    options.timeout ??
+      (options.longPoll === undefined
+        ? config.requestTimeout
+        : Duration.sum(options.longPoll, Duration.max(config.requestTimeout, longPollMargin)))
+
+  const transport: Transport = (method, params, options) => {
+    const timeout = timeoutOf(options)
+    return Effect.gen(function*() {
       const request = HttpClientRequest.post(`${base}${method}`).pipe(
         HttpClientRequest.acceptJson,
         HttpClientRequest.bodyText(JSON.stringify(params), "application/json")
@@ -102,7 +89,7 @@ export const makeTelegramApi = Effect.gen(function*() {
       const envelope = decodeEnvelope(body)
       if (Either.isLeft(envelope)) {
         const kind = body.trim() === "" ? "an empty body" : `not the Bot API's JSON (${excerpt(body, 120)})`
-        return yield* Effect.fail(transport(method, `HTTP ${response.status}: ${kind}`, response.status))
+        return yield* Effect.fail(transportError(method, `HTTP ${response.status}: ${kind}`, response.status))
       }
       const answer = envelope.right
       if (!answer.ok) {
@@ -110,7 +97,7 @@ export const makeTelegramApi = Effect.gen(function*() {
           new TelegramApiError({
             method,
             errorCode: answer.error_code,
-            description: scrub(answer.description),
+            description: answer.description,
             ...(answer.parameters?.retry_after === undefined ? {} : { retryAfter: answer.parameters.retry_after }),
             ...(answer.parameters?.migrate_to_chat_id === undefined
               ? {}
@@ -118,11 +105,7 @@ export const makeTelegramApi = Effect.gen(function*() {
           })
         )
       }
-      return yield* Schema.decodeUnknown(result)(answer.result).pipe(
-        Effect.mapError((e) =>
-          transport(method, `unexpected result: ${excerpt(ParseResult.TreeFormatter.formatErrorSync(e))}`, response.status)
-        )
-      )
+      return answer.result
     }).pipe(
       Effect.catchIf(
         (e): e is HttpClientError.HttpClientError => e._tag === "RequestError" || e._tag === "ResponseError",
@@ -130,71 +113,11 @@ export const makeTelegramApi = Effect.gen(function*() {
       ),
       Effect.timeoutFail({
         duration: timeout,
-        onTimeout: () => transport(method, `no answer within ${Duration.format(timeout)}`)
-      }),
-      withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
-    )
-
-  const ok = Schema.Boolean
-
-  const decodePolled = (raw: unknown): PolledUpdate => {
-    const json = JSON.stringify(raw)
-    const updateId = typeof raw === "object" && raw !== null && "update_id" in raw && typeof raw.update_id === "number"
-      ? raw.update_id
-      : undefined
-    return Either.match(decodeUpdateEither(raw), {
-      onRight: (update): PolledUpdate => ({ _tag: "Received", json, update }),
-      onLeft: (error): PolledUpdate => ({
-        _tag: "Undecodable",
-        json,
-        updateId,
-        reason: excerpt(ParseResult.TreeFormatter.formatErrorSync(error), 500)
+        onTimeout: () => transportError(method, `no answer within ${Duration.format(timeout)}`)
       })
-    })
+    )
   }
-
-  const api: TelegramApiService = {
-    getMe: call("getMe", {}, BotUser),
-    sendMessage: (message) =>
-      call("sendMessage", {
-        chat_id: message.chatId,
-        text: message.text,
-        ...(message.parseMode === undefined ? {} : { parse_mode: message.parseMode }),
-        ...(message.replyToMessageId === undefined
-          ? {}
-          : { reply_parameters: { message_id: message.replyToMessageId, allow_sending_without_reply: true } })
-      }, SentMessage),
-    sendChatAction: (chatId, action) => Effect.asVoid(call("sendChatAction", { chat_id: chatId, action }, ok)),
-    answerCallbackQuery: (id, text) =>
-      Effect.asVoid(call("answerCallbackQuery", { callback_query_id: id, ...(text === undefined ? {} : { text }) }, ok)),
-    getUpdates: (request) => {
-      const pollSeconds = request.timeout ?? 0
-      return call(
-        "getUpdates",
-        {
-          ...(request.offset === undefined ? {} : { offset: request.offset }),
-          ...(request.limit === undefined ? {} : { limit: request.limit }),
-          timeout: pollSeconds,
-          ...(request.allowedUpdates === undefined ? {} : { allowed_updates: request.allowedUpdates })
-        },
-        // Decoded element by element: one update the schema rejects does not lose the others.
-        Schema.Array(Schema.Unknown),
-        Duration.sum(Duration.seconds(pollSeconds), Duration.max(config.requestTimeout, longPollMargin))
-      ).pipe(Effect.map((raw) => raw.map(decodePolled)))
-    },
-    setWebhook: (request) =>
-      Effect.asVoid(call("setWebhook", {
-        url: request.url,
-        ...(request.secretToken === undefined ? {} : { secret_token: request.secretToken }),
-        ...(request.allowedUpdates === undefined ? {} : { allowed_updates: request.allowedUpdates }),
-        ...(request.maxConnections === undefined ? {} : { max_connections: request.maxConnections }),
-        ...(request.dropPendingUpdates === undefined ? {} : { drop_pending_updates: request.dropPendingUpdates })
-      }, ok)),
-    deleteWebhook: (dropPendingUpdates) =>
-      Effect.asVoid(call("deleteWebhook", { drop_pending_updates: dropPendingUpdates }, ok)),
-    getWebhookInfo: call("getWebhookInfo", {}, WebhookInfo)
-  }
-  return TelegramApi.of(api)
+  return fromTransport(transport, { secret: config.token })
 })
 
 /**

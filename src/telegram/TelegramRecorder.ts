@@ -1,17 +1,29 @@
 /**
  * Offline stand-ins for the Bot API: a recorder that keeps every call in memory (tests,
- * replay) and a console sink that prints the bot's messages (interactive chat).
+ * replay) and a console sink that prints the bot's messages (interactive chat). Both are
+ * transports of the one call path, so they record any method the same way: its name, its
+ * parameters as they would go on the wire, and the update being handled.
  */
-import { Clock, Console, Context, Effect, FiberRef, Layer, type Option, Ref } from "effect"
+import { Clock, Console, Context, Effect, FiberRef, Layer, Option } from "effect"
 import { CurrentUpdateId } from "../domain/CurrentUpdate.ts"
 import type { TelegramId } from "../domain/Update.ts"
-import { type SendMessage, TelegramApi, type TelegramApiService, type TelegramError } from "./TelegramApi.ts"
+import { fromTransport } from "./BotApiCall.ts"
+import { sendMessageOf } from "./BotApiMethods.ts"
+import {
+  type BotApiParams,
+  type SendMessage,
+  TelegramApi,
+  type TelegramApiService,
+  type TelegramError,
+  type Transport
+} from "./TelegramApi.ts"
 
-export type RecordedCall =
-  | { readonly method: "sendMessage"; readonly message: SendMessage; readonly updateId: Option.Option<TelegramId> }
-  | { readonly method: "sendChatAction"; readonly chatId: TelegramId; readonly action: string }
-  | { readonly method: "answerCallbackQuery"; readonly id: string; readonly text?: string | undefined }
-  | { readonly method: "setWebhook" | "deleteWebhook" | "getWebhookInfo" | "getMe" | "getUpdates" }
+/** One call, in the order made: the method, its parameters and the update it was made for. */
+export interface RecordedCall {
+  readonly method: string
+  readonly params: BotApiParams
+  readonly updateId: Option.Option<TelegramId>
+}
 
 export interface SentRecord extends SendMessage {
   readonly updateId: Option.Option<TelegramId>
@@ -32,51 +44,63 @@ export interface RecorderOptions {
   readonly onSend?: (message: SendMessage) => Effect.Effect<void, TelegramError>
   /** Called with each message sent, after it is recorded (the console sink prints it). */
   readonly echo?: (message: SendMessage) => Effect.Effect<void>
+  /** Results by method, instead of the defaults (`true` for a method without one). */
+  readonly results?: Readonly<Record<string, unknown>>
 }
 
 const botUser = { id: 7000000001, is_bot: true, first_name: "DialogBot", username: "dialog_demo_bot" } as const
+
+/** What the recorder answers by default, by method; `true` for the others (as Telegram does for most). */
+const defaultResults: Readonly<Record<string, unknown>> = {
+  getMe: botUser,
+  getUpdates: [],
+  getWebhookInfo: { url: "", pending_update_count: 0 }
+}
 
 export const makeRecorder = (options: RecorderOptions = {}) =>
   Effect.gen(function*() {
     // Appended in place: a replay of many updates records many calls.
     const calls: Array<RecordedCall> = []
-    const counter = yield* Ref.make(0)
-    const record = (call: RecordedCall) => Effect.sync(() => void calls.push(call))
-    const api: TelegramApiService = {
-      getMe: Effect.as(record({ method: "getMe" }), botUser),
-      sendMessage: (message) =>
-        Effect.gen(function*() {
-          if (options.onSend) yield* options.onSend(message)
-          const updateId = yield* FiberRef.get(CurrentUpdateId)
-          yield* record({ method: "sendMessage", message, updateId })
-          if (options.echo) yield* options.echo(message)
-          const id = yield* Ref.updateAndGet(counter, (n) => n + 1)
-          return { message_id: id, date: Math.floor((yield* Clock.currentTimeMillis) / 1000) }
-        }),
-      sendChatAction: (chatId, action) => record({ method: "sendChatAction", chatId, action }),
-      answerCallbackQuery: (id, text) => record({ method: "answerCallbackQuery", id, text }),
-      getUpdates: () => Effect.as(record({ method: "getUpdates" }), []),
-      setWebhook: () => record({ method: "setWebhook" }),
-      deleteWebhook: () => record({ method: "deleteWebhook" }),
-      getWebhookInfo: Effect.as(record({ method: "getWebhookInfo" }), { url: "", pending_update_count: 0 })
-    }
+    let messageId = 0
+    const results = { ...defaultResults, ...options.results }
+    const transport: Transport = (method, params) =>
+      Effect.gen(function*() {
+        const message = method === "sendMessage" ? sendMessageOf(params) : Option.none()
+        if (Option.isSome(message) && options.onSend) yield* options.onSend(message.value)
+        const updateId = yield* FiberRef.get(CurrentUpdateId)
+        calls.push({ method, params, updateId })
+        if (Option.isSome(message) && options.echo) yield* options.echo(message.value)
+        if (method in results) return results[method]
+        if (method !== "sendMessage") return true
+        messageId++
+        return { message_id: messageId, date: Math.floor((yield* Clock.currentTimeMillis) / 1000) }
+      })
+    const api: TelegramApiService = fromTransport(transport)
     const recorder: TelegramRecorderService = {
       calls: Effect.sync(() => [...calls]),
       sent: Effect.sync(() =>
-        calls.flatMap((call) => (call.method === "sendMessage" ? [{ ...call.message, updateId: call.updateId }] : []))),
+        calls.flatMap((call) =>
+          call.method === "sendMessage"
+            ? Option.match(sendMessageOf(call.params), {
+              onNone: () => [],
+              onSome: (message): Array<SentRecord> => [{ ...message, updateId: call.updateId }]
+            })
+            : []
+        )
+      ),
       clear: Effect.sync(() => void calls.splice(0))
     }
     return { api, recorder }
   })
 
 /** The recorder: provides both `TelegramApi` and `TelegramRecorder` (to read what was sent). */
-export const TelegramRecorderLayer = (options: RecorderOptions = {}) =>
+export const TelegramApiRecorder = (options: RecorderOptions = {}) =>
   Layer.effectContext(
     Effect.map(makeRecorder(options), ({ api, recorder }) =>
       Context.make(TelegramApi, api).pipe(Context.add(TelegramRecorder, recorder)))
   )
 
-/** Prints every message the bot sends to stdout (the `chat` command). */
-export const TelegramConsole = TelegramRecorderLayer({
+/** Prints every message the bot sends to stdout (the `chat` command); records like the recorder. */
+export const TelegramApiConsole = TelegramApiRecorder({
   echo: (message) => Console.log(`\n🤖 ${message.text}\n`)
 })

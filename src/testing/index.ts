@@ -25,14 +25,14 @@ import { botLayer, type ToolEnvironment } from "../runtime/BotLayer.ts"
 import { Dispatcher } from "../runtime/Dispatcher.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
-import { type RecorderOptions, type SentRecord, TelegramRecorder, TelegramRecorderLayer } from "../telegram/TelegramRecorder.ts"
+import { type RecorderOptions, type SentRecord, TelegramApiRecorder, TelegramRecorder } from "../telegram/TelegramRecorder.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 
 export { ScriptedModel, LanguageModelScripted, type Script, type ScriptedReply, type ScriptedToolCall } from "../llm/ScriptedModel.ts"
 export type { CompletionRequest, ChatMessage, ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
 export { LanguageModelOffline } from "../llm/OfflineModel.ts"
-export { TelegramRecorder, TelegramRecorderLayer, type SentRecord } from "../telegram/TelegramRecorder.ts"
+export { TelegramRecorder, TelegramApiRecorder, type SentRecord } from "../telegram/TelegramRecorder.ts"
 export { StoresMemory } from "../store/memory/MemoryStores.ts"
 export { ClientStore } from "../store/ClientStore.ts"
 export { HistoryStore } from "../store/HistoryStore.ts"
@@ -84,7 +84,7 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send })
   }).pipe(Layer.orDie)
   return core.pipe(
-    Layer.provideMerge(Layer.merge(TelegramRecorderLayer(options.telegram), LanguageModelScripted(options.script ?? {})))
+    Layer.provideMerge(Layer.merge(TelegramApiRecorder(options.telegram), LanguageModelScripted(options.script ?? {})))
   )
 }
 

@@ -18,7 +18,7 @@ import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { selectedProfile, selectedStores } from "../../src/runtime/Environment.ts"
 import { replay } from "../../src/replay/Replay.ts"
 import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { TelegramRecorderLayer } from "../../src/telegram/TelegramRecorder.ts"
+import { TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
 
 const [file, sentFile] = process.argv.slice(2)
 
@@ -31,7 +31,7 @@ const slowModel = Layer.effect(
   })
 ).pipe(Layer.provide(LanguageModelOffline))
 
-const recorder = TelegramRecorderLayer({
+const recorder = TelegramApiRecorder({
   echo: (message) =>
     Effect.flatMap(FiberRef.get(CurrentUpdateId), (updateId) =>
       Effect.sync(() =>

@@ -29,7 +29,7 @@ import {
   type Script,
   ScriptedModel,
   StoresMemory,
-  TelegramRecorderLayer,
+  TelegramApiRecorder,
   testBot,
   textMessage,
   textsTo
@@ -73,7 +73,7 @@ const orderBot = (script: Script = {}) =>
     sendConfig: SendConfig.make()
   }).pipe(
     Layer.orDie,
-    Layer.provideMerge(Layer.mergeAll(TelegramRecorderLayer(), LanguageModelScripted(script), OrderBookMemory))
+    Layer.provideMerge(Layer.mergeAll(TelegramApiRecorder(), LanguageModelScripted(script), OrderBookMemory))
   )
 
 describe("a team's command through the bot's parts", () => {

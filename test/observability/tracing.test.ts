@@ -90,6 +90,9 @@ describe("tracing", () => {
         "store.operation": "lastN"
       })
       expect(parentName(only(trace, "telegram.reply"))).toBe("dialog.run")
+      // Each Bot API call has its span, named after the method, on whichever implementation.
+      expect(parentName(only(trace, "telegram.sendMessage"))).toBe("telegram.reply")
+      expect(only(trace, "telegram.sendMessage").attributes).toEqual({ "telegram.method": "sendMessage" })
 
       // No message text on any span unless TRACE_MESSAGE_TEXT says so.
       const texts = trace.flatMap((s) => Object.values(s.attributes)).filter((v) => typeof v === "string")

@@ -9,7 +9,7 @@ import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
 import { BotProfileFile, fieldPath, loadProfile, parseKnowledge } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
-import { TelegramRecorderLayer } from "../../src/telegram/TelegramRecorder.ts"
+import { TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { builtinTools } from "../../src/tools/builtin/index.ts"
 import { defineTool } from "../../src/tools/Tool.ts"
 import { Tools } from "../../src/tools/Tools.ts"
@@ -162,7 +162,7 @@ const orderStatus = defineTool({
 const startBot = (profile: string, tools: ReadonlyArray<typeof orderStatus | (typeof builtinTools)[number]>) =>
   Layer.build(
     botLayer({
-      telegram: TelegramRecorderLayer(),
+      telegram: TelegramApiRecorder(),
       model: LanguageModelOffline,
       stores: StoresMemory,
       profile: BotProfileFile(profile).pipe(Layer.provide(NodeContext.layer)),

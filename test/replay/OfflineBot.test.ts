@@ -12,7 +12,7 @@ import { offlineBot, offlineDispatcherConfig, replayBot } from "../../src/replay
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
-import { TelegramRecorder, TelegramRecorderLayer } from "../../src/telegram/TelegramRecorder.ts"
+import { TelegramRecorder, TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { textMessage } from "../../src/testing/index.ts"
 
 const withEnv = (env: Record<string, string>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
@@ -52,7 +52,7 @@ describe("offlineBot", () => {
       const path = yield* Path.Path
       const database = path.join(yield* fs.makeTempDirectoryScoped(), "bot.sqlite")
       const texts = yield* greet(31).pipe(
-        Effect.provide(offlineBot({ telegram: TelegramRecorderLayer() })),
+        Effect.provide(offlineBot({ telegram: TelegramApiRecorder() })),
         withEnv({ STORE: "sqlite", SQLITE_PATH: database })
       )
       expect(texts).toHaveLength(1)
@@ -79,7 +79,7 @@ describe("offlineBot", () => {
   it.effect("a given stores layer is used instead of the one STORE names", () =>
     Effect.gen(function*() {
       const texts = yield* greet(33).pipe(
-        Effect.provide(offlineBot({ telegram: TelegramRecorderLayer(), stores: StoresMemory })),
+        Effect.provide(offlineBot({ telegram: TelegramApiRecorder(), stores: StoresMemory })),
         withEnv({ STORE: "ydb" })
       )
       expect(texts).toHaveLength(1)

@@ -63,6 +63,10 @@ describe("replay of the recorded fixtures on the offline model", () => {
       expect(byUpdate(700000021)).toEqual([])
       expect(byUpdate(700000018)).toEqual([expect.stringMatching(/^Hello!/)])
       const calls = yield* (yield* TelegramRecorder).calls
-      expect(calls).toContainEqual({ method: "answerCallbackQuery", id: "4382bfdwdsb323b2d9", text: undefined })
+      expect(calls).toContainEqual({
+        method: "answerCallbackQuery",
+        params: { callback_query_id: "4382bfdwdsb323b2d9" },
+        updateId: Option.some(700000017)
+      })
     }).pipe(Effect.provide(testBot({ model: "offline" }))))
 })

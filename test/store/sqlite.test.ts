@@ -28,7 +28,7 @@ import { sqliteMigrationSteps } from "../../src/store/sqlite/migrations.ts"
 import { SqliteDatabase } from "../../src/store/sqlite/SqliteDatabase.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { TelegramRecorder, TelegramRecorderLayer } from "../../src/telegram/TelegramRecorder.ts"
+import { TelegramApiRecorder, TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { answeredUpdate, defaultProfilePath, textMessage } from "../../src/testing/index.ts"
 import { id } from "./contract.ts"
 
@@ -161,7 +161,7 @@ describe("recovery from the inbox on SQLite", () => {
       dialogConfig: DialogConfig.make(),
       dispatcherConfig: DispatcherConfig.make({ updateDeadline: Duration.seconds(20) }),
       sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
-    }).pipe(Layer.orDie, Layer.provideMerge(TelegramRecorderLayer()))
+    }).pipe(Layer.orDie, Layer.provideMerge(TelegramApiRecorder()))
 
   it.scoped("the next start re-runs every pending update in per-chat order, before new updates", () =>
     Effect.gen(function*() {

@@ -12,6 +12,8 @@ import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
 import { TelegramConfig, type TelegramConfigShape } from "../../src/telegram/TelegramConfig.ts"
 import { TelegramApiHttp } from "../../src/telegram/TelegramHttp.ts"
 
+export { eventually, realSleep } from "./realTime.ts"
+
 export type FakeReply =
   | { readonly result: unknown }
   | {
@@ -82,18 +84,17 @@ export const makeFakeBotApi = (
     const calls: Array<FakeCall> = []
     const scripts = new Map<string, Array<FakeReply>>()
     let pending: Array<{ readonly id: number; readonly raw: string }> = []
-    let updateWaiters: Array<() => void> = []
-    let callWaiters: Array<() => void> = []
+    const updateWaiters: Array<() => void> = []
+    const callWaiters: Array<() => void> = []
     let aborted = 0
     let webhookUrl = ""
     let nextMessageId = 1
     const delivered: Array<FakeCall> = []
     const faultCounts: Record<string, number> = {}
 
-    const notifyCalls = () => {
-      const waiters = callWaiters
-      callWaiters = []
-      for (const waiter of waiters) waiter()
+    /** Calls each waiter once; a waiter may add itself again. */
+    const wakeAll = (waiters: Array<() => void>) => {
+      for (const waiter of waiters.splice(0)) waiter()
     }
 
     const send = (res: Http.ServerResponse, status: number, body: string, contentType = "application/json") => {
@@ -202,7 +203,7 @@ export const makeFakeBotApi = (
         const params = parsed.right
         const call: FakeCall = { method, params, token: callToken, at: Date.now() - started }
         calls.push(call)
-        notifyCalls()
+        wakeAll(callWaiters)
         if (callToken !== token) return sendError(res, 401, "Unauthorized")
         const fault = options.faultPlan?.(call)
         if (fault !== undefined) {
@@ -223,7 +224,7 @@ export const makeFakeBotApi = (
       }),
       () =>
         Effect.async<void>((resume) => {
-          for (const waiter of updateWaiters) waiter()
+          wakeAll(updateWaiters)
           server.closeAllConnections()
           server.close(() => resume(Effect.void))
         })
@@ -246,9 +247,7 @@ export const makeFakeBotApi = (
             const idMatch = /"update_id"\s*:\s*(-?\d+)/.exec(raw)
             pending.push({ id: idMatch?.[1] === undefined ? Number.MAX_SAFE_INTEGER : Number(idMatch[1]), raw })
           }
-          const waiters = updateWaiters
-          updateWaiters = []
-          for (const waiter of waiters) waiter()
+          wakeAll(updateWaiters)
         }),
       waitForCalls: (method, count) =>
         Effect.async<ReadonlyArray<FakeCall>>((resume) => {
@@ -266,7 +265,7 @@ export const makeFakeBotApi = (
           }
           callWaiters.push(waiter)
           return Effect.sync(() => {
-            callWaiters = callWaiters.filter((w) => w !== waiter)
+            if (callWaiters.includes(waiter)) callWaiters.splice(callWaiters.indexOf(waiter), 1)
           })
         }),
       aborted: Effect.sync(() => aborted),
@@ -282,33 +281,10 @@ export const makeFakeBotApi = (
     } satisfies FakeBotApi
   })
 
-/** The real HTTP client of the Bot API pointed at a fake, built in the current scope. */
-export const telegramApiFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
-  Effect.map(
-    Layer.build(TelegramApiHttp.pipe(Layer.provide(TelegramConfig.forToken(fake.token, { apiBaseUrl: fake.url, ...overrides })))),
-    (context) => Context.get(context, TelegramApi)
-  )
-
 /** A layer of the real Bot API client against a fake (tests that build the whole bot). */
 export const telegramLayerFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
   TelegramApiHttp.pipe(Layer.provide(TelegramConfig.forToken(fake.token, { apiBaseUrl: fake.url, ...overrides })))
 
-/** Sleeps on the real timer whatever clock the test uses (work over HTTP happens in real time). */
-export const realSleep = (millis: number) =>
-  Effect.async<void>((resume) => {
-    const timer = setTimeout(() => resume(Effect.void), millis)
-    return Effect.sync(() => clearTimeout(timer))
-  })
-
-/** Re-runs `effect` on the real timer until its value satisfies `holds` (at most ~5 s), then returns it. */
-export const eventually = <A, E, R>(
-  effect: Effect.Effect<A, E, R>,
-  holds: (a: A) => boolean,
-  attempts = 500
-): Effect.Effect<A, E | string, R> =>
-  Effect.flatMap(effect, (a) =>
-    holds(a)
-      ? Effect.succeed(a)
-      : attempts <= 0
-      ? Effect.fail(`condition not reached; last value: ${JSON.stringify(a)}`)
-      : Effect.zipRight(realSleep(10), eventually(effect, holds, attempts - 1)))
+/** The real HTTP client of the Bot API pointed at a fake, built in the current scope. */
+export const telegramApiFor = (fake: FakeBotApi, overrides: Partial<Omit<TelegramConfigShape, "token">> = {}) =>
+  Effect.map(Layer.build(telegramLayerFor(fake, overrides)), (context) => Context.get(context, TelegramApi))

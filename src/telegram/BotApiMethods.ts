@@ -1,0 +1,178 @@
+/**
+ * The Bot API methods the bot uses, each defined once: its name, how its parameters go on the
+ * wire, and the schema of the part of its result the bot reads. They are thin wrappers of the
+ * one `call` (`BotApiCall.ts`), so every implementation — HTTP, recorder, console — has them,
+ * and adding a method is one entry in `botApiMethods`.
+ *
+ * Results are read tolerantly: only the fields the bot uses are decoded, extra fields are
+ * ignored, and a method whose result the bot does not use does not decode it at all.
+ */
+import { Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { TelegramId, Update } from "../domain/Update.ts"
+import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
+
+export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
+export type ParseMode = typeof ParseMode.Type
+
+export interface SendMessage {
+  readonly chatId: TelegramId
+  readonly text: string
+  readonly parseMode?: ParseMode | undefined
+  readonly replyToMessageId?: number | undefined
+}
+
+export const SentMessage = Schema.Struct({
+  message_id: Schema.Number,
+  date: Schema.optional(Schema.Number)
+})
+export type SentMessage = typeof SentMessage.Type
+
+/** The bot's own user, as getMe answers it: only what the bot shows (`@username`, or the name). */
+export const BotUser = Schema.Struct({
+  id: Schema.Number,
+  first_name: Schema.optional(Schema.String),
+  username: Schema.optional(Schema.String)
+})
+export type BotUser = typeof BotUser.Type
+
+export const WebhookInfo = Schema.Struct({
+  url: Schema.String,
+  has_custom_certificate: Schema.optional(Schema.Boolean),
+  pending_update_count: Schema.optional(Schema.Number),
+  last_error_date: Schema.optional(Schema.Number),
+  last_error_message: Schema.optional(Schema.String),
+  max_connections: Schema.optional(Schema.Number),
+  allowed_updates: Schema.optional(Schema.Array(Schema.String))
+})
+export type WebhookInfo = typeof WebhookInfo.Type
+
+export interface GetUpdates {
+  readonly offset?: number | undefined
+  readonly limit?: number | undefined
+  /** Long-poll timeout in seconds. */
+  readonly timeout?: number | undefined
+  readonly allowedUpdates?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * One element of getUpdates' result: a decoded update, or one that is not a valid Update
+ * (kept as it came, with its update_id when it has one, so the poller can move past it).
+ */
+export type PolledUpdate =
+  | { readonly _tag: "Received"; readonly json: string; readonly update: Update }
+  | { readonly _tag: "Undecodable"; readonly json: string; readonly updateId: number | undefined; readonly reason: string }
+
+export interface SetWebhook {
+  readonly url: string
+  readonly secretToken?: string | undefined
+  readonly allowedUpdates?: ReadonlyArray<string> | undefined
+  readonly maxConnections?: number | undefined
+  readonly dropPendingUpdates?: boolean | undefined
+}
+
+/** The result of a method the bot does not read (`true` for the methods below): not decoded. */
+const Ignored = Schema.Unknown
+
+/** The parameters that are given, without the ones left `undefined`. */
+const defined = (params: Record<string, unknown>): BotApiParams =>
+  Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined))
+
+const excerpt = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text)
+
+const sendMessageParams = (message: SendMessage): BotApiParams =>
+  defined({
+    chat_id: message.chatId,
+    text: message.text,
+    parse_mode: message.parseMode,
+    reply_parameters: message.replyToMessageId === undefined
+      ? undefined
+      : { message_id: message.replyToMessageId, allow_sending_without_reply: true }
+  })
+
+const SendMessageParams = Schema.Struct({
+  chat_id: TelegramId,
+  text: Schema.String,
+  parse_mode: Schema.optional(ParseMode),
+  reply_parameters: Schema.optional(Schema.Struct({ message_id: Schema.Number }))
+})
+
+/** The message a sendMessage call carries, read back from its parameters (the recorder's `sent`). */
+export const sendMessageOf = (params: BotApiParams): Option.Option<SendMessage> =>
+  Option.map(Schema.decodeUnknownOption(SendMessageParams)(params), (p): SendMessage => ({
+    chatId: p.chat_id,
+    text: p.text,
+    ...(p.parse_mode === undefined ? {} : { parseMode: p.parse_mode }),
+    ...(p.reply_parameters === undefined ? {} : { replyToMessageId: p.reply_parameters.message_id })
+  }))
+
+const decodeUpdateEither = Schema.decodeUnknownEither(Update, { onExcessProperty: "ignore" })
+
+/** One element of getUpdates' result, decoded alone: one update the schema rejects does not lose the others. */
+const decodePolled = (raw: unknown): PolledUpdate => {
+  const json = JSON.stringify(raw)
+  const updateId = typeof raw === "object" && raw !== null && "update_id" in raw && typeof raw.update_id === "number"
+    ? raw.update_id
+    : undefined
+  return Either.match(decodeUpdateEither(raw), {
+    onRight: (update): PolledUpdate => ({ _tag: "Received", json, update }),
+    onLeft: (error): PolledUpdate => ({
+      _tag: "Undecodable",
+      json,
+      updateId,
+      reason: excerpt(ParseResult.TreeFormatter.formatErrorSync(error), 500)
+    })
+  })
+}
+
+/** The typed methods over one `call`. */
+export const botApiMethods = (call: BotApiCall) => ({
+  /** The bot's own user (checks the token). */
+  getMe: call("getMe", {}, BotUser),
+
+  sendMessage: (message: SendMessage, options?: CallOptions): Effect.Effect<SentMessage, TelegramError> =>
+    call("sendMessage", sendMessageParams(message), SentMessage, options),
+
+  sendChatAction: (chatId: TelegramId, action: "typing", options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call("sendChatAction", { chat_id: chatId, action }, Ignored, options)),
+
+  answerCallbackQuery: (id: string, text?: string, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call("answerCallbackQuery", defined({ callback_query_id: id, text }), Ignored, options)),
+
+  /** Long polling: waits up to `request.timeout` seconds for updates, beyond the usual request timeout. */
+  getUpdates: (request: GetUpdates, options?: CallOptions): Effect.Effect<ReadonlyArray<PolledUpdate>, TelegramError> => {
+    const pollSeconds = request.timeout ?? 0
+    return call(
+      "getUpdates",
+      defined({
+        offset: request.offset,
+        limit: request.limit,
+        timeout: pollSeconds,
+        allowed_updates: request.allowedUpdates
+      }),
+      // Decoded element by element (`decodePolled`).
+      Schema.Array(Schema.Unknown),
+      { longPoll: Duration.seconds(pollSeconds), ...options }
+    ).pipe(Effect.map((raw) => raw.map(decodePolled)))
+  },
+
+  setWebhook: (request: SetWebhook, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "setWebhook",
+      defined({
+        url: request.url,
+        secret_token: request.secretToken,
+        allowed_updates: request.allowedUpdates,
+        max_connections: request.maxConnections,
+        drop_pending_updates: request.dropPendingUpdates
+      }),
+      Ignored,
+      options
+    )),
+
+  deleteWebhook: (dropPendingUpdates: boolean, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call("deleteWebhook", { drop_pending_updates: dropPendingUpdates }, Ignored, options)),
+
+  getWebhookInfo: call("getWebhookInfo", {}, WebhookInfo)
+})
+
+export type BotApiMethods = ReturnType<typeof botApiMethods>
