@@ -1,46 +1,46 @@
 /**
- * The public API of the bot for teams who build on it: define tools, load a profile, pick
- * layers and wire them with `botLayer`. The testing kit is its own entry point,
- * `effect-telegram-dialog-bot/testing`.
+ * The public API of the bot for teams who build on it: services and the layers that provide
+ * them, the definition helpers for tools, commands and settings, and the bot's layer graph.
+ * Internals (constructors behind the layers, wire formats, retry schedules) stay private so
+ * they can change. The testing kit is its own entry point, `effect-telegram-dialog-bot/testing`.
  *
  * ```ts
  * import { botLayer, builtinTools, defineTool } from "effect-telegram-dialog-bot"
  * ```
+ *
+ * Layers follow one naming scheme: `<Service>Live` reads its settings from the environment;
+ * `<Service><Impl>` is one implementation (`StoresSqlite`, `TelegramApiHttp`,
+ * `LanguageModelOffline`), a function when it takes arguments.
  */
+
+// ── The bot ───────────────────────────────────────────────────────────────────────────────────
+export { botLayer, type BotParts, type BotServices, type Stores, type ToolEnvironment } from "./runtime/BotLayer.ts"
+export { selectedModel, selectedProfile, selectedStores } from "./runtime/Environment.ts"
 
 // Tools: one file per tool, one line to register it.
 export { defineTool, type Tool, type ToolContext, type ToolDefinition, ToolFailure } from "./tools/Tool.ts"
-export { makeTools, type ToolResult, Tools, ToolsList, type ToolsService } from "./tools/Tools.ts"
+export { type ToolResult, Tools, ToolsList, type ToolsService } from "./tools/Tools.ts"
 export { builtinTools } from "./tools/builtin/index.ts"
+export { ToolsConfig, type ToolsConfigShape } from "./tools/ToolsConfig.ts"
 
 // In-chat commands: defined like tools, given to the bot as `commands: [...builtinCommands, yours]`.
 export { type Command, type CommandContext, CommandFailure, defineCommand } from "./dialog/Command.ts"
-export { type CommandReply, Commands, CommandsList, type CommandsService, makeCommands } from "./dialog/Commands.ts"
+export { type CommandReply, Commands, CommandsList, type CommandsService } from "./dialog/Commands.ts"
 export { builtinCommands, clearCommand, helpCommand, startCommand } from "./dialog/builtinCommands.ts"
 
-// The bot's layer graph.
-export { botLayer, type BotParts, type BotServices, StageToolsCheck, type Stores, type ToolEnvironment } from "./runtime/BotLayer.ts"
-export { Dispatcher, DispatcherLive, type DispatcherService } from "./runtime/Dispatcher.ts"
-export { Intake, IntakeClosed, type IntakeService, type ReceivedUpdate } from "./telegram/Intake.ts"
-export { selectedModel, selectedProfile, selectedStores } from "./runtime/Environment.ts"
-export { DialogPipeline, DialogPipelineLive, type Outcome } from "./dialog/DialogPipeline.ts"
+// The dialog and the runtime around it.
+export { DialogPipeline, DialogPipelineLive, type DialogPipelineService, type Outcome } from "./dialog/DialogPipeline.ts"
 export { DialogConfig, type DialogConfigShape } from "./dialog/DialogConfig.ts"
+export { Dispatcher, DispatcherLive, type DispatcherService, DispatcherWithQueue } from "./runtime/Dispatcher.ts"
+export { ChatQueue, ChatQueueInProcess, type ChatQueueService } from "./runtime/ChatQueue.ts"
+export { DeadlineExceeded, type UpdateJob, UpdateRunner, UpdateRunnerLive, type UpdateRunnerService } from "./runtime/UpdateRunner.ts"
 export { DispatcherConfig, type DispatcherConfigShape } from "./runtime/DispatcherConfig.ts"
-export { SendConfig, type SendConfigShape } from "./telegram/SendConfig.ts"
+export { Settings } from "./config.ts"
 
-// The profile.
-export {
-  BotProfile,
-  type BotProfileData,
-  BotProfileFile,
-  checkStageTools,
-  loadProfile,
-  ProfileFile,
-  type KnowledgeSection,
-  Stage
-} from "./profile/BotProfile.ts"
+// ── The profile ───────────────────────────────────────────────────────────────────────────────
+export { BotProfile, type BotProfileData, BotProfileFile, type KnowledgeSection, loadProfile, Stage } from "./profile/BotProfile.ts"
 
-// Language models.
+// ── Language models ───────────────────────────────────────────────────────────────────────────
 export {
   type ChatMessage,
   type CompletionRequest,
@@ -54,37 +54,44 @@ export {
 } from "./llm/LanguageModel.ts"
 export { LanguageModelOffline } from "./llm/OfflineModel.ts"
 export { LanguageModelLive, LanguageModelOpenAi } from "./llm/OpenAiModel.ts"
-export { LlmConfig } from "./llm/LlmConfig.ts"
+export { LlmConfig, type LlmConfigShape } from "./llm/LlmConfig.ts"
 
-// Stores.
+// ── Stores ────────────────────────────────────────────────────────────────────────────────────
 export { ClientStore, type ClientStoreService } from "./store/ClientStore.ts"
 export { HistoryStore, type HistoryStoreService } from "./store/HistoryStore.ts"
 export { Inbox, type InboxService } from "./store/Inbox.ts"
+export { StoresLive } from "./store/Stores.ts"
 export { ClientStoreMemory, HistoryStoreMemory, InboxMemory, StoresMemory } from "./store/memory/MemoryStores.ts"
 export { StoresSqlite, StoresSqliteLive } from "./store/sqlite/SqliteStores.ts"
+export { StoresYdb, StoresYdbLive } from "./store/ydb/YdbStores.ts"
+export { mapStores } from "./store/Instrumented.ts"
 
-// Telegram.
+// ── Telegram ──────────────────────────────────────────────────────────────────────────────────
 export {
   type BotApiCall,
   type CallOptions,
   TelegramApi,
   TelegramApiError,
   type TelegramApiService,
+  type TelegramError,
   TelegramTransportError,
   type Transport
 } from "./telegram/TelegramApi.ts"
-export { fromTransport, retryPolicy } from "./telegram/BotApiCall.ts"
+export { fromTransport } from "./telegram/BotApiCall.ts"
 export { TelegramApiHttp, TelegramApiLive } from "./telegram/TelegramHttp.ts"
-export { TelegramConfig } from "./telegram/TelegramConfig.ts"
-export { Messenger, MessengerLive } from "./telegram/Messenger.ts"
+export { PollConfig, TelegramConfig, WebhookConfig } from "./telegram/TelegramConfig.ts"
+export { SendConfig, type SendConfigShape } from "./telegram/SendConfig.ts"
+export { Messenger, MessengerLive, type MessengerService, RecipientBlocked } from "./telegram/Messenger.ts"
+export { Intake, IntakeClosed, type IntakeService, type ReceivedUpdate } from "./telegram/Intake.ts"
+export { WebhookServerLive } from "./telegram/WebhookServer.ts"
+export { runPoller } from "./telegram/Poller.ts"
 export { decodeUpdate, decodeUpdateJson, Message, TelegramId, Update, User } from "./domain/Update.ts"
 
-// Errors shared across services.
+// ── Errors shared across services ─────────────────────────────────────────────────────────────
 export { ConfigurationError, StoreError } from "./domain/errors.ts"
 
-// Recording and replay.
+// ── Recording and replay ──────────────────────────────────────────────────────────────────────
 export {
-  makeUpdateRecorder,
   RecordingError,
   redactUpdateJson,
   UpdateRecorder,
@@ -104,5 +111,5 @@ export {
   TranscriptFileError,
   type TranscriptLine
 } from "./replay/Transcript.ts"
-export { replay } from "./replay/Replay.ts"
-export { fixedClock, withFixedClock } from "./replay/FixedClock.ts"
+export { replay, type ReplayOptions, type ReplayResult } from "./replay/Replay.ts"
+export { withFixedClock } from "./replay/FixedClock.ts"

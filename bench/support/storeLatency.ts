@@ -5,7 +5,7 @@
  * as in the original design).
  */
 import { Effect, Layer } from "effect"
-import { mapStores } from "../../src/observability/Instrument.ts"
+import { mapStores } from "../../src/store/Instrumented.ts"
 
 const cell = new Int32Array(new SharedArrayBuffer(4))
 

@@ -24,7 +24,7 @@ import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsList } from "../tools/Tools.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
-import { instrumentStores } from "../observability/Instrument.ts"
+import { instrumentStores } from "../store/Instrumented.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
 export type Stores = ClientStore | HistoryStore | Inbox

@@ -17,7 +17,6 @@ import {
   DialogConfig,
   DispatcherConfig,
   LanguageModel,
-  makeCommands,
   SendConfig,
   TelegramApi
 } from "effect-telegram-dialog-bot"
@@ -34,7 +33,7 @@ import {
   textMessage,
   textsTo
 } from "effect-telegram-dialog-bot/testing"
-import { parseCommand } from "../../src/dialog/Commands.ts"
+import { makeCommands, parseCommand } from "../../src/dialog/Commands.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 
 /** The team's own service the command needs. */

@@ -6,7 +6,7 @@
 import { HttpServer } from "@effect/platform"
 import { Context, Effect, Layer, Option, Redacted, Scope } from "effect"
 import { StoreError } from "../../src/domain/errors.ts"
-import { mapStores } from "../../src/observability/Instrument.ts"
+import { mapStores } from "../../src/store/Instrumented.ts"
 import { prometheusText } from "../../src/observability/Prometheus.ts"
 import type { BotServices } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"

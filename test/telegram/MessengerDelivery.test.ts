@@ -3,7 +3,7 @@ import { Context, Duration, Effect, Fiber, Layer, Logger, Metric, Option } from 
 import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../../src/domain/CurrentUpdate.ts"
 import { StoreError } from "../../src/domain/errors.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
-import { mapStores } from "../../src/observability/Instrument.ts"
+import { mapStores } from "../../src/store/Instrumented.ts"
 import { messagesNotResent } from "../../src/observability/Metrics.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { Messenger, MessengerLive } from "../../src/telegram/Messenger.ts"

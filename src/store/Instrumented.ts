@@ -10,11 +10,11 @@
  * are ids, names and counts; message texts only with `TRACE_MESSAGE_TEXT`.
  */
 import { Context, Effect, Layer, Metric } from "effect"
-import { ClientStore } from "../store/ClientStore.ts"
-import { HistoryStore } from "../store/HistoryStore.ts"
-import { Inbox } from "../store/Inbox.ts"
-import { storeDuration, storeErrors, withTags } from "./Metrics.ts"
-import { withSpan } from "./span.ts"
+import { ClientStore } from "./ClientStore.ts"
+import { HistoryStore } from "./HistoryStore.ts"
+import { Inbox } from "./Inbox.ts"
+import { storeDuration, storeErrors, withTags } from "../observability/Metrics.ts"
+import { withSpan } from "../observability/span.ts"
 
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
 type AnyFunction = (...args: Array<unknown>) => unknown
