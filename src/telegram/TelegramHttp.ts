@@ -42,18 +42,36 @@ const decodeEnvelope = Schema.decodeUnknownEither(Schema.parseJson(Envelope))
 
 const excerpt = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text)
 
-const causeText = (cause: unknown): string =>
-  cause instanceof Error
-    ? `${cause.message}${"code" in cause && typeof cause.code === "string" ? ` (${cause.code})` : ""}`
-    : cause === undefined
-    ? ""
-    : String(cause)
+/**
+ * What went wrong, from the outermost cause in: `fetch failed: connect ECONNREFUSED
+ * 127.0.0.1:9 (ECONNREFUSED)`, a TLS code such as `CERT_HAS_EXPIRED`, `getaddrinfo ENOTFOUND`.
+ */
+export const causeText = (cause: unknown): string => {
+  const parts: Array<string> = []
+  let current: unknown = cause
+  for (let depth = 0; current !== undefined && current !== null && depth < 6; depth++) {
+    if (!(current instanceof Error)) {
+      parts.push(String(current))
+      break
+    }
+    const code = "code" in current && typeof current.code === "string" ? current.code : undefined
+    // A connection tried on several addresses fails with an AggregateError without a message.
+    const inner = current instanceof AggregateError ? current.errors[0] as unknown : undefined
+    const message = current.message || (inner instanceof Error ? inner.message : "")
+    const text = code !== undefined && !message.includes(code) ? `${message} (${code})` : message
+    if (text !== "" && parts.at(-1) !== text) parts.push(text)
+    current = current.cause ?? inner
+  }
+  return parts.join(": ")
+}
 
 export const makeTelegramApi = Effect.gen(function*() {
   const config: TelegramConfigShape = yield* TelegramConfig
   // The client's own spans would record the URL, token included: the call path has spans of its own.
   const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
   const base = `${config.apiBaseUrl.replace(/\/+$/, "")}/bot${Redacted.value(config.token)}/`
+  // Named in transport errors: which server did not answer (the base URL holds no secret).
+  const host = URL.canParse(config.apiBaseUrl) ? new URL(config.apiBaseUrl).host : config.apiBaseUrl
 
   // Error texts are built as they come: the call path scrubs the token from every error.
   const transportError = (method: string, message: string, status?: number) =>
@@ -62,10 +80,10 @@ export const makeTelegramApi = Effect.gen(function*() {
   const fromHttpError = (method: string) => (error: HttpClientError.HttpClientError): TelegramTransportError => {
     const detail = causeText(error.cause) || error.description || ""
     return error._tag === "RequestError"
-      ? transportError(method, `request failed (${error.reason})${detail ? `: ${detail}` : ""}`)
+      ? transportError(method, `request to ${host} failed${detail ? `: ${detail}` : ` (${error.reason})`}`)
       : transportError(
         method,
-        `reading the answer failed (${error.reason})${detail ? `: ${detail}` : ""}`,
+        `reading the answer of ${host} failed${detail ? `: ${detail}` : ` (${error.reason})`}`,
         error.response.status
       )
   }
@@ -113,7 +131,7 @@ export const makeTelegramApi = Effect.gen(function*() {
       ),
       Effect.timeoutFail({
         duration: timeout,
-        onTimeout: () => transportError(method, `no answer within ${Duration.format(timeout)}`)
+        onTimeout: () => transportError(method, `no answer from ${host} within ${Duration.format(timeout)}`)
       })
     )
   }
