@@ -2,8 +2,9 @@
  * The built-in commands: `/start` greets, `/help` shows the profile's help text, `/clear`
  * forgets the chat's history. Their replies are the profile's texts.
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
 
@@ -19,14 +20,24 @@ export const helpCommand = defineCommand({
   handler: () => Effect.map(BotProfile, (profile) => profile.texts.help)
 })
 
+/** The saved details `/clear` keeps, in the order they are named. */
+const keptDetails = ["name", "phone", "email"] as const
+
 export const clearCommand = defineCommand({
   name: "clear",
   description: "forget our conversation",
-  handler: ({ chatId }) =>
+  handler: ({ chatId, userId }) =>
     Effect.gen(function*() {
       const profile = yield* BotProfile
       const count = yield* Effect.flatMap(HistoryStore, (history) => history.clear(chatId))
-      return profile.texts.cleared.replaceAll("{count}", String(count))
+      const cleared = profile.texts.cleared.replaceAll("{count}", String(count))
+      // Only what the client really told the bot is said to be kept.
+      const client = yield* Effect.flatMap(ClientStore, (clients) => clients.get(userId))
+      const kept = Option.match(client, {
+        onNone: () => [],
+        onSome: (c) => keptDetails.filter((field) => (c.profile[field] ?? "").trim() !== "")
+      })
+      return kept.length === 0 ? cleared : `${cleared} ${profile.texts.clearedKept.replaceAll("{details}", kept.join(", "))}`
     })
 })
 

@@ -162,9 +162,14 @@ const notesOf = (messages: ReadonlyArray<ChatMessage>): string | undefined => {
   return undefined
 }
 
+/** A message that only greets ("hi", "Hello!", "good morning", "привет"). */
+const greetingOnly = /^(hi|hello|hey|hiya|good (morning|afternoon|evening)|привет|здравствуй(те)?|добрый (день|вечер)|доброе утро)[\s!.,)]*$/iu
+
 export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
-  const generic = () =>
-    `Thanks for your message! I can help with: ${profile.stages.map((s) => s.description.split(/[,:]/)[0]).join("; ")}.`
+  // What the bot can do, in the words the profile uses for its users (the help text's first paragraph).
+  const helpLead = profile.texts.help.split(/\n\s*\n/)[0]?.trim() ?? profile.texts.help
+  const generic = (text: string) =>
+    greetingOnly.test(text.trim()) ? profile.texts.greeting : `Thanks for your message! ${helpLead}`
   const complete = (request: CompletionRequest): CompletionResponse => {
     const { messages } = request
     const text = lastUser(messages)
@@ -179,7 +184,7 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
       }
       case "synthesize": {
         const firstReply = !messages.some((m) => m.role === "assistant")
-        const answer = notesOf(messages) ?? generic()
+        const answer = notesOf(messages) ?? generic(text)
         return response(firstReply ? `${answer}\n\n${offlineNotice}` : answer, [], messages)
       }
     }

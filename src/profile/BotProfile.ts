@@ -44,6 +44,11 @@ export const ProfileTexts = Schema.Struct({
   emptyMessage: NonEmpty,
   /** `{count}` is replaced by the number of messages removed. */
   cleared: NonEmpty,
+  /**
+   * Added to `cleared` when the client has saved details; `{details}` is replaced by what is
+   * kept (e.g. "name, phone"), named by the profile fields' keys.
+   */
+  clearedKept: Schema.optionalWith(NonEmpty, { default: () => "Your saved details ({details}) are kept." }),
   /** Sent to the admin chat on a handoff; `{name}`, `{id}`, `{reason}` are replaced. */
   handoffNotice: NonEmpty,
   /** Sent once per flood window to a user whose messages are dropped for coming too fast. */

@@ -21,6 +21,7 @@ import {
   TelegramApi
 } from "effect-telegram-dialog-bot"
 import {
+  ClientStore,
   defaultProfilePath,
   HistoryStore,
   LanguageModelScripted,
@@ -94,7 +95,7 @@ describe("a team's command through the bot's parts", () => {
         "No open order NW-9.",
         profile.texts.help,
         profile.texts.greeting,
-        "Done: I forgot our conversation (0 messages removed). Your saved details (name, phone) are kept."
+        "Done: I forgot our conversation (0 messages removed)."
       ])
       expect(textsTo(sent, 7)).toEqual(["You have no open orders."])
       // The help text is the profile's, byte for byte.
@@ -131,6 +132,26 @@ describe("a team's command through the bot's parts", () => {
       expect(textsTo(sent, 42)).toEqual(["a dialog answer"])
       expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear"])
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["n"], synthesize: ["a dialog answer"] } }))))
+})
+
+describe("/clear", () => {
+  it.effect("says which saved details are kept, and claims none when nothing was saved", () =>
+    Effect.gen(function*() {
+      const first = yield* runUpdates([textMessage({ userId: 51, text: "/clear" })])
+      expect(textsTo(first, 51)).toEqual(["Done: I forgot our conversation (0 messages removed)."])
+      const clients = yield* ClientStore
+      yield* clients.getOrCreate({ id: 51 as TelegramId, firstName: "Anna" })
+      yield* clients.updateProfile(51 as TelegramId, { name: "Anna" })
+      const nameOnly = yield* runUpdates([textMessage({ userId: 51, text: "/clear" })])
+      expect(textsTo(nameOnly, 51)).toEqual([
+        "Done: I forgot our conversation (0 messages removed). Your saved details (name) are kept."
+      ])
+      yield* clients.updateProfile(51 as TelegramId, { email: "anna@example.com" })
+      const two = yield* runUpdates([textMessage({ userId: 51, text: "/clear" })])
+      expect(textsTo(two, 51)).toEqual([
+        "Done: I forgot our conversation (0 messages removed). Your saved details (name, email) are kept."
+      ])
+    }).pipe(Effect.provide(testBot())))
 })
 
 describe("the command registry", () => {

@@ -10,21 +10,20 @@ import { renderFindings } from "../../src/dialog/prompts.ts"
 import { notesHeading, toolResultsHeading } from "../../src/llm/findings.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
-import { BotProfileFile } from "../../src/profile/BotProfile.ts"
+import { BotProfile, BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
 
-const offline = LanguageModelOffline.pipe(
-  Layer.provide(BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie))
-)
+const profileLayer = BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie)
+const offline = LanguageModelOffline.pipe(Layer.provide(profileLayer))
 
-const synthesize = (findings: string) =>
+const synthesize = (findings: string, question = "how much is delivery?") =>
   Effect.flatMap(LanguageModel, (model) =>
     model.complete({
       purpose: "synthesize",
       messages: [
         { role: "user", content: "earlier" },
         { role: "assistant", content: "an earlier answer" },
-        { role: "user", content: "how much is delivery?" },
+        { role: "user", content: question },
         { role: "system", content: findings }
       ]
     }))
@@ -40,6 +39,16 @@ describe("the findings message", () => {
       const findings = renderFindings("Standard delivery is 4.90 EUR.", [{ callId: "c", name: "t", ok: true, content: "{}" }])
       expect((yield* synthesize(findings)).text).toBe("Standard delivery is 4.90 EUR.")
       const none = yield* synthesize(renderFindings("", []))
-      expect(none.text).toMatch(/^Thanks for your message! I can help with: /)
+      expect(none.text).toMatch(/^Thanks for your message! I can answer questions about Northwind Goods: /)
     }).pipe(Effect.provide(offline)))
+
+  it.effect("with nothing found, a greeting gets the profile's greeting, never the stages' internal descriptions", () =>
+    Effect.gen(function*() {
+      const profile = yield* BotProfile
+      for (const hello of ["hello", "Hi!", "good morning", "Привет"]) {
+        expect((yield* synthesize(renderFindings("", []), hello)).text).toBe(profile.texts.greeting)
+      }
+      const other = (yield* synthesize(renderFindings("", []), "what a day")).text
+      for (const stage of profile.stages) expect(other).not.toContain(stage.description)
+    }).pipe(Effect.provide(Layer.merge(offline, profileLayer))))
 })
