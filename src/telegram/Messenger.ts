@@ -7,8 +7,9 @@
  * reached Telegram just before the process died cannot be told apart from one that did not.
  * Each message sent for a dispatched update is therefore recorded in the inbox right after
  * Telegram accepts it (`Inbox.markDelivered`), and a re-run of the update skips the messages
- * recorded. The request and its record hold one of `sendsInDoubt` slots (1 by default), so a
- * crash leaves at most that many messages in doubt: those are sent again.
+ * recorded. A message's record is written before the chat's next message goes out, so a crash
+ * leaves at most one message in doubt per chat that had a send on its way: those are sent
+ * again. `TELEGRAM_SENDS_IN_DOUBT` > 0 also caps the messages in doubt across all chats.
  */
 import { Context, Duration, Effect, Fiber, FiberRef, Layer, Metric, Option, Schedule, Schema } from "effect"
 import { SendConfig } from "./SendConfig.ts"
@@ -70,20 +71,21 @@ export const makeMessenger = Effect.gen(function*() {
   const clients = yield* ClientStore
   const inbox = yield* Inbox
   const config = yield* SendConfig
-  const inDoubt = yield* Effect.makeSemaphore(config.sendsInDoubt)
+  // Opt-in: without a global cap, the per-chat order alone bounds what a crash sends twice.
+  const inDoubt = config.sendsInDoubt > 0 ? yield* Effect.makeSemaphore(config.sendsInDoubt) : undefined
 
   const throttle = config.throttle ? yield* makeThrottle : undefined
 
   /**
    * One attempt of a send of a dialog message, then its record: the message is in doubt from
-   * the request until the record is written, and holds an `inDoubt` slot meanwhile (backoffs
-   * and throttle waits are outside: this wraps a single attempt). A record that fails is
+   * the request until the record is written, and holds an `inDoubt` slot meanwhile when a
+   * global cap is set (backoffs and throttle waits are outside: this wraps a single attempt). A record that fails is
    * logged, never a failed send (the message is out; only a crash before the next record
    * would send it twice).
    */
   const recorded = ({ count, updateId }: Ledger) =>
     <A>(call: Effect.Effect<A, TelegramError>): Effect.Effect<A, TelegramError> =>
-      inDoubt.withPermits(1)(
+      inSlot(
         Effect.uninterruptibleMask((restore) =>
           Effect.tap(restore(call), () =>
             // On a fiber of its own: interrupting the dialog (a shutdown) waits for the record
@@ -97,6 +99,11 @@ export const makeMessenger = Effect.gen(function*() {
             ))
         )
       )
+
+  /** One global in-doubt slot around `effect` when a cap is set; `effect` itself otherwise. */
+  function inSlot<A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> {
+    return inDoubt === undefined ? effect : inDoubt.withPermits(1)(effect)
+  }
 
   /** One part, throttled and retried; a formatted part Telegram cannot parse goes again as plain text. */
   const sendOne = (chatId: TelegramId, text: string, parseMode: ParseMode | undefined, ledger: Option.Option<Ledger>) => {

@@ -1,6 +1,6 @@
 /** Settings of sending: Bot API retries, the optional throttle, typing and delivery records. */
 import { Config } from "effect"
-import { duration, positiveInt, Settings } from "../config.ts"
+import { duration, nonNegativeInt, Settings } from "../config.ts"
 
 export const SendConfigSchema = Config.all({
   /** Longest wait honoured from a 429's retry_after; a longer one fails the send. */
@@ -14,12 +14,15 @@ export const SendConfigSchema = Config.all({
   /** How often the `typing` action is refreshed while a dialog runs. */
   typingInterval: duration("TELEGRAM_TYPING_INTERVAL", "4500 millis"),
   /**
-   * Sends of dialog messages that may be in doubt at once: from the request to Telegram until
-   * the inbox records the message as delivered. A crash re-sends at most this many messages
-   * Telegram already had; each in-doubt send holds its slot for one Bot API round trip and
-   * one store write, so messages per second stay below this / (round trip + write).
+   * A global cap on the dialog messages in doubt at once (from the request to Telegram until
+   * the inbox records the message as delivered); 0, the default, sets none. Each chat has at
+   * most one message in doubt whatever this says (its messages go out one after another, each
+   * recorded before the next), so a crash re-sends at most one message per chat that had a
+   * send on its way. A cap bounds that across chats too, at a price: each in-doubt send holds
+   * its slot for one Bot API round trip and one store write, so messages per second stay below
+   * the cap / (round trip + write).
    */
-  sendsInDoubt: positiveInt("TELEGRAM_SENDS_IN_DOUBT", 1)
+  sendsInDoubt: nonNegativeInt("TELEGRAM_SENDS_IN_DOUBT", 0)
 })
 export type SendConfigShape = Config.Config.Success<typeof SendConfigSchema>
 

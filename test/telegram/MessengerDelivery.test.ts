@@ -162,10 +162,42 @@ describe("Messenger delivery ledger (what a re-run after a crash does not send a
       expect(yield* deliveredOf(inbox)).toEqual(Option.some(3))
     }))
 
-  it.scopedLive("sends of dispatched updates hold an in-doubt slot each; other sends do not wait for one", () =>
+  it.scopedLive("by default one chat's messages are in doubt one at a time, and other chats' sends do not wait", () =>
+    Effect.gen(function*() {
+      const other = 7002 as TelegramId
+      // Each record takes a while; the sends Telegram has seen when it ends are noted.
+      const seenAtRecord: Array<number> = []
+      let sends: Effect.Effect<number> = Effect.succeed(0)
+      const { fake, inbox, messenger } = yield* ledgerOver({
+        faultPlan: slowAnswer,
+        wrapInbox: (operation, effect) =>
+          operation === "markDelivered"
+            ? Effect.zipLeft(effect, Effect.flatMap(Effect.sleep("150 millis"), () => Effect.map(sends, (n) => void seenAtRecord.push(n))))
+            : effect
+      })
+      const ofChat = (id: TelegramId) =>
+        Effect.map(fake.calls("sendMessage"), (calls) => calls.filter((c) => c.params["chat_id"] === id).length)
+      sends = ofChat(chat)
+      yield* inbox.record({ updateId: other, chatId: 43 as TelegramId, payload: "{}" })
+      const slow = yield* Effect.fork(messenger.reply(chat, "slow").pipe(asUpdate(makeDelivery(0))))
+      yield* fake.waitForCalls("sendMessage", 1)
+      // Another chat's update is not held behind the slow send (no global slot).
+      expect(yield* messenger.reply(43 as TelegramId, "overlaps").pipe(asUpdate(makeDelivery(0), other))).toBe(1)
+      expect(slow.unsafePoll()).toBeNull()
+      expect(yield* Fiber.join(slow)).toBe(1)
+      // Within the chat: each part goes out only after the previous one's record is written.
+      seenAtRecord.length = 0
+      const cell = makeDelivery(0)
+      expect(yield* messenger.reply(chat, threeParts).pipe(asUpdate(cell))).toBe(3)
+      expect(seenAtRecord).toEqual([2, 3, 4])
+      expect(yield* deliveredOf(inbox)).toEqual(Option.some(3))
+    }))
+
+  it.scopedLive("with a global cap of one, sends of dispatched updates hold an in-doubt slot each; other sends do not wait for one", () =>
     Effect.gen(function*() {
       const other = 7002 as TelegramId
       const { fake, inbox, messenger } = yield* ledgerOver({
+        send: { sendsInDoubt: 1 },
         faultPlan: slowAnswer
       })
       yield* inbox.record({ updateId: other, chatId: 43 as TelegramId, payload: "{}" })
@@ -183,7 +215,7 @@ describe("Messenger delivery ledger (what a re-run after a crash does not send a
       expect(yield* deliveredOf(inbox, other)).toEqual(Option.some(1))
     }))
 
-  it.scopedLive("with more in-doubt slots, sends of different updates overlap", () =>
+  it.scopedLive("with a global cap of two, sends of different updates overlap", () =>
     Effect.gen(function*() {
       const other = 7002 as TelegramId
       const { fake, inbox, messenger } = yield* ledgerOver({
