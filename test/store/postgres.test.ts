@@ -10,7 +10,7 @@ import { ConfigProvider, Effect, Either, Layer, Redacted } from "effect"
 import type { StoreError } from "../../src/domain/errors.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
-import { PostgresConnection, PostgresDatabase, postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
+import { PostgresConnection, PostgresDatabase, type PostgresOptions, postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
 import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
 import { pgRows } from "../../src/store/postgres/statement.ts"
 import { clientColumns, decodeClients } from "../../src/store/rows.ts"
@@ -22,9 +22,9 @@ import { id, storeContract } from "./contract.ts"
 const server = await postgresForTests("store_postgres")
 const url = server._tag === "Ready" ? server.url : "postgres://nobody@127.0.0.1:1/none"
 const skip = server._tag === "Ready" ? undefined : server.reason
-if (server.startMillis !== undefined) console.log(`throwaway PostgreSQL started in ${server.startMillis} ms`)
+if (server._tag === "Ready" && server.startMillis !== undefined) console.log(`throwaway PostgreSQL started in ${server.startMillis} ms`)
 
-const options = { url: Redacted.make(url), connectTimeout: "5 seconds" }
+const options: PostgresOptions = { url: Redacted.make(url), connectTimeout: "5 seconds" }
 const stores = StoresPostgres(options)
 
 storeContract("postgres", stores, { skip })
