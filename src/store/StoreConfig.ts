@@ -11,6 +11,19 @@ export const StoreKind = Config.literal("memory", "sqlite", "postgres", "ydb")("
 )
 export type StoreKind = Config.Config.Success<typeof StoreKind>
 
+/**
+ * Whether this process may share its store with others. Without `CLUSTER=true` a process
+ * holds the single-instance lease of its SQLite file or PostgreSQL database while it runs, and
+ * a second process on the same store refuses to start.
+ */
+export const SingleInstanceConfig = Config.all({
+  /** `CLUSTER=true`: this process is one replica of several; it takes no lease. */
+  cluster: Config.boolean("CLUSTER").pipe(Config.withDefault(false)),
+  /** How long a lease lasts unrenewed: how long a process that died on another host blocks a start. */
+  leaseTtl: duration("INSTANCE_LEASE_TTL", "20 seconds")
+})
+export type SingleInstanceConfig = Config.Config.Success<typeof SingleInstanceConfig>
+
 /** The embedded database. `:memory:` keeps it in memory for the life of the process. */
 export const SqliteConfig = Config.all({
   /** Path of the database file; its directory is created on first run. */

@@ -7,7 +7,7 @@
  * strings: the shared row mapping turns them into numbers where the number is exact and lets a
  * row with an inexact one fail to decode, never hold a wrong id.
  */
-import type { SqlError } from "@effect/sql"
+import type { SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import pg from "pg"
 import { Cause, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
@@ -76,13 +76,13 @@ const openFailure = (where: string) => (cause: Cause.Cause<unknown>): StoreError
 }
 
 /**
- * The database at `options.url`, migrated: `PostgresConnection` and the `PgClient` under it.
+ * The database at `options.url`, migrated: `PostgresConnection` and the `PgClient` (an `SqlClient`) under it.
  * A database that cannot be reached in `connectTimeout`, refuses the credentials or cannot be
  * migrated fails the layer with a StoreError naming the database (never the password).
  */
 export const PostgresDatabase = (
   options: PostgresOptions
-): Layer.Layer<PostgresConnection | PgClient.PgClient, StoreError> => {
+): Layer.Layer<PostgresConnection | PgClient.PgClient | SqlClient.SqlClient, StoreError> => {
   const where = postgresWhere(Redacted.value(options.url))
   const queryTimeout = Duration.decode(options.queryTimeout ?? "10 seconds")
   const client = PgClient.layer({

@@ -8,6 +8,7 @@
  * - `messages`: dialog history keyed by (chat_id, update_id, role), so a repeated append is a
  *   no-op and a chat's messages are one range of the key.
  * - `inbox`: one row per update_id; pending entries are found through `inbox_pending`.
+ * - `instance_lease` (0002): the single-instance lease (`../InstanceLease.ts`), one row.
  *
  * Times are epoch milliseconds (`bigint`), as in SQLite. Free text is `bytea` holding UTF-8:
  * PostgreSQL's `text` cannot hold NUL characters (read it with `convert_from(col, 'UTF8')`).
@@ -58,9 +59,21 @@ const createTables = Effect.gen(function*() {
   yield* sql`CREATE INDEX inbox_finished ON inbox (finished_at) WHERE status <> 'pending'`
 })
 
+const addInstanceLease = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE instance_lease (
+      name text PRIMARY KEY,
+      holder text NOT NULL,
+      expires_at bigint NOT NULL,
+      acquired_at bigint NOT NULL
+    )`
+})
+
 /** Every migration of the PostgreSQL store, by name, in the order they apply. */
 export const postgresMigrationSteps = {
-  "0001_create_tables": createTables
+  "0001_create_tables": createTables,
+  "0002_instance_lease": addInstanceLease
 } as const
 
 export const postgresMigrations = Migrator.fromRecord(postgresMigrationSteps)
