@@ -51,6 +51,9 @@ const processAlive = (pid: number): boolean =>
     onRight: () => true
   })
 
+/** The holders this process runs now (two layers of one process on one store are two holders). */
+const ownHolders = new Set<string>()
+
 /**
  * Whether `holder` is a process of this host that is gone: not running, or an earlier process
  * that had this process's pid. Holders on other hosts cannot be checked: their lease expires.
@@ -58,7 +61,9 @@ const processAlive = (pid: number): boolean =>
 export const holderIsGone = (holder: string, self: string): boolean =>
   Option.match(Option.all([parseHolder(holder), parseHolder(self)]), {
     onNone: () => false,
-    onSome: ([other, me]) => other.host === me.host && holder !== self && (other.pid === me.pid || !processAlive(other.pid))
+    onSome: ([other, me]) =>
+      other.host === me.host && holder !== self &&
+      (other.pid === me.pid ? !ownHolders.has(holder) : !processAlive(other.pid))
   })
 
 export interface SingleInstanceOptions {
@@ -99,7 +104,10 @@ export const singleInstance = (options: SingleInstanceOptions): Layer.Layer<neve
         Effect.annotateLogs({ previous: current.holder })
       )
     }
-    yield* Effect.addFinalizer(() => Effect.ignore(lease.release(holder)))
+    ownHolders.add(holder)
+    yield* Effect.addFinalizer(() =>
+      Effect.ignore(lease.release(holder)).pipe(Effect.ensuring(Effect.sync(() => ownHolders.delete(holder))))
+    )
     const renew = lease.renew(holder, ttl).pipe(
       Effect.flatMap((held) =>
         held

@@ -56,6 +56,12 @@ describe("singleInstance", () => {
       expect((yield* start(neighbour())).error).toEqual(Option.none())
     }).pipe(Effect.provide(InstanceLeaseMemory)))
 
+  it.effect("two layers of one process on one store are two holders: the second is refused", () =>
+    Effect.gen(function*() {
+      expect((yield* start()).error).toEqual(Option.none())
+      expect(Option.map((yield* start()).error, (e) => e.operation)).toEqual(Option.some("lease"))
+    }).pipe(Effect.provide(InstanceLeaseMemory)))
+
   it.effect("a lease left by a process on another host blocks a start until it expires, not longer", () =>
     Effect.gen(function*() {
       const lease = yield* InstanceLease
