@@ -212,9 +212,13 @@ const unavailableReason =
   "no PostgreSQL: set TEST_DATABASE_URL (or DATABASE_URL) to a server the tests may create databases on, " +
   "or install postgresql (apt-get install -y postgresql) so that a throwaway server can be started"
 
+/** The throwaway server of this test file, started by the first call that needs it. */
+let throwaway: Promise<Server> | undefined
+
 /**
- * A database for the calling test file, named after `label`; cleaned up after the file (an
- * `afterAll` hook is registered). Call it at the top level of the test file.
+ * A database of its own for the calling test file, named after `label`; cleaned up after the
+ * file (an `afterAll` hook is registered). Call it at the top level of the test file; calls of
+ * one file share its server.
  */
 export const postgresForTests = async (label: string): Promise<TestPostgres> => {
   const name = `test_${label.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}_${process.pid}_${Math.floor(Math.random() * 1e6)}`
@@ -230,8 +234,10 @@ export const postgresForTests = async (label: string): Promise<TestPostgres> => 
     if (inCi()) throw new Error(`CI=true and ${unavailableReason}`)
     return { _tag: "Unavailable", reason: unavailableReason }
   }
-  const server = await startThrowawayServer(bin)
-  afterAll(server.stop, 30_000)
+  const first = throwaway === undefined
+  throwaway ??= startThrowawayServer(bin)
+  const server = await throwaway
+  if (first) afterAll(server.stop, 30_000)
   const url = await createDatabase(server.adminUrl, name)
-  return { _tag: "Ready", url: url ?? server.adminUrl, startMillis: server.startMillis }
+  return { _tag: "Ready", url: url ?? server.adminUrl, startMillis: first ? server.startMillis : undefined }
 }
