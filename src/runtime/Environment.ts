@@ -13,7 +13,7 @@ import { LanguageModelLive } from "../llm/OpenAiModel.ts"
 import { BotProfileFile, type BotProfile } from "../profile/BotProfile.ts"
 import { StoresLive } from "../store/Stores.ts"
 
-/** `STORE`: memory, sqlite (the default) or ydb. */
+/** `STORE`: memory, sqlite (the default), postgres or ydb. */
 export { StoreKind } from "../store/StoreConfig.ts"
 
 /** The profile named by `BOT_PROFILE`. */

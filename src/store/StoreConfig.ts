@@ -1,15 +1,28 @@
 /**
  * Settings of the stores, read with effect's `Config`: which store (`STORE`), where the SQLite
- * file lives, and how to reach YDB. Credentials are `Redacted`.
+ * file lives, and how to reach PostgreSQL and YDB. Credentials are `Redacted`.
  */
-import { Config, ConfigError, Either, Option, type Redacted } from "effect"
-import { duration } from "../config.ts"
+import { Config, ConfigError, Either, Option, Redacted } from "effect"
+import { duration, positiveInt } from "../config.ts"
 
 /** `STORE`: which layers hold clients, history and the inbox. */
-export const StoreKind = Config.literal("memory", "sqlite", "ydb")("STORE").pipe(
+export const StoreKind = Config.literal("memory", "sqlite", "postgres", "ydb")("STORE").pipe(
   Config.withDefault("sqlite" as const)
 )
 export type StoreKind = Config.Config.Success<typeof StoreKind>
+
+/**
+ * Whether this process may share its store with others. Without `CLUSTER=true` a process
+ * holds the single-instance lease of its SQLite file or PostgreSQL database while it runs, and
+ * a second process on the same store refuses to start.
+ */
+export const SingleInstanceConfig = Config.all({
+  /** `CLUSTER=true`: this process is one replica of several; it takes no lease. */
+  cluster: Config.boolean("CLUSTER").pipe(Config.withDefault(false)),
+  /** How long a lease lasts unrenewed: how long a process that died on another host blocks a start. */
+  leaseTtl: duration("INSTANCE_LEASE_TTL", "20 seconds")
+})
+export type SingleInstanceConfig = Config.Config.Success<typeof SingleInstanceConfig>
 
 /** The embedded database. `:memory:` keeps it in memory for the life of the process. */
 export const SqliteConfig = Config.all({
@@ -24,6 +37,49 @@ export const SqliteConfig = Config.all({
   worker: Config.boolean("SQLITE_WORKER").pipe(Config.withDefault(true))
 })
 export type SqliteConfig = Config.Config.Success<typeof SqliteConfig>
+
+/**
+ * Whether `url` is a PostgreSQL connection URL: `postgres://` or `postgresql://`, with a host
+ * or a `host` parameter (a socket directory). Says what is wrong without repeating the URL,
+ * which may hold a password.
+ */
+export const postgresUrlProblem = (url: string): string | undefined => {
+  if (!URL.canParse(url)) return "is not a URL"
+  const parsed = new URL(url)
+  if (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") {
+    return `has the scheme ${parsed.protocol.replace(/:$/, "")}, not postgres or postgresql`
+  }
+  if (parsed.hostname === "" && !parsed.searchParams.has("host")) return "names no host"
+  return undefined
+}
+
+const DatabaseUrl: Config.Config<Redacted.Redacted> = Config.option(Config.redacted("DATABASE_URL")).pipe(
+  Config.mapOrFail((url): Either.Either<Redacted.Redacted, ConfigError.ConfigError> => {
+    if (Option.isNone(url) || Redacted.value(url.value).trim() === "") {
+      return Either.left(ConfigError.MissingData(
+        ["DATABASE_URL"],
+        "STORE=postgres needs DATABASE_URL, e.g. postgres://user:password@host:5432/database"
+      ))
+    }
+    const problem = postgresUrlProblem(Redacted.value(url.value).trim())
+    return problem === undefined
+      ? Either.right(Redacted.make(Redacted.value(url.value).trim()))
+      : Either.left(ConfigError.InvalidData(["DATABASE_URL"], `DATABASE_URL ${problem}: expected postgres://user:password@host:5432/database`))
+  })
+)
+
+/** The PostgreSQL database of `STORE=postgres`. */
+export const PostgresConfig = Config.all({
+  /** `postgres://user:password@host:5432/database`; TLS and the like as URL parameters. */
+  url: DatabaseUrl,
+  /** Connections the pool opens at most. */
+  poolSize: positiveInt("DATABASE_POOL_SIZE", 10),
+  /** How long opening a connection may take, at start and after. */
+  connectTimeout: duration("DATABASE_CONNECT_TIMEOUT", "10 seconds"),
+  /** Deadline of one store operation (a timed-out one is a retryable StoreError). */
+  queryTimeout: duration("DATABASE_QUERY_TIMEOUT", "10 seconds")
+})
+export type PostgresConfig = Config.Config.Success<typeof PostgresConfig>
 
 /** How the YDB driver authenticates; anonymous unless a credential is configured. */
 export type YdbCredentials =

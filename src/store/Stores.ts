@@ -2,22 +2,27 @@
  * The stores the configuration names (`STORE`), and the schema migration for them. Entry
  * points use these so that a setting means the same everywhere.
  */
-import { type ConfigError, ConfigProvider, Effect, Layer } from "effect"
+import { type ConfigError, ConfigProvider, Effect, Layer, Redacted } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import type { ClientStore } from "./ClientStore.ts"
 import type { HistoryStore } from "./HistoryStore.ts"
 import type { Inbox } from "./Inbox.ts"
 import { StoresMemory } from "./memory/MemoryStores.ts"
+import { PostgresDatabase, postgresWhere } from "./postgres/PostgresDatabase.ts"
+import { StoresPostgresLive } from "./postgres/PostgresStores.ts"
 import { SqliteDatabase } from "./sqlite/SqliteDatabase.ts"
 import { StoresSqliteLive } from "./sqlite/SqliteStores.ts"
-import { SqliteConfig, StoreKind, YdbConfig } from "./StoreConfig.ts"
+import { PostgresConfig, SqliteConfig, StoreKind, YdbConfig } from "./StoreConfig.ts"
 import { YdbClientDriver } from "./ydb/YdbClient.ts"
 import { StoresYdbLive } from "./ydb/YdbStores.ts"
 import { migrateYdb, ydbTables } from "./ydb/schema.ts"
 
 export type AllStores = ClientStore | HistoryStore | Inbox
 
-/** Memory, SQLite (`SQLITE_PATH`, migrated at start) or YDB (`YDB_CONNECTION_STRING`), by `STORE`. */
+/**
+ * Memory, SQLite (`SQLITE_PATH`), PostgreSQL (`DATABASE_URL`) or YDB (`YDB_CONNECTION_STRING`),
+ * by `STORE`. SQLite and PostgreSQL are migrated at start.
+ */
 export const StoresLive: Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> = Layer.unwrapEffect(
   Effect.map(StoreKind, (kind): Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> => {
     switch (kind) {
@@ -25,6 +30,8 @@ export const StoresLive: Layer.Layer<AllStores, StoreError | ConfigError.ConfigE
         return StoresMemory
       case "sqlite":
         return StoresSqliteLive
+      case "postgres":
+        return StoresPostgresLive
       case "ydb":
         return StoresYdbLive
     }
@@ -32,7 +39,7 @@ export const StoresLive: Layer.Layer<AllStores, StoreError | ConfigError.ConfigE
 )
 
 /**
- * Brings the schema of the configured store up to date: SQLite applies its migrations, YDB
+ * Brings the schema of the configured store up to date: SQLite and PostgreSQL apply their migrations, YDB
  * creates its tables and sets the inbox TTL. Returns a line that says what was done.
  */
 export const migrateConfigured: Effect.Effect<string, StoreError | ConfigError.ConfigError> = Effect.gen(function*() {
@@ -45,6 +52,12 @@ export const migrateConfigured: Effect.Effect<string, StoreError | ConfigError.C
       // Opening the database applies every pending migration.
       yield* Effect.scoped(Layer.build(SqliteDatabase(config)))
       return `SQLite database ${config.path} is up to date.`
+    }
+    case "postgres": {
+      const config = yield* PostgresConfig
+      // Opening the database applies every pending migration.
+      yield* Effect.scoped(Layer.build(PostgresDatabase(config)))
+      return `PostgreSQL database ${postgresWhere(Redacted.value(config.url))} is up to date.`
     }
     case "ydb": {
       const config = yield* YdbConfig

@@ -1,6 +1,6 @@
 /**
  * One span per store call, whichever layer holds the stores: the instrumentation's
- * `store.<store>.<operation>`, which SQLite and YDB tell their database and table. Neither
+ * `store.<store>.<operation>`, which SQLite, PostgreSQL and YDB tell their database and table. No
  * store layer makes a second span of its own for the call.
  */
 import { NodeSdk } from "@effect/opentelemetry"
@@ -8,17 +8,19 @@ import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from "@o
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Optional } from "@ydbjs/value/optional"
 import { Bool, Int64, Text } from "@ydbjs/value/primitive"
-import { Duration, Effect, type Layer } from "effect"
+import { Duration, Effect, type Layer, Redacted } from "effect"
 import type { StoreError } from "../../src/domain/errors.ts"
 import { instrumentStores } from "../../src/store/Instrumented.ts"
 import type { Stores } from "../../src/runtime/BotLayer.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
+import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
 import { clientColumns } from "../../src/store/rows.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { StoresYdb } from "../../src/store/ydb/YdbStores.ts"
 import { type FakeYdb, rows, startFakeYdb } from "../support/FakeYdb.ts"
+import { postgresForTests } from "../support/Postgres.ts"
 import { id } from "./contract.ts"
 
 /** Runs two store calls inside a span `test` on the instrumented stores; returns the spans of its trace. */
@@ -35,6 +37,8 @@ const spansOf = (stores: Layer.Layer<Stores, StoreError>) => {
     return spans.filter((s) => s.spanContext().traceId === root.spanContext().traceId)
   }).pipe(Effect.provide(instrumentStores(stores)), Effect.provide(tracing))
 }
+
+const postgres = await postgresForTests("store_spans")
 
 const storeSpans = (spans: ReadonlyArray<ReadableSpan>) => spans.filter((s) => s.name.startsWith("store."))
 
@@ -61,6 +65,21 @@ describe("store spans", () => {
       expect(calls.map((s) => s.attributes)).toEqual([
         expect.objectContaining({ "store.name": "clients", "db.system.name": "sqlite", "db.collection.name": "clients" }),
         expect.objectContaining({ "store.name": "inbox", "db.system.name": "sqlite", "db.collection.name": "inbox" })
+      ])
+      const callIds = new Set(calls.map((s) => s.spanContext().spanId))
+      const others = spans.filter((s) => s.name !== "test" && !callIds.has(s.spanContext().spanId))
+      expect(others.every((s) => s.name === "sql.execute" && callIds.has(s.parentSpanContext?.spanId ?? ""))).toBe(true)
+    }))
+
+  it.effect.skipIf(postgres._tag !== "Ready")("PostgreSQL: one span per call, with the database and the table; statements below it are @effect/sql's", () =>
+    Effect.gen(function*() {
+      const url = postgres._tag === "Ready" ? postgres.url : ""
+      const spans = yield* spansOf(StoresPostgres({ url: Redacted.make(url) }))
+      const calls = storeSpans(spans)
+      expect(calls.map((s) => s.name)).toEqual(["store.clients.getOrCreate", "store.inbox.pendingCount"])
+      expect(calls.map((s) => s.attributes)).toEqual([
+        expect.objectContaining({ "store.name": "clients", "db.system.name": "postgresql", "db.collection.name": "clients" }),
+        expect.objectContaining({ "store.name": "inbox", "db.system.name": "postgresql", "db.collection.name": "inbox" })
       ])
       const callIds = new Set(calls.map((s) => s.spanContext().spanId))
       const others = spans.filter((s) => s.name !== "test" && !callIds.has(s.spanContext().spanId))

@@ -4,16 +4,39 @@
  * rows and their mapping to records are shared with YDB (`../rows.ts`). Every statement is
  * parameterized; every row read is decoded with Schema.
  */
-import { Effect, Layer } from "effect"
-import { SqliteConfig } from "../StoreConfig.ts"
+import { type Duration, Effect, Layer } from "effect"
+import { singleInstance } from "../InstanceLease.ts"
+import { SingleInstanceConfig, SqliteConfig } from "../StoreConfig.ts"
 import { ClientStoreSqlite } from "./ClientStoreSqlite.ts"
 import { HistoryStoreSqlite } from "./HistoryStoreSqlite.ts"
 import { InboxSqlite } from "./InboxSqlite.ts"
+import { InstanceLeaseSqlite } from "./InstanceLeaseSqlite.ts"
 import { SqliteDatabase, type SqliteOptions } from "./SqliteDatabase.ts"
 
 /** The three stores on one SQLite database. */
 export const StoresSqlite = (options: SqliteOptions) =>
   Layer.mergeAll(ClientStoreSqlite, HistoryStoreSqlite, InboxSqlite).pipe(Layer.provide(SqliteDatabase(options)))
 
-/** The three stores on the database `SQLITE_PATH` names. */
-export const StoresSqliteLive = Layer.unwrapEffect(Effect.map(SqliteConfig, StoresSqlite))
+/**
+ * The three stores on one SQLite file that this process holds alone while the layer lives (the
+ * single-instance lease, `../InstanceLease.ts`): the layer fails with a StoreError if another
+ * process holds it.
+ */
+export const StoresSqliteExclusive = (options: SqliteOptions, leaseTtl: Duration.DurationInput) =>
+  Layer.mergeAll(
+    ClientStoreSqlite,
+    HistoryStoreSqlite,
+    InboxSqlite,
+    singleInstance({ store: `SQLite database ${options.path}`, ttl: leaseTtl }).pipe(Layer.provide(InstanceLeaseSqlite))
+  ).pipe(Layer.provide(SqliteDatabase(options)))
+
+const isMemory = (path: string) => path === ":memory:" || path === ""
+
+/**
+ * The three stores on the database `SQLITE_PATH` names, held alone unless `CLUSTER=true` (a
+ * database in memory is private to the process anyway).
+ */
+export const StoresSqliteLive = Layer.unwrapEffect(
+  Effect.map(Effect.all([SqliteConfig, SingleInstanceConfig]), ([config, single]) =>
+    single.cluster || isMemory(config.path) ? StoresSqlite(config) : StoresSqliteExclusive(config, single.leaseTtl))
+)

@@ -7,6 +7,7 @@
  *   a chat's messages are one contiguous range of the key and a repeated append is a no-op.
  * - `inbox`: one row per update_id; pending entries are found through `inbox_pending`;
  *   `delivered` (added by 0002) counts the messages of the update's reply already sent.
+ * - `instance_lease` (0003): the single-instance lease (`../InstanceLease.ts`), one row.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
@@ -58,10 +59,22 @@ const addDelivered = Effect.gen(function*() {
   yield* sql`ALTER TABLE inbox ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0 CHECK (delivered >= 0)`
 })
 
+const addInstanceLease = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE instance_lease (
+      name TEXT PRIMARY KEY,
+      holder TEXT NOT NULL,
+      expires_at INTEGER NOT NULL,
+      acquired_at INTEGER NOT NULL
+    )`
+})
+
 /** Every migration of the embedded database, by name, in the order they apply. */
 export const sqliteMigrationSteps = {
   "0001_create_tables": createTables,
-  "0002_inbox_delivered": addDelivered
+  "0002_inbox_delivered": addDelivered,
+  "0003_instance_lease": addInstanceLease
 } as const
 
 export const sqliteMigrations = Migrator.fromRecord(sqliteMigrationSteps)
