@@ -64,6 +64,8 @@ export { StoresLive } from "./store/Stores.ts"
 export { ClientStoreMemory, HistoryStoreMemory, InboxMemory, StoresMemory } from "./store/memory/MemoryStores.ts"
 export { StoresSqlite, StoresSqliteLive } from "./store/sqlite/SqliteStores.ts"
 export { StoresYdb, StoresYdbLive } from "./store/ydb/YdbStores.ts"
+export { StoresPostgres, StoresPostgresLive } from "./store/postgres/PostgresStores.ts"
+export { InstanceLease } from "./store/InstanceLease.ts"
 export { mapStores } from "./store/Instrumented.ts"
 
 // ── Telegram ──────────────────────────────────────────────────────────────────────────────────

@@ -18,7 +18,7 @@ import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { TelegramRecorder, TelegramRecorderLayer } from "../../src/telegram/TelegramRecorder.ts"
+import { TelegramRecorder, TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { answeredUpdate, defaultProfilePath, textMessage } from "../../src/testing/index.ts"
 import { postgresForTests } from "../support/Postgres.ts"
 import { id } from "./contract.ts"
@@ -35,7 +35,7 @@ describe.skipIf(server._tag !== "Ready")("recovery from the inbox on PostgreSQL"
     dialogConfig: DialogConfig.make(),
     dispatcherConfig: DispatcherConfig.make({ updateDeadline: Duration.seconds(20) }),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
-  }).pipe(Layer.orDie, Layer.provideMerge(TelegramRecorderLayer()))
+  }).pipe(Layer.orDie, Layer.provideMerge(TelegramApiRecorder()))
 
   it.scoped("the next start re-runs every pending update in per-chat order; what was delivered is not sent again", () =>
     Effect.gen(function*() {
