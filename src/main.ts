@@ -5,7 +5,8 @@
  */
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Config, Console, Effect, Layer, LogLevel, Option } from "effect"
+import { Cause, Config, Console, Effect, Exit, Layer, LogLevel, Option } from "effect"
+import { reportFailure } from "./cli/Failure.ts"
 import { chatCommand } from "./cli/chatCommand.ts"
 import { runPolling, runWebhookServer } from "./cli/liveBot.ts"
 import { pollCommand } from "./cli/pollCommand.ts"
@@ -47,8 +48,24 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
 
 const cli = Command.run(rootCommand, { name: "dialog-bot", version: "0.1.0" })
 
+// The logger is in place before the operators' layers start, so their lines (the metrics
+// server's address) have the same format as every other.
+const baseLayer = Layer.merge(NodeContext.layer, loggingLayer(LogLevel.Warning))
+
 cli(process.argv).pipe(
-  Effect.provide(Layer.mergeAll(NodeContext.layer, loggingLayer(LogLevel.Warning), observabilityLayer)),
+  Effect.provide(Layer.provideMerge(observabilityLayer, baseLayer)),
   Effect.withScheduler(ioFairScheduler),
-  NodeRuntime.runMain({ disableErrorReporting: false, disablePrettyLogger: true })
+  // Every failure ends as a line or two and an exit code (src/cli/Failure.ts), never a stack trace.
+  Effect.matchCauseEffect({ onFailure: reportFailure, onSuccess: () => Effect.succeed(0) }),
+  NodeRuntime.runMain({
+    disableErrorReporting: true,
+    disablePrettyLogger: true,
+    // A signal interrupts the program: a normal stop, code 0.
+    teardown: (exit, onExit) =>
+      onExit(
+        Exit.isSuccess(exit)
+          ? typeof exit.value === "number" ? exit.value : 0
+          : Cause.isInterruptedOnly(exit.cause) ? 0 : 1
+      )
+  })
 )
