@@ -15,6 +15,7 @@ import { webhookCommand } from "./cli/webhookCommand.ts"
 import { demoFile, runReplay } from "./cli/offlineBot.ts"
 import { replayCommand } from "./cli/replayCommand.ts"
 import { migrateCommand } from "./cli/migrateCommand.ts"
+import { StoreKind } from "./store/StoreConfig.ts"
 import { withDemoStores } from "./store/Stores.ts"
 import { observabilityLayer } from "./observability/Observability.ts"
 import { loggingLayer } from "./runtime/Logging.ts"
@@ -36,6 +37,7 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
       const webhookUrl = yield* Config.option(Config.string("WEBHOOK_URL"))
       return yield* Option.isSome(webhookUrl) ? runWebhookServer() : runPolling({ dropWebhook: false })
     }
+    yield* StoreKind // the demo runs on memory stores, but a wrong STORE is still refused
     yield* Console.error(`No TELEGRAM_BOT_TOKEN: replaying the bundled example conversation (${demoFile}).\n`)
     // The demo runs on a fresh in-memory database, so every run shows the whole conversation.
     yield* withDemoStores(runReplay(demoFile, Option.none(), Option.none()))

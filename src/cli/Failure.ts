@@ -24,12 +24,19 @@ const tagOf = (error: object): string | undefined =>
 const messageOf = (error: object): string =>
   "message" in error && typeof error.message === "string" && error.message !== "" ? error.message : String(error)
 
-/** A profile that cannot be read or is invalid: the file first, then what is wrong. */
+/**
+ * A profile that cannot be read or is invalid, on one line: the file, what is wrong, the
+ * first few fields at fault.
+ */
 const profileProblem = (source: string, message: string): string => {
   if (/cannot read the profile: NotFound/.test(message)) {
     return `${source}: profile file not found: set BOT_PROFILE to a profile file that exists (see profiles/ for examples)`
   }
-  return `${source}: ${message.replace(/^cannot read the profile: /, "cannot read the profile: ")}`
+  const [head = "", ...items] = message.split("\n").map((line) => line.trim()).filter((line) => line !== "")
+  if (items.length === 0) return `${source}: ${head}`
+  const shown = items.slice(0, 3).join("; ")
+  const more = items.length > 3 ? ` (and ${items.length - 3} more)` : ""
+  return `${source}: ${head.replace(/:$/, "")}: ${shown}${more}`
 }
 
 /** The report of one expected error (a failure in the error channel). */

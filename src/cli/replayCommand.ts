@@ -7,6 +7,7 @@ import { Config, Console, Effect, Option } from "effect"
 import { parseClock, withFixedClock } from "../replay/FixedClock.ts"
 import { replayBot } from "../replay/OfflineBot.ts"
 import type { ExpectMode } from "../replay/Transcript.ts"
+import { StoreKind } from "../store/StoreConfig.ts"
 import { replayReported } from "./offlineBot.ts"
 
 export interface ReplayCommandOptions {
@@ -19,9 +20,14 @@ export interface ReplayCommandOptions {
   readonly clock: Option.Option<string>
 }
 
-/** The replay as the command runs it: the bot on embedded layers (`replayBot`), the clock fixed when asked. */
+/**
+ * The replay as the command runs it: the bot on embedded layers (`replayBot`, memory stores
+ * whatever `STORE` says; `STORE` is still checked, so a typo is not silently ignored), the
+ * clock fixed when asked.
+ */
 export const runReplayCommand = (options: ReplayCommandOptions) =>
   Effect.gen(function*() {
+    yield* StoreKind
     const clock = Option.isSome(options.clock) ? Option.some(yield* parseClock(options.clock.value)) : Option.none()
     const run = replayReported({
       file: options.file,
