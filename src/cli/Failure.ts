@@ -54,7 +54,7 @@ export const describeError = (error: unknown): FailureReport => {
       return report(2, messageOf(error))
     case "StoreError": {
       const operation = "operation" in error && typeof error.operation === "string" ? error.operation : "store"
-      return report(1, `store: ${operation}: ${messageOf(error)}\nCheck STORE and its settings (${settingsReference}).`)
+      return report(1, `store: ${operation}: ${messageOf(error)}\nCheck STORE and its settings; every setting is described in ${settingsReference}.`)
     }
     case "ServeError": {
       const port = asPortInUse("PORT", 0)(error)

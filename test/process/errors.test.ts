@@ -126,4 +126,22 @@ describe("startup failures: one clear message and an exit code", () => {
         "Telegram refuses TELEGRAM_BOT_TOKEN (getMe: 401 Unauthorized): check the token from @BotFather."
       )
     }))
+
+  live("a store that cannot open: what failed and where to look; exit 1", () =>
+    Effect.gen(function*() {
+      // The directory of the database cannot be created: its parent is a file.
+      expect(yield* failing(["migrate"], { STORE: "sqlite", SQLITE_PATH: "package.json/bot.sqlite" }, 1)).toMatch(
+        /^store: open: SQLite database package\.json\/bot\.sqlite: cannot create the directory of package\.json\/bot\.sqlite: .*\n/
+      )
+    }))
+
+  live("LOG_LEVEL=debug adds the whole cause with its stack before the message", () =>
+    Effect.gen(function*() {
+      const result = yield* runBin(["webhook", "set"], { TELEGRAM_BOT_TOKEN: token, LOG_LEVEL: "debug" })
+      expect(result.code).toBe(2)
+      expect(stackFrames(result.stderr).length).toBeGreaterThan(0)
+      expect(result.stderr.trimEnd().split("\n").at(-1)).toBe(
+        "WEBHOOK_URL is not set: the public https URL Telegram should post updates to (ending in WEBHOOK_PATH)."
+      )
+    }))
 })
