@@ -7,6 +7,7 @@ import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Config, Console, Effect, Exit, Layer, LogLevel, Option } from "effect"
 import { reportFailure } from "./cli/Failure.ts"
+import { describeCommand, withCompleteHelp } from "./cli/help.ts"
 import { chatCommand } from "./cli/chatCommand.ts"
 import { runPolling, runWebhookServer } from "./cli/liveBot.ts"
 import { pollCommand } from "./cli/pollCommand.ts"
@@ -55,6 +56,7 @@ const cli = Command.run(rootCommand, { name: "dialog-bot", version: "0.1.0" })
 const baseLayer = Layer.merge(NodeContext.layer, loggingLayer(LogLevel.Warning))
 
 cli(process.argv).pipe(
+  withCompleteHelp("dialog-bot", process.argv),
   Effect.provide(Layer.provideMerge(observabilityLayer, baseLayer)),
   Effect.withScheduler(ioFairScheduler),
   // Every failure ends as a line or two and an exit code (src/cli/Failure.ts), never a stack trace.

@@ -1,7 +1,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, type Scope } from "effect"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { runBin, stackFrames, takenPort } from "./processes.ts"
 
@@ -19,7 +19,7 @@ const failing = (args: ReadonlyArray<string>, env: Record<string, string>, code:
     return result.stderr
   })
 
-const live = (name: string, test: () => Effect.Effect<void, unknown, FileSystem.FileSystem | Path.Path>) =>
+const live = (name: string, test: () => Effect.Effect<void, unknown, FileSystem.FileSystem | Path.Path | Scope.Scope>) =>
   it.scopedLive(name, () => Effect.provide(test(), NodeContext.layer), 60_000)
 
 describe("startup failures: one clear message and an exit code", () => {

@@ -85,7 +85,10 @@ export const takenPort = Effect.acquireRelease(
     const server = Net.createServer()
     server.listen(0, "127.0.0.1", () => resume(Effect.succeed(server)))
   }),
-  (server) => Effect.async<void>((resume) => server.close(() => resume(Effect.void)))
+  (server) =>
+    Effect.async<void>((resume) => {
+      server.close(() => resume(Effect.void))
+    })
 ).pipe(Effect.map((server) => (server.address() as Net.AddressInfo).port))
 
 /** Lines that look like a stack trace. */
