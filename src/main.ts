@@ -45,7 +45,12 @@ const rootCommand = Command.make("dialog-bot", {}, () =>
     yield* Console.error(howToConnect)
   })
 ).pipe(
-  Command.withDescription("A Telegram dialog bot on Effect. With no command: run the bot if configured, else a demo replay."),
+  Command.withDescription(
+    describeCommand(
+      "A Telegram dialog bot on Effect. With no command: the bot if TELEGRAM_BOT_TOKEN is set (the webhook server when WEBHOOK_URL is set, else long polling), else a demo replay.",
+      ["TELEGRAM_BOT_TOKEN", "WEBHOOK_URL", "STORE", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT"]
+    )
+  ),
   Command.withSubcommands([replayCommand, chatCommand, migrateCommand, pollCommand, serveCommand, webhookCommand])
 )
 

@@ -17,19 +17,22 @@ const helpFlags: ReadonlyArray<string> = ["--help", "-h"]
  * `words` (the command words typed before `--help`) are `webhook set`. The generic line
  * `A user-defined piece of text.` of a text option is dropped: each option says what it takes.
  */
-export const completeHelp = (text: string, program: string, words: ReadonlyArray<string>): string =>
-  text
-    .split("\n")
-    .flatMap((line) => {
-      const plain = line.replace(/\x1b\[[0-9;]*m/g, "")
-      if (plain.trim() === "A user-defined piece of text.") return []
-      const usage = /^\$ (\S+)/.exec(plain)
-      if (usage === null || usage[1] === program) return [line]
-      const at = words.indexOf(usage[1] ?? "")
-      const parents = at === -1 ? [] : words.slice(0, at)
-      return [line.replace("$ ", `$ ${[program, ...parents].join(" ")} `)]
-    })
-    .join("\n")
+export const completeHelp = (text: string, program: string, words: ReadonlyArray<string>): string => {
+  const lines = text.split("\n")
+  const out: Array<string> = []
+  lines.forEach((line, i) => {
+    const plain = line.replace(/\x1b\[[0-9;]*m/g, "")
+    // The generic line goes with the blank line after it.
+    if (plain.trim() === "A user-defined piece of text.") return
+    if (plain.trim() === "" && i > 0 && lines[i - 1]?.replace(/\x1b\[[0-9;]*m/g, "").trim() === "A user-defined piece of text.") return
+    const usage = /^\$ (\S+)/.exec(plain)
+    if (usage === null || usage[1] === program) return void out.push(line)
+    const at = words.indexOf(usage[1] ?? "")
+    const parents = at === -1 ? [] : words.slice(0, at)
+    out.push(line.replace("$ ", `$ ${[program, ...parents].join(" ")} `))
+  })
+  return out.join("\n")
+}
 
 /** Runs the command line with its help completed (see {@link completeHelp}) when `argv` asks for help. */
 export const withCompleteHelp = (program: string, argv: ReadonlyArray<string>) =>

@@ -9,6 +9,7 @@ import { replayBot } from "../replay/OfflineBot.ts"
 import type { ExpectMode } from "../replay/Transcript.ts"
 import { StoreKind } from "../store/StoreConfig.ts"
 import { replayReported } from "./offlineBot.ts"
+import { describeCommand } from "./help.ts"
 
 export interface ReplayCommandOptions {
   readonly file: string
@@ -90,6 +91,7 @@ export const replayCommand = Command.make(
       Options.withDefault("exact" as const)
     ),
     clock: Options.text("clock").pipe(
+      Options.withPseudoName("instant"),
       Options.withDescription("fix the clock at this ISO 8601 instant, e.g. 2026-01-15T10:00:00Z (or REPLAY_CLOCK)"),
       Options.withFallbackConfig(Config.string("REPLAY_CLOCK")),
       Options.optional
@@ -103,6 +105,10 @@ export const replayCommand = Command.make(
       }))
 ).pipe(
   Command.withDescription(
-    "Replay recorded updates through the dispatcher and the whole pipeline; print the transcript. With --expect, check the replies against a stored transcript."
+    describeCommand(
+      "Replay recorded updates through the dispatcher and the whole pipeline; print the transcript. With --expect, check the replies against a stored transcript. " +
+        "Replay always runs on fresh in-memory stores, whatever STORE says (STORE is still checked).",
+      ["BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "REPLAY_CLOCK", "MAX_CONCURRENT_DIALOGS", "STORE", "LOG_LEVEL"]
+    )
   )
 )
