@@ -63,3 +63,49 @@ export const Settings = <Self>() => <const Id extends string, A extends object>(
       Layer.effect(Tag, Effect.map(defaultsOf(config, placeholders), (defaults): A => ({ ...defaults, ...overrides })))
   }
 }
+
+/** Where a person reads about every setting. */
+export const settingsReference = "README.md, section Configuration (or .env.example)"
+
+/** What to do about a required variable that is not set, for the few that have no default. */
+const requiredHints: Record<string, string> = {
+  TELEGRAM_BOT_TOKEN: "the token @BotFather gave the bot, e.g. 123456:ABC-DEF…",
+  YDB_CONNECTION_STRING: "needed with STORE=ydb, e.g. grpc://localhost:2136/local",
+  WEBHOOK_URL: "the public https URL Telegram should post updates to (ending in WEBHOOK_PATH)"
+}
+
+const sentence = (text: string): string => text.length === 0 ? text : text[0]!.toLowerCase() + text.slice(1)
+
+/** One line per problem of a configuration error: the variable, what is wrong, how to fix it. */
+export const configErrorLines = (error: ConfigError.ConfigError): ReadonlyArray<string> => {
+  switch (error._op) {
+    case "And":
+    case "Or":
+      return [...new Set([...configErrorLines(error.left), ...configErrorLines(error.right)])]
+    case "MissingData": {
+      const name = error.path.join("_")
+      if (name === "") return [sentence(error.message)]
+      const hint = requiredHints[name]
+      return [`${name} is not set${hint === undefined ? "" : ` (${hint})`}: set it in the environment`]
+    }
+    case "InvalidData":
+    case "SourceUnavailable":
+    case "Unsupported": {
+      const name = error.path.join("_")
+      // A validation message names its variable itself (`PORT must be …`).
+      if (name === "" || error.message.startsWith(name)) return [error.message]
+      return [`${name} is invalid: ${sentence(error.message)}`]
+    }
+  }
+}
+
+/**
+ * A configuration error as a person reads it: each problem on one line (at most three), then
+ * where every setting is described.
+ */
+export const formatConfigError = (error: ConfigError.ConfigError): string => {
+  const lines = configErrorLines(error)
+  const shown = lines.slice(0, 3)
+  const more = lines.length > shown.length ? ` (and ${lines.length - shown.length} more)` : ""
+  return `${shown.join("\n")}${more}\nEvery setting is described in ${settingsReference}.`
+}

@@ -5,6 +5,7 @@ import { offlineBot } from "../replay/OfflineBot.ts"
 import { TelegramApiConsole } from "../telegram/TelegramRecorder.ts"
 import { chat } from "./chat.ts"
 import { announceModel } from "./offlineBot.ts"
+import { describeCommand } from "./help.ts"
 
 export const chatCommand = Command.make(
   "chat",
@@ -16,5 +17,10 @@ export const chatCommand = Command.make(
     Effect.zipRight(announceModel, chat({ userId, firstName: name })).pipe(
       Effect.provide(offlineBot({ telegram: TelegramApiConsole }))
     )
-).pipe(Command.withDescription("Chat with the bot in this terminal, as a Telegram user."))
+).pipe(Command.withDescription(describeCommand("Chat with the bot in this terminal, as a Telegram user.", [
+    "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL",
+    "STORE",
+    "SQLITE_PATH",
+    "LOG_LEVEL"
+  ])))
 

@@ -6,15 +6,16 @@
  */
 import { Options } from "@effect/cli"
 import { type ConfigError, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
-import type { ConfigurationError, StoreError } from "../domain/errors.ts"
-import { metricsRoute } from "../observability/MetricsServer.ts"
+import { asPortInUse, type ConfigurationError, type StoreError } from "../domain/errors.ts"
+import { metricsRoute, MetricsServerConfig } from "../observability/MetricsServer.ts"
 import { botLayer } from "../runtime/BotLayer.ts"
 import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
 import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
-import { drainOnClose, WebhookServerLive } from "../telegram/WebhookServer.ts"
+import { Intake } from "../telegram/Intake.ts"
+import { drainOnClose, WebhookSecretMissing, WebhookServerLive } from "../telegram/WebhookServer.ts"
 import { withUpdateRecording } from "../replay/RecordingIntake.ts"
 import type { UpdateRecorderOptions } from "../replay/UpdateRecorder.ts"
 import { announceModel } from "./offlineBot.ts"
@@ -96,33 +97,70 @@ export const registerWebhook = (config: WebhookConfigShape) =>
     return url
   })
 
+const updates = (n: number) => `${n} update${n === 1 ? "" : "s"}`
+
+/**
+ * Says at shutdown what the drain did: `stopped: 3 updates drained, 0 left pending`. Call it
+ * before the intake's `drainOnClose`: it notes what is outstanding when the scope starts
+ * closing (a finalizer added last runs first) and prints once the drain is over.
+ */
+export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const { outstanding } = yield* Intake
+    let atStop = 0
+    yield* Effect.addFinalizer(() =>
+      Effect.flatMap(outstanding, (left) =>
+        Console.error(`stopped: ${updates(Math.max(0, atStop - left))} drained, ${left} left pending`))
+    )
+    const result = yield* intake
+    yield* Effect.addFinalizer(() => Effect.map(outstanding, (n) => (atStop = n)))
+    return result
+  })
+
 /** Long polling until interrupted: `poll`, and `npm start` without `WEBHOOK_URL`. */
 export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>
   Effect.gen(function*() {
     yield* announceModel
     yield* announceBot
-    yield* drainOnClose
+    yield* reportStop(drainOnClose)
     yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
     yield* runPoller(options)
   }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), PollConfig.fromEnv)))
 
 /**
+ * The settings `serve` needs, checked before any network call or banner: the webhook
+ * settings, a secret (or `WEBHOOK_ALLOW_NO_SECRET=true`), and where `/metrics` is served.
+ */
+export const checkServeSettings = Effect.gen(function*() {
+  const config = yield* WebhookConfig
+  if (Option.isNone(config.secret) && !config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
+  const metrics = yield* MetricsServerConfig
+  return { config, metricsPort: metrics.port }
+})
+
+/**
  * The webhook server until interrupted: `serve`, and `npm start` with `WEBHOOK_URL`. When
  * `WEBHOOK_URL` is set and Telegram has another URL registered, it is registered first.
+ * `/metrics` is served next to the webhook unless `METRICS_PORT` gives it a server of its own.
  */
-export const runWebhookServer = (recording: Recording = Option.none()) => Effect.gen(function*() {
-  yield* announceModel
-  yield* announceBot
-  const config = yield* WebhookConfig
-  if (Option.isSome(config.url)) {
-    const info = yield* (yield* TelegramApi).getWebhookInfo
-    if (info.url !== config.url.value) {
-      yield* registerWebhook(config)
-      yield* Console.error(`webhook registered: ${config.url.value}`)
+export const runWebhookServer = (recording: Recording = Option.none()) =>
+  Effect.gen(function*() {
+    const { config, metricsPort } = yield* checkServeSettings
+    yield* announceModel
+    yield* announceBot
+    if (Option.isSome(config.url)) {
+      const info = yield* (yield* TelegramApi).getWebhookInfo
+      if (info.url !== config.url.value) {
+        yield* registerWebhook(config)
+        yield* Console.error(`webhook registered: ${config.url.value}`)
+      }
+    } else {
+      yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
     }
-  } else {
-    yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
-  }
-  yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
-  return yield* Layer.launch(WebhookServerLive({ routes: metricsRoute }))
-}).pipe(Effect.provide(Layer.merge(liveBotWith(recording), WebhookConfig.fromEnv)))
+    yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
+    const server = WebhookServerLive(Option.isSome(metricsPort) ? {} : { routes: metricsRoute }).pipe(
+      Layer.mapError(asPortInUse("PORT", config.port))
+    )
+    yield* reportStop(Layer.build(server))
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), WebhookConfig.fromEnv)))

@@ -1,6 +1,7 @@
 /** `poll [--drop-webhook] [--record FILE [--redact]]`: long polling against the Bot API until interrupted. */
 import { Command, Options } from "@effect/cli"
 import { recordingFrom, recordingOptions, runPolling } from "./liveBot.ts"
+import { describeCommand } from "./help.ts"
 
 export const pollCommand = Command.make(
   "poll",
@@ -11,4 +12,9 @@ export const pollCommand = Command.make(
     ...recordingOptions
   },
   ({ dropWebhook, ...recording }) => runPolling({ dropWebhook }, recordingFrom(recording))
-).pipe(Command.withDescription("Run the bot with long polling (getUpdates). Needs TELEGRAM_BOT_TOKEN."))
+).pipe(Command.withDescription(describeCommand("Run the bot with long polling (getUpdates). Needs TELEGRAM_BOT_TOKEN.", [
+  "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "STORE", "SQLITE_PATH", "YDB_CONNECTION_STRING", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT",
+  "TELEGRAM_POLL_TIMEOUT",
+  "TELEGRAM_POLL_LIMIT",
+  "TELEGRAM_ALLOWED_UPDATES"
+])))

@@ -7,7 +7,9 @@ import { Config, Console, Effect, Option } from "effect"
 import { parseClock, withFixedClock } from "../replay/FixedClock.ts"
 import { replayBot } from "../replay/OfflineBot.ts"
 import type { ExpectMode } from "../replay/Transcript.ts"
+import { StoreKind } from "../store/StoreConfig.ts"
 import { replayReported } from "./offlineBot.ts"
+import { describeCommand } from "./help.ts"
 
 export interface ReplayCommandOptions {
   readonly file: string
@@ -19,9 +21,14 @@ export interface ReplayCommandOptions {
   readonly clock: Option.Option<string>
 }
 
-/** The replay as the command runs it: the bot on embedded layers (`replayBot`), the clock fixed when asked. */
+/**
+ * The replay as the command runs it: the bot on embedded layers (`replayBot`, memory stores
+ * whatever `STORE` says; `STORE` is still checked, so a typo is not silently ignored), the
+ * clock fixed when asked.
+ */
 export const runReplayCommand = (options: ReplayCommandOptions) =>
   Effect.gen(function*() {
+    yield* StoreKind
     const clock = Option.isSome(options.clock) ? Option.some(yield* parseClock(options.clock.value)) : Option.none()
     const run = replayReported({
       file: options.file,
@@ -84,6 +91,7 @@ export const replayCommand = Command.make(
       Options.withDefault("exact" as const)
     ),
     clock: Options.text("clock").pipe(
+      Options.withPseudoName("instant"),
       Options.withDescription("fix the clock at this ISO 8601 instant, e.g. 2026-01-15T10:00:00Z (or REPLAY_CLOCK)"),
       Options.withFallbackConfig(Config.string("REPLAY_CLOCK")),
       Options.optional
@@ -97,6 +105,10 @@ export const replayCommand = Command.make(
       }))
 ).pipe(
   Command.withDescription(
-    "Replay recorded updates through the dispatcher and the whole pipeline; print the transcript. With --expect, check the replies against a stored transcript."
+    describeCommand(
+      "Replay recorded updates through the dispatcher and the whole pipeline; print the transcript. With --expect, check the replies against a stored transcript. " +
+        "Replay always runs on fresh in-memory stores, whatever STORE says (STORE is still checked).",
+      ["BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "REPLAY_CLOCK", "MAX_CONCURRENT_DIALOGS", "STORE", "LOG_LEVEL"]
+    )
   )
 )

@@ -5,6 +5,7 @@ import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { WebhookConfig } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { registerWebhook } from "./liveBot.ts"
+import { describeCommand } from "./help.ts"
 
 const withTelegram = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provide(effect, Layer.merge(TelegramApiLive, WebhookConfig.fromEnv))
@@ -17,7 +18,10 @@ const setCommand = Command.make("set", {}, () =>
     })
   )).pipe(
     Command.withDescription(
-      "Register WEBHOOK_URL with Telegram, with WEBHOOK_SECRET, TELEGRAM_ALLOWED_UPDATES, WEBHOOK_MAX_CONNECTIONS and WEBHOOK_DROP_PENDING_UPDATES."
+      describeCommand(
+        "Register WEBHOOK_URL with Telegram, with WEBHOOK_SECRET, TELEGRAM_ALLOWED_UPDATES, WEBHOOK_MAX_CONNECTIONS and WEBHOOK_DROP_PENDING_UPDATES.",
+        ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "WEBHOOK_URL", "WEBHOOK_SECRET", "TELEGRAM_ALLOWED_UPDATES", "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_DROP_PENDING_UPDATES"]
+      )
     )
   )
 
@@ -33,7 +37,7 @@ const deleteCommand = Command.make(
         yield* Console.log(`webhook deleted${dropPending ? "; pending updates dropped" : ""}`)
       })
     )
-).pipe(Command.withDescription("Remove the webhook (needed before long polling)."))
+).pipe(Command.withDescription(describeCommand("Remove the webhook (needed before long polling).", ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL"])))
 
 const infoCommand = Command.make("info", {}, () =>
   withTelegram(
@@ -41,9 +45,11 @@ const infoCommand = Command.make("info", {}, () =>
       const info = yield* (yield* TelegramApi).getWebhookInfo
       yield* Console.log(JSON.stringify(info, null, 2))
     })
-  )).pipe(Command.withDescription("Print what Telegram knows about the webhook (URL, pending updates, last error)."))
+  )).pipe(Command.withDescription(
+    describeCommand("Print what Telegram knows about the webhook (URL, pending updates, last error).", ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL"])
+  ))
 
 export const webhookCommand = Command.make("webhook").pipe(
-  Command.withDescription("Manage the webhook registered with Telegram."),
+  Command.withDescription(describeCommand("Manage the webhook registered with Telegram.", ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "WEBHOOK_URL", "WEBHOOK_SECRET", "TELEGRAM_ALLOWED_UPDATES", "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_DROP_PENDING_UPDATES"])),
   Command.withSubcommands([setCommand, deleteCommand, infoCommand])
 )

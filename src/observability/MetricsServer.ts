@@ -2,15 +2,17 @@
  * The metrics endpoint. `GET /metrics` answers every metric of the process in the Prometheus
  * text format; `GET /healthz` answers `ok` while the process serves requests.
  *
- * The webhook server serves {@link metricsRoute} on its own port. In polling mode (or to
- * keep metrics off the public port) `METRICS_PORT` starts a separate small server with the
- * same routes on `METRICS_HOST` (default `0.0.0.0`); unset, nothing is started. Scrapes are
- * not traced (a scrape every few seconds would bury the update traces).
+ * Without `METRICS_PORT` the webhook server serves {@link metricsRoute} on its own port. With
+ * `METRICS_PORT` set (polling mode, or to keep metrics off the public port) a separate small
+ * server has the same routes on `METRICS_HOST` (default `0.0.0.0`), and the webhook port no
+ * longer answers `/metrics`. Scrapes are not traced (a scrape every few seconds would bury
+ * the update traces).
  */
 import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
+import { asPortInUse } from "../domain/errors.ts"
 import { prometheusContentType, prometheusText } from "./Prometheus.ts"
 
 /** `GET /metrics`: the Prometheus exposition of every metric. */
@@ -54,6 +56,6 @@ export const MetricsServerLive = Layer.unwrapEffect(
   Effect.map(MetricsServerConfig, ({ host, port }) =>
     Option.match(port, {
       onNone: () => Layer.empty,
-      onSome: (port) => Layer.discard(metricsServerOn({ port, host }))
+      onSome: (port) => Layer.discard(metricsServerOn({ port, host })).pipe(Layer.mapError(asPortInUse("METRICS_PORT", port)))
     }))
 )

@@ -9,8 +9,9 @@
  * transcript on every run.
  */
 import { FileSystem } from "@effect/platform"
-import { Console, Duration, Effect, Fiber, Option, ParseResult, Schedule, Schema } from "effect"
+import { Console, Duration, Effect, Fiber, Option, Schedule, Schema } from "effect"
 import { Update, updateChatId, updateKind } from "../domain/Update.ts"
+import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Dispatcher } from "../runtime/Dispatcher.ts"
 import { type SentRecord, TelegramRecorder } from "../telegram/TelegramRecorder.ts"
 import {
@@ -45,7 +46,7 @@ export const parseUpdates = (text: string) => {
     if (json === "") return
     const decoded = decodeLine(json)
     if (decoded._tag === "Right") updates.push({ line: index + 1, json, update: decoded.right })
-    else bad.push({ line: index + 1, message: ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").slice(0, 3).join(" ") })
+    else bad.push({ line: index + 1, message: summarizeParseError(decoded.left) })
   })
   return { updates, bad }
 }

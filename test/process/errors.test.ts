@@ -1,0 +1,147 @@
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, type Scope } from "effect"
+import { makeFakeBotApi } from "../support/FakeBotApi.ts"
+import { runBin, stackFrames, takenPort } from "./processes.ts"
+
+const reference = "Every setting is described in README.md, section Configuration (or .env.example)."
+/** A Bot API nobody answers at. */
+const unreachable = "http://127.0.0.1:1"
+const token = "123456:ABC-processErrors"
+
+/** Runs the bin; checks the exit code, that nothing looks like a stack trace, and returns stderr. */
+const failing = (args: ReadonlyArray<string>, env: Record<string, string>, code: number) =>
+  Effect.gen(function*() {
+    const result = yield* runBin(args, { STORE: "memory", ...env })
+    expect(stackFrames(result.stderr + result.stdout)).toEqual([])
+    expect(result.code).toBe(code)
+    return result.stderr
+  })
+
+const live = (name: string, test: () => Effect.Effect<void, unknown, FileSystem.FileSystem | Path.Path | Scope.Scope>) =>
+  it.scopedLive(name, () => Effect.provide(test(), NodeContext.layer), 60_000)
+
+describe("startup failures: one clear message and an exit code", () => {
+  live("a required setting missing: the variable, an example, where settings are described; exit 2", () =>
+    Effect.gen(function*() {
+      expect(yield* failing(["migrate"], { STORE: "ydb" }, 2)).toBe(
+        "YDB_CONNECTION_STRING is not set (needed with STORE=ydb, e.g. grpc://localhost:2136/local): set it in the environment\n" +
+          `${reference}\n`
+      )
+    }))
+
+  live("a malformed token and a port that is not a number: the variable and what is wrong; exit 2", () =>
+    Effect.gen(function*() {
+      expect(yield* failing(["poll"], { TELEGRAM_BOT_TOKEN: "123/abc" }, 2)).toBe(
+        `TELEGRAM_BOT_TOKEN must look like 123456:ABC-… (no spaces or slashes)\n${reference}\n`
+      )
+      expect(yield* failing(["serve"], { TELEGRAM_BOT_TOKEN: token, PORT: "abc" }, 2)).toBe(
+        `PORT is invalid: expected an integer value but received "abc"\n${reference}\n`
+      )
+    }))
+
+  live("STORE=bogus is refused by replay and by the demo, with the allowed values; exit 2", () =>
+    Effect.gen(function*() {
+      const expected = `STORE is invalid: expected one of (memory, sqlite, ydb) but received "bogus"\n${reference}\n`
+      expect(yield* failing(["replay", "examples/conversation.jsonl"], { STORE: "bogus" }, 2)).toBe(expected)
+      expect(yield* failing([], { STORE: "bogus" }, 2)).toBe(expected)
+    }))
+
+  live("serve without WEBHOOK_SECRET says so before any banner or Bot API call; exit 2", () =>
+    Effect.gen(function*() {
+      expect(yield* failing(["serve"], { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_BASE_URL: unreachable }, 2)).toBe(
+        "WEBHOOK_SECRET is not set: anyone who finds the URL could post updates. Set WEBHOOK_SECRET " +
+          "(1-256 characters A-Z a-z 0-9 _ -; `webhook set` registers it with Telegram), or WEBHOOK_ALLOW_NO_SECRET=true for local testing only.\n"
+      )
+    }))
+
+  live("webhook set without WEBHOOK_URL: one line; exit 2", () =>
+    Effect.gen(function*() {
+      expect(yield* failing(["webhook", "set"], { TELEGRAM_BOT_TOKEN: token, TELEGRAM_API_BASE_URL: unreachable }, 2)).toBe(
+        "WEBHOOK_URL is not set: the public https URL Telegram should post updates to (ending in WEBHOOK_PATH).\n"
+      )
+    }))
+
+  live("a profile file missing or invalid: the file, and the fields at fault; exit 2", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const missing = path.join(dir, "missing.json")
+      expect(yield* failing(["chat"], { BOT_PROFILE: missing }, 2)).toBe(
+        `${missing}: profile file not found: set BOT_PROFILE to a profile file that exists (see profiles/ for examples)\n`
+      )
+      const invalid = path.join(dir, "profile.json")
+      yield* fs.writeFileString(invalid, JSON.stringify({ name: 5 }))
+      expect(yield* failing(["chat"], { BOT_PROFILE: invalid }, 2)).toBe(
+        `${invalid}: invalid profile: name: Expected string, actual 5; language: is missing; timeZone: is missing (and 7 more)\n`
+      )
+    }))
+
+  live("replay of a missing file reports it once; exit 2", () =>
+    Effect.gen(function*() {
+      const result = yield* runBin(["replay", "/nonexistent/updates.jsonl"], { STORE: "memory" })
+      expect(result.code).toBe(2)
+      const output = result.stdout + result.stderr
+      expect(output.split("Path '/nonexistent/updates.jsonl' must exist").length - 1).toBe(1)
+      expect(stackFrames(output)).toEqual([])
+    }))
+
+  live("replay summarises the lines that are not updates: the path and what was expected", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const file = path.join(dir, "bad.jsonl")
+      yield* fs.writeFileString(
+        file,
+        `{"update_id":"x"}\n{"update_id":2,"message":{"message_id":1,"date":1,"chat":{"id":"z","type":"private"},"text":"hi"}}\n`
+      )
+      const stderr = yield* failing(["replay", file], {}, 0)
+      expect(stderr).toContain(`${file}:1: skipped, not an update: update_id: expected a number\n`)
+      expect(stderr).toContain(`${file}:2: skipped, not an update: message.chat.id: expected a number\n`)
+    }))
+
+  live("a busy PORT and a busy METRICS_PORT: the variable and the port; exit 1", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const port = yield* takenPort
+      const env = { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, WEBHOOK_SECRET: "s3cret", HOST: "127.0.0.1" }
+      const stderr = yield* failing(["serve"], { ...env, PORT: String(port) }, 1)
+      expect(stderr.trimEnd().split("\n").at(-1)).toBe(
+        `PORT ${port} is in use: stop the other process on that port or set PORT to a free port.`
+      )
+      expect(yield* failing(["serve"], { ...env, PORT: "0", METRICS_HOST: "127.0.0.1", METRICS_PORT: String(port) }, 1)).toBe(
+        `METRICS_PORT ${port} is in use: stop the other process on that port or set METRICS_PORT to a free port.\n`
+      )
+    }))
+
+  live("a token Telegram refuses: one line naming TELEGRAM_BOT_TOKEN; exit 1", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("getMe", { error: 401, description: "Unauthorized" })
+      const stderr = yield* failing(["poll"], { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url }, 1)
+      expect(stderr.trimEnd().split("\n").at(-1)).toBe(
+        "Telegram refuses TELEGRAM_BOT_TOKEN (getMe: 401 Unauthorized): check the token from @BotFather."
+      )
+    }))
+
+  live("a store that cannot open: what failed and where to look; exit 1", () =>
+    Effect.gen(function*() {
+      // The directory of the database cannot be created: its parent is a file.
+      expect(yield* failing(["migrate"], { STORE: "sqlite", SQLITE_PATH: "package.json/bot.sqlite" }, 1)).toMatch(
+        /^store: open: SQLite database package\.json\/bot\.sqlite: cannot create the directory of package\.json\/bot\.sqlite: .*\n/
+      )
+    }))
+
+  live("LOG_LEVEL=debug adds the whole cause with its stack before the message", () =>
+    Effect.gen(function*() {
+      const result = yield* runBin(["webhook", "set"], { TELEGRAM_BOT_TOKEN: token, LOG_LEVEL: "debug" })
+      expect(result.code).toBe(2)
+      expect(stackFrames(result.stderr).length).toBeGreaterThan(0)
+      expect(result.stderr.trimEnd().split("\n").at(-1)).toBe(
+        "WEBHOOK_URL is not set: the public https URL Telegram should post updates to (ending in WEBHOOK_PATH)."
+      )
+    }))
+})

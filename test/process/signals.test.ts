@@ -1,0 +1,66 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
+import { bin, connectionRefused, exitCode, groupAlive, start, type Started } from "./processes.ts"
+
+const hello = (updateId: number, chatId: number) => ({
+  update_id: updateId,
+  message: {
+    message_id: updateId,
+    date: 1_764_300_000,
+    chat: { id: chatId, type: "private" },
+    from: { id: chatId, is_bot: false, first_name: "Ann" },
+    text: "hello"
+  }
+})
+
+/** The port the webhook server reports it listens on. */
+const listeningPort = (bot: Started) =>
+  eventually(
+    Effect.sync(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr() + bot.stdout())?.[1]),
+    (port) => port !== undefined,
+    3_000
+  ).pipe(Effect.map(Number))
+
+const post = (port: number, body: unknown) =>
+  Effect.promise(() =>
+    fetch(`http://127.0.0.1:${port}/telegram/webhook`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body)
+    }).then((r) => r.status)
+  )
+
+/** `serve` as `command args` against a fake Bot API; SIGTERM to the process started (the wrapper). */
+const serveThenTerminate = (command: string, args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const fake = yield* makeFakeBotApi()
+    const bot = yield* start(command, args, {
+      TELEGRAM_BOT_TOKEN: fake.token,
+      TELEGRAM_API_BASE_URL: fake.url,
+      WEBHOOK_ALLOW_NO_SECRET: "true",
+      STORE: "memory",
+      HOST: "127.0.0.1",
+      PORT: "0",
+      LOG_LEVEL: "info"
+    })
+    const port = yield* listeningPort(bot)
+    // A reply that takes a while: the update is still in flight when the signal comes.
+    yield* fake.script("sendMessage", { delayMs: 1_000, then: { result: { message_id: 1, date: 0, chat: { id: 11, type: "private" } } } })
+    expect(yield* post(port, hello(7, 11))).toBe(200)
+    yield* fake.waitForCalls("sendMessage", 1)
+    bot.child.kill("SIGTERM")
+    expect(yield* exitCode(bot.child)).toBe(0)
+    expect(yield* connectionRefused(port)).toBe(true)
+    expect(groupAlive(bot.child)).toBe(false)
+    expect(bot.stderr()).toContain("stopped: 1 update drained, 0 left pending")
+    expect(yield* fake.calls("sendMessage")).toHaveLength(1)
+  })
+
+describe("signals reach the bot", () => {
+  it.scopedLive("node bin/dialog-bot.mjs serve: SIGTERM drains, exits 0, frees the port, leaves no process", () =>
+    serveThenTerminate(process.execPath, [bin, "serve"]), 60_000)
+
+  it.scopedLive("npm start -- serve: SIGTERM drains, exits 0, frees the port, leaves no process", () =>
+    serveThenTerminate("npm", ["start", "--silent", "--", "serve"]), 60_000)
+})
