@@ -20,7 +20,8 @@
  * settings of `SendConfig`), and what a refusal means (a 403 marks the client blocked, in the
  * Messenger, which has the client store).
  */
-import { Duration, Effect, Either, Metric, ParseResult, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
+import { summarizeParseError } from "../domain/decodeErrors.ts"
+import { Duration, Effect, Either, Metric, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
 import { countRetry, telegramDuration, telegramErrors, telegramRequests, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
@@ -112,7 +113,6 @@ const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.E
   return typeof text === "string" ? Effect.zipRight(annotateText("reply.text", text), measured) : measured
 }
 
-const excerpt = (text: string, max = 200) => (text.length > max ? `${text.slice(0, max)}…` : text)
 
 const decoded = <A, I>(method: string, result: Schema.Schema<A, I>, raw: Effect.Effect<unknown, TelegramError>) => {
   const decode = Schema.decodeUnknownEither(result, { onExcessProperty: "ignore" })
@@ -122,7 +122,7 @@ const decoded = <A, I>(method: string, result: Schema.Schema<A, I>, raw: Effect.
         Effect.fail(
           new TelegramTransportError({
             method,
-            message: `unexpected result: ${excerpt(ParseResult.TreeFormatter.formatErrorSync(e))}`
+            message: `unexpected result: ${summarizeParseError(e)}`
           })
         ),
       onRight: Effect.succeed

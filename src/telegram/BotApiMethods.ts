@@ -7,7 +7,8 @@
  * Results are read tolerantly: only the fields the bot uses are decoded, extra fields are
  * ignored, and a method whose result the bot does not use does not decode it at all.
  */
-import { Duration, Effect, Either, Option, ParseResult, Schema } from "effect"
+import { summarizeParseError } from "../domain/decodeErrors.ts"
+import { Duration, Effect, Either, Option, Schema } from "effect"
 import { TelegramId, Update } from "../domain/Update.ts"
 import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
 
@@ -77,8 +78,6 @@ const Ignored = Schema.Unknown
 const defined = (params: Record<string, unknown>): BotApiParams =>
   Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined))
 
-const excerpt = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text)
-
 const sendMessageParams = (message: SendMessage): BotApiParams =>
   defined({
     chat_id: message.chatId,
@@ -119,7 +118,7 @@ const decodePolled = (raw: unknown): PolledUpdate => {
       _tag: "Undecodable",
       json,
       updateId,
-      reason: excerpt(ParseResult.TreeFormatter.formatErrorSync(error), 500)
+      reason: summarizeParseError(error)
     })
   })
 }

@@ -11,6 +11,7 @@
  * Other routes (e.g. `/metrics`) join the same server through `WebhookServerLive({ routes })`;
  * `webhookRouter` is the router of the webhook routes alone.
  */
+import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { createHash, timingSafeEqual } from "node:crypto"
 import { createServer } from "node:http"
 import {
@@ -20,7 +21,7 @@ import {
   HttpServerResponse
 } from "@effect/platform"
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
-import { Context, Effect, Either, Fiber, Layer, Option, ParseResult, Redacted, Schema } from "effect"
+import { Context, Effect, Either, Fiber, Layer, Option, Redacted, Schema } from "effect"
 import { Update } from "../domain/Update.ts"
 import { Intake } from "./Intake.ts"
 import { WebhookConfig, type WebhookConfigShape } from "./TelegramConfig.ts"
@@ -126,7 +127,7 @@ export const makeUpdateHandler = (config: WebhookConfigShape) =>
       // stack: such a body is refused like any other that is not an Update.
       const decoded = yield* Effect.try({
         try: () =>
-          Either.mapLeft(decodeUpdate(body.right), (error) => ParseResult.TreeFormatter.formatErrorSync(error).slice(0, 300)),
+          Either.mapLeft(decodeUpdate(body.right), (error) => summarizeParseError(error)),
         catch: () => new BodyUnreadable({ message: "too deeply nested" })
       }).pipe(Effect.catchTag("BodyUnreadable", (e) => Effect.succeed(Either.left(e.message))))
       if (Either.isLeft(decoded)) {
