@@ -43,7 +43,7 @@ describe("startup failures: one clear message and an exit code", () => {
 
   live("STORE=bogus is refused by replay and by the demo, with the allowed values; exit 2", () =>
     Effect.gen(function*() {
-      const expected = `STORE is invalid: expected one of (memory, sqlite, ydb) but received "bogus"\n${reference}\n`
+      const expected = `STORE is invalid: expected one of (memory, sqlite, postgres, ydb) but received "bogus"\n${reference}\n`
       expect(yield* failing(["replay", "examples/conversation.jsonl"], { STORE: "bogus" }, 2)).toBe(expected)
       expect(yield* failing([], { STORE: "bogus" }, 2)).toBe(expected)
     }))
