@@ -18,6 +18,7 @@ import { Intake } from "../telegram/Intake.ts"
 import { drainOnClose, WebhookSecretMissing, WebhookServerLive } from "../telegram/WebhookServer.ts"
 import { withUpdateRecording } from "../replay/RecordingIntake.ts"
 import type { UpdateRecorderOptions } from "../replay/UpdateRecorder.ts"
+import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
 
 /** The whole bot on the real Bot API. */
@@ -117,10 +118,20 @@ export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
     return result
   })
 
+/** The model, and a warning when real users are about to get the offline model's rule-based answers. */
+const announceLiveModel = Effect.gen(function*() {
+  yield* announceModel
+  if (!(yield* liveModelRequested)) {
+    yield* Console.error(
+      "warning: no language model is configured (OPENAI_API_KEY or OPENAI_BASE_URL): users get the built-in offline model's rule-based answers"
+    )
+  }
+})
+
 /** Long polling until interrupted: `poll`, and `npm start` without `WEBHOOK_URL`. */
 export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>
   Effect.gen(function*() {
-    yield* announceModel
+    yield* announceLiveModel
     yield* announceBot
     yield* reportStop(drainOnClose)
     yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
@@ -146,7 +157,7 @@ export const checkServeSettings = Effect.gen(function*() {
 export const runWebhookServer = (recording: Recording = Option.none()) =>
   Effect.gen(function*() {
     const { config, metricsPort } = yield* checkServeSettings
-    yield* announceModel
+    yield* announceLiveModel
     yield* announceBot
     if (Option.isSome(config.url)) {
       const info = yield* (yield* TelegramApi).getWebhookInfo

@@ -63,6 +63,10 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
       bot.child.kill("SIGTERM")
       expect(yield* exitCode(bot.child)).toBe(0)
       expect(bot.output()).toContain("bot: @fake_bot")
+      // No model is configured here: the operator is told that users get the offline model.
+      expect(bot.output()).toContain(
+        "warning: no language model is configured (OPENAI_API_KEY or OPENAI_BASE_URL): users get the built-in offline model's rule-based answers"
+      )
       expect(bot.output()).not.toContain(fake.token)
       expect((yield* fake.calls("getMe")).length).toBe(1)
     }), 60_000)
