@@ -7,6 +7,10 @@
  *   memory    the memory store as it is
  * BENCH_NOOP=1 puts a pipeline that does nothing behind the dispatcher (intake benchmark).
  */
+import type { Inbox } from "../../src/store/Inbox.ts"
+import type { Intake } from "../../src/telegram/Intake.ts"
+import type { TelegramApi } from "../../src/telegram/TelegramApi.ts"
+import { TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { HttpServer } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { type ConfigError, Duration, Effect, Layer, Logger, LogLevel } from "effect"
@@ -52,8 +56,9 @@ const NoDialog = Layer.succeed(DialogPipeline, DialogPipeline.of({
   apologize: () => Effect.void
 }))
 
-const dispatcher = process.env.BENCH_NOOP === "1"
-  ? DispatcherLive.pipe(Layer.provideMerge(Layer.mergeAll(NoDialog, stores, DispatcherConfig.fromEnv)))
+const dispatcher: Layer.Layer<Intake | TelegramApi | Inbox, ConfigError.ConfigError | StoreError | ConfigurationError> =
+  process.env.BENCH_NOOP === "1"
+  ? DispatcherLive.pipe(Layer.provideMerge(Layer.mergeAll(NoDialog, stores, DispatcherConfig.fromEnv, TelegramApiRecorder())))
   : botLayer<ConfigError.ConfigError | StoreError | ConfigurationError, never>({
     telegram: TelegramApiLive,
     model: LanguageModelLive,

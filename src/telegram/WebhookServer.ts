@@ -23,6 +23,7 @@ import {
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Context, Effect, Either, Fiber, Layer, Option, Redacted, Schema } from "effect"
 import { Update } from "../domain/Update.ts"
+import { makeHealth } from "./Health.ts"
 import { Intake } from "./Intake.ts"
 import { WebhookConfig, type WebhookConfigShape } from "./TelegramConfig.ts"
 
@@ -148,18 +149,14 @@ export const makeUpdateHandler = (config: WebhookConfigShape) =>
     }).pipe(Effect.withSpan("telegram.webhook"))
   })
 
-/** The webhook routes: POST `WEBHOOK_PATH` and GET `/healthz`. */
+/** The webhook routes: POST `WEBHOOK_PATH` and GET `/healthz` (`Health.ts`). */
 export const webhookRouter = Effect.gen(function*() {
   const config = yield* WebhookConfig
-  const intake = yield* Intake
   const handler = yield* makeUpdateHandler(config)
+  const health = yield* makeHealth
   return HttpRouter.empty.pipe(
     HttpRouter.post(config.path as HttpRouter.PathInput, handler),
-    HttpRouter.get(
-      "/healthz",
-      Effect.map(intake.outstanding, (outstanding) =>
-        HttpServerResponse.unsafeJson({ status: "ok", outstanding }))
-    )
+    HttpRouter.get("/healthz", Effect.map(health, (state) => HttpServerResponse.unsafeJson(state)))
   )
 })
 

@@ -1,4 +1,6 @@
 import * as Http from "node:http"
+import { StoreError } from "../../src/domain/errors.ts"
+import { mapStores } from "../../src/store/Instrumented.ts"
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -174,11 +176,35 @@ describe("webhook server", () => {
       const { base, dispatcher, inbox } = yield* startServer()
       const health = yield* request(`${base}/healthz`, { method: "GET" })
       expect(health.status).toBe(200)
-      expect(JSON.parse(health.body)).toEqual({ status: "ok", outstanding: 0 })
+      expect(JSON.parse(health.body)).toEqual({ status: "ok", outstanding: 0, store: "ok", telegram: "ok" })
       expect((yield* request(`${base}/nowhere`, { method: "GET" })).status).toBe(404)
       yield* dispatcher.shutdown
       expect((yield* post(base, update(31))).status).toBe(503)
       expect(yield* inbox.lastUpdateId).toBeUndefined()
+    }))
+
+  it.scopedLive("/healthz tells when the store or the Bot API does not answer, and asks Telegram at most every 30 s", () =>
+    Effect.gen(function*() {
+      const memory = yield* Layer.build(StoresMemory)
+      let storeDown = true
+      const stores = mapStores(memory, (store) => (operation, effect) =>
+        store === "inbox" && operation === "lastUpdateId"
+          ? Effect.suspend(() => storeDown ? Effect.fail(new StoreError({ operation, message: "database is locked" })) : effect)
+          : effect)
+      const { base, fake } = yield* startServer({ stores })
+      yield* fake.script("getMe", { error: 401, description: "Unauthorized" })
+      const health = yield* request(`${base}/healthz`, { method: "GET" })
+      expect(health.status).toBe(200)
+      expect(JSON.parse(health.body)).toEqual({
+        status: "degraded",
+        outstanding: 0,
+        store: "failing: database is locked",
+        telegram: "failing: getMe: 401 Unauthorized"
+      })
+      storeDown = false
+      // The Bot API's answer is kept for 30 s: a second probe does not call getMe again.
+      expect(JSON.parse((yield* request(`${base}/healthz`, { method: "GET" })).body)).toMatchObject({ store: "ok" })
+      expect(yield* fake.calls("getMe")).toHaveLength(1)
     }))
 
   it.scopedLive("refuses to start without a secret unless allowed for local testing", () =>

@@ -1,0 +1,48 @@
+/**
+ * What `GET /healthz` tells an operator or a load balancer: whether the store and the Bot API
+ * answer, and how many updates are queued or running. It always answers 200 while the process
+ * serves requests (a restart does not bring Telegram back); `status` is `degraded` and the
+ * failing part says why when something does not answer.
+ */
+import { Duration, Effect } from "effect"
+import { Inbox } from "../store/Inbox.ts"
+import { Intake } from "./Intake.ts"
+import { TelegramApi } from "./TelegramApi.ts"
+
+/** How long one check may take. */
+const checkTimeout = Duration.seconds(2)
+/** Telegram is asked at most this often: health probes must not become Bot API traffic. */
+const telegramCheckEvery = Duration.seconds(30)
+
+export interface Health {
+  readonly status: "ok" | "degraded"
+  /** Updates queued or running. */
+  readonly outstanding: number
+  /** `ok`, or `failing: <why>`. */
+  readonly store: string
+  readonly telegram: string
+}
+
+const check = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>): Effect.Effect<string> =>
+  effect.pipe(
+    Effect.timeoutFail({ duration: checkTimeout, onTimeout: () => ({ message: `no answer within ${Duration.format(checkTimeout)}` }) }),
+    Effect.as("ok"),
+    Effect.catchAll((e) => Effect.succeed(`failing: ${e.message}`))
+  )
+
+/** The health check: reads the inbox's last update id and asks the Bot API `getMe` (cached). */
+export const makeHealth = Effect.gen(function*() {
+  const inbox = yield* Inbox
+  const api = yield* TelegramApi
+  const intake = yield* Intake
+  const telegram = yield* Effect.cachedWithTTL(check(api.getMe), telegramCheckEvery)
+  return Effect.map(
+    Effect.all([check(inbox.lastUpdateId), telegram, intake.outstanding], { concurrency: "unbounded" }),
+    ([store, telegramState, outstanding]): Health => ({
+      status: store === "ok" && telegramState === "ok" ? "ok" : "degraded",
+      outstanding,
+      store,
+      telegram: telegramState
+    })
+  )
+})
