@@ -5,13 +5,13 @@
  * until `SHUTDOWN_DEADLINE`.
  */
 import { Options } from "@effect/cli"
-import { type ConfigError, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { type ConfigError, Console, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { asPortInUse, type ConfigurationError, type StoreError } from "../domain/errors.ts"
 import { metricsRoute, MetricsServerConfig } from "../observability/MetricsServer.ts"
 import { botLayer } from "../runtime/BotLayer.ts"
 import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
 import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
-import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
 import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { Intake } from "../telegram/Intake.ts"
@@ -67,16 +67,39 @@ export class WebhookUrlMissing extends Schema.TaggedError<WebhookUrlMissing>()("
   }
 }
 
-/** Checks the token with getMe and says which bot runs. */
-export const announceBot = Effect.gen(function*() {
-  const me = yield* (yield* TelegramApi).getMe.pipe(
-    Effect.catchIf(
-      (e) => e._tag === "TelegramApiError" && (e.errorCode === 401 || e.errorCode === 404),
-      (e) => Effect.fail(new TokenRefused({ description: e.message }))
-    )
+/** Telegram did not answer: no connection, a timeout, a 5xx or a 429 — worth asking again. */
+const telegramAway = (e: TelegramError | TokenRefused | WebhookUrlMissing): boolean =>
+  e._tag === "TelegramTransportError" ||
+  (e._tag === "TelegramApiError" && (e.errorCode >= 500 || e.errorCode === 429))
+
+/**
+ * Until Telegram answers: `effect` again after 1 s, doubling up to 30 s, each failure logged
+ * with its cause. A refusal (a token Telegram does not know) is not retried.
+ */
+const untilTelegramAnswers = <A, R>(what: string, effect: Effect.Effect<A, TelegramError | TokenRefused | WebhookUrlMissing, R>) =>
+  effect.pipe(
+    Effect.tapError((e) =>
+      telegramAway(e) ? Console.error(`Telegram does not answer (${what}): ${e.message}; trying again`) : Effect.void
+    ),
+    Effect.retry({
+      schedule: Schedule.exponential("1 second", 2).pipe(Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(30)))),
+      while: telegramAway
+    })
   )
-  yield* Console.error(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
-})
+
+/** Checks the token with getMe and says which bot runs; waits for Telegram when it does not answer. */
+export const announceBot = untilTelegramAnswers(
+  "getMe",
+  Effect.gen(function*() {
+    const me = yield* (yield* TelegramApi).getMe.pipe(
+      Effect.catchIf(
+        (e) => e._tag === "TelegramApiError" && (e.errorCode === 401 || e.errorCode === 404),
+        (e) => Effect.fail(new TokenRefused({ description: e.message }))
+      )
+    )
+    yield* Console.error(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
+  })
+)
 
 /** Registers `WEBHOOK_URL` with Telegram, with the secret, allowed updates and limits from the configuration. */
 export const registerWebhook = (config: WebhookConfigShape) =>
@@ -158,20 +181,28 @@ export const runWebhookServer = (recording: Recording = Option.none()) =>
   Effect.gen(function*() {
     const { config, metricsPort } = yield* checkServeSettings
     yield* announceLiveModel
-    yield* announceBot
-    if (Option.isSome(config.url)) {
-      const info = yield* (yield* TelegramApi).getWebhookInfo
-      if (info.url !== config.url.value) {
-        yield* registerWebhook(config)
-        yield* Console.error(`webhook registered: ${config.url.value}`)
-      }
-    } else {
-      yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
-    }
-    yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
+    // Listening comes first: updates are accepted and recorded while Telegram does not answer
+    // (their replies go out with the sends' own retries once it does).
     const server = WebhookServerLive(Option.isSome(metricsPort) ? {} : { routes: metricsRoute }).pipe(
       Layer.mapError(asPortInUse("PORT", config.port))
     )
     yield* reportStop(Layer.build(server))
+    yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
+    yield* announceBot
+    if (Option.isSome(config.url)) {
+      const url = config.url.value
+      yield* untilTelegramAnswers(
+        "setWebhook",
+        Effect.gen(function*() {
+          const info = yield* (yield* TelegramApi).getWebhookInfo
+          if (info.url !== url) {
+            yield* registerWebhook(config)
+            yield* Console.error(`webhook registered: ${url}`)
+          }
+        })
+      )
+    } else {
+      yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
+    }
     return yield* Effect.never
   }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), WebhookConfig.fromEnv)))

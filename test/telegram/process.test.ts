@@ -86,7 +86,8 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
         (base) => base !== undefined,
         2_000
       )
-      expect(yield* fake.webhookUrl).toBe("https://bot.example.com/telegram/webhook")
+      // The server listens first; the webhook is registered once Telegram has answered getMe.
+      yield* eventually(fake.webhookUrl, (url) => url === "https://bot.example.com/telegram/webhook", 1_000)
       expect((yield* fake.calls("setWebhook"))[0]?.params["secret_token"]).toBe(secret)
       const status = yield* Effect.promise(() =>
         fetch(`${listening}/telegram/webhook`, {
@@ -101,5 +102,38 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
       expect(yield* exitCode(bot.child)).toBe(0)
       expect(bot.output()).not.toContain(fake.token)
       expect(bot.output()).not.toContain(secret)
+    }), 60_000)
+
+  it.scopedLive("serve with the Bot API down listens and records updates, then answers them once the API is back", () =>
+    Effect.gen(function*() {
+      // Every call is refused at the connection until the API comes back.
+      let down = true
+      const fake = yield* makeFakeBotApi({ faultPlan: () => (down ? { reset: true } : undefined) })
+      const secret = "process-test-secret"
+      const bot = yield* startBot(fake, { WEBHOOK_SECRET: secret, HOST: "127.0.0.1", PORT: "0" }, ["serve"])
+      const listening = yield* eventually(
+        Effect.sync(() => /listening on (http:\/\/[^\s/]+)\/telegram\/webhook/.exec(bot.output())?.[1]),
+        (base) => base !== undefined,
+        2_000
+      )
+      // getMe is asked again and again; each failure says what and why.
+      yield* eventually(fake.calls("getMe"), (calls) => calls.length >= 2, 1_000)
+      expect(bot.output()).toMatch(/Telegram does not answer \(getMe\): request to 127\.0\.0\.1:\d+ failed: .*; trying again/)
+      const status = yield* Effect.promise(() =>
+        fetch(`${listening}/telegram/webhook`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret },
+          body: JSON.stringify(hello(9, 13))
+        }).then((r) => r.status)
+      )
+      expect(status).toBe(200)
+      expect(yield* fake.delivered("sendMessage")).toHaveLength(0)
+      down = false
+      yield* eventually(fake.delivered("sendMessage"), (sent) => sent.length === 1, 2_000)
+      // getMe is asked again after its backoff (1 s, doubling, at most 30 s).
+      yield* eventually(Effect.sync(() => bot.output().includes("bot: @fake_bot")), (seen) => seen, 2_000)
+      bot.child.kill("SIGTERM")
+      expect(yield* exitCode(bot.child)).toBe(0)
+      expect(bot.output()).not.toContain(fake.token)
     }), 60_000)
 })
