@@ -1,18 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
+import { textMessage } from "../../src/testing/index.ts"
 import { Effect } from "effect"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { bin, connectionRefused, exitCode, groupAlive, start, type Started } from "./processes.ts"
 
-const hello = (updateId: number, chatId: number) => ({
-  update_id: updateId,
-  message: {
-    message_id: updateId,
-    date: 1_764_300_000,
-    chat: { id: chatId, type: "private" },
-    from: { id: chatId, is_bot: false, first_name: "Ann" },
-    text: "hello"
-  }
-})
+/** A private "hello" from user `chatId`, as Telegram sends it. */
+const hello = (updateId: number, chatId: number) => textMessage({ updateId, chatId, userId: chatId, firstName: "Ann", text: "hello" })
 
 /** The port the webhook server reports it listens on. */
 const listeningPort = (bot: Started) =>

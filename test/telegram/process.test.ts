@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process"
+import { exitCode } from "../process/processes.ts"
+import { textMessage } from "../../src/testing/index.ts"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { eventually, type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
@@ -35,22 +37,9 @@ const startBot = (fake: FakeBotApi, env: Record<string, string>, args: ReadonlyA
     ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
   )
 
-const exitCode = (child: ChildProcess) =>
-  Effect.async<number | null>((resume) => {
-    if (child.exitCode !== null) return resume(Effect.succeed(child.exitCode))
-    child.once("exit", (code) => resume(Effect.succeed(code)))
-  })
 
-const hello = (updateId: number, chatId: number) => ({
-  update_id: updateId,
-  message: {
-    message_id: updateId,
-    date: 1_764_300_000,
-    chat: { id: chatId, type: "private" },
-    from: { id: chatId, is_bot: false, first_name: "Ann" },
-    text: "hello"
-  }
-})
+/** A private "hello" from user `chatId`, as Telegram sends it. */
+const hello = (updateId: number, chatId: number) => textMessage({ updateId, chatId, userId: chatId, firstName: "Ann", text: "hello" })
 
 describe("npm start with TELEGRAM_BOT_TOKEN", () => {
   it.scopedLive("polls, answers, and exits 0 on SIGTERM; the token is never printed", () =>
