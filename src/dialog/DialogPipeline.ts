@@ -14,6 +14,7 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
+import { destinationOf, type To } from "../domain/Destination.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import {
@@ -71,11 +72,12 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const api = yield* TelegramApi
   const { classify, synthesize, think } = yield* makeStages
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
-  const answer = (chatId: TelegramId, text: string) => Effect.zipRight(commitAnswer, messenger.reply(chatId, text))
+  const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
 
   const dialog = (updateId: TelegramId, message: Message, from: NonNullable<Message["from"]>, text: string) =>
     Effect.gen(function*() {
       const chatId = message.chat.id
+      const to = destinationOf(message)
       const client = yield* clients.getOrCreate({
         id: from.id,
         firstName: from.first_name,
@@ -89,7 +91,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // Re-run after a crash: the reply was composed already, send it again instead of asking anew.
       const stored = yield* history.replyFor(chatId, updateId)
       if (Option.isSome(stored)) {
-        yield* answer(chatId, stored.value)
+        yield* answer(to, stored.value)
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
 
@@ -106,7 +108,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const synthesized = yield* synthesize(stage, client, context, text, findings)
 
       yield* history.append({ chatId, updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis })
-      yield* answer(chatId, synthesized.answer)
+      yield* answer(to, synthesized.answer)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
       const stageUsage = {
@@ -145,22 +147,23 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
       const chatId = message.chat.id
+      const to = destinationOf(message)
       const text = messageText(message)
       if (Option.isNone(text)) {
         if (!hasMedia(message)) return { _tag: "Skipped", reason: "service message" } as const
-        yield* answer(chatId, profile.texts.textOnly)
+        yield* answer(to, profile.texts.textOnly)
         return { _tag: "Replied", reason: "text-only" } as const
       }
       if (text.value.trim() === "") {
-        yield* answer(chatId, profile.texts.emptyMessage)
+        yield* answer(to, profile.texts.emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
       const command = yield* commands.reply(text.value, { chatId, userId: from.id, updateId })
       if (Option.isSome(command)) {
-        yield* answer(chatId, command.value.text)
+        yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const
       }
-      return yield* messenger.whileTyping(chatId, dialog(updateId, message, from, text.value))
+      return yield* messenger.whileTyping(to, dialog(updateId, message, from, text.value))
     })
 
   const onMembership = (change: ChatMemberUpdated): Effect.Effect<Outcome, PipelineError> => {
@@ -194,7 +197,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
     Option.match(dialogMessage(update), {
       onNone: () => Effect.void,
       onSome: (message) =>
-        messenger.reply(message.chat.id, profile.texts.apology).pipe(
+        messenger.reply(destinationOf(message), profile.texts.apology).pipe(
           Effect.timeout("10 seconds"),
           Effect.catchAll((e) => Effect.logWarning(`apology not sent: ${e._tag}`))
         )

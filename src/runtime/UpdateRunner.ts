@@ -30,6 +30,7 @@ import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updat
 import { BotProfile } from "../profile/BotProfile.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Messenger } from "../telegram/Messenger.ts"
+import { destinationOf } from "../domain/Destination.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 
 /** An update ready to run: its payload decoded, its place in the trace and the inbox known. */
@@ -216,7 +217,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     Option.match(Option.all({ message: dialogMessage(job.update), notices }), {
       onNone: () => Effect.void,
       onSome: ({ message, notices: { messenger, profile } }) =>
-        messenger.reply(message.chat.id, profile.texts.tooFast).pipe(
+        messenger.reply(destinationOf(message), profile.texts.tooFast).pipe(
           Effect.timeout(config.updateDeadline),
           Effect.catchAll((e) => Effect.logWarning(`flood notice not sent: ${e._tag}`))
         )

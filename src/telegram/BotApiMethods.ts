@@ -9,17 +9,16 @@
  */
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Duration, Effect, Either, Option, Schema } from "effect"
+import { type Destination, type To, toDestination } from "../domain/Destination.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
 
 export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
 export type ParseMode = typeof ParseMode.Type
 
-export interface SendMessage {
-  readonly chatId: TelegramId
+export interface SendMessage extends Destination {
   readonly text: string
   readonly parseMode?: ParseMode | undefined
-  readonly replyToMessageId?: number | undefined
 }
 
 export const SentMessage = Schema.Struct({
@@ -78,18 +77,26 @@ const Ignored = Schema.Unknown
 const defined = (params: Record<string, unknown>): BotApiParams =>
   Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined))
 
-const sendMessageParams = (message: SendMessage): BotApiParams =>
+/** The parameters that say where a message or chat action goes. */
+export const destinationParams = (to: Destination): BotApiParams =>
   defined({
-    chat_id: message.chatId,
-    text: message.text,
-    parse_mode: message.parseMode,
-    reply_parameters: message.replyToMessageId === undefined
+    chat_id: to.chatId,
+    message_thread_id: to.threadId,
+    business_connection_id: to.businessConnectionId,
+    reply_parameters: to.replyToMessageId === undefined
       ? undefined
-      : { message_id: message.replyToMessageId, allow_sending_without_reply: true }
+      : { message_id: to.replyToMessageId, allow_sending_without_reply: true }
   })
+
+const sendMessageParams = (message: SendMessage): BotApiParams => ({
+  ...destinationParams(message),
+  ...defined({ text: message.text, parse_mode: message.parseMode })
+})
 
 const SendMessageParams = Schema.Struct({
   chat_id: TelegramId,
+  message_thread_id: Schema.optional(Schema.Number),
+  business_connection_id: Schema.optional(Schema.String),
   text: Schema.String,
   parse_mode: Schema.optional(ParseMode),
   reply_parameters: Schema.optional(Schema.Struct({ message_id: Schema.Number }))
@@ -100,6 +107,8 @@ export const sendMessageOf = (params: BotApiParams): Option.Option<SendMessage> 
   Option.map(Schema.decodeUnknownOption(SendMessageParams)(params), (p): SendMessage => ({
     chatId: p.chat_id,
     text: p.text,
+    ...(p.message_thread_id === undefined ? {} : { threadId: p.message_thread_id }),
+    ...(p.business_connection_id === undefined ? {} : { businessConnectionId: p.business_connection_id }),
     ...(p.parse_mode === undefined ? {} : { parseMode: p.parse_mode }),
     ...(p.reply_parameters === undefined ? {} : { replyToMessageId: p.reply_parameters.message_id })
   }))
@@ -131,8 +140,11 @@ export const botApiMethods = (call: BotApiCall) => ({
   sendMessage: (message: SendMessage, options?: CallOptions): Effect.Effect<SentMessage, TelegramError> =>
     call("sendMessage", sendMessageParams(message), SentMessage, options),
 
-  sendChatAction: (chatId: TelegramId, action: "typing", options?: CallOptions): Effect.Effect<void, TelegramError> =>
-    Effect.asVoid(call("sendChatAction", { chat_id: chatId, action }, Ignored, options)),
+  sendChatAction: (to: To, action: "typing", options?: CallOptions): Effect.Effect<void, TelegramError> => {
+    // A chat action has no reply: only the chat, topic and business connection apply.
+    const { replyToMessageId: _, ...where } = toDestination(to)
+    return Effect.asVoid(call("sendChatAction", { ...destinationParams(where), action }, Ignored, options))
+  },
 
   answerCallbackQuery: (id: string, text?: string, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call("answerCallbackQuery", defined({ callback_query_id: id, text }), Ignored, options)),

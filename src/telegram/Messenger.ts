@@ -15,6 +15,7 @@ import { Context, Duration, Effect, Fiber, FiberRef, Layer, Metric, Option, Sche
 import { SendConfig } from "./SendConfig.ts"
 import { CurrentDelivery, CurrentUpdateId, type Delivery } from "../domain/CurrentUpdate.ts"
 import type { StoreError } from "../domain/errors.ts"
+import { type Destination, type To, toDestination } from "../domain/Destination.ts"
 import type { TelegramId } from "../domain/Update.ts"
 import { messagesNotResent } from "../observability/Metrics.ts"
 import { ClientStore } from "../store/ClientStore.ts"
@@ -36,10 +37,13 @@ export interface ReplyOptions {
 }
 
 export interface MessengerService {
-  /** Sends a text, split into parts if long, parts in order; returns how many parts were sent. */
-  readonly reply: (chatId: TelegramId, text: string, options?: ReplyOptions) => Effect.Effect<number, SendError>
-  /** Runs `effect` while showing `typing` in the chat; a failing indicator never fails `effect`. */
-  readonly whileTyping: <A, E, R>(chatId: TelegramId, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /**
+   * Sends a text to a chat or a destination (topic, business connection, reply), split into
+   * parts if long, parts in order; returns how many parts were sent.
+   */
+  readonly reply: (to: To, text: string, options?: ReplyOptions) => Effect.Effect<number, SendError>
+  /** Runs `effect` while showing `typing` where the answer goes; a failing indicator never fails `effect`. */
+  readonly whileTyping: <A, E, R>(to: To, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
 export class Messenger extends Context.Tag("dialog-bot/Messenger")<Messenger, MessengerService>() {}
@@ -106,21 +110,21 @@ export const makeMessenger = Effect.gen(function*() {
   }
 
   /** One part, throttled and retried; a formatted part Telegram cannot parse goes again as plain text. */
-  const sendOne = (chatId: TelegramId, text: string, parseMode: ParseMode | undefined, ledger: Option.Option<Ledger>) => {
+  const sendOne = (to: Destination, text: string, parseMode: ParseMode | undefined, ledger: Option.Option<Ledger>) => {
     const options: CallOptions = {
       retry: config,
       throttle,
       attempt: Option.getOrUndefined(Option.map(ledger, recorded))
     }
-    const send = (target: TelegramId, mode: ParseMode | undefined) =>
-      api.sendMessage({ chatId: target, text, parseMode: mode }, options)
-    return send(chatId, parseMode).pipe(
+    const send = (target: Destination, mode: ParseMode | undefined) =>
+      api.sendMessage({ ...target, text, parseMode: mode }, options)
+    return send(to, parseMode).pipe(
       Effect.catchIf(
         (e) => parseMode !== undefined && isParseEntitiesError(e),
         (e) =>
           Effect.zipRight(
             Effect.logWarning(`formatted text refused (${e.message}), sending it as plain text`),
-            send(chatId, undefined)
+            send(to, undefined)
           )
       ),
       // A group that became a supergroup: the message goes to the new chat.
@@ -128,15 +132,18 @@ export const makeMessenger = Effect.gen(function*() {
         (e): e is TelegramApiError => e._tag === "TelegramApiError" && e.migrateToChatId !== undefined,
         (e) =>
           Effect.zipRight(
-            Effect.logWarning(`chat ${chatId} migrated to ${e.migrateToChatId}, sending there`),
-            send(e.migrateToChatId as TelegramId, parseMode)
+            Effect.logWarning(`chat ${to.chatId} migrated to ${e.migrateToChatId}, sending there`),
+            // A supergroup made from a group has no topics yet: the chat alone.
+            send({ chatId: e.migrateToChatId as TelegramId }, parseMode)
           )
       )
     )
   }
 
-  const reply: MessengerService["reply"] = (chatId, text, options) =>
-    Effect.gen(function*() {
+  const reply: MessengerService["reply"] = (target, text, options) => {
+    const to = toDestination(target)
+    const chatId = to.chatId
+    return Effect.gen(function*() {
       // Whether the user blocked the bot is a saving, not a condition of sending: a store that
       // is not answering must not keep an answer (or the apology) from the user.
       const client = yield* clients.get(chatId).pipe(
@@ -156,7 +163,7 @@ export const makeMessenger = Effect.gen(function*() {
           continue
         }
         const ledger = Option.map(delivery, ({ cell, updateId }): Ledger => ({ updateId, count: cell.sent + 1 }))
-        yield* sendOne(chatId, part, options?.parseMode, ledger).pipe(
+        yield* sendOne(to, part, options?.parseMode, ledger).pipe(
           Effect.catchIf(isBlockedError, () =>
             Effect.zipRight(
               clients.setBlocked(chatId, true).pipe(
@@ -173,11 +180,12 @@ export const makeMessenger = Effect.gen(function*() {
       }
       return parts.length
     }).pipe(withSpan("telegram.reply", { attributes: { chat_id: chatId } }))
+  }
 
-  const whileTyping: MessengerService["whileTyping"] = (chatId, effect) =>
+  const whileTyping: MessengerService["whileTyping"] = (to, effect) =>
     Effect.raceFirst(
       effect,
-      api.sendChatAction(chatId, "typing").pipe(
+      api.sendChatAction(to, "typing").pipe(
         Effect.catchAllCause((cause) => Effect.logDebug("typing indicator failed", cause)),
         Effect.repeat(Schedule.spaced(config.typingInterval)),
         Effect.zipRight(Effect.never)

@@ -17,6 +17,24 @@ const update = (id: number, text: string) => ({
 })
 
 describe("TelegramApiHttp", () => {
+  it.scopedLive("a destination's topic, business connection and reply go on the wire; a chat action takes no reply", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const api = yield* telegramApiFor(fake)
+      const to = { chatId: -1001 as TelegramId, threadId: 7, businessConnectionId: "bc-1", replyToMessageId: 9 }
+      yield* api.sendMessage({ ...to, text: "in the topic" })
+      yield* api.sendChatAction(to, "typing")
+      const [sent, action] = yield* fake.calls()
+      expect(sent!.params).toEqual({
+        chat_id: -1001,
+        message_thread_id: 7,
+        business_connection_id: "bc-1",
+        reply_parameters: { message_id: 9, allow_sending_without_reply: true },
+        text: "in the topic"
+      })
+      expect(action!.params).toEqual({ chat_id: -1001, message_thread_id: 7, business_connection_id: "bc-1", action: "typing" })
+    }))
+
   it.scopedLive("sends each method as a JSON POST to /bot<token>/<method> and decodes the result", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()
