@@ -2,7 +2,8 @@
  * The public API of the bot for teams who build on it: services and the layers that provide
  * them, the definition helpers for tools, commands and settings, and the bot's layer graph.
  * Internals (constructors behind the layers, wire formats, retry schedules) stay private so
- * they can change. The testing kit is its own entry point, `effect-telegram-dialog-bot/testing`.
+ * they can change. The testing kit is its own entry point, `effect-telegram-dialog-bot/testing`;
+ * the command line for a team's bot (`runBot`) is `effect-telegram-dialog-bot/cli`.
  *
  * ```ts
  * import { botLayer, builtinTools, defineTool } from "effect-telegram-dialog-bot"
@@ -16,6 +17,8 @@
 // ── The bot ───────────────────────────────────────────────────────────────────────────────────
 export { botLayer, type BotParts, type BotServices, type Stores, type ToolEnvironment } from "./runtime/BotLayer.ts"
 export { selectedModel, selectedProfile, selectedStores } from "./runtime/Environment.ts"
+// A team's bot for the command line (`runBot` in the `./cli` entry).
+export { type BotDefinition, BotServicesFailed } from "./runtime/BotDefinition.ts"
 
 // Tools: one file per tool, one line to register it.
 export { defineTool, type Tool, type ToolContext, type ToolDefinition, ToolFailure } from "./tools/Tool.ts"

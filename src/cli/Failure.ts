@@ -65,6 +65,8 @@ export const describeError = (error: unknown): FailureReport => {
     case "PollingConflict":
     case "PollingRefused":
       return report(1, messageOf(error))
+    case "BotServicesFailed":
+      return report(1, `the bot's own services could not start: ${messageOf(error)}`)
     case "TelegramApiError":
     case "TelegramTransportError":
       return report(1, `Telegram: ${messageOf(error)}`)

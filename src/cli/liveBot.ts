@@ -8,8 +8,8 @@ import { Options } from "@effect/cli"
 import { type ConfigError, Console, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import { asPortInUse, type ConfigurationError, type StoreError } from "../domain/errors.ts"
 import { metricsRoute, MetricsServerConfig } from "../observability/MetricsServer.ts"
-import { botLayer } from "../runtime/BotLayer.ts"
-import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
+import { assembledBot } from "../runtime/BotDefinition.ts"
+import { selectedModel, selectedStores } from "../runtime/Environment.ts"
 import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
 import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
 import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
@@ -22,12 +22,7 @@ import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
 
 /** The whole bot on the real Bot API. */
-export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, never>({
-  telegram: TelegramApiLive,
-  model: selectedModel,
-  stores: selectedStores,
-  profile: selectedProfile
-})
+export const liveBot = assembledBot({ telegram: TelegramApiLive, model: selectedModel, stores: selectedStores })
 
 /** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
 export type Recording = Option.Option<UpdateRecorderOptions>

@@ -6,9 +6,10 @@
  */
 import { type ConfigError, Effect, Layer, Option } from "effect"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
-import { botLayer, type Stores } from "../runtime/BotLayer.ts"
+import { assembledBot } from "../runtime/BotDefinition.ts"
+import type { Stores } from "../runtime/BotLayer.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
-import { selectedModel, selectedProfile, selectedStores } from "../runtime/Environment.ts"
+import { selectedModel, selectedStores } from "../runtime/Environment.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
@@ -36,11 +37,10 @@ export interface OfflineBotOptions<T, E> {
 
 /** The bot on embedded layers, with the given offline Telegram; it provides that layer's services too. */
 export const offlineBot = <T, E>(options: OfflineBotOptions<T, E>) =>
-  botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, TelegramApi>({
+  assembledBot<ConfigError.ConfigError | StoreError, TelegramApi>({
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model: selectedModel,
     stores: options.stores ?? selectedStores,
-    profile: selectedProfile,
     dispatcherConfig: offlineDispatcherConfig(options.concurrency ?? Option.none())
   }).pipe(Layer.provideMerge(options.telegram))
 

@@ -1,0 +1,119 @@
+/**
+ * The command line as a function: `runBot()` is the project's own bot (`npm start`, the
+ * `dialog-bot` bin); `runBot(definition)` runs a team's bot — its profile, tools, commands and
+ * services — with the same commands, settings, signals, error reports and exit codes:
+ *
+ * ```ts
+ * import { runBot } from "effect-telegram-dialog-bot/cli"
+ * runBot({ profile: "./profile.json", tools: [...builtinTools, orderStatusTool], services: OrderServiceLive })
+ * ```
+ *
+ * Each command lives in `src/cli/`; this module lists them and runs the one the arguments name.
+ */
+import { Command } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, LogLevel, Option } from "effect"
+import { observabilityLayer } from "../observability/Observability.ts"
+import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"
+import { loggingLayer } from "../runtime/Logging.ts"
+import { ioFairScheduler } from "../runtime/Scheduler.ts"
+import { StoreKind } from "../store/StoreConfig.ts"
+import { withDemoStores } from "../store/Stores.ts"
+import { chatCommand } from "./chatCommand.ts"
+import { reportFailure } from "./Failure.ts"
+import { describeCommand, withCompleteHelp } from "./help.ts"
+import { runPolling, runWebhookServer } from "./liveBot.ts"
+import { migrateCommand } from "./migrateCommand.ts"
+import { demoFile, runReplay } from "./offlineBot.ts"
+import { pollCommand } from "./pollCommand.ts"
+import { replayCommand } from "./replayCommand.ts"
+import { serveCommand } from "./serveCommand.ts"
+import { webhookCommand } from "./webhookCommand.ts"
+
+const howToConnect = (program: string) => `
+To run the bot for real:
+  TELEGRAM_BOT_TOKEN=123:abc ${program}          long polling (webhook server when WEBHOOK_URL is set)
+  OPENAI_API_KEY=sk-... (or OPENAI_BASE_URL=…)  use a real language model instead of the offline one
+  ${program} chat                             talk to the bot in this terminal
+  ${program} replay FILE.jsonl --out out.jsonl  replay recorded updates
+  ${program} --help                           every command and option
+`
+
+export interface RunBotOptions {
+  /** The program's name in help and usage lines. */
+  readonly name?: string
+  readonly version?: string
+  /** How a person starts it, for the hints printed without a token (default: the name). */
+  readonly invocation?: string
+  /** The arguments; `process.argv` when not given. */
+  readonly argv?: ReadonlyArray<string>
+}
+
+/**
+ * With no command: the live bot when `TELEGRAM_BOT_TOKEN` is set (the webhook server when
+ * `WEBHOOK_URL` is set, else long polling); else the bot's demo conversation replayed, or, for a
+ * bot without one, the missing token reported.
+ */
+const rootCommand = (program: string, invocation: string) =>
+  Command.make(program, {}, () =>
+    Effect.gen(function*() {
+      const token = yield* Config.option(Config.redacted("TELEGRAM_BOT_TOKEN"))
+      if (Option.isSome(token)) {
+        const webhookUrl = yield* Config.option(Config.string("WEBHOOK_URL"))
+        return yield* Option.isSome(webhookUrl) ? runWebhookServer() : runPolling({ dropWebhook: false })
+      }
+      yield* StoreKind // the demo runs on memory stores, but a wrong STORE is still refused
+      const { demo } = yield* BotAssembly
+      if (demo === undefined) {
+        return yield* Effect.fail(ConfigError.MissingData(["TELEGRAM_BOT_TOKEN"], "the bot's token from @BotFather"))
+      }
+      yield* Console.error(`No TELEGRAM_BOT_TOKEN: replaying the bundled example conversation (${demo}).\n`)
+      // The demo runs on a fresh in-memory database, so every run shows the whole conversation.
+      yield* withDemoStores(runReplay(demo, Option.none(), Option.none()))
+      yield* Console.error(howToConnect(invocation))
+    })).pipe(
+      Command.withDescription(
+        describeCommand(
+          "A Telegram dialog bot on Effect. With no command: the bot if TELEGRAM_BOT_TOKEN is set (the webhook server when WEBHOOK_URL is set, else long polling), else a demo replay.",
+          ["TELEGRAM_BOT_TOKEN", "WEBHOOK_URL", "STORE", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT"]
+        )
+      ),
+      Command.withSubcommands([replayCommand, chatCommand, migrateCommand, pollCommand, serveCommand, webhookCommand])
+    )
+
+/**
+ * Runs the command line until it ends, then exits with its code: 0, 1 for a failure, 2 for a
+ * configuration or usage error. SIGTERM and SIGINT stop intake and drain (code 0).
+ */
+export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, options: RunBotOptions = {}): void => {
+  const program = options.name ?? "dialog-bot"
+  const argv = options.argv ?? process.argv
+  const bot = BotAssemblyOf(definition ?? { demo: demoFile })
+  const cli = Command.run(rootCommand(program, options.invocation ?? (definition === undefined ? "npm start --" : program)), {
+    name: program,
+    version: options.version ?? "0.1.0"
+  })
+
+  // The logger is in place before the operators' layers start, so their lines (the metrics
+  // server's address) have the same format as every other.
+  const baseLayer = Layer.mergeAll(NodeContext.layer, loggingLayer(LogLevel.Warning), bot)
+
+  cli(argv).pipe(
+    withCompleteHelp(program, argv),
+    Effect.provide(Layer.provideMerge(observabilityLayer, baseLayer)),
+    Effect.withScheduler(ioFairScheduler),
+    // Every failure ends as a line or two and an exit code (src/cli/Failure.ts), never a stack trace.
+    Effect.matchCauseEffect({ onFailure: reportFailure, onSuccess: () => Effect.succeed(0) }),
+    NodeRuntime.runMain({
+      disableErrorReporting: true,
+      disablePrettyLogger: true,
+      // A signal interrupts the program: a normal stop, code 0.
+      teardown: (exit, onExit) =>
+        onExit(
+          Exit.isSuccess(exit)
+            ? typeof exit.value === "number" ? exit.value : 0
+            : Cause.isInterruptedOnly(exit.cause) ? 0 : 1
+        )
+    })
+  )
+}
