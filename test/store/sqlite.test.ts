@@ -8,7 +8,7 @@ import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
 import { execFileSync } from "node:child_process"
-import { chmodSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from "node:fs"
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Duration, Effect, Layer, Option } from "effect"
@@ -130,6 +130,19 @@ describe("SQLite file", () => {
       const isDirectory = yield* openFailure(join(dir, "a-directory"))
       expect(isDirectory.operation).toBe("open")
       expect(isDirectory.message).toContain(join(dir, "a-directory"))
+    }))
+
+  it.scoped("missing directories are created level by level; one the system refuses fails at once (not a loop)", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const nested = join(dir, "a", "b", "c", "bot.sqlite")
+      yield* Effect.scoped(Layer.build(SqliteDatabase({ path: nested, busyTimeout: "1 second", worker: false })))
+      expect(existsSync(nested)).toBe(true)
+      // /proc takes no new entries: Node's recursive mkdir loops forever there.
+      const refused = yield* openFailure("/proc/no-such-dir/bot.sqlite")
+      expect(refused.message).toBe(
+        "SQLite database /proc/no-such-dir/bot.sqlite: cannot create the directory of /proc/no-such-dir/bot.sqlite: ENOENT: no such file or directory, mkdir '/proc/no-such-dir'"
+      )
     }))
 
   it.scoped("a read-only database file fails at start with a StoreError", () =>

@@ -9,7 +9,7 @@
  */
 import { SqlClient, type SqlError } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import { mkdirSync } from "node:fs"
+import { existsSync, mkdirSync, statSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { Cause, type ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { StoreError } from "../../domain/errors.ts"
@@ -30,14 +30,28 @@ export interface SqliteOptions {
 
 const isMemory = (path: string) => path === ":memory:" || path === ""
 
+/**
+ * Creates the missing directories of `dir`, outermost first, one level at a time: Node's
+ * recursive `mkdirSync` loops forever under a parent that refuses new entries with ENOENT
+ * (`/proc`), where one level at a time fails at once.
+ */
+const makeDirectories = (dir: string): void => {
+  const missing: Array<string> = []
+  for (let current = dir; !existsSync(current); current = dirname(current)) {
+    missing.unshift(current)
+    if (dirname(current) === current) break
+  }
+  // A file where a directory should be: mkdir names it (EEXIST).
+  if (missing.length === 0 && !statSync(dir).isDirectory()) mkdirSync(dir)
+  for (const level of missing) mkdirSync(level)
+}
+
 /** Creates the directory of the database file when it is missing. */
 const ensureDirectory = (path: string) =>
   isMemory(path)
     ? Effect.void
     : Effect.try({
-      try: () => {
-        mkdirSync(dirname(resolve(path)), { recursive: true })
-      },
+      try: () => makeDirectories(dirname(resolve(path))),
       catch: (cause) =>
         new StoreError({ operation: "open", message: `cannot create the directory of ${path}: ${causeMessage(cause)}` })
     })
