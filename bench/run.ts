@@ -50,7 +50,8 @@ const w1Systems: ReadonlyArray<System> = [
   { name: "effect-sqlite", script: effectBot, env: { BENCH_STORE: "sqlite" }, describe: "this bot, SQLite store (file, WAL)" },
   { name: "effect-memory+5ms", script: effectBot, env: { BENCH_STORE: "latency" }, describe: `this bot, memory store + ${storeLatency} ms async delay per store call` },
   { name: "blocking+5ms", script: effectBot, env: { BENCH_STORE: "blocking" }, describe: `the same pipeline, store calls blocking the event loop ${storeLatency} ms each (the original design)` },
-  { name: "grammy+5ms", script: "systems/grammy.ts", describe: `grammY webhookCallback, same dialog as plain async code, ${storeLatency} ms async delay per store call` }
+  { name: "grammy+5ms", script: "systems/grammy.ts", describe: `grammY webhookCallback, same dialog as plain async code, ${storeLatency} ms async delay per store call` },
+  { name: "floor+5ms", script: "systems/floorBot.ts", describe: `the floor: node:http, per-chat promise chains, no durability or retries, ${storeLatency} ms async delay per store call` }
 ]
 const intakeSystems: ReadonlyArray<System> = [
   { name: "effect-memory", script: effectBot, env: { BENCH_STORE: "memory", BENCH_NOOP: "1" }, describe: "this bot's webhook, memory inbox, no dialog" },
@@ -253,15 +254,19 @@ const main = async () => {
 
   const blocking = w1.find((r) => r.system === "blocking+5ms")
   const grammy = w1.find((r) => r.system === "grammy+5ms")
+  const floor = w1.find((r) => r.system === "floor+5ms")
+  const cpuRatio = (r: W1Result, to: W1Result | undefined) => to ? `${round(r.botCpuMsPerUpdate / to.botCpuMsPerUpdate, 2)}×` : "-"
   const withRatios = w1.map((r) => ({
     ...r,
     "vs blocking (completion)": blocking ? `${round(blocking.completionS / r.completionS, 1)}×` : "-",
-    "vs grammY (completion)": grammy ? `${round(grammy.completionS / r.completionS, 2)}×` : "-"
+    "vs grammY (completion)": grammy ? `${round(grammy.completionS / r.completionS, 2)}×` : "-",
+    "CPU/floor": cpuRatio(r, floor),
+    "CPU/grammY": cpuRatio(r, grammy)
   }))
   console.log(`\nW1: ${updates} updates, ${users} users, ${connections} connections, model ${modelLatency} ms/call\n`)
   console.log(table(withRatios, [
     "system", "ackP50Ms", "ackP99Ms", "ackMaxMs", "eventLoopP99Ms", "completionS", "repliesPerS", "delivered", "orderOk", "unanswered",
-    "botCpuMsPerUpdate", "vs blocking (completion)", "vs grammY (completion)"
+    "botCpuMsPerUpdate", "CPU/floor", "CPU/grammY", "vs blocking (completion)", "vs grammY (completion)"
   ]))
   console.log(`\nIntake: ${intakeUpdates} updates, no dialog work\n`)
   console.log(table(intake, ["system", "updatesPerS", "ackP99Ms", "cpuMsPerUpdate", "non2xx"]))
