@@ -41,7 +41,7 @@ export const describeReceived = (received: ReadonlyArray<string>): string => {
   const items = received.length <= 1
     ? received.join("")
     : `${received.slice(0, -1).join(", ")} and ${received.at(-1)!}`
-  const it = received.length === 1 ? "it" : "them"
+  const it = received.length === 1 && !/^\d+ /.test(received[0]!) ? "it" : "them"
   return `I received ${items}. I can't understand ${it} myself: a real language model is needed for that (set OPENAI_API_KEY or OPENAI_BASE_URL).`
 }
 
