@@ -38,10 +38,10 @@ export const makeAlbums = Effect.gen(function*() {
   const history = yield* HistoryStore
   const config = yield* MediaConfig
 
-  /** The message of an update of this chat and album, if the entry is one. */
-  const partAt = (updateId: TelegramId, chatId: TelegramId, group: string) =>
+  /** The message of an update of this chat and album, if the entry is one (and still pending, when asked). */
+  const partAt = (updateId: TelegramId, chatId: TelegramId, group: string, pendingOnly: boolean) =>
     Effect.flatMap(inbox.entry(updateId), (entry) =>
-      Option.match(entry, {
+      Option.match(Option.filter(entry, (e) => !pendingOnly || e.status === "pending"), {
         onNone: () => Effect.succeedNone,
         onSome: (found) =>
           decodeUpdateJson(found.payload).pipe(
@@ -59,8 +59,12 @@ export const makeAlbums = Effect.gen(function*() {
   const ids = (from: TelegramId, step: 1 | -1) =>
     Array.from({ length: lookahead }, (_, i) => (from + step * (i + 1)) as TelegramId).filter((id) => id > 0)
 
+  /**
+   * A later part that will run after this one. One already settled without running (dropped by
+   * flood protection) will not answer, so it does not count.
+   */
   const laterPart = (updateId: TelegramId, chatId: TelegramId, group: string) =>
-    Effect.forEach(ids(updateId, 1), (id) => Effect.map(partAt(id, chatId, group), Option.map(() => id)), {
+    Effect.forEach(ids(updateId, 1), (id) => Effect.map(partAt(id, chatId, group, true), Option.map(() => id)), {
       concurrency: 5
     }).pipe(Effect.map((found) => Option.firstSomeOf(found)))
 
@@ -69,7 +73,7 @@ export const makeAlbums = Effect.gen(function*() {
     Effect.gen(function*() {
       const found = yield* Effect.forEach(
         ids(updateId, -1),
-        (id) => Effect.map(partAt(id, chatId, group), Option.map((message) => ({ id, message }))),
+        (id) => Effect.map(partAt(id, chatId, group, false), Option.map((message) => ({ id, message }))),
         { concurrency: 5 }
       )
       const parts: Array<Message> = []

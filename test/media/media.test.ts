@@ -212,6 +212,25 @@ describe("albums", () => {
       const synthesis = (yield* openAi.requests).filter((r) => !isClassify(r)).at(-1)!
       expect(synthesis.images).toHaveLength(3)
     }))
+  it.scopedLive("a later part settled without running (dropped by flood protection) does not take the answer away", () =>
+    Effect.gen(function*() {
+      const { botApi, openAi } = yield* fakes("Both are in stock.")
+      yield* albumFiles(botApi)
+      yield* Effect.gen(function*() {
+        const inbox = yield* Inbox
+        for (const update of updates.album) {
+          yield* inbox.record({ updateId: update["update_id"] as TelegramId, chatId: chat as TelegramId, payload: JSON.stringify(update) })
+        }
+        yield* inbox.markDone(700_013 as TelegramId, "dropped by flood protection: the user sent messages too fast")
+        const dispatcher = yield* Dispatcher
+        expect(yield* dispatcher.recover).toBe(2)
+        yield* dispatcher.awaitIdle
+        const sent = yield* (yield* TelegramRecorder).sent
+        expect(answeredBy(sent)).toEqual([700_012])
+      }).pipe(Effect.provide(botFor(botApi, openAi)))
+      const synthesis = (yield* openAi.requests).filter((r) => !isClassify(r)).at(-1)!
+      expect(synthesis.images).toHaveLength(2)
+    }))
 })
 
 describe("documents", () => {
