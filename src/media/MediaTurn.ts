@@ -16,7 +16,7 @@ import type { ImagePart, UserMedia } from "../llm/LanguageModel.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { makeAlbums } from "./Album.ts"
-import { capDocument, DocumentText, documentFormat, DocumentTextLive } from "./DocumentText.ts"
+import { DocumentText, documentFormat, DocumentTextLive } from "./DocumentText.ts"
 import { MediaConfig } from "./MediaConfig.ts"
 import { imageType, type Media, mediaGroupOf, mediaOf } from "./MediaContent.ts"
 import { type FileError, TelegramFiles, TelegramFilesLive } from "./TelegramFiles.ts"
@@ -119,9 +119,11 @@ export const makeMediaTurn = Effect.gen(function*() {
         const received = `a document ("${name}")`
         if (config.describeOnly) return Effect.succeed({ line: `[document "${name}", not read]`, received })
         return fetch(media).pipe(
-          Effect.flatMap((file) => Effect.mapError(documents.extract(file.bytes, format), (e) => unread(texts.documentFailed, e.message))),
+          Effect.flatMap((file) =>
+            Effect.mapError(documents.extract(file.bytes, format, config.documentChars), (e) => unread(texts.documentFailed, e.message))
+          ),
           Effect.filterOrFail((text) => text !== "", () => unread(texts.documentFailed, "the document has no text")),
-          Effect.map((text) => ({ line: `[document "${name}"]\n${capDocument(text, config.documentChars)}`, received }))
+          Effect.map((text) => ({ line: `[document "${name}"]\n${text}`, received }))
         )
       }
     }
