@@ -9,10 +9,11 @@
  * transcribed, a document of another type, a picture when the bot does not look at pictures.
  * With the built-in offline model nothing is fetched: it is told in words what arrived.
  */
-import { Context, Effect, Layer, Option } from "effect"
+import { Context, Effect, Layer, Metric, Option } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { type Message, type TelegramId } from "../domain/Update.ts"
 import type { ImagePart, UserMedia } from "../llm/LanguageModel.ts"
+import { withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { makeAlbums } from "./Album.ts"
@@ -46,11 +47,18 @@ interface Read {
   readonly received: string
 }
 
-/** Why a medium could not be read: the profile text to answer with, and the cause for the log. */
+/** Why a medium could not be read: a metric label, the profile text to answer with, and the cause for the log. */
 interface Unread {
+  readonly outcome: "too_large" | "unavailable" | "transcription_failed" | "no_vision" | "unsupported" | "unreadable"
   readonly answer: string
   readonly reason: string
 }
+
+/** Media items of users' messages, by kind and outcome (`read`, `described` to the offline model, or why not read). */
+export const mediaItems = Metric.counter("bot_media_total", {
+  description: "Media items of users' messages (voice, audio, video notes, photos, documents), by kind and outcome",
+  incremental: true
+})
 
 /** `20 MB`, `512 KB`: a byte count as people read it. */
 export const formatBytes = (bytes: number): string =>
@@ -73,16 +81,16 @@ export const makeMediaTurn = Effect.gen(function*() {
   const albums = yield* makeAlbums
   const texts = profile.texts
 
-  const unread = (answer: string, reason: string): Unread => ({ answer, reason })
+  const unread = (outcome: Unread["outcome"], answer: string, reason: string): Unread => ({ outcome, answer, reason })
   const fileProblem = (error: FileError): Unread =>
     error._tag === "FileTooLarge"
-      ? unread(texts.fileTooLarge.split("{limit}").join(formatBytes(config.maxBytes)), error.message)
-      : unread(texts.fileFailed, error.message)
+      ? unread("too_large", texts.fileTooLarge.split("{limit}").join(formatBytes(config.maxBytes)), error.message)
+      : unread("unavailable", texts.fileFailed, error.message)
   const fetch = (media: Media) => Effect.mapError(files.download(media.fileId, media.size), fileProblem)
 
   const picture = (media: Media, mimeType: string | undefined, received: string): Effect.Effect<Read, Unread> =>
     Effect.gen(function*() {
-      if (!config.vision) return yield* Effect.fail(unread(texts.noVision, "VISION is off"))
+      if (!config.vision) return yield* Effect.fail(unread("no_vision", texts.noVision, "VISION is off"))
       if (config.describeOnly) return { line: "[photo]", received }
       const file = yield* fetch(media)
       const type = imageType(mimeType, file.path) ?? "image/jpeg"
@@ -100,10 +108,10 @@ export const makeMediaTurn = Effect.gen(function*() {
         return fetch(media).pipe(
           Effect.flatMap((file) =>
             transcriber.transcribe({ bytes: file.bytes, fileName: media.fileName, mimeType: media.mimeType }).pipe(
-              Effect.mapError((e) => unread(texts.voiceFailed, e.message))
+              Effect.mapError((e) => unread("transcription_failed", texts.voiceFailed, e.message))
             )
           ),
-          Effect.filterOrFail((text) => text !== "", () => unread(texts.voiceFailed, "the transcript is empty")),
+          Effect.filterOrFail((text) => text !== "", () => unread("transcription_failed", texts.voiceFailed, "the transcript is empty")),
           Effect.map((transcript) => ({ line: `[${label}] ${transcript}`, received }))
         )
       }
@@ -114,15 +122,15 @@ export const makeMediaTurn = Effect.gen(function*() {
         if (imageType(media.mimeType, name) !== undefined) return picture(media, media.mimeType, `an image file ("${name}")`)
         const format = documentFormat(media.mimeType, media.fileName)
         if (format === undefined) {
-          return Effect.fail(unread(texts.unsupportedDocument, `a document of type ${media.mimeType ?? "unknown"}`))
+          return Effect.fail(unread("unsupported", texts.unsupportedDocument, `a document of type ${media.mimeType ?? "unknown"}`))
         }
         const received = `a document ("${name}")`
         if (config.describeOnly) return Effect.succeed({ line: `[document "${name}", not read]`, received })
         return fetch(media).pipe(
           Effect.flatMap((file) =>
-            Effect.mapError(documents.extract(file.bytes, format, config.documentChars), (e) => unread(texts.documentFailed, e.message))
+            Effect.mapError(documents.extract(file.bytes, format, config.documentChars), (e) => unread("unreadable", texts.documentFailed, e.message))
           ),
-          Effect.filterOrFail((text) => text !== "", () => unread(texts.documentFailed, "the document has no text")),
+          Effect.filterOrFail((text) => text !== "", () => unread("unreadable", texts.documentFailed, "the document has no text")),
           Effect.map((text) => ({ line: `[document "${name}"]\n${text}`, received }))
         )
       }
@@ -133,7 +141,15 @@ export const makeMediaTurn = Effect.gen(function*() {
   const compose = (messages: ReadonlyArray<Message>): Effect.Effect<Turn> =>
     Effect.gen(function*() {
       const items = messages.flatMap((m) => Option.toArray(mediaOf(m, config.maxBytes)))
-      const results = yield* Effect.forEach(items, (item) => Effect.either(read(item)), { concurrency: 4 })
+      const results = yield* Effect.forEach(items, (item) =>
+        Effect.either(read(item)).pipe(
+          Effect.tap((result) =>
+            Metric.increment(withTags(mediaItems, {
+              kind: item.kind,
+              outcome: result._tag === "Left" ? result.left.outcome : config.describeOnly ? "described" : "read"
+            }))
+          )
+        ), { concurrency: 4 })
       const reads = results.flatMap((r) => (r._tag === "Right" ? [r.right] : []))
       const problems = results.flatMap((r) => (r._tag === "Left" ? [r.left] : []))
       for (const problem of problems) yield* Effect.logWarning(`media not read: ${problem.reason}`)

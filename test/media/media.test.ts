@@ -5,9 +5,11 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
-import { Cause, Duration, Effect, HashMap, Layer, Logger, LogLevel, Option } from "effect"
+import { Cause, Duration, Effect, HashMap, Layer, Logger, LogLevel, Metric, Option } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import type { MediaConfigShape } from "../../src/media/MediaConfig.ts"
+import { mediaItems } from "../../src/media/MediaTurn.ts"
+import { withTags } from "../../src/observability/Metrics.ts"
 import { TelegramFilesHttp } from "../../src/media/TelegramFiles.ts"
 import { TranscriberOpenAi } from "../../src/media/Transcriber.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
@@ -288,6 +290,10 @@ describe("failures", () => {
       expect(textsTo(sent, chat)).toEqual([failed, tooLarge, tooLarge, failed, failed, "unused"])
       expect(answeredBy(sent)).toEqual([700_001, 700_002, 700_004, 700_005, 700_006, 700_030])
       expect(lines.some((line) => line.includes("media not read"))).toBe(true)
+      const counted = (kind: string, outcome: string) =>
+        Effect.map(Metric.value(withTags(mediaItems, { kind, outcome })), (state) => state.count)
+      expect(yield* counted("photo", "too_large")).toBeGreaterThan(0)
+      expect(yield* counted("document", "unavailable")).toBeGreaterThan(1)
       const secretHalf = token.split(":")[1]!
       for (const line of lines) expect(line.includes(token) || line.includes(secretHalf), line).toBe(false)
       for (const request of yield* openAi.requests) expect(JSON.stringify(request.body)).not.toContain(secretHalf)
