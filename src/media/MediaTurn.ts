@@ -19,7 +19,7 @@ import { BotProfile } from "../profile/BotProfile.ts"
 import { makeAlbums } from "./Album.ts"
 import { DocumentText, documentFormat, DocumentTextLive } from "./DocumentText.ts"
 import { MediaConfig } from "./MediaConfig.ts"
-import { imageType, type Media, mediaGroupOf, mediaOf } from "./MediaContent.ts"
+import { extensionOf, imageType, type Media, mediaGroupOf, mediaOf } from "./MediaContent.ts"
 import { type FileError, TelegramFiles, TelegramFilesLive } from "./TelegramFiles.ts"
 import { Transcriber, TranscriberLive } from "./Transcriber.ts"
 
@@ -72,6 +72,10 @@ const recordingReceived = (media: Extract<Media, { readonly seconds: number }>) 
     Math.round(media.seconds)
   } second${Math.round(media.seconds) === 1 ? "" : "s"}`
 
+/** The endpoint goes by the file name's extension: a name without one gets the stored file's. */
+const withExtension = (fileName: string, path: string): string =>
+  extensionOf(fileName) !== "" || extensionOf(path) === "" ? fileName : `${fileName}.${extensionOf(path)}`
+
 export const makeMediaTurn = Effect.gen(function*() {
   const config = yield* MediaConfig
   const profile = yield* BotProfile
@@ -107,7 +111,7 @@ export const makeMediaTurn = Effect.gen(function*() {
         if (config.describeOnly) return Effect.succeed({ line: `[${label}, not transcribed]`, received })
         return fetch(media).pipe(
           Effect.flatMap((file) =>
-            transcriber.transcribe({ bytes: file.bytes, fileName: media.fileName, mimeType: media.mimeType }).pipe(
+            transcriber.transcribe({ bytes: file.bytes, fileName: withExtension(media.fileName, file.path), mimeType: media.mimeType }).pipe(
               Effect.mapError((e) => unread("transcription_failed", texts.voiceFailed, e.message))
             )
           ),
