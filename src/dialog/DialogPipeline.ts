@@ -10,7 +10,8 @@
  *
  * Commands (those of the `Commands` registry: /start, /help, /clear and a team's own), media
  * without text, empty texts and the non-dialog update kinds (callback queries, membership
- * changes) are answered without the model.
+ * changes) are answered without the model. Voice notes, photos and documents first become the
+ * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
