@@ -58,6 +58,14 @@ export {
 export { LanguageModelOffline } from "./llm/OfflineModel.ts"
 export { LanguageModelLive, LanguageModelOpenAi } from "./llm/OpenAiModel.ts"
 export { LlmConfig, type LlmConfigShape } from "./llm/LlmConfig.ts"
+export type { ImagePart, UserMedia } from "./llm/LanguageModel.ts"
+
+// ── Media: voice notes, photos and documents ──────────────────────────────────────────────────
+export { MediaTurn, MediaTurnLive, type MediaTurnService, MediaTurnWith, type Turn } from "./media/MediaTurn.ts"
+export { MediaConfig, type MediaConfigShape } from "./media/MediaConfig.ts"
+export { FileTooLarge, FileUnavailable, TelegramFiles, TelegramFilesHttp, TelegramFilesLive, TelegramFilesUnavailable } from "./media/TelegramFiles.ts"
+export { Transcriber, TranscriberLive, TranscriberOpenAi, TranscriberUnavailable, TranscriptionError } from "./media/Transcriber.ts"
+export { DocumentText, DocumentTextLive, DocumentUnreadable } from "./media/DocumentText.ts"
 
 // ── Stores ────────────────────────────────────────────────────────────────────────────────────
 export { ClientStore, type ClientStoreService } from "./store/ClientStore.ts"

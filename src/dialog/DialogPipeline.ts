@@ -10,7 +10,8 @@
  *
  * Commands (those of the `Commands` registry: /start, /help, /clear and a team's own), media
  * without text, empty texts and the non-dialog update kinds (callback queries, membership
- * changes) are answered without the model.
+ * changes) are answered without the model. Voice notes, photos and documents first become the
+ * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
@@ -26,6 +27,8 @@ import {
   type Update,
   updateKind
 } from "../domain/Update.ts"
+import type { UserMedia } from "../llm/LanguageModel.ts"
+import { MediaTurn } from "../media/MediaTurn.ts"
 import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
@@ -44,7 +47,7 @@ import { addUsage, makeStages } from "./stages.ts"
 export type Outcome =
   | { readonly _tag: "Answered"; readonly stage: string; readonly fallback: boolean }
   | { readonly _tag: "Command"; readonly command: string }
-  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" }
+  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" }
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Membership"; readonly blocked: boolean }
 
@@ -70,11 +73,18 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const history = yield* HistoryStore
   const messenger = yield* Messenger
   const api = yield* TelegramApi
+  const media = yield* MediaTurn
   const { classify, synthesize, think } = yield* makeStages
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
 
-  const dialog = (updateId: TelegramId, message: Message, from: NonNullable<Message["from"]>, text: string) =>
+  const dialog = (
+    updateId: TelegramId,
+    message: Message,
+    from: NonNullable<Message["from"]>,
+    text: string,
+    userMedia: UserMedia = {}
+  ) =>
     Effect.gen(function*() {
       const chatId = message.chat.id
       const to = destinationOf(message)
@@ -103,9 +113,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const classified = yield* classify(context, text)
       const stage = stageOrDefault(profile, classified.stage)
       const toolContext: ToolContext = { chatId, userId: from.id, updateId }
-      const thought = yield* think(stage, client, context, text, toolContext)
+      const thought = yield* think(stage, client, context, text, toolContext, userMedia)
       const findings = renderFindings(thought.notes, thought.results)
-      const synthesized = yield* synthesize(stage, client, context, text, findings)
+      const synthesized = yield* synthesize(stage, client, context, text, findings, userMedia)
 
       yield* history.append({ chatId, updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis })
       yield* answer(to, synthesized.answer)
@@ -148,6 +158,18 @@ export const makeDialogPipeline = Effect.gen(function*() {
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
       const chatId = message.chat.id
       const to = destinationOf(message)
+      if (hasMedia(message)) {
+        // Voice, photos and documents become the user's turn (src/media/).
+        const turn = yield* messenger.whileTyping(to, media.turn(updateId, message))
+        if (turn._tag === "Dialog") {
+          return yield* messenger.whileTyping(to, dialog(updateId, message, from, turn.text, turn.media))
+        }
+        if (turn._tag === "Collected") return { _tag: "Skipped", reason: turn.reason } as const
+        if (turn._tag === "Reply") {
+          yield* answer(to, turn.text)
+          return { _tag: "Replied", reason: "media" } as const
+        }
+      }
       const text = messageText(message)
       if (Option.isNone(text)) {
         if (!hasMedia(message)) return { _tag: "Skipped", reason: "service message" } as const

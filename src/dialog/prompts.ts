@@ -4,7 +4,7 @@
  */
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
 import { capToolResult, notesHeading, toolResultCharCap, toolResultsHeading } from "../llm/findings.ts"
-import type { ChatMessage } from "../llm/LanguageModel.ts"
+import type { ChatMessage, UserMedia } from "../llm/LanguageModel.ts"
 import type { BotProfileData, Stage } from "../profile/BotProfile.ts"
 import type { ToolResult } from "../tools/Tools.ts"
 
@@ -25,6 +25,9 @@ export const trimHistory = (history: ReadonlyArray<HistoryMessage>, budget: numb
   }
   return kept.reverse()
 }
+
+/** The user's message of this turn, with the pictures and media notes it carried. */
+const userTurn = (text: string, media: UserMedia): ChatMessage => ({ role: "user", content: text, ...media })
 
 export const historyMessages = (history: ReadonlyArray<HistoryMessage>): ReadonlyArray<ChatMessage> =>
   history.map((m) => ({ role: m.role, content: m.text }))
@@ -64,7 +67,8 @@ export const thinkMessages = (
   stage: Stage,
   client: Client,
   history: ReadonlyArray<ChatMessage>,
-  text: string
+  text: string,
+  media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
   {
     role: "system",
@@ -76,7 +80,7 @@ export const thinkMessages = (
     ].join("\n\n")
   },
   ...history,
-  { role: "user", content: text }
+  userTurn(text, media)
 ]
 
 /** Characters of the think step's notes given to synthesis at most. */
@@ -105,7 +109,8 @@ export const synthesizeMessages = (
   client: Client,
   history: ReadonlyArray<ChatMessage>,
   text: string,
-  findings: string
+  findings: string,
+  media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
   {
     role: "system",
@@ -113,7 +118,7 @@ export const synthesizeMessages = (
       .join("\n\n")
   },
   ...history,
-  { role: "user", content: text },
+  userTurn(text, media),
   { role: "system", content: findings }
 ]
 
@@ -122,9 +127,10 @@ export const plainMessages = (
   profile: BotProfileData,
   client: Client,
   history: ReadonlyArray<ChatMessage>,
-  text: string
+  text: string,
+  media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
   { role: "system", content: [profile.persona, describeClient(client)].join("\n\n") },
   ...history,
-  { role: "user", content: text }
+  userTurn(text, media)
 ]

@@ -6,7 +6,7 @@
  */
 import { Effect, Option } from "effect"
 import type { Client } from "../domain/Dialog.ts"
-import { type ChatMessage, LanguageModel, type Usage } from "../llm/LanguageModel.ts"
+import { type ChatMessage, LanguageModel, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
@@ -45,9 +45,16 @@ export const makeStages = Effect.gen(function*() {
     )
 
   /** The tool loop: at most `toolMaxSteps` model calls; the calls of one step run concurrently. */
-  const think = (stage: Stage, client: Client, context: ReadonlyArray<ChatMessage>, text: string, toolContext: ToolContext) =>
+  const think = (
+    stage: Stage,
+    client: Client,
+    context: ReadonlyArray<ChatMessage>,
+    text: string,
+    toolContext: ToolContext,
+    media: UserMedia = {}
+  ) =>
     Effect.gen(function*() {
-      let messages = thinkMessages(profile, stage, client, context, text)
+      let messages = thinkMessages(profile, stage, client, context, text, media)
       const specs = tools.specs(stage.tools)
       const results: Array<ToolResult> = []
       let usage: Usage = { promptTokens: 0, completionTokens: 0 }
@@ -89,9 +96,10 @@ export const makeStages = Effect.gen(function*() {
     client: Client,
     context: ReadonlyArray<ChatMessage>,
     text: string,
-    findings: string
+    findings: string,
+    media: UserMedia = {}
   ) =>
-    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings) })
+    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings, media) })
       .pipe(
         Effect.flatMap((r) =>
           Option.match(nonEmpty(r.text), {
@@ -102,7 +110,7 @@ export const makeStages = Effect.gen(function*() {
         Effect.catchAll((e) =>
           Effect.zipRight(
             Effect.logWarning(`synthesis failed, trying a plain generation: ${typeof e === "string" ? e : e.message}`),
-            model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text) }).pipe(
+            model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media) }).pipe(
               Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
               Effect.catchAll((e2) =>
                 Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {

@@ -15,9 +15,25 @@ export interface ToolCall {
   readonly arguments: string
 }
 
+/** A picture given to the model with a user's message (sent as an `image_url` part with a data URL). */
+export interface ImagePart {
+  /** e.g. `image/jpeg`. */
+  readonly mimeType: string
+  readonly data: Uint8Array
+}
+
+/**
+ * What a user's message carried besides its text: pictures for a model that looks at them, and
+ * what was received in a few words ("a voice note of 7 seconds") for one that cannot.
+ */
+export interface UserMedia {
+  readonly images?: ReadonlyArray<ImagePart> | undefined
+  readonly received?: ReadonlyArray<string> | undefined
+}
+
 export type ChatMessage =
   | { readonly role: "system"; readonly content: string }
-  | { readonly role: "user"; readonly content: string }
+  | ({ readonly role: "user"; readonly content: string } & UserMedia)
   | { readonly role: "assistant"; readonly content: string | null; readonly toolCalls?: ReadonlyArray<ToolCall> }
   | { readonly role: "tool"; readonly toolCallId: string; readonly content: string }
 

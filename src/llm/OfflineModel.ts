@@ -27,6 +27,24 @@ const lastUser = (messages: ReadonlyArray<ChatMessage>): string => {
   return ""
 }
 
+/** What the last user message carried besides text, in words ("a voice note of 7 seconds"). */
+const lastReceived = (messages: ReadonlyArray<ChatMessage>): ReadonlyArray<string> => {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i]!
+    if (m.role === "user") return m.received ?? []
+  }
+  return []
+}
+
+/** The offline model's plain account of media it cannot understand. */
+export const describeReceived = (received: ReadonlyArray<string>): string => {
+  const items = received.length <= 1
+    ? received.join("")
+    : `${received.slice(0, -1).join(", ")} and ${received.at(-1)!}`
+  const it = received.length === 1 && !/^\d+ /.test(received[0]!) ? "it" : "them"
+  return `I received ${items}. I can't understand ${it} myself: a real language model is needed for that (set OPENAI_API_KEY or OPENAI_BASE_URL).`
+}
+
 const countWords = (text: string) => text.length / 4
 
 const response = (text: string | null, toolCalls: ReadonlyArray<ToolCall>, messages: ReadonlyArray<ChatMessage>) => ({
@@ -184,7 +202,11 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
       }
       case "synthesize": {
         const firstReply = !messages.some((m) => m.role === "assistant")
-        const answer = notesOf(messages) ?? generic(text)
+        const received = lastReceived(messages)
+        const notes = notesOf(messages)
+        const answer = received.length > 0
+          ? [describeReceived(received), ...(notes === undefined ? [] : [notes])].join("\n\n")
+          : notes ?? generic(text)
         return response(firstReply ? `${answer}\n\n${offlineNotice}` : answer, [], messages)
       }
     }

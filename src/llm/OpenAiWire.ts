@@ -6,7 +6,7 @@
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions"
 import { Option, Schema } from "effect"
 import { capToolResult } from "./findings.ts"
-import type { ChatMessage, CompletionResponse, ToolCall, ToolSpec } from "./LanguageModel.ts"
+import type { ChatMessage, CompletionResponse, ImagePart, ToolCall, ToolSpec } from "./LanguageModel.ts"
 
 /** Tool calls of one response beyond this many are ignored (a runaway model cannot flood the loop). */
 export const maxToolCallsPerResponse = 16
@@ -41,6 +41,10 @@ export type WireCompletion = typeof WireCompletion.Type
 /** A completion as the endpoint sent it, read with the Schema (never trusted as typed). */
 export const decodeCompletion = Schema.decodeUnknownEither(WireCompletion)
 
+/** A picture as a data URL (`data:image/jpeg;base64,…`). */
+export const imageDataUrl = (image: ImagePart): string =>
+  `data:${image.mimeType};base64,${Buffer.from(image.data).toString("base64")}`
+
 /** Our messages as the Chat Completions API wants them; tool results capped to `toolResultChars`. */
 export const toWireMessages = (
   messages: ReadonlyArray<ChatMessage>,
@@ -51,7 +55,18 @@ export const toWireMessages = (
       case "system":
         return { role: "system", content: message.content }
       case "user":
-        return { role: "user", content: message.content }
+        return message.images !== undefined && message.images.length > 0
+          ? {
+            role: "user",
+            content: [
+              { type: "text", text: message.content },
+              ...message.images.map((image) => ({
+                type: "image_url" as const,
+                image_url: { url: imageDataUrl(image) }
+              }))
+            ]
+          }
+          : { role: "user", content: message.content }
       case "assistant":
         return message.toolCalls !== undefined && message.toolCalls.length > 0
           ? {

@@ -36,6 +36,34 @@ export const Stage = Schema.Struct({
 })
 export type Stage = typeof Stage.Type
 
+/** The answers about files users send (voice notes, pictures, documents); each has a default. */
+const mediaTexts = {
+  /** A voice note, audio file or video note that could not be transcribed. */
+  voiceFailed: Schema.optionalWith(NonEmpty, {
+    default: () => "Sorry, I couldn't make out your voice message. Could you type it instead?"
+  }),
+  /** A file over the size limit; `{limit}` is replaced by the limit (e.g. "20 MB"). */
+  fileTooLarge: Schema.optionalWith(NonEmpty, {
+    default: () => "This file is too large for me: I can take files up to {limit}. Could you send a smaller one?"
+  }),
+  /** A file that could not be fetched from Telegram. */
+  fileFailed: Schema.optionalWith(NonEmpty, {
+    default: () => "Sorry, I couldn't get your file from Telegram. Please try sending it again."
+  }),
+  /** A picture when the bot does not look at pictures (`VISION=false`). */
+  noVision: Schema.optionalWith(NonEmpty, {
+    default: () => "Sorry, I can't look at pictures. Could you tell me in words what it shows?"
+  }),
+  /** A document of a type the bot cannot read. */
+  unsupportedDocument: Schema.optionalWith(NonEmpty, {
+    default: () => "I can read plain-text and PDF documents only. Could you paste the text or send it as a PDF?"
+  }),
+  /** A plain-text or PDF document whose text could not be read. */
+  documentFailed: Schema.optionalWith(NonEmpty, {
+    default: () => "Sorry, I couldn't read the text of this document. Could you paste the part you mean?"
+  })
+}
+
 export const ProfileTexts = Schema.Struct({
   greeting: NonEmpty,
   help: NonEmpty,
@@ -54,7 +82,8 @@ export const ProfileTexts = Schema.Struct({
   /** Sent once per flood window to a user whose messages are dropped for coming too fast. */
   tooFast: Schema.optionalWith(NonEmpty, {
     default: () => "You are sending messages too fast. Please wait a moment: messages sent meanwhile are not answered."
-  })
+  }),
+  ...mediaTexts
 })
 
 export const ProfileFile = Schema.Struct({

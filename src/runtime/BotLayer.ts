@@ -17,6 +17,7 @@ import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
 import type { ClientStore } from "../store/ClientStore.ts"
 import type { HistoryStore } from "../store/HistoryStore.ts"
 import type { Inbox } from "../store/Inbox.ts"
+import { MediaTurn, MediaTurnLive } from "../media/MediaTurn.ts"
 import { Messenger, MessengerLive } from "../telegram/Messenger.ts"
 import type { Intake } from "../telegram/Intake.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
@@ -45,6 +46,8 @@ export interface BotParts<E, R> {
   readonly toolsConfig?: Layer.Layer<ToolsConfig, E, R>
   readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, R>
   readonly sendConfig?: Layer.Layer<SendConfig, E, R>
+  /** The media step (files, transcription, documents); `MediaTurnLive` (settings from the environment) when not given. */
+  readonly media?: Layer.Layer<MediaTurn, E, R | BotProfile | Stores | TelegramApi>
 }
 
 export type BotServices =
@@ -62,6 +65,7 @@ export type BotServices =
   | ToolsConfig
   | DispatcherConfig
   | SendConfig
+  | MediaTurn
 
 /** Fails at start when a stage of the profile allows a tool that is not registered. */
 export const StageToolsCheck = Layer.effectDiscard(
@@ -88,7 +92,10 @@ export const botLayer = <E, R>(
   const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withModel))
   const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands
   const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
-  const withMessenger = Layer.provideMerge(MessengerLive, withCommands)
+  const media: Layer.Layer<MediaTurn, E | ConfigError.ConfigError, R | BotProfile | Stores | TelegramApi> = parts.media ??
+    MediaTurnLive
+  const withMedia = Layer.provideMerge(media, withCommands)
+  const withMessenger = Layer.provideMerge(MessengerLive, withMedia)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
   return Layer.provideMerge(DispatcherLive, withPipeline)
 }

@@ -46,6 +46,15 @@ export const WebhookInfo = Schema.Struct({
 })
 export type WebhookInfo = typeof WebhookInfo.Type
 
+/** A file ready to be downloaded, as getFile answers it: `file_path` is valid for at least an hour. */
+export const TelegramFile = Schema.Struct({
+  file_id: Schema.String,
+  file_unique_id: Schema.String,
+  file_size: Schema.optional(Schema.Number),
+  file_path: Schema.optional(Schema.String)
+})
+export type TelegramFile = typeof TelegramFile.Type
+
 export interface GetUpdates {
   readonly offset?: number | undefined
   readonly limit?: number | undefined
@@ -183,7 +192,11 @@ export const botApiMethods = (call: BotApiCall) => ({
   deleteWebhook: (dropPendingUpdates: boolean, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call("deleteWebhook", { drop_pending_updates: dropPendingUpdates }, Ignored, options)),
 
-  getWebhookInfo: call("getWebhookInfo", {}, WebhookInfo)
+  getWebhookInfo: call("getWebhookInfo", {}, WebhookInfo),
+
+  /** Where a file a user sent can be downloaded (`file_path`, under the Bot API's file endpoint). */
+  getFile: (fileId: string, options?: CallOptions): Effect.Effect<TelegramFile, TelegramError> =>
+    call("getFile", { file_id: fileId }, TelegramFile, options)
 })
 
 export type BotApiMethods = ReturnType<typeof botApiMethods>

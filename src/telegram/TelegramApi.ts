@@ -20,6 +20,7 @@ export {
   type SendMessage,
   SentMessage,
   type SetWebhook,
+  TelegramFile,
   WebhookInfo
 } from "./BotApiMethods.ts"
 

@@ -23,6 +23,11 @@ import { type Script, ScriptedModel, LanguageModelScripted, type ScriptedReply }
 import { type BotProfile, BotProfileFile } from "../profile/BotProfile.ts"
 import { botLayer, type ToolEnvironment } from "../runtime/BotLayer.ts"
 import { Dispatcher } from "../runtime/Dispatcher.ts"
+import { DocumentTextLive } from "../media/DocumentText.ts"
+import { MediaConfig, type MediaConfigShape } from "../media/MediaConfig.ts"
+import { MediaTurnWith } from "../media/MediaTurn.ts"
+import { type TelegramFiles, TelegramFilesUnavailable } from "../media/TelegramFiles.ts"
+import { type Transcriber, TranscriberUnavailable } from "../media/Transcriber.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { type RecorderOptions, type SentRecord, TelegramApiRecorder, TelegramRecorder } from "../telegram/TelegramRecorder.ts"
@@ -57,6 +62,10 @@ export interface TestBotOptions<R = never> {
   readonly toolConfig?: Partial<ToolsConfigShape>
   readonly dispatcher?: Partial<DispatcherConfigShape>
   readonly send?: Partial<SendConfigShape>
+  /** Media settings (default: media are described to the model, nothing is fetched). */
+  readonly media?: Partial<MediaConfigShape>
+  /** Where files and transcripts come from (default: nowhere, every download and transcription fails). */
+  readonly mediaServices?: Layer.Layer<TelegramFiles | Transcriber, never, MediaConfig>
 }
 
 export const defaultProfilePath = new URL("../../profiles/shop/profile.json", import.meta.url).pathname
@@ -81,7 +90,11 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     dialogConfig: DialogConfig.make(options.dialog),
     toolsConfig: ToolsConfig.make(options.toolConfig),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
-    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send })
+    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send }),
+    media: MediaTurnWith.pipe(
+      Layer.provide(Layer.merge(options.mediaServices ?? Layer.merge(TelegramFilesUnavailable, TranscriberUnavailable), DocumentTextLive)),
+      Layer.provide(MediaConfig.make(options.media))
+    )
   }).pipe(Layer.orDie)
   return core.pipe(
     Layer.provideMerge(Layer.merge(TelegramApiRecorder(options.telegram), LanguageModelScripted(options.script ?? {})))

@@ -6,7 +6,7 @@
  *   observability             metrics, spans, tracing, logging
  *   profile, store            the bot's profile; clients, history and the inbox
  *   llm, telegram             language models; the Bot API, sending, webhook and poller
- *   tools                     tools the model may call
+ *   tools, media              tools the model may call; voice, pictures and documents into the user's turn
  *   dialog                    the pipeline and its in-chat commands
  *   runtime                   dispatcher, chat queue, update runner, the layer graph
  *   replay                    transcripts, replay, update recording, the offline bot
@@ -34,6 +34,7 @@ const rank: Record<string, number> = {
   llm: 3,
   telegram: 3,
   tools: 4,
+  media: 4,
   dialog: 5,
   runtime: 6,
   replay: 7,

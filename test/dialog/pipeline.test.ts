@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option } from "effect"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
-import { runUpdates, ScriptedModel, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
+import { modelRequests, runUpdates, ScriptedModel, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 
 const apology = "Sorry, something went wrong on our side and I can't answer right now. Please try again in a minute."
@@ -203,7 +203,7 @@ describe("commands and non-text messages", () => {
       }))
     ))
 
-  it.effect("media without a caption gets the text-only notice; a caption is text", () =>
+  it.effect("a photo is the user's turn (described to the model), with or without a caption; a sticker gets the text-only notice", () =>
     Effect.gen(function*() {
       const photo = {
         update_id: 501,
@@ -222,11 +222,18 @@ describe("commands and non-text messages", () => {
       }
       const sent = yield* runUpdates([photo, captioned, sticker])
       expect(textsTo(sent, 16)).toEqual([
-        "Sorry, I can read text only. Please write your question in words, or add a caption to your photo.",
+        "A nice photo.",
         "Checking stock.",
-        "Sorry, I can read text only. Please write your question in words, or add a caption to your photo."
+        "Sorry, I can't read this kind of message. Please write in words: I also understand voice messages, photos and documents."
       ])
-    }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["n"], synthesize: ["Checking stock."] } }))))
+      const synthesis = yield* modelRequests("synthesize")
+      expect(synthesis.map((r) => r.messages.filter((m) => m.role === "user").at(-1))).toEqual([
+        { role: "user", content: "[photo]", received: ["a photo"] },
+        { role: "user", content: "is this in stock?\n[photo]", received: ["a photo"] }
+      ])
+    }).pipe(Effect.provide(testBot({
+      script: { classify: ["general", "general"], think: ["n", "n"], synthesize: ["A nice photo.", "Checking stock."] }
+    }))))
 
   it.effect("a kicked my_chat_member blocks the client and member unblocks", () =>
     Effect.gen(function*() {

@@ -3,7 +3,9 @@
  * talks to. It records every call, answers each method by default the way Telegram does,
  * and can be scripted per method: Bot API errors (429 with retry_after, 403, 400, 409…),
  * raw answers (HTML 500, empty bodies), slow answers and answers that never come. getUpdates
- * serves a queue of updates with Telegram's offset semantics and long-poll waiting.
+ * serves a queue of updates with Telegram's offset semantics and long-poll waiting. Files added
+ * with `addFile` are served as Telegram does: `getFile` answers their `file_path`, and
+ * `GET /file/bot<token>/<file_path>` their bytes (or a scripted fault).
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -42,6 +44,19 @@ export interface FakeCall {
   readonly at: number
 }
 
+/** A file users may have sent: its bytes, where getFile says it is, and how its download answers. */
+export interface FakeFile {
+  readonly bytes: Uint8Array
+  /** `file_path` in getFile's answer (default `documents/file_<n>`). */
+  readonly path?: string
+  /** `file_size` in getFile's answer: the bytes' length by default, `null` leaves it out. */
+  readonly size?: number | null
+  /** Answers the download instead of the bytes (a 404, a hang, a reset…). */
+  readonly download?: FakeReply
+  /** Sends the bytes without a content-length, in chunks (a server that does not announce the size). */
+  readonly chunked?: boolean
+}
+
 export interface FakeBotApi {
   /** The base URL to give the client (TELEGRAM_API_BASE_URL). */
   readonly url: string
@@ -64,6 +79,10 @@ export interface FakeBotApi {
   readonly delivered: (method?: string) => Effect.Effect<ReadonlyArray<FakeCall>>
   /** How many calls the fault plan answered, by the kind of fault. */
   readonly faults: Effect.Effect<Readonly<Record<string, number>>>
+  /** Makes a file available under `fileId` (getFile and its download). */
+  readonly addFile: (fileId: string, file: FakeFile) => Effect.Effect<void>
+  /** The URLs of file downloads received (token included, as sent), in order. */
+  readonly downloads: Effect.Effect<ReadonlyArray<string>>
 }
 
 const parseParams = Schema.decodeUnknownEither(
@@ -91,6 +110,8 @@ export const makeFakeBotApi = (
     let nextMessageId = 1
     const delivered: Array<FakeCall> = []
     const faultCounts: Record<string, number> = {}
+    const files = new Map<string, FakeFile & { readonly path: string }>()
+    const downloads: Array<string> = []
 
     /** Calls each waiter once; a waiter may add itself again. */
     const wakeAll = (waiters: Array<() => void>) => {
@@ -182,12 +203,43 @@ export const makeFakeBotApi = (
           return sendOk(res, true)
         case "getWebhookInfo":
           return sendOk(res, { url: webhookUrl, has_custom_certificate: false, pending_update_count: pending.length })
+        case "getFile": {
+          const fileId = typeof params["file_id"] === "string" ? params["file_id"] : ""
+          const file = files.get(fileId)
+          if (file === undefined) return sendError(res, 400, "Bad Request: invalid file_id")
+          const size = file.size === undefined ? file.bytes.length : file.size
+          return sendOk(res, {
+            file_id: fileId,
+            file_unique_id: `unique-${fileId}`,
+            ...(size === null ? {} : { file_size: size }),
+            file_path: file.path
+          })
+        }
         default:
           return sendError(res, 404, "Not Found: method not found")
       }
     }
 
+    /** `GET /file/bot<token>/<file_path>`: the file's bytes, as the Bot API's file endpoint serves them. */
+    const serveFile = (req: Http.IncomingMessage, res: Http.ServerResponse, fileToken: string, path: string) => {
+      downloads.push(req.url ?? "")
+      if (fileToken !== token) return send(res, 401, "Unauthorized", "text/plain")
+      const file = [...files.values()].find((f) => f.path === decodeURI(path))
+      if (file === undefined) return send(res, 404, "Not Found", "text/plain")
+      if (file.download !== undefined) return reply(res, file.download)
+      if (file.chunked !== true) {
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": file.bytes.length })
+        return res.end(Buffer.from(file.bytes))
+      }
+      res.writeHead(200, { "content-type": "application/octet-stream" })
+      const step = 64 * 1024
+      for (let offset = 0; offset < file.bytes.length; offset += step) res.write(file.bytes.subarray(offset, offset + step))
+      res.end()
+    }
+
     const server = Http.createServer((req, res) => {
+      const fileMatch = /^\/file\/bot([^/]+)\/(.+)$/.exec(req.url ?? "")
+      if (req.method === "GET" && fileMatch !== null) return serveFile(req, res, fileMatch[1] ?? "", fileMatch[2] ?? "")
       const chunks: Array<Buffer> = []
       req.on("data", (chunk: Buffer) => chunks.push(chunk))
       req.on("end", () => {
@@ -277,7 +329,12 @@ export const makeFakeBotApi = (
             .map((c) => String(c.params["text"]))
         ),
       delivered: (method) => Effect.sync(() => delivered.filter((c) => method === undefined || c.method === method)),
-      faults: Effect.sync(() => ({ ...faultCounts }))
+      faults: Effect.sync(() => ({ ...faultCounts })),
+      addFile: (fileId, file) =>
+        Effect.sync(() => {
+          files.set(fileId, { ...file, path: file.path ?? `documents/file_${files.size}` })
+        }),
+      downloads: Effect.sync(() => [...downloads])
     } satisfies FakeBotApi
   })
 

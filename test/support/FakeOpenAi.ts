@@ -5,6 +5,8 @@
  * malformed arguments, unknown tools), HTTP errors with headers (429 with retry-after, 500),
  * raw bodies (garbage), delays and answers that never come. Replies scripted for a model are
  * used before the shared queue; with neither, `fallback` answers, else a 400 says so.
+ * POST /v1/audio/transcriptions (multipart, as the SDK sends it) is recorded and answered from
+ * a script of its own. The image parts of user messages are recorded as their data URLs.
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -43,7 +45,24 @@ export interface FakeRequest {
   readonly tools: ReadonlyArray<Record<string, unknown>> | undefined
   /** The whole JSON body. */
   readonly body: Record<string, unknown>
+  /** The `image_url` URLs of the user messages' content parts, in order. */
+  readonly images: ReadonlyArray<string>
 }
+
+/** A transcription request as received: the multipart form's fields. */
+export interface FakeTranscriptionRequest {
+  readonly authorization: string
+  readonly model: string
+  readonly fileName: string
+  readonly fileType: string
+  readonly bytes: Uint8Array
+}
+
+/** What the transcription endpoint answers: a text, an error, or nothing. */
+export type FakeTranscription =
+  | string
+  | { readonly status: number; readonly error?: string }
+  | { readonly hang: true }
 
 export interface FakeOpenAi {
   /** The base URL to give the client (OPENAI_BASE_URL), ending in /v1. */
@@ -60,7 +79,22 @@ export interface FakeOpenAi {
   readonly aborted: Effect.Effect<number>
   /** Completes once at least `count` requests were aborted. */
   readonly waitForAborted: (count: number) => Effect.Effect<void>
+  /** Queues answers of the transcription endpoint; with none queued it answers a 400. */
+  readonly scriptTranscriptions: (...replies: ReadonlyArray<FakeTranscription>) => Effect.Effect<void>
+  /** Transcription requests received, in order. */
+  readonly transcriptions: Effect.Effect<ReadonlyArray<FakeTranscriptionRequest>>
 }
+
+/** The image URLs in the content parts of user messages. */
+const imageUrls = (messages: ReadonlyArray<Record<string, unknown>>): ReadonlyArray<string> =>
+  messages.flatMap((message) =>
+    message["role"] !== "user" || !Array.isArray(message["content"])
+      ? []
+      : (asRecords(message["content"]) ?? []).flatMap((part) => {
+        const url = asRecord(part["image_url"])?.["url"]
+        return part["type"] === "image_url" && typeof url === "string" ? [url] : []
+      })
+  )
 
 const asRecord = (value: unknown): Record<string, unknown> | undefined =>
   typeof value === "object" && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
@@ -83,6 +117,33 @@ export const makeFakeOpenAi = (
     let waiters: Array<() => void> = []
     let aborted = 0
     let ids = 0
+    const transcriptionScript: Array<FakeTranscription> = []
+    const transcriptionRequests: Array<FakeTranscriptionRequest> = []
+
+    /** The multipart body read with the platform's own parser (what a real server would see). */
+    const transcribe = (req: Http.IncomingMessage, res: Http.ServerResponse, raw: Buffer) => {
+      const contentType = req.headers["content-type"] ?? ""
+      new Response(raw, { headers: { "content-type": contentType } }).formData().then(
+        async (form) => {
+          const file = form.get("file")
+          if (!(file instanceof Blob)) return apiError(res, 400, "the form has no file")
+          transcriptionRequests.push({
+            authorization: req.headers.authorization ?? "",
+            model: String(form.get("model") ?? ""),
+            fileName: file instanceof File ? file.name : "",
+            fileType: file.type,
+            bytes: new Uint8Array(await file.arrayBuffer())
+          })
+          notify()
+          const scripted = transcriptionScript.shift()
+          if (scripted === undefined) return apiError(res, 400, "fake: no transcription scripted")
+          if (typeof scripted === "string") return send(res, 200, JSON.stringify({ text: scripted }))
+          if ("hang" in scripted) return
+          return apiError(res, scripted.status, scripted.error ?? `fake error ${scripted.status}`)
+        },
+        () => apiError(res, 400, "the body is not multipart form data")
+      )
+    }
 
     const notify = () => {
       const current = waiters
@@ -157,6 +218,7 @@ export const makeFakeOpenAi = (
             notify()
           }
         })
+        if (req.method === "POST" && req.url === "/v1/audio/transcriptions") return transcribe(req, res, Buffer.concat(chunks))
         if (req.method !== "POST" || req.url !== "/v1/chat/completions") return apiError(res, 404, `no route ${req.method} ${req.url}`)
         let body: Record<string, unknown> | undefined
         try {
@@ -171,7 +233,8 @@ export const makeFakeOpenAi = (
           model: typeof body["model"] === "string" ? body["model"] : "",
           messages: asRecords(body["messages"]) ?? [],
           tools: asRecords(body["tools"]),
-          body
+          body,
+          images: imageUrls(asRecords(body["messages"]) ?? [])
         }
         requests.push(request)
         notify()
@@ -218,7 +281,9 @@ export const makeFakeOpenAi = (
         }),
       waitForRequests: (count) => waitUntil(() => (requests.length >= count ? Option.some([...requests]) : Option.none())),
       aborted: Effect.sync(() => aborted),
-      waitForAborted: (count) => waitUntil(() => (aborted >= count ? Option.some(undefined) : Option.none()))
+      waitForAborted: (count) => waitUntil(() => (aborted >= count ? Option.some(undefined) : Option.none())),
+      scriptTranscriptions: (...replies) => Effect.sync(() => void transcriptionScript.push(...replies)),
+      transcriptions: Effect.sync(() => [...transcriptionRequests])
     } satisfies FakeOpenAi
   })
 

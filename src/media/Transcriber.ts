@@ -1,0 +1,110 @@
+/**
+ * Speech to text: voice notes, audio files and video notes through the OpenAI-compatible
+ * `/audio/transcriptions` endpoint (the `openai` SDK, multipart), at the model endpoint the bot
+ * is configured with (`OPENAI_BASE_URL`, `OPENAI_API_KEY`) and with the model
+ * `TRANSCRIBE_MODEL`. Transient failures are retried with the model calls' one retry policy
+ * (`OpenAiRetry.ts`); the request gets the fiber's `AbortSignal`. The key never appears in an
+ * error.
+ */
+import OpenAI, { toFile } from "openai"
+import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { keepAliveFetch } from "../http/keepAliveFetch.ts"
+import { LlmConfig, type LlmConfigShape, publicEndpoint } from "../llm/LlmConfig.ts"
+import { placeholderKey, scrub } from "../llm/OpenAiModel.ts"
+import { failureOf, ModelCallFailed, retrySchedule } from "../llm/OpenAiRetry.ts"
+import { withSpan } from "../observability/span.ts"
+import { MediaConfig, type MediaConfigShape } from "./MediaConfig.ts"
+
+/** The transcription failed: the endpoint failed, timed out or answered without text. */
+export class TranscriptionError extends Schema.TaggedError<TranscriptionError>()("TranscriptionError", {
+  message: Schema.String
+}) {}
+
+export interface Recording {
+  readonly bytes: Uint8Array
+  /** A file name whose extension names the format (`voice.oga`, `note.mp4`): the endpoint goes by it. */
+  readonly fileName: string
+  readonly mimeType?: string | undefined
+}
+
+export interface TranscriberService {
+  /** The words of a recording (trimmed; empty when nothing was said). */
+  readonly transcribe: (recording: Recording) => Effect.Effect<string, TranscriptionError>
+}
+
+export class Transcriber extends Context.Tag("dialog-bot/Transcriber")<Transcriber, TranscriberService>() {}
+
+/** The SDK's answer: only `text` is read. */
+const Transcription = Schema.Struct({ text: Schema.String })
+const decodeTranscription = Schema.decodeUnknownEither(Transcription, { onExcessProperty: "ignore" })
+
+export const makeOpenAiTranscriber = (llm: LlmConfigShape, media: MediaConfigShape) =>
+  Effect.gen(function*() {
+    const client = yield* Effect.sync(() =>
+      new OpenAI({
+        apiKey: Option.match(llm.apiKey, { onNone: () => placeholderKey, onSome: Redacted.value }),
+        baseURL: Option.getOrElse(llm.baseUrl, () => publicEndpoint(llm)),
+        maxRetries: 0,
+        timeout: Math.ceil(Duration.toMillis(media.transcribeTimeout)) + 1000,
+        logLevel: "off",
+        fetch: keepAliveFetch
+      })
+    )
+    const attempt = (recording: Recording) =>
+      Effect.tryPromise({
+        try: async (signal) =>
+          client.audio.transcriptions.create(
+            {
+              file: await toFile(recording.bytes, recording.fileName, {
+                ...(recording.mimeType === undefined ? {} : { type: recording.mimeType })
+              }),
+              model: media.transcribeModel
+            },
+            { signal, maxRetries: 0 }
+          ),
+        catch: (error) => failureOf(error, Date.now())
+      }).pipe(
+        Effect.timeoutFail({
+          duration: media.transcribeTimeout,
+          onTimeout: () =>
+            new ModelCallFailed({
+              message: `no transcription within ${Duration.format(media.transcribeTimeout)}`,
+              retryable: true,
+              status: Option.none(),
+              retryAfter: Option.none()
+            })
+        })
+      )
+
+    const transcribe = (recording: Recording): Effect.Effect<string, TranscriptionError> =>
+      attempt(recording).pipe(
+        Effect.retry(retrySchedule(llm)),
+        Effect.mapError((failure) => new TranscriptionError({ message: scrub(failure.message, llm.apiKey) })),
+        Effect.flatMap((raw) => {
+          const decoded = decodeTranscription(raw)
+          return decoded._tag === "Left"
+            ? Effect.fail(new TranscriptionError({ message: "the transcription endpoint answered without text" }))
+            : Effect.succeed(decoded.right.text.trim())
+        }),
+        Effect.tap((text) => Effect.annotateCurrentSpan({ bytes: recording.bytes.length, characters: text.length })),
+        withSpan("media.transcribe", { kind: "client", attributes: { model: media.transcribeModel } })
+      )
+    return Transcriber.of({ transcribe })
+  })
+
+/** The transcriber on the model endpoint's settings and the media settings. */
+export const TranscriberOpenAi: Layer.Layer<Transcriber, never, LlmConfig | MediaConfig> = Layer.effect(
+  Transcriber,
+  Effect.flatMap(Effect.all([LlmConfig, MediaConfig]), ([llm, media]) => makeOpenAiTranscriber(llm, media))
+)
+
+/** The transcriber at the model endpoint configured in the environment. */
+export const TranscriberLive = TranscriberOpenAi.pipe(Layer.provide(LlmConfig.fromEnv))
+
+/** No transcription endpoint (tests, embedding without a model): every transcription fails. */
+export const TranscriberUnavailable: Layer.Layer<Transcriber> = Layer.succeed(
+  Transcriber,
+  Transcriber.of({
+    transcribe: () => Effect.fail(new TranscriptionError({ message: "no transcription endpoint is configured" }))
+  })
+)
