@@ -66,8 +66,16 @@ const clientRow = (idValue: bigint, firstName: string) => ({
 })
 
 const messageRows = (list: ReadonlyArray<readonly [bigint, bigint, "user" | "assistant", string]>) => ({
-  columns: ["chat_id", "update_id", "role", "text", "at"],
-  rows: list.map(([chat, update, role, text]) => [new Int64(chat), new Int64(update), new Text(role), new Text(text), new Int64(5n)])
+  columns: ["chat_id", "update_id", "role", "text", "at", "thread_id", "speaker"],
+  rows: list.map(([chat, update, role, text]) => [
+    new Int64(chat),
+    new Int64(update),
+    new Text(role),
+    new Text(text),
+    new Int64(5n),
+    new Optional(null, new Int64(0n).type),
+    new Optional(null, new Text("").type)
+  ])
 })
 
 describe("YDB stores over the SDK against a fake YDB", () => {
@@ -147,7 +155,11 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       ])
       const q = fake.executed[0]!
       expect(q.text).toContain("ORDER BY chat_id DESC, update_id DESC, role DESC")
-      expect(q.parameters).toEqual({ $p0: { type: "Int64", value: 6021488832n }, $p1: { type: "Uint64", value: 3n } })
+      expect(q.parameters).toEqual({
+        $p0: { type: "Int64", value: 6021488832n },
+        $p1: { type: "Int64", value: 0n },
+        $p2: { type: "Uint64", value: 3n }
+      })
 
       const error = yield* Effect.flip(history.lastN(id(6021488832), 2))
       expect(error._tag).toBe("StoreError")
@@ -305,7 +317,9 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       expect(texts[3]).toBe('ALTER TABLE `bot/inbox` SET (TTL = Interval("PT86400S") ON finished_at)')
       // The inbox has its delivered column: the probe compiles, nothing is altered.
       expect(texts[4]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
-      expect(texts).toHaveLength(5)
+      // So has the messages table (its columns are in CREATE TABLE).
+      expect(texts.slice(5)).toEqual(["SELECT thread_id FROM `bot/messages` LIMIT 0", "SELECT speaker FROM `bot/messages` LIMIT 0"])
+      expect(texts[1]).toContain("thread_id Int64")
       expect(fake.executed.every((q) => Object.keys(q.parameters).length === 0)).toBe(true)
     }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 
@@ -315,7 +329,7 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       const tables = ydbTables("")
       expect(yield* migrateYdb(tables, "1 day")).toBe(5)
       const texts = fake.executed.map((q) => q.text)
-      expect(texts.slice(4)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
+      expect(texts.slice(4, 6)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
       // The next deploy finds the column and alters nothing.
       fake.reset()
       expect(yield* migrateYdb(tables, "1 day")).toBe(4)

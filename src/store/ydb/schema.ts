@@ -2,7 +2,8 @@
  * The YDB schema, created by `migrate`.
  *
  * - `clients`: keyed by the Telegram user id (Int64).
- * - `messages`: keyed by (chat_id, update_id, role). Rows of different chats spread over the
+ * - `messages`: keyed by (chat_id, update_id, role); `thread_id` (the forum topic, 0 or null
+ *   for the chat's main conversation) and `speaker` (who wrote it in a group) are nullable. Rows of different chats spread over the
  *   table's partitions (split by load and size), and a chat's last N messages are one range
  *   read of the key, backwards. The key makes a repeated append a no-op.
  * - `inbox`: keyed by update_id, with a secondary index to list pending entries in update_id
@@ -69,6 +70,8 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       role Utf8 NOT NULL,
       text Utf8 NOT NULL,
       at Int64 NOT NULL,
+      thread_id Int64,
+      speaker Utf8,
       PRIMARY KEY (chat_id, update_id, role)
     ) WITH (AUTO_PARTITIONING_BY_LOAD = ENABLED, AUTO_PARTITIONING_BY_SIZE = ENABLED)`,
     `CREATE TABLE IF NOT EXISTS ${t.inbox} (
@@ -98,11 +101,22 @@ export interface ColumnUpgrade {
 /** The columns tables created by an earlier version may lack, in order. */
 export const columnUpgrades = (tables: YdbTables): ReadonlyArray<ColumnUpgrade> => {
   const inbox = identifier(tables.inbox).toString()
+  const messages = identifier(tables.messages).toString()
   return [{
     table: tables.inbox,
     column: "delivered",
     probe: `SELECT delivered FROM ${inbox} LIMIT 0`,
     add: `ALTER TABLE ${inbox} ADD COLUMN delivered Uint32`
+  }, {
+    table: tables.messages,
+    column: "thread_id",
+    probe: `SELECT thread_id FROM ${messages} LIMIT 0`,
+    add: `ALTER TABLE ${messages} ADD COLUMN thread_id Int64`
+  }, {
+    table: tables.messages,
+    column: "speaker",
+    probe: `SELECT speaker FROM ${messages} LIMIT 0`,
+    add: `ALTER TABLE ${messages} ADD COLUMN speaker Utf8`
   }]
 }
 
