@@ -14,6 +14,7 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
+import { conversationOf, isGroupChat, threadField } from "../domain/Conversation.ts"
 import { destinationOf, type To } from "../domain/Destination.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -35,6 +36,7 @@ import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
+import { Addressing, speakerName } from "./Addressing.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
@@ -70,6 +72,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const history = yield* HistoryStore
   const messenger = yield* Messenger
   const api = yield* TelegramApi
+  const addressing = yield* Addressing
   const { classify, synthesize, think } = yield* makeStages
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
@@ -78,6 +81,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
     Effect.gen(function*() {
       const chatId = message.chat.id
       const to = destinationOf(message)
+      const conversation = conversationOf(message)
+      // In a group the model is told who says what: the history and the question name the speaker.
+      const speaker = isGroupChat(message.chat) ? speakerName(from) : undefined
+      const said = speaker === undefined ? text : `${speaker}: ${text}`
       const client = yield* clients.getOrCreate({
         id: from.id,
         firstName: from.first_name,
@@ -95,19 +102,24 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
 
-      const past = (yield* history.lastN(chatId, config.historyLimit + 1)).filter((m) => m.updateId !== updateId)
+      const past = (yield* history.lastN(conversation, config.historyLimit + 1)).filter((m) => m.updateId !== updateId)
       const context = historyMessages(trimHistory(past.slice(-config.historyLimit), config.historyCharBudget))
-      const userMessage: HistoryMessage = { chatId, updateId, role: "user", text, at: yield* Clock.currentTimeMillis }
+      const at = yield* Clock.currentTimeMillis
+      const userMessage: HistoryMessage = {
+        chatId, ...threadField(conversation), updateId, role: "user", text, at, ...(speaker === undefined ? {} : { speaker })
+      }
       yield* history.append(userMessage)
 
-      const classified = yield* classify(context, text)
+      const classified = yield* classify(context, said)
       const stage = stageOrDefault(profile, classified.stage)
       const toolContext: ToolContext = { chatId, userId: from.id, updateId }
-      const thought = yield* think(stage, client, context, text, toolContext)
+      const thought = yield* think(stage, client, context, said, toolContext)
       const findings = renderFindings(thought.notes, thought.results)
-      const synthesized = yield* synthesize(stage, client, context, text, findings)
+      const synthesized = yield* synthesize(stage, client, context, said, findings)
 
-      yield* history.append({ chatId, updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis })
+      yield* history.append({
+        chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis
+      })
       yield* answer(to, synthesized.answer)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
@@ -146,6 +158,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
     Effect.gen(function*() {
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
+      // A group message not addressed to the bot is kept as context, not answered.
+      if (Option.isNone(yield* addressing.screen(updateId, message))) return { _tag: "Skipped", reason: "not addressed" } as const
       const chatId = message.chat.id
       const to = destinationOf(message)
       const text = messageText(message)
@@ -158,7 +172,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* answer(to, profile.texts.emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
-      const command = yield* commands.reply(text.value, { chatId, userId: from.id, updateId })
+      const command = yield* commands.reply(text.value, { chatId, userId: from.id, updateId, ...threadField(conversationOf(message)) })
       if (Option.isSome(command)) {
         yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const

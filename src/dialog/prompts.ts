@@ -26,8 +26,9 @@ export const trimHistory = (history: ReadonlyArray<HistoryMessage>, budget: numb
   return kept.reverse()
 }
 
+/** The history as chat messages; in a group each user message is prefixed with its speaker's name. */
 export const historyMessages = (history: ReadonlyArray<HistoryMessage>): ReadonlyArray<ChatMessage> =>
-  history.map((m) => ({ role: m.role, content: m.text }))
+  history.map((m) => ({ role: m.role, content: m.role === "user" && m.speaker !== undefined ? `${m.speaker}: ${m.text}` : m.text }))
 
 export const describeClient = (client: Client): string => {
   const facts = [

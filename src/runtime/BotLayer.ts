@@ -10,6 +10,7 @@ import { SendConfig } from "../telegram/SendConfig.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { builtinCommands } from "../dialog/builtinCommands.ts"
 import type { Command } from "../dialog/Command.ts"
+import { Addressing, AddressingLive } from "../dialog/Addressing.ts"
 import { Commands, CommandsList } from "../dialog/Commands.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
@@ -17,6 +18,7 @@ import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
 import type { ClientStore } from "../store/ClientStore.ts"
 import type { HistoryStore } from "../store/HistoryStore.ts"
 import type { Inbox } from "../store/Inbox.ts"
+import { BotIdentity, BotIdentityLive } from "../telegram/BotIdentity.ts"
 import { Messenger, MessengerLive } from "../telegram/Messenger.ts"
 import type { Intake } from "../telegram/Intake.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
@@ -54,6 +56,8 @@ export type BotServices =
   | Messenger
   | Tools
   | Commands
+  | Addressing
+  | BotIdentity
   | LanguageModel
   | BotProfile
   | Stores
@@ -88,7 +92,8 @@ export const botLayer = <E, R>(
   const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withModel))
   const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands
   const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
-  const withMessenger = Layer.provideMerge(MessengerLive, withCommands)
+  const withIdentity = Layer.provideMerge(AddressingLive, Layer.provideMerge(BotIdentityLive, withCommands))
+  const withMessenger = Layer.provideMerge(MessengerLive, withIdentity)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
   return Layer.provideMerge(DispatcherLive, withPipeline)
 }
