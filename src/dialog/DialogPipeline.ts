@@ -37,6 +37,7 @@ import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
+import { Business } from "./Business.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
@@ -62,7 +63,9 @@ export class DialogPipeline extends Context.Tag("dialog-bot/DialogPipeline")<Dia
 
 /** The message of an update that may start a dialog. */
 export const dialogMessage = (update: Update): Option.Option<Message> =>
-  Option.fromNullable(update.message ?? update.edited_message ?? update.business_message)
+  Option.fromNullable(update.message ?? update.edited_message ?? update.business_message ?? update.edited_business_message)
+
+const skipped = (reason: string): Outcome => ({ _tag: "Skipped", reason })
 
 export const makeDialogPipeline = Effect.gen(function*() {
   const config = yield* DialogConfig
@@ -73,6 +76,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const messenger = yield* Messenger
   const api = yield* TelegramApi
   const addressing = yield* Addressing
+  const business = yield* Business
   const { classify, synthesize, think } = yield* makeStages
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
@@ -158,7 +162,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
     Effect.gen(function*() {
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
-      // A group message not addressed to the bot is kept as context, not answered.
+      // The owner's own business messages, paused business chats and group messages not
+      // addressed to the bot are kept as context, not answered.
+      const held = yield* business.screen(updateId, message)
+      if (Option.isSome(held)) return { _tag: "Skipped", reason: held.value } as const
       if (Option.isNone(yield* addressing.screen(updateId, message))) return { _tag: "Skipped", reason: "not addressed" } as const
       const chatId = message.chat.id
       const to = destinationOf(message)
@@ -201,6 +208,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
           )
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
+        if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
+        if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)
       }
     })

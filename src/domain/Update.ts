@@ -109,6 +109,8 @@ const messageFields = {
   forum_topic_created: Schema.optional(ForumTopicCreated),
   /** The business connection a `business_message` came through (answers are sent on it). */
   business_connection_id: Schema.optional(Schema.String),
+  /** The bot that sent an outgoing business message on the owner's behalf. */
+  sender_business_bot: Schema.optional(User),
   photo: Schema.optional(Schema.Array(PhotoSize)),
   sticker: Schema.optional(Sticker)
 }

@@ -11,11 +11,13 @@ import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { builtinCommands } from "../dialog/builtinCommands.ts"
 import type { Command } from "../dialog/Command.ts"
 import { Addressing, AddressingLive } from "../dialog/Addressing.ts"
+import { Business, BusinessLive } from "../dialog/Business.ts"
 import { Commands, CommandsList } from "../dialog/Commands.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
 import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
 import type { ClientStore } from "../store/ClientStore.ts"
+import type { ConversationState } from "../store/ConversationState.ts"
 import type { HistoryStore } from "../store/HistoryStore.ts"
 import type { Inbox } from "../store/Inbox.ts"
 import { BotIdentity, BotIdentityLive } from "../telegram/BotIdentity.ts"
@@ -29,7 +31,7 @@ import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
-export type Stores = ClientStore | HistoryStore | Inbox
+export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
 
 /** Services every tool and command handler may use. */
 export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi
@@ -57,6 +59,7 @@ export type BotServices =
   | Tools
   | Commands
   | Addressing
+  | Business
   | BotIdentity
   | LanguageModel
   | BotProfile
@@ -92,7 +95,10 @@ export const botLayer = <E, R>(
   const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withModel))
   const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands
   const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
-  const withIdentity = Layer.provideMerge(AddressingLive, Layer.provideMerge(BotIdentityLive, withCommands))
+  const withIdentity = Layer.provideMerge(
+    Layer.merge(AddressingLive, BusinessLive),
+    Layer.provideMerge(BotIdentityLive, withCommands)
+  )
   const withMessenger = Layer.provideMerge(MessengerLive, withIdentity)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
   return Layer.provideMerge(DispatcherLive, withPipeline)

@@ -10,6 +10,7 @@
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Duration, Effect, Either, Option, Schema } from "effect"
 import { type Destination, type To, toDestination } from "../domain/Destination.ts"
+import { BusinessConnection } from "../domain/Business.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
 
@@ -183,7 +184,11 @@ export const botApiMethods = (call: BotApiCall) => ({
   deleteWebhook: (dropPendingUpdates: boolean, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call("deleteWebhook", { drop_pending_updates: dropPendingUpdates }, Ignored, options)),
 
-  getWebhookInfo: call("getWebhookInfo", {}, WebhookInfo)
+  getWebhookInfo: call("getWebhookInfo", {}, WebhookInfo),
+
+  /** A business connection as Telegram knows it now (its owner, whether it is enabled and may reply). */
+  getBusinessConnection: (id: string, options?: CallOptions): Effect.Effect<BusinessConnection, TelegramError> =>
+    call("getBusinessConnection", { business_connection_id: id }, BusinessConnection, options)
 })
 
 export type BotApiMethods = ReturnType<typeof botApiMethods>

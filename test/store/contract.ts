@@ -10,6 +10,7 @@ import type { StoreError } from "../../src/domain/errors.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import type { Stores } from "../../src/runtime/BotLayer.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
+import { ConversationState } from "../../src/store/ConversationState.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 
@@ -265,6 +266,22 @@ export const storeContract = (
             expect(yield* history.replyFor(chat, id(Number.MAX_SAFE_INTEGER - 1))).toEqual(Option.some(hundredKb))
             expect(yield* history.clear(chat)).toBe(3)
           }
+        }))
+    })
+
+    describe("ConversationState", () => {
+      test("put replaces a key's value, get reads it, remove says whether it was there", () =>
+        Effect.gen(function*() {
+          const state = yield* ConversationState
+          const key = `business:conn-${freshBase()}`
+          expect(yield* state.get(key)).toEqual(Option.none())
+          yield* state.put(key, JSON.stringify({ enabled: true, note: "ü\u0000'; DROP TABLE x; --" }))
+          yield* state.put(key, JSON.stringify({ enabled: false }))
+          expect(yield* state.get(key)).toEqual(Option.some(JSON.stringify({ enabled: false })))
+          expect(yield* state.get(`${key}-other`)).toEqual(Option.none())
+          expect(yield* state.remove(key)).toBe(true)
+          expect(yield* state.remove(key)).toBe(false)
+          expect(yield* state.get(key)).toEqual(Option.none())
         }))
     })
 

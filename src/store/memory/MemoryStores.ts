@@ -9,6 +9,7 @@ import type { Client, HistoryMessage, InboxEntry } from "../../domain/Dialog.ts"
 import { StoreError } from "../../domain/errors.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
+import { ConversationState } from "../ConversationState.ts"
 import { historyOrder, HistoryStore } from "../HistoryStore.ts"
 import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 
@@ -169,9 +170,19 @@ export const makeInboxMemory = Effect.sync(() => {
   })
 })
 
+export const makeConversationStateMemory = Effect.sync(() => {
+  const entries = new Map<string, string>()
+  return ConversationState.of({
+    get: (key) => Effect.sync(() => Option.fromNullable(entries.get(key))),
+    put: (key, value) => Effect.sync(() => void entries.set(key, value)),
+    remove: (key) => Effect.sync(() => entries.delete(key))
+  })
+})
+
 export const ClientStoreMemory = Layer.effect(ClientStore, makeClientStoreMemory)
+export const ConversationStateMemory = Layer.effect(ConversationState, makeConversationStateMemory)
 export const HistoryStoreMemory = Layer.effect(HistoryStore, makeHistoryStoreMemory)
 export const InboxMemory = Layer.effect(Inbox, makeInboxMemory)
 
-/** All three stores in memory. */
-export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory)
+/** All the stores in memory. */
+export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory, ConversationStateMemory)

@@ -11,6 +11,8 @@
  * - `messages.thread_id` and `messages.speaker` (0004): the forum topic of a message (0 for the
  *   chat's main conversation) and who wrote it in a group; `messages_conversation` reads one
  *   conversation's range.
+ * - `conversation_state` (0005): small state by key (`../ConversationState.ts`): business
+ *   connections, owner takeovers.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
@@ -80,12 +82,23 @@ const addConversations = Effect.gen(function*() {
   yield* sql`CREATE INDEX messages_conversation ON messages (chat_id, thread_id, update_id)`
 })
 
+const addConversationState = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE conversation_state (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`
+})
+
 /** Every migration of the embedded database, by name, in the order they apply. */
 export const sqliteMigrationSteps = {
   "0001_create_tables": createTables,
   "0002_inbox_delivered": addDelivered,
   "0003_instance_lease": addInstanceLease,
-  "0004_conversations": addConversations
+  "0004_conversations": addConversations,
+  "0005_conversation_state": addConversationState
 } as const
 
 export const sqliteMigrations = Migrator.fromRecord(sqliteMigrationSteps)

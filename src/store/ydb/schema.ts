@@ -10,6 +10,7 @@
  *   order, and a TTL on `finished_at`: finished entries are deleted by YDB itself after the
  *   retention (never below 24 hours); pending entries have no `finished_at` and never expire.
  *   `delivered` (nullable, read as 0) counts the messages of the update's reply already sent.
+ * - `conversation_state`: small state by key (`../ConversationState.ts`).
  *
  * `migrate` can run at every deploy: the tables are created `IF NOT EXISTS`, the TTL is set
  * again, and columns added after a table's first version are added only where missing. YQL
@@ -27,13 +28,15 @@ export interface YdbTables {
   readonly clients: string
   readonly messages: string
   readonly inbox: string
+  readonly state: string
 }
 
 /** Table paths under an optional prefix (a directory such as `bot/`). */
 export const ydbTables = (prefix = ""): YdbTables => ({
   clients: `${prefix}clients`,
   messages: `${prefix}messages`,
-  inbox: `${prefix}inbox`
+  inbox: `${prefix}inbox`,
+  state: `${prefix}conversation_state`
 })
 
 /** An ISO 8601 duration in whole seconds, as YQL's Interval takes it. */
@@ -44,7 +47,8 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
   const t = {
     clients: identifier(tables.clients).toString(),
     messages: identifier(tables.messages).toString(),
-    inbox: identifier(tables.inbox).toString()
+    inbox: identifier(tables.inbox).toString(),
+    state: identifier(tables.state).toString()
   }
   const ttl = isoSeconds(effectiveRetention(inboxTtl))
   return [
@@ -86,7 +90,13 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       PRIMARY KEY (update_id),
       INDEX inbox_status GLOBAL SYNC ON (status, update_id)
     ) WITH (TTL = Interval("${ttl}") ON finished_at, AUTO_PARTITIONING_BY_LOAD = ENABLED)`,
-    `ALTER TABLE ${t.inbox} SET (TTL = Interval("${ttl}") ON finished_at)`
+    `ALTER TABLE ${t.inbox} SET (TTL = Interval("${ttl}") ON finished_at)`,
+    `CREATE TABLE IF NOT EXISTS ${t.state} (
+      key Utf8 NOT NULL,
+      value Utf8 NOT NULL,
+      updated_at Int64 NOT NULL,
+      PRIMARY KEY (key)
+    )`
   ]
 }
 
