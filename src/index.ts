@@ -34,6 +34,10 @@ export { builtinCommands, clearCommand, helpCommand, startCommand } from "./dial
 // The dialog and the runtime around it.
 export { DialogPipeline, DialogPipelineLive, type DialogPipelineService, type Outcome } from "./dialog/DialogPipeline.ts"
 export { DialogConfig, type DialogConfigShape } from "./dialog/DialogConfig.ts"
+export { Addressing, type AddressedBy, addressedBy, AddressingLive, speakerName } from "./dialog/Addressing.ts"
+export { Business, BusinessLive, type BusinessService } from "./dialog/Business.ts"
+export { type Conversation, conversationKey, conversationOf, type ConversationRef } from "./domain/Conversation.ts"
+export { BusinessConnection } from "./domain/Business.ts"
 export { Dispatcher, DispatcherLive, type DispatcherService, DispatcherWithQueue } from "./runtime/Dispatcher.ts"
 export { ChatQueue, ChatQueueInProcess, type ChatQueueService } from "./runtime/ChatQueue.ts"
 export { DeadlineExceeded, type UpdateJob, UpdateRunner, UpdateRunnerLive, type UpdateRunnerService } from "./runtime/UpdateRunner.ts"
@@ -72,11 +76,18 @@ export { ClientStore, type ClientStoreService } from "./store/ClientStore.ts"
 export { HistoryStore, type HistoryStoreService } from "./store/HistoryStore.ts"
 export { Inbox, type InboxService } from "./store/Inbox.ts"
 export { StoresLive } from "./store/Stores.ts"
-export { ClientStoreMemory, HistoryStoreMemory, InboxMemory, StoresMemory } from "./store/memory/MemoryStores.ts"
+export {
+  ClientStoreMemory,
+  ConversationStateMemory,
+  HistoryStoreMemory,
+  InboxMemory,
+  StoresMemory
+} from "./store/memory/MemoryStores.ts"
 export { StoresSqlite, StoresSqliteLive } from "./store/sqlite/SqliteStores.ts"
 export { StoresYdb, StoresYdbLive } from "./store/ydb/YdbStores.ts"
 export { StoresPostgres, StoresPostgresLive } from "./store/postgres/PostgresStores.ts"
 export { InstanceLease } from "./store/InstanceLease.ts"
+export { ConversationState, type ConversationStateService } from "./store/ConversationState.ts"
 export { mapStores } from "./store/Instrumented.ts"
 
 // ── Telegram ──────────────────────────────────────────────────────────────────────────────────
@@ -95,6 +106,7 @@ export { TelegramApiHttp, TelegramApiLive } from "./telegram/TelegramHttp.ts"
 export { PollConfig, TelegramConfig, WebhookConfig } from "./telegram/TelegramConfig.ts"
 export { SendConfig, type SendConfigShape } from "./telegram/SendConfig.ts"
 export { Messenger, MessengerLive, type MessengerService, RecipientBlocked } from "./telegram/Messenger.ts"
+export { BotIdentity, BotIdentityFixed, BotIdentityLive, type BotIdentityService } from "./telegram/BotIdentity.ts"
 export { Intake, IntakeClosed, type IntakeService, type ReceivedUpdate } from "./telegram/Intake.ts"
 export { WebhookServerLive } from "./telegram/WebhookServer.ts"
 export { runPoller } from "./telegram/Poller.ts"

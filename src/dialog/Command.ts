@@ -22,6 +22,8 @@ export interface CommandContext {
   readonly chatId: TelegramId
   readonly userId: TelegramId
   readonly updateId: TelegramId
+  /** The forum topic the command was written in (its conversation); absent elsewhere. */
+  readonly threadId?: number | undefined
   /** The text after the command, trimmed (`NW-1001` in `/orders NW-1001`); empty when none. */
   readonly args: string
 }

@@ -1,6 +1,6 @@
-/** Settings of the dialog pipeline: the profile file, history sizes and the tool loop. */
+/** Settings of the dialog pipeline: the profile file, history sizes, the tool loop and groups. */
 import { Config } from "effect"
-import { positiveInt, Settings } from "../config.ts"
+import { duration, positiveInt, Settings } from "../config.ts"
 
 export const DialogConfigSchema = Config.all({
   /** Path of the bot profile JSON file. */
@@ -12,7 +12,14 @@ export const DialogConfigSchema = Config.all({
   /** How many tool calls of one step run at once. */
   toolConcurrency: positiveInt("TOOL_CONCURRENCY", 4),
   /** Characters of history given to the model at most (the newest messages are kept). */
-  historyCharBudget: positiveInt("HISTORY_CHAR_BUDGET", 8000)
+  historyCharBudget: positiveInt("HISTORY_CHAR_BUDGET", 8000),
+  /**
+   * Which group messages are answered: `addressed` (a mention of the bot, a reply to it, a
+   * command addressed to it; the others are kept as context) or `all`.
+   */
+  groupMode: Config.literal("addressed", "all")("GROUP_MODE").pipe(Config.withDefault("addressed" as const)),
+  /** How long the bot keeps quiet in a business chat after the owner wrote there; 0 never pauses. */
+  ownerTakeoverPause: duration("OWNER_TAKEOVER_PAUSE", "1 hour")
 })
 export type DialogConfigShape = Config.Config.Success<typeof DialogConfigSchema>
 

@@ -15,6 +15,7 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
+import { conversationOf, isGroupChat, threadField } from "../domain/Conversation.ts"
 import { destinationOf, type To } from "../domain/Destination.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -38,6 +39,8 @@ import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
+import { Addressing, speakerName } from "./Addressing.ts"
+import { Business } from "./Business.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
@@ -63,7 +66,9 @@ export class DialogPipeline extends Context.Tag("dialog-bot/DialogPipeline")<Dia
 
 /** The message of an update that may start a dialog. */
 export const dialogMessage = (update: Update): Option.Option<Message> =>
-  Option.fromNullable(update.message ?? update.edited_message ?? update.business_message)
+  Option.fromNullable(update.message ?? update.edited_message ?? update.business_message ?? update.edited_business_message)
+
+const skipped = (reason: string): Outcome => ({ _tag: "Skipped", reason })
 
 export const makeDialogPipeline = Effect.gen(function*() {
   const config = yield* DialogConfig
@@ -74,6 +79,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const messenger = yield* Messenger
   const api = yield* TelegramApi
   const media = yield* MediaTurn
+  const addressing = yield* Addressing
+  const business = yield* Business
   const { classify, synthesize, think } = yield* makeStages
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
@@ -88,6 +95,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
     Effect.gen(function*() {
       const chatId = message.chat.id
       const to = destinationOf(message)
+      const conversation = conversationOf(message)
+      // In a group the model is told who says what: the history and the question name the speaker.
+      const speaker = isGroupChat(message.chat) ? speakerName(from) : undefined
+      const said = speaker === undefined ? text : `${speaker}: ${text}`
       const client = yield* clients.getOrCreate({
         id: from.id,
         firstName: from.first_name,
@@ -105,19 +116,24 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
 
-      const past = (yield* history.lastN(chatId, config.historyLimit + 1)).filter((m) => m.updateId !== updateId)
+      const past = (yield* history.lastN(conversation, config.historyLimit + 1)).filter((m) => m.updateId !== updateId)
       const context = historyMessages(trimHistory(past.slice(-config.historyLimit), config.historyCharBudget))
-      const userMessage: HistoryMessage = { chatId, updateId, role: "user", text, at: yield* Clock.currentTimeMillis }
+      const at = yield* Clock.currentTimeMillis
+      const userMessage: HistoryMessage = {
+        chatId, ...threadField(conversation), updateId, role: "user", text, at, ...(speaker === undefined ? {} : { speaker })
+      }
       yield* history.append(userMessage)
 
-      const classified = yield* classify(context, text)
+      const classified = yield* classify(context, said)
       const stage = stageOrDefault(profile, classified.stage)
       const toolContext: ToolContext = { chatId, userId: from.id, updateId }
-      const thought = yield* think(stage, client, context, text, toolContext, userMedia)
+      const thought = yield* think(stage, client, context, said, toolContext, userMedia)
       const findings = renderFindings(thought.notes, thought.results)
-      const synthesized = yield* synthesize(stage, client, context, text, findings, userMedia)
+      const synthesized = yield* synthesize(stage, client, context, said, findings, userMedia)
 
-      yield* history.append({ chatId, updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis })
+      yield* history.append({
+        chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis
+      })
       yield* answer(to, synthesized.answer)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
@@ -156,6 +172,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
     Effect.gen(function*() {
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
+      // The owner's own business messages, paused business chats and group messages not
+      // addressed to the bot are kept as context, not answered.
+      const held = yield* business.screen(updateId, message)
+      if (Option.isSome(held)) return { _tag: "Skipped", reason: held.value } as const
+      if (Option.isNone(yield* addressing.screen(updateId, message))) return { _tag: "Skipped", reason: "not addressed" } as const
       const chatId = message.chat.id
       const to = destinationOf(message)
       if (hasMedia(message)) {
@@ -180,7 +201,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* answer(to, profile.texts.emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
-      const command = yield* commands.reply(text.value, { chatId, userId: from.id, updateId })
+      const command = yield* commands.reply(text.value, { chatId, userId: from.id, updateId, ...threadField(conversationOf(message)) })
       if (Option.isSome(command)) {
         yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const
@@ -209,6 +230,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
           )
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
+        if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
+        if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)
       }
     })

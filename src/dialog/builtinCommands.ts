@@ -1,6 +1,6 @@
 /**
  * The built-in commands: `/start` greets, `/help` shows the profile's help text, `/clear`
- * forgets the chat's history. Their replies are the profile's texts.
+ * forgets the conversation's history (the chat's, or the forum topic's). Their replies are the profile's texts.
  */
 import { Effect, Option } from "effect"
 import { BotProfile } from "../profile/BotProfile.ts"
@@ -26,10 +26,11 @@ const keptDetails = ["name", "phone", "email"] as const
 export const clearCommand = defineCommand({
   name: "clear",
   description: "forget our conversation",
-  handler: ({ chatId, userId }) =>
+  handler: ({ chatId, threadId, userId }) =>
     Effect.gen(function*() {
       const profile = yield* BotProfile
-      const count = yield* Effect.flatMap(HistoryStore, (history) => history.clear(chatId))
+      // The conversation's history: the chat's, or the forum topic's the command was written in.
+      const count = yield* Effect.flatMap(HistoryStore, (history) => history.clear({ chatId, threadId }))
       const cleared = profile.texts.cleared.replaceAll("{count}", String(count))
       // Only what the client really told the bot is said to be kept.
       const client = yield* Effect.flatMap(ClientStore, (clients) => clients.get(userId))

@@ -29,8 +29,9 @@ export const trimHistory = (history: ReadonlyArray<HistoryMessage>, budget: numb
 /** The user's message of this turn, with the pictures and media notes it carried. */
 const userTurn = (text: string, media: UserMedia): ChatMessage => ({ role: "user", content: text, ...media })
 
+/** The history as chat messages; in a group each user message is prefixed with its speaker's name. */
 export const historyMessages = (history: ReadonlyArray<HistoryMessage>): ReadonlyArray<ChatMessage> =>
-  history.map((m) => ({ role: m.role, content: m.text }))
+  history.map((m) => ({ role: m.role, content: m.role === "user" && m.speaker !== undefined ? `${m.speaker}: ${m.text}` : m.text }))
 
 export const describeClient = (client: Client): string => {
   const facts = [

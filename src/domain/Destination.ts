@@ -5,6 +5,7 @@
  * answers, so a feature that routes answers (topics, business chats, group replies) changes
  * `destinationOf` and nothing downstream.
  */
+import { isGroupChat, topicOf } from "./Conversation.ts"
 import type { Message, TelegramId } from "./Update.ts"
 
 export interface Destination {
@@ -22,5 +23,17 @@ export type To = TelegramId | Destination
 
 export const toDestination = (to: To): Destination => typeof to === "number" ? { chatId: to } : to
 
-/** Where the answer to `message` goes. */
-export const destinationOf = (message: Message): Destination => ({ chatId: message.chat.id })
+/**
+ * Where the answer to `message` goes: its chat; the forum topic it was written in (none for the
+ * General topic); the business connection it came through; and, in groups, the message itself
+ * as the one replied to, so that everyone sees whom the bot answers.
+ */
+export const destinationOf = (message: Message): Destination => {
+  const threadId = topicOf(message)
+  return {
+    chatId: message.chat.id,
+    ...(threadId === undefined ? {} : { threadId }),
+    ...(message.business_connection_id === undefined ? {} : { businessConnectionId: message.business_connection_id }),
+    ...(isGroupChat(message.chat) ? { replyToMessageId: message.message_id } : {})
+  }
+}

@@ -43,14 +43,18 @@ export type Role = typeof Role.Type
 /**
  * One message of a dialog. `updateId` is the update it belongs to: the user's text or the
  * bot's reply to it. A store keeps at most one message per (chat, update, role), which makes
- * re-running an update after a crash append nothing twice.
+ * re-running an update after a crash append nothing twice. `threadId` is the forum topic of
+ * the conversation (none for a chat's main conversation); `speaker` names who wrote a user
+ * message in a group.
  */
 export const HistoryMessage = Schema.Struct({
   chatId: TelegramId,
+  threadId: Schema.optional(Schema.Number),
   updateId: TelegramId,
   role: Role,
   text: Schema.String,
-  at: Schema.Number
+  at: Schema.Number,
+  speaker: Schema.optional(Schema.String)
 })
 export type HistoryMessage = typeof HistoryMessage.Type
 

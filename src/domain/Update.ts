@@ -35,14 +35,26 @@ export const Chat = Schema.Struct({
   title: Schema.optional(Schema.String),
   username: Schema.optional(Schema.String),
   first_name: Schema.optional(Schema.String),
-  last_name: Schema.optional(Schema.String)
+  last_name: Schema.optional(Schema.String),
+  /** True for a supergroup with forum topics. */
+  is_forum: Schema.optional(Schema.Boolean)
 })
 export type Chat = typeof Chat.Type
 
 export const MessageEntity = Schema.Struct({
   type: Schema.String,
   offset: Schema.Number,
-  length: Schema.Number
+  length: Schema.Number,
+  /** The user a `text_mention` entity points to (users without a username). */
+  user: Schema.optional(User)
+})
+export type MessageEntity = typeof MessageEntity.Type
+
+/** A service message: a forum topic was created (`forum_topic_created`). */
+export const ForumTopicCreated = Schema.Struct({
+  name: Schema.String,
+  icon_color: Schema.optional(Schema.Number),
+  icon_custom_emoji_id: Schema.optional(Schema.String)
 })
 
 const PhotoSize = Schema.Struct({
@@ -89,6 +101,16 @@ const messageFields = {
   text: Schema.optional(Schema.String),
   caption: Schema.optional(Schema.String),
   entities: Schema.optional(Schema.Array(MessageEntity)),
+  caption_entities: Schema.optional(Schema.Array(MessageEntity)),
+  /** The forum topic (or reply thread) the message belongs to. */
+  message_thread_id: Schema.optional(Schema.Number),
+  /** True when the message was sent in a forum topic (not the General one). */
+  is_topic_message: Schema.optional(Schema.Boolean),
+  forum_topic_created: Schema.optional(ForumTopicCreated),
+  /** The business connection a `business_message` came through (answers are sent on it). */
+  business_connection_id: Schema.optional(Schema.String),
+  /** The bot that sent an outgoing business message on the owner's behalf. */
+  sender_business_bot: Schema.optional(User),
   photo: Schema.optional(Schema.Array(PhotoSize)),
   sticker: Schema.optional(Sticker)
 }
@@ -170,11 +192,14 @@ export const updateKind = (update: Update): string => {
   return "unknown"
 }
 
+/** The message an update carries (a message, post, business message or their edits), if any. */
+export const updateMessage = (update: Update): Message | undefined =>
+  update.message ?? update.edited_message ?? update.channel_post ?? update.edited_channel_post ??
+    update.business_message ?? update.edited_business_message
+
 /** The chat an update belongs to, if any; updates of one chat are handled strictly in order. */
 export const updateChatId = (update: Update): Option.Option<TelegramId> => {
-  const message =
-    update.message ?? update.edited_message ?? update.channel_post ?? update.edited_channel_post ??
-      update.business_message ?? update.edited_business_message
+  const message = updateMessage(update)
   if (message) return Option.some(message.chat.id)
   if (update.callback_query) {
     return update.callback_query.message

@@ -10,14 +10,18 @@ import { SendConfig } from "../telegram/SendConfig.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { builtinCommands } from "../dialog/builtinCommands.ts"
 import type { Command } from "../dialog/Command.ts"
+import { Addressing, AddressingLive } from "../dialog/Addressing.ts"
+import { Business, BusinessLive } from "../dialog/Business.ts"
 import { Commands, CommandsList } from "../dialog/Commands.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
 import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
 import type { ClientStore } from "../store/ClientStore.ts"
+import type { ConversationState } from "../store/ConversationState.ts"
 import type { HistoryStore } from "../store/HistoryStore.ts"
 import type { Inbox } from "../store/Inbox.ts"
 import { MediaTurn, MediaTurnLive } from "../media/MediaTurn.ts"
+import { BotIdentity, BotIdentityLive } from "../telegram/BotIdentity.ts"
 import { Messenger, MessengerLive } from "../telegram/Messenger.ts"
 import type { Intake } from "../telegram/Intake.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
@@ -28,7 +32,7 @@ import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
 import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
 
-export type Stores = ClientStore | HistoryStore | Inbox
+export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
 
 /** Services every tool and command handler may use. */
 export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi
@@ -57,6 +61,9 @@ export type BotServices =
   | Messenger
   | Tools
   | Commands
+  | Addressing
+  | Business
+  | BotIdentity
   | LanguageModel
   | BotProfile
   | Stores
@@ -95,7 +102,11 @@ export const botLayer = <E, R>(
   const media: Layer.Layer<MediaTurn, E | ConfigError.ConfigError, R | BotProfile | Stores | TelegramApi> = parts.media ??
     MediaTurnLive
   const withMedia = Layer.provideMerge(media, withCommands)
-  const withMessenger = Layer.provideMerge(MessengerLive, withMedia)
+  const withIdentity = Layer.provideMerge(
+    Layer.merge(AddressingLive, BusinessLive),
+    Layer.provideMerge(BotIdentityLive, withMedia)
+  )
+  const withMessenger = Layer.provideMerge(MessengerLive, withIdentity)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
   return Layer.provideMerge(DispatcherLive, withPipeline)
 }

@@ -10,7 +10,8 @@
 import { Clock, Context, Effect, FiberSet, Layer, Metric, Option } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
-import { decodeUpdateJson, type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
+import { conversationKey, conversationOf } from "../domain/Conversation.ts"
+import { decodeUpdateJson, type TelegramId, type Update, updateChatId, updateMessage } from "../domain/Update.ts"
 import { inboxPending, updatesRecovered } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
@@ -35,8 +36,13 @@ export interface ChatQueueService {
 
 export class ChatQueue extends Context.Tag("dialog-bot/ChatQueue")<ChatQueue, ChatQueueService>() {}
 
-/** The key an update is ordered under: its chat, or the update alone when it has no chat. */
+/**
+ * The key an update is ordered under: its conversation (the chat, or the chat's forum topic),
+ * or the update alone when it has no chat.
+ */
 export const chatKey = (update: Update): string => {
+  const message = updateMessage(update) ?? update.callback_query?.message
+  if (message !== undefined) return conversationKey(conversationOf(message))
   const chat = updateChatId(update)
   return chat._tag === "Some" ? `chat:${chat.value}` : `update:${update.update_id}`
 }

@@ -78,7 +78,8 @@ export const makeDispatcher = Effect.gen(function*() {
         const intake = yield* Effect.option(Effect.currentSpan)
         const now = yield* Clock.currentTimeMillis
         const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))
-        const admitted = Option.isSome(sender) ? gate.admit(sender.value, now) : "Allowed"
+        // One bucket per user in each conversation: a busy group does not use up a user's private chat.
+        const admitted = Option.isSome(sender) ? gate.admit(`${chatKey(update)}:user:${sender.value}`, now) : "Allowed"
         if (admitted !== "Allowed") {
           yield* Metric.increment(updatesFlooded)
           yield* Effect.logInfo(`update dropped by flood protection${admitted === "DroppedWithNotice" ? ", the user is told" : ""}`)

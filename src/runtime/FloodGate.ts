@@ -1,5 +1,5 @@
 /**
- * Flood protection: a token bucket per user, checked at intake. A user may send `burst`
+ * Flood protection: a token bucket per user and conversation, checked at intake. A user may send `burst`
  * messages at once and one more per `refill`; beyond that their updates are dropped, and the
  * user is told so at most once per `noticeInterval`.
  *
@@ -24,10 +24,11 @@ export interface FloodGateOptions {
 
 export interface FloodGate {
   /**
-   * Takes a token from `userId`'s bucket at `now` (epoch millis): `Allowed`, or dropped with
-   * whether the user should be told (`DroppedWithNotice`, once per notice interval).
+   * Takes a token from the bucket of `key` (a user, or a user in a conversation) at `now`
+   * (epoch millis): `Allowed`, or dropped with whether the user should be told
+   * (`DroppedWithNotice`, once per notice interval).
    */
-  readonly admit: (userId: number, now: number) => Admission
+  readonly admit: (key: number | string, now: number) => Admission
   /** Buckets held right now. */
   readonly size: () => number
 }
@@ -48,7 +49,7 @@ export const makeFloodGate = (options: FloodGateOptions): FloodGate => {
   const refillMs = Math.max(1, Duration.toMillis(options.refill))
   const noticeMs = Duration.toMillis(options.noticeInterval)
   const softCap = options.softCap ?? bucketSoftCap
-  const buckets = new Map<number, Bucket>()
+  const buckets = new Map<number | string, Bucket>()
 
   /** Above the soft cap, drops the buckets that are full again and past their notice window. */
   const sweep = (now: number) => {
@@ -58,13 +59,13 @@ export const makeFloodGate = (options: FloodGateOptions): FloodGate => {
     }
   }
 
-  const admit = (userId: number, now: number): Admission => {
+  const admit = (key: number | string, now: number): Admission => {
     if (burst <= 0) return "Allowed"
-    let bucket = buckets.get(userId)
+    let bucket = buckets.get(key)
     if (bucket === undefined) {
       if (buckets.size >= softCap) sweep(now)
       bucket = { tokens: burst, updatedAt: now, noticeAt: Number.NEGATIVE_INFINITY }
-      buckets.set(userId, bucket)
+      buckets.set(key, bucket)
     }
     bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.updatedAt) / refillMs)
     bucket.updatedAt = now

@@ -1,9 +1,10 @@
 /**
- * Dialog history per chat, oldest first. Messages are ordered by their key: by update_id
+ * Dialog history per conversation (a chat, or one forum topic of it), oldest first. Messages are ordered by their key: by update_id
  * (Telegram's ids grow with time) and within one update the user's message before the reply,
  * so the order never depends on when concurrent appends finished.
  */
 import { Context, type Effect, type Option } from "effect"
+import type { ConversationRef } from "../domain/Conversation.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
@@ -14,12 +15,15 @@ export interface HistoryStoreService {
    * ignored, so re-running an update never duplicates history.
    */
   readonly append: (message: HistoryMessage) => Effect.Effect<void, StoreError>
-  /** The last `limit` messages of a chat, oldest first (none when `limit` is below 1). */
-  readonly lastN: (chatId: TelegramId, limit: number) => Effect.Effect<ReadonlyArray<HistoryMessage>, StoreError>
+  /**
+   * The last `limit` messages of a conversation, oldest first (none when `limit` is below 1).
+   * A bare chat id is the chat's main conversation (not its forum topics).
+   */
+  readonly lastN: (conversation: ConversationRef, limit: number) => Effect.Effect<ReadonlyArray<HistoryMessage>, StoreError>
   /** The bot's reply already stored for an update, if any (used when an update is re-run). */
   readonly replyFor: (chatId: TelegramId, updateId: TelegramId) => Effect.Effect<Option.Option<string>, StoreError>
-  /** Deletes a chat's history; returns how many messages were removed. */
-  readonly clear: (chatId: TelegramId) => Effect.Effect<number, StoreError>
+  /** Deletes a conversation's history; returns how many messages were removed. */
+  readonly clear: (conversation: ConversationRef) => Effect.Effect<number, StoreError>
 }
 
 export class HistoryStore extends Context.Tag("dialog-bot/HistoryStore")<HistoryStore, HistoryStoreService>() {}

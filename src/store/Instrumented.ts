@@ -11,6 +11,7 @@
  */
 import { Context, Effect, Layer, Metric } from "effect"
 import { ClientStore } from "./ClientStore.ts"
+import { ConversationState } from "./ConversationState.ts"
 import { HistoryStore } from "./HistoryStore.ts"
 import { Inbox } from "./Inbox.ts"
 import { storeDuration, storeErrors, withTags } from "../observability/Metrics.ts"
@@ -85,6 +86,8 @@ export const mapStores = <S>(
   if (history._tag === "Some") result = Context.add(result, HistoryStore, wrapService(history.value, wrap("history")))
   const inbox = Context.getOption(context as Context.Context<unknown>, Inbox)
   if (inbox._tag === "Some") result = Context.add(result, Inbox, wrapService(inbox.value, wrap("inbox")))
+  const state = Context.getOption(context as Context.Context<unknown>, ConversationState)
+  if (state._tag === "Some") result = Context.add(result, ConversationState, wrapService(state.value, wrap("state")))
   return result
 }
 

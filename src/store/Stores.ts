@@ -5,6 +5,7 @@
 import { type ConfigError, ConfigProvider, Effect, Layer, Redacted } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import type { ClientStore } from "./ClientStore.ts"
+import type { ConversationState } from "./ConversationState.ts"
 import type { HistoryStore } from "./HistoryStore.ts"
 import type { Inbox } from "./Inbox.ts"
 import { StoresMemory } from "./memory/MemoryStores.ts"
@@ -17,7 +18,7 @@ import { YdbClientDriver } from "./ydb/YdbClient.ts"
 import { StoresYdbLive } from "./ydb/YdbStores.ts"
 import { migrateYdb, ydbTables } from "./ydb/schema.ts"
 
-export type AllStores = ClientStore | HistoryStore | Inbox
+export type AllStores = ClientStore | HistoryStore | Inbox | ConversationState
 
 /**
  * Memory, SQLite (`SQLITE_PATH`), PostgreSQL (`DATABASE_URL`) or YDB (`YDB_CONNECTION_STRING`),

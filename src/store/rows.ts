@@ -68,7 +68,10 @@ const MessageRow = Schema.Struct({
   update_id: TelegramId,
   role: Role,
   text: Schema.String,
-  at: Schema.Number
+  at: Schema.Number,
+  // 0 (SQLite, PostgreSQL) or null (YDB rows written before topics) is the chat's main conversation.
+  thread_id: Schema.optional(Schema.NullOr(Schema.Int)),
+  speaker: Schema.optional(NullableString)
 })
 
 const InboxRow = Schema.Struct({
@@ -90,7 +93,7 @@ const LastUpdateIdRow = Schema.Struct({ update_id: Schema.NullOr(TelegramId) })
 export const clientColumns =
   "id, first_name, last_name, username, language_code, profile_name, profile_phone, profile_email, profile_notes, blocked, handoff_requested_at, handoff_reason, created_at"
 /** The columns of `messages`, in table order. */
-export const messageColumns = "chat_id, update_id, role, text, at"
+export const messageColumns = "chat_id, update_id, role, text, at, thread_id, speaker"
 /** The columns of `inbox`, in table order. */
 export const inboxColumns = "update_id, chat_id, payload, status, received_at, finished_at, error, delivered"
 
@@ -116,11 +119,16 @@ const toClient = (row: typeof ClientRow.Type): Client => ({
 
 const toHistoryMessage = (row: typeof MessageRow.Type): HistoryMessage => ({
   chatId: row.chat_id,
+  ...(row.thread_id === undefined || row.thread_id === null || row.thread_id === 0 ? {} : { threadId: row.thread_id }),
   updateId: row.update_id,
   role: row.role,
   text: row.text,
-  at: row.at
+  at: row.at,
+  ...(row.speaker === undefined || row.speaker === null ? {} : { speaker: row.speaker })
 })
+
+/** The thread column value of a conversation: its topic, or 0 for the chat's main conversation. */
+export const threadColumn = (threadId: number | undefined): number => threadId ?? 0
 
 const toInboxEntry = (row: typeof InboxRow.Type): InboxEntry => ({
   updateId: row.update_id,

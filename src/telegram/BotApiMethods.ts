@@ -10,6 +10,7 @@
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Duration, Effect, Either, Option, Schema } from "effect"
 import { type Destination, type To, toDestination } from "../domain/Destination.ts"
+import { BusinessConnection } from "../domain/Business.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
 
@@ -196,7 +197,11 @@ export const botApiMethods = (call: BotApiCall) => ({
 
   /** Where a file a user sent can be downloaded (`file_path`, under the Bot API's file endpoint). */
   getFile: (fileId: string, options?: CallOptions): Effect.Effect<TelegramFile, TelegramError> =>
-    call("getFile", { file_id: fileId }, TelegramFile, options)
+    call("getFile", { file_id: fileId }, TelegramFile, options),
+
+  /** A business connection as Telegram knows it now (its owner, whether it is enabled and may reply). */
+  getBusinessConnection: (id: string, options?: CallOptions): Effect.Effect<BusinessConnection, TelegramError> =>
+    call("getBusinessConnection", { business_connection_id: id }, BusinessConnection, options)
 })
 
 export type BotApiMethods = ReturnType<typeof botApiMethods>

@@ -45,7 +45,7 @@ const readSent = (path: string): ReadonlyArray<SentLine> =>
 const start = (dir: string, sentFile: string, delayMs: number): ChildProcess =>
   spawn(process.execPath, ["--import", "tsx", script, join(dir, "updates.jsonl"), sentFile], {
     cwd: root,
-    env: { ...process.env, STORE: "sqlite", SQLITE_PATH: join(dir, "db", "bot.sqlite"), CRASH_TEST_MODEL_DELAY_MS: String(delayMs) },
+    env: { ...process.env, GROUP_MODE: "all", STORE: "sqlite", SQLITE_PATH: join(dir, "db", "bot.sqlite"), CRASH_TEST_MODEL_DELAY_MS: String(delayMs) },
     stdio: ["ignore", "pipe", "pipe"]
   })
 

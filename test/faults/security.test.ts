@@ -19,7 +19,7 @@ import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import { prometheusText } from "../../src/observability/Prometheus.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
-import { botLayer } from "../../src/runtime/BotLayer.ts"
+import { botLayer, type Stores } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
@@ -36,7 +36,7 @@ const secret = "security-suite-secret"
 const startBot = (options: {
   readonly botApi: FakeBotApi
   readonly apiBaseUrl?: string
-  readonly stores: Layer.Layer<ClientStore | HistoryStore | Inbox, unknown>
+  readonly stores: Layer.Layer<Stores, unknown>
   readonly script: Script
 }) =>
   Effect.gen(function*() {

@@ -12,9 +12,15 @@ interface RawUpdate {
   readonly edited_message?: { readonly text?: string; readonly chat: { readonly id: number } }
 }
 
-/** Updates carrying text a user wrote: a message or an edit with text or caption. */
+/** A group message the recorded bot is not addressed by (a reply to another member): context, not answered. */
+const notAddressed = 700000019
+
+/** Updates carrying text a user wrote to the bot: a message or an edit with text or caption. */
 const textUpdates = (raw: ReadonlyArray<RawUpdate>) =>
-  raw.filter((u) => (u.message?.text ?? u.message?.caption ?? u.edited_message?.text) !== undefined)
+  raw.filter((u) => (u.message?.text ?? u.message?.caption ?? u.edited_message?.text) !== undefined && u.update_id !== notAddressed)
+
+/** The bot the fixtures were recorded with (getMe). */
+const recordedBot = { telegram: { results: { getMe: { id: 7000000001, is_bot: true, first_name: "ShopBot", username: "shop_demo_bot" } } } }
 
 describe("replay of the recorded fixtures on the offline model", () => {
   for (const file of ["conversation.jsonl", "varied-updates.jsonl"]) {
@@ -34,7 +40,7 @@ describe("replay of the recorded fixtures on the offline model", () => {
         for (const m of sent) byChat.set(m.chatId, [...(byChat.get(m.chatId) ?? []), Option.getOrThrow(m.updateId)])
         for (const ids of byChat.values()) expect(ids).toEqual([...ids].sort((a, b) => a - b))
         expect(sent.every((m) => m.text.length > 0 && m.text.length <= 4096)).toBe(true)
-      }).pipe(Effect.provide(testBot({ model: "offline" }))))
+      }).pipe(Effect.provide(testBot({ model: "offline", ...recordedBot }))))
   }
 
   it.effect("conversation.jsonl: the offline model uses its tools", () =>
@@ -62,11 +68,12 @@ describe("replay of the recorded fixtures on the offline model", () => {
       expect(byUpdate(700000020)).toEqual([])
       expect(byUpdate(700000021)).toEqual([])
       expect(byUpdate(700000018)).toEqual([expect.stringMatching(/^Hello!/)])
+      expect(byUpdate(notAddressed)).toEqual([])
       const calls = yield* (yield* TelegramRecorder).calls
       expect(calls).toContainEqual({
         method: "answerCallbackQuery",
         params: { callback_query_id: "4382bfdwdsb323b2d9" },
         updateId: Option.some(700000017)
       })
-    }).pipe(Effect.provide(testBot({ model: "offline" }))))
+    }).pipe(Effect.provide(testBot({ model: "offline", ...recordedBot }))))
 })

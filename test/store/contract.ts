@@ -10,6 +10,7 @@ import type { StoreError } from "../../src/domain/errors.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import type { Stores } from "../../src/runtime/BotLayer.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
+import { ConversationState } from "../../src/store/ConversationState.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 
@@ -197,6 +198,32 @@ export const storeContract = (
           expect((yield* history.lastN(other, 10)).map((m) => m.text)).toEqual(["other chat"])
         }))
 
+      test("each forum topic is a conversation of its own: history, order and clear per topic", () =>
+        Effect.gen(function*() {
+          const history = yield* HistoryStore
+          const chat = id(freshBase())
+          const u = freshBase()
+          const topic = 77
+          yield* history.append(message(chat, u + 1, "user", "in General", 1))
+          yield* history.append({ ...message(chat, u + 2, "user", "in the topic", 2), threadId: topic, speaker: "Ann" })
+          yield* history.append({ ...message(chat, u + 2, "assistant", "topic answer", 3), threadId: topic })
+          yield* history.append({ ...message(chat, u + 3, "user", "another topic", 4), threadId: topic + 1 })
+          // The same (chat, update, role) in another topic is the same message: ignored.
+          yield* history.append({ ...message(chat, u + 1, "user", "again (ignored)", 5), threadId: topic })
+          expect((yield* history.lastN(chat, 10)).map((m) => m.text)).toEqual(["in General"])
+          expect((yield* history.lastN({ chatId: chat }, 10)).map((m) => m.text)).toEqual(["in General"])
+          const inTopic = yield* history.lastN({ chatId: chat, threadId: topic }, 10)
+          expect(inTopic).toEqual([
+            { ...message(chat, u + 2, "user", "in the topic", 2), threadId: topic, speaker: "Ann" },
+            { ...message(chat, u + 2, "assistant", "topic answer", 3), threadId: topic }
+          ])
+          expect(yield* history.replyFor(chat, id(u + 2))).toEqual(Option.some("topic answer"))
+          expect(yield* history.clear({ chatId: chat, threadId: topic })).toBe(2)
+          expect(yield* history.lastN({ chatId: chat, threadId: topic }, 10)).toEqual([])
+          expect((yield* history.lastN({ chatId: chat, threadId: topic + 1 }, 10)).map((m) => m.text)).toEqual(["another topic"])
+          expect((yield* history.lastN(chat, 10)).map((m) => m.text)).toEqual(["in General"])
+        }))
+
       test("concurrent appends to one chat neither collide nor reorder", () =>
         Effect.gen(function*() {
           const history = yield* HistoryStore
@@ -239,6 +266,22 @@ export const storeContract = (
             expect(yield* history.replyFor(chat, id(Number.MAX_SAFE_INTEGER - 1))).toEqual(Option.some(hundredKb))
             expect(yield* history.clear(chat)).toBe(3)
           }
+        }))
+    })
+
+    describe("ConversationState", () => {
+      test("put replaces a key's value, get reads it, remove says whether it was there", () =>
+        Effect.gen(function*() {
+          const state = yield* ConversationState
+          const key = `business:conn-${freshBase()}`
+          expect(yield* state.get(key)).toEqual(Option.none())
+          yield* state.put(key, JSON.stringify({ enabled: true, note: "ü\u0000'; DROP TABLE x; --" }))
+          yield* state.put(key, JSON.stringify({ enabled: false }))
+          expect(yield* state.get(key)).toEqual(Option.some(JSON.stringify({ enabled: false })))
+          expect(yield* state.get(`${key}-other`)).toEqual(Option.none())
+          expect(yield* state.remove(key)).toBe(true)
+          expect(yield* state.remove(key)).toBe(false)
+          expect(yield* state.get(key)).toEqual(Option.none())
         }))
     })
 

@@ -110,7 +110,10 @@ describe.skipIf(skip !== undefined)("PostgreSQL database", () => {
       expect(starts).toEqual(["started", "started", "started", "started"])
       const { sql } = yield* PostgresConnection
       const applied = yield* sql`SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
-      expect(applied).toEqual([{ migration_id: 1, name: "create_tables" }, { migration_id: 2, name: "instance_lease" }])
+      expect(applied).toEqual([{ migration_id: 1, name: "create_tables" }, { migration_id: 2, name: "instance_lease" }, {
+        migration_id: 3,
+        name: "conversations"
+      }, { migration_id: 4, name: "conversation_state" }])
     }).pipe(Effect.provide(PostgresDatabase(options))))
 
   it.effect("migrate says which database is up to date, never its password", () =>

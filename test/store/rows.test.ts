@@ -80,6 +80,16 @@ describe("rows as records", () => {
         [-1001234567890, Number.MAX_SAFE_INTEGER, "assistant", "b", 2],
         [-1001234567890, 1, "user", "a", 1]
       ])
+      const inTopic = yield* decodeMessages("lastN", "messages")([
+        { chat_id: -100, update_id: 3, role: "user", text: "c", at: 3, thread_id: 42, speaker: "Ann" },
+        { chat_id: -100, update_id: 4, role: "user", text: "d", at: 4, thread_id: 0, speaker: null },
+        { chat_id: -100, update_id: 5, role: "user", text: "e", at: 5, thread_id: null, speaker: null }
+      ])
+      expect(inTopic).toEqual([
+        { chatId: -100, threadId: 42, updateId: 3, role: "user", text: "c", at: 3, speaker: "Ann" },
+        { chatId: -100, updateId: 4, role: "user", text: "d", at: 4 },
+        { chatId: -100, updateId: 5, role: "user", text: "e", at: 5 }
+      ])
       const entries = yield* decodeInboxEntries("pending", "inbox")([
         { update_id: 1, chat_id: null, payload: "{}", status: "pending", received_at: 5, finished_at: null, error: null, delivered: null },
         { update_id: 2, chat_id: 7, payload: "{}", status: "failed", received_at: 5, finished_at: 6, error: "boom", delivered: 2 }

@@ -171,7 +171,8 @@ describe("recovery from the inbox on SQLite", () => {
       model: LanguageModelOffline,
       stores: Layer.orDie(StoresSqlite({ path, busyTimeout: "5 seconds" })),
       profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
-      dialogConfig: DialogConfig.make(),
+      // The supergroup's messages are answered whether or not they mention the bot.
+      dialogConfig: DialogConfig.make({ groupMode: "all" }),
       dispatcherConfig: DispatcherConfig.make({ updateDeadline: Duration.seconds(20) }),
       sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
     }).pipe(Layer.orDie, Layer.provideMerge(TelegramApiRecorder()))

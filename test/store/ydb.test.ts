@@ -13,6 +13,7 @@ import { Cause, Duration, Effect, Exit, Fiber, Layer, Option } from "effect"
 import type { StoreError } from "../../src/domain/errors.ts"
 import type { Stores } from "../../src/runtime/BotLayer.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
+import { ConversationState } from "../../src/store/ConversationState.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import type { YdbCredentials } from "../../src/store/StoreConfig.ts"
@@ -66,8 +67,16 @@ const clientRow = (idValue: bigint, firstName: string) => ({
 })
 
 const messageRows = (list: ReadonlyArray<readonly [bigint, bigint, "user" | "assistant", string]>) => ({
-  columns: ["chat_id", "update_id", "role", "text", "at"],
-  rows: list.map(([chat, update, role, text]) => [new Int64(chat), new Int64(update), new Text(role), new Text(text), new Int64(5n)])
+  columns: ["chat_id", "update_id", "role", "text", "at", "thread_id", "speaker"],
+  rows: list.map(([chat, update, role, text]) => [
+    new Int64(chat),
+    new Int64(update),
+    new Text(role),
+    new Text(text),
+    new Int64(5n),
+    new Optional(null, new Int64(0n).type),
+    new Optional(null, new Text("").type)
+  ])
 })
 
 describe("YDB stores over the SDK against a fake YDB", () => {
@@ -104,6 +113,19 @@ describe("YDB stores over the SDK against a fake YDB", () => {
         $p5: { type: "Bool", value: false },
         $p6: { type: "Int64" }
       })
+    }).pipe(Effect.provide(stores())))
+
+  it.live("conversation state: UPSERT and SELECT by a Utf8 key parameter, the value read back", () =>
+    Effect.gen(function*() {
+      fake.on("SELECT value FROM `conversation_state`", rows({ columns: ["value"], rows: [[new Text(injection)]] }))
+      const state = yield* ConversationState
+      yield* state.put("business:bc-1", injection)
+      expect(yield* state.get("business:bc-1")).toEqual(Option.some(injection))
+      const [upsert, select] = fake.executed
+      expect(upsert?.text).toMatch(/UPSERT INTO `conversation_state` \(key, value, updated_at\)/)
+      expect(upsert?.text).not.toContain("DROP")
+      expect(upsert?.parameters).toMatchObject({ $p0: { type: "Utf8", value: "business:bc-1" }, $p1: { type: "Utf8", value: injection } })
+      expect(select?.parameters).toEqual({ $p0: { type: "Utf8", value: "business:bc-1" } })
     }).pipe(Effect.provide(stores())))
 
   it.live("user text never enters the query text, only typed parameters", () =>
@@ -147,7 +169,11 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       ])
       const q = fake.executed[0]!
       expect(q.text).toContain("ORDER BY chat_id DESC, update_id DESC, role DESC")
-      expect(q.parameters).toEqual({ $p0: { type: "Int64", value: 6021488832n }, $p1: { type: "Uint64", value: 3n } })
+      expect(q.parameters).toEqual({
+        $p0: { type: "Int64", value: 6021488832n },
+        $p1: { type: "Int64", value: 0n },
+        $p2: { type: "Uint64", value: 3n }
+      })
 
       const error = yield* Effect.flip(history.lastN(id(6021488832), 2))
       expect(error._tag).toBe("StoreError")
@@ -296,16 +322,19 @@ describe("YDB stores over the SDK against a fake YDB", () => {
   it.live("migrate creates the tables with the inbox TTL (never below 24 hours)", () =>
     Effect.gen(function*() {
       const count = yield* migrateYdb(ydbTables("bot/"), "1 hour")
-      expect(count).toBe(4)
+      expect(count).toBe(5)
       const texts = fake.executed.map((q) => q.text)
       expect(texts[0]).toContain("CREATE TABLE IF NOT EXISTS `bot/clients`")
       expect(texts[1]).toContain("PRIMARY KEY (chat_id, update_id, role)")
       expect(texts[2]).toContain("INDEX inbox_status GLOBAL SYNC ON (status, update_id)")
       expect(texts[2]).toContain('TTL = Interval("PT86400S") ON finished_at')
       expect(texts[3]).toBe('ALTER TABLE `bot/inbox` SET (TTL = Interval("PT86400S") ON finished_at)')
+      expect(texts[4]).toContain("CREATE TABLE IF NOT EXISTS `bot/conversation_state`")
       // The inbox has its delivered column: the probe compiles, nothing is altered.
-      expect(texts[4]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
-      expect(texts).toHaveLength(5)
+      expect(texts[5]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
+      // So has the messages table (its columns are in CREATE TABLE).
+      expect(texts.slice(6)).toEqual(["SELECT thread_id FROM `bot/messages` LIMIT 0", "SELECT speaker FROM `bot/messages` LIMIT 0"])
+      expect(texts[1]).toContain("thread_id Int64")
       expect(fake.executed.every((q) => Object.keys(q.parameters).length === 0)).toBe(true)
     }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 
@@ -313,12 +342,12 @@ describe("YDB stores over the SDK against a fake YDB", () => {
     Effect.gen(function*() {
       fake.on("SELECT delivered FROM", status(StatusIds_StatusCode.GENERIC_ERROR, 2017, "Member not found: delivered"), rows())
       const tables = ydbTables("")
-      expect(yield* migrateYdb(tables, "1 day")).toBe(5)
+      expect(yield* migrateYdb(tables, "1 day")).toBe(6)
       const texts = fake.executed.map((q) => q.text)
-      expect(texts.slice(4)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
+      expect(texts.slice(5, 7)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
       // The next deploy finds the column and alters nothing.
       fake.reset()
-      expect(yield* migrateYdb(tables, "1 day")).toBe(4)
+      expect(yield* migrateYdb(tables, "1 day")).toBe(5)
       expect(fake.executed.map((q) => q.text).filter((t) => t.includes("ADD COLUMN"))).toEqual([])
     }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 

@@ -4,10 +4,12 @@
  * same on SQLite and YDB.
  */
 import { Clock, Duration, Effect, Layer, Option } from "effect"
+import { conversationKey } from "../../domain/Conversation.ts"
 import type { Client, HistoryMessage, InboxEntry } from "../../domain/Dialog.ts"
 import { StoreError } from "../../domain/errors.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
+import { ConversationState } from "../ConversationState.ts"
 import { historyOrder, HistoryStore } from "../HistoryStore.ts"
 import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 
@@ -61,30 +63,48 @@ export const makeClientStoreMemory = Effect.sync(() => {
 })
 
 export const makeHistoryStoreMemory = Effect.sync(() => {
-  const chats = new Map<number, Array<HistoryMessage>>()
+  /** Each conversation's messages, by its key. */
+  const conversations = new Map<string, Array<HistoryMessage>>()
+  /** The (chat, update, role) of every message stored. */
+  const stored = new Set<string>()
+  const messageId = (m: Pick<HistoryMessage, "chatId" | "updateId" | "role">) => `${m.chatId}/${m.updateId}/${m.role}`
+  const keyOf = (message: HistoryMessage) => conversationKey({ chatId: message.chatId, threadId: message.threadId })
   return HistoryStore.of({
     append: (message) =>
       Effect.sync(() => {
-        const messages = chats.get(message.chatId) ?? []
-        if (messages.some((m) => m.updateId === message.updateId && m.role === message.role)) return
+        // (chat, update, role) is unique across the chat's conversations, as in the SQL stores.
+        const id = messageId(message)
+        if (stored.has(id)) return
+        stored.add(id)
+        const key = keyOf(message)
+        const messages = conversations.get(key) ?? []
         // Kept sorted by the key every store orders by: (update_id, user before assistant).
         const at = messages.findIndex((m) => historyOrder(message, m) < 0)
         if (at === -1) messages.push(message)
         else messages.splice(at, 0, message)
-        chats.set(message.chatId, messages)
+        conversations.set(key, messages)
       }),
-    lastN: (chatId, limit) =>
-      Effect.sync(() => (!(limit >= 1) ? [] : (chats.get(chatId) ?? []).slice(-Math.floor(Math.min(limit, Number.MAX_SAFE_INTEGER))))),
-    replyFor: (chatId, updateId) =>
+    lastN: (conversation, limit) =>
       Effect.sync(() =>
-        Option.fromNullable(
-          (chats.get(chatId) ?? []).find((m) => m.updateId === updateId && m.role === "assistant")?.text
-        )
+        !(limit >= 1)
+          ? []
+          : (conversations.get(conversationKey(conversation)) ?? []).slice(-Math.floor(Math.min(limit, Number.MAX_SAFE_INTEGER)))
       ),
-    clear: (chatId) =>
+    replyFor: (chatId, updateId) =>
       Effect.sync(() => {
-        const count = chats.get(chatId)?.length ?? 0
-        chats.delete(chatId)
+        for (const messages of conversations.values()) {
+          const found = messages.find((m) => m.chatId === chatId && m.updateId === updateId && m.role === "assistant")
+          if (found) return Option.some(found.text)
+        }
+        return Option.none()
+      }),
+    clear: (conversation) =>
+      Effect.sync(() => {
+        const key = conversationKey(conversation)
+        const messages = conversations.get(key) ?? []
+        for (const m of messages) stored.delete(messageId(m))
+        const count = messages.length
+        conversations.delete(key)
         return count
       })
   })
@@ -150,9 +170,19 @@ export const makeInboxMemory = Effect.sync(() => {
   })
 })
 
+export const makeConversationStateMemory = Effect.sync(() => {
+  const entries = new Map<string, string>()
+  return ConversationState.of({
+    get: (key) => Effect.sync(() => Option.fromNullable(entries.get(key))),
+    put: (key, value) => Effect.sync(() => void entries.set(key, value)),
+    remove: (key) => Effect.sync(() => entries.delete(key))
+  })
+})
+
 export const ClientStoreMemory = Layer.effect(ClientStore, makeClientStoreMemory)
+export const ConversationStateMemory = Layer.effect(ConversationState, makeConversationStateMemory)
 export const HistoryStoreMemory = Layer.effect(HistoryStore, makeHistoryStoreMemory)
 export const InboxMemory = Layer.effect(Inbox, makeInboxMemory)
 
-/** All three stores in memory. */
-export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory)
+/** All the stores in memory. */
+export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory, ConversationStateMemory)

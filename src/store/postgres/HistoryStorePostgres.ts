@@ -1,13 +1,15 @@
 /**
- * Dialog history on PostgreSQL: table `messages`, keyed by (chat_id, update_id, role), so the
- * last messages of a chat are read backwards along the primary key's index.
+ * Dialog history on PostgreSQL: table `messages`, keyed by (chat_id, update_id, role); the
+ * last messages of a conversation (a chat's main one, `thread_id` 0, or a forum topic) are read
+ * backwards along the index `messages_conversation` (chat_id, thread_id, update_id).
  */
 import { Effect, Layer, Option } from "effect"
+import { toConversation } from "../../domain/Conversation.ts"
 import type { HistoryMessage } from "../../domain/Dialog.ts"
 import { HistoryStore } from "../HistoryStore.ts"
-import { decodeMessages, messageColumns } from "../rows.ts"
+import { decodeMessages, messageColumns, threadColumn } from "../rows.ts"
 import { PostgresConnection } from "./PostgresDatabase.ts"
-import { pgLimit, pgRows, utf8 } from "./statement.ts"
+import { optionalUtf8, pgLimit, pgRows, utf8 } from "./statement.ts"
 
 const table = "messages"
 
@@ -21,13 +23,15 @@ export const makeHistoryStorePostgres = Effect.gen(function*() {
         "append",
         table,
         sql`
-          INSERT INTO messages (chat_id, update_id, role, text, at)
-          VALUES (${message.chatId}, ${message.updateId}, ${message.role}, ${utf8(message.text)}, ${message.at})
+          INSERT INTO messages (chat_id, update_id, role, text, at, thread_id, speaker)
+          VALUES (${message.chatId}, ${message.updateId}, ${message.role}, ${utf8(message.text)}, ${message.at},
+                  ${threadColumn(message.threadId)}, ${optionalUtf8(message.speaker)})
           ON CONFLICT (chat_id, update_id, role) DO NOTHING`
       ).pipe(Effect.asVoid),
-    lastN: (chatId, limit) => {
+    lastN: (ref, limit) => {
       const n = pgLimit(limit) ?? Number.MAX_SAFE_INTEGER
       if (n <= 0) return Effect.succeed([])
+      const conversation = toConversation(ref)
       return call(
         "lastN",
         table,
@@ -35,7 +39,7 @@ export const makeHistoryStorePostgres = Effect.gen(function*() {
           // Newest first along the key: for one update 'assistant' sorts before 'user'.
           sql`
             SELECT ${columns} FROM messages
-            WHERE chat_id = ${chatId}
+            WHERE chat_id = ${conversation.chatId} AND thread_id = ${threadColumn(conversation.threadId)}
             ORDER BY update_id DESC, role COLLATE "C" ASC
             LIMIT ${n}`,
           decode("lastN")
@@ -53,8 +57,20 @@ export const makeHistoryStorePostgres = Effect.gen(function*() {
           decode("replyFor")
         )
       ).pipe(Effect.map((messages) => Option.map(Option.fromNullable(messages[0]), (m) => m.text))),
-    clear: (chatId) =>
-      call("clear", table, Effect.map(sql`DELETE FROM messages WHERE chat_id = ${chatId} RETURNING update_id`, (rows) => rows.length))
+    clear: (ref) => {
+      const conversation = toConversation(ref)
+      return call(
+        "clear",
+        table,
+        Effect.map(
+          sql`
+            DELETE FROM messages
+            WHERE chat_id = ${conversation.chatId} AND thread_id = ${threadColumn(conversation.threadId)}
+            RETURNING update_id`,
+          (rows) => rows.length
+        )
+      )
+    }
   })
 })
 

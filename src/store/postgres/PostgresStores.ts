@@ -8,13 +8,14 @@ import { type Duration, Effect, Layer, Redacted } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
 import { PostgresConfig, SingleInstanceConfig } from "../StoreConfig.ts"
 import { ClientStorePostgres } from "./ClientStorePostgres.ts"
+import { ConversationStatePostgres } from "./ConversationStatePostgres.ts"
 import { HistoryStorePostgres } from "./HistoryStorePostgres.ts"
 import { InboxPostgres } from "./InboxPostgres.ts"
 import { InstanceLeasePostgres } from "./InstanceLeasePostgres.ts"
 import { PostgresDatabase, type PostgresOptions, postgresWhere } from "./PostgresDatabase.ts"
 
 /** The three stores on the `PostgresConnection` of the context. */
-export const StoresOnPostgres = Layer.mergeAll(ClientStorePostgres, HistoryStorePostgres, InboxPostgres)
+export const StoresOnPostgres = Layer.mergeAll(ClientStorePostgres, HistoryStorePostgres, InboxPostgres, ConversationStatePostgres)
 
 /** The three stores on the PostgreSQL database at `options.url`. */
 export const StoresPostgres = (options: PostgresOptions) => StoresOnPostgres.pipe(Layer.provide(PostgresDatabase(options)))

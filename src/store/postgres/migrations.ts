@@ -9,6 +9,11 @@
  *   no-op and a chat's messages are one range of the key.
  * - `inbox`: one row per update_id; pending entries are found through `inbox_pending`.
  * - `instance_lease` (0002): the single-instance lease (`../InstanceLease.ts`), one row.
+ * - `messages.thread_id` and `messages.speaker` (0003): the forum topic of a message (0 for the
+ *   chat's main conversation) and who wrote it in a group; `messages_conversation` reads one
+ *   conversation's range.
+ * - `conversation_state` (0004): small state by key (`../ConversationState.ts`): business
+ *   connections, owner takeovers.
  *
  * Times are epoch milliseconds (`bigint`), as in SQLite. Free text is `bytea` holding UTF-8:
  * PostgreSQL's `text` cannot hold NUL characters (read it with `convert_from(col, 'UTF8')`).
@@ -70,10 +75,29 @@ const addInstanceLease = Effect.gen(function*() {
     )`
 })
 
+const addConversations = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE messages ADD COLUMN thread_id bigint NOT NULL DEFAULT 0`
+  yield* sql`ALTER TABLE messages ADD COLUMN speaker bytea`
+  yield* sql`CREATE INDEX messages_conversation ON messages (chat_id, thread_id, update_id)`
+})
+
+const addConversationState = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE conversation_state (
+      key text PRIMARY KEY,
+      value bytea NOT NULL,
+      updated_at bigint NOT NULL
+    )`
+})
+
 /** Every migration of the PostgreSQL store, by name, in the order they apply. */
 export const postgresMigrationSteps = {
   "0001_create_tables": createTables,
-  "0002_instance_lease": addInstanceLease
+  "0002_instance_lease": addInstanceLease,
+  "0003_conversations": addConversations,
+  "0004_conversation_state": addConversationState
 } as const
 
 export const postgresMigrations = Migrator.fromRecord(postgresMigrationSteps)

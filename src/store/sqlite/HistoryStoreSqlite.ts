@@ -1,39 +1,44 @@
 /**
  * Dialog history on the SQLite database: table `messages`, keyed by (chat_id, update_id, role)
- * without rowid, so a chat's messages are one contiguous range of the key.
+ * without rowid; a conversation (a chat's main one, `thread_id` 0, or a forum topic) is one
+ * range of the index `messages_conversation` (chat_id, thread_id, update_id).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
+import { toConversation } from "../../domain/Conversation.ts"
 import type { HistoryMessage } from "../../domain/Dialog.ts"
 import { HistoryStore } from "../HistoryStore.ts"
-import { decodeMessages } from "../rows.ts"
+import { decodeMessages, messageColumns, threadColumn } from "../rows.ts"
 import { sqlLimit, sqliteCall } from "./statement.ts"
 
 const table = "messages"
 
 export const makeHistoryStoreSqlite = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const columns = sql.unsafe(messageColumns)
   return HistoryStore.of({
     append: (message: HistoryMessage) =>
       sqliteCall(
         "append",
         table,
         sql`
-          INSERT INTO messages (chat_id, update_id, role, text, at)
-          VALUES (${message.chatId}, ${message.updateId}, ${message.role}, ${message.text}, ${message.at})
+          INSERT INTO messages (chat_id, update_id, role, text, at, thread_id, speaker)
+          VALUES (${message.chatId}, ${message.updateId}, ${message.role}, ${message.text}, ${message.at},
+                  ${threadColumn(message.threadId)}, ${message.speaker ?? null})
           ON CONFLICT (chat_id, update_id, role) DO NOTHING`
       ).pipe(Effect.asVoid),
-    lastN: (chatId, limit) => {
+    lastN: (ref, limit) => {
       const n = sqlLimit(limit)
       if (n <= 0) return Effect.succeed([])
+      const conversation = toConversation(ref)
       return sqliteCall(
         "lastN",
         table,
         Effect.flatMap(
           // Newest first along the key: for one update 'assistant' sorts before 'user'.
           sql`
-            SELECT chat_id, update_id, role, text, at FROM messages
-            WHERE chat_id = ${chatId}
+            SELECT ${columns} FROM messages
+            WHERE chat_id = ${conversation.chatId} AND thread_id = ${threadColumn(conversation.threadId)}
             ORDER BY update_id DESC, role ASC
             LIMIT ${n}`,
           decodeMessages("lastN", table)
@@ -46,17 +51,25 @@ export const makeHistoryStoreSqlite = Effect.gen(function*() {
         table,
         Effect.flatMap(
           sql`
-            SELECT chat_id, update_id, role, text, at FROM messages
+            SELECT ${columns} FROM messages
             WHERE chat_id = ${chatId} AND update_id = ${updateId} AND role = 'assistant'`,
           decodeMessages("replyFor", table)
         )
       ).pipe(Effect.map((messages) => Option.map(Option.fromNullable(messages[0]), (m) => m.text))),
-    clear: (chatId) =>
-      sqliteCall(
+    clear: (ref) => {
+      const conversation = toConversation(ref)
+      return sqliteCall(
         "clear",
         table,
-        Effect.map(sql`DELETE FROM messages WHERE chat_id = ${chatId} RETURNING update_id`, (rows) => rows.length)
+        Effect.map(
+          sql`
+            DELETE FROM messages
+            WHERE chat_id = ${conversation.chatId} AND thread_id = ${threadColumn(conversation.threadId)}
+            RETURNING update_id`,
+          (rows) => rows.length
+        )
       )
+    }
   })
 })
 

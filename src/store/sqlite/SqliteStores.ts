@@ -8,6 +8,7 @@ import { type Duration, Effect, Layer } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
 import { SingleInstanceConfig, SqliteConfig } from "../StoreConfig.ts"
 import { ClientStoreSqlite } from "./ClientStoreSqlite.ts"
+import { ConversationStateSqlite } from "./ConversationStateSqlite.ts"
 import { HistoryStoreSqlite } from "./HistoryStoreSqlite.ts"
 import { InboxSqlite } from "./InboxSqlite.ts"
 import { InstanceLeaseSqlite } from "./InstanceLeaseSqlite.ts"
@@ -15,7 +16,9 @@ import { SqliteDatabase, type SqliteOptions } from "./SqliteDatabase.ts"
 
 /** The three stores on one SQLite database. */
 export const StoresSqlite = (options: SqliteOptions) =>
-  Layer.mergeAll(ClientStoreSqlite, HistoryStoreSqlite, InboxSqlite).pipe(Layer.provide(SqliteDatabase(options)))
+  Layer.mergeAll(ClientStoreSqlite, HistoryStoreSqlite, InboxSqlite, ConversationStateSqlite).pipe(
+    Layer.provide(SqliteDatabase(options))
+  )
 
 /**
  * The three stores on one SQLite file that this process holds alone while the layer lives (the
@@ -27,6 +30,7 @@ export const StoresSqliteExclusive = (options: SqliteOptions, leaseTtl: Duration
     ClientStoreSqlite,
     HistoryStoreSqlite,
     InboxSqlite,
+    ConversationStateSqlite,
     singleInstance({ store: `SQLite database ${options.path}`, ttl: leaseTtl }).pipe(Layer.provide(InstanceLeaseSqlite))
   ).pipe(Layer.provide(SqliteDatabase(options)))
 

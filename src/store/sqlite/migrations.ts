@@ -8,6 +8,11 @@
  * - `inbox`: one row per update_id; pending entries are found through `inbox_pending`;
  *   `delivered` (added by 0002) counts the messages of the update's reply already sent.
  * - `instance_lease` (0003): the single-instance lease (`../InstanceLease.ts`), one row.
+ * - `messages.thread_id` and `messages.speaker` (0004): the forum topic of a message (0 for the
+ *   chat's main conversation) and who wrote it in a group; `messages_conversation` reads one
+ *   conversation's range.
+ * - `conversation_state` (0005): small state by key (`../ConversationState.ts`): business
+ *   connections, owner takeovers.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
@@ -70,11 +75,30 @@ const addInstanceLease = Effect.gen(function*() {
     )`
 })
 
+const addConversations = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`ALTER TABLE messages ADD COLUMN thread_id INTEGER NOT NULL DEFAULT 0`
+  yield* sql`ALTER TABLE messages ADD COLUMN speaker TEXT`
+  yield* sql`CREATE INDEX messages_conversation ON messages (chat_id, thread_id, update_id)`
+})
+
+const addConversationState = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE conversation_state (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL,
+      updated_at INTEGER NOT NULL
+    )`
+})
+
 /** Every migration of the embedded database, by name, in the order they apply. */
 export const sqliteMigrationSteps = {
   "0001_create_tables": createTables,
   "0002_inbox_delivered": addDelivered,
-  "0003_instance_lease": addInstanceLease
+  "0003_instance_lease": addInstanceLease,
+  "0004_conversations": addConversations,
+  "0005_conversation_state": addConversationState
 } as const
 
 export const sqliteMigrations = Migrator.fromRecord(sqliteMigrationSteps)

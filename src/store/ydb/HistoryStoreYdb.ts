@@ -1,12 +1,14 @@
 /**
  * Dialog history on YDB: table `messages`, keyed by (chat_id, update_id, role), so a chat's
- * messages are one range of the key.
+ * messages are one range of the key; a conversation (the chat's main one, `thread_id` 0 or
+ * null, or a forum topic) is the rows of that range with its `thread_id`.
  */
 import { identifier } from "@ydbjs/query"
 import { Effect, Layer, Option } from "effect"
 import { historyOrder, HistoryStore } from "../HistoryStore.ts"
-import { decodeCount, decodeMessages, messageColumns } from "../rows.ts"
-import { int64, onKeyConflict, text, uint64 } from "./statements.ts"
+import { toConversation } from "../../domain/Conversation.ts"
+import { decodeCount, decodeMessages, messageColumns, threadColumn } from "../rows.ts"
+import { int64, onKeyConflict, optionalText, text, uint64 } from "./statements.ts"
 import { ydbTables, type YdbTables } from "./schema.ts"
 import { YdbClient } from "./YdbClient.ts"
 
@@ -21,12 +23,14 @@ export const makeHistoryStoreYdb = (tables: YdbTables) =>
           "append",
           tables.messages,
           (sql) =>
-            sql`INSERT INTO ${table} (chat_id, update_id, role, text, at)
-                VALUES (${int64(message.chatId)}, ${int64(message.updateId)}, ${text(message.role)}, ${text(message.text)}, ${int64(message.at)})`,
+            sql`INSERT INTO ${table} (chat_id, update_id, role, text, at, thread_id, speaker)
+                VALUES (${int64(message.chatId)}, ${int64(message.updateId)}, ${text(message.role)}, ${text(message.text)}, ${int64(message.at)},
+                        ${int64(threadColumn(message.threadId))}, ${optionalText(message.speaker)})`,
           { idempotent: true, onStatus: onKeyConflict }
         ).pipe(Effect.asVoid),
-      lastN: (chatId, limit) => {
+      lastN: (ref, limit) => {
         if (!(limit >= 1)) return Effect.succeed([])
+        const conversation = toConversation(ref)
         const n = Math.floor(Math.min(limit, Number.MAX_SAFE_INTEGER))
         // One backward range read of the key. Backwards, an update's 'user' row comes before its
         // 'assistant' row, the reverse of history order, so one row more is read and the order
@@ -36,7 +40,7 @@ export const makeHistoryStoreYdb = (tables: YdbTables) =>
           tables.messages,
           (sql) =>
             sql`SELECT ${sql.unsafe(messageColumns)} FROM ${table}
-                WHERE chat_id = ${int64(chatId)}
+                WHERE chat_id = ${int64(conversation.chatId)} AND COALESCE(thread_id, 0) = ${int64(threadColumn(conversation.threadId))}
                 ORDER BY chat_id DESC, update_id DESC, role DESC
                 LIMIT ${uint64(n + 1)}`,
           { idempotent: true }
@@ -58,16 +62,19 @@ export const makeHistoryStoreYdb = (tables: YdbTables) =>
           Effect.map((messages) => Option.map(Option.fromNullable(messages[0]), (m) => m.text))
         ),
       // Counted and deleted in one transaction; not retried after UNDETERMINED (the count would lie).
-      clear: (chatId) =>
-        ydb.run(
+      clear: (ref) => {
+        const conversation = toConversation(ref)
+        return ydb.run(
           "clear",
           tables.messages,
           (sql) =>
-            sql`$chat = SELECT chat_id, update_id, role FROM ${table} WHERE chat_id = ${int64(chatId)};
+            sql`$chat = SELECT chat_id, update_id, role FROM ${table}
+                WHERE chat_id = ${int64(conversation.chatId)} AND COALESCE(thread_id, 0) = ${int64(threadColumn(conversation.threadId))};
                 SELECT COUNT(*) AS n FROM $chat;
                 DELETE FROM ${table} ON SELECT * FROM $chat;`.isolation("serializableReadWrite"),
           { idempotent: false }
         ).pipe(Effect.flatMap((results) => decodeCount("clear", tables.messages)(results[0] ?? [])))
+      }
     })
   })
 

@@ -2,13 +2,15 @@
  * The YDB schema, created by `migrate`.
  *
  * - `clients`: keyed by the Telegram user id (Int64).
- * - `messages`: keyed by (chat_id, update_id, role). Rows of different chats spread over the
+ * - `messages`: keyed by (chat_id, update_id, role); `thread_id` (the forum topic, 0 or null
+ *   for the chat's main conversation) and `speaker` (who wrote it in a group) are nullable. Rows of different chats spread over the
  *   table's partitions (split by load and size), and a chat's last N messages are one range
  *   read of the key, backwards. The key makes a repeated append a no-op.
  * - `inbox`: keyed by update_id, with a secondary index to list pending entries in update_id
  *   order, and a TTL on `finished_at`: finished entries are deleted by YDB itself after the
  *   retention (never below 24 hours); pending entries have no `finished_at` and never expire.
  *   `delivered` (nullable, read as 0) counts the messages of the update's reply already sent.
+ * - `conversation_state`: small state by key (`../ConversationState.ts`).
  *
  * `migrate` can run at every deploy: the tables are created `IF NOT EXISTS`, the TTL is set
  * again, and columns added after a table's first version are added only where missing. YQL
@@ -26,13 +28,15 @@ export interface YdbTables {
   readonly clients: string
   readonly messages: string
   readonly inbox: string
+  readonly state: string
 }
 
 /** Table paths under an optional prefix (a directory such as `bot/`). */
 export const ydbTables = (prefix = ""): YdbTables => ({
   clients: `${prefix}clients`,
   messages: `${prefix}messages`,
-  inbox: `${prefix}inbox`
+  inbox: `${prefix}inbox`,
+  state: `${prefix}conversation_state`
 })
 
 /** An ISO 8601 duration in whole seconds, as YQL's Interval takes it. */
@@ -43,7 +47,8 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
   const t = {
     clients: identifier(tables.clients).toString(),
     messages: identifier(tables.messages).toString(),
-    inbox: identifier(tables.inbox).toString()
+    inbox: identifier(tables.inbox).toString(),
+    state: identifier(tables.state).toString()
   }
   const ttl = isoSeconds(effectiveRetention(inboxTtl))
   return [
@@ -69,6 +74,8 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       role Utf8 NOT NULL,
       text Utf8 NOT NULL,
       at Int64 NOT NULL,
+      thread_id Int64,
+      speaker Utf8,
       PRIMARY KEY (chat_id, update_id, role)
     ) WITH (AUTO_PARTITIONING_BY_LOAD = ENABLED, AUTO_PARTITIONING_BY_SIZE = ENABLED)`,
     `CREATE TABLE IF NOT EXISTS ${t.inbox} (
@@ -83,7 +90,13 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       PRIMARY KEY (update_id),
       INDEX inbox_status GLOBAL SYNC ON (status, update_id)
     ) WITH (TTL = Interval("${ttl}") ON finished_at, AUTO_PARTITIONING_BY_LOAD = ENABLED)`,
-    `ALTER TABLE ${t.inbox} SET (TTL = Interval("${ttl}") ON finished_at)`
+    `ALTER TABLE ${t.inbox} SET (TTL = Interval("${ttl}") ON finished_at)`,
+    `CREATE TABLE IF NOT EXISTS ${t.state} (
+      key Utf8 NOT NULL,
+      value Utf8 NOT NULL,
+      updated_at Int64 NOT NULL,
+      PRIMARY KEY (key)
+    )`
   ]
 }
 
@@ -98,11 +111,22 @@ export interface ColumnUpgrade {
 /** The columns tables created by an earlier version may lack, in order. */
 export const columnUpgrades = (tables: YdbTables): ReadonlyArray<ColumnUpgrade> => {
   const inbox = identifier(tables.inbox).toString()
+  const messages = identifier(tables.messages).toString()
   return [{
     table: tables.inbox,
     column: "delivered",
     probe: `SELECT delivered FROM ${inbox} LIMIT 0`,
     add: `ALTER TABLE ${inbox} ADD COLUMN delivered Uint32`
+  }, {
+    table: tables.messages,
+    column: "thread_id",
+    probe: `SELECT thread_id FROM ${messages} LIMIT 0`,
+    add: `ALTER TABLE ${messages} ADD COLUMN thread_id Int64`
+  }, {
+    table: tables.messages,
+    column: "speaker",
+    probe: `SELECT speaker FROM ${messages} LIMIT 0`,
+    add: `ALTER TABLE ${messages} ADD COLUMN speaker Utf8`
   }]
 }
 

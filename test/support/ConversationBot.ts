@@ -1,0 +1,49 @@
+/**
+ * The whole bot over the fake Bot API (real HTTP), a scripted model and the given stores: for
+ * tests of conversations as Telegram has them (groups, forum topics, business chats). Updates
+ * are handed to the dispatcher as the webhook would, and `deliver` waits until they are done.
+ */
+import { NodeContext } from "@effect/platform-node"
+import { Duration, Effect, Layer } from "effect"
+import { DialogConfig, type DialogConfigShape } from "../../src/dialog/DialogConfig.ts"
+import { decodeUpdate } from "../../src/domain/Update.ts"
+import { LanguageModel } from "../../src/llm/LanguageModel.ts"
+import { LanguageModelScripted, type Script } from "../../src/llm/ScriptedModel.ts"
+import { BotProfileFile } from "../../src/profile/BotProfile.ts"
+import { botLayer, type Stores } from "../../src/runtime/BotLayer.ts"
+import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
+import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
+import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
+import { SendConfig } from "../../src/telegram/SendConfig.ts"
+import { defaultProfilePath } from "../../src/testing/index.ts"
+import { type FakeBotApi, telegramLayerFor } from "./FakeBotApi.ts"
+
+export interface ConversationBotOptions {
+  readonly script?: Script
+  readonly dialog?: Partial<DialogConfigShape>
+  readonly stores?: Layer.Layer<Stores>
+}
+
+/** The bot's layers against `fake`; `ScriptedModel` is provided too. */
+export const conversationBot = (fake: FakeBotApi, options: ConversationBotOptions = {}) =>
+  botLayer({
+    telegram: telegramLayerFor(fake),
+    model: Layer.effect(LanguageModel, LanguageModel),
+    stores: options.stores ?? StoresMemory,
+    profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
+    dialogConfig: DialogConfig.make(options.dialog),
+    dispatcherConfig: DispatcherConfig.make(),
+    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
+  }).pipe(Layer.orDie, Layer.provideMerge(LanguageModelScripted(options.script ?? {})))
+
+/** Hands updates (as Telegram sends them) to the dispatcher in order and waits until all are handled. */
+export const deliver = (...updates: ReadonlyArray<unknown>) =>
+  Effect.gen(function*() {
+    const dispatcher = yield* Dispatcher
+    for (const raw of updates) {
+      const json = JSON.stringify(raw)
+      const update = yield* decodeUpdate(JSON.parse(json)).pipe(Effect.orDie)
+      yield* dispatcher.submit({ json, update }).pipe(Effect.orDie)
+    }
+    yield* dispatcher.awaitIdle
+  })
