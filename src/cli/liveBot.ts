@@ -20,14 +20,29 @@ import { withUpdateRecording } from "../replay/RecordingIntake.ts"
 import type { UpdateRecorderOptions } from "../replay/UpdateRecorder.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
+import type { Sharding } from "@effect/cluster/Sharding"
+import type { SqlClient } from "@effect/sql"
+import { ChatQueueClusterLive, ClusterRunnerLive, pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
+import { SingleInstanceConfig } from "../store/StoreConfig.ts"
 
-/** The whole bot on the real Bot API. */
-export const liveBot = botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, never>({
+const liveParts = {
   telegram: TelegramApiLive,
   model: selectedModel,
   stores: selectedStores,
   profile: selectedProfile
-})
+}
+
+/**
+ * The whole bot on the real Bot API: one process, or with `CLUSTER=true` one replica of a
+ * cluster (the chats' queues on `@effect/cluster`, this process one of its runners).
+ */
+export const liveBot = Layer.unwrapEffect(Effect.map(SingleInstanceConfig, ({ cluster }) =>
+  cluster
+    ? botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, Sharding | SqlClient.SqlClient>({
+      ...liveParts,
+      queue: ChatQueueClusterLive
+    }).pipe(Layer.provideMerge(ClusterRunnerLive))
+    : botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, never>(liveParts)))
 
 /** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
 export type Recording = Option.Option<UpdateRecorderOptions>
@@ -158,7 +173,8 @@ export const runPolling = (options: PollerOptions, recording: Recording = Option
     yield* announceBot
     yield* reportStop(drainOnClose)
     yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
-    yield* runPoller(options)
+    // With CLUSTER=true one replica polls at a time; another takes over when it stops or dies.
+    yield* runOnce(pollerSingleton, runPoller(options))
   }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), PollConfig.fromEnv)))
 
 /**

@@ -25,7 +25,9 @@ import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsList } from "../tools/Tools.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
-import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
+import type { ChatQueue } from "./ChatQueue.ts"
+import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
+import type { UpdateRunner } from "./UpdateRunner.ts"
 
 export type Stores = ClientStore | HistoryStore | Inbox
 
@@ -45,6 +47,8 @@ export interface BotParts<E, R> {
   readonly toolsConfig?: Layer.Layer<ToolsConfig, E, R>
   readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, R>
   readonly sendConfig?: Layer.Layer<SendConfig, E, R>
+  /** The chats' queues; in this process (`ChatQueueInProcess`) when not given. */
+  readonly queue?: Layer.Layer<ChatQueue, E, R | UpdateRunner | Stores | DispatcherConfig>
 }
 
 export type BotServices =
@@ -90,5 +94,5 @@ export const botLayer = <E, R>(
   const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
   const withMessenger = Layer.provideMerge(MessengerLive, withCommands)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
-  return Layer.provideMerge(DispatcherLive, withPipeline)
+  return Layer.provideMerge(parts.queue === undefined ? DispatcherLive : DispatcherWithQueue(parts.queue), withPipeline)
 }

@@ -18,8 +18,12 @@ import { ReadyList } from "./ReadyList.ts"
 import { countedStoreRetry, type UpdateJob, UpdateRunner } from "./UpdateRunner.ts"
 
 export interface ChatQueueService {
-  /** Queues `job` behind the earlier jobs of its key; returns once it is queued, not run. */
-  readonly submit: (job: UpdateJob) => Effect.Effect<void>
+  /**
+   * Queues `job` behind the earlier jobs of its key; returns once it is queued, not run. Fails
+   * only where queueing is a write (the cluster's persisted message): the update is then not
+   * acknowledged, and Telegram delivers it again.
+   */
+  readonly submit: (job: UpdateJob) => Effect.Effect<void, StoreError>
   /** Queues every pending inbox entry again, each under its chat's key; returns how many. */
   readonly recover: Effect.Effect<number, StoreError>
   /** Completes when no job is queued or running. */

@@ -1,0 +1,162 @@
+/**
+ * The chats' queues on `@effect/cluster`, for several replicas on one PostgreSQL database:
+ * a chat is a `ChatEntity` with concurrency 1 that lives on one replica at a time, and an
+ * update a persisted message to it. `submit` returns once the message is stored (the webhook
+ * acknowledges then; a failure fails the submit, and the webhook answers 5xx). The entity
+ * hands each update to `UpdateRunner` in this process, with what the inbox says an earlier
+ * run already delivered, so a re-run after a crash does not send it again.
+ *
+ * `recover` sends every pending inbox entry again (stored once whichever replica sends it);
+ * `ClusterMaintenance` does the same every minute for entries whose message was never stored.
+ * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica.
+ */
+import * as Entity from "@effect/cluster/Entity"
+import type { Sharding } from "@effect/cluster/Sharding"
+import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
+import type { InboxEntry } from "../domain/Dialog.ts"
+import { StoreError } from "../domain/errors.ts"
+import { decodeUpdateJson, type TelegramId } from "../domain/Update.ts"
+import { Inbox } from "../store/Inbox.ts"
+import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
+import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
+import { UpdateRunner } from "../runtime/UpdateRunner.ts"
+import { ChatEntity } from "./ChatEntity.ts"
+import { ClusterConfig, terminationTimeout } from "./ClusterConfig.ts"
+
+/**
+ * Reading an update's inbox entry when its turn comes: the chat cannot go on without it, so
+ * it is read again (from 100 ms, at most every 5 s) until the store answers or the replica stops.
+ */
+const readRetry = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(5)))
+)
+
+/** Sending a message again after a full mailbox or a passing storage failure: briefly, then the caller is told. */
+const sendRetry = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+
+/** Updates running in this replica, and a latch open while none is. */
+const makeLocalRuns = Effect.gen(function*() {
+  let running = 0
+  const idle = yield* Effect.makeLatch(true)
+  const track = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        running++
+        idle.unsafeClose()
+      }),
+      () => effect,
+      () =>
+        Effect.sync(() => {
+          running--
+          if (running === 0) idle.unsafeOpen()
+        })
+    )
+  return { track, running: Effect.sync(() => running), idle: idle.await }
+})
+
+/**
+ * Registers the chat entity in this replica and returns its handler of one update: read the
+ * entry, skip it when it is settled (an earlier run finished it), run it otherwise.
+ */
+const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"]) =>
+(key: string, message: { readonly updateId: TelegramId; readonly flooded: boolean; readonly queuedAt: number }) =>
+  Effect.gen(function*() {
+    const entry = yield* inbox.entry(message.updateId).pipe(
+      Effect.tapError((e) => Effect.logWarning(`inbox entry not read, trying again: ${e.message}`)),
+      Effect.retry(readRetry),
+      Effect.orDie
+    )
+    if (Option.isNone(entry) || entry.value.status !== "pending") {
+      return yield* Effect.logDebug("update already settled, not run again")
+    }
+    const update = yield* Effect.either(decodeUpdateJson(entry.value.payload))
+    if (update._tag === "Left") {
+      return yield* runner.markFailed(message.updateId, `undecodable: ${update.left.message.slice(0, 200)}`)
+    }
+    yield* runner.run({
+      updateId: message.updateId,
+      key,
+      update: update.right,
+      flooded: message.flooded,
+      intake: Option.none(),
+      queuedAt: message.queuedAt,
+      deliveredBefore: entry.value.delivered
+    })
+  }).pipe(Effect.annotateLogs({ update_id: message.updateId, chat_key: key }))
+
+/** The cluster's chat queue; needs `Sharding` (this replica as a runner), the inbox and the update runner. */
+export const makeChatQueueCluster = Effect.gen(function*() {
+  const inbox = yield* Inbox
+  const runner = yield* UpdateRunner
+  const dispatcher = yield* DispatcherConfig
+  const cluster = yield* ClusterConfig
+  const local = yield* makeLocalRuns
+  const handle = runUpdate(inbox, runner)
+
+  yield* Layer.buildWithScope(
+    ChatEntity.toLayer(
+      Effect.map(Entity.CurrentAddress, (address) =>
+        ChatEntity.of({ Update: (request) => local.track(handle(address.entityId, request.payload)) })),
+      { concurrency: 1 }
+    ),
+    yield* Effect.scope
+  )
+  const client = yield* ChatEntity.client
+
+  const send = (key: string, message: { readonly updateId: TelegramId; readonly flooded: boolean; readonly queuedAt: number }) =>
+    client(key).Update(message, { discard: true }).pipe(
+      Effect.retry(sendRetry),
+      Effect.mapError((e) =>
+        new StoreError({ operation: "cluster_send", message: `update not stored as a cluster message: ${e._tag}`, retryable: true })
+      ),
+      Effect.withSpan("cluster.send", { attributes: { update_id: message.updateId } })
+    )
+
+  /** Sends a pending entry again under its chat's key; 1 when sent, 0 when it cannot be decoded (marked failed). */
+  const resend = (entry: InboxEntry): Effect.Effect<number, StoreError> =>
+    Effect.either(decodeUpdateJson(entry.payload)).pipe(
+      Effect.flatMap((update) =>
+        update._tag === "Left"
+          ? Effect.as(runner.markFailed(entry.updateId, `undecodable: ${update.left.message.slice(0, 200)}`), 0)
+          : Effect.flatMap(Clock.currentTimeMillis, (queuedAt) =>
+            Effect.as(send(chatKey(update.right), { updateId: entry.updateId, flooded: false, queuedAt }), 1))
+      )
+    )
+
+  // An entry older than the cluster's retention (less an hour) is not sent again: its message,
+  // if it ran, may be pruned already, and sending it again would run it a second time.
+  const recover = Effect.gen(function*() {
+    const entries = yield* inbox.pending()
+    const oldest = (yield* Clock.currentTimeMillis) - Duration.toMillis(cluster.retention) + 3_600_000
+    const recent = entries.filter((entry) => entry.receivedAt >= oldest)
+    if (recent.length < entries.length) {
+      yield* Effect.logWarning(`${entries.length - recent.length} pending updates are older than CLUSTER_RETENTION and are left as they are`)
+    }
+    const counts = yield* Effect.forEach(recent, resend)
+    const count = counts.reduce((a, b) => a + b, 0)
+    if (count > 0) yield* Effect.logDebug(`sent ${count} pending updates from the inbox to the cluster again`)
+    return count
+  })
+
+  // Stopping waits for the dialogs running here; the entities' own termination (after this)
+  // interrupts what is left, and those updates run on another replica.
+  const shutdown = yield* Effect.cached(
+    local.idle.pipe(
+      Effect.timeout(terminationTimeout(cluster, dispatcher.updateDeadline)),
+      Effect.ignore
+    )
+  )
+
+  return ChatQueue.of({
+    submit: (job) => send(job.key, { updateId: job.updateId, flooded: job.flooded, queuedAt: job.queuedAt }),
+    recover,
+    awaitIdle: local.idle,
+    outstanding: local.running,
+    shutdown
+  })
+})
+
+/** The chats' queues on the cluster: a chat an entity, an update a persisted message. */
+export const ChatQueueCluster: Layer.Layer<ChatQueue, never, Sharding | Inbox | UpdateRunner | DispatcherConfig | ClusterConfig> =
+  Layer.scoped(ChatQueue, makeChatQueueCluster)
