@@ -153,7 +153,8 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     recover,
     awaitIdle: local.idle,
     outstanding: local.running,
-    shutdown
+    shutdown,
+    idempotent: true
   })
 })
 

@@ -35,6 +35,12 @@ export interface ChatQueueService {
    * rest (their entries stay pending). Calling it again waits for the first call.
    */
   readonly shutdown: Effect.Effect<void>
+  /**
+   * Whether submitting an update twice runs it once (the cluster's messages are keyed by
+   * update_id). Then the dispatcher submits a redelivered update again while its inbox entry
+   * is pending, since the first submit may have failed after the update was recorded.
+   */
+  readonly idempotent?: boolean
 }
 
 export class ChatQueue extends Context.Tag("dialog-bot/ChatQueue")<ChatQueue, ChatQueueService>() {}

@@ -1,0 +1,142 @@
+/**
+ * Three `serve` replicas in cluster mode as real processes on one PostgreSQL, behind a load
+ * balancer that spreads webhook deliveries over them (each chat's updates in order, a refused
+ * delivery posted again to another replica), with the fake Bot API and the fake OpenAI:
+ *
+ * - every update is answered once, each chat in order;
+ * - a replica SIGKILLed mid-run: its chats are answered by the others once its shard locks
+ *   expire, nothing is missing, and an update is answered twice at most when it was in flight
+ *   on the killed replica (at most one per chat: a chat runs one update at a time);
+ * - a rolling SIGTERM restart of all three: nothing missing, nothing doubled.
+ *
+ * Scaled down in `npm test`; `npm run test:faults` (FAULTS_FULL=1) runs it with more chats and
+ * updates and the default lock timings.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { makeFakeBotApi } from "../support/FakeBotApi.ts"
+import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
+import { postgresForTests } from "../support/Postgres.ts"
+import { realSleep } from "../support/realTime.ts"
+import { exitCode } from "../process/processes.ts"
+import {
+  answeredIds,
+  type ClusterEnv,
+  conversation,
+  type Delivery,
+  deliverAll,
+  echoModel,
+  ended,
+  Fiber,
+  restart,
+  startReplicas
+} from "./replicas.ts"
+
+const full = process.env["FAULTS_FULL"] === "1"
+const server = await postgresForTests("cluster_replicas")
+
+/** Chats and updates per chat of each scenario. */
+const size = full ? { chats: 20, rounds: 10 } : { chats: 5, rounds: 4 }
+
+/** Lock timings: the defaults at full size; shorter in `npm test` so that a takeover fits its time budget. */
+const settings: Record<string, string> = {
+  UPDATE_DEADLINE: "20 seconds",
+  CLUSTER_TERMINATION_TIMEOUT: "25 seconds",
+  CLUSTER_MESSAGE_POLL: "2 seconds",
+  ...(full ? {} : { CLUSTER_LOCK_REFRESH: "2 seconds", CLUSTER_LOCK_EXPIRY: "8 seconds", CLUSTER_SHARDS: "16" })
+}
+
+const chatIds = (base: number) => Array.from({ length: size.chats }, (_, i) => base + i)
+
+/** Waits on the real clock until `holds` is true of `effect`'s value, at most `timeoutMs`; returns the last value. */
+const waitFor = <A, E, R>(effect: Effect.Effect<A, E, R>, holds: (a: A) => boolean, timeoutMs: number) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    let value = yield* effect
+    while (!holds(value) && Date.now() < deadline) {
+      yield* realSleep(200)
+      value = yield* effect
+    }
+    return value
+  })
+
+const setup = Effect.gen(function*() {
+  const fake = yield* makeFakeBotApi()
+  const model = yield* makeFakeOpenAi({ fallback: echoModel(40) })
+  const env: ClusterEnv = { fake, model, databaseUrl: server._tag === "Ready" ? server.url : "", settings }
+  const replicas = yield* startReplicas(env, 3)
+  /** Each chat's answered update ids, in the order the answers went out. */
+  const answers = (chats: ReadonlyArray<number>) =>
+    Effect.forEach(chats, (chat) => Effect.map(fake.sentTexts(chat), answeredIds))
+  return { env, fake, replicas, answers }
+})
+
+const expected = (chats: ReadonlyArray<ReadonlyArray<{ readonly update_id: number }>>) =>
+  chats.map((updates) => updates.map((u) => u.update_id))
+
+const complete = (answered: ReadonlyArray<ReadonlyArray<number>>, wanted: ReadonlyArray<ReadonlyArray<number>>) =>
+  answered.every((ids, i) => (wanted[i] ?? []).every((id) => ids.includes(id)))
+
+describe.skipIf(server._tag !== "Ready")("three serve replicas in cluster mode", () => {
+  it.scopedLive("answer every update once, each chat in order", () =>
+    Effect.gen(function*() {
+      const { answers, replicas } = yield* setup
+      const chats = chatIds(7_100_000)
+      const updates = conversation(chats, size.rounds, 10_000)
+      const stats: Delivery = { refused: 0 }
+      yield* Fiber.join(yield* deliverAll(replicas, updates, stats))
+      const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 60_000)
+      expect(answered).toEqual(expected(updates))
+    }), 120_000)
+
+  it.scopedLive("a SIGKILLed replica's chats are answered by the others: nothing missing, duplicates only of dialogs in flight", () =>
+    Effect.gen(function*() {
+      const { answers, replicas } = yield* setup
+      const chats = chatIds(7_200_000)
+      const updates = conversation(chats, size.rounds * 2, 20_000)
+      const stats: Delivery = { refused: 0 }
+      const delivery = yield* deliverAll(replicas, updates, stats)
+      // Killed once a quarter of the updates are answered: dialogs are running on every replica.
+      const total = size.chats * size.rounds * 2
+      yield* waitFor(answers(chats), (a) => a.flat().length >= total / 4, 60_000)
+      const victim = replicas[0]!
+      const killedAt = Date.now()
+      victim.process.child.kill("SIGKILL")
+      yield* exitCode(victim.process.child)
+      yield* Fiber.join(delivery)
+      const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 90_000)
+      const takeoverMs = Date.now() - killedAt
+
+      for (const [i, ids] of answered.entries()) {
+        // Nothing missing, and in order: an update answered twice is answered again before the next one.
+        expect([...new Set(ids)]).toEqual(expected(updates)[i])
+        expect(ids).toEqual([...ids].sort((a, b) => a - b))
+      }
+      const duplicates = answered.flat().length - total
+      // A chat runs one update at a time: the killed replica had at most one dialog in flight per chat.
+      expect(duplicates).toBeLessThanOrEqual(size.chats)
+      yield* Effect.logWarning(
+        `SIGKILL of one replica of three: ${total} updates, ${duplicates} answered twice, ${stats.refused} deliveries refused and posted again, all answered ${takeoverMs} ms after the kill`
+      )
+      expect(ended(victim)).toBe(true)
+    }), 180_000)
+
+  it.scopedLive("a rolling SIGTERM restart of all three replicas: nothing missing, nothing doubled", () =>
+    Effect.gen(function*() {
+      const { answers, env, replicas } = yield* setup
+      const chats = chatIds(7_300_000)
+      const updates = conversation(chats, size.rounds * 2, 30_000)
+      const stats: Delivery = { refused: 0 }
+      const delivery = yield* deliverAll(replicas, updates, stats)
+      for (const replica of replicas) {
+        yield* waitFor(answers(chats), (a) => a.flat().length >= 2, 30_000)
+        replica.process.child.kill("SIGTERM")
+        const code = yield* exitCode(replica.process.child)
+        expect(code, replica.process.stderr().slice(-2000)).toBe(0)
+        yield* restart(env, replica)
+      }
+      yield* Fiber.join(delivery)
+      const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 90_000)
+      expect(answered).toEqual(expected(updates))
+    }), 240_000)
+})
