@@ -12,11 +12,13 @@
  */
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
+import { SqlClient } from "@effect/sql"
 import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId } from "../domain/Update.ts"
 import { Inbox } from "../store/Inbox.ts"
+import { pendingBefore } from "../store/postgres/pendingBefore.ts"
 import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { UpdateRunner } from "../runtime/UpdateRunner.ts"
@@ -55,35 +57,62 @@ const makeLocalRuns = Effect.gen(function*() {
   return { track, running: Effect.sync(() => running), idle: idle.await }
 })
 
+interface Message {
+  readonly updateId: TelegramId
+  readonly flooded: boolean
+  readonly queuedAt: number
+}
+
+/** Reads what the store has until it answers (the chat cannot go on without it). */
+const untilRead = <A>(read: Effect.Effect<A, StoreError>) =>
+  read.pipe(
+    Effect.tapError((e) => Effect.logWarning(`inbox not read, trying again: ${e.message}`)),
+    Effect.retry(readRetry),
+    Effect.orDie
+  )
+
 /**
- * Registers the chat entity in this replica and returns its handler of one update: read the
- * entry, skip it when it is settled (an earlier run finished it), run it otherwise.
+ * The handler of one update of a chat: its earlier pending updates first (a message can
+ * overtake older ones right after the chat moved to this replica), then the update itself.
+ * Each runs only while its inbox entry is pending: one an earlier run finished is skipped.
  */
-const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"]) =>
-(key: string, message: { readonly updateId: TelegramId; readonly flooded: boolean; readonly queuedAt: number }) =>
-  Effect.gen(function*() {
-    const entry = yield* inbox.entry(message.updateId).pipe(
-      Effect.tapError((e) => Effect.logWarning(`inbox entry not read, trying again: ${e.message}`)),
-      Effect.retry(readRetry),
-      Effect.orDie
-    )
-    if (Option.isNone(entry) || entry.value.status !== "pending") {
-      return yield* Effect.logDebug("update already settled, not run again")
-    }
-    const update = yield* Effect.either(decodeUpdateJson(entry.value.payload))
-    if (update._tag === "Left") {
-      return yield* runner.markFailed(message.updateId, `undecodable: ${update.left.message.slice(0, 200)}`)
-    }
-    yield* runner.run({
-      updateId: message.updateId,
-      key,
-      update: update.right,
-      flooded: message.flooded,
-      intake: Option.none(),
-      queuedAt: message.queuedAt,
-      deliveredBefore: entry.value.delivered
+const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"], sql: SqlClient.SqlClient) => {
+  const runEntry = (key: string, message: Message) =>
+    Effect.gen(function*() {
+      const entry = yield* untilRead(inbox.entry(message.updateId))
+      if (Option.isNone(entry) || entry.value.status !== "pending") {
+        return yield* Effect.logDebug("update already settled, not run again")
+      }
+      const update = yield* Effect.either(decodeUpdateJson(entry.value.payload))
+      if (update._tag === "Left") {
+        return yield* runner.markFailed(message.updateId, `undecodable: ${update.left.message.slice(0, 200)}`)
+      }
+      // An earlier update of the same chat under another key (another topic) is not this entity's.
+      if (chatKey(update.right) !== key) return
+      yield* runner.run({
+        updateId: message.updateId,
+        key,
+        update: update.right,
+        flooded: message.flooded,
+        intake: Option.none(),
+        queuedAt: message.queuedAt,
+        deliveredBefore: entry.value.delivered
+      })
+    }).pipe(Effect.annotateLogs({ update_id: message.updateId, chat_key: key }))
+
+  return (key: string, message: Message) =>
+    Effect.gen(function*() {
+      const entry = yield* untilRead(inbox.entry(message.updateId))
+      if (Option.isNone(entry) || entry.value.status !== "pending") return
+      const chatId = entry.value.chatId
+      if (chatId !== undefined) {
+        const earlier = yield* untilRead(Effect.provideService(pendingBefore(chatId, message.updateId), SqlClient.SqlClient, sql))
+        if (earlier.length > 0) yield* Effect.logInfo(`${earlier.length} earlier pending updates of the chat run first`)
+        yield* Effect.forEach(earlier, (updateId) => runEntry(key, { updateId, flooded: false, queuedAt: message.queuedAt }), { discard: true })
+      }
+      yield* runEntry(key, message)
     })
-  }).pipe(Effect.annotateLogs({ update_id: message.updateId, chat_key: key }))
+}
 
 /** The cluster's chat queue; needs `Sharding` (this replica as a runner), the inbox and the update runner. */
 export const makeChatQueueCluster = Effect.gen(function*() {
@@ -92,7 +121,7 @@ export const makeChatQueueCluster = Effect.gen(function*() {
   const dispatcher = yield* DispatcherConfig
   const cluster = yield* ClusterConfig
   const local = yield* makeLocalRuns
-  const handle = runUpdate(inbox, runner)
+  const handle = runUpdate(inbox, runner, yield* SqlClient.SqlClient)
 
   yield* Layer.buildWithScope(
     ChatEntity.toLayer(
@@ -104,7 +133,7 @@ export const makeChatQueueCluster = Effect.gen(function*() {
   )
   const client = yield* ChatEntity.client
 
-  const send = (key: string, message: { readonly updateId: TelegramId; readonly flooded: boolean; readonly queuedAt: number }) =>
+  const send = (key: string, message: Message) =>
     client(key).Update(message, { discard: true }).pipe(
       Effect.retry(sendRetry),
       Effect.mapError((e) =>
@@ -159,5 +188,9 @@ export const makeChatQueueCluster = Effect.gen(function*() {
 })
 
 /** The chats' queues on the cluster: a chat an entity, an update a persisted message. */
-export const ChatQueueCluster: Layer.Layer<ChatQueue, never, Sharding | Inbox | UpdateRunner | DispatcherConfig | ClusterConfig> =
+export const ChatQueueCluster: Layer.Layer<
+  ChatQueue,
+  never,
+  Sharding | SqlClient.SqlClient | Inbox | UpdateRunner | DispatcherConfig | ClusterConfig
+> =
   Layer.scoped(ChatQueue, makeChatQueueCluster)

@@ -1,7 +1,7 @@
 /**
  * The chats' queues on `@effect/cluster` over a real PostgreSQL (a database of this file's
  * own): a chat's updates run once each and in order, a second send of an update is stored
- * and run once, an update settled in the inbox is not run again, what the inbox records as
+ * and run once, an update that overtakes older pending ones of its chat runs after them, an update settled in the inbox is not run again, what the inbox records as
  * delivered reaches the runner, pending entries are sent again by `recover`, and the
  * housekeeping prunes processed messages only.
  */
@@ -139,6 +139,26 @@ describe.skipIf(server._tag !== "Ready")("ChatQueueCluster on PostgreSQL", () =>
       expect(runIds(runs, ben)).toEqual([2001, 2003])
       // Recovering again finds nothing pending.
       expect(yield* queue.recover).toBe(0)
+    }).pipe(Effect.provide(clusterQueue(layer)))
+  }, 60_000)
+
+  it.live("an update that overtakes older pending ones of its chat runs after them; their own messages then run nothing", () => {
+    const { layer, runs } = makeRuns()
+    return Effect.gen(function*() {
+      const queue = yield* ChatQueue
+      const carl = 777000111
+      const older = textMessage({ updateId: 4001, userId: carl, text: "first" })
+      const newer = textMessage({ updateId: 4002, userId: carl, text: "second" })
+      const last = textMessage({ updateId: 4003, userId: carl, text: "third" })
+      yield* record(older)
+      yield* record(newer)
+      // 4002's message arrives before 4001's (as after a takeover): 4001 still runs first.
+      yield* queue.submit(yield* jobOf(newer))
+      yield* queue.submit(yield* jobOf(older))
+      yield* record(last)
+      yield* queue.submit(yield* jobOf(last))
+      yield* eventually(Effect.sync(() => runIds(runs, carl)), (ids) => ids.includes(4003), 3_000)
+      expect(runIds(runs, carl)).toEqual([4001, 4002, 4003])
     }).pipe(Effect.provide(clusterQueue(layer)))
   }, 60_000)
 

@@ -12,8 +12,8 @@
  * Scaled down in `npm test`; `npm run test:faults` (FAULTS_FULL=1) runs it with more chats and
  * updates and the default lock timings.
  */
-import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { describe, expect, layer } from "@effect/vitest"
+import { Context, Effect, Layer, Scope } from "effect"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
 import { postgresForTests } from "../support/Postgres.ts"
@@ -28,6 +28,7 @@ import {
   echoModel,
   ended,
   Fiber,
+  type Replica,
   restart,
   startReplicas
 } from "./replicas.ts"
@@ -60,6 +61,9 @@ const waitFor = <A, E, R>(effect: Effect.Effect<A, E, R>, holds: (a: A) => boole
     return value
   })
 
+/** The fakes and three replicas, started once for the scenarios of this file (they take a while to start). */
+class Replicas extends Context.Tag("test/Replicas")<Replicas, Effect.Effect.Success<typeof setup>>() {}
+
 const setup = Effect.gen(function*() {
   const fake = yield* makeFakeBotApi()
   const model = yield* makeFakeOpenAi({ fallback: echoModel(40) })
@@ -68,7 +72,10 @@ const setup = Effect.gen(function*() {
   /** Each chat's answered update ids, in the order the answers went out. */
   const answers = (chats: ReadonlyArray<number>) =>
     Effect.forEach(chats, (chat) => Effect.map(fake.sentTexts(chat), answeredIds))
-  return { env, fake, replicas, answers }
+  // A replica started again lives as long as the others, not only for the test that restarted it.
+  const scope = yield* Effect.scope
+  const respawn = (replica: Replica) => Scope.extend(restart(env, replica), scope)
+  return { fake, replicas, answers, respawn }
 })
 
 const expected = (chats: ReadonlyArray<ReadonlyArray<{ readonly update_id: number }>>) =>
@@ -78,20 +85,21 @@ const complete = (answered: ReadonlyArray<ReadonlyArray<number>>, wanted: Readon
   answered.every((ids, i) => (wanted[i] ?? []).every((id) => ids.includes(id)))
 
 describe.skipIf(server._tag !== "Ready")("three serve replicas in cluster mode", () => {
-  it.scopedLive("answer every update once, each chat in order", () =>
+  layer(Layer.scoped(Replicas, setup), { timeout: "150 seconds", excludeTestServices: true })((it) => {
+  it.effect("answer every update once, each chat in order", () =>
     Effect.gen(function*() {
-      const { answers, replicas } = yield* setup
+      const { answers, replicas } = yield* Replicas
       const chats = chatIds(7_100_000)
       const updates = conversation(chats, size.rounds, 10_000)
       const stats: Delivery = { refused: 0 }
       yield* Fiber.join(yield* deliverAll(replicas, updates, stats))
       const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 60_000)
       expect(answered).toEqual(expected(updates))
-    }), 120_000)
+    }).pipe(Effect.scoped), 120_000)
 
-  it.scopedLive("a SIGKILLed replica's chats are answered by the others: nothing missing, duplicates only of dialogs in flight", () =>
+  it.effect("a SIGKILLed replica's chats are answered by the others: nothing missing, duplicates only of dialogs in flight", () =>
     Effect.gen(function*() {
-      const { answers, replicas } = yield* setup
+      const { answers, replicas, respawn } = yield* Replicas
       const chats = chatIds(7_200_000)
       const updates = conversation(chats, size.rounds * 2, 20_000)
       const stats: Delivery = { refused: 0 }
@@ -119,11 +127,13 @@ describe.skipIf(server._tag !== "Ready")("three serve replicas in cluster mode",
         `SIGKILL of one replica of three: ${total} updates, ${duplicates} answered twice, ${stats.refused} deliveries refused and posted again, all answered ${takeoverMs} ms after the kill`
       )
       expect(ended(victim)).toBe(true)
-    }), 180_000)
+      // Back to three for what follows.
+      yield* respawn(victim)
+    }).pipe(Effect.scoped), 180_000)
 
-  it.scopedLive("a rolling SIGTERM restart of all three replicas: nothing missing, nothing doubled", () =>
+  it.effect("a rolling SIGTERM restart of all three replicas: nothing missing, nothing doubled", () =>
     Effect.gen(function*() {
-      const { answers, env, replicas } = yield* setup
+      const { answers, replicas, respawn } = yield* Replicas
       const chats = chatIds(7_300_000)
       const updates = conversation(chats, size.rounds * 2, 30_000)
       const stats: Delivery = { refused: 0 }
@@ -133,10 +143,11 @@ describe.skipIf(server._tag !== "Ready")("three serve replicas in cluster mode",
         replica.process.child.kill("SIGTERM")
         const code = yield* exitCode(replica.process.child)
         expect(code, replica.process.stderr().slice(-2000)).toBe(0)
-        yield* restart(env, replica)
+        yield* respawn(replica)
       }
       yield* Fiber.join(delivery)
       const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 90_000)
       expect(answered).toEqual(expected(updates))
-    }), 240_000)
+    }).pipe(Effect.scoped), 240_000)
+  })
 })
