@@ -138,10 +138,17 @@ const post = (port: number, body: string) =>
  * next replica in turn; a delivery not acknowledged with 200 goes to the next replica after
  * a short pause, until one takes it.
  */
-export const deliverChat = (replicas: ReadonlyArray<Replica>, updates: ReadonlyArray<unknown>, stats: Delivery, offset: number) =>
+export const deliverChat = (
+  replicas: ReadonlyArray<Replica>,
+  updates: ReadonlyArray<unknown>,
+  stats: Delivery,
+  offset: number,
+  paceMs: number
+) =>
   Effect.gen(function*() {
     let next = offset
     for (const update of updates) {
+      yield* realSleep(paceMs)
       const body = JSON.stringify(update)
       for (;;) {
         const replica = replicas[next++ % replicas.length]!
@@ -162,8 +169,15 @@ export const conversation = (chats: ReadonlyArray<number>, rounds: number, first
     })
   )
 
-/** Delivers every chat's updates in parallel (each chat in order); returns the delivery fiber. */
-export const deliverAll = (replicas: ReadonlyArray<Replica>, chats: ReadonlyArray<ReadonlyArray<unknown>>, stats: Delivery) =>
-  Effect.fork(Effect.forEach(chats, (updates, i) => deliverChat(replicas, updates, stats, i), { concurrency: "unbounded", discard: true }))
+/** Delivers every chat's updates in parallel (each chat in order, `paceMs` apart); returns the delivery fiber. */
+export const deliverAll = (
+  replicas: ReadonlyArray<Replica>,
+  chats: ReadonlyArray<ReadonlyArray<unknown>>,
+  stats: Delivery,
+  paceMs = 0
+) =>
+  Effect.fork(
+    Effect.forEach(chats, (updates, i) => deliverChat(replicas, updates, stats, i, paceMs), { concurrency: "unbounded", discard: true })
+  )
 
 export { Fiber }
