@@ -120,6 +120,8 @@ export const ended = (replica: Replica) => replica.process.child.exitCode !== nu
 export interface Delivery {
   /** Deliveries a replica refused or could not take, posted again to the next one. */
   refused: number
+  /** Updates acknowledged so far. */
+  acked?: number
 }
 
 /** Posts `body` to one replica's webhook: the status, or 0 when there was no answer. */
@@ -153,7 +155,10 @@ export const deliverChat = (
       for (;;) {
         const replica = replicas[next++ % replicas.length]!
         const status = yield* post(replica.port, body)
-        if (status === 200) break
+        if (status === 200) {
+          stats.acked = (stats.acked ?? 0) + 1
+          break
+        }
         stats.refused++
         yield* realSleep(100)
       }
