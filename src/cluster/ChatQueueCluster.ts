@@ -6,6 +6,9 @@
  * hands each update to `UpdateRunner` in this process, with what the inbox says an earlier
  * run already delivered, so a re-run after a crash does not send it again.
  *
+ * Flood protection runs in the entity too (`gatesFloods`): a chat's buckets live with it,
+ * judged at the time each update came in, so updates spread over replicas count together.
+ *
  * `recover` sends every pending inbox entry again (stored once whichever replica sends it);
  * `ClusterMaintenance` does the same every minute for entries whose message was never stored.
  * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica.
@@ -13,15 +16,18 @@
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { SqlClient } from "@effect/sql"
-import { Clock, Duration, Effect, Layer, Option, Schedule } from "effect"
+import { Clock, Duration, Effect, Layer, Metric, Option, Schedule } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId } from "../domain/Update.ts"
+import { dialogMessage } from "../dialog/DialogPipeline.ts"
+import { updatesFlooded } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { pendingBefore } from "../store/postgres/pendingBefore.ts"
 import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
-import { UpdateRunner } from "../runtime/UpdateRunner.ts"
+import { type FloodGate, makeFloodGate } from "../runtime/FloodGate.ts"
+import { floodNote, UpdateRunner } from "../runtime/UpdateRunner.ts"
 import { ChatEntity } from "./ChatEntity.ts"
 import { ClusterConfig, terminationTimeout } from "./ClusterConfig.ts"
 
@@ -77,7 +83,7 @@ const untilRead = <A>(read: Effect.Effect<A, StoreError>) =>
  * Each runs only while its inbox entry is pending: one an earlier run finished is skipped.
  */
 const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"], sql: SqlClient.SqlClient) => {
-  const runEntry = (key: string, message: Message) =>
+  const runEntry = (key: string, message: Message, gate: FloodGate) =>
     Effect.gen(function*() {
       const entry = yield* untilRead(inbox.entry(message.updateId))
       if (Option.isNone(entry) || entry.value.status !== "pending") {
@@ -89,18 +95,26 @@ const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"], sql: SqlC
       }
       // An earlier update of the same chat under another key (another topic) is not this entity's.
       if (chatKey(update.right) !== key) return
+      // Flood protection per chat, judged at the time the update came in.
+      const sender = Option.flatMap(dialogMessage(update.right), (m) => Option.fromNullable(m.from?.id))
+      const admitted = Option.isSome(sender) ? gate.admit(sender.value, message.queuedAt) : "Allowed"
+      if (admitted !== "Allowed") {
+        yield* Metric.increment(updatesFlooded)
+        yield* Effect.logInfo(`update dropped by flood protection${admitted === "DroppedWithNotice" ? ", the user is told" : ""}`)
+      }
+      if (admitted === "Dropped") return yield* runner.markDone(message.updateId, floodNote)
       yield* runner.run({
         updateId: message.updateId,
         key,
         update: update.right,
-        flooded: message.flooded,
+        flooded: message.flooded || admitted === "DroppedWithNotice",
         intake: Option.none(),
         queuedAt: message.queuedAt,
         deliveredBefore: entry.value.delivered
       })
     }).pipe(Effect.annotateLogs({ update_id: message.updateId, chat_key: key }))
 
-  return (key: string, message: Message) =>
+  return (key: string, message: Message, gate: FloodGate) =>
     Effect.gen(function*() {
       const entry = yield* untilRead(inbox.entry(message.updateId))
       if (Option.isNone(entry) || entry.value.status !== "pending") return
@@ -108,9 +122,11 @@ const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"], sql: SqlC
       if (chatId !== undefined) {
         const earlier = yield* untilRead(Effect.provideService(pendingBefore(chatId, message.updateId), SqlClient.SqlClient, sql))
         if (earlier.length > 0) yield* Effect.logInfo(`${earlier.length} earlier pending updates of the chat run first`)
-        yield* Effect.forEach(earlier, (updateId) => runEntry(key, { updateId, flooded: false, queuedAt: message.queuedAt }), { discard: true })
+        yield* Effect.forEach(earlier, (updateId) => runEntry(key, { updateId, flooded: false, queuedAt: message.queuedAt }, gate), {
+          discard: true
+        })
       }
-      yield* runEntry(key, message)
+      yield* runEntry(key, message, gate)
     })
 }
 
@@ -125,8 +141,15 @@ export const makeChatQueueCluster = Effect.gen(function*() {
 
   yield* Layer.buildWithScope(
     ChatEntity.toLayer(
-      Effect.map(Entity.CurrentAddress, (address) =>
-        ChatEntity.of({ Update: (request) => local.track(handle(address.entityId, request.payload)) })),
+      Effect.map(Entity.CurrentAddress, (address) => {
+        // The chat's flood buckets live with its entity: wherever the chat runs, it is judged there.
+        const gate = makeFloodGate({
+          burst: dispatcher.floodBurst,
+          refill: dispatcher.floodRefill,
+          noticeInterval: dispatcher.floodNoticeInterval
+        })
+        return ChatEntity.of({ Update: (request) => local.track(handle(address.entityId, request.payload, gate)) })
+      }),
       { concurrency: 1 }
     ),
     yield* Effect.scope
@@ -183,7 +206,8 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     awaitIdle: local.idle,
     outstanding: local.running,
     shutdown,
-    idempotent: true
+    idempotent: true,
+    gatesFloods: true
   })
 })
 

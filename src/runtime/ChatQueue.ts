@@ -41,6 +41,11 @@ export interface ChatQueueService {
    * is pending, since the first submit may have failed after the update was recorded.
    */
   readonly idempotent?: boolean
+  /**
+   * Whether the queue applies flood protection itself, where each chat runs (the cluster: the
+   * buckets move with the chat's entity). Then the dispatcher queues every update unjudged.
+   */
+  readonly gatesFloods?: boolean
 }
 
 export class ChatQueue extends Context.Tag("dialog-bot/ChatQueue")<ChatQueue, ChatQueueService>() {}

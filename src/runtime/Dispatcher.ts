@@ -80,7 +80,7 @@ export const makeDispatcher = Effect.gen(function*() {
         const intake = yield* Effect.option(Effect.currentSpan)
         const now = yield* Clock.currentTimeMillis
         const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))
-        const admitted = Option.isSome(sender) ? gate.admit(sender.value, now) : "Allowed"
+        const admitted = Option.isSome(sender) && queue.gatesFloods !== true ? gate.admit(sender.value, now) : "Allowed"
         if (admitted !== "Allowed") {
           yield* Metric.increment(updatesFlooded)
           yield* Effect.logInfo(`update dropped by flood protection${admitted === "DroppedWithNotice" ? ", the user is told" : ""}`)

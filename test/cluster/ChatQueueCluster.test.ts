@@ -53,7 +53,7 @@ const makeRuns = () => {
 }
 
 /** The queue on a runner of its own (a free port), over the PostgreSQL stores. */
-const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>) =>
+const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>, dispatcher = DispatcherConfig.make()) =>
   Effect.gen(function*() {
     const runnerPort = yield* freePort()
     const config = yield* ClusterConfig.config.pipe(Effect.orDie)
@@ -61,7 +61,7 @@ const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>) =>
     const stores = Layer.orDie(StoresPostgres({ url }))
     const runner = Layer.orDie(ClusterRunner({ config: settings, updateDeadline: Duration.seconds(20), url, poolSize: 4 }))
     return ChatQueueCluster.pipe(
-      Layer.provide(Layer.mergeAll(runnerLayer, DispatcherConfig.make(), ClusterConfig.make(settings))),
+      Layer.provide(Layer.mergeAll(runnerLayer, dispatcher, ClusterConfig.make(settings))),
       Layer.provideMerge(Layer.merge(stores, runner))
     )
   }).pipe(Layer.unwrapEffect)
@@ -160,6 +160,29 @@ describe.skipIf(server._tag !== "Ready")("ChatQueueCluster on PostgreSQL", () =>
       yield* eventually(Effect.sync(() => runIds(runs, carl)), (ids) => ids.includes(4003), 3_000)
       expect(runIds(runs, carl)).toEqual([4001, 4002, 4003])
     }).pipe(Effect.provide(clusterQueue(layer)))
+  }, 60_000)
+
+  it.live("flood protection is judged in the chat's entity: the user is told once, later updates are dropped and settled", () => {
+    const { layer, runs } = makeRuns()
+    return Effect.gen(function*() {
+      const queue = yield* ChatQueue
+      const inbox = yield* Inbox
+      const dora = 888000222
+      const burst = [5001, 5002, 5003, 5004].map((updateId) => textMessage({ updateId, userId: dora, text: "spam" }))
+      for (const u of burst) {
+        yield* record(u)
+        // All four came in at the same moment.
+        yield* queue.submit({ ...(yield* jobOf(u)), queuedAt: 1_764_300_000_000 })
+      }
+      yield* eventually(inbox.pendingCount, (n) => n === 0, 3_000)
+      expect(runs.filter((job) => job.key === `chat:${dora}`).map((job) => [Number(job.updateId), job.flooded])).toEqual([
+        [5001, false],
+        [5002, false],
+        [5003, true]
+      ])
+      const dropped = yield* inbox.entry(id(5004))
+      expect(Option.map(dropped, (e) => [e.status, e.error ?? ""])).toEqual(Option.some(["done", expect.stringContaining("flood")]))
+    }).pipe(Effect.provide(clusterQueue(layer, DispatcherConfig.make({ floodBurst: 2, floodRefill: Duration.minutes(1) }))))
   }, 60_000)
 
   it.live("the housekeeping deletes processed messages and their replies, never unprocessed ones", () => {
