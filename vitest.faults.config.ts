@@ -1,9 +1,9 @@
 import { defineConfig } from "vitest/config"
 
-/** `npm run test:faults`: the fault, crash and overload suites with their full numbers. */
+/** `npm run test:faults`: the fault, crash, overload and cluster-replica suites with their full numbers. */
 export default defineConfig({
   test: {
-    include: ["test/faults/**/*.test.ts"],
+    include: ["test/faults/**/*.test.ts", "test/cluster/replicas.test.ts"],
     env: { FAULTS_FULL: "1" },
     testTimeout: 300_000,
     hookTimeout: 60_000,

@@ -154,7 +154,11 @@ const handWritten = (run: Run): Effect.Effect<Engine, never, Scope.Scope> =>
         ))
       )
     ),
-    (context) => Context.get(context, ChatQueue)
+    (context) => {
+      const queue = Context.get(context, ChatQueue)
+      // The in-process queue never fails a submit (only a cluster's persisted one can).
+      return { submit: (job: UpdateJob) => Effect.orDie(queue.submit(job)), awaitIdle: queue.awaitIdle }
+    }
   )
 
 /** The same per-chat arrays, but ready chats go through an effect `Queue` to `limit` workers forked at start. */

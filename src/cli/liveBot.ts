@@ -20,9 +20,24 @@ import { withUpdateRecording } from "../replay/RecordingIntake.ts"
 import type { UpdateRecorderOptions } from "../replay/UpdateRecorder.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
+import type { Sharding } from "@effect/cluster/Sharding"
+import type { SqlClient } from "@effect/sql"
+import { ChatQueueClusterLive, ClusterRunnerLive, pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
+import { SingleInstanceConfig } from "../store/StoreConfig.ts"
 
-/** The whole bot on the real Bot API. */
-export const liveBot = assembledBot({ telegram: TelegramApiLive, model: selectedModel, stores: selectedStores })
+const liveEdges = { telegram: TelegramApiLive, model: selectedModel, stores: selectedStores }
+
+/**
+ * The whole bot on the real Bot API: one process, or with `CLUSTER=true` one replica of a
+ * cluster (the chats' queues on `@effect/cluster`, this process one of its runners).
+ */
+export const liveBot = Layer.unwrapEffect(Effect.map(SingleInstanceConfig, ({ cluster }) =>
+  cluster
+    ? assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient>({
+      ...liveEdges,
+      queue: ChatQueueClusterLive
+    }).pipe(Layer.provideMerge(ClusterRunnerLive))
+    : assembledBot(liveEdges)))
 
 /** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
 export type Recording = Option.Option<UpdateRecorderOptions>
@@ -153,7 +168,8 @@ export const runPolling = (options: PollerOptions, recording: Recording = Option
     yield* announceBot
     yield* reportStop(drainOnClose)
     yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
-    yield* runPoller(options)
+    // With CLUSTER=true one replica polls at a time; another takes over when it stops or dies.
+    yield* runOnce(pollerSingleton, runPoller(options))
   }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), PollConfig.fromEnv)))
 
 /**

@@ -16,7 +16,9 @@ import { type BotProfile, BotProfileFile } from "../profile/BotProfile.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { botLayer, type BotServices, type Stores, type ToolEnvironment } from "./BotLayer.ts"
+import type { ChatQueue } from "./ChatQueue.ts"
 import type { DispatcherConfig } from "./DispatcherConfig.ts"
+import type { UpdateRunner } from "./UpdateRunner.ts"
 import { selectedProfile } from "./Environment.ts"
 
 export interface BotDefinition<R = never, E = never> {
@@ -46,6 +48,8 @@ export interface BotEdges<E, RE = never> {
   readonly model: Layer.Layer<LanguageModel, E, BotProfile | RE>
   readonly stores: Layer.Layer<Stores, E, RE>
   readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, RE>
+  /** The chats' queues; in this process when not given (see `BotParts.queue`). */
+  readonly queue?: Layer.Layer<ChatQueue, E, RE | UpdateRunner | Stores | DispatcherConfig>
 }
 
 export interface BotAssemblyService {

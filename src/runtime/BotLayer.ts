@@ -30,7 +30,9 @@ import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsList } from "../tools/Tools.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
-import { Dispatcher, DispatcherLive } from "./Dispatcher.ts"
+import type { ChatQueue } from "./ChatQueue.ts"
+import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
+import type { UpdateRunner } from "./UpdateRunner.ts"
 
 export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
 
@@ -52,6 +54,8 @@ export interface BotParts<E, R> {
   readonly sendConfig?: Layer.Layer<SendConfig, E, R>
   /** The media step (files, transcription, documents); `MediaTurnLive` (settings from the environment) when not given. */
   readonly media?: Layer.Layer<MediaTurn, E, R | BotProfile | Stores | TelegramApi>
+  /** The chats' queues; in this process (`ChatQueueInProcess`) when not given. */
+  readonly queue?: Layer.Layer<ChatQueue, E, R | UpdateRunner | Stores | DispatcherConfig>
 }
 
 export type BotServices =
@@ -108,5 +112,5 @@ export const botLayer = <E, R>(
   )
   const withMessenger = Layer.provideMerge(MessengerLive, withIdentity)
   const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
-  return Layer.provideMerge(DispatcherLive, withPipeline)
+  return Layer.provideMerge(parts.queue === undefined ? DispatcherLive : DispatcherWithQueue(parts.queue), withPipeline)
 }

@@ -19,8 +19,12 @@ import { ReadyList } from "./ReadyList.ts"
 import { countedStoreRetry, type UpdateJob, UpdateRunner } from "./UpdateRunner.ts"
 
 export interface ChatQueueService {
-  /** Queues `job` behind the earlier jobs of its key; returns once it is queued, not run. */
-  readonly submit: (job: UpdateJob) => Effect.Effect<void>
+  /**
+   * Queues `job` behind the earlier jobs of its key; returns once it is queued, not run. Fails
+   * only where queueing is a write (the cluster's persisted message): the update is then not
+   * acknowledged, and Telegram delivers it again.
+   */
+  readonly submit: (job: UpdateJob) => Effect.Effect<void, StoreError>
   /** Queues every pending inbox entry again, each under its chat's key; returns how many. */
   readonly recover: Effect.Effect<number, StoreError>
   /** Completes when no job is queued or running. */
@@ -32,6 +36,17 @@ export interface ChatQueueService {
    * rest (their entries stay pending). Calling it again waits for the first call.
    */
   readonly shutdown: Effect.Effect<void>
+  /**
+   * Whether submitting an update twice runs it once (the cluster's messages are keyed by
+   * update_id). Then the dispatcher submits a redelivered update again while its inbox entry
+   * is pending, since the first submit may have failed after the update was recorded.
+   */
+  readonly idempotent?: boolean
+  /**
+   * Whether the queue applies flood protection itself, where each chat runs (the cluster: the
+   * buckets move with the chat's entity). Then the dispatcher queues every update unjudged.
+   */
+  readonly gatesFloods?: boolean
 }
 
 export class ChatQueue extends Context.Tag("dialog-bot/ChatQueue")<ChatQueue, ChatQueueService>() {}

@@ -12,7 +12,7 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Option, type Tracer } from "effect"
 import type { StoreError } from "../domain/errors.ts"
-import { updateChatId, updateKind } from "../domain/Update.ts"
+import { type TelegramId, updateChatId, updateKind } from "../domain/Update.ts"
 import { dialogMessage } from "../dialog/DialogPipeline.ts"
 import { updatesDeduplicated, updatesFlooded, updatesReceived } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
@@ -60,6 +60,8 @@ export const makeDispatcher = Effect.gen(function*() {
     noticeInterval: config.floodNoticeInterval
   })
   let closed = false
+  const stillPending = (updateId: TelegramId) =>
+    Effect.map(inbox.entry(updateId), (entry) => Option.isSome(entry) && entry.value.status === "pending")
 
   const submit: DispatcherService["submit"] = ({ json, update }) => {
     const chat = updateChatId(update)
@@ -79,7 +81,10 @@ export const makeDispatcher = Effect.gen(function*() {
         const now = yield* Clock.currentTimeMillis
         const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))
         // One bucket per user in each conversation: a busy group does not use up a user's private chat.
-        const admitted = Option.isSome(sender) ? gate.admit(`${chatKey(update)}:user:${sender.value}`, now) : "Allowed"
+        // A queue that gates floods itself (the cluster's entities) judges them where the conversation runs.
+        const admitted = Option.isSome(sender) && queue.gatesFloods !== true
+          ? gate.admit(`${chatKey(update)}:user:${sender.value}`, now)
+          : "Allowed"
         if (admitted !== "Allowed") {
           yield* Metric.increment(updatesFlooded)
           yield* Effect.logInfo(`update dropped by flood protection${admitted === "DroppedWithNotice" ? ", the user is told" : ""}`)
@@ -97,6 +102,17 @@ export const makeDispatcher = Effect.gen(function*() {
             deliveredBefore: 0
           })
         }
+      } else if (queue.idempotent === true && (yield* stillPending(update.update_id))) {
+        // Recorded before, not queued for sure (a submit that failed): queued again, run once.
+        yield* queue.submit({
+          updateId: update.update_id,
+          key: chatKey(update),
+          update,
+          flooded: false,
+          intake: yield* Effect.option(Effect.currentSpan),
+          queuedAt: yield* Clock.currentTimeMillis,
+          deliveredBefore: 0
+        })
       } else {
         yield* Metric.increment(updatesDeduplicated)
         yield* Effect.logDebug("duplicate update ignored")

@@ -9,6 +9,7 @@
  *   tools, media              tools the model may call; voice, pictures and documents into the user's turn
  *   dialog                    the pipeline and its in-chat commands
  *   runtime                   dispatcher, chat queue, update runner, the layer graph
+ *   cluster                   the chats' queues on @effect/cluster (several replicas)
  *   replay                    transcripts, replay, update recording, the offline bot
  *   testing, index.ts         the testing kit and the public API
  *   cli                       commands
@@ -37,6 +38,7 @@ const rank: Record<string, number> = {
   media: 4,
   dialog: 5,
   runtime: 6,
+  cluster: 6.5,
   replay: 7,
   testing: 8,
   index: 8,

@@ -1,0 +1,220 @@
+/**
+ * The chats' queues on `@effect/cluster`, for several replicas on one PostgreSQL database:
+ * a chat is a `ChatEntity` with concurrency 1 that lives on one replica at a time, and an
+ * update a persisted message to it. `submit` returns once the message is stored (the webhook
+ * acknowledges then; a failure fails the submit, and the webhook answers 5xx). The entity
+ * hands each update to `UpdateRunner` in this process, with what the inbox says an earlier
+ * run already delivered, so a re-run after a crash does not send it again.
+ *
+ * Flood protection runs in the entity too (`gatesFloods`): a chat's buckets live with it,
+ * judged at the time each update came in, so updates spread over replicas count together.
+ *
+ * `recover` sends every pending inbox entry again (stored once whichever replica sends it);
+ * `ClusterMaintenance` does the same every minute for entries whose message was never stored.
+ * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica.
+ */
+import * as Entity from "@effect/cluster/Entity"
+import type { Sharding } from "@effect/cluster/Sharding"
+import { SqlClient } from "@effect/sql"
+import { Clock, Duration, Effect, Layer, Metric, Option, Schedule } from "effect"
+import type { InboxEntry } from "../domain/Dialog.ts"
+import { StoreError } from "../domain/errors.ts"
+import { decodeUpdateJson, type TelegramId } from "../domain/Update.ts"
+import { dialogMessage } from "../dialog/DialogPipeline.ts"
+import { updatesFlooded } from "../observability/Metrics.ts"
+import { Inbox } from "../store/Inbox.ts"
+import { pendingBefore } from "../store/postgres/pendingBefore.ts"
+import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
+import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
+import { type FloodGate, makeFloodGate } from "../runtime/FloodGate.ts"
+import { floodNote, UpdateRunner } from "../runtime/UpdateRunner.ts"
+import { ChatEntity } from "./ChatEntity.ts"
+import { ClusterConfig, terminationTimeout } from "./ClusterConfig.ts"
+
+/**
+ * Reading an update's inbox entry when its turn comes: the chat cannot go on without it, so
+ * it is read again (from 100 ms, at most every 5 s) until the store answers or the replica stops.
+ */
+const readRetry = Schedule.exponential("100 millis", 2).pipe(
+  Schedule.jittered,
+  Schedule.modifyDelay((delay) => Duration.min(delay, Duration.seconds(5)))
+)
+
+/** Sending a message again after a full mailbox or a passing storage failure: briefly, then the caller is told. */
+const sendRetry = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+
+/** Updates running in this replica, and a latch open while none is. */
+const makeLocalRuns = Effect.gen(function*() {
+  let running = 0
+  const idle = yield* Effect.makeLatch(true)
+  const track = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        running++
+        idle.unsafeClose()
+      }),
+      () => effect,
+      () =>
+        Effect.sync(() => {
+          running--
+          if (running === 0) idle.unsafeOpen()
+        })
+    )
+  return { track, running: Effect.sync(() => running), idle: idle.await }
+})
+
+interface Message {
+  readonly updateId: TelegramId
+  readonly flooded: boolean
+  readonly queuedAt: number
+}
+
+/** Reads what the store has until it answers (the chat cannot go on without it). */
+const untilRead = <A>(read: Effect.Effect<A, StoreError>) =>
+  read.pipe(
+    Effect.tapError((e) => Effect.logWarning(`inbox not read, trying again: ${e.message}`)),
+    Effect.retry(readRetry),
+    Effect.orDie
+  )
+
+/**
+ * The handler of one update of a chat: its earlier pending updates first (a message can
+ * overtake older ones right after the chat moved to this replica), then the update itself.
+ * Each runs only while its inbox entry is pending: one an earlier run finished is skipped.
+ */
+const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"], sql: SqlClient.SqlClient) => {
+  const runEntry = (key: string, message: Message, gate: FloodGate) =>
+    Effect.gen(function*() {
+      const entry = yield* untilRead(inbox.entry(message.updateId))
+      if (Option.isNone(entry) || entry.value.status !== "pending") {
+        return yield* Effect.logDebug("update already settled, not run again")
+      }
+      const update = yield* Effect.either(decodeUpdateJson(entry.value.payload))
+      if (update._tag === "Left") {
+        return yield* runner.markFailed(message.updateId, `undecodable: ${update.left.message.slice(0, 200)}`)
+      }
+      // An earlier update of the same chat under another key (another topic) is not this entity's.
+      if (chatKey(update.right) !== key) return
+      // Flood protection per chat, judged at the time the update came in.
+      const sender = Option.flatMap(dialogMessage(update.right), (m) => Option.fromNullable(m.from?.id))
+      const admitted = Option.isSome(sender) ? gate.admit(sender.value, message.queuedAt) : "Allowed"
+      if (admitted !== "Allowed") {
+        yield* Metric.increment(updatesFlooded)
+        yield* Effect.logInfo(`update dropped by flood protection${admitted === "DroppedWithNotice" ? ", the user is told" : ""}`)
+      }
+      if (admitted === "Dropped") return yield* runner.markDone(message.updateId, floodNote)
+      yield* runner.run({
+        updateId: message.updateId,
+        key,
+        update: update.right,
+        flooded: message.flooded || admitted === "DroppedWithNotice",
+        intake: Option.none(),
+        queuedAt: message.queuedAt,
+        deliveredBefore: entry.value.delivered
+      })
+    }).pipe(Effect.annotateLogs({ update_id: message.updateId, chat_key: key }))
+
+  return (key: string, message: Message, gate: FloodGate) =>
+    Effect.gen(function*() {
+      const entry = yield* untilRead(inbox.entry(message.updateId))
+      if (Option.isNone(entry) || entry.value.status !== "pending") return
+      const chatId = entry.value.chatId
+      if (chatId !== undefined) {
+        const earlier = yield* untilRead(Effect.provideService(pendingBefore(chatId, message.updateId), SqlClient.SqlClient, sql))
+        if (earlier.length > 0) yield* Effect.logInfo(`${earlier.length} earlier pending updates of the chat run first`)
+        yield* Effect.forEach(earlier, (updateId) => runEntry(key, { updateId, flooded: false, queuedAt: message.queuedAt }, gate), {
+          discard: true
+        })
+      }
+      yield* runEntry(key, message, gate)
+    })
+}
+
+/** The cluster's chat queue; needs `Sharding` (this replica as a runner), the inbox and the update runner. */
+export const makeChatQueueCluster = Effect.gen(function*() {
+  const inbox = yield* Inbox
+  const runner = yield* UpdateRunner
+  const dispatcher = yield* DispatcherConfig
+  const cluster = yield* ClusterConfig
+  const local = yield* makeLocalRuns
+  const handle = runUpdate(inbox, runner, yield* SqlClient.SqlClient)
+
+  yield* Layer.buildWithScope(
+    ChatEntity.toLayer(
+      Effect.map(Entity.CurrentAddress, (address) => {
+        // The chat's flood buckets live with its entity: wherever the chat runs, it is judged there.
+        const gate = makeFloodGate({
+          burst: dispatcher.floodBurst,
+          refill: dispatcher.floodRefill,
+          noticeInterval: dispatcher.floodNoticeInterval
+        })
+        return ChatEntity.of({ Update: (request) => local.track(handle(address.entityId, request.payload, gate)) })
+      }),
+      { concurrency: 1 }
+    ),
+    yield* Effect.scope
+  )
+  const client = yield* ChatEntity.client
+
+  const send = (key: string, message: Message) =>
+    client(key).Update(message, { discard: true }).pipe(
+      Effect.retry(sendRetry),
+      Effect.mapError((e) =>
+        new StoreError({ operation: "cluster_send", message: `update not stored as a cluster message: ${e._tag}`, retryable: true })
+      ),
+      Effect.withSpan("cluster.send", { attributes: { update_id: message.updateId } })
+    )
+
+  /** Sends a pending entry again under its chat's key; 1 when sent, 0 when it cannot be decoded (marked failed). */
+  const resend = (entry: InboxEntry): Effect.Effect<number, StoreError> =>
+    Effect.either(decodeUpdateJson(entry.payload)).pipe(
+      Effect.flatMap((update) =>
+        update._tag === "Left"
+          ? Effect.as(runner.markFailed(entry.updateId, `undecodable: ${update.left.message.slice(0, 200)}`), 0)
+          : Effect.flatMap(Clock.currentTimeMillis, (queuedAt) =>
+            Effect.as(send(chatKey(update.right), { updateId: entry.updateId, flooded: false, queuedAt }), 1))
+      )
+    )
+
+  // An entry older than the cluster's retention (less an hour) is not sent again: its message,
+  // if it ran, may be pruned already, and sending it again would run it a second time.
+  const recover = Effect.gen(function*() {
+    const entries = yield* inbox.pending()
+    const oldest = (yield* Clock.currentTimeMillis) - Duration.toMillis(cluster.retention) + 3_600_000
+    const recent = entries.filter((entry) => entry.receivedAt >= oldest)
+    if (recent.length < entries.length) {
+      yield* Effect.logWarning(`${entries.length - recent.length} pending updates are older than CLUSTER_RETENTION and are left as they are`)
+    }
+    const counts = yield* Effect.forEach(recent, resend)
+    const count = counts.reduce((a, b) => a + b, 0)
+    if (count > 0) yield* Effect.logDebug(`sent ${count} pending updates from the inbox to the cluster again`)
+    return count
+  })
+
+  // Stopping waits for the dialogs running here; the entities' own termination (after this)
+  // interrupts what is left, and those updates run on another replica.
+  const shutdown = yield* Effect.cached(
+    local.idle.pipe(
+      Effect.timeout(terminationTimeout(cluster, dispatcher.updateDeadline)),
+      Effect.ignore
+    )
+  )
+
+  return ChatQueue.of({
+    submit: (job) => send(job.key, { updateId: job.updateId, flooded: job.flooded, queuedAt: job.queuedAt }),
+    recover,
+    awaitIdle: local.idle,
+    outstanding: local.running,
+    shutdown,
+    idempotent: true,
+    gatesFloods: true
+  })
+})
+
+/** The chats' queues on the cluster: a chat an entity, an update a persisted message. */
+export const ChatQueueCluster: Layer.Layer<
+  ChatQueue,
+  never,
+  Sharding | SqlClient.SqlClient | Inbox | UpdateRunner | DispatcherConfig | ClusterConfig
+> =
+  Layer.scoped(ChatQueue, makeChatQueueCluster)

@@ -1,0 +1,40 @@
+/**
+ * Settings of cluster mode (`CLUSTER=true`): where this replica is reached by the others, and
+ * the timings of the cluster's shard locks, health checks and entity termination. The defaults
+ * suit a busy two-core machine: locks refreshed every 3 s and expiring after 15 s (shorter
+ * intervals make a loaded replica look dead and its chats move for nothing), so a replica
+ * that dies has its chats taken over within seconds.
+ */
+import { Config, Duration, Option } from "effect"
+import { duration, integerIn, positiveInt, Settings } from "../config.ts"
+
+export const ClusterConfigSchema = Config.all({
+  /** The address the other replicas reach this one at. */
+  runnerHost: Config.string("RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
+  /** The port this replica listens on for the other replicas. */
+  runnerPort: integerIn("RUNNER_PORT", 34431, 1, 65535),
+  /** Shards the chats are spread over; the same number on every replica. */
+  shards: positiveInt("CLUSTER_SHARDS", 64),
+  /** How often a replica renews the locks of its shards. */
+  lockRefresh: duration("CLUSTER_LOCK_REFRESH", "3 seconds"),
+  /** How long a shard lock lasts unrenewed: a dead replica's chats move after this. */
+  lockExpiry: duration("CLUSTER_LOCK_EXPIRY", "15 seconds"),
+  /** How often the replicas check that the others answer. */
+  healthCheck: duration("CLUSTER_HEALTH_CHECK", "2 seconds"),
+  /**
+   * How long a stopping replica waits for its chats' dialogs in flight before interrupting
+   * them (their updates then run on another replica). Unset: `UPDATE_DEADLINE` plus 10 s.
+   */
+  terminationTimeout: Config.option(Config.duration("CLUSTER_TERMINATION_TIMEOUT")),
+  /** How often a replica looks in the database for messages it was not told about. */
+  messagePoll: duration("CLUSTER_MESSAGE_POLL", "5 seconds"),
+  /** Processed cluster messages older than this are deleted (by a cluster cron job, every minute). */
+  retention: duration("CLUSTER_RETENTION", "24 hours")
+})
+export type ClusterConfigShape = Config.Config.Success<typeof ClusterConfigSchema>
+
+export class ClusterConfig extends Settings<ClusterConfig>()("dialog-bot/ClusterConfig", ClusterConfigSchema) {}
+
+/** How long entity termination waits: the setting, or `updateDeadline` plus 10 s. */
+export const terminationTimeout = (config: ClusterConfigShape, updateDeadline: Duration.Duration): Duration.Duration =>
+  Option.getOrElse(config.terminationTimeout, () => Duration.sum(updateDeadline, Duration.seconds(10)))

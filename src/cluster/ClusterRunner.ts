@@ -1,0 +1,102 @@
+/**
+ * This process as one runner of the cluster: `Sharding` over sockets between the replicas,
+ * with its shard locks, runner registry and persisted messages in PostgreSQL (the database of
+ * `STORE=postgres`, through a pool of its own). Everything is configured from `ClusterConfig`
+ * here, never from the cluster library's own environment variables.
+ */
+import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as Runners from "@effect/cluster/Runners"
+import type { Sharding } from "@effect/cluster/Sharding"
+import * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as SocketRunner from "@effect/cluster/SocketRunner"
+import * as SqlMessageStorage from "@effect/cluster/SqlMessageStorage"
+import * as SqlRunnerStorage from "@effect/cluster/SqlRunnerStorage"
+import type { MessageStorage } from "@effect/cluster/MessageStorage"
+import { RunnerAddress } from "@effect/cluster/RunnerAddress"
+import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
+import * as RpcSerialization from "@effect/rpc/RpcSerialization"
+import type { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { Cause, type ConfigError, Duration, Effect, Layer, Option, type Redacted } from "effect"
+import { ConfigurationError, StoreError } from "../domain/errors.ts"
+import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
+import { PostgresConfig, StoreKind } from "../store/StoreConfig.ts"
+import { ClusterConfig, type ClusterConfigShape, terminationTimeout } from "./ClusterConfig.ts"
+
+export interface ClusterRunnerOptions {
+  readonly config: ClusterConfigShape
+  /** `UPDATE_DEADLINE`: entity termination waits longer than one dialog may take. */
+  readonly updateDeadline: Duration.Duration
+  /** The PostgreSQL database the cluster keeps its state in. */
+  readonly url: Redacted.Redacted
+  /** Connections of the cluster's own pool. */
+  readonly poolSize: number
+}
+
+/** The sharding settings of this runner from the bot's cluster settings. */
+export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | "updateDeadline">) => {
+  const { config } = options
+  return {
+    runnerAddress: Option.some(RunnerAddress.make({ host: config.runnerHost, port: config.runnerPort })),
+    // Listens on the address it is reached at (not on every interface).
+    runnerListenAddress: Option.none(),
+    shardsPerGroup: config.shards,
+    shardLockRefreshInterval: config.lockRefresh,
+    shardLockExpiration: config.lockExpiry,
+    runnerHealthCheckInterval: config.healthCheck,
+    entityTerminationTimeout: terminationTimeout(config, options.updateDeadline),
+    entityMessagePollInterval: config.messagePoll,
+    // A chat entity lives while its chat talks; an idle one is stopped and restarted on demand.
+    entityMaxIdleTime: Duration.minutes(5)
+  } satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
+}
+
+const failure = (where: string) => (cause: Cause.Cause<unknown>) =>
+  new StoreError({
+    operation: "cluster",
+    message: `the cluster runner did not start (${where}): ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`,
+    retryable: false
+  })
+
+/**
+ * The runner: `Sharding` (and the `MessageStorage` it persists messages in) on the database
+ * of `options.url`. Fails with a StoreError when the database or the runner port cannot be used.
+ */
+export const ClusterRunner = (
+  options: ClusterRunnerOptions
+): Layer.Layer<Sharding | MessageStorage | SqlClient.SqlClient, StoreError> => {
+  const sql = PgClient.layer({
+    url: options.url,
+    maxConnections: options.poolSize,
+    applicationName: "dialog-bot-cluster"
+  })
+  const health = RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
+  return SocketRunner.layer.pipe(
+    Layer.provide([layerSocketServer, layerClientProtocol, health]),
+    Layer.provideMerge(SqlMessageStorage.layer),
+    Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
+    Layer.provide(ShardingConfig.layer(shardingSettings(options))),
+    Layer.provide(RpcSerialization.layerMsgPack),
+    Layer.provideMerge(sql),
+    Layer.catchAllCause((cause) => Layer.fail(failure(`runner port ${options.config.runnerPort}, PostgreSQL`)(cause)))
+  )
+}
+
+/** `CLUSTER=true` needs `STORE=postgres`: the cluster's storage is the SQL database the replicas share. */
+export const clusterNeedsPostgres = new ConfigurationError({
+  source: "CLUSTER",
+  message: "CLUSTER=true needs STORE=postgres (and DATABASE_URL): the replicas share their chats through PostgreSQL"
+})
+
+/** The runner configured from the environment: `ClusterConfig`, `DATABASE_URL`, `UPDATE_DEADLINE`. */
+export const ClusterRunnerLive: Layer.Layer<
+  Sharding | MessageStorage | SqlClient.SqlClient,
+  StoreError | ConfigurationError | ConfigError.ConfigError
+> = Layer.unwrapEffect(Effect.gen(function*() {
+  const store = yield* StoreKind
+  if (store !== "postgres") return yield* Effect.fail(clusterNeedsPostgres)
+  const config = yield* ClusterConfig.config
+  const postgres = yield* PostgresConfig
+  const dispatcher = yield* DispatcherConfig.config
+  return ClusterRunner({ config, updateDeadline: dispatcher.updateDeadline, url: postgres.url, poolSize: postgres.poolSize })
+}))

@@ -1,0 +1,167 @@
+/**
+ * Three `serve` replicas in cluster mode as real processes on one PostgreSQL, behind a load
+ * balancer that spreads webhook deliveries over them (each chat's updates in order, a refused
+ * delivery posted again to another replica), with the fake Bot API and the fake OpenAI:
+ *
+ * - every update is answered once, each chat in order;
+ * - a replica SIGKILLed mid-run: its chats are answered by the others once its shard locks
+ *   expire, nothing is missing, and an update is answered twice at most when it was in flight
+ *   on the killed replica (at most one per chat: a chat runs one update at a time);
+ * - a rolling SIGTERM restart of all three: nothing missing, nothing doubled.
+ *
+ * The load balancer paces each chat (a user waits a moment between messages), so that the
+ * SIGKILL and the restarts land while updates still arrive. Scaled down in `npm test` (fewer
+ * chats and updates, shorter lock timings, and one SIGTERM restart instead of three: a replica
+ * takes a while to start on a busy machine); `npm run test:faults` (FAULTS_FULL=1) runs it at
+ * full size with the default lock timings.
+ */
+import { describe, expect, layer } from "@effect/vitest"
+import { Context, Effect, Layer, Scope } from "effect"
+import { makeFakeBotApi } from "../support/FakeBotApi.ts"
+import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
+import { postgresForTests } from "../support/Postgres.ts"
+import { realSleep } from "../support/realTime.ts"
+import { exitCode } from "../process/processes.ts"
+import {
+  answeredIds,
+  type ClusterEnv,
+  conversation,
+  type Delivery,
+  deliverAll,
+  echoModel,
+  ended,
+  Fiber,
+  type Replica,
+  restart,
+  startReplicas
+} from "./replicas.ts"
+
+const full = process.env["FAULTS_FULL"] === "1"
+const server = await postgresForTests("cluster_replicas")
+
+/** Chats and updates per chat of each scenario. */
+const size = full ? { chats: 20, rounds: 10 } : { chats: 5, rounds: 4 }
+
+/** Lock timings: the defaults at full size; shorter in `npm test` so that a takeover fits its time budget. */
+const settings: Record<string, string> = {
+  UPDATE_DEADLINE: "20 seconds",
+  CLUSTER_TERMINATION_TIMEOUT: "25 seconds",
+  CLUSTER_MESSAGE_POLL: "2 seconds",
+  ...(full ? {} : { CLUSTER_LOCK_REFRESH: "2 seconds", CLUSTER_LOCK_EXPIRY: "8 seconds", CLUSTER_SHARDS: "16" })
+}
+
+/** The pause of a chat's user between two messages. */
+const paceMs = 300
+
+const chatIds = (base: number) => Array.from({ length: size.chats }, (_, i) => base + i)
+
+/** Waits on the real clock until `holds` is true of `effect`'s value, at most `timeoutMs`; returns the last value. */
+const waitFor = <A, E, R>(effect: Effect.Effect<A, E, R>, holds: (a: A) => boolean, timeoutMs: number) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    let value = yield* effect
+    while (!holds(value) && Date.now() < deadline) {
+      yield* realSleep(200)
+      value = yield* effect
+    }
+    return value
+  })
+
+/** The fakes and three replicas, started once for the scenarios of this file (they take a while to start). */
+class Replicas extends Context.Tag("test/Replicas")<Replicas, Effect.Effect.Success<typeof setup>>() {}
+
+const setup = Effect.gen(function*() {
+  const fake = yield* makeFakeBotApi()
+  const model = yield* makeFakeOpenAi({ fallback: echoModel(40) })
+  const env: ClusterEnv = { fake, model, databaseUrl: server._tag === "Ready" ? server.url : "", settings }
+  const replicas = yield* startReplicas(env, 3)
+  /** Each chat's answered update ids, in the order the answers went out. */
+  const answers = (chats: ReadonlyArray<number>) =>
+    Effect.forEach(chats, (chat) => Effect.map(fake.sentTexts(chat), answeredIds))
+  // A replica started again lives as long as the others, not only for the test that restarted it.
+  const scope = yield* Effect.scope
+  const respawn = (replica: Replica) => Scope.extend(restart(env, replica), scope)
+  return { fake, replicas, answers, respawn }
+})
+
+const expected = (chats: ReadonlyArray<ReadonlyArray<{ readonly update_id: number }>>) =>
+  chats.map((updates) => updates.map((u) => u.update_id))
+
+const complete = (answered: ReadonlyArray<ReadonlyArray<number>>, wanted: ReadonlyArray<ReadonlyArray<number>>) =>
+  answered.every((ids, i) => (wanted[i] ?? []).every((id) => ids.includes(id)))
+
+describe.skipIf(server._tag !== "Ready")("three serve replicas in cluster mode", () => {
+  layer(Layer.scoped(Replicas, setup), { timeout: "150 seconds", excludeTestServices: true })((it) => {
+  it.effect("answer every update once, each chat in order", () =>
+    Effect.gen(function*() {
+      const { answers, replicas } = yield* Replicas
+      const chats = chatIds(7_100_000)
+      const updates = conversation(chats, size.rounds, 10_000)
+      const stats: Delivery = { refused: 0 }
+      yield* Fiber.join(yield* deliverAll(replicas, updates, stats, paceMs))
+      const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 60_000)
+      expect(answered).toEqual(expected(updates))
+    }).pipe(Effect.scoped), 120_000)
+
+  it.effect("a SIGKILLed replica's chats are answered by the others: nothing missing, duplicates only of dialogs in flight", () =>
+    Effect.gen(function*() {
+      const { answers, replicas, respawn } = yield* Replicas
+      const chats = chatIds(7_200_000)
+      const updates = conversation(chats, size.rounds * 2, 20_000)
+      const stats: Delivery = { refused: 0 }
+      const delivery = yield* deliverAll(replicas, updates, stats, paceMs)
+      // Killed once a third of the updates are acknowledged and dialogs run: the rest are still to come.
+      const total = size.chats * size.rounds * 2
+      yield* waitFor(
+        Effect.zip(answers(chats), Effect.sync(() => stats.acked ?? 0)),
+        ([a, acked]) => a.flat().length >= 1 && acked >= total / 3,
+        60_000
+      )
+      const victim = replicas[0]!
+      const killedAt = Date.now()
+      victim.process.child.kill("SIGKILL")
+      yield* exitCode(victim.process.child)
+      yield* Fiber.join(delivery)
+      const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 90_000)
+      const takeoverMs = Date.now() - killedAt
+
+      for (const [i, ids] of answered.entries()) {
+        // Nothing missing, and in order: an update answered twice is answered again before the next one.
+        expect([...new Set(ids)]).toEqual(expected(updates)[i])
+        expect(ids).toEqual([...ids].sort((a, b) => a - b))
+      }
+      const duplicates = answered.flat().length - total
+      // A chat runs one update at a time: the killed replica had at most one dialog in flight per chat.
+      expect(duplicates).toBeLessThanOrEqual(size.chats)
+      yield* Effect.logWarning(
+        `SIGKILL of one replica of three: ${total} updates, ${duplicates} answered twice, ${stats.refused} deliveries refused and posted again, all answered ${takeoverMs} ms after the kill`
+      )
+      expect(ended(victim)).toBe(true)
+      // At full size, back to three for the rolling restart.
+      if (full) yield* respawn(victim)
+    }).pipe(Effect.scoped), 180_000)
+
+  it.effect("a rolling SIGTERM restart (all three at full size, one scaled down): nothing missing, nothing doubled", () =>
+    Effect.gen(function*() {
+      const { answers, replicas, respawn } = yield* Replicas
+      const chats = chatIds(7_300_000)
+      const updates = conversation(chats, size.rounds * 2, 30_000)
+      const stats: Delivery = { refused: 0 }
+      // At full size all three restart one after the other; scaled down (a replica takes long to
+      // start on a busy machine) the one of the two left after the SIGKILL above that is not last.
+      const live = replicas.filter((replica) => !ended(replica))
+      const delivery = yield* deliverAll(live, updates, stats, paceMs)
+      for (const replica of full ? live : live.slice(0, 1)) {
+        yield* waitFor(answers(chats), (a) => a.flat().length >= 2, 30_000)
+        replica.process.child.kill("SIGTERM")
+        const code = yield* exitCode(replica.process.child)
+        expect(code, replica.process.stderr().slice(-2000)).toBe(0)
+        yield* respawn(replica)
+      }
+      yield* Fiber.join(delivery)
+      const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 90_000)
+      expect(answered).toEqual(expected(updates))
+      yield* Effect.logWarning(`rolling SIGTERM restart: ${answered.flat().length} updates, ${stats.refused} deliveries refused and posted again`)
+    }).pipe(Effect.scoped), 240_000)
+  })
+})
