@@ -7,6 +7,8 @@ import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfig } from "../dialog/DialogConfig.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { SendConfig } from "../telegram/SendConfig.ts"
+import { StreamConfig } from "../telegram/StreamConfig.ts"
+import { StreamingReplies, StreamingRepliesLive } from "../telegram/StreamingReplies.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { builtinCommands } from "../dialog/builtinCommands.ts"
 import type { Command } from "../dialog/Command.ts"
@@ -45,6 +47,7 @@ export interface BotParts<E, R> {
   readonly toolsConfig?: Layer.Layer<ToolsConfig, E, R>
   readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, R>
   readonly sendConfig?: Layer.Layer<SendConfig, E, R>
+  readonly streamConfig?: Layer.Layer<StreamConfig, E, R>
 }
 
 export type BotServices =
@@ -62,6 +65,8 @@ export type BotServices =
   | ToolsConfig
   | DispatcherConfig
   | SendConfig
+  | StreamConfig
+  | StreamingReplies
 
 /** Fails at start when a stage of the profile allows a tool that is not registered. */
 export const StageToolsCheck = Layer.effectDiscard(
@@ -81,7 +86,8 @@ export const botLayer = <E, R>(
     parts.dialogConfig ?? DialogConfig.fromEnv,
     parts.toolsConfig ?? ToolsConfig.fromEnv,
     parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
-    parts.sendConfig ?? SendConfig.fromEnv
+    parts.sendConfig ?? SendConfig.fromEnv,
+    parts.streamConfig ?? StreamConfig.fromEnv
   )
   const withModel = Layer.provideMerge(parts.model, base)
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
@@ -89,6 +95,7 @@ export const botLayer = <E, R>(
   const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands
   const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
   const withMessenger = Layer.provideMerge(MessengerLive, withCommands)
-  const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
+  const withReplies = Layer.provideMerge(StreamingRepliesLive, withMessenger)
+  const withPipeline = Layer.provideMerge(DialogPipelineLive, withReplies)
   return Layer.provideMerge(DispatcherLive, withPipeline)
 }

@@ -9,6 +9,7 @@
  *
  * Imported as `effect-telegram-dialog-bot/testing`.
  */
+import { StreamConfig, type StreamConfigShape } from "../telegram/StreamConfig.ts"
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
@@ -57,6 +58,8 @@ export interface TestBotOptions<R = never> {
   readonly toolConfig?: Partial<ToolsConfigShape>
   readonly dispatcher?: Partial<DispatcherConfigShape>
   readonly send?: Partial<SendConfigShape>
+  /** Streamed answers (drafts in private chats); the defaults when not given. */
+  readonly stream?: Partial<StreamConfigShape>
 }
 
 export const defaultProfilePath = new URL("../../profiles/shop/profile.json", import.meta.url).pathname
@@ -81,7 +84,8 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     dialogConfig: DialogConfig.make(options.dialog),
     toolsConfig: ToolsConfig.make(options.toolConfig),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
-    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send })
+    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send }),
+    streamConfig: StreamConfig.make(options.stream)
   }).pipe(Layer.orDie)
   return core.pipe(
     Layer.provideMerge(Layer.merge(TelegramApiRecorder(options.telegram), LanguageModelScripted(options.script ?? {})))

@@ -139,7 +139,14 @@ export const makeFakeOpenAi = (
     }
 
     /** A streamed answer as server-sent events: one chunk per piece, then the end (and the usage when asked). */
-    const sse = (res: Http.ServerResponse, request: FakeRequest, pieces: ReadonlyArray<string>, everyMs: number, cut: boolean) => {
+    const sse = (
+      res: Http.ServerResponse,
+      request: FakeRequest,
+      pieces: ReadonlyArray<string>,
+      everyMs: number,
+      cut: boolean,
+      usage: { readonly prompt: number; readonly completion: number } | null = { prompt: 11, completion: pieces.length }
+    ) => {
       const id = `chatcmpl-${++ids}`
       const chunk = (choices: ReadonlyArray<unknown>, extra: Record<string, unknown> = {}) =>
         `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1_764_300_000, model: request.model, choices, ...extra })}\n\n`
@@ -159,8 +166,8 @@ export const makeFakeOpenAi = (
           return
         }
         res.write(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]))
-        if (options?.["include_usage"] === true) {
-          res.write(chunk([], { usage: { prompt_tokens: 11, completion_tokens: pieces.length, total_tokens: 11 + pieces.length } }))
+        if (options?.["include_usage"] === true && usage !== null) {
+          res.write(chunk([], { usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } }))
         }
         res.end("data: [DONE]\n\n")
       }
@@ -172,7 +179,11 @@ export const makeFakeOpenAi = (
       if (typeof scripted === "function") return reply(res, request, scripted(request))
       const streaming = request.body["stream"] === true
       if (typeof scripted === "object" && "chunks" in scripted) return sse(res, request, scripted.chunks, scripted.everyMs ?? 0, scripted.cut === true)
-      if (streaming && typeof scripted === "string") return sse(res, request, scripted.match(/\s*\S+\s*/g) ?? [], 0, false)
+      const words = (text: string | null | undefined) => (text ?? "").match(/\s*\S+\s*/g) ?? []
+      if (streaming && typeof scripted === "string") return sse(res, request, words(scripted), 0, false)
+      if (streaming && typeof scripted === "object" && !("status" in scripted) && !("raw" in scripted) && !("hang" in scripted) && !("delayMs" in scripted)) {
+        return sse(res, request, words(scripted.text), 0, false, scripted.usage === undefined ? { prompt: 11, completion: 7 } : scripted.usage)
+      }
       if (typeof scripted === "string") return send(res, 200, completion(request, { text: scripted }))
       if ("hang" in scripted) return
       if ("delayMs" in scripted) {
