@@ -63,20 +63,27 @@ export const makeStreamingReplies = Effect.gen(function*() {
   const draftsRefused = yield* Ref.make(false)
   const draftIds = yield* Ref.make(0)
 
-  /** Repeats `step` on the newest text shown, at most once per `interval`, until stopped. */
-  const pace = (latest: Queue.Queue<FormattedText>, interval: Duration.Duration, step: (text: FormattedText) => Effect.Effect<boolean>) =>
+  /**
+   * Repeats `step` on the newest text shown, at most once per `interval`, until stopped. Texts
+   * are formatted only when shown: a stream of many small deltas is parsed once per interval.
+   */
+  const pace = (latest: Queue.Queue<() => FormattedText>, interval: Duration.Duration, step: (text: FormattedText) => Effect.Effect<boolean>) =>
     Effect.gen(function*() {
       let going = true
       while (going) {
-        going = yield* step(yield* Queue.take(latest))
+        const next = yield* Queue.take(latest)
+        going = yield* step(next())
         if (going) yield* Effect.sleep(interval)
       }
     })
 
+  const showing = (latest: Queue.Queue<() => FormattedText>) => (markdown: string) =>
+    Effect.asVoid(Queue.offer(latest, () => markdownToEntities(markdown)))
+
   const drafts = (to: Destination, thinking: string) =>
     Effect.gen(function*() {
       const draftId = yield* Ref.updateAndGet(draftIds, (n) => (n >= 2_147_483_647 ? 1 : n + 1))
-      const latest = yield* Queue.sliding<FormattedText>(1)
+      const latest = yield* Queue.sliding<() => FormattedText>(1)
       const step = (text: FormattedText) =>
         Option.match(visiblePart(text), {
           onNone: () => Effect.succeed(true),
@@ -93,18 +100,18 @@ export const makeStreamingReplies = Effect.gen(function*() {
               )
             )
         })
-      yield* Queue.offer(latest, plain(thinking))
+      yield* Queue.offer(latest, () => plain(thinking))
       const loop = yield* Effect.forkScoped(pace(latest, config.draftInterval, step))
       return {
         live: Effect.map(Ref.get(draftsRefused), (refused) => !refused),
-        show: (markdown) => Effect.asVoid(Queue.offer(latest, markdownToEntities(markdown))),
+        show: showing(latest),
         finish: (answer) => Effect.zipRight(Fiber.interrupt(loop), messenger.reply(to, answer))
       } satisfies AnswerStream
     })
 
   const edits = (to: Destination) =>
     Effect.gen(function*() {
-      const latest = yield* Queue.sliding<FormattedText>(1)
+      const latest = yield* Queue.sliding<() => FormattedText>(1)
       const first = yield* Ref.make(Option.none<number>())
       const step = (text: FormattedText) =>
         Effect.flatMap(Ref.get(first), (sent) => {
@@ -151,7 +158,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
         })
       return {
         live: Effect.succeed(true),
-        show: (markdown) => Effect.asVoid(Queue.offer(latest, markdownToEntities(markdown))),
+        show: showing(latest),
         finish
       } satisfies AnswerStream
     })
