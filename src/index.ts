@@ -50,6 +50,7 @@ export { BotProfile, type BotProfileData, BotProfileFile, type KnowledgeSection,
 // ── Language models ───────────────────────────────────────────────────────────────────────────
 export {
   type ChatMessage,
+  type CompletionChunk,
   type CompletionRequest,
   type CompletionResponse,
   LanguageModel,
@@ -107,6 +108,12 @@ export { PollConfig, TelegramConfig, WebhookConfig } from "./telegram/TelegramCo
 export { SendConfig, type SendConfigShape } from "./telegram/SendConfig.ts"
 export { Messenger, MessengerLive, type MessengerService, RecipientBlocked } from "./telegram/Messenger.ts"
 export { BotIdentity, BotIdentityFixed, BotIdentityLive, type BotIdentityService } from "./telegram/BotIdentity.ts"
+export { StreamConfig, type StreamConfigShape } from "./telegram/StreamConfig.ts"
+export { type AnswerStream, StreamingReplies, StreamingRepliesLive, type StreamingRepliesService } from "./telegram/StreamingReplies.ts"
+export { type FormattedText, type TextEntity } from "./telegram/format/FormattedText.ts"
+export { markdownToEntities } from "./telegram/format/markdown.ts"
+export { splitFormatted, splitText } from "./telegram/splitText.ts"
+export { collectStream, streamCompletion } from "./llm/streaming.ts"
 export { Intake, IntakeClosed, type IntakeService, type ReceivedUpdate } from "./telegram/Intake.ts"
 export { WebhookServerLive } from "./telegram/WebhookServer.ts"
 export { runPoller } from "./telegram/Poller.ts"

@@ -14,6 +14,10 @@
  * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
+import { markdownToEntities } from "../telegram/format/markdown.ts"
+import { StreamingReplies } from "../telegram/StreamingReplies.ts"
+import { withReplyContext } from "./replyContext.ts"
+import { makeStreamingSynthesis } from "./streamingSynthesis.ts"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
 import { conversationOf, isGroupChat, threadField } from "../domain/Conversation.ts"
 import { destinationOf, type To } from "../domain/Destination.ts"
@@ -81,7 +85,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const media = yield* MediaTurn
   const addressing = yield* Addressing
   const business = yield* Business
-  const { classify, synthesize, think } = yield* makeStages
+  const stages = yield* makeStages
+  const { classify, think } = stages
+  const replies = yield* StreamingReplies
+  const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
 
@@ -112,9 +119,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // Re-run after a crash: the reply was composed already, send it again instead of asking anew.
       const stored = yield* history.replyFor(chatId, updateId)
       if (Option.isSome(stored)) {
-        yield* answer(to, stored.value)
+        yield* Effect.zipRight(commitAnswer, messenger.reply(to, markdownToEntities(stored.value)))
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
+      // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
+      const live = yield* replies.open(to, message.chat.type, profile.texts.thinking)
+      // What the message replies to or quotes, marked as quoted, reaches the model with it.
+      const prompt = withReplyContext(message, said)
 
       const past = (yield* history.lastN(conversation, config.historyLimit + 1)).filter((m) => m.updateId !== updateId)
       const context = historyMessages(trimHistory(past.slice(-config.historyLimit), config.historyCharBudget))
@@ -124,17 +135,17 @@ export const makeDialogPipeline = Effect.gen(function*() {
       }
       yield* history.append(userMessage)
 
-      const classified = yield* classify(context, said)
+      const classified = yield* classify(context, prompt)
       const stage = stageOrDefault(profile, classified.stage)
       const toolContext: ToolContext = { chatId, userId: from.id, updateId }
-      const thought = yield* think(stage, client, context, said, toolContext, userMedia)
+      const thought = yield* think(stage, client, context, prompt, toolContext, userMedia)
       const findings = renderFindings(thought.notes, thought.results)
-      const synthesized = yield* synthesize(stage, client, context, said, findings, userMedia)
+      const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
 
       yield* history.append({
         chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis
       })
-      yield* answer(to, synthesized.answer)
+      yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
       const stageUsage = {
@@ -164,6 +175,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       })
       return { _tag: "Answered", stage: stage.id, fallback } satisfies Outcome
     }).pipe(
+      Effect.scoped,
       Effect.tap(() => annotateText("message.text", text)),
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )

@@ -91,6 +91,22 @@ export const makeStages = Effect.gen(function*() {
 
   const nonEmpty = (text: string | null) => Option.filter(Option.fromNullable(text?.trim()), (t) => t.length > 0)
 
+  /** The fallback of a failed synthesis: one plain generation, then the apology. */
+  const plainAfter = (failure: string, client: Client, context: ReadonlyArray<ChatMessage>, text: string, media: UserMedia = {}) =>
+    Effect.zipRight(
+      Effect.logWarning(`synthesis failed, trying a plain generation: ${failure}`),
+      model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media) }).pipe(
+        Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
+        Effect.catchAll((e2) =>
+          Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
+            answer: profile.texts.apology,
+            usage: { promptTokens: 0, completionTokens: 0 },
+            fallback: true
+          })
+        )
+      )
+    )
+
   const synthesize = (
     stage: Stage,
     client: Client,
@@ -107,27 +123,13 @@ export const makeStages = Effect.gen(function*() {
             onSome: (answer) => Effect.succeed({ answer, usage: r.usage, fallback: false })
           })
         ),
-        Effect.catchAll((e) =>
-          Effect.zipRight(
-            Effect.logWarning(`synthesis failed, trying a plain generation: ${typeof e === "string" ? e : e.message}`),
-            model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media) }).pipe(
-              Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
-              Effect.catchAll((e2) =>
-                Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
-                  answer: profile.texts.apology,
-                  usage: { promptTokens: 0, completionTokens: 0 },
-                  fallback: true
-                })
-              )
-            )
-          )
-        ),
+        Effect.catchAll((e) => plainAfter(typeof e === "string" ? e : e.message, client, context, text, media)),
         timeStage("synthesize"),
         Effect.annotateLogs("stage", stage.id),
         withSpan("dialog.synthesize", { attributes: { stage: stage.id } })
       )
 
-  return { classify, think, synthesize }
+  return { classify, think, synthesize, plainAfter }
 })
 
 export type Stages = Effect.Effect.Success<typeof makeStages>

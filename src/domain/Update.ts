@@ -118,11 +118,46 @@ const messageFields = {
 // Media kinds and any other field are kept as they came, untyped: they are only tested for presence.
 const otherFields = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
+/** The part of a message a reply quotes (`TextQuote`). */
+export const TextQuote = Schema.Struct({
+  text: Schema.String,
+  position: Schema.optional(Schema.Number),
+  is_manual: Schema.optional(Schema.Boolean)
+})
+
+const Named = Schema.Struct({
+  first_name: Schema.optional(Schema.String),
+  last_name: Schema.optional(Schema.String),
+  title: Schema.optional(Schema.String),
+  username: Schema.optional(Schema.String)
+})
+
+/** A message of another chat (or topic) a reply answers (`ExternalReplyInfo`): who wrote it and where. */
+export const ExternalReplyInfo = Schema.Struct(
+  {
+    origin: Schema.optional(Schema.Struct({
+      type: Schema.String,
+      sender_user: Schema.optional(Named),
+      sender_user_name: Schema.optional(Schema.String),
+      sender_chat: Schema.optional(Named),
+      chat: Schema.optional(Named)
+    })),
+    chat: Schema.optional(Named)
+  },
+  Schema.Record({ key: Schema.String, value: Schema.Unknown })
+)
+export type ExternalReplyInfo = typeof ExternalReplyInfo.Type
+
 /** A message quoted by another one (Telegram does not nest quotes further). */
 export const QuotedMessage = Schema.Struct(messageFields, otherFields)
 
 export const Message = Schema.Struct(
-  { ...messageFields, reply_to_message: Schema.optional(QuotedMessage) },
+  {
+    ...messageFields,
+    reply_to_message: Schema.optional(QuotedMessage),
+    quote: Schema.optional(TextQuote),
+    external_reply: Schema.optional(ExternalReplyInfo)
+  },
   otherFields
 )
 export type Message = typeof Message.Type

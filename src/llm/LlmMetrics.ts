@@ -2,7 +2,7 @@
  * Metrics of the language model: tokens per stage and model, call latency, outcomes and
  * retries. Every metric is tagged `purpose` (classify, think, synthesize) and `model`.
  */
-import { Clock, Effect, Exit, Metric, MetricBoundaries } from "effect"
+import { Clock, Effect, Exit, Metric, MetricBoundaries, Stream } from "effect"
 import type { LanguageModelService, Purpose, Usage } from "./LanguageModel.ts"
 
 export const promptTokens = Metric.counter("llm_prompt_tokens_total", {
@@ -69,5 +69,30 @@ export const withMetrics = (
         yield* Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", "error"))
       }
       return yield* exit
-    })
+    }),
+  // A streamed call counts when it finishes: its usage from the last chunk, its duration to it.
+  ...(service.stream === undefined ? {} : { stream: streamWithMetrics(service.stream, modelOf) })
 })
+
+const streamWithMetrics = (
+  inner: NonNullable<LanguageModelService["stream"]>,
+  modelOf: (purpose: Purpose) => string
+): NonNullable<LanguageModelService["stream"]> =>
+(request) => {
+  const model = modelOf(request.purpose)
+  const outcome = (ok: boolean) => Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", ok ? "ok" : "error"))
+  return Stream.unwrap(Effect.map(Clock.currentTimeMillis, (started) =>
+    inner(request).pipe(
+      Stream.tap((chunk) =>
+        chunk._tag === "Finished"
+          ? Effect.gen(function*() {
+            const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
+            yield* Metric.update(tagged(callDuration, request.purpose, model), seconds)
+            yield* recordUsage(request.purpose, model, chunk.usage)
+            yield* outcome(true)
+          })
+          : Effect.void
+      ),
+      Stream.tapError(() => outcome(false))
+    )))
+}

@@ -25,6 +25,7 @@ import {
 import { describeLlm, LlmConfig, type LlmConfigShape, modelFor, publicEndpoint } from "./LlmConfig.ts"
 import { recordRetry, withMetrics } from "./LlmMetrics.ts"
 import { failureOf, ModelCallFailed, retrySchedule } from "./OpenAiRetry.ts"
+import { openAiStream } from "./OpenAiStream.ts"
 import { decodeCompletion, fromWire, maxToolCallsPerResponse, toWireMessages, toWireTools } from "./OpenAiWire.ts"
 import { withSpan } from "../observability/span.ts"
 
@@ -41,7 +42,7 @@ export const scrub = (message: string, key: Option.Option<Redacted.Redacted<stri
 export const makeOpenAiModel = (config: LlmConfigShape) =>
   Effect.gen(function*() {
     const baseURL = publicEndpointOrConfigured(config)
-    const client = yield* Effect.sync(() =>
+    const clientWith = (fetch: typeof keepAliveFetch | undefined) =>
       new OpenAI({
         apiKey: Option.match(config.apiKey, { onNone: () => placeholderKey, onSome: Redacted.value }),
         baseURL,
@@ -49,9 +50,12 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         // The per-request deadline is ours (below); the SDK's only backs it up.
         timeout: Math.ceil(Duration.toMillis(config.timeout)) + 1000,
         logLevel: "off",
-        fetch: keepAliveFetch
+        ...(fetch === undefined ? {} : { fetch })
       })
-    )
+    const client = yield* Effect.sync(() => clientWith(keepAliveFetch))
+    // `keepAliveFetch` reads a body whole; a streamed answer needs the platform's fetch, which
+    // hands the body on as it arrives.
+    const streamingClient = yield* Effect.sync(() => clientWith(undefined))
     const timeoutMs = Duration.toMillis(config.timeout)
     const isOpenAi = new URL(baseURL).host === "api.openai.com"
 
@@ -85,24 +89,28 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         })
       )
 
-    const complete = (request: CompletionRequest): Effect.Effect<CompletionResponse, LanguageModelError> => {
-      const model = modelFor(config, request.purpose)
-      const fail = (message: string, status: Option.Option<number> = Option.none()) =>
-        new LanguageModelError({
-          purpose: request.purpose,
-          message: scrub(message, config.apiKey),
-          ...Option.match(status, { onNone: () => ({}), onSome: (s) => ({ status: s }) })
-        })
-      const schedule = retrySchedule(config).pipe(
+    const failWith = (purpose: Purpose) => (message: string, status: Option.Option<number> = Option.none()) =>
+      new LanguageModelError({
+        purpose,
+        message: scrub(message, config.apiKey),
+        ...Option.match(status, { onNone: () => ({}), onSome: (s) => ({ status: s }) })
+      })
+    const scheduleFor = (purpose: Purpose, model: string) =>
+      retrySchedule(config).pipe(
         Schedule.onDecision(([[failure]], decision) =>
           ScheduleDecision.isContinue(decision)
             ? Effect.zipRight(
-              recordRetry(request.purpose, model),
+              recordRetry(purpose, model),
               Effect.logWarning(`model call failed, retrying: ${scrub(failure.message, config.apiKey)}`)
             )
             : Effect.void
         )
       )
+
+    const complete = (request: CompletionRequest): Effect.Effect<CompletionResponse, LanguageModelError> => {
+      const model = modelFor(config, request.purpose)
+      const fail = failWith(request.purpose)
+      const schedule = scheduleFor(request.purpose, model)
       return attempt(body(request, model)).pipe(
         Effect.retry(schedule),
         Effect.mapError((failure) => fail(failure.message, failure.status)),
@@ -132,7 +140,16 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
       )
     }
 
-    const service: LanguageModelService = { description: describeLlm(config), complete }
+    /** The same request streamed (`OpenAiStream.ts`): retried only until its first chunk. */
+    const stream: NonNullable<LanguageModelService["stream"]> = (request) => {
+      const model = modelFor(config, request.purpose)
+      return openAiStream(
+        { client: streamingClient, timeout: config.timeout, schedule: scheduleFor(request.purpose, model), fail: failWith(request.purpose) },
+        body(request, model)
+      )
+    }
+
+    const service: LanguageModelService = { description: describeLlm(config), complete, stream }
     return LanguageModel.of(withMetrics(service, (purpose: Purpose) => modelFor(config, purpose)))
   })
 

@@ -2,9 +2,13 @@
  * A model that answers from a script, for tests: replies and tool calls per purpose, failures
  * and delays, and a record of every request so a test can assert on what was asked. A request
  * with nothing left in its script fails loudly with a `LanguageModelError` naming the purpose.
+ * Streamed requests take their replies from the same script: a text comes word by word, and
+ * `chunks` sets the pieces, the pause before each and a failure after them.
  */
-import { Context, Duration, Effect, Layer, Ref } from "effect"
+import { Context, Duration, Effect, Layer, Ref, Stream } from "effect"
+import { chunksOf } from "./streaming.ts"
 import {
+  type CompletionChunk,
   type CompletionRequest,
   type CompletionResponse,
   LanguageModel,
@@ -26,6 +30,8 @@ export type ScriptedReply =
   | { readonly text?: string | null; readonly toolCalls?: ReadonlyArray<ScriptedToolCall> }
   | { readonly fail: string }
   | { readonly delay: Duration.DurationInput; readonly then: ScriptedReply }
+  /** Streamed in these pieces, each after `every` (none by default), then failing when `failAfter` is set. */
+  | { readonly chunks: ReadonlyArray<string>; readonly every?: Duration.DurationInput; readonly failAfter?: string }
   | ((request: CompletionRequest) => ScriptedReply)
 
 export type Script = { readonly [P in Purpose]?: ReadonlyArray<ScriptedReply> }
@@ -59,6 +65,11 @@ export const makeScriptedModel = (script: Script = {}) =>
         return Effect.fail(new LanguageModelError({ purpose: request.purpose, message: reply.fail }))
       }
       if ("delay" in reply) return Effect.zipRight(Effect.sleep(reply.delay), answer(request, reply.then))
+      if ("chunks" in reply) {
+        return reply.failAfter === undefined
+          ? Effect.succeed(result(reply.chunks.join(""), []))
+          : Effect.fail(new LanguageModelError({ purpose: request.purpose, message: reply.failAfter }))
+      }
       const calls: ReadonlyArray<ToolCall> = (reply.toolCalls ?? []).map((c) => ({
         id: c.id ?? `call_${++callIds}`,
         name: c.name,
@@ -73,22 +84,43 @@ export const makeScriptedModel = (script: Script = {}) =>
       usage: { promptTokens: 10, completionTokens: 5 }
     })
 
+    /** Records the request and takes the next reply of its purpose. */
+    const nextReply = (request: CompletionRequest) =>
+      Effect.gen(function*() {
+        yield* Ref.update(requests, (all) => [...all, request])
+        const next = yield* Ref.modify(queues, (q) => {
+          const [head, ...rest] = q[request.purpose]
+          return [head, { ...q, [request.purpose]: rest }]
+        })
+        if (next === undefined) {
+          return yield* Effect.fail(
+            new LanguageModelError({ purpose: request.purpose, message: `script has no reply left for ${request.purpose}` })
+          )
+        }
+        return next
+      })
+
+    const streamed = (request: CompletionRequest, reply: ScriptedReply): Stream.Stream<CompletionChunk, LanguageModelError> => {
+      if (typeof reply === "function") return streamed(request, reply(request))
+      if (typeof reply === "object" && "delay" in reply) return Stream.concat(Stream.fromEffect(Effect.sleep(reply.delay)).pipe(Stream.drain), streamed(request, reply.then))
+      if (typeof reply === "object" && "chunks" in reply) {
+        const pause = reply.every === undefined ? Effect.void : Effect.sleep(reply.every)
+        const pieces = Stream.fromIterable(reply.chunks).pipe(
+          Stream.mapEffect((text) => Effect.as(pause, { _tag: "TextDelta", text } satisfies CompletionChunk))
+        )
+        const end: Stream.Stream<CompletionChunk, LanguageModelError> = reply.failAfter === undefined
+          ? Stream.make<[CompletionChunk]>({ _tag: "Finished", usage: { promptTokens: 10, completionTokens: 5 }, model: "scripted" })
+          : Stream.fail(new LanguageModelError({ purpose: request.purpose, message: reply.failAfter }))
+        return Stream.concat(pieces, end)
+      }
+      return Stream.flatMap(Stream.fromEffect(answer(request, reply)), (response) => Stream.fromIterable(chunksOf(response)))
+    }
+
     const model = LanguageModel.of({
       description: "scripted (tests)",
+      stream: (request) => Stream.unwrap(Effect.map(nextReply(request), (reply) => streamed(request, reply))),
       complete: (request) =>
-        Effect.gen(function*() {
-          yield* Ref.update(requests, (all) => [...all, request])
-          const next = yield* Ref.modify(queues, (q) => {
-            const [head, ...rest] = q[request.purpose]
-            return [head, { ...q, [request.purpose]: rest }]
-          })
-          if (next === undefined) {
-            return yield* Effect.fail(
-              new LanguageModelError({ purpose: request.purpose, message: `script has no reply left for ${request.purpose}` })
-            )
-          }
-          return yield* answer(request, next)
-        }).pipe(
+        Effect.flatMap(nextReply(request), (next) => answer(request, next)).pipe(
           Effect.tap((response) =>
             Effect.annotateCurrentSpan({
               prompt_tokens: response.usage.promptTokens,

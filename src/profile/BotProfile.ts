@@ -77,6 +77,8 @@ export const ProfileTexts = Schema.Struct({
    * kept (e.g. "name, phone"), named by the profile fields' keys.
    */
   clearedKept: Schema.optionalWith(NonEmpty, { default: () => "Your saved details ({details}) are kept." }),
+  /** The draft shown in a private chat while the answer is being thought out (`STREAM_REPLIES`). */
+  thinking: Schema.optionalWith(NonEmpty, { default: () => "Thinking…" }),
   /** Sent to the admin chat on a handoff; `{name}`, `{id}`, `{reason}` are replaced. */
   handoffNotice: NonEmpty,
   /** Sent once per flood window to a user whose messages are dropped for coming too fast. */

@@ -7,6 +7,8 @@ import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfig } from "../dialog/DialogConfig.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { SendConfig } from "../telegram/SendConfig.ts"
+import { StreamConfig } from "../telegram/StreamConfig.ts"
+import { StreamingReplies, StreamingRepliesLive } from "../telegram/StreamingReplies.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { builtinCommands } from "../dialog/builtinCommands.ts"
 import type { Command } from "../dialog/Command.ts"
@@ -56,6 +58,7 @@ export interface BotParts<E, R> {
   readonly media?: Layer.Layer<MediaTurn, E, R | BotProfile | Stores | TelegramApi>
   /** The chats' queues; in this process (`ChatQueueInProcess`) when not given. */
   readonly queue?: Layer.Layer<ChatQueue, E, R | UpdateRunner | Stores | DispatcherConfig>
+  readonly streamConfig?: Layer.Layer<StreamConfig, E, R>
 }
 
 export type BotServices =
@@ -77,6 +80,8 @@ export type BotServices =
   | DispatcherConfig
   | SendConfig
   | MediaTurn
+  | StreamConfig
+  | StreamingReplies
 
 /** Fails at start when a stage of the profile allows a tool that is not registered. */
 export const StageToolsCheck = Layer.effectDiscard(
@@ -96,7 +101,8 @@ export const botLayer = <E, R>(
     parts.dialogConfig ?? DialogConfig.fromEnv,
     parts.toolsConfig ?? ToolsConfig.fromEnv,
     parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
-    parts.sendConfig ?? SendConfig.fromEnv
+    parts.sendConfig ?? SendConfig.fromEnv,
+    parts.streamConfig ?? StreamConfig.fromEnv
   )
   const withModel = Layer.provideMerge(parts.model, base)
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
@@ -111,6 +117,7 @@ export const botLayer = <E, R>(
     Layer.provideMerge(BotIdentityLive, withMedia)
   )
   const withMessenger = Layer.provideMerge(MessengerLive, withIdentity)
-  const withPipeline = Layer.provideMerge(DialogPipelineLive, withMessenger)
+  const withReplies = Layer.provideMerge(StreamingRepliesLive, withMessenger)
+  const withPipeline = Layer.provideMerge(DialogPipelineLive, withReplies)
   return Layer.provideMerge(parts.queue === undefined ? DispatcherLive : DispatcherWithQueue(parts.queue), withPipeline)
 }

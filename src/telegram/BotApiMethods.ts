@@ -12,6 +12,7 @@ import { Duration, Effect, Either, Option, Schema } from "effect"
 import { type Destination, type To, toDestination } from "../domain/Destination.ts"
 import { BusinessConnection } from "../domain/Business.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
+import { TextEntity } from "./format/FormattedText.ts"
 import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
 
 export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
@@ -20,6 +21,25 @@ export type ParseMode = typeof ParseMode.Type
 export interface SendMessage extends Destination {
   readonly text: string
   readonly parseMode?: ParseMode | undefined
+  /** Formatting as entities (UTF-16 offsets), instead of a `parseMode`. */
+  readonly entities?: ReadonlyArray<TextEntity> | undefined
+}
+
+/** A draft of a message being written (`sendMessageDraft`): shown to the user, not a message. */
+export interface MessageDraft {
+  readonly to: Destination
+  /** Non-zero; the drafts of one answer share it, each one replacing the previous. */
+  readonly draftId: number
+  readonly text: string
+  readonly entities?: ReadonlyArray<TextEntity> | undefined
+}
+
+/** A new text of a message the bot sent (`editMessageText`). */
+export interface EditMessageText {
+  readonly to: Destination
+  readonly messageId: number
+  readonly text: string
+  readonly entities?: ReadonlyArray<TextEntity> | undefined
 }
 
 export const SentMessage = Schema.Struct({
@@ -100,8 +120,10 @@ export const destinationParams = (to: Destination): BotApiParams =>
 
 const sendMessageParams = (message: SendMessage): BotApiParams => ({
   ...destinationParams(message),
-  ...defined({ text: message.text, parse_mode: message.parseMode })
+  ...defined({ text: message.text, parse_mode: message.parseMode, entities: nonEmpty(message.entities) })
 })
+
+const nonEmpty = <A>(items: ReadonlyArray<A> | undefined) => (items === undefined || items.length === 0 ? undefined : items)
 
 const SendMessageParams = Schema.Struct({
   chat_id: TelegramId,
@@ -109,6 +131,7 @@ const SendMessageParams = Schema.Struct({
   business_connection_id: Schema.optional(Schema.String),
   text: Schema.String,
   parse_mode: Schema.optional(ParseMode),
+  entities: Schema.optional(Schema.Array(TextEntity)),
   reply_parameters: Schema.optional(Schema.Struct({ message_id: Schema.Number }))
 })
 
@@ -120,6 +143,7 @@ export const sendMessageOf = (params: BotApiParams): Option.Option<SendMessage> 
     ...(p.message_thread_id === undefined ? {} : { threadId: p.message_thread_id }),
     ...(p.business_connection_id === undefined ? {} : { businessConnectionId: p.business_connection_id }),
     ...(p.parse_mode === undefined ? {} : { parseMode: p.parse_mode }),
+    ...(p.entities === undefined ? {} : { entities: p.entities }),
     ...(p.reply_parameters === undefined ? {} : { replyToMessageId: p.reply_parameters.message_id })
   }))
 
@@ -155,6 +179,39 @@ export const botApiMethods = (call: BotApiCall) => ({
     const { replyToMessageId: _, ...where } = toDestination(to)
     return Effect.asVoid(call("sendChatAction", { ...destinationParams(where), action }, Ignored, options))
   },
+
+  /**
+   * A draft of the answer being written (Bot API 9.3+). Only the chat and the topic apply: a
+   * draft has no reply and no business connection.
+   */
+  sendMessageDraft: (draft: MessageDraft, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "sendMessageDraft",
+      defined({
+        chat_id: draft.to.chatId,
+        message_thread_id: draft.to.threadId,
+        draft_id: draft.draftId,
+        text: draft.text,
+        entities: nonEmpty(draft.entities)
+      }),
+      Ignored,
+      options
+    )),
+
+  /** Replaces the text of a message the bot sent; its entities replace the old ones. */
+  editMessageText: (edit: EditMessageText, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "editMessageText",
+      defined({
+        business_connection_id: edit.to.businessConnectionId,
+        chat_id: edit.to.chatId,
+        message_id: edit.messageId,
+        text: edit.text,
+        entities: nonEmpty(edit.entities)
+      }),
+      Ignored,
+      options
+    )),
 
   answerCallbackQuery: (id: string, text?: string, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call("answerCallbackQuery", defined({ callback_query_id: id, text }), Ignored, options)),

@@ -20,7 +20,8 @@ import type { TelegramId } from "../domain/Update.ts"
 import { messagesNotResent } from "../observability/Metrics.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { Inbox } from "../store/Inbox.ts"
-import { splitText } from "./splitText.ts"
+import type { FormattedText } from "./format/FormattedText.ts"
+import { splitFormatted } from "./splitText.ts"
 import { type CallOptions, type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
 import { makeThrottle } from "./Throttle.ts"
 import { withSpan } from "../observability/span.ts"
@@ -41,7 +42,13 @@ export interface MessengerService {
    * Sends a text to a chat or a destination (topic, business connection, reply), split into
    * parts if long, parts in order; returns how many parts were sent.
    */
-  readonly reply: (to: To, text: string, options?: ReplyOptions) => Effect.Effect<number, SendError>
+  readonly reply: (to: To, text: string | FormattedText, options?: ReplyOptions) => Effect.Effect<number, SendError>
+  /**
+   * One Bot API call that delivers the update's next message in place of a `sendMessage` (the
+   * final edit of a message streamed into a group): skipped when an earlier run delivered it,
+   * recorded once Telegram accepts it, a 403 marks the client blocked. Whether it was made.
+   */
+  readonly deliver: (to: To, call: (options: CallOptions) => Effect.Effect<void, TelegramError>) => Effect.Effect<boolean, SendError>
   /** Runs `effect` while showing `typing` where the answer goes; a failing indicator never fails `effect`. */
   readonly whileTyping: <A, E, R>(to: To, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
@@ -53,6 +60,10 @@ const isBlockedError = (error: TelegramError): boolean =>
 
 const isParseEntitiesError = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" && error.errorCode === 400 && /can't parse entities/i.test(error.description)
+
+/** A refusal of a formatted message that the same text without formatting may not meet. */
+const isFormattingRefused = (error: TelegramError): boolean =>
+  error._tag === "TelegramApiError" && error.errorCode === 400 && /entit|url/i.test(error.description)
 
 /** Longest wait for the record of a sent message, while its send holds an in-doubt slot. */
 const recordTimeout = Duration.seconds(2)
@@ -110,15 +121,25 @@ export const makeMessenger = Effect.gen(function*() {
   }
 
   /** One part, throttled and retried; a formatted part Telegram cannot parse goes again as plain text. */
-  const sendOne = (to: Destination, text: string, parseMode: ParseMode | undefined, ledger: Option.Option<Ledger>) => {
+  const sendOne = (to: Destination, part: FormattedText, parseMode: ParseMode | undefined, ledger: Option.Option<Ledger>) => {
     const options: CallOptions = {
       retry: config,
       throttle,
       attempt: Option.getOrUndefined(Option.map(ledger, recorded))
     }
-    const send = (target: Destination, mode: ParseMode | undefined) =>
-      api.sendMessage({ ...target, text, parseMode: mode }, options)
+    const { text } = part
+    const entities = part.entities.length > 0 ? part.entities : undefined
+    const send = (target: Destination, mode: ParseMode | undefined, formatted = entities) =>
+      api.sendMessage({ ...target, text, parseMode: mode, entities: formatted }, options)
     return send(to, parseMode).pipe(
+      Effect.catchIf(
+        (e) => entities !== undefined && isFormattingRefused(e),
+        (e) =>
+          Effect.zipRight(
+            Effect.logWarning(`formatting refused (${e.message}), sending the text without it`),
+            send(to, undefined, undefined)
+          )
+      ),
       Effect.catchIf(
         (e) => parseMode !== undefined && isParseEntitiesError(e),
         (e) =>
@@ -154,7 +175,7 @@ export const makeMessenger = Effect.gen(function*() {
       if (Option.isSome(client) && client.value.blocked) {
         return yield* Effect.fail(new RecipientBlocked({ chatId }))
       }
-      const parts = splitText(text)
+      const parts = splitFormatted(typeof text === "string" ? { text, entities: [] } : text)
       const delivery = Option.all({ cell: yield* FiberRef.get(CurrentDelivery), updateId: yield* FiberRef.get(CurrentUpdateId) })
       let skipped = 0
       for (const part of parts) {
@@ -192,7 +213,28 @@ export const makeMessenger = Effect.gen(function*() {
       )
     )
 
-  return Messenger.of({ reply, whileTyping })
+  const deliver: MessengerService["deliver"] = (target, call) => {
+    const to = toDestination(target)
+    return Effect.gen(function*() {
+      const delivery = Option.all({ cell: yield* FiberRef.get(CurrentDelivery), updateId: yield* FiberRef.get(CurrentUpdateId) })
+      if (Option.isSome(delivery) && alreadyDelivered(delivery.value.cell)) return false
+      const ledger = Option.map(delivery, ({ cell, updateId }): Ledger => ({ updateId, count: cell.sent + 1 }))
+      const options: CallOptions = { retry: config, throttle, attempt: Option.getOrUndefined(Option.map(ledger, recorded)) }
+      yield* call(options).pipe(
+        Effect.catchIf(isBlockedError, () =>
+          Effect.zipRight(
+            clients.setBlocked(to.chatId, true).pipe(
+              Effect.catchAll((e) => Effect.logWarning(`blocked user not recorded, the store is not answering: ${e.message}`))
+            ),
+            Effect.fail(new RecipientBlocked({ chatId: to.chatId }))
+          ))
+      )
+      if (Option.isSome(delivery)) delivery.value.cell.sent++
+      return true
+    })
+  }
+
+  return Messenger.of({ reply, whileTyping, deliver })
 })
 
 export const MessengerLive = Layer.scoped(Messenger, makeMessenger)

@@ -14,7 +14,9 @@ import type { Throttle } from "./Throttle.ts"
 
 export {
   BotUser,
+  type EditMessageText,
   type GetUpdates,
+  type MessageDraft,
   ParseMode,
   type PolledUpdate,
   type SendMessage,

@@ -1,8 +1,12 @@
 /**
  * Splits a reply into parts Telegram accepts (at most 4096 UTF-16 code units each): at a
- * paragraph break if one fits, else at a sentence end, else between words, else at the limit —
- * never inside a surrogate pair. Parts keep their order; whitespace at the cuts is dropped.
+ * paragraph break if one fits, else at a line break, else at a sentence end, else between
+ * words, else at the limit — never inside a surrogate pair. Parts keep their order; whitespace
+ * at the cuts is dropped. A formatted text (`splitFormatted`) is cut the same way, and each
+ * part carries the entities over it: an entity cut by a split continues in the next part.
  */
+import { type FormattedText, sliceFormatted } from "./format/FormattedText.ts"
+
 export const telegramMessageLimit = 4096
 
 const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff
@@ -25,6 +29,8 @@ const cutPoint = (text: string, limit: number): number => {
   const minimum = Math.floor(limit / 4) // a cut earlier than this wastes too much of a part
   const paragraph = window.lastIndexOf("\n\n", limit)
   if (paragraph >= minimum) return paragraph
+  const line = window.lastIndexOf("\n", limit)
+  if (line >= minimum) return line
   const sentence = lastMatchEnd(window, sentenceEnd, limit)
   if (sentence >= minimum) return sentence
   const space = lastWhitespace(window)
@@ -39,16 +45,30 @@ const lastWhitespace = (window: string): number => {
   return -1
 }
 
-export const splitText = (text: string, limit: number = telegramMessageLimit): ReadonlyArray<string> => {
+/** The parts of `text` as `[start, end)` ranges of it, whitespace at the cuts left out. */
+export const splitRanges = (text: string, limit: number = telegramMessageLimit): ReadonlyArray<readonly [number, number]> => {
   const max = Math.max(2, Math.floor(limit))
-  const parts: Array<string> = []
-  let rest = text.trim()
-  while (rest.length > max) {
-    const cut = cutPoint(rest, max)
-    const part = rest.slice(0, cut).trimEnd()
-    if (part.length > 0) parts.push(part)
-    rest = rest.slice(cut).trimStart()
+  const ranges: Array<readonly [number, number]> = []
+  const isSpace = (i: number) => /\s/.test(text[i] ?? "")
+  let start = 0
+  let end = text.length
+  while (start < end && isSpace(start)) start++
+  while (end > start && isSpace(end - 1)) end--
+  while (end - start > max) {
+    const cut = start + cutPoint(text.slice(start, end), max)
+    let partEnd = cut
+    while (partEnd > start && isSpace(partEnd - 1)) partEnd--
+    if (partEnd > start) ranges.push([start, partEnd])
+    start = cut
+    while (start < end && isSpace(start)) start++
   }
-  if (rest.length > 0) parts.push(rest)
-  return parts
+  if (end > start) ranges.push([start, end])
+  return ranges
 }
+
+export const splitText = (text: string, limit: number = telegramMessageLimit): ReadonlyArray<string> =>
+  splitRanges(text, limit).map(([start, end]) => text.slice(start, end))
+
+/** A formatted text in parts Telegram accepts, each with its entities rebased onto it. */
+export const splitFormatted = (formatted: FormattedText, limit: number = telegramMessageLimit): ReadonlyArray<FormattedText> =>
+  splitRanges(formatted.text, limit).map(([start, end]) => sliceFormatted(formatted, start, end))

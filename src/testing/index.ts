@@ -9,6 +9,7 @@
  *
  * Imported as `effect-telegram-dialog-bot/testing`.
  */
+import { StreamConfig, type StreamConfigShape } from "../telegram/StreamConfig.ts"
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
@@ -66,6 +67,8 @@ export interface TestBotOptions<R = never> {
   readonly media?: Partial<MediaConfigShape>
   /** Where files and transcripts come from (default: nowhere, every download and transcription fails). */
   readonly mediaServices?: Layer.Layer<TelegramFiles | Transcriber, never, MediaConfig>
+  /** Streamed answers (drafts in private chats); the defaults when not given. */
+  readonly stream?: Partial<StreamConfigShape>
 }
 
 export const defaultProfilePath = new URL("../../profiles/shop/profile.json", import.meta.url).pathname
@@ -94,7 +97,8 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     media: MediaTurnWith.pipe(
       Layer.provide(Layer.merge(options.mediaServices ?? Layer.merge(TelegramFilesUnavailable, TranscriberUnavailable), DocumentTextLive)),
       Layer.provide(MediaConfig.make(options.media))
-    )
+    ),
+    streamConfig: StreamConfig.make(options.stream)
   }).pipe(Layer.orDie)
   return core.pipe(
     Layer.provideMerge(Layer.merge(TelegramApiRecorder(options.telegram), LanguageModelScripted(options.script ?? {})))

@@ -5,7 +5,9 @@
  * raw answers (HTML 500, empty bodies), slow answers and answers that never come. getUpdates
  * serves a queue of updates with Telegram's offset semantics and long-poll waiting. Files added
  * with `addFile` are served as Telegram does: `getFile` answers their `file_path`, and
- * `GET /file/bot<token>/<file_path>` their bytes (or a scripted fault).
+ * `GET /file/bot<token>/<file_path>` their bytes (or a scripted fault). Drafts
+ * (`sendMessageDraft`) and edits (`editMessageText`) are accepted, or drafts refused as an
+ * older Bot API server does (`refuseDrafts`).
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -95,7 +97,12 @@ const faultKind = (reply: FakeReply): string =>
   "reset" in reply ? "reset" : "hang" in reply ? "hang" : "delayMs" in reply ? "delay" : "error" in reply ? String(reply.error) : "status" in reply ? String(reply.status) : "result"
 
 export const makeFakeBotApi = (
-  options: { readonly token?: string; readonly faultPlan?: FaultPlan } = {}
+  options: {
+    readonly token?: string
+    readonly faultPlan?: FaultPlan
+    /** Answers every sendMessageDraft with this error code and "method not found" (a server before Bot API 9.3). */
+    readonly refuseDrafts?: 400 | 404
+  } = {}
 ): Effect.Effect<FakeBotApi, never, Scope.Scope> =>
   Effect.gen(function*() {
     const token = options.token ?? "123456789:AAH-fakeTokenForTests_0123456789abc"
@@ -189,6 +196,19 @@ export const makeFakeBotApi = (
             chat: { id: params["chat_id"], type: "private" },
             text: params["text"]
           })
+        case "sendMessageDraft":
+          if (options.refuseDrafts !== undefined) {
+            return sendError(res, options.refuseDrafts, `${options.refuseDrafts === 404 ? "Not Found" : "Bad Request"}: method not found`)
+          }
+          return sendOk(res, true)
+        case "editMessageText":
+          return sendOk(res, {
+            message_id: params["message_id"],
+            date: Math.floor(Date.now() / 1000),
+            edit_date: Math.floor(Date.now() / 1000),
+            chat: { id: params["chat_id"], type: "private" },
+            text: params["text"]
+          })
         case "sendChatAction":
         case "answerCallbackQuery":
           return sendOk(res, true)
@@ -265,7 +285,7 @@ export const makeFakeBotApi = (
         }
         const scripted = scripts.get(method)?.shift()
         if (scripted !== undefined) return reply(res, scripted)
-        if (method === "sendMessage") delivered.push(call)
+        if (method === "sendMessage" || method === "editMessageText") delivered.push(call)
         return defaultAnswer(method, params, res)
       })
     })

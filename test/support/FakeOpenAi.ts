@@ -1,6 +1,8 @@
 /**
  * A fake OpenAI-compatible endpoint: a real HTTP server on 127.0.0.1 (port 0) implementing
- * POST /v1/chat/completions (JSON, non-streaming), so the real `openai` SDK talks to it. It
+ * POST /v1/chat/completions (JSON, or server-sent events when the request asks for `stream`:
+ * the text in chunks, the usage in a last chunk when `stream_options.include_usage` is set), so
+ * the real `openai` SDK talks to it. It
  * records every request and answers from a script: texts, tool calls (several at once,
  * malformed arguments, unknown tools), HTTP errors with headers (429 with retry-after, 500),
  * raw bodies (garbage), delays and answers that never come. Replies scripted for a model are
@@ -33,6 +35,11 @@ export type FakeCompletion =
   | { readonly status: number; readonly error?: string; readonly headers?: Readonly<Record<string, string>> }
   | { readonly raw: string; readonly status?: number; readonly contentType?: string }
   | { readonly delayMs: number; readonly then: FakeCompletion }
+  /**
+   * A streamed answer in these pieces, `everyMs` apart; `cut` ends the connection after them
+   * without the end of the stream.
+   */
+  | { readonly chunks: ReadonlyArray<string>; readonly everyMs?: number; readonly cut?: boolean }
   | { readonly hang: true }
   | ((request: FakeRequest) => FakeCompletion)
 
@@ -192,8 +199,52 @@ export const makeFakeOpenAi = (
       })
     }
 
+    /** A streamed answer as server-sent events: one chunk per piece, then the end (and the usage when asked). */
+    const sse = (
+      res: Http.ServerResponse,
+      request: FakeRequest,
+      pieces: ReadonlyArray<string>,
+      everyMs: number,
+      cut: boolean,
+      usage: { readonly prompt: number; readonly completion: number } | null = { prompt: 11, completion: pieces.length }
+    ) => {
+      const id = `chatcmpl-${++ids}`
+      const chunk = (choices: ReadonlyArray<unknown>, extra: Record<string, unknown> = {}) =>
+        `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created: 1_764_300_000, model: request.model, choices, ...extra })}\n\n`
+      const options = asRecord(request.body["stream_options"])
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" })
+      let index = 0
+      const next = () => {
+        if (res.destroyed) return
+        if (index < pieces.length) {
+          const content = pieces[index++]
+          res.write(chunk([{ index: 0, delta: index === 1 ? { role: "assistant", content } : { content }, finish_reason: null }]))
+          timer = setTimeout(next, everyMs)
+          return
+        }
+        if (cut) {
+          res.socket?.destroy()
+          return
+        }
+        res.write(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]))
+        if (options?.["include_usage"] === true && usage !== null) {
+          res.write(chunk([], { usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } }))
+        }
+        res.end("data: [DONE]\n\n")
+      }
+      let timer = setTimeout(next, everyMs)
+      res.on("close", () => clearTimeout(timer))
+    }
+
     const reply = (res: Http.ServerResponse, request: FakeRequest, scripted: FakeCompletion): void => {
       if (typeof scripted === "function") return reply(res, request, scripted(request))
+      const streaming = request.body["stream"] === true
+      if (typeof scripted === "object" && "chunks" in scripted) return sse(res, request, scripted.chunks, scripted.everyMs ?? 0, scripted.cut === true)
+      const words = (text: string | null | undefined) => (text ?? "").match(/\s*\S+\s*/g) ?? []
+      if (streaming && typeof scripted === "string") return sse(res, request, words(scripted), 0, false)
+      if (streaming && typeof scripted === "object" && !("status" in scripted) && !("raw" in scripted) && !("hang" in scripted) && !("delayMs" in scripted)) {
+        return sse(res, request, words(scripted.text), 0, false, scripted.usage === undefined ? { prompt: 11, completion: 7 } : scripted.usage)
+      }
       if (typeof scripted === "string") return send(res, 200, completion(request, { text: scripted }))
       if ("hang" in scripted) return
       if ("delayMs" in scripted) {

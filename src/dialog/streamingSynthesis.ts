@@ -1,0 +1,56 @@
+/**
+ * Step 3 streamed: the synthesis answer shown as the model writes it (drafts or edits, see
+ * `StreamingReplies`). When the answer is not shown live the usual synthesis runs; a stream that
+ * fails or comes back empty falls back as synthesis does: one plain generation, then the
+ * apology (`stages.ts`).
+ */
+import { Effect } from "effect"
+import type { Client } from "../domain/Dialog.ts"
+import { type ChatMessage, LanguageModel, type UserMedia } from "../llm/LanguageModel.ts"
+import { collectStream, streamCompletion } from "../llm/streaming.ts"
+import { timeStage } from "../observability/Metrics.ts"
+import { withSpan } from "../observability/span.ts"
+import { BotProfile, type Stage } from "../profile/BotProfile.ts"
+import type { AnswerStream } from "../telegram/StreamingReplies.ts"
+import { synthesizeMessages } from "./prompts.ts"
+import type { Stages } from "./stages.ts"
+
+export const makeStreamingSynthesis = Effect.gen(function*() {
+  const model = yield* LanguageModel
+  const profile = yield* BotProfile
+
+  return ({ plainAfter, synthesize }: Pick<Stages, "synthesize" | "plainAfter">) =>
+  (
+    answer: AnswerStream,
+    stage: Stage,
+    client: Client,
+    context: ReadonlyArray<ChatMessage>,
+    text: string,
+    findings: string,
+    media: UserMedia = {}
+  ) =>
+    Effect.gen(function*() {
+      if (!(yield* answer.live)) return yield* synthesize(stage, client, context, text, findings, media)
+      const request = {
+        purpose: "synthesize",
+        messages: synthesizeMessages(profile, stage, client, context, text, findings, media)
+      } as const
+      const streamed = yield* collectStream(streamCompletion(model, request), answer.show).pipe(
+        Effect.tap((r) =>
+          Effect.annotateCurrentSpan({
+            model: r.model,
+            prompt_tokens: r.usage.promptTokens,
+            completion_tokens: r.usage.completionTokens
+          })
+        ),
+        withSpan("llm.complete", { attributes: { purpose: "synthesize", streamed: true } }),
+        Effect.map((r) => ({ answer: (r.text ?? "").trim(), usage: r.usage, fallback: false })),
+        timeStage("synthesize"),
+        withSpan("dialog.synthesize", { attributes: { stage: stage.id, streamed: true } }),
+        Effect.either
+      )
+      if (streamed._tag === "Right" && streamed.right.answer !== "") return streamed.right
+      const failure = streamed._tag === "Left" ? streamed.left.message : "the model returned an empty answer"
+      return yield* plainAfter(failure, client, context, text, media)
+    }).pipe(Effect.annotateLogs("stage", stage.id))
+})

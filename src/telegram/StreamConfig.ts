@@ -1,0 +1,18 @@
+/** Settings of streamed answers: drafts in private chats, edits in groups. */
+import { Config } from "effect"
+import { duration, Settings } from "../config.ts"
+
+export const StreamConfigSchema = Config.all({
+  /** Whether answers in private chats are streamed as drafts (`sendMessageDraft`) before the final message. */
+  replies: Config.boolean("STREAM_REPLIES").pipe(Config.withDefault(true)),
+  /** At most one draft per this interval. */
+  draftInterval: duration("STREAM_DRAFT_INTERVAL", "400 millis"),
+  /**
+   * Whether answers in groups are streamed too: a first message, edited at most once a second
+   * until it holds the answer. Off: groups get final messages only.
+   */
+  inGroups: Config.boolean("STREAM_IN_GROUPS").pipe(Config.withDefault(false))
+})
+export type StreamConfigShape = Config.Config.Success<typeof StreamConfigSchema>
+
+export class StreamConfig extends Settings<StreamConfig>()("dialog-bot/StreamConfig", StreamConfigSchema) {}

@@ -1,0 +1,182 @@
+/**
+ * Answers shown as they are written. In a private chat the answer streams into drafts
+ * (`sendMessageDraft`): a short "thinking" draft while the dialog thinks, then the answer as it
+ * grows, at most one draft per `STREAM_DRAFT_INTERVAL`, then one final message. In a group,
+ * with `STREAM_IN_GROUPS`, a first message is sent and edited at most once a second until the
+ * final edit makes it the answer. Elsewhere (and with `STREAM_REPLIES=false`) only the final
+ * message goes out.
+ *
+ * Drafts and intermediate edits are best effort and are not messages: only the final send
+ * (or the final edit of a group's first message) is delivered through the `Messenger`, so the
+ * delivery records and the one-answer-per-update guarantee count only it. A crash mid-stream
+ * re-runs the update, which sends its one final message. A Bot API server that refuses drafts
+ * (one older than Bot API 9.3, or a local server) turns drafts off for the process, with one
+ * log line; the answer still goes out as a message.
+ */
+import { Context, Duration, Effect, Fiber, Layer, Option, Queue, Ref, type Scope } from "effect"
+import type { Destination } from "../domain/Destination.ts"
+import { type FormattedText, plain } from "./format/FormattedText.ts"
+import { markdownToEntities } from "./format/markdown.ts"
+import { Messenger, type SendError } from "./Messenger.ts"
+import { SendConfig } from "./SendConfig.ts"
+import { splitFormatted } from "./splitText.ts"
+import { StreamConfig } from "./StreamConfig.ts"
+import { TelegramApi, type TelegramError } from "./TelegramApi.ts"
+
+/** One answer being written. */
+export interface AnswerStream {
+  /** Whether the answer is shown as it is written; when not, only `finish` sends anything. */
+  readonly live: Effect.Effect<boolean>
+  /** The answer so far, as the model's Markdown: shown at the pace of drafts or edits. */
+  readonly show: (markdown: string) => Effect.Effect<void>
+  /** Sends the final answer, the update's delivered message(s); drafts and edits stop. How many messages. */
+  readonly finish: (answer: FormattedText) => Effect.Effect<number, SendError>
+}
+
+export interface StreamingRepliesService {
+  /** Starts an answer to `to` in a chat of `chatType`; drafts show `thinking` until the first text. */
+  readonly open: (to: Destination, chatType: string, thinking: string) => Effect.Effect<AnswerStream, never, Scope.Scope>
+}
+
+export class StreamingReplies extends Context.Tag("dialog-bot/StreamingReplies")<StreamingReplies, StreamingRepliesService>() {}
+
+/** Edits of a group's first message are at most this frequent (Telegram limits edits per chat). */
+export const editInterval = Duration.seconds(1)
+
+/** The Bot API server does not know `sendMessageDraft`. */
+export const isDraftRefused = (error: TelegramError): boolean =>
+  error._tag === "TelegramApiError" &&
+  (error.errorCode === 404 || (error.errorCode === 400 && /method not found|unknown method|not supported/i.test(error.description)))
+
+const isNotModified = (error: TelegramError): boolean =>
+  error._tag === "TelegramApiError" && error.errorCode === 400 && /not modified/i.test(error.description)
+
+/** What a draft or an edit can show: the part being written (the last one of a long answer). */
+const visiblePart = (formatted: FormattedText): Option.Option<FormattedText> =>
+  Option.fromNullable(splitFormatted(formatted).at(-1))
+
+export const makeStreamingReplies = Effect.gen(function*() {
+  const api = yield* TelegramApi
+  const messenger = yield* Messenger
+  const config = yield* StreamConfig
+  const send = yield* SendConfig
+  const draftsRefused = yield* Ref.make(false)
+  const draftIds = yield* Ref.make(0)
+
+  /**
+   * Repeats `step` on the newest text shown, at most once per `interval`, until stopped. Texts
+   * are formatted only when shown: a stream of many small deltas is parsed once per interval.
+   */
+  const pace = (latest: Queue.Queue<() => FormattedText>, interval: Duration.Duration, step: (text: FormattedText) => Effect.Effect<boolean>) =>
+    Effect.gen(function*() {
+      let going = true
+      while (going) {
+        const next = yield* Queue.take(latest)
+        going = yield* step(next())
+        if (going) yield* Effect.sleep(interval)
+      }
+    })
+
+  const showing = (latest: Queue.Queue<() => FormattedText>) => (markdown: string) =>
+    Effect.asVoid(Queue.offer(latest, () => markdownToEntities(markdown)))
+
+  const drafts = (to: Destination, thinking: string) =>
+    Effect.gen(function*() {
+      const draftId = yield* Ref.updateAndGet(draftIds, (n) => (n >= 2_147_483_647 ? 1 : n + 1))
+      const latest = yield* Queue.sliding<() => FormattedText>(1)
+      const step = (text: FormattedText) =>
+        Option.match(visiblePart(text), {
+          onNone: () => Effect.succeed(true),
+          onSome: (part) =>
+            api.sendMessageDraft({ to, draftId, text: part.text, entities: part.entities }).pipe(
+              Effect.as(true),
+              Effect.catchAll((error) =>
+                isDraftRefused(error)
+                  ? Effect.flatMap(Ref.getAndSet(draftsRefused, true), (before) =>
+                    before
+                      ? Effect.succeed(false)
+                      : Effect.as(Effect.logWarning(`the Bot API refused a draft (${error.message}): streaming is off until restart`), false))
+                  : Effect.as(Effect.logDebug(`draft not shown: ${error.message}`), true)
+              )
+            )
+        })
+      yield* Queue.offer(latest, () => plain(thinking))
+      const loop = yield* Effect.forkScoped(pace(latest, config.draftInterval, step))
+      return {
+        live: Effect.map(Ref.get(draftsRefused), (refused) => !refused),
+        show: showing(latest),
+        finish: (answer) => Effect.zipRight(Fiber.interrupt(loop), messenger.reply(to, answer))
+      } satisfies AnswerStream
+    })
+
+  const edits = (to: Destination) =>
+    Effect.gen(function*() {
+      const latest = yield* Queue.sliding<() => FormattedText>(1)
+      const first = yield* Ref.make(Option.none<number>())
+      const step = (text: FormattedText) =>
+        Effect.flatMap(Ref.get(first), (sent) => {
+          const part = splitFormatted(text)[0]
+          if (part === undefined) return Effect.succeed(true)
+          const shown = Option.match(sent, {
+            onNone: () =>
+              Effect.flatMap(
+                api.sendMessage({ ...to, text: part.text, entities: part.entities }, { retry: send }),
+                (message) => Ref.set(first, Option.some(message.message_id))
+              ),
+            onSome: (messageId) => api.editMessageText({ to, messageId, text: part.text, entities: part.entities })
+          })
+          return shown.pipe(
+            Effect.as(true),
+            // An edit that changes nothing, or any other failure: the final edit or message still comes.
+            Effect.catchAll((error) =>
+              isNotModified(error) ? Effect.succeed(true) : Effect.as(Effect.logDebug(`streamed message not updated: ${error.message}`), true)
+            )
+          )
+        })
+      const loop = yield* Effect.forkScoped(pace(latest, Duration.max(editInterval, config.draftInterval), step))
+      const finish = (answer: FormattedText) =>
+        Effect.gen(function*() {
+          yield* Fiber.interrupt(loop)
+          const sent = yield* Ref.get(first)
+          const [head, ...rest] = splitFormatted(answer)
+          if (Option.isNone(sent) || head === undefined) return yield* messenger.reply(to, answer)
+          // The first message becomes the answer's first part: that edit is the delivered message.
+          const edited = yield* messenger.deliver(to, (options) =>
+            api.editMessageText({ to, messageId: sent.value, text: head.text, entities: head.entities }, options).pipe(
+              Effect.catchIf(isNotModified, () => Effect.void)
+            )).pipe(
+              Effect.map(() => true),
+              Effect.catchIf(
+                (e): e is TelegramError => e._tag === "TelegramApiError" || e._tag === "TelegramTransportError",
+                (e) => Effect.as(Effect.logWarning(`streamed message not finished (${e.message}), sending the answer anew`), false)
+              )
+            )
+          if (!edited) return yield* messenger.reply(to, answer)
+          let count = 1
+          for (const part of rest) count += yield* messenger.reply(to, part)
+          return count
+        })
+      return {
+        live: Effect.succeed(true),
+        show: showing(latest),
+        finish
+      } satisfies AnswerStream
+    })
+
+  const open: StreamingRepliesService["open"] = (to, chatType, thinking) =>
+    Effect.gen(function*() {
+      if (chatType === "private" && config.replies && to.businessConnectionId === undefined && !(yield* Ref.get(draftsRefused))) {
+        return yield* drafts(to, thinking)
+      }
+      if ((chatType === "group" || chatType === "supergroup") && config.inGroups) return yield* edits(to)
+      return {
+        live: Effect.succeed(false),
+        show: () => Effect.void,
+        finish: (answer) => messenger.reply(to, answer)
+      } satisfies AnswerStream
+    })
+
+  return StreamingReplies.of({ open })
+})
+
+export const StreamingRepliesLive = Layer.effect(StreamingReplies, makeStreamingReplies)
