@@ -53,7 +53,7 @@ describe("streamed answers in a private chat", () => {
       // No draft after the final message.
       const methods = calls.map((c) => c.method)
       expect(methods.indexOf("sendMessage")).toBeGreaterThan(methods.lastIndexOf("sendMessageDraft"))
-    }).pipe(Effect.provide(testBot({ script, stream: { draftInterval: Duration.millis(400) } }))))
+    }).pipe(Effect.provide(testBot({ script, stream: { replies: true, draftInterval: Duration.millis(400) } }))))
 
   it.scoped("STREAM_REPLIES=false: no drafts, the answer as one formatted message", () =>
     Effect.gen(function*() {
@@ -83,10 +83,12 @@ describe("streamed answers in a private chat", () => {
       // A first message with the start of the answer, edited at most once a second, the last edit the answer.
       expect(sends).toHaveLength(1)
       expect(sends[0]!.params["text"]).toBe("**Deli")
+      // In a group the answer replies to the message it answers.
+      expect(sends[0]!.params["reply_parameters"]).toMatchObject({ allow_sending_without_reply: true })
       expect(edits.length).toBeGreaterThanOrEqual(1)
       expect(edits.length).toBeLessThanOrEqual(2)
       expect(edits.at(-1)!.params).toMatchObject({ chat_id: -100603, text: "Delivery costs 4.90 EUR. See the terms." })
-    }).pipe(Effect.provide(testBot({ script, stream: { inGroups: true } }))))
+    }).pipe(Effect.provide(testBot({ script, stream: { inGroups: true }, dialog: { groupMode: "all" } }))))
 })
 
 describe("a crash while an answer streams", () => {
@@ -136,7 +138,7 @@ describe("a crash while an answer streams", () => {
       yield* advance(500)
       expect(yield* Fiber.join(third)).toEqual({ _tag: "Replied", reason: "resent" })
       expect((yield* recorder.calls).filter((c) => c.method === "sendMessage")).toHaveLength(1)
-    }).pipe(Effect.provide(testBot({ script }))))
+    }).pipe(Effect.provide(testBot({ script, stream: { replies: true } }))))
 })
 
 describe("what the user answers reaches the model", () => {

@@ -27,7 +27,7 @@ const botOver = (telegram: Parameters<typeof telegramLayerFor>[0], model: { read
     dialogConfig: DialogConfig.make(),
     dispatcherConfig: DispatcherConfig.make(),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
-    streamConfig: StreamConfig.make()
+    streamConfig: StreamConfig.make({ replies: true })
   }).pipe(Layer.orDie)
 
 /** Submits updates in order and waits until all are handled. */
