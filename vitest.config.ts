@@ -5,6 +5,10 @@ export default defineConfig({
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    pool: "forks"
+    pool: "forks",
+    // Two files at a time even on two cores: most of the slow files wait on processes, servers
+    // and timers rather than the CPU (the default, cores - 1, runs them one after another).
+    maxWorkers: 2,
+    minWorkers: 1
   }
 })
