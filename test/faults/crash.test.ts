@@ -124,7 +124,7 @@ describe("crash suite", () => {
 
       const firstStarted = Date.now()
       start()
-      expect(yield* Effect.promise(() => healthy(base, 30_000)), output).toBe(true)
+      expect(yield* Effect.promise(() => healthy(base, 60_000)), output).toBe(true)
       const load = Effect.runFork(Effect.promise(() => deliverChats(`${base}/telegram/webhook`, secret, chats, { retryDelayMs: 100 })))
 
       // Kill at random moments spread over the run: once the k-th share of the replies is out,
@@ -140,7 +140,7 @@ describe("crash suite", () => {
         const exit = yield* Effect.promise(() => exited(victim))
         expect(exit.signal).toBe("SIGKILL")
         start()
-        expect(yield* Effect.promise(() => healthy(base, 20_000)), output).toBe(true)
+        expect(yield* Effect.promise(() => healthy(base, 60_000)), output).toBe(true)
       }
       const acks = yield* load.await.pipe(Effect.flatMap((exit) => exit))
       // Every update gets its reply (the last process runs to the end).
