@@ -30,14 +30,18 @@ import { replayCommand } from "./replayCommand.ts"
 import { serveCommand } from "./serveCommand.ts"
 import { webhookCommand } from "./webhookCommand.ts"
 
-const howToConnect = (program: string) => `
-To run the bot for real:
-  TELEGRAM_BOT_TOKEN=123:abc ${program}          long polling (webhook server when WEBHOOK_URL is set)
-  OPENAI_API_KEY=sk-... (or OPENAI_BASE_URL=…)  use a real language model instead of the offline one
-  ${program} chat                             talk to the bot in this terminal
-  ${program} replay FILE.jsonl --out out.jsonl  replay recorded updates
-  ${program} --help                           every command and option
-`
+/** The hints printed after the demo: `run` starts the bot, `withArgs` is followed by a command. */
+const howToConnect = (run: string, withArgs: string) => {
+  const rows: ReadonlyArray<readonly [string, string]> = [
+    [`TELEGRAM_BOT_TOKEN=123:abc ${run}`, "long polling (webhook server when WEBHOOK_URL is set)"],
+    ["OPENAI_API_KEY=sk-... (or OPENAI_BASE_URL=…)", "use a real language model instead of the offline one"],
+    [`${withArgs} chat`, "talk to the bot in this terminal"],
+    [`${withArgs} replay FILE.jsonl --out out.jsonl`, "replay recorded updates"],
+    [`${withArgs} --help`, "every command and option"]
+  ]
+  const width = Math.max(...rows.map(([command]) => command.length)) + 2
+  return `\nTo run the bot for real:\n${rows.map(([command, what]) => `  ${command.padEnd(width)}${what}`).join("\n")}\n`
+}
 
 export interface RunBotOptions {
   /** The program's name in help and usage lines. */
@@ -54,7 +58,7 @@ export interface RunBotOptions {
  * `WEBHOOK_URL` is set, else long polling); else the bot's demo conversation replayed, or, for a
  * bot without one, the missing token reported.
  */
-const rootCommand = (program: string, invocation: string) =>
+const rootCommand = (program: string, invocation: { readonly run: string; readonly withArgs: string }) =>
   Command.make(program, {}, () =>
     Effect.gen(function*() {
       const token = yield* Config.option(Config.redacted("TELEGRAM_BOT_TOKEN"))
@@ -70,7 +74,7 @@ const rootCommand = (program: string, invocation: string) =>
       yield* Console.error(`No TELEGRAM_BOT_TOKEN: replaying the bundled example conversation (${demo}).\n`)
       // The demo runs on a fresh in-memory database, so every run shows the whole conversation.
       yield* withDemoStores(runReplay(demo, Option.none(), Option.none()))
-      yield* Console.error(howToConnect(invocation))
+      yield* Console.error(howToConnect(invocation.run, invocation.withArgs))
     })).pipe(
       Command.withDescription(
         describeCommand(
@@ -89,7 +93,9 @@ export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, o
   const program = options.name ?? "dialog-bot"
   const argv = options.argv ?? process.argv
   const bot = BotAssemblyOf(definition ?? { demo: demoFile })
-  const cli = Command.run(rootCommand(program, options.invocation ?? (definition === undefined ? "npm start --" : program)), {
+  const run = options.invocation ?? (definition === undefined ? "npm start" : program)
+  const withArgs = options.invocation === undefined && definition === undefined ? "npm start --" : run
+  const cli = Command.run(rootCommand(program, { run, withArgs }), {
     name: program,
     version: options.version ?? "0.1.0"
   })
