@@ -40,6 +40,9 @@ const measure = (streaming: boolean) =>
           ? "general"
           : request.body["stream"] === true
           ? { chunks: pieces, everyMs: 50 }
+          : request.tools === undefined
+          // The synthesis without streaming: the same answer, whole, when the stream would end.
+          ? { delayMs: pieces.length * 50, then: pieces.join("") }
           : "notes"
     })
     const bot = botLayer({
