@@ -50,12 +50,12 @@ export { BotProfile, type BotProfileData, BotProfileFile, type KnowledgeSection,
 // ── Language models ───────────────────────────────────────────────────────────────────────────
 export {
   type ChatMessage,
-  type CompletionChunk,
   type CompletionRequest,
   type CompletionResponse,
   LanguageModel,
   LanguageModelError,
   type LanguageModelService,
+  type OnText,
   type Purpose,
   type ToolCall,
   type ToolSpec
@@ -113,7 +113,7 @@ export { type AnswerStream, StreamingReplies, StreamingRepliesLive, type Streami
 export { type FormattedText, type TextEntity } from "./telegram/format/FormattedText.ts"
 export { markdownToEntities } from "./telegram/format/markdown.ts"
 export { splitFormatted, splitText } from "./telegram/splitText.ts"
-export { collectStream, streamCompletion } from "./llm/streaming.ts"
+export { showWords, streamCompletion } from "./llm/streaming.ts"
 export { Intake, IntakeClosed, type IntakeService, type ReceivedUpdate } from "./telegram/Intake.ts"
 export { WebhookServerLive } from "./telegram/WebhookServer.ts"
 export { runPoller } from "./telegram/Poller.ts"

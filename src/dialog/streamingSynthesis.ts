@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import type { Client } from "../domain/Dialog.ts"
 import { type ChatMessage, LanguageModel, type UserMedia } from "../llm/LanguageModel.ts"
-import { collectStream, streamCompletion } from "../llm/streaming.ts"
+import { streamCompletion } from "../llm/streaming.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
@@ -35,15 +35,7 @@ export const makeStreamingSynthesis = Effect.gen(function*() {
         purpose: "synthesize",
         messages: synthesizeMessages(profile, stage, client, context, text, findings, media)
       } as const
-      const streamed = yield* collectStream(streamCompletion(model, request), answer.show).pipe(
-        Effect.tap((r) =>
-          Effect.annotateCurrentSpan({
-            model: r.model,
-            prompt_tokens: r.usage.promptTokens,
-            completion_tokens: r.usage.completionTokens
-          })
-        ),
-        withSpan("llm.complete", { attributes: { purpose: "synthesize", streamed: true } }),
+      const streamed = yield* streamCompletion(model, request, answer.show).pipe(
         Effect.map((r) => ({ answer: (r.text ?? "").trim(), usage: r.usage, fallback: false })),
         timeStage("synthesize"),
         withSpan("dialog.synthesize", { attributes: { stage: stage.id, streamed: true } }),

@@ -7,9 +7,13 @@
  * clients send — a method, headers, a string or byte body, an AbortSignal — and hands any
  * other kind of request to the global fetch. Failures look like fetch's: a `TypeError` for a
  * connection error, an `AbortError` when aborted.
+ *
+ * A body is read whole before the response is handed on, except a stream of server-sent
+ * events (`text/event-stream`, a streamed completion), whose body is handed on as it arrives.
  */
 import * as http from "node:http"
 import * as https from "node:https"
+import { Readable } from "node:stream"
 
 const agents = {
   "http:": new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 }),
@@ -66,6 +70,13 @@ export const keepAliveFetch = (input: string | URL | Request, init?: RequestInit
       headers: headersOf(init?.headers),
       agent: agents[protocol]
     }, (response) => {
+      if (/^text\/event-stream/i.test(response.headers["content-type"] ?? "")) {
+        // Aborting destroys the request, which ends this body with an error, as fetch's does.
+        response.once("close", () => signal?.removeEventListener("abort", onAbort))
+        const body = Readable.toWeb(response) as ReadableStream<Uint8Array>
+        resolve(new Response(body, { status: response.statusCode ?? 0, statusText: response.statusMessage ?? "", headers: responseHeaders(response.headers) }))
+        return
+      }
       const chunks: Array<Buffer> = []
       response.on("data", (chunk: Buffer) => chunks.push(chunk))
       response.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })))

@@ -3,7 +3,7 @@
  * calls out. The pipeline drives the three stages through this one method; layers decide
  * what answers (the openai SDK, the offline model, a scripted model in tests).
  */
-import { Context, type Effect, Schema, type Stream } from "effect"
+import { Context, type Effect, Schema } from "effect"
 
 /** Which pipeline step is asking: layers may choose a model per step. */
 export type Purpose = "classify" | "think" | "synthesize"
@@ -69,21 +69,22 @@ export class LanguageModelError extends Schema.TaggedError<LanguageModelError>()
   status: Schema.optional(Schema.Number)
 }) {}
 
-/** One piece of a streamed completion: the text as the model writes it, then what it cost. */
-export type CompletionChunk =
-  | { readonly _tag: "TextDelta"; readonly text: string }
-  | { readonly _tag: "Finished"; readonly usage: Usage; readonly model: string }
+/**
+ * Told the answer so far each time a streamed completion grows. It is called synchronously by
+ * the reader of the response, once per piece: keep it cheap (offer to a queue, set a variable).
+ */
+export type OnText = (soFar: string) => void
 
 export interface LanguageModelService {
   /** A short name for logs: which model answers (e.g. `offline`, `openai:gpt-4o-mini`). */
   readonly description: string
   readonly complete: (request: CompletionRequest) => Effect.Effect<CompletionResponse, LanguageModelError>
   /**
-   * The same completion streamed, for answers without tools: text deltas as they are written,
-   * then one `Finished`. A layer without it answers in one piece (`streamCompletion` in
-   * `streaming.ts`). Interrupting the stream ends the request.
+   * The same completion streamed, for answers without tools: `onText` sees the text as it is
+   * written, and the result is the whole response with its usage. A layer without it answers in
+   * one piece (`streamCompletion` in `streaming.ts`). Interrupting the call ends the request.
    */
-  readonly stream?: ((request: CompletionRequest) => Stream.Stream<CompletionChunk, LanguageModelError>) | undefined
+  readonly stream?: ((request: CompletionRequest, onText: OnText) => Effect.Effect<CompletionResponse, LanguageModelError>) | undefined
 }
 
 export class LanguageModel extends Context.Tag("dialog-bot/LanguageModel")<LanguageModel, LanguageModelService>() {}

@@ -2,8 +2,8 @@
  * Metrics of the language model: tokens per stage and model, call latency, outcomes and
  * retries. Every metric is tagged `purpose` (classify, think, synthesize) and `model`.
  */
-import { Clock, Effect, Exit, Metric, MetricBoundaries, Stream } from "effect"
-import type { LanguageModelService, Purpose, Usage } from "./LanguageModel.ts"
+import { Clock, Effect, Exit, Metric, MetricBoundaries } from "effect"
+import type { CompletionResponse, LanguageModelError, LanguageModelService, Purpose, Usage } from "./LanguageModel.ts"
 
 export const promptTokens = Metric.counter("llm_prompt_tokens_total", {
   description: "Prompt tokens sent to the language model",
@@ -47,52 +47,32 @@ export const recordRetry = (purpose: Purpose, model: string) =>
   Metric.increment(tagged(retries, purpose, model))
 
 /**
- * The same model with its calls measured: latency, outcome and tokens of every completion.
- * `modelOf` names the model a purpose is sent to (the tag of a failed call too).
+ * The same model with its calls measured: latency, outcome and tokens of every completion,
+ * whole or streamed. `modelOf` names the model a purpose is sent to (the tag of a failed call too).
  */
 export const withMetrics = (
   service: LanguageModelService,
   modelOf: (purpose: Purpose) => string
-): LanguageModelService => ({
-  description: service.description,
-  complete: (request) =>
+): LanguageModelService => {
+  const measured = (purpose: Purpose, call: Effect.Effect<CompletionResponse, LanguageModelError>) =>
     Effect.gen(function*() {
-      const model = modelOf(request.purpose)
+      const model = modelOf(purpose)
       const started = yield* Clock.currentTimeMillis
-      const exit = yield* Effect.exit(service.complete(request))
+      const exit = yield* Effect.exit(call)
       const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-      yield* Metric.update(tagged(callDuration, request.purpose, model), seconds)
+      yield* Metric.update(tagged(callDuration, purpose, model), seconds)
       if (Exit.isSuccess(exit)) {
-        yield* recordUsage(request.purpose, model, exit.value.usage)
-        yield* Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", "ok"))
+        yield* recordUsage(purpose, model, exit.value.usage)
+        yield* Metric.increment(Metric.tagged(tagged(calls, purpose, model), "outcome", "ok"))
       } else if (!Exit.isInterrupted(exit)) {
-        yield* Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", "error"))
+        yield* Metric.increment(Metric.tagged(tagged(calls, purpose, model), "outcome", "error"))
       }
       return yield* exit
-    }),
-  // A streamed call counts when it finishes: its usage from the last chunk, its duration to it.
-  ...(service.stream === undefined ? {} : { stream: streamWithMetrics(service.stream, modelOf) })
-})
-
-const streamWithMetrics = (
-  inner: NonNullable<LanguageModelService["stream"]>,
-  modelOf: (purpose: Purpose) => string
-): NonNullable<LanguageModelService["stream"]> =>
-(request) => {
-  const model = modelOf(request.purpose)
-  const outcome = (ok: boolean) => Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", ok ? "ok" : "error"))
-  return Stream.unwrap(Effect.map(Clock.currentTimeMillis, (started) =>
-    inner(request).pipe(
-      Stream.tap((chunk) =>
-        chunk._tag === "Finished"
-          ? Effect.gen(function*() {
-            const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-            yield* Metric.update(tagged(callDuration, request.purpose, model), seconds)
-            yield* recordUsage(request.purpose, model, chunk.usage)
-            yield* outcome(true)
-          })
-          : Effect.void
-      ),
-      Stream.tapError(() => outcome(false))
-    )))
+    })
+  const stream = service.stream
+  return {
+    description: service.description,
+    complete: (request) => measured(request.purpose, service.complete(request)),
+    ...(stream === undefined ? {} : { stream: (request, onText) => measured(request.purpose, stream(request, onText)) })
+  }
 }

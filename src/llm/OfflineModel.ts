@@ -4,10 +4,10 @@
  * at once when it asks for several things), and composes its answer from the tool results.
  * Its first reply in a chat says that it is the offline model.
  */
-import { Effect, Layer, Stream } from "effect"
+import { Effect, Layer } from "effect"
 import { BotProfile, type BotProfileData } from "../profile/BotProfile.ts"
 import { notesHeading, toolResultsHeading } from "./findings.ts"
-import { chunksOf } from "./streaming.ts"
+import { showWords } from "./streaming.ts"
 import {
   type ChatMessage,
   type CompletionRequest,
@@ -215,7 +215,12 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
   return LanguageModel.of({
     description: "offline (built-in rules, no network)",
     // The composed answer word by word, as a real model streams it.
-    stream: (request) => Stream.suspend(() => Stream.fromIterable(chunksOf(complete(request)))),
+    stream: (request, onText) =>
+      Effect.sync(() => {
+        const response = complete(request)
+        showWords(response.text ?? "", onText)
+        return response
+      }),
     complete: (request) =>
       Effect.sync(() => complete(request)).pipe(
         Effect.tap((response) =>

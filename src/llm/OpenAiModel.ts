@@ -42,7 +42,7 @@ export const scrub = (message: string, key: Option.Option<Redacted.Redacted<stri
 export const makeOpenAiModel = (config: LlmConfigShape) =>
   Effect.gen(function*() {
     const baseURL = publicEndpointOrConfigured(config)
-    const clientWith = (fetch: typeof keepAliveFetch | undefined) =>
+    const client = yield* Effect.sync(() =>
       new OpenAI({
         apiKey: Option.match(config.apiKey, { onNone: () => placeholderKey, onSome: Redacted.value }),
         baseURL,
@@ -50,12 +50,10 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         // The per-request deadline is ours (below); the SDK's only backs it up.
         timeout: Math.ceil(Duration.toMillis(config.timeout)) + 1000,
         logLevel: "off",
-        ...(fetch === undefined ? {} : { fetch })
+        // Whole answers and streamed ones (server-sent events, handed on as they arrive).
+        fetch: keepAliveFetch
       })
-    const client = yield* Effect.sync(() => clientWith(keepAliveFetch))
-    // `keepAliveFetch` reads a body whole; a streamed answer needs the platform's fetch, which
-    // hands the body on as it arrives.
-    const streamingClient = yield* Effect.sync(() => clientWith(undefined))
+    )
     const timeoutMs = Duration.toMillis(config.timeout)
     const isOpenAi = new URL(baseURL).host === "api.openai.com"
 
@@ -141,11 +139,18 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
     }
 
     /** The same request streamed (`OpenAiStream.ts`): retried only until its first chunk. */
-    const stream: NonNullable<LanguageModelService["stream"]> = (request) => {
+    const stream: NonNullable<LanguageModelService["stream"]> = (request, onText) => {
       const model = modelFor(config, request.purpose)
       return openAiStream(
-        { client: streamingClient, timeout: config.timeout, schedule: scheduleFor(request.purpose, model), fail: failWith(request.purpose) },
-        body(request, model)
+        { client, timeout: config.timeout, schedule: scheduleFor(request.purpose, model), fail: failWith(request.purpose) },
+        body(request, model),
+        onText
+      ).pipe(
+        Effect.tap((response) =>
+          Effect.annotateCurrentSpan({ prompt_tokens: response.usage.promptTokens, completion_tokens: response.usage.completionTokens })
+        ),
+        withSpan("llm.complete", { attributes: { purpose: request.purpose, model, streamed: true } }),
+        Effect.annotateLogs({ purpose: request.purpose, model })
       )
     }
 

@@ -3,14 +3,19 @@
  * `stream_options.include_usage`, so the last chunk carries the usage. Opening the stream and
  * reading its first chunk is one attempt, retried by the model's one retry policy; once a chunk
  * arrived nothing is retried (the text is on its way to the user). The request is aborted when
- * the stream ends early or its fiber is interrupted; a pause between chunks longer than the
+ * the call ends early or its fiber is interrupted; a pause between chunks longer than the
  * model's timeout fails it, and so does a stream that ends with neither a finish reason nor
  * the usage (a connection cut short). Chunks are decoded with a Schema, leniently like whole responses.
+ *
+ * After the first chunk the response is read by a plain loop (decode, add the text, tell
+ * `onText`, re-arm the pause timer) and the call resumes once at the end: an Effect step or a
+ * `Stream` element per chunk costs several times the CPU of the HTTP exchange itself, and a
+ * real answer comes in hundreds of chunks.
  */
 import type OpenAI from "openai"
-import type { ChatCompletionChunk, ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions"
-import { Duration, Effect, Either, Option, ParseResult, type Schedule, Schema, Stream } from "effect"
-import type { CompletionChunk, LanguageModelError, Usage } from "./LanguageModel.ts"
+import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions"
+import { Duration, Effect, Either, Option, ParseResult, type Schedule, Schema } from "effect"
+import type { CompletionResponse, LanguageModelError, OnText, Usage } from "./LanguageModel.ts"
 import { failureOf, ModelCallFailed } from "./OpenAiRetry.ts"
 
 const WireChunk = Schema.Struct({
@@ -49,12 +54,13 @@ export interface StreamDeps {
   readonly fail: (message: string, status?: Option.Option<number>) => LanguageModelError
 }
 
-/** A completion streamed with the body `params`. */
+/** A completion streamed with the body `params`, its text told to `onText` as it grows. */
 export const openAiStream = (
   deps: StreamDeps,
-  params: ChatCompletionCreateParamsNonStreaming
-): Stream.Stream<CompletionChunk, LanguageModelError> =>
-  Stream.unwrapScoped(Effect.gen(function*() {
+  params: ChatCompletionCreateParamsNonStreaming,
+  onText: OnText
+): Effect.Effect<CompletionResponse, LanguageModelError> =>
+  Effect.scoped(Effect.gen(function*() {
     const timeoutMs = Duration.toMillis(deps.timeout)
     const noAnswer = () =>
       new ModelCallFailed({
@@ -82,39 +88,66 @@ export const openAiStream = (
       )
     ).pipe(Effect.mapError((failure) => deps.fail(failure.message, failure.status)))
 
-    let usage: Usage = { promptTokens: 0, completionTokens: 0 }
-    let model = params.model
-    // A connection that ends without a finish reason or usage is an answer cut short.
-    let ended = false
-    const rest: AsyncIterable<ChatCompletionChunk> = { [Symbol.asyncIterator]: () => opened.iterator }
-    const raw = opened.first.done === true
-      ? Stream.empty
-      : Stream.concat(
-        Stream.make(opened.first.value),
-        Stream.fromAsyncIterable(rest, (error) => deps.fail(failureOf(error, Date.now()).message))
-      )
-    const chunks = raw.pipe(
-      Stream.timeoutFail(() => deps.fail(noAnswer().message), deps.timeout),
-      Stream.mapEffect((value) =>
-        Either.match(decodeChunk(value), {
-          onLeft: (error) => Effect.fail(deps.fail(`unreadable chunk: ${ParseResult.TreeFormatter.formatErrorSync(error)}`)),
-          onRight: (chunk) => {
-            if (chunk.usage || chunk.choices?.some((c) => typeof c.finish_reason === "string")) ended = true
-            if (chunk.usage) {
-              usage = { promptTokens: count(chunk.usage.prompt_tokens), completionTokens: count(chunk.usage.completion_tokens) }
-            }
-            if (typeof chunk.model === "string" && chunk.model !== "") model = chunk.model
-            return Effect.succeed(textOf(chunk))
+    return yield* Effect.async<CompletionResponse, LanguageModelError>((resume) => {
+      let text = ""
+      let usage: Usage = { promptTokens: 0, completionTokens: 0 }
+      let model = params.model
+      // A connection that ends without a finish reason or usage is an answer cut short.
+      let ended = false
+      let over = false
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const settle = (result: Either.Either<CompletionResponse, LanguageModelError>) => {
+        if (over) return
+        over = true
+        clearTimeout(timer)
+        resume(Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left))
+      }
+      const fail = (message: string) => settle(Either.left(deps.fail(message)))
+      const arm = () => {
+        clearTimeout(timer)
+        // The scope's finalizer aborts the request once the call has failed.
+        timer = setTimeout(() => fail(noAnswer().message), timeoutMs)
+      }
+      /** One chunk read: its text added and shown; false once the call has failed. */
+      const take = (value: unknown): boolean => {
+        const decoded = decodeChunk(value)
+        if (Either.isLeft(decoded)) {
+          fail(`unreadable chunk: ${ParseResult.TreeFormatter.formatErrorSync(decoded.left)}`)
+          return false
+        }
+        const chunk = decoded.right
+        if (chunk.usage || chunk.choices?.some((c) => typeof c.finish_reason === "string")) ended = true
+        if (chunk.usage) {
+          usage = { promptTokens: count(chunk.usage.prompt_tokens), completionTokens: count(chunk.usage.completion_tokens) }
+        }
+        if (typeof chunk.model === "string" && chunk.model !== "") model = chunk.model
+        const delta = textOf(chunk)
+        if (delta !== "") {
+          text += delta
+          onText(text)
+        }
+        return true
+      }
+      const read = async () => {
+        if (opened.first.done !== true) {
+          if (!take(opened.first.value)) return
+          arm()
+          for (;;) {
+            const next = await opened.iterator.next()
+            if (over) return
+            if (next.done === true) break
+            if (!take(next.value)) return
+            arm()
           }
-        })
-      ),
-      Stream.filter((text) => text !== ""),
-      Stream.map((text): CompletionChunk => ({ _tag: "TextDelta", text }))
-    )
-    const finished = Effect.suspend(() =>
-      ended
-        ? Effect.succeed<CompletionChunk>({ _tag: "Finished", usage, model })
-        : Effect.fail(deps.fail("the stream ended before the answer did"))
-    )
-    return Stream.concat(chunks, Stream.fromEffect(finished))
+        }
+        if (!ended) return fail("the stream ended before the answer did")
+        settle(Either.right({ text, toolCalls: [], usage, model }))
+      }
+      read().catch((error: unknown) => fail(failureOf(error, Date.now()).message))
+      // Interrupted: the loop stops at its next chunk, the scope's finalizer aborts the request.
+      return Effect.sync(() => {
+        over = true
+        clearTimeout(timer)
+      })
+    })
   }))

@@ -5,14 +5,14 @@
  * Streamed requests take their replies from the same script: a text comes word by word, and
  * `chunks` sets the pieces, the pause before each and a failure after them.
  */
-import { Context, Duration, Effect, Layer, Ref, Stream } from "effect"
-import { chunksOf } from "./streaming.ts"
+import { Context, Duration, Effect, Layer, Ref } from "effect"
+import { showWords } from "./streaming.ts"
 import {
-  type CompletionChunk,
   type CompletionRequest,
   type CompletionResponse,
   LanguageModel,
   LanguageModelError,
+  type OnText,
   type Purpose,
   type ToolCall
 } from "./LanguageModel.ts"
@@ -100,25 +100,27 @@ export const makeScriptedModel = (script: Script = {}) =>
         return next
       })
 
-    const streamed = (request: CompletionRequest, reply: ScriptedReply): Stream.Stream<CompletionChunk, LanguageModelError> => {
-      if (typeof reply === "function") return streamed(request, reply(request))
-      if (typeof reply === "object" && "delay" in reply) return Stream.concat(Stream.fromEffect(Effect.sleep(reply.delay)).pipe(Stream.drain), streamed(request, reply.then))
+    const streamed = (request: CompletionRequest, reply: ScriptedReply, onText: OnText): Effect.Effect<CompletionResponse, LanguageModelError> => {
+      if (typeof reply === "function") return streamed(request, reply(request), onText)
+      if (typeof reply === "object" && "delay" in reply) return Effect.zipRight(Effect.sleep(reply.delay), streamed(request, reply.then, onText))
       if (typeof reply === "object" && "chunks" in reply) {
         const pause = reply.every === undefined ? Effect.void : Effect.sleep(reply.every)
-        const pieces = Stream.fromIterable(reply.chunks).pipe(
-          Stream.mapEffect((text) => Effect.as(pause, { _tag: "TextDelta", text } satisfies CompletionChunk))
-        )
-        const end: Stream.Stream<CompletionChunk, LanguageModelError> = reply.failAfter === undefined
-          ? Stream.make<[CompletionChunk]>({ _tag: "Finished", usage: { promptTokens: 10, completionTokens: 5 }, model: "scripted" })
-          : Stream.fail(new LanguageModelError({ purpose: request.purpose, message: reply.failAfter }))
-        return Stream.concat(pieces, end)
+        const shown = Effect.reduce(reply.chunks, "", (soFar, piece) =>
+          Effect.zipRight(pause, Effect.sync(() => {
+            onText(soFar + piece)
+            return soFar + piece
+          })))
+        return Effect.flatMap(shown, (text) =>
+          reply.failAfter === undefined
+            ? Effect.succeed(result(text, []))
+            : Effect.fail(new LanguageModelError({ purpose: request.purpose, message: reply.failAfter })))
       }
-      return Stream.flatMap(Stream.fromEffect(answer(request, reply)), (response) => Stream.fromIterable(chunksOf(response)))
+      return Effect.tap(answer(request, reply), (response) => Effect.sync(() => showWords(response.text ?? "", onText)))
     }
 
     const model = LanguageModel.of({
       description: "scripted (tests)",
-      stream: (request) => Stream.unwrap(Effect.map(nextReply(request), (reply) => streamed(request, reply))),
+      stream: (request, onText) => Effect.flatMap(nextReply(request), (reply) => streamed(request, reply, onText)),
       complete: (request) =>
         Effect.flatMap(nextReply(request), (next) => answer(request, next)).pipe(
           Effect.tap((response) =>

@@ -13,7 +13,7 @@
  * (one older than Bot API 9.3, or a local server) turns drafts off for the process, with one
  * log line; the answer still goes out as a message.
  */
-import { Context, Duration, Effect, Fiber, Layer, Option, Queue, Ref, type Scope } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option, Ref, type Scope } from "effect"
 import type { Destination } from "../domain/Destination.ts"
 import { type FormattedText, plain } from "./format/FormattedText.ts"
 import { markdownToEntities } from "./format/markdown.ts"
@@ -27,8 +27,11 @@ import { TelegramApi, type TelegramError } from "./TelegramApi.ts"
 export interface AnswerStream {
   /** Whether the answer is shown as it is written; when not, only `finish` sends anything. */
   readonly live: Effect.Effect<boolean>
-  /** The answer so far, as the model's Markdown: shown at the pace of drafts or edits. */
-  readonly show: (markdown: string) => Effect.Effect<void>
+  /**
+   * The answer so far, as the model's Markdown: shown at the pace of drafts or edits. Called
+   * by the model's reader once per piece (an `OnText`), so it only keeps the newest text.
+   */
+  readonly show: (markdown: string) => void
   /** Sends the final answer, the update's delivered message(s); drafts and edits stop. How many messages. */
   readonly finish: (answer: FormattedText) => Effect.Effect<number, SendError>
 }
@@ -51,6 +54,39 @@ export const isDraftRefused = (error: TelegramError): boolean =>
 const isNotModified = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" && error.errorCode === 400 && /not modified/i.test(error.description)
 
+/**
+ * The newest text of an answer, kept until taken: `set` is synchronous (the model's reader calls
+ * it once per piece), `take` waits for a text newer than the last one taken.
+ */
+interface Latest {
+  readonly set: (text: () => FormattedText) => void
+  readonly take: Effect.Effect<() => FormattedText>
+}
+
+const makeLatest = (): Latest => {
+  let pending: (() => FormattedText) | undefined
+  let waiting: ((text: () => FormattedText) => void) | undefined
+  return {
+    set: (text) => {
+      const wake = waiting
+      waiting = undefined
+      if (wake === undefined) pending = text
+      else wake(text)
+    },
+    take: Effect.async<() => FormattedText>((resume) => {
+      const text = pending
+      if (text !== undefined) {
+        pending = undefined
+        return resume(Effect.succeed(text))
+      }
+      waiting = (next) => resume(Effect.succeed(next))
+      return Effect.sync(() => {
+        waiting = undefined
+      })
+    })
+  }
+}
+
 /** What a draft or an edit can show: the part being written (the last one of a long answer). */
 const visiblePart = (formatted: FormattedText): Option.Option<FormattedText> =>
   Option.fromNullable(splitFormatted(formatted).at(-1))
@@ -67,23 +103,22 @@ export const makeStreamingReplies = Effect.gen(function*() {
    * Repeats `step` on the newest text shown, at most once per `interval`, until stopped. Texts
    * are formatted only when shown: a stream of many small deltas is parsed once per interval.
    */
-  const pace = (latest: Queue.Queue<() => FormattedText>, interval: Duration.Duration, step: (text: FormattedText) => Effect.Effect<boolean>) =>
+  const pace = (latest: Latest, interval: Duration.Duration, step: (text: FormattedText) => Effect.Effect<boolean>) =>
     Effect.gen(function*() {
       let going = true
       while (going) {
-        const next = yield* Queue.take(latest)
+        const next = yield* latest.take
         going = yield* step(next())
         if (going) yield* Effect.sleep(interval)
       }
     })
 
-  const showing = (latest: Queue.Queue<() => FormattedText>) => (markdown: string) =>
-    Effect.asVoid(Queue.offer(latest, () => markdownToEntities(markdown)))
+  const showing = (latest: Latest) => (markdown: string): void => latest.set(() => markdownToEntities(markdown))
 
   const drafts = (to: Destination, thinking: string) =>
     Effect.gen(function*() {
       const draftId = yield* Ref.updateAndGet(draftIds, (n) => (n >= 2_147_483_647 ? 1 : n + 1))
-      const latest = yield* Queue.sliding<() => FormattedText>(1)
+      const latest = makeLatest()
       const step = (text: FormattedText) =>
         Option.match(visiblePart(text), {
           onNone: () => Effect.succeed(true),
@@ -100,7 +135,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
               )
             )
         })
-      yield* Queue.offer(latest, () => plain(thinking))
+      latest.set(() => plain(thinking))
       const loop = yield* Effect.forkScoped(pace(latest, config.draftInterval, step))
       return {
         live: Effect.map(Ref.get(draftsRefused), (refused) => !refused),
@@ -111,7 +146,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
 
   const edits = (to: Destination) =>
     Effect.gen(function*() {
-      const latest = yield* Queue.sliding<() => FormattedText>(1)
+      const latest = makeLatest()
       const first = yield* Ref.make(Option.none<number>())
       const step = (text: FormattedText) =>
         Effect.flatMap(Ref.get(first), (sent) => {
@@ -171,7 +206,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
       if ((chatType === "group" || chatType === "supergroup") && config.inGroups) return yield* edits(to)
       return {
         live: Effect.succeed(false),
-        show: () => Effect.void,
+        show: () => {},
         finish: (answer) => messenger.reply(to, answer)
       } satisfies AnswerStream
     })

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Context, Effect, Exit, Fiber, Layer, Stream } from "effect"
-import { type CompletionChunk, type CompletionRequest, LanguageModel } from "../../src/llm/LanguageModel.ts"
+import { Context, Duration, Effect, Exit, Fiber, Layer } from "effect"
+import { type CompletionRequest, LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelScripted } from "../../src/llm/ScriptedModel.ts"
-import { collectStream, streamCompletion } from "../../src/llm/streaming.ts"
+import { streamCompletion } from "../../src/llm/streaming.ts"
 import { makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
 
 const buildModel = (fake: { readonly url: string }) =>
@@ -13,17 +13,22 @@ const ask: CompletionRequest = {
   messages: [{ role: "system", content: "Be brief." }, { role: "user", content: "hello" }]
 }
 
-const deltas = (chunks: ReadonlyArray<CompletionChunk>) => chunks.flatMap((c) => (c._tag === "TextDelta" ? [c.text] : []))
+/** What `onText` was told, in order. */
+const recorder = () => {
+  const seen: Array<string> = []
+  return { seen, onText: (soFar: string) => void seen.push(soFar) }
+}
 
 describe("streamed completions of the live model (the openai SDK over SSE)", () => {
-  it.scopedLive("text deltas as the fake sends them, then the usage of the last chunk", () =>
+  it.scopedLive("the text as the fake sends it, then the whole answer with the usage of the last chunk", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeOpenAi()
       yield* fake.script({ chunks: ["**Hel", "lo**", " there"] })
       const model = yield* buildModel(fake)
-      const chunks = Chunk.toReadonlyArray(yield* Stream.runCollect(streamCompletion(model, ask)))
-      expect(deltas(chunks)).toEqual(["**Hel", "lo**", " there"])
-      expect(chunks.at(-1)).toEqual({ _tag: "Finished", usage: { promptTokens: 11, completionTokens: 3 }, model: "gpt-4o-mini" })
+      const { onText, seen } = recorder()
+      const response = yield* streamCompletion(model, ask, onText)
+      expect(seen).toEqual(["**Hel", "**Hello**", "**Hello** there"])
+      expect(response).toEqual({ text: "**Hello** there", toolCalls: [], usage: { promptTokens: 11, completionTokens: 3 }, model: "gpt-4o-mini" })
       const [request] = yield* fake.requests
       expect(request?.body["stream"]).toBe(true)
       expect(request?.body["stream_options"]).toEqual({ include_usage: true })
@@ -34,7 +39,7 @@ describe("streamed completions of the live model (the openai SDK over SSE)", () 
       const fake = yield* makeFakeOpenAi()
       yield* fake.script({ status: 503 }, { chunks: ["ok"] })
       const model = yield* buildModel(fake)
-      const response = yield* collectStream(streamCompletion(model, ask))
+      const response = yield* streamCompletion(model, ask)
       expect(response.text).toBe("ok")
       expect(yield* fake.requests).toHaveLength(2)
     }))
@@ -44,20 +49,36 @@ describe("streamed completions of the live model (the openai SDK over SSE)", () 
       const fake = yield* makeFakeOpenAi()
       yield* fake.script({ chunks: ["Half an ans"], everyMs: 200, cut: true }, { chunks: ["never asked"] })
       const model = yield* buildModel(fake)
-      const seen: Array<string> = []
-      const exit = yield* Effect.exit(collectStream(streamCompletion(model, ask), (soFar) => Effect.sync(() => void seen.push(soFar))))
+      const { onText, seen } = recorder()
+      const exit = yield* Effect.exit(streamCompletion(model, ask, onText))
       expect(Exit.isFailure(exit)).toBe(true)
       expect(exit).toMatchObject({ cause: { error: { _tag: "LanguageModelError", purpose: "synthesize" } } })
       expect(seen).toEqual(["Half an ans"])
       expect(yield* fake.requests).toHaveLength(1)
     }))
 
-  it.scopedLive("interrupting the reader aborts the request", () =>
+  it.scopedLive("a pause between chunks longer than the model's timeout fails the call and aborts the request", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeOpenAi()
+      yield* fake.script({ chunks: ["first", " second"], firstMs: 0, everyMs: 1_500 })
+      const model = yield* Effect.map(
+        Layer.build(openAiLayerFor(fake, { timeout: Duration.seconds(1), maxRetries: 0 })),
+        (context) => Context.get(context, LanguageModel)
+      )
+      const { onText, seen } = recorder()
+      const failure = yield* Effect.flip(streamCompletion(model, ask, onText))
+      expect(failure.message).toBe("no answer within 1000 ms")
+      expect(seen).toEqual(["first"])
+      yield* fake.waitForAborted(1)
+      expect(yield* fake.requests).toHaveLength(1)
+    }))
+
+  it.scopedLive("interrupting the call aborts the request", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeOpenAi()
       yield* fake.script({ chunks: ["first", " second", " third"], everyMs: 60_000 })
       const model = yield* buildModel(fake)
-      const fiber = yield* Effect.fork(Stream.runDrain(streamCompletion(model, ask)))
+      const fiber = yield* Effect.fork(streamCompletion(model, ask))
       yield* fake.waitForRequests(1)
       yield* Fiber.interrupt(fiber)
       yield* fake.waitForAborted(1)
@@ -66,14 +87,16 @@ describe("streamed completions of the live model (the openai SDK over SSE)", () 
 })
 
 describe("streamed completions of the scripted model", () => {
-  it.effect("chunks from the same script; a failure after some text", () =>
+  it.effect("pieces from the same script; a failure after some text", () =>
     Effect.gen(function*() {
       const model = yield* LanguageModel
-      const first = yield* collectStream(streamCompletion(model, ask))
-      expect(first.text).toBe("Hello there, friend.")
-      const chunks = Chunk.toReadonlyArray(yield* Stream.runCollect(streamCompletion(model, ask)))
-      expect(deltas(chunks)).toEqual(["a", "b"])
-      const failed = yield* Effect.flip(collectStream(streamCompletion(model, ask)))
+      const first = recorder()
+      expect((yield* streamCompletion(model, ask, first.onText)).text).toBe("Hello there, friend.")
+      expect(first.seen).toEqual(["Hello ", "Hello there, ", "Hello there, friend."])
+      const second = recorder()
+      expect((yield* streamCompletion(model, ask, second.onText)).text).toBe("ab")
+      expect(second.seen).toEqual(["a", "ab"])
+      const failed = yield* Effect.flip(streamCompletion(model, ask))
       expect(failed.message).toBe("lost")
     }).pipe(
       Effect.provide(LanguageModelScripted({

@@ -36,10 +36,10 @@ export type FakeCompletion =
   | { readonly raw: string; readonly status?: number; readonly contentType?: string }
   | { readonly delayMs: number; readonly then: FakeCompletion }
   /**
-   * A streamed answer in these pieces, `everyMs` apart; `cut` ends the connection after them
-   * without the end of the stream.
+   * A streamed answer in these pieces, `everyMs` apart (the first after `firstMs`, by default
+   * `everyMs` too); `cut` ends the connection after them without the end of the stream.
    */
-  | { readonly chunks: ReadonlyArray<string>; readonly everyMs?: number; readonly cut?: boolean }
+  | { readonly chunks: ReadonlyArray<string>; readonly everyMs?: number; readonly firstMs?: number; readonly cut?: boolean }
   | { readonly hang: true }
   | ((request: FakeRequest) => FakeCompletion)
 
@@ -206,7 +206,8 @@ export const makeFakeOpenAi = (
       pieces: ReadonlyArray<string>,
       everyMs: number,
       cut: boolean,
-      usage: { readonly prompt: number; readonly completion: number } | null = { prompt: 11, completion: pieces.length }
+      usage: { readonly prompt: number; readonly completion: number } | null = { prompt: 11, completion: pieces.length },
+      firstMs = everyMs
     ) => {
       const id = `chatcmpl-${++ids}`
       const chunk = (choices: ReadonlyArray<unknown>, extra: Record<string, unknown> = {}) =>
@@ -232,14 +233,14 @@ export const makeFakeOpenAi = (
         }
         res.end("data: [DONE]\n\n")
       }
-      let timer = setTimeout(next, everyMs)
+      let timer = setTimeout(next, firstMs)
       res.on("close", () => clearTimeout(timer))
     }
 
     const reply = (res: Http.ServerResponse, request: FakeRequest, scripted: FakeCompletion): void => {
       if (typeof scripted === "function") return reply(res, request, scripted(request))
       const streaming = request.body["stream"] === true
-      if (typeof scripted === "object" && "chunks" in scripted) return sse(res, request, scripted.chunks, scripted.everyMs ?? 0, scripted.cut === true)
+      if (typeof scripted === "object" && "chunks" in scripted) return sse(res, request, scripted.chunks, scripted.everyMs ?? 0, scripted.cut === true, undefined, scripted.firstMs ?? scripted.everyMs ?? 0)
       const words = (text: string | null | undefined) => (text ?? "").match(/\s*\S+\s*/g) ?? []
       if (streaming && typeof scripted === "string") return sse(res, request, words(scripted), 0, false)
       if (streaming && typeof scripted === "object" && !("status" in scripted) && !("raw" in scripted) && !("hang" in scripted) && !("delayMs" in scripted)) {
