@@ -3,6 +3,9 @@
  * parallel under a global limit. The dispatcher submits each admitted update here and the
  * queue hands it to `UpdateRunner` when its turn comes.
  *
+ * With `MERGE_WINDOW` set, a conversation's first plain text message waits the window and the
+ * same sender's text messages queued meanwhile run with it as one turn (`TurnMerge.ts`).
+ *
  * `ChatQueueInProcess` runs the queues in this process (one replica, any store). Another
  * implementation (a conversation as an `@effect/cluster` entity, for several replicas) can
  * provide the same interface: the dispatcher, the webhook and the poller do not change.
