@@ -156,23 +156,6 @@ describe("quick successive messages", () => {
         Array.from({ length: 4 }, () => Option.some("done"))
       )
     }).pipe(Effect.provide(testBot({ script: echo(2), dispatcher: { mergeWindow } }))))
-})
-
-describe("what may be merged", () => {
-  const decoded = (raw: unknown) => Effect.runSync(decodeUpdate(raw))
-  const message = textMessage({ userId: 31, text: "hello" }).message
-
-  it("a user's plain text message; not a command, an empty text, a caption, an edit, a business message or a bot's message", () => {
-    expect(Option.isSome(mergeableMessage(decoded({ update_id: 1, message })))).toBe(true)
-    expect(Option.isSome(mergeableMessage(decoded({ update_id: 2, message: { ...message, text: "/start" } })))).toBe(false)
-    expect(Option.isSome(mergeableMessage(decoded({ update_id: 3, message: { ...message, text: "  " } })))).toBe(false)
-    const { text: _text, ...withoutText } = message
-    const photo = { ...withoutText, caption: "look", photo: [{ file_id: "p", file_unique_id: "u", width: 90, height: 90 }] }
-    expect(Option.isSome(mergeableMessage(decoded({ update_id: 4, message: photo })))).toBe(false)
-    expect(Option.isSome(mergeableMessage(decoded({ update_id: 5, edited_message: { ...message, edit_date: 1_764_300_001 } })))).toBe(false)
-    expect(Option.isSome(mergeableMessage(decoded({ update_id: 6, business_message: { ...message, business_connection_id: "bc1" } })))).toBe(false)
-    expect(Option.isSome(mergeableMessage(decoded({ update_id: 7, message: { ...message, from: { ...message.from, is_bot: true } } })))).toBe(false)
-  })
 
   it.scoped("a merged turn that fails: one apology to the last message, every update of the turn marked failed", () =>
     Effect.gen(function*() {
@@ -195,6 +178,23 @@ describe("what may be merged", () => {
       script: { classify: [{ delay: "1 minute", then: "general" }] },
       dispatcher: { mergeWindow, updateDeadline: Duration.seconds(5) }
     }))))
+})
+
+describe("what may be merged", () => {
+  const decoded = (raw: unknown) => Effect.runSync(decodeUpdate(raw))
+  const message = textMessage({ userId: 31, text: "hello" }).message
+
+  it("a user's plain text message; not a command, an empty text, a caption, an edit, a business message or a bot's message", () => {
+    expect(Option.isSome(mergeableMessage(decoded({ update_id: 1, message })))).toBe(true)
+    expect(Option.isSome(mergeableMessage(decoded({ update_id: 2, message: { ...message, text: "/start" } })))).toBe(false)
+    expect(Option.isSome(mergeableMessage(decoded({ update_id: 3, message: { ...message, text: "  " } })))).toBe(false)
+    const { text: _text, ...withoutText } = message
+    const photo = { ...withoutText, caption: "look", photo: [{ file_id: "p", file_unique_id: "u", width: 90, height: 90 }] }
+    expect(Option.isSome(mergeableMessage(decoded({ update_id: 4, message: photo })))).toBe(false)
+    expect(Option.isSome(mergeableMessage(decoded({ update_id: 5, edited_message: { ...message, edit_date: 1_764_300_001 } })))).toBe(false)
+    expect(Option.isSome(mergeableMessage(decoded({ update_id: 6, business_message: { ...message, business_connection_id: "bc1" } })))).toBe(false)
+    expect(Option.isSome(mergeableMessage(decoded({ update_id: 7, message: { ...message, from: { ...message.from, is_bot: true } } })))).toBe(false)
+  })
 })
 
 describe("quick successive messages over the fake Bot API", () => {
