@@ -21,12 +21,18 @@
  * reply is then sent again only as far as it was not delivered, and the updates after it run on
  * their own. So every update is answered once, none twice, none lost.
  */
-import { Duration, Effect, Option } from "effect"
+import { Duration, Effect, Metric, Option } from "effect"
 import type { MergedPart } from "../domain/MergedTurn.ts"
 import type { Message, Update } from "../domain/Update.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { countedStoreRetry, type UpdateJob } from "./UpdateRunner.ts"
+
+/** Updates answered in the turn of a later update of their conversation. */
+export const updatesMerged = Metric.counter("bot_updates_merged_total", {
+  description: "Quick successive messages answered in the turn of a later message (MERGE_WINDOW)",
+  incremental: true
+})
 
 /** The most messages one merged turn takes; the next ones start a turn of their own. */
 export const maxMergedParts = 10
@@ -115,6 +121,7 @@ export const makeTurnMerge = Effect.gen(function*() {
     if (parts.length <= 1) return Effect.succeed(alone)
     return answeredUpTo(parts).pipe(
       Effect.map((count) => turnOf(first, parts.slice(0, count))),
+      Effect.tap((turn) => Metric.incrementBy(updatesMerged, turn.count - 1)),
       Effect.catchAll((e) => Effect.as(Effect.logWarning(`quick messages not merged, the history was not read: ${e.message}`), alone))
     )
   }

@@ -10,7 +10,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Duration, Effect, Exit, Fiber, Layer, Option, Scope, TestClock } from "effect"
+import { Duration, Effect, Exit, Fiber, Layer, Metric, Option, Scope, TestClock } from "effect"
 import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
 import { mergedNote } from "../../src/domain/MergedTurn.ts"
 import { decodeUpdate, type TelegramId } from "../../src/domain/Update.ts"
@@ -21,7 +21,7 @@ import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../../src/runtime/DispatcherConfig.ts"
-import { mergeableMessage } from "../../src/runtime/TurnMerge.ts"
+import { mergeableMessage, updatesMerged } from "../../src/runtime/TurnMerge.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
@@ -68,6 +68,7 @@ const entries = (ids: ReadonlyArray<number>) =>
 describe("quick successive messages", () => {
   it.scoped("three messages within the window are one turn: the model sees all three, one reply, all three done", () =>
     Effect.gen(function*() {
+      const mergedBefore = (yield* Metric.value(updatesMerged)).count
       yield* submitAll([
         textMessage({ updateId: 5001, userId: 11, text: "hi" }),
         textMessage({ updateId: 5002, userId: 11, text: "I ordered a kettle" }),
@@ -81,6 +82,7 @@ describe("quick successive messages", () => {
       const sent = yield* (yield* TelegramRecorder).sent
       expect(sent.map((m) => [answeredUpdate(m), m.text])).toEqual([[5003, "re: hi\nI ordered a kettle\nwhen does it arrive?"]])
       expect(yield* modelRequests("classify")).toHaveLength(1)
+      expect((yield* Metric.value(updatesMerged)).count - mergedBefore).toBe(2)
       expect(yield* entries([5001, 5002, 5003])).toEqual([
         Option.some({ status: "done", note: mergedNote(id(5003)) }),
         Option.some({ status: "done", note: mergedNote(id(5003)) }),
