@@ -12,6 +12,9 @@
  * `recover` sends every pending inbox entry again (stored once whichever replica sends it);
  * `ClusterMaintenance` does the same every minute for entries whose message was never stored.
  * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica.
+ *
+ * Quick successive messages are not merged here (`MERGE_WINDOW` applies to the in-process
+ * queue only): a replica starting with both says so once.
  */
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
@@ -137,6 +140,9 @@ export const makeChatQueueCluster = Effect.gen(function*() {
   const dispatcher = yield* DispatcherConfig
   const cluster = yield* ClusterConfig
   const local = yield* makeLocalRuns
+  if (Duration.toMillis(dispatcher.mergeWindow) > 0) {
+    yield* Effect.logWarning("MERGE_WINDOW is not applied with CLUSTER=true: each message is answered on its own")
+  }
   const handle = runUpdate(inbox, runner, yield* SqlClient.SqlClient)
 
   yield* Layer.buildWithScope(

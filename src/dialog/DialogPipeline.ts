@@ -47,6 +47,7 @@ import { Addressing, speakerName } from "./Addressing.ts"
 import { Business } from "./Business.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
+import { earlierAddressed, turnText } from "./mergedTurnText.ts"
 import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
 import { addUsage, makeStages } from "./stages.ts"
 
@@ -105,7 +106,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const conversation = conversationOf(message)
       // In a group the model is told who says what: the history and the question name the speaker.
       const speaker = isGroupChat(message.chat) ? speakerName(from) : undefined
-      const said = speaker === undefined ? text : `${speaker}: ${text}`
+      // Quick successive messages merged into this turn come first (`mergedTurnText.ts`).
+      const turn = yield* turnText(updateId, text)
+      const said = speaker === undefined ? turn.text : `${speaker}: ${turn.text}`
       const client = yield* clients.getOrCreate({
         id: from.id,
         firstName: from.first_name,
@@ -127,12 +130,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // What the message replies to or quotes, marked as quoted, reaches the model with it.
       const prompt = withReplyContext(message, said)
 
-      const past = (yield* history.lastN(conversation, config.historyLimit + 1)).filter((m) => m.updateId !== updateId)
+      const past = (yield* history.lastN(conversation, config.historyLimit + turn.updateIds.size)).filter((m) => !turn.updateIds.has(m.updateId))
       const context = historyMessages(trimHistory(past.slice(-config.historyLimit), config.historyCharBudget))
       const at = yield* Clock.currentTimeMillis
       const userMessage: HistoryMessage = {
         chatId, ...threadField(conversation), updateId, role: "user", text, at, ...(speaker === undefined ? {} : { speaker })
       }
+      for (const earlier of turn.earlier) yield* history.append({ ...userMessage, updateId: earlier.updateId, text: earlier.text })
       yield* history.append(userMessage)
 
       const classified = yield* classify(context, prompt)
@@ -188,7 +192,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // addressed to the bot are kept as context, not answered.
       const held = yield* business.screen(updateId, message)
       if (Option.isSome(held)) return { _tag: "Skipped", reason: held.value } as const
-      if (Option.isNone(yield* addressing.screen(updateId, message))) return { _tag: "Skipped", reason: "not addressed" } as const
+      if (Option.isNone(yield* addressing.screen(updateId, message)) && !(yield* earlierAddressed(addressing))) {
+        return { _tag: "Skipped", reason: "not addressed" } as const
+      }
       const chatId = message.chat.id
       const to = destinationOf(message)
       if (hasMedia(message)) {

@@ -3,11 +3,14 @@
  * parallel under a global limit. The dispatcher submits each admitted update here and the
  * queue hands it to `UpdateRunner` when its turn comes.
  *
+ * With `MERGE_WINDOW` set, a conversation's first plain text message waits the window and the
+ * same sender's text messages queued meanwhile run with it as one turn (`TurnMerge.ts`).
+ *
  * `ChatQueueInProcess` runs the queues in this process (one replica, any store). Another
  * implementation (a conversation as an `@effect/cluster` entity, for several replicas) can
  * provide the same interface: the dispatcher, the webhook and the poller do not change.
  */
-import { Clock, Context, Effect, FiberSet, Layer, Metric, Option } from "effect"
+import { Clock, Context, Duration, Effect, FiberSet, Layer, Metric, Option } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { conversationKey, conversationOf } from "../domain/Conversation.ts"
@@ -16,6 +19,7 @@ import { inboxPending, updatesRecovered } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { ReadyList } from "./ReadyList.ts"
+import { makeTurnMerge } from "./TurnMerge.ts"
 import { countedStoreRetry, type UpdateJob, UpdateRunner } from "./UpdateRunner.ts"
 
 export interface ChatQueueService {
@@ -95,6 +99,9 @@ export const makeChatQueue = Effect.gen(function*() {
   let workers = 0
   /** Queued jobs that hold a decoded update (bounded by `maxQueuedInMemory`). */
   let loaded = 0
+  /** Quick successive messages (`MERGE_WINDOW`): keys whose first job waits for more, with when the window closes. */
+  const merge = yield* makeTurnMerge
+  const windows = new Map<string, number>()
 
   const changeOutstanding = (delta: number) =>
     Effect.suspend(() => {
@@ -136,22 +143,40 @@ export const makeChatQueue = Effect.gen(function*() {
       )
     )
 
+  /** The decoded jobs queued after the first one of a mailbox, up to the first parked one. */
+  const loadedAfter = (queue: ReadonlyArray<UpdateJob | Parked>): ReadonlyArray<UpdateJob> => {
+    const jobs: Array<UpdateJob> = []
+    for (const job of queue.slice(1)) {
+      if (job instanceof Parked) break
+      jobs.push(job)
+    }
+    return jobs
+  }
+
   /** Runs the first queued job of a key, then puts the key back in line if more are waiting. */
   const runNext = (key: string): Effect.Effect<void> =>
     Effect.gen(function*() {
       const queue = mailboxes.get(key)
       const next = queue?.[0]
       if (queue === undefined || next === undefined) return
+      const closesAt = windows.get(key)
+      windows.delete(key)
+      /** Jobs the run settles: one, or the messages of a merged turn. */
+      let taken = 1
       if (next instanceof Parked) {
         const job = yield* load(next)
         if (Option.isSome(job)) yield* runner.run(job.value)
+      } else if (closesAt !== undefined) {
+        const turn = yield* merge.gather(next, loadedAfter(queue), closesAt)
+        taken = turn.count
+        yield* runner.run(turn.job).pipe(Effect.ensuring(Effect.sync(() => void (loaded -= taken))))
       } else {
         yield* runner.run(next).pipe(Effect.ensuring(Effect.sync(() => void loaded--)))
       }
-      queue.shift()
+      queue.splice(0, taken)
       if (queue.length === 0) mailboxes.delete(key)
       else ready.push(key)
-      yield* changeOutstanding(-1)
+      yield* changeOutstanding(-taken)
     })
 
   /** A worker: runs the next job of the key first in line, again and again, until none is ready. */
@@ -188,6 +213,16 @@ export const makeChatQueue = Effect.gen(function*() {
         return
       }
       mailboxes.set(job.key, [queued])
+      if (queued === job && Option.isSome(merge.window) && merge.opens(job)) {
+        // The conversation was idle: its first message waits for more before its turn starts.
+        const window = merge.window.value
+        windows.set(job.key, job.queuedAt + Duration.toMillis(window))
+        yield* FiberSet.run(fibers, Effect.sleep(window).pipe(Effect.zipRight(Effect.suspend(() => {
+          ready.push(job.key)
+          return startWorkers
+        }))))
+        return
+      }
       ready.push(job.key)
       yield* startWorkers
     })

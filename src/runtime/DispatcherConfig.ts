@@ -1,5 +1,5 @@
-/** Settings of the dispatcher: concurrency, deadlines, memory bounds and flood protection. */
-import { Config, type Layer } from "effect"
+/** Settings of the dispatcher: concurrency, deadlines, memory bounds, flood protection and merged turns. */
+import { Config, Duration, type Layer } from "effect"
 import { duration, nonNegativeInt, positiveInt, Settings } from "../config.ts"
 
 export const DispatcherConfigSchema = Config.all({
@@ -19,7 +19,12 @@ export const DispatcherConfigSchema = Config.all({
   /** Flood protection: one more message is allowed per this interval (the bucket's refill). */
   floodRefill: duration("FLOOD_REFILL", "1 second"),
   /** Flood protection: a user is told they are too fast at most once per this window. */
-  floodNoticeInterval: duration("FLOOD_NOTICE_INTERVAL", "1 minute")
+  floodNoticeInterval: duration("FLOOD_NOTICE_INTERVAL", "1 minute"),
+  /**
+   * Quick successive messages: a conversation's first plain text message waits this long for
+   * more of the same sender, then they are answered as one turn (`TurnMerge.ts`); 0 turns it off.
+   */
+  mergeWindow: duration("MERGE_WINDOW", Duration.zero)
 })
 export type DispatcherConfigShape = Config.Config.Success<typeof DispatcherConfigSchema>
 

@@ -24,6 +24,7 @@ import {
   type Tracer
 } from "effect"
 import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../domain/CurrentUpdate.ts"
+import { CurrentMergedParts, type MergedPart, mergedNote } from "../domain/MergedTurn.ts"
 import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
 import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updatesProcessed } from "../observability/Metrics.ts"
@@ -47,6 +48,11 @@ export interface UpdateJob {
   readonly queuedAt: number
   /** Messages of the reply an earlier run delivered (from the inbox): this run does not send them again. */
   readonly deliveredBefore: number
+  /**
+   * Earlier updates answered in this update's turn (quick successive messages, `TurnMerge`):
+   * settled when the turn finishes, before this one. None or empty: a turn of its own.
+   */
+  readonly merged?: ReadonlyArray<MergedPart> | undefined
 }
 
 /** The update's dialog ran past `updateDeadline` before its answer started to go out. */
@@ -154,6 +160,15 @@ export const makeUpdateRunner = Effect.gen(function*() {
     )
   const markDone = (updateId: TelegramId, note?: string) => settle(inbox.markDone(updateId, note))
   const markFailed = (updateId: TelegramId, reason: string) => settle(inbox.markFailed(updateId, reason))
+  /**
+   * Settles the updates merged into `job`'s turn, before `job` itself: while `job` is pending,
+   * a re-run after a crash finds its stored reply and does not answer them again.
+   */
+  const settleMerged = (job: UpdateJob, failure?: string) =>
+    Effect.forEach(job.merged ?? [], (part) =>
+      failure === undefined
+        ? markDone(part.updateId, mergedNote(job.updateId))
+        : markFailed(part.updateId, `${mergedNote(job.updateId)}: ${failure}`), { discard: true })
 
   /** A failed run: interrupted (stays pending), the user blocked the bot (done), or the apology (failed). */
   const failed = (job: UpdateJob, startedAt: number, cause: Cause.Cause<PipelineError | DeadlineExceeded>) => {
@@ -162,7 +177,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     if (Option.isSome(failure) && failure.value._tag === "RecipientBlocked") {
       return Effect.zipRight(
         report(startedAt, "blocked", Option.none(), Effect.logInfo("update not answered: the user blocked the bot")),
-        markDone(job.updateId)
+        Effect.zipRight(settleMerged(job), markDone(job.updateId))
       )
     }
     const deadline = Option.isSome(failure) && failure.value._tag === "DeadlineExceeded"
@@ -174,6 +189,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     const line = Effect.logWarning(`update failed, sending the apology: ${reason}`)
     return report(startedAt, deadline ? "deadline" : "failed", Option.none(), line).pipe(
       Effect.zipRight(pipeline.apologize(job.update)),
+      Effect.zipRight(settleMerged(job, reason)),
       Effect.zipRight(markFailed(job.updateId, reason))
     )
   }
@@ -197,7 +213,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
           // its entry marked done, the fewer answers a crash makes the next start send again.
           onSuccess: (outcome) =>
             Effect.zipRight(
-              markDone(job.updateId),
+              Effect.zipRight(settleMerged(job), markDone(job.updateId)),
               report(
                 startedAt,
                 outcome._tag.toLowerCase(),
@@ -226,15 +242,18 @@ export const makeUpdateRunner = Effect.gen(function*() {
   const run = (job: UpdateJob): Effect.Effect<void> => {
     const chatId = updateChatId(job.update)
     const chatTag = Option.isSome(chatId) ? { chat_id: chatId.value } : {}
+    const merged = job.merged ?? []
+    const mergedTag = merged.length === 0 ? {} : { merged: merged.map((p) => p.updateId).join(",") }
     // One delivery cell for everything the update sends (its answer, the apology or the flood
     // notice): the messenger skips what an earlier run delivered and records what goes out.
     const cell = makeDelivery(job.deliveredBefore)
     const processing = (job.flooded ? notifyFlood(job) : handle(job, cell)).pipe(
       Effect.locally(CurrentDelivery, Option.some(cell)),
       Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
-      Effect.annotateLogs({ update_id: job.updateId, ...chatTag }),
+      Effect.locally(CurrentMergedParts, merged),
+      Effect.annotateLogs({ update_id: job.updateId, ...chatTag, ...mergedTag }),
       Effect.withSpan("dispatcher.update", {
-        attributes: { update_id: job.updateId, ...chatTag },
+        attributes: { update_id: job.updateId, ...chatTag, ...mergedTag },
         // A recovered update has no intake span: its processing starts a trace of its own.
         root: Option.isNone(job.intake)
       })

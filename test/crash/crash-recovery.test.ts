@@ -1,7 +1,9 @@
 /**
  * The crash test: a replay on SQLite is killed with SIGKILL while dialogs are running, then
  * started again on the same database. The second start re-runs what the inbox still holds as
- * pending, so every update gets its reply and nothing stays pending.
+ * pending, so every update gets its reply and nothing stays pending. With `MERGE_WINDOW` the
+ * same holds for quick successive messages answered as one turn: none lost, none answered by
+ * two turns.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -20,6 +22,8 @@ interface SentLine {
   readonly update_id: number
   readonly chat_id: number
   readonly text: string
+  /** The updates answered in the same turn (quick successive messages, `MERGE_WINDOW`). */
+  readonly merged?: ReadonlyArray<number>
 }
 
 const chats = [523746101, 6021488832, -1001234567890]
@@ -42,10 +46,17 @@ const readSent = (path: string): ReadonlyArray<SentLine> =>
     ? readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as SentLine)
     : []
 
-const start = (dir: string, sentFile: string, delayMs: number): ChildProcess =>
+const start = (dir: string, sentFile: string, delayMs: number, env: Record<string, string> = {}): ChildProcess =>
   spawn(process.execPath, ["--import", "tsx", script, join(dir, "updates.jsonl"), sentFile], {
     cwd: root,
-    env: { ...process.env, GROUP_MODE: "all", STORE: "sqlite", SQLITE_PATH: join(dir, "db", "bot.sqlite"), CRASH_TEST_MODEL_DELAY_MS: String(delayMs) },
+    env: {
+      ...process.env,
+      GROUP_MODE: "all",
+      STORE: "sqlite",
+      SQLITE_PATH: join(dir, "db", "bot.sqlite"),
+      CRASH_TEST_MODEL_DELAY_MS: String(delayMs),
+      ...env
+    },
     stdio: ["ignore", "pipe", "pipe"]
   })
 
@@ -120,4 +131,74 @@ describe("crash recovery", () => {
       rmSync(dir, { recursive: true, force: true })
     }
   }, 60_000)
+
+  it("with MERGE_WINDOW, a replay killed mid-run answers every update once in total, merged turns included", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bot-crash-merge-"))
+    // Three private chats of three quick messages each (merged), and a supergroup where two
+    // people take turns (not merged: each message is a turn of its own, one after another).
+    const privateChats = [523746101, 6021488832, 4242001]
+    const group = -1001234567890
+    const texts = ["hi", "I ordered the blue kettle", "when does it arrive?", "and the price?", "thanks", "bye"]
+    const message = (updateId: number, chat: number, from: number, text: string, round: number) => ({
+      update_id: updateId,
+      message: {
+        message_id: updateId % 1000,
+        from: { id: from, is_bot: false, first_name: `User${from % 100}` },
+        chat: { id: chat, type: chat > 0 ? "private" : "supergroup" },
+        date: 1_764_300_000 + round,
+        text
+      }
+    })
+    const all = texts.flatMap((text, round) => [
+      ...(round < 3 ? privateChats.map((chat, c) => message(910_000_000 + round * 10 + c, chat, chat, text, round)) : []),
+      message(910_000_000 + round * 10 + 5, group, round % 2 === 0 ? 77 : 78, text, round)
+    ])
+    const env = { MERGE_WINDOW: "1000 millis" }
+    try {
+      writeFileSync(join(dir, "updates.jsonl"), all.map((u) => JSON.stringify(u)).join("\n") + "\n")
+
+      const firstSent = join(dir, "sent-1.jsonl")
+      const first = start(dir, firstSent, 250, env)
+      const firstExit = exited(first)
+      const someAnswered = await waitUntil(() => readSent(firstSent).length >= 2, 25_000)
+      first.kill("SIGKILL")
+      expect(someAnswered).toBe(true)
+      expect(await firstExit).toEqual({ code: null, signal: "SIGKILL" })
+
+      const secondSent = join(dir, "sent-2.jsonl")
+      const second = start(dir, secondSent, 0, env)
+      let output = ""
+      second.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      second.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+      expect(await exited(second), output).toEqual({ code: 0, signal: null })
+
+      // Which turns answered each update: the update that sent the reply, for it and the updates merged into it.
+      const lines = [...readSent(firstSent), ...readSent(secondSent)]
+      const answeredBy = new Map<number, Set<number>>()
+      for (const line of lines) {
+        for (const u of [...(line.merged ?? []), line.update_id]) answeredBy.set(u, (answeredBy.get(u) ?? new Set()).add(line.update_id))
+      }
+      const coveredFirst = new Set(readSent(firstSent).flatMap((l) => [...(l.merged ?? []), l.update_id]))
+      // The kill landed mid-run; some turn merged several messages.
+      expect(coveredFirst.size).toBeLessThan(all.length)
+      expect(lines.some((l) => (l.merged ?? []).length > 0)).toBe(true)
+      // None lost, none answered by two turns.
+      expect([...answeredBy.keys()].sort()).toEqual(all.map((u) => u.update_id).sort())
+      for (const [u, by] of answeredBy) expect([...by], `update ${u}`).toHaveLength(1)
+
+      const statuses = await Effect.runPromise(
+        Effect.gen(function*() {
+          const inbox = yield* Inbox
+          return {
+            pending: yield* inbox.pendingCount,
+            done: yield* Effect.forEach(all, (u) => Effect.map(inbox.entry(id(u.update_id)), Option.map((e) => e.status)))
+          }
+        }).pipe(Effect.provide(StoresSqlite({ path: join(dir, "db", "bot.sqlite"), busyTimeout: "5 seconds" })))
+      )
+      expect(statuses.pending).toBe(0)
+      expect(statuses.done.every((s) => Option.getOrNull(s) === "done")).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 90_000)
 })

@@ -3,7 +3,8 @@
  * the offline model, the dispatcher and the pipeline), with two test-only changes:
  * - every model call first waits `CRASH_TEST_MODEL_DELAY_MS`, so that a kill lands mid-run;
  * - every message the bot sends is appended at once to the file given as the second argument
- *   (one JSON line `{update_id, chat_id, text}`), so that what was sent before a kill is known.
+ *   (one JSON line `{update_id, chat_id, text, merged}`, `merged` the updates answered in the
+ *   same turn, with `MERGE_WINDOW`), so that what was sent before a kill is known.
  *
  *   node --import tsx test/crash/slowReplay.ts updates.jsonl sent.jsonl
  */
@@ -12,6 +13,7 @@ import { appendFileSync } from "node:fs"
 import { Config, type ConfigError, Console, Duration, Effect, FiberRef, Layer, Logger, LogLevel, Option } from "effect"
 import type { ConfigurationError, StoreError } from "../../src/domain/errors.ts"
 import { CurrentUpdateId } from "../../src/domain/CurrentUpdate.ts"
+import { CurrentMergedParts } from "../../src/domain/MergedTurn.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
@@ -33,11 +35,16 @@ const slowModel = Layer.effect(
 
 const recorder = TelegramApiRecorder({
   echo: (message) =>
-    Effect.flatMap(FiberRef.get(CurrentUpdateId), (updateId) =>
+    Effect.flatMap(Effect.zip(FiberRef.get(CurrentUpdateId), FiberRef.get(CurrentMergedParts)), ([updateId, merged]) =>
       Effect.sync(() =>
         appendFileSync(
           sentFile ?? "/dev/null",
-          JSON.stringify({ update_id: Option.getOrNull(updateId), chat_id: message.chatId, text: message.text }) + "\n"
+          JSON.stringify({
+            update_id: Option.getOrNull(updateId),
+            chat_id: message.chatId,
+            text: message.text,
+            merged: merged.map((part) => part.updateId)
+          }) + "\n"
         )
       ))
 })

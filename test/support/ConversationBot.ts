@@ -12,7 +12,7 @@ import { LanguageModelScripted, type Script } from "../../src/llm/ScriptedModel.
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer, type Stores } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
-import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
+import { DispatcherConfig, type DispatcherConfigShape } from "../../src/runtime/DispatcherConfig.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
@@ -22,6 +22,7 @@ export interface ConversationBotOptions {
   readonly script?: Script
   readonly dialog?: Partial<DialogConfigShape>
   readonly stores?: Layer.Layer<Stores>
+  readonly dispatcher?: Partial<DispatcherConfigShape>
 }
 
 /** The bot's layers against `fake`; `ScriptedModel` is provided too. */
@@ -32,7 +33,7 @@ export const conversationBot = (fake: FakeBotApi, options: ConversationBotOption
     stores: options.stores ?? StoresMemory,
     profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
     dialogConfig: DialogConfig.make(options.dialog),
-    dispatcherConfig: DispatcherConfig.make(),
+    dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
   }).pipe(Layer.orDie, Layer.provideMerge(LanguageModelScripted(options.script ?? {})))
 
