@@ -20,7 +20,7 @@ import { withReplyContext } from "./replyContext.ts"
 import { makeStreamingSynthesis } from "./streamingSynthesis.ts"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
 import { conversationOf, isGroupChat, threadField } from "../domain/Conversation.ts"
-import { destinationOf, type To } from "../domain/Destination.ts"
+import { type Destination, destinationOf, type To } from "../domain/Destination.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import {
@@ -92,6 +92,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
+  /** A dialog shown at work: `typing` while it runs, unless its answer streams into drafts (they show it). */
+  const working = <A, E, R>(to: Destination, message: Message, effect: Effect.Effect<A, E, R>) =>
+    Effect.flatMap(replies.showsDrafts(to, message.chat.type), (drafts) => (drafts ? effect : messenger.whileTyping(to, effect)))
 
   const dialog = (
     updateId: TelegramId,
@@ -201,7 +204,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         // Voice, photos and documents become the user's turn (src/media/).
         const turn = yield* messenger.whileTyping(to, media.turn(updateId, message))
         if (turn._tag === "Dialog") {
-          return yield* messenger.whileTyping(to, dialog(updateId, message, from, turn.text, turn.media))
+          return yield* working(to, message, dialog(updateId, message, from, turn.text, turn.media))
         }
         if (turn._tag === "Collected") return { _tag: "Skipped", reason: turn.reason } as const
         if (turn._tag === "Reply") {
@@ -224,7 +227,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const
       }
-      return yield* messenger.whileTyping(to, dialog(updateId, message, from, text.value))
+      return yield* working(to, message, dialog(updateId, message, from, text.value))
     })
 
   const onMembership = (change: ChatMemberUpdated): Effect.Effect<Outcome, PipelineError> => {

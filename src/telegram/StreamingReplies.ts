@@ -39,6 +39,11 @@ export interface AnswerStream {
 export interface StreamingRepliesService {
   /** Starts an answer to `to` in a chat of `chatType`; drafts show `thinking` until the first text. */
   readonly open: (to: Destination, chatType: string, thinking: string) => Effect.Effect<AnswerStream, never, Scope.Scope>
+  /**
+   * Whether an answer to `to` opened now would stream into drafts. A draft shows the bot at
+   * work, so the dialog sends no `typing` indicator beside it.
+   */
+  readonly showsDrafts: (to: Destination, chatType: string) => Effect.Effect<boolean>
 }
 
 export class StreamingReplies extends Context.Tag("dialog-bot/StreamingReplies")<StreamingReplies, StreamingRepliesService>() {}
@@ -198,11 +203,14 @@ export const makeStreamingReplies = Effect.gen(function*() {
       } satisfies AnswerStream
     })
 
+  const showsDrafts: StreamingRepliesService["showsDrafts"] = (to, chatType) =>
+    chatType === "private" && config.replies && to.businessConnectionId === undefined
+      ? Effect.map(Ref.get(draftsRefused), (refused) => !refused)
+      : Effect.succeed(false)
+
   const open: StreamingRepliesService["open"] = (to, chatType, thinking) =>
     Effect.gen(function*() {
-      if (chatType === "private" && config.replies && to.businessConnectionId === undefined && !(yield* Ref.get(draftsRefused))) {
-        return yield* drafts(to, thinking)
-      }
+      if (yield* showsDrafts(to, chatType)) return yield* drafts(to, thinking)
       if ((chatType === "group" || chatType === "supergroup") && config.inGroups) return yield* edits(to)
       return {
         live: Effect.succeed(false),
@@ -211,7 +219,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
       } satisfies AnswerStream
     })
 
-  return StreamingReplies.of({ open })
+  return StreamingReplies.of({ open, showsDrafts })
 })
 
 export const StreamingRepliesLive = Layer.effect(StreamingReplies, makeStreamingReplies)

@@ -53,6 +53,8 @@ describe("streamed answers in a private chat", () => {
       // No draft after the final message.
       const methods = calls.map((c) => c.method)
       expect(methods.indexOf("sendMessage")).toBeGreaterThan(methods.lastIndexOf("sendMessageDraft"))
+      // The drafts show the bot at work: no typing indicator beside them.
+      expect(methods).not.toContain("sendChatAction")
     }).pipe(Effect.provide(testBot({ script, stream: { replies: true, draftInterval: Duration.millis(400) } }))))
 
   it.scoped("STREAM_REPLIES=false: no drafts, the answer as one formatted message", () =>
@@ -66,6 +68,8 @@ describe("streamed answers in a private chat", () => {
       expect(calls.filter((c) => c.method === "sendMessage").map((c) => c.params["text"])).toEqual([
         "Delivery costs 4.90 EUR. See the terms."
       ])
+      // Without drafts, `typing` shows the bot at work.
+      expect(calls.filter((c) => c.method === "sendChatAction").map((c) => c.params["action"])).toContain("typing")
     }).pipe(Effect.provide(testBot({ script, stream: { replies: false } }))))
 
   it.scoped("a group gets the final message only, unless STREAM_IN_GROUPS edits a first message", () =>
