@@ -23,7 +23,35 @@ export interface SendMessage extends Destination {
   readonly parseMode?: ParseMode | undefined
   /** Formatting as entities (UTF-16 offsets), instead of a `parseMode`. */
   readonly entities?: ReadonlyArray<TextEntity> | undefined
+  /** Inline keyboard buttons under the message, row by row (`reply_markup.inline_keyboard`). */
+  readonly inlineKeyboard?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
 }
+
+/** A button of an inline keyboard that sends a `callback_query` with `callbackData` (1-64 bytes). */
+export interface InlineButton {
+  readonly text: string
+  readonly callbackData: string
+}
+
+/** A copy of a message (`copyMessage`): where it goes (chat, topic, reply), and which message of which chat. */
+export interface CopyMessage {
+  /** The chat, topic and reply of the copy; copyMessage takes no business connection. */
+  readonly to: Destination
+  readonly fromChatId: TelegramId
+  readonly messageId: number
+}
+
+/** A forum topic as createForumTopic answers it: its `message_thread_id` is where its messages go. */
+export const ForumTopic = Schema.Struct({
+  message_thread_id: Schema.Number,
+  name: Schema.String,
+  icon_color: Schema.optional(Schema.Number)
+})
+export type ForumTopic = typeof ForumTopic.Type
+
+/** A message identifier, as copyMessage answers it. */
+export const MessageId = Schema.Struct({ message_id: Schema.Number })
+export type MessageId = typeof MessageId.Type
 
 /** A draft of a message being written (`sendMessageDraft`): shown to the user, not a message. */
 export interface MessageDraft {
@@ -120,8 +148,19 @@ export const destinationParams = (to: Destination): BotApiParams =>
 
 const sendMessageParams = (message: SendMessage): BotApiParams => ({
   ...destinationParams(message),
-  ...defined({ text: message.text, parse_mode: message.parseMode, entities: nonEmpty(message.entities) })
+  ...defined({
+    text: message.text,
+    parse_mode: message.parseMode,
+    entities: nonEmpty(message.entities),
+    reply_markup: inlineKeyboardMarkup(message.inlineKeyboard)
+  })
 })
+
+/** `reply_markup` with an `inline_keyboard`, when there are buttons. */
+const inlineKeyboardMarkup = (rows: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined) =>
+  rows === undefined || rows.length === 0
+    ? undefined
+    : { inline_keyboard: rows.map((row) => row.map((button) => ({ text: button.text, callback_data: button.callbackData }))) }
 
 const nonEmpty = <A>(items: ReadonlyArray<A> | undefined) => (items === undefined || items.length === 0 ? undefined : items)
 
@@ -212,6 +251,26 @@ export const botApiMethods = (call: BotApiCall) => ({
       Ignored,
       options
     )),
+
+  /** Opens a topic in a forum supergroup (the bot must be an admin allowed to manage topics). */
+  createForumTopic: (chatId: TelegramId, name: string, options?: CallOptions): Effect.Effect<ForumTopic, TelegramError> =>
+    call("createForumTopic", { chat_id: chatId, name }, ForumTopic, options),
+
+  /** Closes a forum topic (it stays readable; the bot must be an admin allowed to manage topics). */
+  closeForumTopic: (chatId: TelegramId, threadId: number, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call("closeForumTopic", { chat_id: chatId, message_thread_id: threadId }, Ignored, options)),
+
+  /** Copies a message of any kind without a link to the original; answers the copy's id. */
+  copyMessage: (copy: CopyMessage, options?: CallOptions): Effect.Effect<MessageId, TelegramError> => {
+    // copyMessage has no business connection: only the chat, topic and reply apply.
+    const { businessConnectionId: _, ...where } = copy.to
+    return call(
+      "copyMessage",
+      { ...destinationParams(where), from_chat_id: copy.fromChatId, message_id: copy.messageId },
+      MessageId,
+      options
+    )
+  },
 
   answerCallbackQuery: (id: string, text?: string, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call("answerCallbackQuery", defined({ callback_query_id: id, text }), Ignored, options)),
