@@ -1,0 +1,137 @@
+/**
+ * Human handoff with takeover through the fake Bot API (real HTTP), with updates shaped as the
+ * Bot API documents them: /human opens a topic per customer in the operators' forum
+ * (HANDOFF_CHAT_ID) with a summary and a "Back to bot" button; the customer's messages are
+ * copied into the topic and not answered by the model; what operators write there reaches the
+ * customer (text as a message, media as a copy); the button or /done gives the chat back and
+ * closes the topic. The handoff is in the store: it survives a restart on the same SQLite file.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Layer, Option } from "effect"
+import type { TelegramId } from "../../src/domain/Update.ts"
+import { Handoff } from "../../src/handoff/Handoff.ts"
+import type { HandoffConfigShape } from "../../src/handoff/HandoffConfig.ts"
+import { BotProfile } from "../../src/profile/BotProfile.ts"
+import { ClientStore } from "../../src/store/ClientStore.ts"
+import { HistoryStore } from "../../src/store/HistoryStore.ts"
+import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
+import { modelRequests, turns } from "../../src/testing/index.ts"
+import { conversationBot, type ConversationBotOptions, deliver } from "../support/ConversationBot.ts"
+import { type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
+
+const fixtures = JSON.parse(readFileSync(new URL("../fixtures/handoff.json", import.meta.url), "utf8")) as Record<string, unknown>
+const update = (name: string) => {
+  const found = fixtures[name]
+  if (found === undefined) throw new Error(`no fixture ${name}`)
+  return found
+}
+
+const operators = -1001600000001 as TelegramId
+const dana = 7001 as TelegramId
+const topic = 77
+const handoffTo: Partial<HandoffConfigShape> = { handoffChatId: Option.some(operators) }
+
+/** A topic as createForumTopic answers it. */
+const forumTopic = (id: number, name: string) => ({ result: { message_thread_id: id, name, icon_color: 7322096 } })
+
+/** The bot against `fake` in a scope of its own (closed when `body` ends: a stop of the process). */
+const runBot = <A, E, R>(fake: FakeBotApi, options: ConversationBotOptions, body: Effect.Effect<A, E, R>) =>
+  Effect.scoped(Effect.flatMap(Layer.build(conversationBot(fake, options)), (context) => Effect.provide(body, context)))
+
+const params = (fake: FakeBotApi, method: string) => Effect.map(fake.calls(method), (calls) => calls.map((c) => c.params))
+
+/** A SQLite file in a fresh directory, removed when the test's scope closes. */
+const sqliteFile = Effect.acquireRelease(
+  Effect.sync(() => mkdtempSync(join(tmpdir(), "bot-handoff-"))),
+  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+).pipe(Effect.map((dir) => join(dir, "bot.sqlite")))
+
+describe("human handoff with takeover", () => {
+  it.scoped("customer → /human → topic → operator → customer → back to the bot, across a restart", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
+      const stores = StoresSqlite({ path: yield* sqliteFile, busyTimeout: Duration.seconds(5) })
+
+      // The first process: the customer asks, /human opens the topic, a message is copied into it.
+      yield* runBot(fake, { stores, handoff: handoffTo, script: turns({ stage: "delivery", synthesize: "NW-1001 ships today." }) }, Effect.gen(function*() {
+        const texts = (yield* BotProfile).texts
+        yield* deliver(update("customerHello"), update("customerHuman"))
+        expect(yield* params(fake, "createForumTopic")).toEqual([{ chat_id: operators, name: "Dana Fox · 7001" }])
+        const sent = yield* params(fake, "sendMessage")
+        expect(sent).toHaveLength(3)
+        expect(sent[0]).toEqual({ chat_id: dana, text: "NW-1001 ships today." })
+        // The topic's first message: who, why, the last messages, and the button.
+        expect(sent[1]).toMatchObject({
+          chat_id: operators,
+          message_thread_id: topic,
+          reply_markup: { inline_keyboard: [[{ text: "Back to bot", callback_data: "handoff:done" }]] }
+        })
+        const summary = String(sent[1]!["text"])
+        expect(summary).toContain("Customer: Dana Fox @dana_fox (id 7001)")
+        expect(summary).toContain("Reason: asked for a person with /human")
+        expect(summary).toContain("Dana Fox: Hi, where is my order NW-1001?\nBot: NW-1001 ships today.")
+        expect(sent[2]).toEqual({ chat_id: dana, text: texts.handoffStarted })
+        expect((yield* (yield* ClientStore).get(dana)).pipe(Option.map((c) => c.handoffReason))).toEqual(
+          Option.some("asked for a person with /human")
+        )
+
+        // The topic's creation (the bot's own service message) is ignored; the customer's next
+        // message is copied into the topic and the model is not asked.
+        yield* deliver(update("topicCreated"), update("customerWhileHandedOff"))
+        expect(yield* params(fake, "copyMessage")).toEqual([
+          { chat_id: operators, message_thread_id: topic, from_chat_id: dana, message_id: 503 }
+        ])
+        expect(yield* fake.calls("sendMessage")).toHaveLength(3)
+        expect(yield* modelRequests("classify")).toHaveLength(1)
+      }))
+
+      // After a restart on the same file the handoff is still there: the operator answers.
+      yield* runBot(fake, { stores, handoff: handoffTo, script: turns({ stage: "general", synthesize: "We are open 9 to 18." }) }, Effect.gen(function*() {
+        const texts = (yield* BotProfile).texts
+        expect(Option.map(yield* (yield* Handoff).records.byTopic(operators, topic), (r) => r.chatId)).toEqual(Option.some(dana))
+        yield* deliver(update("operatorText"), update("operatorPhoto"))
+        expect((yield* params(fake, "sendMessage")).slice(3)).toEqual([
+          {
+            chat_id: dana,
+            text: "Hello Dana, this is Olga. Which address should we use?",
+            entities: [{ type: "bold", offset: 20, length: 4 }]
+          }
+        ])
+        expect((yield* params(fake, "copyMessage")).slice(1)).toEqual([{ chat_id: dana, from_chat_id: operators, message_id: 81 }])
+
+        // The General topic, a topic of no customer and a /done for another bot change nothing.
+        yield* deliver(update("operatorInGeneral"), update("operatorInOtherTopic"), update("operatorDoneForOtherBot"))
+        expect(yield* fake.calls("sendMessage")).toHaveLength(4)
+        expect(yield* fake.calls("copyMessage")).toHaveLength(2)
+        expect(Option.isSome(yield* (yield* Handoff).records.get({ chatId: dana }))).toBe(true)
+
+        // "Back to bot": the callback answered, the customer told, the topic closed.
+        yield* deliver(update("backToBot"))
+        expect(yield* params(fake, "answerCallbackQuery")).toEqual([{ callback_query_id: "4382bfdwdsb323b2d9" }])
+        expect((yield* params(fake, "sendMessage")).at(-1)).toEqual({ chat_id: dana, text: texts.handoffEnded })
+        expect(yield* params(fake, "closeForumTopic")).toEqual([{ chat_id: operators, message_thread_id: topic }])
+        expect(yield* (yield* Handoff).records.get({ chatId: dana })).toEqual(Option.none())
+        expect(yield* (yield* Handoff).records.byTopic(operators, topic)).toEqual(Option.none())
+
+        // The model answers the customer again, knowing what the operator said.
+        yield* deliver(update("customerAfter"))
+        expect((yield* params(fake, "sendMessage")).at(-1)).toEqual({ chat_id: dana, text: "We are open 9 to 18." })
+        const asked = (yield* modelRequests("synthesize"))[0]!.messages.map((m) => m.content).join("\n")
+        expect(asked).toContain("Hello Dana, this is Olga. Which address should we use?")
+        expect(asked).toContain("Are you there? I need to change the delivery address.")
+        expect((yield* (yield* HistoryStore).lastN(dana, 10)).map((m) => [m.role, m.text])).toEqual([
+          ["user", "Hi, where is my order NW-1001?"],
+          ["assistant", "NW-1001 ships today."],
+          ["user", "Are you there? I need to change the delivery address."],
+          ["assistant", "Hello Dana, this is Olga. Which address should we use?"],
+          ["assistant", "Your parcel, packed and ready."],
+          ["user", "Thanks! What are your opening hours?"],
+          ["assistant", "We are open 9 to 18."]
+        ])
+      }))
+    }))
+})
