@@ -30,7 +30,7 @@ import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { HandoffConfig } from "./HandoffConfig.ts"
 import { conversationOfRecord, type HandoffRecord, type HandoffRecords, makeHandoffRecords, topicDestination } from "./HandoffRecords.ts"
-import { backButton, clientName, summaryText, topicName } from "./summary.ts"
+import { backButton, summaryText, topicName } from "./summary.ts"
 
 /** What starts a handoff: whose conversation, who asked and why. */
 export interface HandoffRequest {
@@ -85,7 +85,7 @@ export const makeHandoff = Effect.gen(function*() {
       const target = Option.orElse(Option.map(adminChatId, (id) => id as TelegramId), () => fallbackChat)
       if (Option.isNone(target)) return { _tag: "Notice", notified: false } as const
       const text = profile.texts.handoffNotice
-        .replaceAll("{name}", clientName(client))
+        .replaceAll("{name}", client.profile.name ?? client.firstName)
         .replaceAll("{id}", String(client.id))
         .replaceAll("{reason}", reason)
       const notified = yield* api.sendMessage({ chatId: target.value, text }).pipe(

@@ -54,7 +54,7 @@ describe("human handoff with takeover", () => {
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()
       yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
-      const stores = StoresSqlite({ path: yield* sqliteFile, busyTimeout: Duration.seconds(5) })
+      const stores = StoresSqlite({ path: yield* sqliteFile, busyTimeout: Duration.seconds(5) }).pipe(Layer.orDie)
 
       // The first process: the customer asks, /human opens the topic, a message is copied into it.
       yield* runBot(fake, { stores, handoff: handoffTo, script: turns({ stage: "delivery", synthesize: "NW-1001 ships today." }) }, Effect.gen(function*() {
@@ -132,6 +132,169 @@ describe("human handoff with takeover", () => {
           ["user", "Thanks! What are your opening hours?"],
           ["assistant", "We are open 9 to 18."]
         ])
+      }))
+    }))
+  it.scoped("/done in the topic gives the chat back; /done is not sent to the customer", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
+      yield* runBot(fake, { handoff: handoffTo, script: turns({ stage: "general", synthesize: "We are open 9 to 18." }) }, Effect.gen(function*() {
+        const texts = (yield* BotProfile).texts
+        // One by one: the customer's chat and the topic are two conversations, handled in parallel.
+        yield* deliver(update("customerHuman"))
+        yield* deliver(update("operatorDone"))
+        expect(yield* params(fake, "closeForumTopic")).toEqual([{ chat_id: operators, message_thread_id: topic }])
+        expect(yield* fake.calls("answerCallbackQuery")).toEqual([])
+        expect(yield* fake.sentTexts(dana)).toEqual([texts.handoffStarted, texts.handoffEnded])
+        // Nothing to route any more: the button of the closed topic is only answered.
+        yield* deliver(update("backToBot"), update("customerAfter"))
+        expect(yield* params(fake, "answerCallbackQuery")).toEqual([{ callback_query_id: "4382bfdwdsb323b2d9" }])
+        expect(yield* fake.calls("closeForumTopic")).toHaveLength(1)
+        expect(yield* fake.sentTexts(dana)).toEqual([texts.handoffStarted, texts.handoffEnded, "We are open 9 to 18."])
+      }))
+    }))
+
+  it.scoped("the tool request_human_handoff hands off: the summary names the reason and the stage", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
+      const script = turns({
+        stage: "support",
+        think: [{ toolCalls: [{ name: "request_human_handoff", arguments: { reason: "broken kettle, wants a refund" } }] }, "n"],
+        synthesize: "I'm sorry about the kettle. A colleague takes over in this chat."
+      })
+      yield* runBot(fake, { handoff: handoffTo, script }, Effect.gen(function*() {
+        yield* deliver(update("customerRefund"))
+        const sent = yield* params(fake, "sendMessage")
+        expect(sent.map((p) => [p["chat_id"], p["message_thread_id"]])).toEqual([[operators, topic], [dana, undefined]])
+        const summary = String(sent[0]!["text"])
+        expect(summary).toContain("Reason: broken kettle, wants a refund\nStage: support")
+        expect(summary).toContain("Dana Fox: The kettle arrived broken, I want to talk to a person about a refund.")
+        expect(sent[1]!["text"]).toBe("I'm sorry about the kettle. A colleague takes over in this chat.")
+        const result = (yield* modelRequests("think"))[1]!.messages.find((m) => m.role === "tool")
+        expect(result?.content).toBe(JSON.stringify({ requested: true, handedOff: true }))
+
+        // From now on the customer's messages go to the topic, not to the model.
+        yield* deliver(update("customerWhileHandedOff"))
+        expect(yield* params(fake, "copyMessage")).toEqual([
+          { chat_id: operators, message_thread_id: topic, from_chat_id: dana, message_id: 503 }
+        ])
+        expect(yield* modelRequests("classify")).toHaveLength(1)
+      }))
+    }))
+
+  it.scoped("a refused createForumTopic falls back to the notice; the customer is answered and the bot goes on", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", { error: 400, description: "Bad Request: the chat is not a forum" })
+      yield* runBot(fake, { handoff: handoffTo, script: turns({ stage: "delivery", synthesize: "Send me the new address." }) }, Effect.gen(function*() {
+        const texts = (yield* BotProfile).texts
+        yield* deliver(update("customerHuman"))
+        expect(yield* fake.calls("createForumTopic")).toHaveLength(1)
+        // The notice goes to the handoff chat itself (no ADMIN_CHAT_ID), without a topic.
+        expect(yield* params(fake, "sendMessage")).toEqual([
+          { chat_id: operators, text: "Handoff requested by Dana (id 7001): asked for a person with /human" },
+          { chat_id: dana, text: texts.handoffRequested }
+        ])
+        expect(yield* (yield* Handoff).records.get({ chatId: dana })).toEqual(Option.none())
+        yield* deliver(update("customerWhileHandedOff"))
+        expect((yield* fake.sentTexts(dana)).at(-1)).toBe("Send me the new address.")
+        expect(yield* fake.calls("copyMessage")).toEqual([])
+      }))
+    }))
+
+  it.scoped("without HANDOFF_CHAT_ID a handoff is the notice only, as before", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const script = turns(
+        {
+          stage: "support",
+          think: [{ toolCalls: [{ name: "request_human_handoff", arguments: { reason: "refund" } }] }, "n"],
+          synthesize: "I've asked a colleague."
+        },
+        { stage: "delivery", synthesize: "Send me the new address." }
+      )
+      yield* runBot(fake, { script }, Effect.gen(function*() {
+        const texts = (yield* BotProfile).texts
+        yield* deliver(update("customerHuman"), update("customerRefund"), update("customerWhileHandedOff"))
+        expect(yield* fake.calls("createForumTopic")).toEqual([])
+        expect(yield* fake.sentTexts()).toEqual([texts.handoffRequested, "I've asked a colleague.", "Send me the new address."])
+        const result = (yield* modelRequests("think"))[1]!.messages.find((m) => m.role === "tool")
+        expect(result?.content).toBe(JSON.stringify({ requested: true, adminNotified: false }))
+        expect((yield* (yield* ClientStore).get(dana)).pipe(Option.map((c) => c.handoffReason))).toEqual(Option.some("refund"))
+      }))
+    }))
+
+  it.scoped("business and forum-topic customers: operators' answers keep the connection and the topic", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(90, "Carl · 6101"), forumTopic(91, "Ann Lee · 5001"))
+      yield* runBot(fake, { handoff: handoffTo }, Effect.gen(function*() {
+        const texts = (yield* BotProfile).texts
+        // One by one: each conversation gets the topic scripted for it.
+        yield* deliver(update("businessConnection"), update("businessHuman"))
+        yield* deliver(update("topicHuman"))
+        expect((yield* params(fake, "createForumTopic")).map((p) => p["name"])).toEqual(["Carl · 6101", "Ann Lee · 5001"])
+        const toCustomers = (yield* params(fake, "sendMessage")).filter((p) => p["chat_id"] !== operators)
+        expect(toCustomers).toEqual([
+          { chat_id: 6101, business_connection_id: "bc-north", text: texts.handoffStarted },
+          {
+            chat_id: -1001500000003,
+            message_thread_id: 300,
+            text: texts.handoffStarted,
+            reply_parameters: { message_id: 311, allow_sending_without_reply: true }
+          }
+        ])
+        const before = (yield* fake.calls("sendMessage")).length
+
+        yield* deliver(update("operatorToBusiness"), update("operatorPhotoToBusiness"), update("operatorToTopic"))
+        // The two topics are two conversations handled in parallel: each one's messages in order.
+        const after = (yield* params(fake, "sendMessage")).slice(before)
+        const ofTopic91 = (p: Record<string, unknown>) => p["chat_id"] === -1001500000003
+        expect([...after.filter((p) => !ofTopic91(p)), ...after.filter(ofTopic91)]).toEqual([
+          { chat_id: 6101, business_connection_id: "bc-north", text: "Carl, I have corrected the invoice." },
+          // copyMessage takes no business connection: the caption goes, the operators are told.
+          { chat_id: 6101, business_connection_id: "bc-north", text: "The corrected invoice" },
+          {
+            chat_id: operators,
+            message_thread_id: 90,
+            text: texts.handoffNotDelivered.replaceAll("{reason}", "media cannot be copied into a business chat")
+          },
+          { chat_id: -1001500000003, message_thread_id: 300, text: "Ann, delivery to Lisbon takes three days." }
+        ])
+        expect(yield* fake.calls("copyMessage")).toEqual([])
+      }))
+    }))
+
+  it.scoped("starting again reuses the topic (a re-run after a crash); a refused copy reaches the topic as text", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
+      // The summary's first attempt fails, as when the process stopped right after opening the topic.
+      yield* fake.script("sendMessage", { error: 500, description: "Internal Server Error" })
+      yield* runBot(fake, { handoff: handoffTo }, Effect.gen(function*() {
+        const handoff = yield* Handoff
+        const request = {
+          conversation: { chatId: dana },
+          userId: dana,
+          user: { id: dana, firstName: "Dana", lastName: "Fox", username: "dana_fox" },
+          reason: "wants a person",
+          updateId: 990002 as TelegramId
+        }
+        expect(yield* handoff.start(request)).toEqual({ _tag: "Topic", topicId: topic, reused: false })
+        expect(Option.map(yield* handoff.records.get({ chatId: dana }), (r) => r.summarySent)).toEqual(Option.some(false))
+        expect(yield* handoff.start(request)).toEqual({ _tag: "Topic", topicId: topic, reused: true })
+        expect(yield* fake.calls("createForumTopic")).toHaveLength(1)
+        expect((yield* params(fake, "sendMessage")).map((p) => p["message_thread_id"])).toEqual([topic, topic])
+        expect(Option.map(yield* handoff.records.get({ chatId: dana }), (r) => r.summarySent)).toEqual(Option.some(true))
+
+        yield* fake.script("copyMessage", { error: 400, description: "Bad Request: message can't be copied" })
+        yield* deliver(update("customerWhileHandedOff"))
+        expect((yield* params(fake, "sendMessage")).at(-1)).toEqual({
+          chat_id: operators,
+          message_thread_id: topic,
+          text: "Dana Fox: Are you there? I need to change the delivery address."
+        })
       }))
     }))
 })
