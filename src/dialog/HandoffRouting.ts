@@ -29,7 +29,7 @@ import { HistoryStore } from "../store/HistoryStore.ts"
 import { BotIdentity } from "../telegram/BotIdentity.ts"
 import { EntityType, type TextEntity } from "../telegram/format/FormattedText.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
-import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
 import { speakerName } from "./Addressing.ts"
 
 /** Why a message was handled by the handoff (and not by the dialog), for the update's outcome. */
@@ -79,12 +79,13 @@ export const makeHandoffRouting = Effect.gen(function*() {
           }))
     })
 
-  /** A note to the operators in the topic; best effort. */
-  const note = (record: HandoffRecord, text: string) =>
+  /** A note to the operators in the topic; best effort: whether Telegram took it, else why not. */
+  const tryNote = (record: HandoffRecord, text: string) =>
     api.sendMessage({ ...topicDestination(record), text }).pipe(
-      Effect.catchAll((e) => Effect.logWarning(`note not sent to handoff topic ${record.topicId}: ${e.message}`)),
-      Effect.asVoid
+      Effect.as(Option.none<TelegramError>()),
+      Effect.catchAll((e) => Effect.as(Effect.logWarning(`note not sent to handoff topic ${record.topicId}: ${e.message}`), Option.some(e)))
     )
+  const note = (record: HandoffRecord, text: string) => Effect.asVoid(tryNote(record, text))
 
   /** Gives the conversation back to the bot: the customer told, the topic closed, the handoff removed. */
   const end = (record: HandoffRecord, by: string) =>
@@ -154,7 +155,12 @@ export const makeHandoffRouting = Effect.gen(function*() {
       return yield* toCustomer(record.value, updateId, message)
     })
 
-  /** A customer's message while handed off: kept, and copied into the topic. */
+  /**
+   * A customer's message while handed off: kept, and copied into the topic. When Telegram
+   * refuses both the copy and its text in the topic (the topic was deleted, the bot left the
+   * chat), the handoff ends and the message goes to the dialog: the customer is not left
+   * talking to nobody.
+   */
   const customer = (updateId: TelegramId, message: Message): Effect.Effect<Routed, StoreError> =>
     Effect.gen(function*() {
       if (Option.isNone(handoff.chatId)) return Option.none()
@@ -162,19 +168,26 @@ export const makeHandoffRouting = Effect.gen(function*() {
       // The update that started the handoff, run again after a crash, goes its usual way (and reuses the topic).
       if (Option.isNone(record) || record.value.updateId === updateId) return Option.none()
       const topic = topicDestination(record.value)
-      yield* keep(record.value, updateId, message, "user")
-      yield* commitAnswer
-      yield* messenger.deliver(topic, (options) =>
+      const copied = yield* messenger.deliver(topic, (options) =>
         Effect.asVoid(api.copyMessage({ to: topic, fromChatId: message.chat.id, messageId: message.message_id }, options))).pipe(
+          Effect.as(Option.none<TelegramError>()),
           Effect.catchIf((e) => e._tag !== "StoreError", (e) => {
             const who = message.from === undefined ? String(message.chat.id) : speakerName(message.from)
             const text = `${who}: ${Option.getOrElse(messageText(message), () => "[media]")}`
             return Effect.zipRight(
               Effect.logWarning(`customer's message not copied into topic ${topic.threadId}, sending its text: ${e.message}`),
-              note(record.value, text)
+              tryNote(record.value, text)
             )
           })
         )
+      if (Option.isSome(copied) && copied.value._tag === "TelegramApiError") {
+        yield* handoff.records.remove(record.value)
+        yield* Effect.logWarning(
+          `handoff topic ${record.value.topicId} refuses messages (${copied.value.message}): the conversation of chat ${record.value.chatId} is back with the bot`
+        )
+        return Option.none()
+      }
+      yield* keep(record.value, updateId, message, "user")
       return Option.some("handoff: the customer's message copied into the topic")
     })
 

@@ -297,4 +297,22 @@ describe("human handoff with takeover", () => {
         })
       }))
     }))
+
+  it.scoped("a topic that refuses messages (deleted by an operator) gives the chat back: the model answers", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
+      yield* runBot(fake, { handoff: handoffTo, script: turns({ stage: "delivery", synthesize: "Send me the new address." }) }, Effect.gen(function*() {
+        yield* deliver(update("customerHuman"))
+        yield* fake.script("copyMessage", { error: 400, description: "Bad Request: message thread not found" })
+        yield* fake.script("sendMessage", { error: 400, description: "Bad Request: message thread not found" })
+        yield* deliver(update("customerWhileHandedOff"))
+        expect(yield* (yield* Handoff).records.get({ chatId: dana })).toEqual(Option.none())
+        expect((yield* fake.sentTexts(dana)).at(-1)).toBe("Send me the new address.")
+        expect((yield* (yield* HistoryStore).lastN(dana, 10)).map((m) => m.text)).toEqual([
+          "Are you there? I need to change the delivery address.",
+          "Send me the new address."
+        ])
+      }))
+    }))
 })
