@@ -29,7 +29,8 @@ import { HistoryStore } from "../store/HistoryStore.ts"
 import { BotIdentity } from "../telegram/BotIdentity.ts"
 import { EntityType, type TextEntity } from "../telegram/format/FormattedText.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
-import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
+import { SendConfig } from "../telegram/SendConfig.ts"
+import { type CallOptions, TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
 import { speakerName } from "./Addressing.ts"
 
 /** Why a message was handled by the handoff (and not by the dialog), for the update's outcome. */
@@ -61,6 +62,8 @@ export const makeHandoffRouting = Effect.gen(function*() {
   const history = yield* HistoryStore
   const profile = yield* BotProfile
   const identity = yield* BotIdentity
+  // The retry policy of sending (429, 5xx, connection errors), as the messenger's.
+  const retried: CallOptions = { retry: yield* SendConfig }
   const ignored = (why: string) => Effect.as(Effect.logDebug(`handoff chat: ${why}, ignored`), Option.some(`handoff chat: ${why}`))
 
   /** Keeps a message of a handed-off conversation in its history. */
@@ -81,7 +84,7 @@ export const makeHandoffRouting = Effect.gen(function*() {
 
   /** A note to the operators in the topic; best effort: whether Telegram took it, else why not. */
   const tryNote = (record: HandoffRecord, text: string) =>
-    api.sendMessage({ ...topicDestination(record), text }).pipe(
+    api.sendMessage({ ...topicDestination(record), text }, retried).pipe(
       Effect.as(Option.none<TelegramError>()),
       Effect.catchAll((e) => Effect.as(Effect.logWarning(`note not sent to handoff topic ${record.topicId}: ${e.message}`), Option.some(e)))
     )
@@ -93,7 +96,7 @@ export const makeHandoffRouting = Effect.gen(function*() {
       yield* Effect.zipRight(commitAnswer, messenger.reply(customerDestination(record), profile.texts.handoffEnded)).pipe(
         Effect.catchIf((e) => e._tag !== "StoreError", (e) => Effect.logWarning(`customer not told the handoff ended: ${e.message}`))
       )
-      yield* api.closeForumTopic(record.handoffChatId, record.topicId).pipe(
+      yield* api.closeForumTopic(record.handoffChatId, record.topicId, retried).pipe(
         Effect.catchAll((e) => Effect.logWarning(`handoff topic ${record.topicId} not closed: ${e.message}`))
       )
       yield* handoff.records.remove(record)

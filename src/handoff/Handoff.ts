@@ -26,7 +26,8 @@ import { BotProfile } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { ConversationState } from "../store/ConversationState.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
-import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { SendConfig } from "../telegram/SendConfig.ts"
+import { type CallOptions, TelegramApi } from "../telegram/TelegramApi.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { HandoffConfig } from "./HandoffConfig.ts"
 import { conversationOfRecord, type HandoffRecord, type HandoffRecords, makeHandoffRecords, topicDestination } from "./HandoffRecords.ts"
@@ -77,6 +78,8 @@ export const makeHandoff = Effect.gen(function*() {
   const history = yield* HistoryStore
   const api = yield* TelegramApi
   const records = makeHandoffRecords(yield* ConversationState)
+  // The retry policy of sending (429, 5xx, connection errors), as the messenger's.
+  const retried: CallOptions = { retry: yield* SendConfig }
   const handoffChatId = Option.map(config.handoffChatId, (id) => id as TelegramId)
 
   /** The notice-only handoff: `handoffNotice` to the admin chat, else to `fallbackChat` (a handoff chat without topics). */
@@ -88,7 +91,7 @@ export const makeHandoff = Effect.gen(function*() {
         .replaceAll("{name}", client.profile.name ?? client.firstName)
         .replaceAll("{id}", String(client.id))
         .replaceAll("{reason}", reason)
-      const notified = yield* api.sendMessage({ chatId: target.value, text }).pipe(
+      const notified = yield* api.sendMessage({ chatId: target.value, text }, retried).pipe(
         Effect.as(true),
         Effect.catchAll((e) => Effect.as(Effect.logWarning(`handoff notice not sent: ${e.message}`), false))
       )
@@ -105,7 +108,7 @@ export const makeHandoff = Effect.gen(function*() {
         ...topicDestination(record),
         text,
         inlineKeyboard: [[backButton(profile.texts.handoffBack)]]
-      }).pipe(
+      }, retried).pipe(
         Effect.as(true),
         Effect.catchAll((e) => Effect.as(Effect.logWarning(`handoff summary not sent to topic ${record.topicId}: ${e.message}`), false))
       )
@@ -126,7 +129,7 @@ export const makeHandoff = Effect.gen(function*() {
         return { _tag: "Topic", topicId: existing.value.topicId, reused: true } as const
       }
       const name = topicName(profile.texts.handoffTopic, client)
-      const topic = yield* Effect.either(api.createForumTopic(chatId, name))
+      const topic = yield* Effect.either(api.createForumTopic(chatId, name, retried))
       if (topic._tag === "Left") {
         yield* Effect.logWarning(`handoff topic not opened in chat ${chatId}, sending a notice instead: ${topic.left.message}`)
         return yield* notice(client, request.reason, handoffChatId)
@@ -151,5 +154,5 @@ export const makeHandoff = Effect.gen(function*() {
   return Handoff.of({ chatId: handoffChatId, start, records })
 })
 
-/** Handoffs over the settings, profile, stores and Bot API of the context. */
+/** Handoffs over the settings (`HandoffConfig`, `ToolsConfig`, `SendConfig`), profile, stores and Bot API of the context. */
 export const HandoffLive = Layer.effect(Handoff, makeHandoff)
