@@ -154,7 +154,8 @@ describe("human handoff with takeover", () => {
       }))
     }))
 
-  it.scoped("the tool request_human_handoff hands off: the summary names the reason and the stage", () =>
+  // On the real clock: the retry's backoff sleeps.
+  it.scopedLive("the tool request_human_handoff hands off: the summary names the reason and the stage", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()
       // A passing Bot API error is retried as sends are.
