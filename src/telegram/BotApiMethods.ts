@@ -13,10 +13,13 @@ import { type Destination, type To, toDestination } from "../domain/Destination.
 import { BusinessConnection } from "../domain/Business.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import { TextEntity } from "./format/FormattedText.ts"
+import { type CopyMessage, ForumTopic, type InlineButton, inlineKeyboardMarkup, MessageId } from "./BotApiTopics.ts"
 import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
 
 export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
 export type ParseMode = typeof ParseMode.Type
+
+export { type CopyMessage, ForumTopic, type InlineButton, MessageId } from "./BotApiTopics.ts"
 
 export interface SendMessage extends Destination {
   readonly text: string
@@ -26,32 +29,6 @@ export interface SendMessage extends Destination {
   /** Inline keyboard buttons under the message, row by row (`reply_markup.inline_keyboard`). */
   readonly inlineKeyboard?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
 }
-
-/** A button of an inline keyboard that sends a `callback_query` with `callbackData` (1-64 bytes). */
-export interface InlineButton {
-  readonly text: string
-  readonly callbackData: string
-}
-
-/** A copy of a message (`copyMessage`): where it goes (chat, topic, reply), and which message of which chat. */
-export interface CopyMessage {
-  /** The chat, topic and reply of the copy; copyMessage takes no business connection. */
-  readonly to: Destination
-  readonly fromChatId: TelegramId
-  readonly messageId: number
-}
-
-/** A forum topic as createForumTopic answers it: its `message_thread_id` is where its messages go. */
-export const ForumTopic = Schema.Struct({
-  message_thread_id: Schema.Number,
-  name: Schema.String,
-  icon_color: Schema.optional(Schema.Number)
-})
-export type ForumTopic = typeof ForumTopic.Type
-
-/** A message identifier, as copyMessage answers it. */
-export const MessageId = Schema.Struct({ message_id: Schema.Number })
-export type MessageId = typeof MessageId.Type
 
 /** A draft of a message being written (`sendMessageDraft`): shown to the user, not a message. */
 export interface MessageDraft {
@@ -155,12 +132,6 @@ const sendMessageParams = (message: SendMessage): BotApiParams => ({
     reply_markup: inlineKeyboardMarkup(message.inlineKeyboard)
   })
 })
-
-/** `reply_markup` with an `inline_keyboard`, when there are buttons. */
-const inlineKeyboardMarkup = (rows: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined) =>
-  rows === undefined || rows.length === 0
-    ? undefined
-    : { inline_keyboard: rows.map((row) => row.map((button) => ({ text: button.text, callback_data: button.callbackData }))) }
 
 const nonEmpty = <A>(items: ReadonlyArray<A> | undefined) => (items === undefined || items.length === 0 ? undefined : items)
 
