@@ -108,7 +108,6 @@ export const makeHandoffRouting = Effect.gen(function*() {
     Effect.gen(function*() {
       const to = customerDestination(record)
       const text = messageText(message)
-      yield* keep(record, updateId, message, "assistant")
       yield* commitAnswer
       const sending: Effect.Effect<unknown, SendError> = !hasMedia(message)
         ? messenger.reply(to, { text: Option.getOrElse(text, () => ""), entities: entitiesOf(message) })
@@ -121,6 +120,8 @@ export const makeHandoffRouting = Effect.gen(function*() {
           note(record, profile.texts.handoffNotDelivered.replaceAll("{reason}", "media cannot be copied into a business chat"))
         )
       return yield* sending.pipe(
+        // Kept once sent: the bot knows afterwards what the customer was told.
+        Effect.zipRight(keep(record, updateId, message, "assistant")),
         Effect.as(Option.some("handoff: the operator's message sent to the customer")),
         Effect.catchIf((e) => e._tag !== "StoreError", (e) =>
           Effect.zipRight(

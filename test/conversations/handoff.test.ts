@@ -314,4 +314,23 @@ describe("human handoff with takeover", () => {
         ])
       }))
     }))
+
+  it.scoped("an operator's message the customer cannot get is noted in the topic, not kept as said", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
+      yield* runBot(fake, { handoff: handoffTo }, Effect.gen(function*() {
+        yield* deliver(update("customerHuman"))
+        yield* fake.script("sendMessage", { error: 403, description: "Forbidden: bot was blocked by the user" })
+        yield* deliver(update("operatorText"))
+        const texts = (yield* BotProfile).texts
+        expect((yield* params(fake, "sendMessage")).at(-1)).toEqual({
+          chat_id: operators,
+          message_thread_id: topic,
+          text: texts.handoffNotDelivered.replaceAll("{reason}", "the customer blocked the bot")
+        })
+        expect(yield* (yield* HistoryStore).lastN(dana, 10)).toEqual([])
+        expect(Option.map(yield* (yield* ClientStore).get(dana), (c) => c.blocked)).toEqual(Option.some(true))
+      }))
+    }))
 })
