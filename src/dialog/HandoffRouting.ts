@@ -21,7 +21,7 @@ import { conversationOf, isGroupChat, threadField, topicOf } from "../domain/Con
 import type { Role } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { type CallbackQuery, hasMedia, type Message, messageText, type TelegramId } from "../domain/Update.ts"
-import { Handoff } from "../handoff/Handoff.ts"
+import { countHandoff, Handoff } from "../handoff/Handoff.ts"
 import { conversationOfRecord, customerDestination, type HandoffRecord, topicDestination } from "../handoff/HandoffRecords.ts"
 import { backToBotData } from "../handoff/summary.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
@@ -100,6 +100,7 @@ export const makeHandoffRouting = Effect.gen(function*() {
         Effect.catchAll((e) => Effect.logWarning(`handoff topic ${record.topicId} not closed: ${e.message}`))
       )
       yield* handoff.records.remove(record)
+      yield* countHandoff("ended")
       yield* Effect.logInfo(`conversation of chat ${record.chatId} back with the bot (${by})`)
     })
 
@@ -122,11 +123,12 @@ export const makeHandoffRouting = Effect.gen(function*() {
       return yield* sending.pipe(
         // Kept once sent: the bot knows afterwards what the customer was told.
         Effect.zipRight(keep(record, updateId, message, "assistant")),
+        Effect.zipLeft(countHandoff("to_customer")),
         Effect.as(Option.some("handoff: the operator's message sent to the customer")),
         Effect.catchIf((e) => e._tag !== "StoreError", (e) =>
           Effect.zipRight(
             Effect.zipRight(
-              Effect.logWarning(`operator's message not delivered to chat ${record.chatId}: ${e.message}`),
+              Effect.zipRight(countHandoff("not_delivered"), Effect.logWarning(`operator's message not delivered to chat ${record.chatId}: ${e.message}`)),
               note(record, profile.texts.handoffNotDelivered.replaceAll("{reason}", describeFailure(e)))
             ),
             Effect.succeed(Option.some("handoff: the operator's message not delivered"))
@@ -192,6 +194,7 @@ export const makeHandoffRouting = Effect.gen(function*() {
         return Option.none()
       }
       yield* keep(record.value, updateId, message, "user")
+      yield* countHandoff("to_topic")
       return Option.some("handoff: the customer's message copied into the topic")
     })
 

@@ -15,7 +15,7 @@
  * the client and announced in `ADMIN_CHAT_ID` (or, after a refused topic, in the handoff chat
  * itself) with the profile's `handoffNotice`.
  */
-import { Clock, Context, Effect, Layer, Option } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { toConversation } from "../domain/Conversation.ts"
 import type { Destination } from "../domain/Destination.ts"
 import type { Client, NewClient } from "../domain/Dialog.ts"
@@ -32,6 +32,19 @@ import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { HandoffConfig } from "./HandoffConfig.ts"
 import { conversationOfRecord, type HandoffRecord, type HandoffRecords, makeHandoffRecords, topicDestination } from "./HandoffRecords.ts"
 import { backButton, summaryText, topicName } from "./summary.ts"
+
+/**
+ * Handoff events, by `event`: `started` (a topic opened), `reused` (a topic already open),
+ * `notice` (no handoff chat), `fallback` (no topic could be opened), `to_customer` and
+ * `to_topic` (messages routed), `not_delivered`, `ended`.
+ */
+export const handoffEvents = Metric.counter("bot_handoffs_total", {
+  description: "Human handoff events: topics opened or reused, notices, fallbacks, messages routed, handoffs ended",
+  incremental: true
+})
+
+/** Counts one handoff event. */
+export const countHandoff = (event: string): Effect.Effect<void> => Metric.increment(Metric.tagged(handoffEvents, "event", event))
 
 /** What starts a handoff: whose conversation, who asked and why. */
 export interface HandoffRequest {
@@ -119,19 +132,21 @@ export const makeHandoff = Effect.gen(function*() {
     Effect.gen(function*() {
       if (request.user !== undefined) yield* clients.getOrCreate(request.user)
       const client = yield* clients.requestHandoff(request.userId, request.reason)
-      if (Option.isNone(handoffChatId)) return yield* notice(client, request.reason, Option.none())
+      if (Option.isNone(handoffChatId)) return yield* Effect.zipLeft(notice(client, request.reason, Option.none()), countHandoff("notice"))
       const chatId = handoffChatId.value
       const existing = yield* records.get(toConversation(conversationFields(request.conversation)))
       if (Option.isSome(existing) && existing.value.handoffChatId === chatId) {
         // Written again: a crash may have come between the record and its topic key.
         yield* records.put(existing.value)
         yield* summarize(existing.value, client, request.stage)
+        yield* countHandoff("reused")
         return { _tag: "Topic", topicId: existing.value.topicId, reused: true } as const
       }
       const name = topicName(profile.texts.handoffTopic, client)
       const topic = yield* Effect.either(api.createForumTopic(chatId, name, retried))
       if (topic._tag === "Left") {
         yield* Effect.logWarning(`handoff topic not opened in chat ${chatId}, sending a notice instead: ${topic.left.message}`)
+        yield* countHandoff("fallback")
         return yield* notice(client, request.reason, handoffChatId)
       }
       const record: HandoffRecord = {
@@ -148,6 +163,7 @@ export const makeHandoff = Effect.gen(function*() {
       yield* records.put(record)
       yield* Effect.logInfo(`conversation of chat ${record.chatId} handed off to topic ${record.topicId} of chat ${chatId}`)
       yield* summarize(record, client, request.stage)
+      yield* countHandoff("started")
       return { _tag: "Topic", topicId: record.topicId, reused: false } as const
     }).pipe(withSpan("handoff.start", { attributes: { chat_id: request.conversation.chatId } }))
 

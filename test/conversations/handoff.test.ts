@@ -10,9 +10,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Option } from "effect"
+import { Duration, Effect, Layer, Metric, Option } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
-import { Handoff } from "../../src/handoff/Handoff.ts"
+import { Handoff, handoffEvents } from "../../src/handoff/Handoff.ts"
 import type { HandoffConfigShape } from "../../src/handoff/HandoffConfig.ts"
 import { BotProfile } from "../../src/profile/BotProfile.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
@@ -37,6 +37,12 @@ const forumTopic = (id: number, name: string) => ({ result: { message_thread_id:
 const runBot = <A, E, R>(fake: FakeBotApi, options: ConversationBotOptions, body: Effect.Effect<A, E, R>) =>
   Effect.scoped(Effect.flatMap(Layer.build(conversationBot(fake, options)), (context) => Effect.provide(body, context)))
 
+/** The `bot_handoffs_total` count of each event. */
+const handoffCounts = Effect.forEach(
+  ["started", "to_topic", "to_customer", "ended"] as const,
+  (event) => Effect.map(Metric.value(Metric.tagged(handoffEvents, "event", event)), (state) => state.count)
+)
+
 const params = (fake: FakeBotApi, method: string) => Effect.map(fake.calls(method), (calls) => calls.map((c) => c.params))
 
 /** A SQLite file in a fresh directory, removed when the test's scope closes. */
@@ -51,6 +57,7 @@ describe("human handoff with takeover", () => {
       const fake = yield* makeFakeBotApi()
       yield* fake.script("createForumTopic", forumTopic(topic, "Dana Fox · 7001"))
       const stores = StoresSqlite({ path: yield* sqliteFile, busyTimeout: Duration.seconds(5) }).pipe(Layer.orDie)
+      const countsBefore = yield* handoffCounts
 
       // The first process: the customer asks, /human opens the topic, a message is copied into it.
       yield* runBot(fake, { stores, handoff: handoffTo, script: turns({ stage: "delivery", synthesize: "NW-1001 ships today." }) }, Effect.gen(function*() {
@@ -129,6 +136,9 @@ describe("human handoff with takeover", () => {
           ["assistant", "We are open 9 to 18."]
         ])
       }))
+      // bot_handoffs_total: one topic started, one message into it, two to the customer, one handoff ended.
+      const countsAfter = yield* handoffCounts
+      expect(countsAfter.map((n, i) => n - countsBefore[i]!)).toEqual([1, 1, 2, 1])
     }))
   it.scoped("/done in the topic gives the chat back; /done is not sent to the customer", () =>
     Effect.gen(function*() {
