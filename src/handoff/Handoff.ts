@@ -142,25 +142,30 @@ export const makeHandoff = Effect.gen(function*() {
         yield* countHandoff("reused")
         return { _tag: "Topic", topicId: existing.value.topicId, reused: true } as const
       }
-      const name = topicName(profile.texts.handoffTopic, client)
-      const topic = yield* Effect.either(api.createForumTopic(chatId, name, retried))
-      if (topic._tag === "Left") {
-        yield* Effect.logWarning(`handoff topic not opened in chat ${chatId}, sending a notice instead: ${topic.left.message}`)
-        yield* countHandoff("fallback")
-        return yield* notice(client, request.reason, handoffChatId)
-      }
-      const record: HandoffRecord = {
+      const since = yield* Clock.currentTimeMillis
+      const recordOf = (topicId: number): HandoffRecord => ({
         ...conversationFields(request.conversation),
         userId: request.userId,
         handoffChatId: chatId,
-        topicId: topic.right.message_thread_id,
-        since: yield* Clock.currentTimeMillis,
+        topicId,
+        since,
         reason: request.reason,
         updateId: request.updateId,
         summarySent: false
+      })
+      // Recorded before anything else is sent, and not interrupted between the topic's answer and
+      // its record (a tool's timeout): a re-run of this update, or another start, reuses the topic.
+      const opened = yield* Effect.uninterruptibleMask((restore) =>
+        Effect.either(restore(api.createForumTopic(chatId, topicName(profile.texts.handoffTopic, client), retried))).pipe(
+          Effect.tap((topic) => (topic._tag === "Left" ? Effect.void : records.put(recordOf(topic.right.message_thread_id))))
+        )
+      )
+      if (opened._tag === "Left") {
+        yield* Effect.logWarning(`handoff topic not opened in chat ${chatId}, sending a notice instead: ${opened.left.message}`)
+        yield* countHandoff("fallback")
+        return yield* notice(client, request.reason, handoffChatId)
       }
-      // Recorded before anything else is sent: a re-run of this update reuses the topic.
-      yield* records.put(record)
+      const record = recordOf(opened.right.message_thread_id)
       yield* Effect.logInfo(`conversation of chat ${record.chatId} handed off to topic ${record.topicId} of chat ${chatId}`)
       yield* summarize(record, client, request.stage)
       yield* countHandoff("started")
