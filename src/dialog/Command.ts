@@ -15,7 +15,7 @@
  */
 import { type Effect, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
-import type { TelegramId } from "../domain/Update.ts"
+import type { TelegramId, User } from "../domain/Update.ts"
 
 /** Who a command runs for, and what was written after its name. */
 export interface CommandContext {
@@ -24,6 +24,10 @@ export interface CommandContext {
   readonly updateId: TelegramId
   /** The forum topic the command was written in (its conversation); absent elsewhere. */
   readonly threadId?: number | undefined
+  /** The business connection the command came through (its answer goes on it); absent elsewhere. */
+  readonly businessConnectionId?: string | undefined
+  /** Who wrote the command, as Telegram describes them. */
+  readonly from?: User | undefined
   /** The text after the command, trimmed (`NW-1001` in `/orders NW-1001`); empty when none. */
   readonly args: string
 }

@@ -13,7 +13,7 @@
  * changes) are answered without the model. Voice notes, photos and documents first become the
  * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
-import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownToEntities } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
 import { withReplyContext } from "./replyContext.ts"
@@ -22,6 +22,7 @@ import { commitAnswer } from "../domain/CurrentUpdate.ts"
 import { conversationOf, isGroupChat, threadField } from "../domain/Conversation.ts"
 import { type Destination, destinationOf, type To } from "../domain/Destination.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
+import { CurrentMergedParts } from "../domain/MergedTurn.ts"
 import type { StoreError } from "../domain/errors.ts"
 import {
   type ChatMemberUpdated,
@@ -47,6 +48,7 @@ import { Addressing, speakerName } from "./Addressing.ts"
 import { Business } from "./Business.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
+import { makeHandoffRouting } from "./HandoffRouting.ts"
 import { earlierAddressed, turnText } from "./mergedTurnText.ts"
 import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
 import { addUsage, makeStages } from "./stages.ts"
@@ -86,6 +88,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const media = yield* MediaTurn
   const addressing = yield* Addressing
   const business = yield* Business
+  const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
   const { classify, think } = stages
   const replies = yield* StreamingReplies
@@ -144,7 +147,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
 
       const classified = yield* classify(context, prompt)
       const stage = stageOrDefault(profile, classified.stage)
-      const toolContext: ToolContext = { chatId, userId: from.id, updateId }
+      const toolContext: ToolContext = {
+        chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
+      }
       const thought = yield* think(stage, client, context, prompt, toolContext, userMedia)
       const findings = renderFindings(thought.notes, thought.results)
       const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
@@ -189,12 +194,19 @@ export const makeDialogPipeline = Effect.gen(function*() {
 
   const onMessage = (updateId: TelegramId, message: Message): Effect.Effect<Outcome, PipelineError> =>
     Effect.gen(function*() {
+      // Operators' messages in the handoff chat go to their customers (HandoffRouting.ts).
+      const routed = yield* handoff.operator(updateId, message)
+      if (Option.isSome(routed)) return skipped(routed.value)
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
       // The owner's own business messages, paused business chats and group messages not
       // addressed to the bot are kept as context, not answered.
       const held = yield* business.screen(updateId, message)
       if (Option.isSome(held)) return { _tag: "Skipped", reason: held.value } as const
+      // A conversation handed off to a colleague: the messages of the turn go to their topic, not to the model.
+      yield* Effect.forEach(yield* FiberRef.get(CurrentMergedParts), (part) => handoff.customer(part.updateId, part.message), { discard: true })
+      const handedOff = yield* handoff.customer(updateId, message)
+      if (Option.isSome(handedOff)) return skipped(handedOff.value)
       if (Option.isNone(yield* addressing.screen(updateId, message)) && !(yield* earlierAddressed(addressing))) {
         return { _tag: "Skipped", reason: "not addressed" } as const
       }
@@ -222,7 +234,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* answer(to, profile.texts.emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
-      const command = yield* commands.reply(text.value, { chatId, userId: from.id, updateId, ...threadField(conversationOf(message)) })
+      const command = yield* commands.reply(text.value, {
+        chatId, userId: from.id, updateId, ...threadField(conversationOf(message)), businessConnectionId: to.businessConnectionId, from
+      })
       if (Option.isSome(command)) {
         yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const
@@ -244,11 +258,17 @@ export const makeDialogPipeline = Effect.gen(function*() {
       onSome: (message) => onMessage(update.update_id, message),
       onNone: () => {
         if (update.callback_query) {
-          // Buttons are not part of the dialog yet: stop the client's spinner and move on.
-          return api.answerCallbackQuery(update.callback_query.id).pipe(
-            Effect.catchAll((e) => Effect.logWarning(`answerCallbackQuery failed: ${e.message}`)),
-            Effect.as({ _tag: "Skipped", reason: "callback_query answered" } as const)
-          )
+          const query = update.callback_query
+          // The handoff's "Back to bot" button; other buttons are not part of the dialog yet:
+          // stop the client's spinner and move on.
+          return Effect.flatMap(handoff.callback(query), Option.match({
+            onSome: (reason) => Effect.succeed(skipped(reason)),
+            onNone: () =>
+              api.answerCallbackQuery(query.id).pipe(
+                Effect.catchAll((e) => Effect.logWarning(`answerCallbackQuery failed: ${e.message}`)),
+                Effect.as({ _tag: "Skipped", reason: "callback_query answered" } as const)
+              )
+          }))
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
         if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)

@@ -1,12 +1,14 @@
 /**
  * The built-in commands: `/start` greets, `/help` shows the profile's help text, `/clear`
- * forgets the conversation's history (the chat's, or the forum topic's). Their replies are the profile's texts.
+ * forgets the conversation's history (the chat's, or the forum topic's), `/human` hands the
+ * conversation to a colleague. Their replies are the profile's texts.
  */
 import { Effect, Option } from "effect"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
+import { humanCommand } from "./humanCommand.ts"
 
 export const startCommand = defineCommand({
   name: "start",
@@ -42,5 +44,5 @@ export const clearCommand = defineCommand({
     })
 })
 
-/** The built-in commands, in the order a command menu lists them. */
-export const builtinCommands = [startCommand, helpCommand, clearCommand] as const
+/** The built-in commands, in the order a command menu lists them (`/human`: `humanCommand.ts`). */
+export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand] as const

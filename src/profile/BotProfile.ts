@@ -7,6 +7,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer, ParseResult, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
+import { handoffTexts } from "./handoffTexts.ts"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
 const ToolName = Schema.String.pipe(
@@ -85,7 +86,8 @@ export const ProfileTexts = Schema.Struct({
   tooFast: Schema.optionalWith(NonEmpty, {
     default: () => "You are sending messages too fast. Please wait a moment: messages sent meanwhile are not answered."
   }),
-  ...mediaTexts
+  ...mediaTexts,
+  ...handoffTexts
 })
 
 export const ProfileFile = Schema.Struct({

@@ -31,6 +31,8 @@ import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsList } from "../tools/Tools.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
+import { Handoff, HandoffLive } from "../handoff/Handoff.ts"
+import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
 import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
@@ -39,7 +41,7 @@ import type { UpdateRunner } from "./UpdateRunner.ts"
 export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
 
 /** Services every tool and command handler may use. */
-export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi
+export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi | Handoff
 
 export interface BotParts<E, R> {
   readonly telegram: Layer.Layer<TelegramApi, E, R>
@@ -59,6 +61,8 @@ export interface BotParts<E, R> {
   /** The chats' queues; in this process (`ChatQueueInProcess`) when not given. */
   readonly queue?: Layer.Layer<ChatQueue, E, R | UpdateRunner | Stores | DispatcherConfig>
   readonly streamConfig?: Layer.Layer<StreamConfig, E, R>
+  /** The human handoff's settings (`HANDOFF_CHAT_ID`…); read from the environment when not given. */
+  readonly handoffConfig?: Layer.Layer<HandoffConfig, E, R>
 }
 
 export type BotServices =
@@ -82,6 +86,8 @@ export type BotServices =
   | MediaTurn
   | StreamConfig
   | StreamingReplies
+  | Handoff
+  | HandoffConfig
 
 /** Fails at start when a stage of the profile allows a tool that is not registered. */
 export const StageToolsCheck = Layer.effectDiscard(
@@ -102,9 +108,10 @@ export const botLayer = <E, R>(
     parts.toolsConfig ?? ToolsConfig.fromEnv,
     parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
     parts.sendConfig ?? SendConfig.fromEnv,
-    parts.streamConfig ?? StreamConfig.fromEnv
+    parts.streamConfig ?? StreamConfig.fromEnv,
+    parts.handoffConfig ?? HandoffConfig.fromEnv
   )
-  const withModel = Layer.provideMerge(parts.model, base)
+  const withModel = Layer.provideMerge(HandoffLive, Layer.provideMerge(parts.model, base))
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
   const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withModel))
   const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands

@@ -13,16 +13,21 @@ import { type Destination, type To, toDestination } from "../domain/Destination.
 import { BusinessConnection } from "../domain/Business.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import { TextEntity } from "./format/FormattedText.ts"
+import { type CopyMessage, ForumTopic, type InlineButton, inlineKeyboardMarkup, MessageId } from "./BotApiTopics.ts"
 import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
 
 export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
 export type ParseMode = typeof ParseMode.Type
+
+export { type CopyMessage, ForumTopic, type InlineButton, MessageId } from "./BotApiTopics.ts"
 
 export interface SendMessage extends Destination {
   readonly text: string
   readonly parseMode?: ParseMode | undefined
   /** Formatting as entities (UTF-16 offsets), instead of a `parseMode`. */
   readonly entities?: ReadonlyArray<TextEntity> | undefined
+  /** Inline keyboard buttons under the message, row by row (`reply_markup.inline_keyboard`). */
+  readonly inlineKeyboard?: ReadonlyArray<ReadonlyArray<InlineButton>> | undefined
 }
 
 /** A draft of a message being written (`sendMessageDraft`): shown to the user, not a message. */
@@ -120,7 +125,12 @@ export const destinationParams = (to: Destination): BotApiParams =>
 
 const sendMessageParams = (message: SendMessage): BotApiParams => ({
   ...destinationParams(message),
-  ...defined({ text: message.text, parse_mode: message.parseMode, entities: nonEmpty(message.entities) })
+  ...defined({
+    text: message.text,
+    parse_mode: message.parseMode,
+    entities: nonEmpty(message.entities),
+    reply_markup: inlineKeyboardMarkup(message.inlineKeyboard)
+  })
 })
 
 const nonEmpty = <A>(items: ReadonlyArray<A> | undefined) => (items === undefined || items.length === 0 ? undefined : items)
@@ -212,6 +222,26 @@ export const botApiMethods = (call: BotApiCall) => ({
       Ignored,
       options
     )),
+
+  /** Opens a topic in a forum supergroup (the bot must be an admin allowed to manage topics). */
+  createForumTopic: (chatId: TelegramId, name: string, options?: CallOptions): Effect.Effect<ForumTopic, TelegramError> =>
+    call("createForumTopic", { chat_id: chatId, name }, ForumTopic, options),
+
+  /** Closes a forum topic (it stays readable; the bot must be an admin allowed to manage topics). */
+  closeForumTopic: (chatId: TelegramId, threadId: number, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call("closeForumTopic", { chat_id: chatId, message_thread_id: threadId }, Ignored, options)),
+
+  /** Copies a message of any kind without a link to the original; answers the copy's id. */
+  copyMessage: (copy: CopyMessage, options?: CallOptions): Effect.Effect<MessageId, TelegramError> => {
+    // copyMessage has no business connection: only the chat, topic and reply apply.
+    const { businessConnectionId: _, ...where } = copy.to
+    return call(
+      "copyMessage",
+      { ...destinationParams(where), from_chat_id: copy.fromChatId, message_id: copy.messageId },
+      MessageId,
+      options
+    )
+  },
 
   answerCallbackQuery: (id: string, text?: string, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call("answerCallbackQuery", defined({ callback_query_id: id, text }), Ignored, options)),

@@ -71,6 +71,9 @@ export const makeRecorder = (options: RecorderOptions = {}) =>
         calls.push({ method, params, updateId })
         if (Option.isSome(message) && options.echo) yield* options.echo(message.value)
         if (method in results) return results[method]
+        // A topic's thread id and a copy's id are message ids, as Telegram gives them.
+        if (method === "createForumTopic") return { message_thread_id: ++messageId, name: params["name"] }
+        if (method === "copyMessage") return { message_id: ++messageId }
         if (method !== "sendMessage") return true
         messageId++
         return { message_id: messageId, date: Math.floor((yield* Clock.currentTimeMillis) / 1000) }

@@ -22,6 +22,7 @@ import { type CompletionRequest, LanguageModel, type Purpose } from "../llm/Lang
 import { LanguageModelOffline } from "../llm/OfflineModel.ts"
 import { type Script, ScriptedModel, LanguageModelScripted, type ScriptedReply } from "../llm/ScriptedModel.ts"
 import { type BotProfile, BotProfileFile } from "../profile/BotProfile.ts"
+import { HandoffConfig, type HandoffConfigShape } from "../handoff/HandoffConfig.ts"
 import { botLayer, type ToolEnvironment } from "../runtime/BotLayer.ts"
 import { Dispatcher } from "../runtime/Dispatcher.ts"
 import { DocumentTextLive } from "../media/DocumentText.ts"
@@ -69,6 +70,8 @@ export interface TestBotOptions<R = never> {
   readonly mediaServices?: Layer.Layer<TelegramFiles | Transcriber, never, MediaConfig>
   /** Streamed answers (drafts in private chats); the defaults when not given. */
   readonly stream?: Partial<StreamConfigShape>
+  /** Human handoff settings; notice-only (no `HANDOFF_CHAT_ID`) when not given. */
+  readonly handoff?: Partial<HandoffConfigShape>
 }
 
 export const defaultProfilePath = new URL("../../profiles/shop/profile.json", import.meta.url).pathname
@@ -98,7 +101,8 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
       Layer.provide(Layer.merge(options.mediaServices ?? Layer.merge(TelegramFilesUnavailable, TranscriberUnavailable), DocumentTextLive)),
       Layer.provide(MediaConfig.make(options.media))
     ),
-    streamConfig: StreamConfig.make(options.stream)
+    streamConfig: StreamConfig.make(options.stream),
+    handoffConfig: HandoffConfig.make(options.handoff)
   }).pipe(Layer.orDie)
   return core.pipe(
     Layer.provideMerge(Layer.merge(TelegramApiRecorder(options.telegram), LanguageModelScripted(options.script ?? {})))

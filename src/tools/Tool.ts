@@ -11,6 +11,12 @@ export interface ToolContext {
   readonly chatId: TelegramId
   readonly userId: TelegramId
   readonly updateId: TelegramId
+  /** The forum topic of the conversation; absent elsewhere. */
+  readonly threadId?: number | undefined
+  /** The business connection the conversation runs on; absent elsewhere. */
+  readonly businessConnectionId?: string | undefined
+  /** The dialog stage the tool is called in. */
+  readonly stage?: string | undefined
 }
 
 /** A tool could not do its work; the message goes back to the model as the tool's result. */

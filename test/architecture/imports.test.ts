@@ -6,7 +6,8 @@
  *   observability             metrics, spans, tracing, logging
  *   profile, store            the bot's profile; clients, history and the inbox
  *   llm, telegram             language models; the Bot API, sending, webhook and poller
- *   tools, media              tools the model may call; voice, pictures and documents into the user's turn
+ *   tools, media, handoff     tools the model may call; voice, pictures and documents into the user's turn;
+ *                             human handoff (topics in the operators' chat, kept in the store)
  *   dialog                    the pipeline and its in-chat commands
  *   runtime                   dispatcher, chat queue, update runner, the layer graph
  *   cluster                   the chats' queues on @effect/cluster (several replicas)
@@ -36,6 +37,7 @@ const rank: Record<string, number> = {
   telegram: 3,
   tools: 4,
   media: 4,
+  handoff: 4,
   dialog: 5,
   runtime: 6,
   cluster: 6.5,

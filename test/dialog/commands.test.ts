@@ -100,12 +100,13 @@ describe("a team's command through the bot's parts", () => {
       expect(textsTo(sent, 7)).toEqual(["You have no open orders."])
       // The help text is the profile's, byte for byte.
       expect(profile.texts.help).toBe(
-        "I can answer questions about Northwind Goods: delivery and shipping, payment, prices, opening hours, returns and refunds. I can remember your name, phone and email, and call a human colleague when you ask.\n\nCommands:\n/start — greeting\n/help — this message\n/clear — forget our conversation"
+        "I can answer questions about Northwind Goods: delivery and shipping, payment, prices, opening hours, returns and refunds. I can remember your name, phone and email, and call a human colleague when you ask.\n\nCommands:\n/start — greeting\n/help — this message\n/clear — forget our conversation\n/human — talk to a person"
       )
       expect((yield* Commands).list).toEqual([
         { name: "start", description: "greeting" },
         { name: "help", description: "what the bot can do" },
         { name: "clear", description: "forget our conversation" },
+        { name: "human", description: "talk to a person" },
         { name: "orders", description: "your open orders" }
       ])
       expect(yield* (yield* ScriptedModel).requests).toEqual([])
@@ -130,7 +131,7 @@ describe("a team's command through the bot's parts", () => {
     Effect.gen(function*() {
       const sent = yield* runUpdates([textMessage({ userId: 42, text: "/orders" })])
       expect(textsTo(sent, 42)).toEqual(["a dialog answer"])
-      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear"])
+      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human"])
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["n"], synthesize: ["a dialog answer"] } }))))
 })
 

@@ -13,6 +13,7 @@ import { ClientStore } from "../../src/store/ClientStore.ts"
 import { ConversationState } from "../../src/store/ConversationState.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
+import { handoffContract } from "./handoffContract.ts"
 
 export const id = (n: number) => n as TelegramId
 
@@ -284,6 +285,8 @@ export const storeContract = (
           expect(yield* state.get(key)).toEqual(Option.none())
         }))
     })
+
+    handoffContract(test)
 
     describe("Inbox", () => {
       const update = (updateId: number, chatId?: number) => ({

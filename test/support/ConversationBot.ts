@@ -7,6 +7,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../../src/dialog/DialogConfig.ts"
 import { decodeUpdate } from "../../src/domain/Update.ts"
+import { HandoffConfig, type HandoffConfigShape } from "../../src/handoff/HandoffConfig.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelScripted, type Script } from "../../src/llm/ScriptedModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
@@ -23,6 +24,8 @@ export interface ConversationBotOptions {
   readonly dialog?: Partial<DialogConfigShape>
   readonly stores?: Layer.Layer<Stores>
   readonly dispatcher?: Partial<DispatcherConfigShape>
+  /** Human handoff settings; notice-only (no `HANDOFF_CHAT_ID`) when not given. */
+  readonly handoff?: Partial<HandoffConfigShape>
 }
 
 /** The bot's layers against `fake`; `ScriptedModel` is provided too. */
@@ -34,7 +37,8 @@ export const conversationBot = (fake: FakeBotApi, options: ConversationBotOption
     profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
     dialogConfig: DialogConfig.make(options.dialog),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
-    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
+    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
+    handoffConfig: HandoffConfig.make(options.handoff)
   }).pipe(Layer.orDie, Layer.provideMerge(LanguageModelScripted(options.script ?? {})))
 
 /** Hands updates (as Telegram sends them) to the dispatcher in order and waits until all are handled. */

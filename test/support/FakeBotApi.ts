@@ -7,7 +7,8 @@
  * with `addFile` are served as Telegram does: `getFile` answers their `file_path`, and
  * `GET /file/bot<token>/<file_path>` their bytes (or a scripted fault). Drafts
  * (`sendMessageDraft`) and edits (`editMessageText`) are accepted, or drafts refused as an
- * older Bot API server does (`refuseDrafts`).
+ * older Bot API server does (`refuseDrafts`). Forum topics are opened (`createForumTopic`,
+ * answering a `ForumTopic`) and closed, and `copyMessage` answers a `MessageId`.
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -211,7 +212,13 @@ export const makeFakeBotApi = (
           })
         case "sendChatAction":
         case "answerCallbackQuery":
+        case "closeForumTopic":
           return sendOk(res, true)
+        case "createForumTopic":
+          // A topic's thread id is the id of the service message that created it.
+          return sendOk(res, { message_thread_id: nextMessageId++, name: params["name"], icon_color: 7322096 })
+        case "copyMessage":
+          return sendOk(res, { message_id: nextMessageId++ })
         case "getUpdates":
           return getUpdates(params, res)
         case "setWebhook":
@@ -285,7 +292,7 @@ export const makeFakeBotApi = (
         }
         const scripted = scripts.get(method)?.shift()
         if (scripted !== undefined) return reply(res, scripted)
-        if (method === "sendMessage" || method === "editMessageText") delivered.push(call)
+        if (method === "sendMessage" || method === "editMessageText" || method === "copyMessage") delivered.push(call)
         return defaultAnswer(method, params, res)
       })
     })

@@ -1,10 +1,10 @@
-/** Asks for a human: recorded on the client, and announced in the admin chat when one is set. */
-import { Effect, Option, Schema } from "effect"
-import { ToolsConfig } from "../ToolsConfig.ts"
-import type { TelegramId } from "../../domain/Update.ts"
-import { BotProfile } from "../../profile/BotProfile.ts"
-import { ClientStore } from "../../store/ClientStore.ts"
-import { TelegramApi } from "../../telegram/TelegramApi.ts"
+/**
+ * Asks for a human: recorded on the client; with `HANDOFF_CHAT_ID` a colleague's topic is
+ * opened and the conversation handed off (`Handoff`, src/handoff/), otherwise (or when the
+ * topic cannot be opened) announced in the admin chat when one is set.
+ */
+import { Effect, Schema } from "effect"
+import { Handoff } from "../../handoff/Handoff.ts"
 import { defineTool, ToolFailure } from "../Tool.ts"
 
 export const requestHumanHandoff = defineTool({
@@ -17,24 +17,21 @@ export const requestHumanHandoff = defineTool({
   }),
   handler: (args, context) =>
     Effect.gen(function*() {
-      const clients = yield* ClientStore
-      const config = yield* ToolsConfig
-      const profile = yield* BotProfile
-      const client = yield* clients.requestHandoff(context.userId, args.reason).pipe(
-        Effect.mapError((e) => new ToolFailure({ message: `could not record the request: ${e.message}` }))
-      )
-      let adminNotified = false
-      if (Option.isSome(config.adminChatId)) {
-        const api = yield* TelegramApi
-        const text = profile.texts.handoffNotice
-          .replaceAll("{name}", client.profile.name ?? client.firstName)
-          .replaceAll("{id}", String(client.id))
-          .replaceAll("{reason}", args.reason)
-        adminNotified = yield* api.sendMessage({ chatId: config.adminChatId.value as TelegramId, text }).pipe(
-          Effect.as(true),
-          Effect.catchAll((e) => Effect.as(Effect.logWarning(`admin chat not notified: ${e.message}`), false))
-        )
-      }
-      return { requested: true, adminNotified }
+      const handoff = yield* Handoff
+      const started = yield* handoff.start({
+        conversation: {
+          chatId: context.chatId,
+          ...(context.threadId === undefined ? {} : { threadId: context.threadId }),
+          ...(context.businessConnectionId === undefined ? {} : { businessConnectionId: context.businessConnectionId })
+        },
+        userId: context.userId,
+        reason: args.reason,
+        stage: context.stage,
+        updateId: context.updateId
+      }).pipe(Effect.mapError((e) => new ToolFailure({ message: `could not record the request: ${e.message}` })))
+      return started._tag === "Topic"
+        // The colleague answers in this chat from now on; the bot stays quiet until they give it back.
+        ? { requested: true, handedOff: true }
+        : { requested: true, adminNotified: started.notified }
     })
 })
