@@ -180,6 +180,34 @@ describe("quick successive messages", () => {
       script: { classify: [{ delay: "1 minute", then: "general" }] },
       dispatcher: { mergeWindow, updateDeadline: Duration.seconds(5) }
     }))))
+
+  it.scoped("a merged turn of a handed-off customer: each of its messages is copied into the operators' topic, the model is not asked", () =>
+    Effect.gen(function*() {
+      const recorder = yield* TelegramRecorder
+      yield* submitAll([textMessage({ updateId: 5101, userId: 14, text: "/human" })])
+      yield* awaitIdle
+      const [opened] = yield* Effect.map(recorder.calls, (calls) => calls.filter((c) => c.method === "createForumTopic"))
+      expect(opened?.params["chat_id"]).toBe(-1001700000001)
+      yield* submitAll([
+        textMessage({ updateId: 5102, userId: 14, text: "are you there?" }),
+        textMessage({ updateId: 5103, userId: 14, text: "I need to change the address" })
+      ])
+      yield* TestClock.adjust(mergeWindow)
+      yield* awaitIdle
+      const copies = yield* Effect.map(recorder.calls, (calls) => calls.filter((c) => c.method === "copyMessage").map((c) => c.params))
+      expect(copies.map((c) => [c["chat_id"], c["from_chat_id"]])).toEqual([[-1001700000001, 14], [-1001700000001, 14]])
+      expect(copies.map((c) => c["message_id"])).toHaveLength(2)
+      expect(new Set(copies.map((c) => c["message_id"])).size).toBe(2)
+      expect(yield* modelRequests()).toEqual([])
+      expect(yield* entries([5102, 5103])).toEqual([
+        Option.some({ status: "done", note: mergedNote(id(5103)) }),
+        Option.some({ status: "done", note: undefined })
+      ])
+    }).pipe(Effect.provide(testBot({
+      script: echo(0),
+      dispatcher: { mergeWindow },
+      handoff: { handoffChatId: Option.some(-1001700000001 as TelegramId) }
+    }))))
 })
 
 describe("what may be merged", () => {
