@@ -3,13 +3,8 @@ import { Config } from "effect"
 import { duration, Settings } from "../config.ts"
 
 export const StreamConfigSchema = Config.all({
-  /**
-   * Whether answers in private chats are streamed as drafts (`sendMessageDraft`) before the final
-   * message. Off by default for now: under the fault suite's load (model errors and hangs, 429
-   * storms, a store outage) streamed dialogs overrun `UPDATE_DEADLINE` by several seconds, which
-   * final-only answers do not.
-   */
-  replies: Config.boolean("STREAM_REPLIES").pipe(Config.withDefault(false)),
+  /** Whether answers in private chats are streamed as drafts (`sendMessageDraft`) before the final message. */
+  replies: Config.boolean("STREAM_REPLIES").pipe(Config.withDefault(true)),
   /** At most one draft per this interval. */
   draftInterval: duration("STREAM_DRAFT_INTERVAL", "400 millis"),
   /**
