@@ -15,7 +15,7 @@ import {
   LanguageModel,
   type ToolCall
 } from "./LanguageModel.ts"
-import { withSpan } from "../observability/span.ts"
+import { callSpan } from "./callSpan.ts"
 
 export const offlineNotice =
   "(I'm the built-in offline demo model: my answers come from simple rules and the knowledge base. Set OPENAI_API_KEY or OPENAI_BASE_URL to use a real language model.)"
@@ -220,18 +220,8 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
         const response = complete(request)
         showWords(response.text ?? "", onText)
         return response
-      }),
-    complete: (request) =>
-      Effect.sync(() => complete(request)).pipe(
-        Effect.tap((response) =>
-          Effect.annotateCurrentSpan({
-            prompt_tokens: response.usage.promptTokens,
-            completion_tokens: response.usage.completionTokens,
-            tool_calls: response.toolCalls.length
-          })
-        ),
-        withSpan("llm.complete", { attributes: { model: "offline", purpose: request.purpose } })
-      )
+      }).pipe(callSpan(request.purpose, "offline", true)),
+    complete: (request) => Effect.sync(() => complete(request)).pipe(callSpan(request.purpose, "offline"))
   })
 })
 

@@ -27,7 +27,7 @@ import { recordRetry, withMetrics } from "./LlmMetrics.ts"
 import { failureOf, ModelCallFailed, retrySchedule } from "./OpenAiRetry.ts"
 import { openAiStream } from "./OpenAiStream.ts"
 import { decodeCompletion, fromWire, maxToolCallsPerResponse, toWireMessages, toWireTools } from "./OpenAiWire.ts"
-import { withSpan } from "../observability/span.ts"
+import { callSpan } from "./callSpan.ts"
 
 /** Sent as the key to endpoints that need none (the SDK insists on one). */
 export const placeholderKey = "no-key"
@@ -126,14 +126,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
             onSome: (response) => Effect.as(ignored, response)
           })
         }),
-        Effect.tap((response) =>
-          Effect.annotateCurrentSpan({
-            prompt_tokens: response.usage.promptTokens,
-            completion_tokens: response.usage.completionTokens,
-            tool_calls: response.toolCalls.length
-          })
-        ),
-        withSpan("llm.complete", { attributes: { purpose: request.purpose, model } }),
+        callSpan(request.purpose, model),
         Effect.annotateLogs({ purpose: request.purpose, model })
       )
     }
@@ -145,13 +138,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         { client, timeout: config.timeout, schedule: scheduleFor(request.purpose, model), fail: failWith(request.purpose) },
         body(request, model),
         onText
-      ).pipe(
-        Effect.tap((response) =>
-          Effect.annotateCurrentSpan({ prompt_tokens: response.usage.promptTokens, completion_tokens: response.usage.completionTokens })
-        ),
-        withSpan("llm.complete", { attributes: { purpose: request.purpose, model, streamed: true } }),
-        Effect.annotateLogs({ purpose: request.purpose, model })
-      )
+      ).pipe(callSpan(request.purpose, model, true), Effect.annotateLogs({ purpose: request.purpose, model }))
     }
 
     const service: LanguageModelService = { description: describeLlm(config), complete, stream }

@@ -16,7 +16,7 @@ import {
   type Purpose,
   type ToolCall
 } from "./LanguageModel.ts"
-import { withSpan } from "../observability/span.ts"
+import { callSpan } from "./callSpan.ts"
 
 export type ScriptedToolCall = {
   readonly name: string
@@ -120,18 +120,10 @@ export const makeScriptedModel = (script: Script = {}) =>
 
     const model = LanguageModel.of({
       description: "scripted (tests)",
-      stream: (request, onText) => Effect.flatMap(nextReply(request), (reply) => streamed(request, reply, onText)),
+      stream: (request, onText) =>
+        Effect.flatMap(nextReply(request), (reply) => streamed(request, reply, onText)).pipe(callSpan(request.purpose, "scripted", true)),
       complete: (request) =>
-        Effect.flatMap(nextReply(request), (next) => answer(request, next)).pipe(
-          Effect.tap((response) =>
-            Effect.annotateCurrentSpan({
-              prompt_tokens: response.usage.promptTokens,
-              completion_tokens: response.usage.completionTokens,
-              tool_calls: response.toolCalls.length
-            })
-          ),
-          withSpan("llm.complete", { attributes: { purpose: request.purpose, model: "scripted" } })
-        )
+        Effect.flatMap(nextReply(request), (next) => answer(request, next)).pipe(callSpan(request.purpose, "scripted"))
     })
     const control = ScriptedModel.of({
       requests: Ref.get(requests),
