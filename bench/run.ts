@@ -76,6 +76,7 @@ const start = (system: System, extraEnv: Record<string, string>): Promise<Runnin
       ...extraEnv,
       ...system.env,
       BENCH_TMP: tmp,
+      BENCH_SYSTEM: system.name,
       BENCH_STORE_LATENCY_MS: String(storeLatency),
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error"
     },
