@@ -5,7 +5,7 @@
  *   npx tsx bench/profileSummary.ts <file.cpuprofile> [top=25]
  *
  * prints the sampled time by module (a package of node_modules, a file of src/, node's own
- * internals, the garbage collector, idle), then the functions with the most self time and the
+ * internals, the garbage collector, idle), self and total (the module anywhere on the stack), then the functions with the most self time and the
  * functions with the most total time (self plus callees, each function counted once per
  * sample however deep it recurs). Times are the samples' own intervals; idle time (the event
  * loop waiting) is left out of the shares.
@@ -69,6 +69,7 @@ const functionOf = (frame: CallFrame): string => {
 const self = new Map<string, number>()
 const total = new Map<string, number>()
 const modules = new Map<string, number>()
+const modulesTotal = new Map<string, number>()
 let busy = 0
 let idle = 0
 const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us)
@@ -86,9 +87,15 @@ profile.samples.forEach((id, i) => {
   add(self, functionOf(node.callFrame), us)
   add(modules, moduleOf(node.callFrame), us)
   const seen = new Set<string>()
+  const seenModules = new Set<string>()
   for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) {
     const frame = byId.get(current)?.callFrame
     if (frame === undefined || frame.functionName === "(root)") continue
+    const module = moduleOf(frame)
+    if (!seenModules.has(module)) {
+      seenModules.add(module)
+      add(modulesTotal, module, us)
+    }
     const key = functionOf(frame)
     if (seen.has(key)) continue
     seen.add(key)
@@ -107,5 +114,6 @@ const print = (title: string, map: Map<string, number>) => {
 
 console.log(`${file}: ${(busy / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle, ${profile.samples.length} samples`)
 print("self time by module", modules)
+print("total time by module (the module anywhere on the stack)", modulesTotal)
 print("self time by function", self)
 print("total time by function", total)
