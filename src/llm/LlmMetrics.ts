@@ -3,6 +3,7 @@
  * retries. Every metric is tagged `purpose` (classify, think, synthesize) and `model`.
  */
 import { Clock, Effect, Exit, Metric, MetricBoundaries, Stream } from "effect"
+import { withTags } from "../observability/Metrics.ts"
 import type { LanguageModelService, Purpose, Usage } from "./LanguageModel.ts"
 
 export const promptTokens = Metric.counter("llm_prompt_tokens_total", {
@@ -35,7 +36,7 @@ const tagged = <Type, Out>(
   metric: Metric.Metric<Type, number, Out>,
   purpose: Purpose,
   model: string
-): Metric.Metric<Type, number, Out> => metric.pipe(Metric.tagged("purpose", purpose), Metric.tagged("model", model))
+): Metric.Metric<Type, number, Out> => withTags(metric, { purpose, model })
 
 export const recordUsage = (purpose: Purpose, model: string, usage: Usage) =>
   Effect.all([
@@ -64,9 +65,9 @@ export const withMetrics = (
       yield* Metric.update(tagged(callDuration, request.purpose, model), seconds)
       if (Exit.isSuccess(exit)) {
         yield* recordUsage(request.purpose, model, exit.value.usage)
-        yield* Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", "ok"))
+        yield* Metric.increment(withTags(calls, { purpose: request.purpose, model, outcome: "ok" }))
       } else if (!Exit.isInterrupted(exit)) {
-        yield* Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", "error"))
+        yield* Metric.increment(withTags(calls, { purpose: request.purpose, model, outcome: "error" }))
       }
       return yield* exit
     }),
@@ -80,7 +81,7 @@ const streamWithMetrics = (
 ): NonNullable<LanguageModelService["stream"]> =>
 (request) => {
   const model = modelOf(request.purpose)
-  const outcome = (ok: boolean) => Metric.increment(Metric.tagged(tagged(calls, request.purpose, model), "outcome", ok ? "ok" : "error"))
+  const outcome = (ok: boolean) => Metric.increment(withTags(calls, { purpose: request.purpose, model, outcome: ok ? "ok" : "error" }))
   return Stream.unwrap(Effect.map(Clock.currentTimeMillis, (started) =>
     inner(request).pipe(
       Stream.tap((chunk) =>

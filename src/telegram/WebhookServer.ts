@@ -23,6 +23,7 @@ import {
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Context, Effect, Either, Fiber, Layer, Option, Redacted, Schema } from "effect"
 import { Update } from "../domain/Update.ts"
+import { withSpan } from "../observability/span.ts"
 import { makeHealth } from "./Health.ts"
 import { Intake } from "./Intake.ts"
 import { WebhookConfig, type WebhookConfigShape } from "./TelegramConfig.ts"
@@ -146,7 +147,7 @@ export const makeUpdateHandler = (config: WebhookConfigShape) =>
         }),
         Effect.annotateLogs("update_id", update.update_id)
       )
-    }).pipe(Effect.withSpan("telegram.webhook"))
+    }).pipe(withSpan("telegram.webhook"))
   })
 
 /** The webhook routes: POST `WEBHOOK_PATH` and GET `/healthz` (`Health.ts`). */
