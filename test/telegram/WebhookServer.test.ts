@@ -68,7 +68,11 @@ const startServer = (options: ServerOptions = {}) =>
     )
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-    const context = yield* Layer.buildWithScope(serverLayer(fake, stores, model, options), scope)
+    // Tracing off, as in production without a collector: the webhook answers on its node:http
+    // path (test/observability/webhook.test.ts covers the traced platform route).
+    const context = yield* Layer.buildWithScope(serverLayer(fake, stores, model, options), scope).pipe(
+      Effect.withTracerEnabled(false)
+    )
     const address = Context.get(context, HttpServer.HttpServer).address
     const port = address._tag === "TcpAddress" ? address.port : 0
     return {
