@@ -4,7 +4,8 @@
  * process; the load generator and the stand-ins (fake OpenAI endpoint, fake Bot API) run in
  * this one, over real HTTP on 127.0.0.1.
  *
- *   W1       2,000 webhook updates from 500 users over 64 keep-alive connections
+ *   W1       2,000 webhook updates from 500 users over 64 keep-alive connections (once more on
+ *            SQLite with the Bot API answering after 50 ms: `effect-sqlite@50ms`)
  *   intake   updates/s accepted with no dialog work behind the webhook
  *   overhead CPU per update through the whole pipeline with zero-latency stand-ins
  *
@@ -43,11 +44,14 @@ interface System {
   readonly script: string
   readonly env?: Record<string, string>
   readonly describe: string
+  /** The fake Bot API's round trip in this row (BENCH_BOTAPI_LATENCY_MS otherwise). */
+  readonly botApiLatencyMs?: number
 }
 
 const effectBot = "systems/effectBot.ts"
 const w1Systems: ReadonlyArray<System> = [
   { name: "effect-sqlite", script: effectBot, env: { BENCH_STORE: "sqlite" }, describe: "this bot, SQLite store (file, WAL)" },
+  { name: "effect-sqlite@50ms", script: effectBot, env: { BENCH_STORE: "sqlite" }, botApiLatencyMs: 50, describe: "this bot, SQLite store, the Bot API answering after a 50 ms round trip" },
   { name: "effect-memory+5ms", script: effectBot, env: { BENCH_STORE: "latency" }, describe: `this bot, memory store + ${storeLatency} ms async delay per store call` },
   { name: "blocking+5ms", script: effectBot, env: { BENCH_STORE: "blocking" }, describe: `the same pipeline, store calls blocking the event loop ${storeLatency} ms each (the original design)` },
   { name: "grammy+5ms", script: "systems/grammy.ts", describe: `grammY webhookCallback, same dialog as plain async code, ${storeLatency} ms async delay per store call` },
@@ -76,6 +80,7 @@ const start = (system: System, extraEnv: Record<string, string>): Promise<Runnin
       ...extraEnv,
       ...system.env,
       BENCH_TMP: tmp,
+      BENCH_SYSTEM: system.name,
       BENCH_STORE_LATENCY_MS: String(storeLatency),
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "error"
     },
@@ -151,7 +156,7 @@ interface W1Result {
 
 const runW1 = async (system: System): Promise<W1Result> => {
   const openAi = await startFakeOpenAi(modelLatency)
-  const botApi = await startFakeBotApi(botApiLatency)
+  const botApi = await startFakeBotApi(system.botApiLatencyMs ?? botApiLatency)
   const running = await start(system, { BENCH_OPENAI_URL: openAi.url, BENCH_BOTAPI_URL: botApi.url })
   try {
     running.child.send({ type: "reset" })
@@ -270,6 +275,11 @@ const main = async () => {
   ]))
   console.log(`\nIntake: ${intakeUpdates} updates, no dialog work\n`)
   console.log(table(intake, ["system", "updatesPerS", "ackP99Ms", "cpuMsPerUpdate", "non2xx"]))
+  const sqlite = w1.find((r) => r.system === "effect-sqlite")
+  const slowApi = w1.find((r) => r.system === "effect-sqlite@50ms")
+  if (sqlite && slowApi) {
+    console.log(`\nW1 on SQLite with a 50 ms Bot API round trip: completion ${slowApi.completionS} s, ${round(slowApi.completionS / sqlite.completionS, 2)}× the ${botApiLatency} ms run's ${sqlite.completionS} s`)
+  }
   if (overhead) console.log(`\nPipeline overhead: ${overhead.cpuMsPerUpdate} ms CPU per update (${overhead.updates} updates replayed in ${overhead.wallS} s)`)
   const figures = { date: new Date().toISOString(), machine, w1, intake, overhead }
   console.log(`\n${JSON.stringify(figures)}`)

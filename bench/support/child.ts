@@ -2,7 +2,15 @@
  * The bench side of a system under test, run in its own process: it tells the parent its
  * port when ready and answers requests for its own figures (event-loop delay, CPU time)
  * measured from the last `reset`.
+ *
+ * With `BENCH_CPU_PROF=<dir>` the process also takes a CPU profile of exactly that window (from
+ * `reset` to `stats`, so start-up and tsx's compilation stay out of it) and writes it to
+ * `<dir>/<system>-<pid>-<n>.cpuprofile`; `npx tsx bench/profileSummary.ts <file>` prints
+ * its top entries.
  */
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector"
+import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 
 export interface Ready {
@@ -30,13 +38,43 @@ export const env = (name: string, fallback?: string): string => {
   return value
 }
 
+/** The CPU profile of the measured window, when `BENCH_CPU_PROF` names a directory. */
+const profiler = (dir: string | undefined) => {
+  if (dir === undefined || dir === "") return { start: () => undefined, stop: () => undefined }
+  const session = new Session()
+  session.connect()
+  let running = false
+  let n = 0
+  return {
+    start: () => {
+      if (running) session.post("Profiler.stop")
+      session.post("Profiler.enable")
+      session.post("Profiler.setSamplingInterval", { interval: 200 })
+      session.post("Profiler.start")
+      running = true
+    },
+    stop: () => {
+      if (!running) return
+      running = false
+      session.post("Profiler.stop", (error, result) => {
+        if (error !== null) return
+        const file = join(dir, `${(process.env.BENCH_SYSTEM ?? "bot").replace(/[^\w.-]/g, "_")}-${process.pid}-${++n}.cpuprofile`)
+        writeFileSync(file, JSON.stringify(result.profile))
+        process.stderr.write(`CPU profile written to ${file}\n`)
+      })
+    }
+  }
+}
+
 export const serveBench = (ready: Ready): void => {
   const histogram = monitorEventLoopDelay({ resolution: 5 })
   histogram.enable()
+  const profile = profiler(process.env.BENCH_CPU_PROF)
   let cpu = process.cpuUsage()
   process.on("message", (message: ParentMessage) => {
     if (message.type === "reset") {
       histogram.reset()
+      profile.start()
       cpu = process.cpuUsage()
     } else if (message.type === "stats") {
       const used = process.cpuUsage(cpu)
@@ -48,6 +86,7 @@ export const serveBench = (ready: Ready): void => {
         rssMb: process.memoryUsage().rss / 1024 / 1024
       }
       process.send?.(reply)
+      profile.stop()
     }
   })
   const message: ChildMessage = { type: "ready", ...ready }

@@ -1,6 +1,6 @@
 /**
- * A `fetch` over node:http / node:https with keep-alive agents, for the two HTTP clients of
- * the bot: the openai SDK (model calls) and @effect/platform's FetchHttpClient (Bot API calls).
+ * A `fetch` over node:http / node:https with keep-alive agents, for the openai SDK (model
+ * calls and transcriptions). The Bot API client sends plain requests (`keepAliveRequest.ts`).
  *
  * The global fetch costs about four times the CPU per call of a plain keep-alive request
  * (bench/README.md), and every dialog makes five calls. This adapter covers what those
@@ -14,11 +14,7 @@
 import * as http from "node:http"
 import * as https from "node:https"
 import { Readable } from "node:stream"
-
-const agents = {
-  "http:": new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 }),
-  "https:": new https.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 })
-} as const
+import { keepAliveAgents as agents } from "./keepAliveRequest.ts"
 
 const abortError = (signal: AbortSignal): Error => {
   const reason: unknown = signal.reason

@@ -3,6 +3,7 @@
  * retries. Every metric is tagged `purpose` (classify, think, synthesize) and `model`.
  */
 import { Clock, Effect, Exit, Metric, MetricBoundaries } from "effect"
+import { withTags } from "../observability/Metrics.ts"
 import type { CompletionResponse, LanguageModelError, LanguageModelService, Purpose, Usage } from "./LanguageModel.ts"
 
 export const promptTokens = Metric.counter("llm_prompt_tokens_total", {
@@ -35,7 +36,7 @@ const tagged = <Type, Out>(
   metric: Metric.Metric<Type, number, Out>,
   purpose: Purpose,
   model: string
-): Metric.Metric<Type, number, Out> => metric.pipe(Metric.tagged("purpose", purpose), Metric.tagged("model", model))
+): Metric.Metric<Type, number, Out> => withTags(metric, { purpose, model })
 
 export const recordUsage = (purpose: Purpose, model: string, usage: Usage) =>
   Effect.all([
@@ -63,9 +64,9 @@ export const withMetrics = (
       yield* Metric.update(tagged(callDuration, purpose, model), seconds)
       if (Exit.isSuccess(exit)) {
         yield* recordUsage(purpose, model, exit.value.usage)
-        yield* Metric.increment(Metric.tagged(tagged(calls, purpose, model), "outcome", "ok"))
+        yield* Metric.increment(withTags(calls, { purpose, model, outcome: "ok" }))
       } else if (!Exit.isInterrupted(exit)) {
-        yield* Metric.increment(Metric.tagged(tagged(calls, purpose, model), "outcome", "error"))
+        yield* Metric.increment(withTags(calls, { purpose, model, outcome: "error" }))
       }
       return yield* exit
     })

@@ -142,16 +142,36 @@ export const eventLoopDelay = Metric.gauge("bot_event_loop_delay_seconds", {
 
 // ── helpers ───────────────────────────────────────────────────────────────────────────────────
 
-/** Counts one retry of `operation`. */
-export const countRetry = (operation: string): Effect.Effect<void> =>
-  Metric.increment(Metric.tagged(retries, "operation", operation))
+/** The tagged metrics made so far, by metric and tags (label values are small closed sets). */
+const taggedMetrics = new WeakMap<object, Map<string, unknown>>()
 
-/** Records the duration of `effect` as the latency of a pipeline stage. */
-export const timeStage = (stage: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Metric.trackDuration(effect, Metric.tagged(stageDuration, "stage", stage))
-
-/** The metric with the given tags (labels) added. */
+/**
+ * The metric with the given tags (labels) added, made once per metric and tags: a metric
+ * tagged anew on every update costs a new key, hashed and compared in the registry on each
+ * update (issue 15 measured it on the hot path), where the same object hashes once.
+ */
 export const withTags = <Type, In, Out>(
   metric: Metric.Metric<Type, In, Out>,
   tags: Readonly<Record<string, string>>
-): Metric.Metric<Type, In, Out> => Object.entries(tags).reduce((m, [key, value]) => Metric.tagged(m, key, value), metric)
+): Metric.Metric<Type, In, Out> => {
+  let byTags = taggedMetrics.get(metric)
+  if (byTags === undefined) {
+    byTags = new Map()
+    taggedMetrics.set(metric, byTags)
+  }
+  let key = ""
+  for (const name in tags) key += `${name}\u0000${tags[name]}\u0001`
+  const known = byTags.get(key) as Metric.Metric<Type, In, Out> | undefined
+  if (known !== undefined) return known
+  const made = Object.entries(tags).reduce((m, [name, value]) => Metric.tagged(m, name, value), metric)
+  byTags.set(key, made)
+  return made
+}
+
+/** Counts one retry of `operation`. */
+export const countRetry = (operation: string): Effect.Effect<void> =>
+  Metric.increment(withTags(retries, { operation }))
+
+/** Records the duration of `effect` as the latency of a pipeline stage. */
+export const timeStage = (stage: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Metric.trackDuration(effect, withTags(stageDuration, { stage }))

@@ -84,8 +84,13 @@ export const tracingLayer = Layer.unwrapEffect(
       ? Option.some(tracesEndpoint.value)
       : Option.map(endpoint, (e) => tracesUrl(e, Option.none()))
     const exporter = Option.match(url, {
-      // No collector: spans would go nowhere, so none are made (they cost a fifth of the CPU of a dialog).
-      onNone: () => Layer.setTracerEnabled(false),
+      // No collector: spans would go nowhere, so none are made (they cost a fifth of the CPU of a
+      // dialog), not even the HTTP servers' request spans.
+      onNone: () =>
+        Layer.merge(
+          Layer.setTracerEnabled(false),
+          Layer.fiberRefLocallyScopedWith(HttpMiddleware.currentTracerDisabledWhen, () => () => true)
+        ),
       onSome: (url) => Layer.discard(otlpTracing({ url, serviceName, serviceVersion: "0.1.0" }))
     })
     return Layer.mergeAll(exporter, Layer.orDie(TraceSettings.fromEnv), httpTracingDefaults)

@@ -10,11 +10,11 @@
  * stops and the dialogs in flight drain until a deadline, after which they are interrupted and
  * stay pending.
  */
-import { Clock, Context, Effect, Layer, Metric, Option, type Tracer } from "effect"
+import { Clock, Context, Effect, FiberRef, Layer, Metric, Option, type Tracer } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { type TelegramId, updateChatId, updateKind } from "../domain/Update.ts"
 import { dialogMessage } from "../dialog/DialogPipeline.ts"
-import { updatesDeduplicated, updatesFlooded, updatesReceived } from "../observability/Metrics.ts"
+import { updatesDeduplicated, updatesFlooded, updatesReceived, withTags } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Intake, IntakeClosed, type IntakeService } from "../telegram/Intake.ts"
 import { ChatQueue, ChatQueueInProcess, chatKey } from "./ChatQueue.ts"
@@ -37,16 +37,20 @@ export class Dispatcher extends Context.Tag("dialog-bot/Dispatcher")<Dispatcher,
  * links to the caller's span instead of being its child.
  */
 const intakeSpan = (attributes: Record<string, unknown>) => <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.flatMap(Effect.option(Effect.currentParentSpan), (caller) =>
-    Effect.withSpan(effect, "update.intake", {
-      kind: "consumer",
-      root: true,
-      attributes,
-      links: Option.match(caller, {
-        onNone: () => [],
-        onSome: (span): ReadonlyArray<Tracer.SpanLink> => [{ _tag: "SpanLink", span, attributes: { received_in: "caller" } }]
-      })
-    }))
+  Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
+    // With tracing off (no collector) no span is made: effect's spans cost even then.
+    enabled
+      ? Effect.flatMap(Effect.option(Effect.currentParentSpan), (caller) =>
+        Effect.withSpan(effect, "update.intake", {
+          kind: "consumer",
+          root: true,
+          attributes,
+          links: Option.match(caller, {
+            onNone: () => [],
+            onSome: (span): ReadonlyArray<Tracer.SpanLink> => [{ _tag: "SpanLink", span, attributes: { received_in: "caller" } }]
+          })
+        }))
+      : (effect as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>))
 
 /** The dispatcher over a `ChatQueue` and an `UpdateRunner`; recovers the inbox when it starts. */
 export const makeDispatcher = Effect.gen(function*() {
@@ -68,7 +72,7 @@ export const makeDispatcher = Effect.gen(function*() {
     const kind = updateKind(update)
     const chatTag = chat._tag === "Some" ? { chat_id: chat.value } : {}
     return Effect.gen(function*() {
-      yield* Metric.increment(Metric.tagged(updatesReceived, "kind", kind))
+      yield* Metric.increment(withTags(updatesReceived, { kind }))
       if (closed) return yield* Effect.fail(new IntakeClosed())
       const result = yield* inbox.record({
         updateId: update.update_id,

@@ -27,7 +27,8 @@ import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartD
 import { CurrentMergedParts, type MergedPart, mergedNote } from "../domain/MergedTurn.ts"
 import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
-import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updatesProcessed } from "../observability/Metrics.ts"
+import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
+import { withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Messenger } from "../telegram/Messenger.ts"
@@ -137,8 +138,8 @@ const describe = (outcome: Outcome) =>
 const report = (startedAt: number, outcome: string, stage: Option.Option<string>, line: Effect.Effect<void>) =>
   Effect.gen(function*() {
     const durationMs = (yield* Clock.currentTimeMillis) - startedAt
-    yield* Metric.increment(Metric.tagged(updatesProcessed, "outcome", outcome))
-    yield* Metric.update(Metric.tagged(updateDuration, "outcome", outcome), Duration.millis(durationMs))
+    yield* Metric.increment(withTags(updatesProcessed, { outcome }))
+    yield* Metric.update(withTags(updateDuration, { outcome }), Duration.millis(durationMs))
     const stageTag = Option.match(stage, { onNone: () => ({}), onSome: (id) => ({ stage: id }) })
     yield* Effect.annotateCurrentSpan({ outcome, ...stageTag })
     yield* line.pipe(Effect.annotateLogs({ outcome, duration_ms: durationMs, ...stageTag }))
@@ -252,7 +253,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
       Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
       Effect.locally(CurrentMergedParts, merged),
       Effect.annotateLogs({ update_id: job.updateId, ...chatTag, ...mergedTag }),
-      Effect.withSpan("dispatcher.update", {
+      withSpan("dispatcher.update", {
         attributes: { update_id: job.updateId, ...chatTag, ...mergedTag },
         // A recovered update has no intake span: its processing starts a trace of its own.
         root: Option.isNone(job.intake)

@@ -1,23 +1,29 @@
 /**
  * The Bot API over HTTP: the transport of `TelegramApiHttp` and `TelegramApiLive`.
  *
- * Every call is a POST of a JSON body to `<base>/bot<token>/<method>` on a keep-alive agent.
+ * Every call is a POST of a JSON body to `<base>/bot<token>/<method>`, a plain node:http(s)
+ * request on a keep-alive agent (`src/http/keepAliveRequest.ts`).
  * The answer's envelope is decoded with Schema: `{ok: true, result}` gives the result (decoded
  * by the call path with the method's schema), `{ok: false, error_code, description,
  * parameters}` a `TelegramApiError`, and anything else (an HTML error page, an empty body, a
  * broken connection, no answer in time) a `TelegramTransportError`. Interrupting a call aborts
  * its request.
  *
- * The URL carries the token, so nothing derived from it leaves unscrubbed: the HTTP client's
- * own tracing (which records the full URL) is off, the call path's spans are named after the
- * method, and the call path scrubs the token from every error (`fromTransport` with `secret`).
+ * The URL carries the token, so nothing derived from it leaves unscrubbed: the request has no
+ * span of its own (the call path's spans are named after the method), and the call path scrubs
+ * the token from every error (`fromTransport` with `secret`).
  */
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { keepAliveFetch } from "../http/keepAliveFetch.ts"
-import type { HttpClientError } from "@effect/platform"
 import { Duration, Effect, Either, Layer, Redacted, Schema } from "effect"
+import { type KeepAliveRequestError, keepAliveRequest, type KeepAliveResponse } from "../http/keepAliveRequest.ts"
 import { fromTransport } from "./BotApiCall.ts"
-import { type CallOptions, TelegramApi, TelegramApiError, TelegramTransportError, type Transport } from "./TelegramApi.ts"
+import {
+  type CallOptions,
+  TelegramApi,
+  TelegramApiError,
+  type TelegramError,
+  TelegramTransportError,
+  type Transport
+} from "./TelegramApi.ts"
 import { TelegramConfig, type TelegramConfigShape } from "./TelegramConfig.ts"
 
 /** What getUpdates waits beyond its long-poll timeout before giving the request up. */
@@ -67,25 +73,20 @@ export const causeText = (cause: unknown): string => {
 
 export const makeTelegramApi = Effect.gen(function*() {
   const config: TelegramConfigShape = yield* TelegramConfig
-  // The client's own spans would record the URL, token included: the call path has spans of its own.
-  const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
   const base = `${config.apiBaseUrl.replace(/\/+$/, "")}/bot${Redacted.value(config.token)}/`
   // Named in transport errors: which server did not answer (the base URL holds no secret).
   const host = URL.canParse(config.apiBaseUrl) ? new URL(config.apiBaseUrl).host : config.apiBaseUrl
+  const headers = { "content-type": "application/json", accept: "application/json" }
 
   // Error texts are built as they come: the call path scrubs the token from every error.
   const transportError = (method: string, message: string, status?: number) =>
     new TelegramTransportError({ method, message, ...(status === undefined ? {} : { status }) })
 
-  const fromHttpError = (method: string) => (error: HttpClientError.HttpClientError): TelegramTransportError => {
-    const detail = causeText(error.cause) || error.description || ""
-    return error._tag === "RequestError"
-      ? transportError(method, `request to ${host} failed${detail ? `: ${detail}` : ` (${error.reason})`}`)
-      : transportError(
-        method,
-        `reading the answer of ${host} failed${detail ? `: ${detail}` : ` (${error.reason})`}`,
-        error.response.status
-      )
+  const fromRequestError = (method: string) => (error: KeepAliveRequestError): TelegramTransportError => {
+    const detail = causeText(error.cause)
+    return error.stage === "request"
+      ? transportError(method, `request to ${host} failed${detail ? `: ${detail}` : ""}`)
+      : transportError(method, `reading the answer of ${host} failed${detail ? `: ${detail}` : ""}`, error.status)
   }
 
   /** The deadline of one call: its own, or the request timeout (plus the long poll, at least `longPollMargin`). */
@@ -95,40 +96,35 @@ export const makeTelegramApi = Effect.gen(function*() {
         ? config.requestTimeout
         : Duration.sum(options.longPoll, Duration.max(config.requestTimeout, longPollMargin)))
 
+  /** The answer's envelope: the result, or the Bot API's refusal, or a transport error. */
+  const answerOf = (method: string, response: KeepAliveResponse): Effect.Effect<unknown, TelegramError> => {
+    const envelope = decodeEnvelope(response.body)
+    if (Either.isLeft(envelope)) {
+      const kind = response.body.trim() === "" ? "an empty body" : `not the Bot API's JSON (${excerpt(response.body, 120)})`
+      return Effect.fail(transportError(method, `HTTP ${response.status}: ${kind}`, response.status))
+    }
+    const answer = envelope.right
+    if (answer.ok) return Effect.succeed(answer.result)
+    return Effect.fail(
+      new TelegramApiError({
+        method,
+        errorCode: answer.error_code,
+        description: answer.description,
+        ...(answer.parameters?.retry_after === undefined ? {} : { retryAfter: answer.parameters.retry_after }),
+        ...(answer.parameters?.migrate_to_chat_id === undefined
+          ? {}
+          : { migrateToChatId: answer.parameters.migrate_to_chat_id })
+      })
+    )
+  }
+
   const transport: Transport = (method, params, options) => {
     const timeout = timeoutOf(options)
-    return Effect.gen(function*() {
-      const request = HttpClientRequest.post(`${base}${method}`).pipe(
-        HttpClientRequest.acceptJson,
-        HttpClientRequest.bodyText(JSON.stringify(params), "application/json")
-      )
-      const response = yield* client.execute(request)
-      const body = yield* response.text
-      const envelope = decodeEnvelope(body)
-      if (Either.isLeft(envelope)) {
-        const kind = body.trim() === "" ? "an empty body" : `not the Bot API's JSON (${excerpt(body, 120)})`
-        return yield* Effect.fail(transportError(method, `HTTP ${response.status}: ${kind}`, response.status))
-      }
-      const answer = envelope.right
-      if (!answer.ok) {
-        return yield* Effect.fail(
-          new TelegramApiError({
-            method,
-            errorCode: answer.error_code,
-            description: answer.description,
-            ...(answer.parameters?.retry_after === undefined ? {} : { retryAfter: answer.parameters.retry_after }),
-            ...(answer.parameters?.migrate_to_chat_id === undefined
-              ? {}
-              : { migrateToChatId: answer.parameters.migrate_to_chat_id })
-          })
-        )
-      }
-      return answer.result
-    }).pipe(
-      Effect.catchIf(
-        (e): e is HttpClientError.HttpClientError => e._tag === "RequestError" || e._tag === "ResponseError",
-        (e) => Effect.fail(fromHttpError(method)(e))
-      ),
+    return Effect.suspend(() =>
+      keepAliveRequest({ method: "POST", url: new URL(`${base}${method}`), headers, body: JSON.stringify(params) })
+    ).pipe(
+      Effect.mapError(fromRequestError(method)),
+      Effect.flatMap((response) => answerOf(method, response)),
       Effect.timeoutFail({
         duration: timeout,
         onTimeout: () => transportError(method, `no answer from ${host} within ${Duration.format(timeout)}`)
@@ -139,15 +135,10 @@ export const makeTelegramApi = Effect.gen(function*() {
 })
 
 /**
- * The Bot API client with the HTTP client it needs, settings from `TelegramConfig`: effect's
- * fetch-based HttpClient over keep-alive node:http connections (cheaper per call than both the
- * global fetch and the node client with its stream plumbing — see bench/README.md).
+ * The Bot API client, settings from `TelegramConfig`: plain keep-alive node:http(s) requests
+ * (`keepAliveRequest`), cheaper per call than effect's HttpClient over any fetch (bench/README.md).
  */
 export const TelegramApiHttp: Layer.Layer<TelegramApi, never, TelegramConfig> = Layer.effect(TelegramApi, makeTelegramApi)
-  .pipe(
-    Layer.provide(FetchHttpClient.layer),
-    Layer.provide(Layer.succeed(FetchHttpClient.Fetch, keepAliveFetch))
-  )
 
 /** The Bot API client, configured from the environment (`TELEGRAM_BOT_TOKEN`, `TELEGRAM_API_BASE_URL`, …). */
 export const TelegramApiLive = TelegramApiHttp.pipe(Layer.provide(TelegramConfig.fromEnv))

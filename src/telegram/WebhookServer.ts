@@ -13,7 +13,7 @@
  */
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { createHash, timingSafeEqual } from "node:crypto"
-import { createServer } from "node:http"
+import { createServer, type IncomingMessage } from "node:http"
 import {
   HttpRouter,
   HttpServer,
@@ -23,7 +23,9 @@ import {
 import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
 import { Context, Effect, Either, Fiber, Layer, Option, Redacted, Schema } from "effect"
 import { Update } from "../domain/Update.ts"
+import { withSpan } from "../observability/span.ts"
 import { makeHealth } from "./Health.ts"
+import { makeWebhookFastPath, withFastRoute } from "./WebhookFastPath.ts"
 import { Intake } from "./Intake.ts"
 import { WebhookConfig, type WebhookConfigShape } from "./TelegramConfig.ts"
 
@@ -48,7 +50,15 @@ class BodyTooLarge extends Schema.TaggedError<BodyTooLarge>()("BodyTooLarge", {}
 
 const decodeUpdate = Schema.decodeUnknownEither(Schema.parseJson(Update), { onExcessProperty: "ignore" })
 
-const plain = (status: number, body: string) => HttpServerResponse.text(body, { status })
+/** The answer to a webhook request, whichever server sends it. */
+export interface WebhookAnswer {
+  readonly status: number
+  readonly text: string
+  /** Close the connection after the answer (the rest of an oversize body is not read). */
+  readonly close?: boolean
+}
+
+const plain = (status: number, text: string): WebhookAnswer => ({ status, text })
 
 class BodyUnreadable extends Schema.TaggedError<BodyUnreadable>()("BodyUnreadable", { message: Schema.String }) {}
 
@@ -56,9 +66,8 @@ class BodyUnreadable extends Schema.TaggedError<BodyUnreadable>()("BodyUnreadabl
  * Reads the body as text, failing with `BodyTooLarge` as soon as it passes `limit` bytes; the
  * rest of an oversize body is discarded (not buffered) so that the 413 still reaches the sender.
  */
-const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =>
+const readBody = (source: IncomingMessage, limit: number) =>
   Effect.async<string, BodyTooLarge | BodyUnreadable>((resume) => {
-    const source = NodeHttpServerRequest.toIncomingMessage(request)
     const chunks: Array<Buffer> = []
     let size = 0
     const cleanup = () => {
@@ -90,7 +99,7 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, limit: number) =
     return Effect.sync(cleanup)
   })
 
-const tooLarge = () => HttpServerResponse.text("payload too large", { status: 413, headers: { connection: "close" } })
+const tooLarge = (): WebhookAnswer => ({ status: 413, text: "payload too large", close: true })
 
 /**
  * Drains the intake when the scope closes, before the dispatcher's own finalizer runs:
@@ -101,53 +110,74 @@ const tooLarge = () => HttpServerResponse.text("payload too large", { status: 41
 export const drainOnClose = Effect.flatMap(Intake, (intake) =>
   Effect.addFinalizer(() => Effect.flatMap(Effect.fork(Effect.interruptible(intake.shutdown)), Fiber.join)))
 
-/** The handler of POST `WEBHOOK_PATH`. */
-export const makeUpdateHandler = (config: WebhookConfigShape) =>
+/**
+ * What POST `WEBHOOK_PATH` does with a request (its headers and body), as described at the top,
+ * whichever server received it: the platform's router (`makeUpdateHandler`) or the webhook's
+ * own node:http path (`WebhookFastPath.ts`).
+ */
+export const makeAcceptUpdate = (config: WebhookConfigShape) =>
   Effect.gen(function*() {
     const intake = yield* Intake
-    return Effect.gen(function*() {
-      const request = yield* HttpServerRequest.HttpServerRequest
-      if (Option.isSome(config.secret)) {
-        const given = request.headers[secretHeader]
-        if (given === undefined || !secretMatches(given, config.secret.value)) {
-          yield* Effect.logWarning("webhook request refused: wrong or missing secret token")
-          return plain(401, "unauthorized")
+    return (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>, source: IncomingMessage): Effect.Effect<WebhookAnswer> =>
+      Effect.gen(function*() {
+        const header = (name: string) => {
+          const value = headers[name]
+          return typeof value === "string" ? value : undefined
         }
-      }
-      // Telegram posts JSON: every other declared type is refused before the body is read (a
-      // multipart or form body would otherwise meet the platform's own body parsers).
-      const contentType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
-      if (contentType !== "" && contentType !== "application/json") return plain(415, "expected application/json")
-      const declared = Number(request.headers["content-length"] ?? "0")
-      if (Number.isFinite(declared) && declared > config.maxBodyBytes) return tooLarge()
-      const body = yield* readBody(request, config.maxBodyBytes).pipe(Effect.either)
-      if (Either.isLeft(body)) {
-        return body.left._tag === "BodyTooLarge" ? tooLarge() : plain(400, "unreadable body")
-      }
-      // Decoding and describing a body nested tens of thousands of levels deep can exhaust the
-      // stack: such a body is refused like any other that is not an Update.
-      const decoded = yield* Effect.try({
-        try: () =>
-          Either.mapLeft(decodeUpdate(body.right), (error) => summarizeParseError(error)),
-        catch: () => new BodyUnreadable({ message: "too deeply nested" })
-      }).pipe(Effect.catchTag("BodyUnreadable", (e) => Effect.succeed(Either.left(e.message))))
-      if (Either.isLeft(decoded)) {
-        yield* Effect.logWarning(`webhook body is not an Update: ${decoded.left}`)
-        return plain(400, "not a Telegram Update")
-      }
-      const update = decoded.right
-      return yield* intake.submit({ json: body.right, update }).pipe(
-        Effect.as(plain(200, "ok")),
-        Effect.catchTags({
-          IntakeClosed: () => Effect.succeed(plain(503, "shutting down")),
-          // Not recorded: Telegram delivers it again.
-          StoreError: (error) =>
-            Effect.as(Effect.logError(`update not recorded, Telegram will retry: ${error.message}`), plain(500, "not recorded"))
-        }),
-        Effect.annotateLogs("update_id", update.update_id)
-      )
-    }).pipe(Effect.withSpan("telegram.webhook"))
+        if (Option.isSome(config.secret)) {
+          const given = header(secretHeader)
+          if (given === undefined || !secretMatches(given, config.secret.value)) {
+            yield* Effect.logWarning("webhook request refused: wrong or missing secret token")
+            return plain(401, "unauthorized")
+          }
+        }
+        // Telegram posts JSON: every other declared type is refused before the body is read (a
+        // multipart or form body would otherwise meet the platform's own body parsers).
+        const contentType = (header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
+        if (contentType !== "" && contentType !== "application/json") return plain(415, "expected application/json")
+        const declared = Number(header("content-length") ?? "0")
+        if (Number.isFinite(declared) && declared > config.maxBodyBytes) return tooLarge()
+        const body = yield* readBody(source, config.maxBodyBytes).pipe(Effect.either)
+        if (Either.isLeft(body)) {
+          return body.left._tag === "BodyTooLarge" ? tooLarge() : plain(400, "unreadable body")
+        }
+        // Decoding and describing a body nested tens of thousands of levels deep can exhaust the
+        // stack: such a body is refused like any other that is not an Update.
+        const decoded = yield* Effect.try({
+          try: () =>
+            Either.mapLeft(decodeUpdate(body.right), (error) => summarizeParseError(error)),
+          catch: () => new BodyUnreadable({ message: "too deeply nested" })
+        }).pipe(Effect.catchTag("BodyUnreadable", (e) => Effect.succeed(Either.left(e.message))))
+        if (Either.isLeft(decoded)) {
+          yield* Effect.logWarning(`webhook body is not an Update: ${decoded.left}`)
+          return plain(400, "not a Telegram Update")
+        }
+        const update = decoded.right
+        return yield* intake.submit({ json: body.right, update }).pipe(
+          Effect.as(plain(200, "ok")),
+          Effect.catchTags({
+            IntakeClosed: () => Effect.succeed(plain(503, "shutting down")),
+            // Not recorded: Telegram delivers it again.
+            StoreError: (error) =>
+              Effect.as(Effect.logError(`update not recorded, Telegram will retry: ${error.message}`), plain(500, "not recorded"))
+          }),
+          Effect.annotateLogs("update_id", update.update_id)
+        )
+      }).pipe(withSpan("telegram.webhook"))
   })
+
+/** The handler of POST `WEBHOOK_PATH` on the platform's router. */
+export const makeUpdateHandler = (config: WebhookConfigShape) =>
+  Effect.map(makeAcceptUpdate(config), (accept) =>
+    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
+      Effect.map(
+        accept(request.headers, NodeHttpServerRequest.toIncomingMessage(request)),
+        (answer) =>
+          HttpServerResponse.text(answer.text, {
+            status: answer.status,
+            ...(answer.close === true ? { headers: { connection: "close" } } : {})
+          })
+      )))
 
 /** The webhook routes: POST `WEBHOOK_PATH` and GET `/healthz` (`Health.ts`). */
 export const webhookRouter = Effect.gen(function*() {
@@ -177,10 +207,16 @@ export const WebhookServerLive = <E = never, R = never>(options: WebhookServerOp
         if (!config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
         yield* Effect.logWarning("webhook server without a secret: WEBHOOK_ALLOW_NO_SECRET=true (local testing only)")
       }
+      // Made before the drain is registered, so its fibers are interrupted only after the drain.
+      const fastPath = yield* makeWebhookFastPath(config)
       yield* drainOnClose
       const webhook = yield* webhookRouter
       const router = options.routes === undefined ? webhook : HttpRouter.concat(webhook, options.routes)
-      const server = NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), { host: config.host, port: config.port })
+      // The webhook route is answered on node:http itself (`WebhookFastPath.ts`); the router still has it.
+      const server = NodeHttpServer.layer(
+        () => withFastRoute(createServer({ keepAliveTimeout: 65_000 }), fastPath),
+        { host: config.host, port: config.port }
+      )
       return HttpServer.serve(router).pipe(
         Layer.provideMerge(server),
         Layer.tap((context) =>

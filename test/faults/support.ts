@@ -76,7 +76,8 @@ export const startWebhookServer = <E>(bot: Layer.Layer<BotServices, E>, secret: 
       Layer.provideMerge(Layer.merge(bot, WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), port: 0 })))
     )
     const scope = yield* Scope.make()
-    const context = yield* Layer.buildWithScope(server, scope)
+    // Tracing off, as in production without a collector (the webhook on its node:http path).
+    const context = yield* Layer.buildWithScope(server, scope).pipe(Effect.withTracerEnabled(false))
     const address = Context.get(context, HttpServer.HttpServer).address
     return {
       scope,

@@ -7,6 +7,8 @@
 import { SqlClient, type SqlError } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
+import { vi } from "vitest"
+import { Worker } from "node:worker_threads"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -189,6 +191,33 @@ describe("SQLite in a worker thread", () => {
       const syntax = yield* Effect.flip(sql.unsafe("SELEKT 1"))
       expect(syntax.message).toBe("Failed to prepare statement")
       expect(syntax.cause).toMatchObject({ code: "SQLITE_ERROR" })
+    }).pipe(Effect.provide(workerClient(":memory:"))))
+
+  it.scoped("statements of concurrent fibers go to the worker in one message and each gets its own answer", () =>
+    Effect.gen(function*() {
+      const sql = yield* SqlClient.SqlClient
+      yield* sql`CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)`
+      yield* sql`INSERT INTO t (id, name) VALUES (${100}, ${"first"})`
+      // Every message to the worker, still sent.
+      const spy = vi.spyOn(Worker.prototype, "postMessage")
+      yield* Effect.addFinalizer(() => Effect.sync(() => spy.mockRestore()))
+      const inserts = Array.from({ length: 20 }, (_, i) => sql`INSERT INTO t (id, name) VALUES (${i}, ${`n${i}`}) RETURNING id`)
+      // One of them is refused by SQLite, one cannot be copied to the worker: each fails alone.
+      const duplicate = sql`INSERT INTO t (id, name) VALUES (${100}, ${"again"})`
+      const uncopyable = sql`SELECT ${new WeakMap() as unknown as string} AS v`
+      const [rows, refused, notSent] = yield* Effect.all([
+        Effect.all(inserts, { concurrency: "unbounded" }),
+        Effect.flip(duplicate),
+        Effect.flip(uncopyable)
+      ], { concurrency: "unbounded" })
+      expect(rows.map((r) => r[0]?.["id"])).toEqual(Array.from({ length: 20 }, (_, i) => i))
+      expect(refused.cause).toMatchObject({ code: "SQLITE_CONSTRAINT_PRIMARYKEY" })
+      expect(notSent.message).toBe("Failed to send the statement to the SQLite worker")
+      // 22 statements, far fewer messages (a batch that cannot be sent is sent again one by one).
+      const batches = spy.mock.calls.filter(([m]) => (m as { _tag?: string })._tag === "Batch")
+      expect(batches.length).toBeGreaterThan(0)
+      expect(spy.mock.calls.length - batches.length).toBeLessThan(22)
+      expect(yield* sql`SELECT count(*) AS n FROM t`).toEqual([{ n: 21 }])
     }).pipe(Effect.provide(workerClient(":memory:"))))
 
   it.scoped("closing the layer closes the database in the worker (the WAL is checkpointed and removed)", () =>

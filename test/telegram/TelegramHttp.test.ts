@@ -217,7 +217,7 @@ describe("TelegramApiHttp", () => {
         "TelegramTransportError"
       ])
       // The host, what failed and the cause: a person can tell a refused connection from a timeout.
-      expect(failures[3]!.message).toMatch(/^request to 127\.0\.0\.1:\d+ failed: fetch failed: .*ECONNREFUSED/)
+      expect(failures[3]!.message).toMatch(/^request to 127\.0\.0\.1:\d+ failed: .*ECONNREFUSED/)
       for (const failure of failures) {
         yield* Effect.logError("call failed", failure).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))
         yield* Effect.logError(Cause.fail(failure)).pipe(Effect.provide(Logger.replace(Logger.defaultLogger, capture)))

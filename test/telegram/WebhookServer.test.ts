@@ -68,7 +68,11 @@ const startServer = (options: ServerOptions = {}) =>
     )
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-    const context = yield* Layer.buildWithScope(serverLayer(fake, stores, model, options), scope)
+    // Tracing off, as in production without a collector: the webhook answers on its node:http
+    // path (test/observability/webhook.test.ts covers the traced platform route).
+    const context = yield* Layer.buildWithScope(serverLayer(fake, stores, model, options), scope).pipe(
+      Effect.withTracerEnabled(false)
+    )
     const address = Context.get(context, HttpServer.HttpServer).address
     const port = address._tag === "TcpAddress" ? address.port : 0
     return {
@@ -126,6 +130,15 @@ describe("webhook server", () => {
       expect(yield* post(base, update(1))).toEqual({ status: 200, body: "ok" })
       yield* dispatcher.awaitIdle
       expect(yield* inbox.lastUpdateId).toBe(1)
+      // With tracing off the webhook's own node:http path answered (its content type says so).
+      const again = yield* Effect.promise(() =>
+        fetch(`${base}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", [secretHeaderName]: secret },
+          body: update(1)
+        }).then((r) => r.headers.get("content-type"))
+      )
+      expect(again).toBe("text/plain; charset=utf-8")
     }))
 
   it.scopedLive("malformed JSON and bodies that are not an Update are 400", () =>

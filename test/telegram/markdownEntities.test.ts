@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { FastCheck as fc } from "effect"
 import type { FormattedText } from "../../src/telegram/format/FormattedText.ts"
-import { markdownToEntities } from "../../src/telegram/format/markdown.ts"
+import { markdownToEntities, parsedMarkdown } from "../../src/telegram/format/markdown.ts"
 import { splitFormatted, telegramMessageLimit } from "../../src/telegram/splitText.ts"
 
 const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff
@@ -159,4 +159,23 @@ describe("splitting a formatted text", () => {
     },
     { fastCheck: { numRuns: 30 } }
   )
+})
+
+describe("the plain-text shortcut", () => {
+  it("gives what the parser gives, for any line of words, URLs, addresses, numbers and punctuation", () => {
+    const piece = fc.oneof(
+      word,
+      fc.constantFrom(
+        " ", "  ", ".", ",", "!", "?", ":", ";", "-", "+", "=", "#", "#12", "(", ")", "'", "\"", "/", "@", "%", "$",
+        "1.", "2)", "10", "3.14", "www.example.com", "https://example.com/a_b?x=1", "mailto:a@b.co", "a@b.co",
+        "tg://user?id=1", "WWW.EXAMPLE.COM", "xmpp:a@b.co", "http://x.y", "ftp://x.y", "*", "_", "`", "[x]", "<b>", "&amp;", "~", "|", "\\", "\t", "\n", "    "
+      )
+    )
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 0, maxLength: 12 }).map((ps) => ps.join("")), (text) => {
+        expect(markdownToEntities(text)).toEqual(parsedMarkdown(text))
+      }),
+      { numRuns: 2_000, seed: 20261201 }
+    )
+  })
 })

@@ -1,13 +1,26 @@
 /**
  * One worker thread that owns a SQLite database, seen from the main thread: started on a file,
- * sent one statement at a time (each answered by id), stopped or terminated. Every reply is
+ * sent statements (each answered by id), stopped or terminated. The statements sent in one turn
+ * of the event loop (those of concurrent fibers) go in one message, a `Batch`, answered in one
+ * message: a message between threads costs more on the main thread than most statements cost
+ * in the worker. Every reply is
  * decoded with Schema; a worker that ends fails whatever still waits on it. The client on top
  * (`SqliteWorkerClient`) decides when a new worker is started.
  */
 import { SqlClient, SqlError } from "@effect/sql"
 import { Context, Data, Duration, Effect, Either, Option, Schema } from "effect"
 import { Worker } from "node:worker_threads"
-import { type Close, failureOf, type Mode, type Reply, type Run, type WorkerOptions } from "./worker/protocol.ts"
+import {
+  type Batch,
+  type Close,
+  type Failed,
+  failureOf,
+  type Mode,
+  type Reply,
+  type Run,
+  type Succeeded,
+  type WorkerOptions
+} from "./worker/protocol.ts"
 
 /** What SQLite (or the worker) reported: the `cause` of the `SqlError`s of this client. */
 export class SqliteWorkerFailure extends Data.TaggedError("SqliteWorkerFailure")<{
@@ -24,6 +37,8 @@ const bootUrl = new URL("./worker/boot.mjs", import.meta.url)
 export interface WorkerHandle {
   readonly worker: Worker
   readonly pending: Map<number, (result: Effect.Effect<unknown, SqlError.SqlError>) => void>
+  /** Statements sent in this turn of the event loop, posted together at its end. */
+  readonly queued: Array<Run>
   /** Why the worker is gone, once it is. */
   stopped: Option.Option<string>
 }
@@ -36,12 +51,16 @@ export const stoppedError = (reason: string) =>
 
 const failureFields = { message: Schema.String, code: Schema.optionalWith(Schema.String, { exact: true }) }
 
+const SucceededSchema = Schema.TaggedStruct("Succeeded", { id: Schema.Number, result: Schema.Unknown })
+const FailedSchema = Schema.TaggedStruct("Failed", { id: Schema.Number, stage: Schema.Literal("prepare", "execute"), ...failureFields })
+
 /** A message from the worker. */
 const ReplySchema: Schema.Schema<Reply> = Schema.Union(
   Schema.TaggedStruct("Ready", {}),
   Schema.TaggedStruct("OpenFailed", failureFields),
-  Schema.TaggedStruct("Succeeded", { id: Schema.Number, result: Schema.Unknown }),
-  Schema.TaggedStruct("Failed", { id: Schema.Number, stage: Schema.Literal("prepare", "execute"), ...failureFields })
+  SucceededSchema,
+  FailedSchema,
+  Schema.TaggedStruct("Replies", { replies: Schema.Array(Schema.Union(SucceededSchema, FailedSchema)) })
 )
 
 /** Whether a statement failed because its worker stopped. */
@@ -49,6 +68,51 @@ export const isStopped = (error: SqlError.SqlError): boolean =>
   error.cause instanceof SqliteWorkerFailure && error.cause.code === "SQLITE_WORKER_STOPPED"
 
 const decodeReply = Schema.decodeUnknownEither(ReplySchema)
+
+/** Resumes the fiber waiting on a statement with its result. */
+const answer = (handle: WorkerHandle, r: Succeeded | Failed) => {
+  const waiting = handle.pending.get(r.id)
+  if (waiting === undefined) return // its fiber was interrupted
+  handle.pending.delete(r.id)
+  waiting(
+    r._tag === "Succeeded"
+      ? Effect.succeed(r.result)
+      : Effect.fail(sqlError(r.stage === "prepare" ? "Failed to prepare statement" : "Failed to execute statement", r))
+  )
+}
+
+/** Fails a statement that could not be handed to the worker. */
+const notSent = (handle: WorkerHandle, id: number, error: SqlError.SqlError) => {
+  const waiting = handle.pending.get(id)
+  if (waiting === undefined) return
+  handle.pending.delete(id)
+  waiting(Effect.fail(error))
+}
+
+const post = (handle: WorkerHandle, message: Run | Batch): Either.Either<void, SqlError.SqlError> =>
+  Either.try({
+    try: () => handle.worker.postMessage(message),
+    catch: (cause) => sqlError("Failed to send the statement to the SQLite worker", failureOf(cause))
+  })
+
+/**
+ * Posts the statements queued in this turn, in their order: one message for all of them. When
+ * the batch cannot be sent (a parameter that cannot be copied to another thread), each is sent
+ * alone, so that only the statement at fault fails.
+ */
+const flush = (handle: WorkerHandle) => {
+  const runs = handle.queued.splice(0, handle.queued.length)
+  if (Option.isSome(handle.stopped)) {
+    for (const run of runs) notSent(handle, run.id, stoppedError(handle.stopped.value))
+    return
+  }
+  if (runs.length === 1 || Either.isLeft(post(handle, { _tag: "Batch", runs }))) {
+    for (const run of runs) {
+      const posted = post(handle, run)
+      if (Either.isLeft(posted)) notSent(handle, run.id, posted.left)
+    }
+  }
+}
 
 /** Starts a worker on the file; succeeds once the database is open and configured. */
 export const start = (options: WorkerOptions): Effect.Effect<WorkerHandle, SqlError.SqlError> =>
@@ -62,7 +126,7 @@ export const start = (options: WorkerOptions): Effect.Effect<WorkerHandle, SqlEr
       return
     }
     const worker = created.right
-    const handle: WorkerHandle = { worker, pending: new Map(), stopped: Option.none() }
+    const handle: WorkerHandle = { worker, pending: new Map(), queued: [], stopped: Option.none() }
     let settled = false
     const settle = (result: Effect.Effect<WorkerHandle, SqlError.SqlError>) => {
       if (settled) return
@@ -87,17 +151,12 @@ export const start = (options: WorkerOptions): Effect.Effect<WorkerHandle, SqlEr
           settle(Effect.fail(sqlError("Failed to open the database", r)))
           return
         case "Succeeded":
-        case "Failed": {
-          const waiting = handle.pending.get(r.id)
-          if (waiting === undefined) return // its fiber was interrupted
-          handle.pending.delete(r.id)
-          waiting(
-            r._tag === "Succeeded"
-              ? Effect.succeed(r.result)
-              : Effect.fail(sqlError(r.stage === "prepare" ? "Failed to prepare statement" : "Failed to execute statement", r))
-          )
+        case "Failed":
+          answer(handle, r)
           return
-        }
+        case "Replies":
+          for (const one of r.replies) answer(handle, one)
+          return
       }
     })
     worker.on("error", (error) => {
@@ -141,16 +200,9 @@ export const send = (handle: WorkerHandle, mode: Mode, sql: string, params: Read
         return
       }
       const id = nextId++
-      const request: Run = { _tag: "Run", id, mode, sql, params, safeIntegers }
-      const posted = Either.try({
-        try: () => handle.worker.postMessage(request),
-        catch: (cause) => sqlError("Failed to send the statement to the SQLite worker", failureOf(cause))
-      })
-      if (Either.isLeft(posted)) {
-        resume(Effect.fail(posted.left))
-        return
-      }
       handle.pending.set(id, resume)
+      // Posted at the end of this turn, with the other statements sent in it.
+      if (handle.queued.push({ _tag: "Run", id, mode, sql, params, safeIntegers }) === 1) queueMicrotask(() => flush(handle))
       return Effect.sync(() => {
         handle.pending.delete(id)
       })

@@ -28,12 +28,22 @@ export interface Run {
   readonly safeIntegers: boolean
 }
 
+/**
+ * Several `Run`s sent in one message (the statements of concurrent fibers posted in the same
+ * turn of the event loop), run in their order and answered with one `Replies`: a message
+ * between threads costs more than most statements here.
+ */
+export interface Batch {
+  readonly _tag: "Batch"
+  readonly runs: ReadonlyArray<unknown>
+}
+
 /** Close the database (checkpointing the WAL) and end the thread. */
 export interface Close {
   readonly _tag: "Close"
 }
 
-export type Request = Run | Close
+export type Request = Run | Batch | Close
 
 /** A failure of SQLite: its message and, when it has one, its code (`SQLITE_BUSY`, …). */
 export interface Failure {
@@ -63,7 +73,13 @@ export interface Failed extends Failure {
   readonly stage: "prepare" | "execute"
 }
 
-export type Reply = Ready | OpenFailed | Succeeded | Failed
+/** The answers of a `Batch`, in its order. */
+export interface Replies {
+  readonly _tag: "Replies"
+  readonly replies: ReadonlyArray<Succeeded | Failed>
+}
+
+export type Reply = Ready | OpenFailed | Succeeded | Failed | Replies
 
 /** The code of a better-sqlite3 error (`SQLITE_CONSTRAINT_PRIMARYKEY`, …), if it has one. */
 export const sqliteCode = (cause: unknown): string | undefined =>

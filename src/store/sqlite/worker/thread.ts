@@ -5,7 +5,8 @@
  * At start it opens `workerData.filename` in WAL mode with the busy timeout and
  * `synchronous=NORMAL`, then answers `Ready`, or `OpenFailed` (message and SQLite code) and ends.
  * Each `Run` is answered with `Succeeded` (rows, row arrays or the run result) or `Failed` (the
- * stage, SQLite's message and code). Prepared statements are cached by their SQL text. `Close`
+ * stage, SQLite's message and code); a `Batch` of runs is run in its order and answered with one
+ * `Replies`. Prepared statements are cached by their SQL text. `Close`
  * closes the database, which checkpoints the WAL, and lets the thread end.
  *
  * It imports nothing but better-sqlite3 and the protocol (no effect runtime), so a worker is
@@ -14,7 +15,18 @@
  */
 import Database, { type Database as Connection, type Statement } from "better-sqlite3"
 import { type MessagePort, parentPort, workerData } from "node:worker_threads"
-import { type Failure, failureOf, type Mode, modes, type Reply, type Request, type WorkerOptions } from "./protocol.ts"
+import {
+  type Failed,
+  type Failure,
+  failureOf,
+  type Mode,
+  modes,
+  type Reply,
+  type Request,
+  type Run,
+  type Succeeded,
+  type WorkerOptions
+} from "./protocol.ts"
 
 /** Prepared statements kept, least recently used dropped first (as @effect/sql-sqlite-node). */
 const cacheCapacity = 200
@@ -41,6 +53,7 @@ const asOptions = (u: unknown): WorkerOptions | undefined =>
 const asRequest = (u: unknown): Request | undefined => {
   if (!isRecord(u)) return undefined
   if (u._tag === "Close") return { _tag: "Close" }
+  if (u._tag === "Batch") return Array.isArray(u.runs) ? { _tag: "Batch", runs: u.runs } : undefined
   const mode = modes.find((m) => m === u.mode)
   return u._tag === "Run" && typeof u.id === "number" && mode !== undefined && typeof u.sql === "string" &&
       Array.isArray(u.params) && typeof u.safeIntegers === "boolean"
@@ -98,31 +111,47 @@ const serve = (port: MessagePort, db: Connection) => {
     return prepared
   }
 
+  const malformed = (message: unknown): Failed => ({
+    _tag: "Failed",
+    id: isRecord(message) && typeof message.id === "number" ? message.id : -1,
+    stage: "prepare",
+    message: "a malformed request reached the SQLite worker"
+  })
+
+  /** Runs one statement and tells how it went. */
+  const run = (request: Run): Succeeded | Failed => {
+    const statement = prepare(request.sql, request.mode !== "unprepared")
+    if (!statement.ok) return { _tag: "Failed", id: request.id, stage: "prepare", ...statement.failure }
+    const result = attempt(() => statement.value.safeIntegers(request.safeIntegers))
+    const outcome = result.ok ? execute(statement.value, request.mode, bindable(request.params)) : result
+    return outcome.ok
+      ? { _tag: "Succeeded", id: request.id, result: outcome.value }
+      : { _tag: "Failed", id: request.id, stage: "execute", ...outcome.failure }
+  }
+
   port.on("message", (message: unknown) => {
     const request = asRequest(message)
     if (request === undefined) {
-      const id = isRecord(message) && typeof message.id === "number" ? message.id : -1
-      port.postMessage({ _tag: "Failed", id, stage: "prepare", message: "a malformed request reached the SQLite worker" } satisfies Reply)
+      port.postMessage(malformed(message) satisfies Reply)
       return
     }
-    if (request._tag === "Close") {
-      cache.clear()
-      attempt(() => db.close())
-      port.close()
-      return
+    switch (request._tag) {
+      case "Close":
+        cache.clear()
+        attempt(() => db.close())
+        port.close()
+        return
+      case "Batch": {
+        const replies = request.runs.map((one) => {
+          const r = asRequest(one)
+          return r?._tag === "Run" ? run(r) : malformed(one)
+        })
+        port.postMessage({ _tag: "Replies", replies } satisfies Reply)
+        return
+      }
+      case "Run":
+        port.postMessage(run(request) satisfies Reply)
     }
-    const statement = prepare(request.sql, request.mode !== "unprepared")
-    if (!statement.ok) {
-      port.postMessage({ _tag: "Failed", id: request.id, stage: "prepare", ...statement.failure } satisfies Reply)
-      return
-    }
-    const result = attempt(() => statement.value.safeIntegers(request.safeIntegers))
-    const outcome = result.ok ? execute(statement.value, request.mode, bindable(request.params)) : result
-    port.postMessage(
-      (outcome.ok
-        ? { _tag: "Succeeded", id: request.id, result: outcome.value }
-        : { _tag: "Failed", id: request.id, stage: "execute", ...outcome.failure }) satisfies Reply
-    )
   })
 }
 

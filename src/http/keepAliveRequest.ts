@@ -1,0 +1,74 @@
+/**
+ * One HTTP request over node:http / node:https on keep-alive agents, as an Effect: the
+ * transport of the Bot API client (`src/telegram/TelegramHttp.ts`).
+ *
+ * A Bot API call through @effect/platform's HttpClient (request and response objects, a
+ * `fetch` Response, header maps, stream plumbing) cost about 1.5 ms of CPU against 0.33 ms for a
+ * plain keep-alive request (bench/README.md, issue 15); this is the plain request: a method,
+ * headers, a string body, and the answer's status and text. Interrupting the effect destroys
+ * the request (its socket is not reused). A failure is a `KeepAliveRequestError` that says
+ * whether the request could not be made (`stage: "request"`: refused, reset, DNS, TLS) or its
+ * answer could not be read (`stage: "response"`, with the status), with node's error as cause.
+ */
+import * as http from "node:http"
+import * as https from "node:https"
+import { Data, Effect } from "effect"
+
+/** The agents shared by the bot's HTTP clients (this one and `keepAliveFetch`). */
+export const keepAliveAgents = {
+  "http:": new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 }),
+  "https:": new https.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 })
+} as const
+
+/** The request could not be made, or its answer not read. */
+export class KeepAliveRequestError extends Data.TaggedError("KeepAliveRequestError")<{
+  readonly stage: "request" | "response"
+  readonly status?: number | undefined
+  readonly cause: unknown
+}> {}
+
+export interface KeepAliveRequest {
+  readonly method: "GET" | "POST"
+  readonly url: URL
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: string | undefined
+}
+
+export interface KeepAliveResponse {
+  readonly status: number
+  readonly body: string
+}
+
+/** Sends the request and reads the whole answer as UTF-8 text. */
+export const keepAliveRequest = (request: KeepAliveRequest): Effect.Effect<KeepAliveResponse, KeepAliveRequestError> =>
+  Effect.async<KeepAliveResponse, KeepAliveRequestError>((resume) => {
+    const protocol = request.url.protocol
+    if (protocol !== "http:" && protocol !== "https:") {
+      resume(Effect.fail(new KeepAliveRequestError({ stage: "request", cause: new Error(`unsupported protocol ${protocol}`) })))
+      return
+    }
+    let done = false
+    const finish = (result: Effect.Effect<KeepAliveResponse, KeepAliveRequestError>) => {
+      if (done) return
+      done = true
+      resume(result)
+    }
+    const headers: Record<string, string | number> = { ...request.headers }
+    if (request.body !== undefined) headers["content-length"] = Buffer.byteLength(request.body)
+    const transport = protocol === "https:" ? https : http
+    const outgoing = transport.request(request.url, { method: request.method, headers, agent: keepAliveAgents[protocol] }, (response) => {
+      const status = response.statusCode ?? 0
+      const chunks: Array<Buffer> = []
+      response.on("data", (chunk: Buffer) => chunks.push(chunk))
+      response.on("error", (cause) => finish(Effect.fail(new KeepAliveRequestError({ stage: "response", status, cause }))))
+      response.on("aborted", () =>
+        finish(Effect.fail(new KeepAliveRequestError({ stage: "response", status, cause: new Error("the connection closed before the answer was complete") }))))
+      response.on("end", () => finish(Effect.succeed({ status, body: Buffer.concat(chunks).toString("utf8") })))
+    })
+    outgoing.on("error", (cause) => finish(Effect.fail(new KeepAliveRequestError({ stage: "request", cause }))))
+    outgoing.end(request.body)
+    return Effect.sync(() => {
+      done = true
+      outgoing.destroy()
+    })
+  })
