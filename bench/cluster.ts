@@ -97,6 +97,8 @@ const runW1 = async (replicaCount: number) => {
     CLUSTER: String(replicaCount > 1),
     HOST: "127.0.0.1",
     WEBHOOK_SECRET: secret,
+    // The dialog of W1: final messages only, no drafts.
+    STREAM_REPLIES: "false",
     LOG_LEVEL: "error"
   }
   const replicas: Array<Replica> = []
@@ -151,6 +153,8 @@ const runFailover = async () => {
     CLUSTER: "true",
     HOST: "127.0.0.1",
     WEBHOOK_SECRET: secret,
+    // The dialog of W1: final messages only, no drafts.
+    STREAM_REPLIES: "false",
     LOG_LEVEL: "error"
   }
   const replicas: Array<Replica> = []

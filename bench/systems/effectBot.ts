@@ -40,6 +40,9 @@ process.env.OPENAI_API_KEY = "bench"
 process.env.WEBHOOK_SECRET = secret
 process.env.HOST = "127.0.0.1"
 process.env.PORT = "0"
+// W1 compares the same dialog across systems: final messages only, no drafts (what streaming
+// costs and buys is bench/streaming.ts and bench/streamCost.ts).
+process.env.STREAM_REPLIES = process.env.STREAM_REPLIES ?? "false"
 
 const latency = Number(env("BENCH_STORE_LATENCY_MS", "5"))
 const kind = env("BENCH_STORE", "latency")
