@@ -48,6 +48,12 @@ export interface StreamingRepliesService {
 
 export class StreamingReplies extends Context.Tag("dialog-bot/StreamingReplies")<StreamingReplies, StreamingRepliesService>() {}
 
+/**
+ * A draft is a preview Telegram shows for about 30 seconds: one that has not changed for this
+ * long (a long think stage) is sent again.
+ */
+export const draftRefresh = Duration.seconds(20)
+
 /** Edits of a group's first message are at most this frequent (Telegram limits edits per chat). */
 export const editInterval = Duration.seconds(1)
 
@@ -108,12 +114,22 @@ export const makeStreamingReplies = Effect.gen(function*() {
    * Repeats `step` on the newest text shown, at most once per `interval`, until stopped. Texts
    * are formatted only when shown: a stream of many small deltas is parsed once per interval.
    */
-  const pace = (latest: Latest, interval: Duration.Duration, step: (text: FormattedText) => Effect.Effect<boolean>) =>
+  const pace = (
+    latest: Latest,
+    interval: Duration.Duration,
+    step: (text: FormattedText) => Effect.Effect<boolean>,
+    refresh?: Duration.Duration
+  ) =>
     Effect.gen(function*() {
       let going = true
+      let shown: FormattedText | undefined
       while (going) {
-        const next = yield* latest.take
-        going = yield* step(next())
+        const next = refresh === undefined || shown === undefined
+          ? Option.some(yield* latest.take)
+          : yield* Effect.timeoutOption(latest.take, refresh)
+        // Nothing new for `refresh`: the same text again, before Telegram lets it fade.
+        shown = Option.match(next, { onNone: () => shown, onSome: (text) => text() })
+        if (shown !== undefined) going = yield* step(shown)
         if (going) yield* Effect.sleep(interval)
       }
     })
@@ -141,7 +157,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
             )
         })
       latest.set(() => plain(thinking))
-      const loop = yield* Effect.forkScoped(pace(latest, config.draftInterval, step))
+      const loop = yield* Effect.forkScoped(pace(latest, config.draftInterval, step, draftRefresh))
       return {
         live: Effect.map(Ref.get(draftsRefused), (refused) => !refused),
         show: showing(latest),

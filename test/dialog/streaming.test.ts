@@ -57,6 +57,21 @@ describe("streamed answers in a private chat", () => {
       expect(methods).not.toContain("sendChatAction")
     }).pipe(Effect.provide(testBot({ script, stream: { replies: true, draftInterval: Duration.millis(400) } }))))
 
+  it.scoped("a long think stage: the thinking draft is sent again every 20 s, before Telegram lets it fade", () =>
+    Effect.gen(function*() {
+      const recorder = yield* TelegramRecorder
+      const run = yield* Effect.fork(runUpdates([textMessage({ userId: 604, text: "How much is delivery?" })]))
+      yield* advance(45_000, 500)
+      yield* Fiber.join(run)
+      const drafts = draftsOf(yield* recorder.calls).map((d) => d["text"])
+      // At 0, ~20.4 and ~40.8 s; the answer came at 42 s.
+      expect(drafts.filter((t) => t === "Thinking…")).toHaveLength(3)
+      expect((yield* recorder.sent).map((m) => m.text)).toEqual(["Noted."])
+    }).pipe(Effect.provide(testBot({
+      script: { classify: ["delivery"], think: [{ delay: Duration.seconds(42), then: "notes" }], synthesize: ["Noted."] },
+      stream: { replies: true, draftInterval: Duration.millis(400) }
+    }))))
+
   it.scoped("STREAM_REPLIES=false: no drafts, the answer as one formatted message", () =>
     Effect.gen(function*() {
       const recorder = yield* TelegramRecorder
