@@ -36,7 +36,7 @@ import {
 import type { UserMedia } from "../llm/LanguageModel.ts"
 import { MediaTurn } from "../media/MediaTurn.ts"
 import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
@@ -179,7 +179,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
           fallback
         })
       )
-      yield* Effect.annotateCurrentSpan({
+      yield* annotateSpan({
         stage: stage.id,
         prompt_tokens: usage.promptTokens,
         completion_tokens: usage.completionTokens,

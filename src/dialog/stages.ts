@@ -8,7 +8,7 @@ import { Effect, Option } from "effect"
 import type { Client } from "../domain/Dialog.ts"
 import { type ChatMessage, LanguageModel, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
 import { timeStage } from "../observability/Metrics.ts"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { type ToolResult, Tools } from "../tools/Tools.ts"
@@ -39,7 +39,7 @@ export const makeStages = Effect.gen(function*() {
           fallback: true
         })
       ),
-      Effect.tap((r) => Effect.annotateCurrentSpan({ stage: r.stage, fallback: r.fallback })),
+      Effect.tap((r) => annotateSpan({ stage: r.stage, fallback: r.fallback })),
       timeStage("classify"),
       withSpan("dialog.classify")
     )

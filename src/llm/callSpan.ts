@@ -1,6 +1,6 @@
 /** The span of one model call, the same for every model: `llm.complete` with what it cost. */
 import { Effect } from "effect"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 import type { CompletionResponse, Purpose } from "./LanguageModel.ts"
 
 /**
@@ -11,7 +11,7 @@ export const callSpan = (purpose: Purpose, model: string, streamed = false) =>
 <E, R>(call: Effect.Effect<CompletionResponse, E, R>): Effect.Effect<CompletionResponse, E, R> =>
   call.pipe(
     Effect.tap((response) =>
-      Effect.annotateCurrentSpan({
+      annotateSpan({
         prompt_tokens: response.usage.promptTokens,
         completion_tokens: response.usage.completionTokens,
         tool_calls: response.toolCalls.length

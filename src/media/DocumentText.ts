@@ -7,7 +7,7 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import { getDocumentProxy } from "unpdf"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 
 /** The document's text could not be read (a broken or encrypted PDF, a file that is not text). */
 export class DocumentUnreadable extends Schema.TaggedError<DocumentUnreadable>()("DocumentUnreadable", {
@@ -87,7 +87,7 @@ const pdfText = (bytes: Uint8Array, maxChars: number): Effect.Effect<string, Doc
 export const makeDocumentText = (): DocumentTextService => ({
   extract: (bytes, format, maxChars) =>
     (format === "pdf" ? pdfText(bytes, maxChars) : Effect.map(decodeUtf8(bytes), (text) => capDocument(normalize(text), maxChars))).pipe(
-      Effect.tap((text) => Effect.annotateCurrentSpan({ characters: text.length })),
+      Effect.tap((text) => annotateSpan({ characters: text.length })),
       withSpan("media.document_text", { attributes: { format, bytes: bytes.length } })
     )
 })

@@ -14,7 +14,7 @@ import type { StoreError } from "../domain/errors.ts"
 import { type Message, type TelegramId } from "../domain/Update.ts"
 import type { ImagePart, UserMedia } from "../llm/LanguageModel.ts"
 import { withTags } from "../observability/Metrics.ts"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { makeAlbums } from "./Album.ts"
 import { DocumentText, documentFormat, DocumentTextLive } from "./DocumentText.ts"
@@ -170,7 +170,7 @@ export const makeMediaTurn = Effect.gen(function*() {
       const received = photos > 1
         ? [`${photos} photos`, ...reads.filter((r) => r.received !== "a photo").map((r) => r.received)]
         : reads.map((r) => r.received)
-      yield* Effect.annotateCurrentSpan({ media_items: items.length, media_images: images.length, media_problems: problems.length })
+      yield* annotateSpan({ media_items: items.length, media_images: images.length, media_problems: problems.length })
       return {
         _tag: "Dialog",
         text: lines.join("\n"),

@@ -10,7 +10,7 @@
  */
 import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
 import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 import { scrubber } from "../telegram/BotApiCall.ts"
 import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
 import { TelegramConfig } from "../telegram/TelegramConfig.ts"
@@ -121,10 +121,10 @@ export const makeTelegramFiles = Effect.gen(function*() {
         return yield* Effect.fail(unavailable("getFile gave no file_path: the file cannot be downloaded"))
       }
       const bytes = yield* body(file.file_path)
-      yield* Effect.annotateCurrentSpan({ bytes: bytes.length })
+      yield* annotateSpan({ bytes: bytes.length })
       return { bytes, path: file.file_path }
     }).pipe(
-      Effect.tapError((e) => Effect.annotateCurrentSpan({ error: e._tag })),
+      Effect.tapError((e) => annotateSpan({ error: e._tag })),
       withSpan("telegram.download", { kind: "client" })
     )
 

@@ -12,7 +12,7 @@ import { keepAliveFetch } from "../http/keepAliveFetch.ts"
 import { LlmConfig, type LlmConfigShape, publicEndpoint } from "../llm/LlmConfig.ts"
 import { placeholderKey, scrub } from "../llm/OpenAiModel.ts"
 import { failureOf, ModelCallFailed, retrySchedule } from "../llm/OpenAiRetry.ts"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 import { MediaConfig, type MediaConfigShape } from "./MediaConfig.ts"
 
 /** The transcription failed: the endpoint failed, timed out or answered without text. */
@@ -86,7 +86,7 @@ export const makeOpenAiTranscriber = (llm: LlmConfigShape, media: MediaConfigSha
             ? Effect.fail(new TranscriptionError({ message: "the transcription endpoint answered without text" }))
             : Effect.succeed(decoded.right.text.trim())
         }),
-        Effect.tap((text) => Effect.annotateCurrentSpan({ bytes: recording.bytes.length, characters: text.length })),
+        Effect.tap((text) => annotateSpan({ bytes: recording.bytes.length, characters: text.length })),
         withSpan("media.transcribe", { kind: "client", attributes: { model: media.transcribeModel } })
       )
     return Transcriber.of({ transcribe })

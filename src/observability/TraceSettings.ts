@@ -4,6 +4,7 @@
  * debugging on a machine whose trace backend may see them.
  */
 import { Config, Context, Effect, Layer } from "effect"
+import { annotateSpan } from "./span.ts"
 
 export interface TraceSettingsShape {
   /** Put message texts on spans (`message.text`, `reply.text`). */
@@ -29,4 +30,4 @@ export const maxTracedText = 1000
 /** Puts `text` on the current span as `key` when message texts are traced; does nothing otherwise. */
 export const annotateText = (key: string, text: string): Effect.Effect<void> =>
   Effect.flatMap(TraceSettings, (settings) =>
-    settings.messageText ? Effect.annotateCurrentSpan(key, text.slice(0, maxTracedText)) : Effect.void)
+    settings.messageText ? annotateSpan(key, text.slice(0, maxTracedText)) : Effect.void)

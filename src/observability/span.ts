@@ -4,7 +4,7 @@
  * bench/README.md), and a dialog opens some twenty spans; this one checks the tracer switch
  * first and runs the effect as it is when no collector is configured.
  */
-import { Effect, FiberRef, type Tracer } from "effect"
+import { Effect, FiberRef, type Option, type Tracer } from "effect"
 
 export const withSpan = (name: string, options?: Tracer.SpanOptions) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>> =>
@@ -16,3 +16,24 @@ export const withSpan = (name: string, options?: Tracer.SpanOptions) =>
         // Nothing in the bot asks for the parent span itself; with tracing off there is none to give.
         : (self as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>)
   )
+
+/**
+ * `Effect.annotateCurrentSpan` that costs nothing when tracing is off: effect's builds an
+ * exception (a stack trace) to tell itself that there is no span, on every call.
+ */
+export function annotateSpan(key: string, value: unknown): Effect.Effect<void>
+export function annotateSpan(values: Record<string, unknown>): Effect.Effect<void>
+export function annotateSpan(keyOrValues: string | Record<string, unknown>, value?: unknown): Effect.Effect<void> {
+  return Effect.flatMap(FiberRef.get(FiberRef.currentTracerEnabled), (enabled) =>
+    !enabled
+      ? Effect.void
+      : typeof keyOrValues === "string"
+      ? Effect.annotateCurrentSpan(keyOrValues, value)
+      : Effect.annotateCurrentSpan(keyOrValues))
+}
+
+/** The current span, when tracing is on and there is one; none otherwise, without effect's exception. */
+export const currentSpanOption: Effect.Effect<Option.Option<Tracer.Span>> = Effect.flatMap(
+  FiberRef.get(FiberRef.currentTracerEnabled),
+  (enabled) => (enabled ? Effect.option(Effect.currentSpan) : Effect.succeedNone)
+)

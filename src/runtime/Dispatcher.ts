@@ -21,6 +21,7 @@ import { ChatQueue, ChatQueueInProcess, chatKey } from "./ChatQueue.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { makeFloodGate } from "./FloodGate.ts"
 import { floodNote, UpdateRunner, UpdateRunnerLive } from "./UpdateRunner.ts"
+import { annotateSpan, currentSpanOption } from "../observability/span.ts"
 
 export interface DispatcherService extends IntakeService {
   /** Queues every pending inbox entry again; returns how many. Done once when the layer starts. */
@@ -79,9 +80,9 @@ export const makeDispatcher = Effect.gen(function*() {
         chatId: chat._tag === "Some" ? chat.value : undefined,
         payload: json
       })
-      yield* Effect.annotateCurrentSpan("duplicate", result !== "New")
+      yield* annotateSpan("duplicate", result !== "New")
       if (result === "New") {
-        const intake = yield* Effect.option(Effect.currentSpan)
+        const intake = yield* currentSpanOption
         const now = yield* Clock.currentTimeMillis
         const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))
         // One bucket per user in each conversation: a busy group does not use up a user's private chat.
@@ -113,7 +114,7 @@ export const makeDispatcher = Effect.gen(function*() {
           key: chatKey(update),
           update,
           flooded: false,
-          intake: yield* Effect.option(Effect.currentSpan),
+          intake: yield* currentSpanOption,
           queuedAt: yield* Clock.currentTimeMillis,
           deliveredBefore: 0
         })

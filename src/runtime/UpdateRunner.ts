@@ -28,7 +28,7 @@ import { CurrentMergedParts, type MergedPart, mergedNote } from "../domain/Merge
 import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
 import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Messenger } from "../telegram/Messenger.ts"
@@ -141,7 +141,7 @@ const report = (startedAt: number, outcome: string, stage: Option.Option<string>
     yield* Metric.increment(withTags(updatesProcessed, { outcome }))
     yield* Metric.update(withTags(updateDuration, { outcome }), Duration.millis(durationMs))
     const stageTag = Option.match(stage, { onNone: () => ({}), onSome: (id) => ({ stage: id }) })
-    yield* Effect.annotateCurrentSpan({ outcome, ...stageTag })
+    yield* annotateSpan({ outcome, ...stageTag })
     yield* line.pipe(Effect.annotateLogs({ outcome, duration_ms: durationMs, ...stageTag }))
   })
 

@@ -10,7 +10,7 @@ import { ConfigurationError } from "../domain/errors.ts"
 import type { ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
 import { toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
 import { type Tool, type ToolContext, ToolFailure } from "./Tool.ts"
-import { withSpan } from "../observability/span.ts"
+import { annotateSpan, withSpan } from "../observability/span.ts"
 
 export interface ToolResult {
   readonly callId: string
@@ -101,7 +101,7 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
           return effect.pipe(
             Effect.tap((result) =>
               Effect.zipRight(
-                Effect.annotateCurrentSpan("tool.ok", result.ok),
+                annotateSpan("tool.ok", result.ok),
                 Metric.increment(withTags(toolCalls, { tool, result: result.ok ? "ok" : "error" }))
               )
             ),

@@ -13,6 +13,7 @@ import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import { StoreError } from "../../domain/errors.ts"
 import { plainValue } from "../rows.ts"
+import { annotateSpan } from "../../observability/span.ts"
 
 const field = (cause: unknown, name: string): string | undefined => {
   if (typeof cause !== "object" || cause === null || !(name in cause)) return undefined
@@ -80,6 +81,6 @@ export const pgCall = <A, R>(
   effect: Effect.Effect<A, SqlError.SqlError | StoreError, R>
 ): Effect.Effect<A, StoreError, R> =>
   Effect.zipRight(
-    Effect.annotateCurrentSpan({ "db.system.name": "postgresql", "db.collection.name": table }),
+    annotateSpan({ "db.system.name": "postgresql", "db.collection.name": table }),
     Effect.catchTag(effect, "SqlError", (error) => Effect.fail(fromSqlError(operation)(error)))
   )

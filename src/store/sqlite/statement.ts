@@ -6,6 +6,7 @@
 import type { SqlError } from "@effect/sql"
 import { Effect } from "effect"
 import { StoreError } from "../../domain/errors.ts"
+import { annotateSpan } from "../../observability/span.ts"
 
 const sqliteCode = (cause: unknown): string | undefined =>
   typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : undefined
@@ -29,7 +30,7 @@ export const sqliteCall = <A, R>(
   effect: Effect.Effect<A, SqlError.SqlError | StoreError, R>
 ): Effect.Effect<A, StoreError, R> =>
   Effect.zipRight(
-    Effect.annotateCurrentSpan({ "db.system.name": "sqlite", "db.collection.name": table }),
+    annotateSpan({ "db.system.name": "sqlite", "db.collection.name": table }),
     Effect.catchTag(effect, "SqlError", (error) => Effect.fail(fromSqlError(operation)(error)))
   )
 

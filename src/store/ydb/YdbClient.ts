@@ -25,6 +25,7 @@ import { Context, Duration, Effect, Layer, Redacted } from "effect"
 import { StoreError } from "../../domain/errors.ts"
 import { plainRows } from "../rows.ts"
 import type { YdbConfig, YdbCredentials } from "../StoreConfig.ts"
+import { annotateSpan } from "../../observability/span.ts"
 
 /**
  * One result set: rows as objects of column name → value, decoded by the caller. Values are in
@@ -265,7 +266,7 @@ export const makeYdbClient = (driver: Driver, queryTimeout: Duration.DurationInp
       // The span of the store call is the instrumentation's; a query only tells it where it went.
       (call) =>
         Effect.zipRight(
-          Effect.annotateCurrentSpan({ "db.system.name": "ydb", "db.collection.name": table, "db.operation.name": operation }),
+          annotateSpan({ "db.system.name": "ydb", "db.collection.name": table, "db.operation.name": operation }),
           call
         )
     )
