@@ -16,6 +16,7 @@
  * itself) with the profile's `handoffNotice`.
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
+import { withTags } from "../observability/Metrics.ts"
 import { toConversation } from "../domain/Conversation.ts"
 import type { Destination } from "../domain/Destination.ts"
 import type { Client, NewClient } from "../domain/Dialog.ts"
@@ -44,7 +45,7 @@ export const handoffEvents = Metric.counter("bot_handoffs_total", {
 })
 
 /** Counts one handoff event. */
-export const countHandoff = (event: string): Effect.Effect<void> => Metric.increment(Metric.tagged(handoffEvents, "event", event))
+export const countHandoff = (event: string): Effect.Effect<void> => Metric.increment(withTags(handoffEvents, { event }))
 
 /** What starts a handoff: whose conversation, who asked and why. */
 export interface HandoffRequest {

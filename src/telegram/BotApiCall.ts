@@ -84,27 +84,13 @@ const retrying = <A>(settings: RetrySettings, effect: Effect.Effect<A, TelegramE
 const errorCode = (error: TelegramError): string =>
   error._tag === "TelegramApiError" ? String(error.errorCode) : "transport"
 
-/** The metrics of one method, tagged once. */
-const metricsByMethod = new Map<string, ReturnType<typeof methodMetrics>>()
-const methodMetrics = (method: string) => ({
-  requests: Metric.tagged(telegramRequests, "method", method),
-  duration: Metric.tagged(telegramDuration, "method", method)
-})
-const metricsOf = (method: string) => {
-  const known = metricsByMethod.get(method)
-  if (known !== undefined) return known
-  const metrics = methodMetrics(method)
-  metricsByMethod.set(method, metrics)
-  return metrics
-}
-
 const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.Effect<A, TelegramError>) => {
-  const metrics = metricsOf(method)
+  const tags = { method }
   const measured = Effect.zipRight(
-    Metric.increment(metrics.requests),
+    Metric.increment(withTags(telegramRequests, tags)),
     attempt.pipe(
       Effect.tapError((error) => Metric.increment(withTags(telegramErrors, { method, code: errorCode(error) }))),
-      Metric.trackDuration(metrics.duration),
+      Metric.trackDuration(withTags(telegramDuration, tags)),
       withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
     )
   )
