@@ -84,23 +84,26 @@ const orderOk = (delivered: ReadonlyArray<{ chatId: number; text: string }>, per
   return [...byChat.values()].every((ks) => ks.length === perChat && ks.every((k, i) => k === i + 1))
 }
 
+/** The settings of a `serve` replica against the stand-ins and one database. */
+const replicaEnv = (openAiUrl: string, botApiUrl: string, databaseUrl: string, cluster: boolean): Record<string, string> => ({
+  TELEGRAM_BOT_TOKEN: "123456:bench-token",
+  TELEGRAM_API_BASE_URL: botApiUrl,
+  OPENAI_BASE_URL: openAiUrl,
+  OPENAI_API_KEY: "sk-bench",
+  STORE: "postgres",
+  DATABASE_URL: databaseUrl,
+  CLUSTER: String(cluster),
+  HOST: "127.0.0.1",
+  WEBHOOK_SECRET: secret,
+  // The dialog of W1: final messages only, no drafts.
+  STREAM_REPLIES: "false",
+  LOG_LEVEL: "error"
+})
+
 const runW1 = async (replicaCount: number) => {
   const openAi = await startFakeOpenAi(modelLatency)
   const botApi = await startFakeBotApi()
-  const env = {
-    TELEGRAM_BOT_TOKEN: "123456:bench-token",
-    TELEGRAM_API_BASE_URL: botApi.url,
-    OPENAI_BASE_URL: openAi.url,
-    OPENAI_API_KEY: "sk-bench",
-    STORE: "postgres",
-    DATABASE_URL: await freshDatabase(`bench_cluster_${replicaCount}`),
-    CLUSTER: String(replicaCount > 1),
-    HOST: "127.0.0.1",
-    WEBHOOK_SECRET: secret,
-    // The dialog of W1: final messages only, no drafts.
-    STREAM_REPLIES: "false",
-    LOG_LEVEL: "error"
-  }
+  const env = replicaEnv(openAi.url, botApi.url, await freshDatabase(`bench_cluster_${replicaCount}`), replicaCount > 1)
   const replicas: Array<Replica> = []
   for (let i = 0; i < replicaCount; i++) replicas.push(await startReplica(env))
   try {
@@ -143,20 +146,7 @@ const runW1 = async (replicaCount: number) => {
 const runFailover = async () => {
   const openAi = await startFakeOpenAi(modelLatency)
   const botApi = await startFakeBotApi()
-  const env = {
-    TELEGRAM_BOT_TOKEN: "123456:bench-token",
-    TELEGRAM_API_BASE_URL: botApi.url,
-    OPENAI_BASE_URL: openAi.url,
-    OPENAI_API_KEY: "sk-bench",
-    STORE: "postgres",
-    DATABASE_URL: await freshDatabase("bench_cluster_failover"),
-    CLUSTER: "true",
-    HOST: "127.0.0.1",
-    WEBHOOK_SECRET: secret,
-    // The dialog of W1: final messages only, no drafts.
-    STREAM_REPLIES: "false",
-    LOG_LEVEL: "error"
-  }
+  const env = replicaEnv(openAi.url, botApi.url, await freshDatabase("bench_cluster_failover"), true)
   const replicas: Array<Replica> = []
   for (let i = 0; i < 3; i++) replicas.push(await startReplica(env))
   try {
