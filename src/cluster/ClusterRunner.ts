@@ -17,7 +17,7 @@ import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/No
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
 import type { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, type ConfigError, Duration, Effect, Layer, Option, type Redacted } from "effect"
+import { Cause, type ConfigError, Duration, Effect, Layer, Option, type Redacted, Schedule } from "effect"
 import { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { PostgresConfig, StoreKind } from "../store/StoreConfig.ts"
@@ -59,6 +59,14 @@ const failure = (where: string) => (cause: Cause.Cause<unknown>) =>
   })
 
 /**
+ * The start of the cluster's tables, retried: replicas starting together on a fresh database
+ * create the same tables at once, and PostgreSQL can refuse one of two concurrent
+ * `CREATE TABLE IF NOT EXISTS` of a table (a replica then failed to start). A database that is
+ * not there still fails the start, after about two seconds.
+ */
+const storageStartRetry = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+
+/**
  * The runner: `Sharding` (and the `MessageStorage` it persists messages in) on the database
  * of `options.url`. Fails with a StoreError when the database or the runner port cannot be used.
  */
@@ -73,8 +81,8 @@ export const ClusterRunner = (
   const health = RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
   return SocketRunner.layer.pipe(
     Layer.provide([layerSocketServer, layerClientProtocol, health]),
-    Layer.provideMerge(SqlMessageStorage.layer),
-    Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
+    Layer.provideMerge(Layer.retry(SqlMessageStorage.layer, storageStartRetry)),
+    Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))),
     Layer.provide(ShardingConfig.layer(shardingSettings(options))),
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.provideMerge(sql),
