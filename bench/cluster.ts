@@ -16,6 +16,7 @@ import { startFakeBotApi } from "./support/fakeBotApi.ts"
 import { startFakeOpenAi } from "./support/fakeOpenAi.ts"
 import { makeUpdates, runLoad } from "./support/loadgen.ts"
 import { round, summarize } from "./support/stats.ts"
+import { botNodeFlags } from "./support/nodeFlags.ts"
 
 const root = new URL("..", import.meta.url).pathname
 const bin = `${root}bin/dialog-bot.mjs`
@@ -57,7 +58,7 @@ interface Replica {
 const startReplica = async (env: Record<string, string>): Promise<Replica> => {
   const port = await freePort()
   const runnerPort = await freePort()
-  const child = spawn(process.execPath, [bin, "serve"], {
+  const child = spawn(process.execPath, [...botNodeFlags(), bin, "serve"], {
     cwd: root,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env, PORT: String(port), RUNNER_PORT: String(runnerPort) },
     stdio: ["ignore", "ignore", "inherit"]

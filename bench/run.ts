@@ -25,6 +25,7 @@ import type { ChildMessage, ChildStats, Ready } from "./support/child.ts"
 import { startFakeBotApi } from "./support/fakeBotApi.ts"
 import { startFakeOpenAi } from "./support/fakeOpenAi.ts"
 import { makeUpdates, runLoad } from "./support/loadgen.ts"
+import { botNodeFlags } from "./support/nodeFlags.ts"
 import { round, summarize } from "./support/stats.ts"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -74,7 +75,7 @@ interface Running {
 const start = (system: System, extraEnv: Record<string, string>): Promise<Running> => {
   const tmp = mkdtempSync(join(os.tmpdir(), "bench-"))
   const child = fork(join(here, system.script), [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: [...(system.script === effectBot ? botNodeFlags() : []), "--import", "tsx"],
     env: {
       ...process.env,
       ...extraEnv,
@@ -228,7 +229,7 @@ const runIntake = async (system: System): Promise<IntakeResult> => {
 const runOverhead = (): Promise<{ readonly updates: number; readonly cpuMsPerUpdate: number; readonly wallS: number }> =>
   new Promise((resolve, reject) => {
     const child = fork(join(here, "systems/pipelineOverhead.ts"), [], {
-      execArgv: ["--import", "tsx"],
+      execArgv: [...botNodeFlags(), "--import", "tsx"],
       env: { ...process.env, BENCH_OVERHEAD_UPDATES: String(overheadUpdates), LOG_LEVEL: "error" },
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })

@@ -7,8 +7,11 @@
  * plain keep-alive request (bench/README.md, issue 15); this is the plain request: a method,
  * headers, a string body, and the answer's status and text. Interrupting the effect destroys
  * the request (its socket is not reused). A failure is a `KeepAliveRequestError` that says
- * whether the request could not be made (`stage: "request"`: refused, reset, DNS, TLS) or its
- * answer could not be read (`stage: "response"`, with the status), with node's error as cause.
+ * whether the request could not be made (`stage: "request"`: refused, reset, DNS, TLS), its
+ * answer could not be read (`stage: "response"`, with the status), with node's error as cause,
+ * or no whole answer came within the request's `timeoutMs` (`stage: "timeout"`: the request is
+ * destroyed). The deadline is a timer of the request itself: `Effect.timeout` around the effect
+ * would race it against a second fiber on every call, two fibers per Bot API call (issue 15).
  */
 import * as http from "node:http"
 import * as https from "node:https"
@@ -22,7 +25,7 @@ export const keepAliveAgents = {
 
 /** The request could not be made, or its answer not read. */
 export class KeepAliveRequestError extends Data.TaggedError("KeepAliveRequestError")<{
-  readonly stage: "request" | "response"
+  readonly stage: "request" | "response" | "timeout"
   readonly status?: number | undefined
   readonly cause: unknown
 }> {}
@@ -32,6 +35,8 @@ export interface KeepAliveRequest {
   readonly url: URL
   readonly headers: Readonly<Record<string, string>>
   readonly body?: string | undefined
+  /** No whole answer within this many milliseconds fails with `stage: "timeout"`. */
+  readonly timeoutMs?: number | undefined
 }
 
 export interface KeepAliveResponse {
@@ -48,9 +53,11 @@ export const keepAliveRequest = (request: KeepAliveRequest): Effect.Effect<KeepA
       return
     }
     let done = false
+    let timer: ReturnType<typeof setTimeout> | undefined
     const finish = (result: Effect.Effect<KeepAliveResponse, KeepAliveRequestError>) => {
       if (done) return
       done = true
+      if (timer !== undefined) clearTimeout(timer)
       resume(result)
     }
     const headers: Record<string, string | number> = { ...request.headers }
@@ -67,8 +74,16 @@ export const keepAliveRequest = (request: KeepAliveRequest): Effect.Effect<KeepA
     })
     outgoing.on("error", (cause) => finish(Effect.fail(new KeepAliveRequestError({ stage: "request", cause }))))
     outgoing.end(request.body)
+    // setTimeout fires at once beyond 2^31 - 1 ms: a longer (or infinite) deadline is no deadline.
+    if (request.timeoutMs !== undefined && request.timeoutMs <= 2_147_483_647) {
+      timer = setTimeout(() => {
+        finish(Effect.fail(new KeepAliveRequestError({ stage: "timeout", cause: new Error(`no answer within ${request.timeoutMs} ms`) })))
+        outgoing.destroy()
+      }, request.timeoutMs)
+    }
     return Effect.sync(() => {
       done = true
+      if (timer !== undefined) clearTimeout(timer)
       outgoing.destroy()
     })
   })

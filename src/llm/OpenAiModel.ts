@@ -24,10 +24,11 @@ import {
 } from "./LanguageModel.ts"
 import { describeLlm, LlmConfig, type LlmConfigShape, modelFor, publicEndpoint } from "./LlmConfig.ts"
 import { recordRetry, withMetrics } from "./LlmMetrics.ts"
-import { failureOf, ModelCallFailed, retrySchedule } from "./OpenAiRetry.ts"
+import { retrySchedule, sdkAttempt } from "./OpenAiRetry.ts"
 import { openAiStream } from "./OpenAiStream.ts"
 import { decodeCompletion, fromWire, maxToolCallsPerResponse, toWireMessages, toWireTools } from "./OpenAiWire.ts"
 import { callSpan } from "./callSpan.ts"
+import { retryLazily } from "../runtime/retryLazily.ts"
 
 /** Sent as the key to endpoints that need none (the SDK insists on one). */
 export const placeholderKey = "no-key"
@@ -69,23 +70,9 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
       })
     })
 
-    /** One HTTP request: the fiber's signal goes to the SDK; the per-call deadline interrupts it. */
+    /** One HTTP request with its deadline; interrupting the fiber aborts it. */
     const attempt = (params: ChatCompletionCreateParamsNonStreaming) =>
-      Effect.tryPromise({
-        try: (signal) => client.chat.completions.create(params, { signal, maxRetries: 0 }),
-        catch: (error) => failureOf(error, Date.now())
-      }).pipe(
-        Effect.timeoutFail({
-          duration: config.timeout,
-          onTimeout: () =>
-            new ModelCallFailed({
-              message: `no answer within ${timeoutMs} ms`,
-              retryable: true,
-              status: Option.none(),
-              retryAfter: Option.none()
-            })
-        })
-      )
+      sdkAttempt(timeoutMs, (signal) => client.chat.completions.create(params, { signal, maxRetries: 0 }))
 
     const failWith = (purpose: Purpose) => (message: string, status: Option.Option<number> = Option.none()) =>
       new LanguageModelError({
@@ -110,7 +97,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
       const fail = failWith(request.purpose)
       const schedule = scheduleFor(request.purpose, model)
       return attempt(body(request, model)).pipe(
-        Effect.retry(schedule),
+        retryLazily(schedule),
         Effect.mapError((failure) => fail(failure.message, failure.status)),
         Effect.flatMap((raw) => {
           const decoded = decodeCompletion(raw)

@@ -4,7 +4,7 @@
  * `retry-after-ms` / `retry-after` ask (capped) or backing off exponentially with jitter.
  */
 import OpenAI from "openai"
-import { Data, Duration, Option, Schedule } from "effect"
+import { Data, Duration, Effect, Option, Schedule } from "effect"
 
 /** One failed HTTP attempt; retried by the schedule when `retryable`. */
 export class ModelCallFailed extends Data.TaggedError("ModelCallFailed")<{
@@ -89,3 +89,46 @@ export const failureOf = (error: unknown, now: number): ModelCallFailed => {
   }
   return new ModelCallFailed({ message: `unreadable response: ${causeChain(error)}`, retryable: false, ...none })
 }
+
+/** The failure of an attempt that got no answer in time (retryable). */
+export const noAnswerWithin = (timeoutMs: number): ModelCallFailed =>
+  new ModelCallFailed({
+    message: `no answer within ${timeoutMs} ms`,
+    retryable: true,
+    status: Option.none(),
+    retryAfter: Option.none()
+  })
+
+/**
+ * One request of the SDK with its deadline. `request` gets a signal that aborts it when the
+ * deadline passes (the attempt fails with `noAnswerWithin`) or the fiber is interrupted.
+ * The deadline is a timer of the attempt: `Effect.timeoutFail` would race the request against
+ * a second fiber on every call (two fibers per model call; issue 15).
+ */
+export const sdkAttempt = <A>(
+  timeoutMs: number,
+  request: (signal: AbortSignal) => Promise<A>
+): Effect.Effect<A, ModelCallFailed> =>
+  Effect.async<A, ModelCallFailed>((resume) => {
+    const controller = new AbortController()
+    let done = false
+    const finish = (result: Effect.Effect<A, ModelCallFailed>) => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resume(result)
+    }
+    const timer = setTimeout(() => {
+      finish(Effect.fail(noAnswerWithin(timeoutMs)))
+      controller.abort()
+    }, Math.min(timeoutMs, 2_147_483_647))
+    request(controller.signal).then(
+      (value) => finish(Effect.succeed(value)),
+      (error: unknown) => finish(Effect.fail(failureOf(error, Date.now())))
+    )
+    return Effect.sync(() => {
+      done = true
+      clearTimeout(timer)
+      controller.abort()
+    })
+  })

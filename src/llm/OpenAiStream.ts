@@ -16,7 +16,8 @@ import type OpenAI from "openai"
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions"
 import { Duration, Effect, Either, Option, ParseResult, type Schedule, Schema } from "effect"
 import type { CompletionResponse, LanguageModelError, OnText, Usage } from "./LanguageModel.ts"
-import { failureOf, ModelCallFailed } from "./OpenAiRetry.ts"
+import { failureOf, type ModelCallFailed, noAnswerWithin, sdkAttempt } from "./OpenAiRetry.ts"
+import { retryLazily } from "../runtime/retryLazily.ts"
 
 const WireChunk = Schema.Struct({
   model: Schema.optional(Schema.NullOr(Schema.String)),
@@ -62,28 +63,18 @@ export const openAiStream = (
 ): Effect.Effect<CompletionResponse, LanguageModelError> =>
   Effect.scoped(Effect.gen(function*() {
     const timeoutMs = Duration.toMillis(deps.timeout)
-    const noAnswer = () =>
-      new ModelCallFailed({
-        message: `no answer within ${timeoutMs} ms`,
-        retryable: true,
-        status: Option.none(),
-        retryAfter: Option.none()
-      })
     /** One attempt: the request, and its first chunk. */
-    const open = Effect.tryPromise({
-      try: async (signal) => {
-        const stream = await deps.client.chat.completions.create(
-          { ...params, stream: true, stream_options: { include_usage: true } },
-          { signal, maxRetries: 0 }
-        )
-        const iterator = stream[Symbol.asyncIterator]()
-        return { stream, iterator, first: await iterator.next() }
-      },
-      catch: (error) => failureOf(error, Date.now())
-    }).pipe(Effect.timeoutFail({ duration: deps.timeout, onTimeout: noAnswer }))
+    const open = sdkAttempt(timeoutMs, async (signal) => {
+      const stream = await deps.client.chat.completions.create(
+        { ...params, stream: true, stream_options: { include_usage: true } },
+        { signal, maxRetries: 0 }
+      )
+      const iterator = stream[Symbol.asyncIterator]()
+      return { stream, iterator, first: await iterator.next() }
+    })
 
     const opened = yield* Effect.uninterruptibleMask((restore) =>
-      restore(Effect.retry(open, deps.schedule)).pipe(
+      restore(retryLazily(open, deps.schedule)).pipe(
         Effect.tap(({ stream }) => Effect.addFinalizer(() => Effect.sync(() => stream.controller.abort())))
       )
     ).pipe(Effect.mapError((failure) => deps.fail(failure.message, failure.status)))
@@ -106,7 +97,7 @@ export const openAiStream = (
       const arm = () => {
         clearTimeout(timer)
         // The scope's finalizer aborts the request once the call has failed.
-        timer = setTimeout(() => fail(noAnswer().message), timeoutMs)
+        timer = setTimeout(() => fail(noAnswerWithin(timeoutMs).message), timeoutMs)
       }
       /** One chunk read: its text added and shown; false once the call has failed. */
       const take = (value: unknown): boolean => {

@@ -7,7 +7,7 @@
  */
 import { Duration, Effect, Layer, Metric, Schedule } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { eventLoopDelay } from "./Metrics.ts"
+import { eventLoopDelay, withTags } from "./Metrics.ts"
 
 export interface EventLoopMonitorOptions {
   /** How often the gauges are updated (and the measurement reset). */
@@ -39,7 +39,7 @@ export const monitorEventLoop = (options: EventLoopMonitorOptions) =>
       histogram.reset()
       return Effect.forEach(
         Object.entries(stats),
-        ([stat, nanos]) => Metric.set(Metric.tagged(eventLoopDelay, "stat", stat), nanosToSeconds(nanos)),
+        ([stat, nanos]) => Metric.set(withTags(eventLoopDelay, { stat }), nanosToSeconds(nanos)),
         { discard: true }
       )
     })

@@ -7,7 +7,7 @@
  * histograms in seconds. Label values are small closed sets (outcome, stage, tool, method,
  * error code), never user data.
  */
-import { Duration, Effect, Metric, MetricBoundaries } from "effect"
+import { Array as Arr, Duration, Effect, Metric, MetricBoundaries, MetricLabel } from "effect"
 
 /** Histogram buckets for latencies, 5 ms … ~82 s. */
 export const latencyBoundaries = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 15 })
@@ -146,9 +146,11 @@ export const eventLoopDelay = Metric.gauge("bot_event_loop_delay_seconds", {
 const taggedMetrics = new WeakMap<object, Map<string, unknown>>()
 
 /**
- * The metric with the given tags (labels) added, made once per metric and tags: a metric
- * tagged anew on every update costs a new key, hashed and compared in the registry on each
- * update (issue 15 measured it on the hot path), where the same object hashes once.
+ * The metric with the given tags (labels) added, made once per metric and tags. The labels are
+ * one array for the life of the process: effect's metrics find a key's registry entry by the
+ * identity of its label array, so the same array is a cache hit, where `Metric.tagged` passes a
+ * new array on every update (a new key built, its description formatted and hashed, compared
+ * in the registry: issue 15 measured ~8 % of W1's CPU there).
  */
 export const withTags = <Type, In, Out>(
   metric: Metric.Metric<Type, In, Out>,
@@ -163,7 +165,15 @@ export const withTags = <Type, In, Out>(
   for (const name in tags) key += `${name}\u0000${tags[name]}\u0001`
   const known = byTags.get(key) as Metric.Metric<Type, In, Out> | undefined
   if (known !== undefined) return known
-  const made = Object.entries(tags).reduce((m, [name, value]) => Metric.tagged(m, name, value), metric)
+  const labels = Object.entries(tags).map(([name, value]) => MetricLabel.make(name, value))
+  const withLabels = (extra: ReadonlyArray<MetricLabel.MetricLabel>) =>
+    extra.length === 0 ? labels : Arr.union(labels, extra)
+  const made = Metric.make(
+    metric.keyType,
+    (input: In, extra) => metric.unsafeUpdate(input, withLabels(extra)),
+    (extra) => metric.unsafeValue(withLabels(extra)),
+    (input: In, extra) => metric.unsafeModify(input, withLabels(extra))
+  )
   byTags.set(key, made)
   return made
 }

@@ -21,6 +21,7 @@ import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { ReadyList } from "./ReadyList.ts"
 import { makeTurnMerge } from "./TurnMerge.ts"
 import { countedStoreRetry, type UpdateJob, UpdateRunner } from "./UpdateRunner.ts"
+import { retryLazily } from "./retryLazily.ts"
 
 export interface ChatQueueService {
   /**
@@ -114,7 +115,7 @@ export const makeChatQueue = Effect.gen(function*() {
   /** Reads a parked job's payload from the inbox; none when it cannot run (settled or undecodable). */
   const load = (parked: Parked): Effect.Effect<Option.Option<UpdateJob>> =>
     inbox.entry(parked.updateId).pipe(
-      Effect.retry(countedStoreRetry("dispatcher_load")),
+      retryLazily(countedStoreRetry("dispatcher_load")),
       Effect.flatMap((entry) => {
         if (Option.isNone(entry) || entry.value.status !== "pending") return Effect.succeed(Option.none<UpdateJob>())
         const delivered = entry.value.delivered

@@ -27,6 +27,7 @@ import type { Message, Update } from "../domain/Update.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { countedStoreRetry, type UpdateJob } from "./UpdateRunner.ts"
+import { retryLazily } from "./retryLazily.ts"
 
 /** Updates answered in the turn of a later update of their conversation. */
 export const updatesMerged = Metric.counter("bot_updates_merged_total", {
@@ -102,7 +103,7 @@ export const makeTurnMerge = Effect.gen(function*() {
             if (Option.isSome(reply)) return i + 1
           }
           return parts.length
-        }).pipe(Effect.retry(countedStoreRetry("merge_read")))
+        }).pipe(retryLazily(countedStoreRetry("merge_read")))
     })
 
   /** The turn of `taken` (at least one part): run as its last job, the others merged into it. */

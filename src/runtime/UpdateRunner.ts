@@ -34,6 +34,7 @@ import { Inbox } from "../store/Inbox.ts"
 import { Messenger } from "../telegram/Messenger.ts"
 import { destinationOf } from "../domain/Destination.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
+import { retryLazily } from "./retryLazily.ts"
 
 /** An update ready to run: its payload decoded, its place in the trace and the inbox known. */
 export interface UpdateJob {
@@ -156,7 +157,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
 
   const settle = <E extends { readonly message: string }>(write: Effect.Effect<void, E>) =>
     write.pipe(
-      Effect.retry(finishRetry),
+      retryLazily(finishRetry),
       Effect.catchAll((e) => Effect.logError(`inbox entry not updated, it will run again at the next start: ${e.message}`))
     )
   const markDone = (updateId: TelegramId, note?: string) => settle(inbox.markDone(updateId, note))
@@ -206,7 +207,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
         return pipeline.handle(job.update)
       })
       const retried = attempt.pipe(
-        Effect.retry({ schedule: countedStoreRetry("dispatcher_store").pipe(Schedule.whileInput((e) => e._tag === "StoreError")) })
+        retryLazily(countedStoreRetry("dispatcher_store").pipe(Schedule.whileInput((e: { readonly _tag: string }) => e._tag === "StoreError")))
       )
       return yield* withDeadline(retried, config.updateDeadline, cell).pipe(
         Effect.matchCauseEffect({

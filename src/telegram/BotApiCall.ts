@@ -37,6 +37,7 @@ import {
   TelegramTransportError,
   type Transport
 } from "./TelegramApi.ts"
+import { retryLazily } from "../runtime/retryLazily.ts"
 
 // ── the retry policy ──────────────────────────────────────────────────────────────────────────
 
@@ -72,7 +73,7 @@ export const retryPolicy = (settings: RetrySettings) =>
   )
 
 const retrying = <A>(settings: RetrySettings, effect: Effect.Effect<A, TelegramError>) =>
-  Effect.retry(effect, retryPolicy(settings)).pipe(
+  retryLazily(effect, retryPolicy(settings)).pipe(
     Effect.tapError((e) =>
       (isRetryable(e) ? Effect.logWarning(`send failed, giving up: ${e.message}`) : Effect.logDebug(`send refused: ${e.message}`))
         .pipe(Effect.annotateLogs("telegram_method", e.method))

@@ -82,7 +82,8 @@ export const makeTelegramApi = Effect.gen(function*() {
   const transportError = (method: string, message: string, status?: number) =>
     new TelegramTransportError({ method, message, ...(status === undefined ? {} : { status }) })
 
-  const fromRequestError = (method: string) => (error: KeepAliveRequestError): TelegramTransportError => {
+  const fromRequestError = (method: string, timeout: Duration.Duration) => (error: KeepAliveRequestError): TelegramTransportError => {
+    if (error.stage === "timeout") return transportError(method, `no answer from ${host} within ${Duration.format(timeout)}`)
     const detail = causeText(error.cause)
     return error.stage === "request"
       ? transportError(method, `request to ${host} failed${detail ? `: ${detail}` : ""}`)
@@ -121,14 +122,16 @@ export const makeTelegramApi = Effect.gen(function*() {
   const transport: Transport = (method, params, options) => {
     const timeout = timeoutOf(options)
     return Effect.suspend(() =>
-      keepAliveRequest({ method: "POST", url: new URL(`${base}${method}`), headers, body: JSON.stringify(params) })
-    ).pipe(
-      Effect.mapError(fromRequestError(method)),
-      Effect.flatMap((response) => answerOf(method, response)),
-      Effect.timeoutFail({
-        duration: timeout,
-        onTimeout: () => transportError(method, `no answer from ${host} within ${Duration.format(timeout)}`)
+      keepAliveRequest({
+        method: "POST",
+        url: new URL(`${base}${method}`),
+        headers,
+        body: JSON.stringify(params),
+        timeoutMs: Duration.toMillis(timeout)
       })
+    ).pipe(
+      Effect.mapError(fromRequestError(method, timeout)),
+      Effect.flatMap((response) => answerOf(method, response))
     )
   }
   return fromTransport(transport, { secret: config.token })

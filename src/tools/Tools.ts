@@ -105,7 +105,7 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
                 Metric.increment(withTags(toolCalls, { tool, result: result.ok ? "ok" : "error" }))
               )
             ),
-            Metric.trackDuration(Metric.tagged(toolDuration, "tool", tool))
+            Metric.trackDuration(withTags(toolDuration, { tool }))
           )
         },
         withSpan("tool.execute", { attributes: { tool: call.name } }),

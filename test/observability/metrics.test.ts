@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, LogLevel, Metric, MetricBoundaries, TestClock } from "effect"
 import { monitorEventLoop } from "../../src/observability/EventLoop.ts"
 import { metricsServerOn } from "../../src/observability/MetricsServer.ts"
+import { latencyBoundaries, withTags } from "../../src/observability/Metrics.ts"
 import { prometheusContentType, prometheusText, renderPrometheus } from "../../src/observability/Prometheus.ts"
 import { TelegramApiError } from "../../src/telegram/TelegramApi.ts"
 import { runUpdates, testBot, textMessage } from "../../src/testing/index.ts"
@@ -22,6 +23,34 @@ const fetchText = (url: string) =>
     const response = await fetch(url)
     return { status: response.status, type: response.headers.get("content-type"), body: await response.text() }
   })
+
+describe("withTags", () => {
+  it.effect("is one metric per tag set, the same series as Metric.tagged, and adds the fiber's metric labels", () =>
+    Effect.gen(function*() {
+      const counter = Metric.counter("with_tags_test_total", { incremental: true })
+      expect(withTags(counter, { route: "a", code: "1" })).toBe(withTags(counter, { route: "a", code: "1" }))
+      expect(withTags(counter, { route: "a", code: "1" })).not.toBe(withTags(counter, { route: "a", code: "2" }))
+      yield* Metric.increment(withTags(counter, { route: "a", code: "1" }))
+      yield* Metric.incrementBy(withTags(counter, { route: "a", code: "1" }), 2)
+      yield* Metric.increment(withTags(counter, { route: "b", code: "1" }))
+      const a1 = Metric.tagged(Metric.tagged(counter, "route", "a"), "code", "1")
+      expect((yield* Metric.value(a1)).count).toBe(3)
+      expect((yield* Metric.value(withTags(counter, { route: "a", code: "1" }))).count).toBe(3)
+      expect((yield* Metric.value(withTags(counter, { route: "b", code: "1" }))).count).toBe(1)
+      // The fiber's own metric labels (Effect.tagMetrics) join the fixed ones.
+      yield* Metric.increment(withTags(counter, { route: "a", code: "1" })).pipe(Effect.tagMetrics("replica", "r1"))
+      expect((yield* Metric.value(Metric.tagged(a1, "replica", "r1"))).count).toBe(1)
+      expect((yield* Metric.value(a1)).count).toBe(3)
+      // Mapped inputs (the duration histograms) pass the labels through.
+      const seconds = Metric.histogram("with_tags_test_seconds", latencyBoundaries).pipe(
+        Metric.mapInput((ms: number) => ms / 1000)
+      )
+      yield* Metric.update(withTags(seconds, { stage: "think" }), 250)
+      const state = yield* Metric.value(Metric.tagged(seconds, "stage", "think"))
+      expect(state.count).toBe(1)
+      expect(state.sum).toBeCloseTo(0.25)
+    }))
+})
 
 describe("renderPrometheus", () => {
   it.effect("renders counters, gauges, histograms, summaries and frequencies with labels, HELP and TYPE", () =>

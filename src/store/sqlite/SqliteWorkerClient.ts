@@ -11,7 +11,8 @@
  *
  * - **One connection.** As in @effect/sql-sqlite-node, a semaphore of one permit guards it: a
  *   transaction (`sql.withTransaction`) holds the permit until it commits or rolls back, other
- *   statements wait for it.
+ *   statements wait for it (only then: with no transaction open or waiting, a statement takes
+ *   the connection without the semaphore).
  * - **Interruption.** Interrupting a fiber stops it waiting, not the statement: a statement
  *   already posted still runs in the worker (SQLite statements here are short) and its reply is
  *   dropped. The worker runs requests in order, so a `ROLLBACK` sent after an interrupted
@@ -127,13 +128,32 @@ export const make = (
       )
     })
 
-    const acquirer = semaphore.withPermits(1)(Effect.map(live, connectionOf))
+    /** The connection of the live worker, made once per worker. */
+    let connection: { readonly handle: WorkerHandle; readonly connection: SqlConnection.Connection } | undefined
+    const connectionFor = (handle: WorkerHandle) => {
+      if (connection?.handle !== handle) connection = { handle, connection: connectionOf(handle) }
+      return connection.connection
+    }
+    // Transactions holding the connection or waiting for it. A statement outside a transaction
+    // waits for the permit only while there is one: otherwise it takes the live worker's
+    // connection at once (a semaphore's permit taken and given back is a dozen runtime steps,
+    // on every statement; issue 15).
+    let transactions = 0
+    const acquirer = Effect.suspend(() =>
+      transactions === 0 && !closed && Option.isNone(current.stopped)
+        ? Effect.succeed(connectionFor(current))
+        : semaphore.withPermits(1)(Effect.map(live, connectionFor))
+    )
     const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
+        const scope = yield* Effect.scope
+        transactions++
+        // Added first, so run last: after the permit is given back.
+        yield* Scope.addFinalizer(scope, Effect.sync(() => transactions--))
         yield* restore(semaphore.take(1))
         const handle = yield* restore(live).pipe(Effect.onError(() => semaphore.release(1)))
-        yield* Scope.addFinalizer(yield* Effect.scope, semaphore.release(1))
-        return connectionOf(handle)
+        yield* Scope.addFinalizer(scope, semaphore.release(1))
+        return connectionFor(handle)
       })
     )
 

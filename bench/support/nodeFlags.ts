@@ -1,0 +1,22 @@
+/**
+ * The node flags the bot runs with, read from `npm start` in package.json (the bin's shebang
+ * carries the same ones), so the bench runs the bot's processes as users start them:
+ * `node --max-semi-space-size=64 --import tsx src/main.ts` gives `["--max-semi-space-size=64"]`.
+ * `BENCH_BOT_NODE_FLAGS` replaces them (`BENCH_BOT_NODE_FLAGS=` runs the bot on node's defaults).
+ */
+import { readFileSync } from "node:fs"
+
+const root = new URL("../../", import.meta.url)
+
+export const botNodeFlags = (): ReadonlyArray<string> => {
+  const override = process.env["BENCH_BOT_NODE_FLAGS"]
+  if (override !== undefined) return override.split(/\s+/).filter((flag) => flag !== "")
+  const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { scripts: Record<string, string> }
+  const words = pkg.scripts.start!.split(/\s+/)
+  const flags: Array<string> = []
+  for (let i = words.indexOf("node") + 1; i < words.length && words[i]!.startsWith("--"); i++) {
+    if (words[i] === "--import") i++
+    else flags.push(words[i]!)
+  }
+  return flags
+}
