@@ -152,6 +152,8 @@ interface W1Result {
   /** Replies that answer no question (apologies): they also break the order check. */
   readonly unanswered: number
   readonly botCpuMsPerUpdate: number
+  /** The bot process's peak resident memory. */
+  readonly peakRssMb: number
   readonly non2xx: number
 }
 
@@ -183,6 +185,7 @@ const runW1 = async (system: System): Promise<W1Result> => {
       orderOk: completed && order.ok,
       unanswered: order.unanswered,
       botCpuMsPerUpdate: round(stats.cpuMs / updates, 2),
+      peakRssMb: round(stats.maxRssMb, 0),
       non2xx
     }
   } finally {
@@ -272,7 +275,7 @@ const main = async () => {
   console.log(`\nW1: ${updates} updates, ${users} users, ${connections} connections, model ${modelLatency} ms/call\n`)
   console.log(table(withRatios, [
     "system", "ackP50Ms", "ackP99Ms", "ackMaxMs", "eventLoopP99Ms", "completionS", "repliesPerS", "delivered", "orderOk", "unanswered",
-    "botCpuMsPerUpdate", "CPU/floor", "CPU/grammY", "vs blocking (completion)", "vs grammY (completion)"
+    "botCpuMsPerUpdate", "CPU/floor", "CPU/grammY", "peakRssMb", "vs blocking (completion)", "vs grammY (completion)"
   ]))
   console.log(`\nIntake: ${intakeUpdates} updates, no dialog work\n`)
   console.log(table(intake, ["system", "updatesPerS", "ackP99Ms", "cpuMsPerUpdate", "non2xx"]))

@@ -24,6 +24,8 @@ export interface ChildStats {
   readonly eventLoopMaxMs: number
   readonly cpuMs: number
   readonly rssMb: number
+  /** The process's peak resident memory so far. */
+  readonly maxRssMb: number
 }
 
 export type ParentMessage = { readonly type: "reset" } | { readonly type: "stats" }
@@ -83,7 +85,8 @@ export const serveBench = (ready: Ready): void => {
         eventLoopP99Ms: histogram.percentile(99) / 1e6,
         eventLoopMaxMs: histogram.max / 1e6,
         cpuMs: (used.user + used.system) / 1000,
-        rssMb: process.memoryUsage().rss / 1024 / 1024
+        rssMb: process.memoryUsage().rss / 1024 / 1024,
+        maxRssMb: process.resourceUsage().maxRSS / 1024
       }
       process.send?.(reply)
       profile.stop()

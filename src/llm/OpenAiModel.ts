@@ -28,7 +28,7 @@ import { retrySchedule, sdkAttempt } from "./OpenAiRetry.ts"
 import { openAiStream } from "./OpenAiStream.ts"
 import { decodeCompletion, fromWire, maxToolCallsPerResponse, toWireMessages, toWireTools } from "./OpenAiWire.ts"
 import { callSpan } from "./callSpan.ts"
-import { retryLazily } from "../runtime/retryLazily.ts"
+import { retryLazily } from "../effect/retryLazily.ts"
 
 /** Sent as the key to endpoints that need none (the SDK insists on one). */
 export const placeholderKey = "no-key"

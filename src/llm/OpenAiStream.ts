@@ -17,7 +17,7 @@ import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/ch
 import { Duration, Effect, Either, Option, ParseResult, type Schedule, Schema } from "effect"
 import type { CompletionResponse, LanguageModelError, OnText, Usage } from "./LanguageModel.ts"
 import { failureOf, type ModelCallFailed, noAnswerWithin, sdkAttempt } from "./OpenAiRetry.ts"
-import { retryLazily } from "../runtime/retryLazily.ts"
+import { retryLazily } from "../effect/retryLazily.ts"
 
 const WireChunk = Schema.Struct({
   model: Schema.optional(Schema.NullOr(Schema.String)),

@@ -21,7 +21,7 @@ import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { ReadyList } from "./ReadyList.ts"
 import { makeTurnMerge } from "./TurnMerge.ts"
 import { countedStoreRetry, type UpdateJob, UpdateRunner } from "./UpdateRunner.ts"
-import { retryLazily } from "./retryLazily.ts"
+import { retryLazily } from "../effect/retryLazily.ts"
 
 export interface ChatQueueService {
   /**

@@ -27,7 +27,7 @@ import type { Message, Update } from "../domain/Update.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { countedStoreRetry, type UpdateJob } from "./UpdateRunner.ts"
-import { retryLazily } from "./retryLazily.ts"
+import { retryLazily } from "../effect/retryLazily.ts"
 
 /** Updates answered in the turn of a later update of their conversation. */
 export const updatesMerged = Metric.counter("bot_updates_merged_total", {

@@ -34,7 +34,7 @@ import { Inbox } from "../store/Inbox.ts"
 import { Messenger } from "../telegram/Messenger.ts"
 import { destinationOf } from "../domain/Destination.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
-import { retryLazily } from "./retryLazily.ts"
+import { retryLazily } from "../effect/retryLazily.ts"
 
 /** An update ready to run: its payload decoded, its place in the trace and the inbox known. */
 export interface UpdateJob {

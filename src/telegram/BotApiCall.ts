@@ -37,7 +37,7 @@ import {
   TelegramTransportError,
   type Transport
 } from "./TelegramApi.ts"
-import { retryLazily } from "../runtime/retryLazily.ts"
+import { retryLazily } from "../effect/retryLazily.ts"
 
 // ── the retry policy ──────────────────────────────────────────────────────────────────────────
 

@@ -2,7 +2,8 @@
  * The layering of `src/` stays true: every relative import of a module points to its own part
  * or to a part below it. The parts, from the bottom up:
  *
- *   domain, config.ts, http   Telegram and dialog records, errors, settings helpers, transport
+ *   domain, config.ts, http,  Telegram and dialog records, errors, settings helpers, transport,
+ *   effect                    small helpers over effect itself (lazy retries)
  *   observability             metrics, spans, tracing, logging
  *   profile, store            the bot's profile; clients, history and the inbox
  *   llm, telegram             language models; the Bot API, sending, webhook and poller
@@ -30,6 +31,7 @@ const rank: Record<string, number> = {
   domain: 0,
   config: 0,
   http: 0,
+  effect: 0,
   observability: 1,
   profile: 2,
   store: 2,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Ref, Schedule, TestClock } from "effect"
-import { retryLazily } from "../../src/runtime/retryLazily.ts"
+import { retryLazily } from "../../src/effect/retryLazily.ts"
 
 /** An effect failing its first `failures` attempts (with the attempt's number), then succeeding; the attempt times. */
 const flaky = (failures: number) =>
