@@ -1,8 +1,9 @@
 /**
- * The node flags the bot runs with, read from `npm start` in package.json (the bin's shebang
- * carries the same ones), so the bench runs the bot's processes as users start them:
- * `node --max-semi-space-size=64 --import tsx src/main.ts` gives `["--max-semi-space-size=64"]`.
- * `BENCH_BOT_NODE_FLAGS` replaces them (`BENCH_BOT_NODE_FLAGS=` runs the bot on node's defaults).
+ * The node flags the bot runs with, read from `npm start` in package.json, so the bench runs
+ * the bot's processes as users start them: `node --max-old-space-size=512 --import tsx
+ * src/main.ts` would give `["--max-old-space-size=512"]` (today there are none).
+ * `BENCH_BOT_NODE_FLAGS` replaces them, to measure a flag before adopting it:
+ * `BENCH_BOT_NODE_FLAGS=--max-semi-space-size=64 npm run bench` (bench/README.md has that one).
  */
 import { readFileSync } from "node:fs"
 
