@@ -12,7 +12,7 @@ import { Worker } from "node:worker_threads"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Fiber, Layer, Option } from "effect"
+import { Effect, Fiber, Layer, Option, Tracer } from "effect"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { migrateSqlite } from "../../src/store/sqlite/migrations.ts"
 import { ClientStoreSqlite } from "../../src/store/sqlite/ClientStoreSqlite.ts"
@@ -150,6 +150,59 @@ describe("SQLite in a worker thread", () => {
         const outside = yield* sql`SELECT count(*) AS n FROM t`
         expect(outside).toEqual([{ n: 2 }])
         expect(yield* Effect.flip(Fiber.join(inside))).toBe("roll back")
+      }).pipe(Effect.provide(workerClient(path)))
+    }), 30_000)
+
+  it.scopedLive("run: a statement's rows straight from the worker; inside a transaction it is the transaction's, beside one it waits", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      yield* Effect.gen(function*() {
+        const client = yield* SqliteWorkerClient.SqliteWorkerClient
+        const sql = yield* SqlClient.SqlClient
+        // The direct path is taken with tracing off (as the bot runs without a collector).
+        const direct = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.withTracerEnabled(effect, false)
+        yield* sql`CREATE TABLE t (x INTEGER PRIMARY KEY, s TEXT)`
+        yield* direct(client.run(sql`INSERT INTO t (x, s) VALUES (${1}, ${"one"})`))
+        expect(yield* direct(client.run(sql`SELECT x, s FROM t`))).toEqual([{ x: 1, s: "one" }])
+        const duplicate = yield* direct(client.run(sql`INSERT INTO t (x) VALUES (${1})`)).pipe(Effect.flip)
+        expect(duplicate.cause).toMatchObject({ code: "SQLITE_CONSTRAINT_PRIMARYKEY" })
+
+        // Inside a transaction: it sees the transaction's writes and goes with its rollback.
+        const seen = yield* sql.withTransaction(
+          Effect.gen(function*() {
+            yield* direct(client.run(sql`INSERT INTO t (x) VALUES (${2})`))
+            return yield* Effect.fail(yield* direct(client.run(sql`SELECT count(*) AS n FROM t`)))
+          })
+        ).pipe(Effect.flip)
+        expect(seen).toEqual([{ n: 2 }])
+        expect(yield* direct(client.run(sql`SELECT x FROM t`))).toEqual([{ x: 1 }])
+
+        // Beside another fiber's open transaction: it waits, and is not rolled back with it.
+        const other = yield* Effect.fork(sql.withTransaction(
+          Effect.gen(function*() {
+            yield* sql`INSERT INTO t (x) VALUES (${5})`
+            yield* Effect.sleep("100 millis")
+            return yield* Effect.fail("roll back" as const)
+          })
+        ))
+        yield* Effect.sleep("20 millis")
+        yield* direct(client.run(sql`INSERT INTO t (x) VALUES (${6})`))
+        expect(yield* Effect.flip(Fiber.join(other))).toBe("roll back")
+        expect(yield* direct(client.run(sql`SELECT x FROM t ORDER BY x`))).toEqual([{ x: 1 }, { x: 6 }])
+
+        // With tracing on, a statement keeps its @effect/sql span.
+        const names: Array<string> = []
+        const native = yield* Effect.tracer
+        const recording = Tracer.make({
+          span: (name, ...rest) => {
+            names.push(name)
+            return native.span(name, ...rest)
+          },
+          context: native.context
+        })
+        expect(yield* client.run(sql`SELECT count(*) AS n FROM t`).pipe(Effect.withTracer(recording), Effect.withTracerEnabled(true)))
+          .toEqual([{ n: 2 }])
+        expect(names).toContain("sql.execute")
       }).pipe(Effect.provide(workerClient(path)))
     }), 30_000)
 

@@ -6,14 +6,15 @@ import { StoreError } from "../../domain/errors.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
 import { decodeClients } from "../rows.ts"
-import { sqliteCall } from "./statement.ts"
+import { sqliteCall, statementRunner } from "./statement.ts"
 
 const table = "clients"
 
 export const makeClientStoreSqlite = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const run = yield* statementRunner
   const select = (operation: string, id: TelegramId) =>
-    Effect.flatMap(sql`SELECT * FROM clients WHERE id = ${id}`, decodeClients(operation, table))
+    Effect.flatMap(run(sql`SELECT * FROM clients WHERE id = ${id}`), decodeClients(operation, table))
   const one = (operation: string, id: TelegramId) => (clients: ReadonlyArray<Client>) =>
     clients[0] === undefined
       ? Effect.fail(new StoreError({ operation, message: `no client ${id}` }))
@@ -25,12 +26,15 @@ export const makeClientStoreSqlite = Effect.gen(function*() {
         "getOrCreate",
         table,
         Effect.gen(function*() {
+          // A known client is one read; a new one is written, then read.
+          const known = yield* select("getOrCreate", user.id)
+          if (known.length > 0) return known
           const now = yield* Clock.currentTimeMillis
-          yield* sql`
+          yield* run(sql`
             INSERT INTO clients (id, first_name, last_name, username, language_code, blocked, created_at)
             VALUES (${user.id}, ${user.firstName}, ${user.lastName ?? null}, ${user.username ?? null},
                     ${user.languageCode ?? null}, 0, ${now})
-            ON CONFLICT (id) DO NOTHING`
+            ON CONFLICT (id) DO NOTHING`)
           return yield* select("getOrCreate", user.id)
         })
       ).pipe(Effect.flatMap(one("getOrCreate", user.id))),
@@ -52,7 +56,7 @@ export const makeClientStoreSqlite = Effect.gen(function*() {
         )
       ).pipe(Effect.flatMap(one("updateProfile", id))),
     setBlocked: (id, blocked) =>
-      sqliteCall("setBlocked", table, sql`UPDATE clients SET blocked = ${blocked ? 1 : 0} WHERE id = ${id}`).pipe(Effect.asVoid),
+      sqliteCall("setBlocked", table, run(sql`UPDATE clients SET blocked = ${blocked ? 1 : 0} WHERE id = ${id}`)).pipe(Effect.asVoid),
     requestHandoff: (id, reason) =>
       sqliteCall(
         "requestHandoff",

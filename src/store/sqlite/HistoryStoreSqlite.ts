@@ -9,23 +9,24 @@ import { toConversation } from "../../domain/Conversation.ts"
 import type { HistoryMessage } from "../../domain/Dialog.ts"
 import { HistoryStore } from "../HistoryStore.ts"
 import { decodeMessages, messageColumns, threadColumn } from "../rows.ts"
-import { sqlLimit, sqliteCall } from "./statement.ts"
+import { sqlLimit, sqliteCall, statementRunner } from "./statement.ts"
 
 const table = "messages"
 
 export const makeHistoryStoreSqlite = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const run = yield* statementRunner
   const columns = sql.unsafe(messageColumns)
   return HistoryStore.of({
     append: (message: HistoryMessage) =>
       sqliteCall(
         "append",
         table,
-        sql`
+        run(sql`
           INSERT INTO messages (chat_id, update_id, role, text, at, thread_id, speaker)
           VALUES (${message.chatId}, ${message.updateId}, ${message.role}, ${message.text}, ${message.at},
                   ${threadColumn(message.threadId)}, ${message.speaker ?? null})
-          ON CONFLICT (chat_id, update_id, role) DO NOTHING`
+          ON CONFLICT (chat_id, update_id, role) DO NOTHING`)
       ).pipe(Effect.asVoid),
     lastN: (ref, limit) => {
       const n = sqlLimit(limit)
@@ -36,11 +37,11 @@ export const makeHistoryStoreSqlite = Effect.gen(function*() {
         table,
         Effect.flatMap(
           // Newest first along the key: for one update 'assistant' sorts before 'user'.
-          sql`
+          run(sql`
             SELECT ${columns} FROM messages
             WHERE chat_id = ${conversation.chatId} AND thread_id = ${threadColumn(conversation.threadId)}
             ORDER BY update_id DESC, role ASC
-            LIMIT ${n}`,
+            LIMIT ${n}`),
           decodeMessages("lastN", table)
         )
       ).pipe(Effect.map((messages) => [...messages].reverse()))
@@ -50,9 +51,9 @@ export const makeHistoryStoreSqlite = Effect.gen(function*() {
         "replyFor",
         table,
         Effect.flatMap(
-          sql`
+          run(sql`
             SELECT ${columns} FROM messages
-            WHERE chat_id = ${chatId} AND update_id = ${updateId} AND role = 'assistant'`,
+            WHERE chat_id = ${chatId} AND update_id = ${updateId} AND role = 'assistant'`),
           decodeMessages("replyFor", table)
         )
       ).pipe(Effect.map((messages) => Option.map(Option.fromNullable(messages[0]), (m) => m.text))),

@@ -7,20 +7,21 @@ import { Clock, Duration, Effect, Layer, Option } from "effect"
 import type { TelegramId } from "../../domain/Update.ts"
 import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 import { decodeCount, decodeInboxEntries, decodeLastUpdateId } from "../rows.ts"
-import { sqlLimit, sqliteCall } from "./statement.ts"
+import { sqlLimit, sqliteCall, statementRunner } from "./statement.ts"
 
 const table = "inbox"
 
 export const makeInboxSqlite = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
+  const run = yield* statementRunner
   const finish = (operation: string, updateId: TelegramId, status: "done" | "failed", error: string | null) =>
     sqliteCall(
       operation,
       table,
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
-        sql`
+        run(sql`
           UPDATE inbox SET status = ${status}, finished_at = ${now}, error = ${error}
-          WHERE update_id = ${updateId}`)
+          WHERE update_id = ${updateId}`))
     ).pipe(Effect.asVoid)
 
   return Inbox.of({
@@ -29,24 +30,24 @@ export const makeInboxSqlite = Effect.gen(function*() {
         "record",
         table,
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          sql`
+          run(sql`
             INSERT INTO inbox (update_id, chat_id, payload, status, received_at)
             VALUES (${update.updateId}, ${update.chatId ?? null}, ${update.payload}, 'pending', ${now})
             ON CONFLICT (update_id) DO NOTHING
-            RETURNING update_id`)
+            RETURNING update_id`))
       ).pipe(Effect.map((rows) => (rows.length === 1 ? "New" as const : "Duplicate" as const))),
     markDone: (updateId, note) => finish("markDone", updateId, "done", note ?? null),
     markFailed: (updateId, reason) => finish("markFailed", updateId, "failed", reason),
     markDelivered: (updateId, count) =>
       Effect.flatMap(deliveredCount("markDelivered", count), (n) =>
-        sqliteCall("markDelivered", table, sql`UPDATE inbox SET delivered = ${n} WHERE update_id = ${updateId}`)).pipe(
+        sqliteCall("markDelivered", table, run(sql`UPDATE inbox SET delivered = ${n} WHERE update_id = ${updateId}`))).pipe(
           Effect.asVoid
         ),
     entry: (updateId) =>
       sqliteCall(
         "entry",
         table,
-        Effect.flatMap(sql`SELECT * FROM inbox WHERE update_id = ${updateId}`, decodeInboxEntries("entry", table))
+        Effect.flatMap(run(sql`SELECT * FROM inbox WHERE update_id = ${updateId}`), decodeInboxEntries("entry", table))
       ).pipe(Effect.map((entries) => Option.fromNullable(entries[0]))),
     pending: (limit) =>
       sqliteCall(

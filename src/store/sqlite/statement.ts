@@ -3,10 +3,23 @@
  * operation (retryable when the database was busy or locked), and the call's span is told which
  * table it touched. The span itself is the instrumentation's (`instrumentStores`), not made here.
  */
-import type { SqlError } from "@effect/sql"
-import { Effect } from "effect"
+import type { SqlError, Statement } from "@effect/sql"
+import { Effect, Option } from "effect"
 import { StoreError } from "../../domain/errors.ts"
 import { annotateSpan } from "../../observability/span.ts"
+import { SqliteWorkerClient } from "./SqliteWorkerClient.ts"
+
+/** Runs one statement for its rows. */
+export type RunStatement = <A extends object>(statement: Statement.Statement<A>) => Effect.Effect<ReadonlyArray<A>, SqlError.SqlError>
+
+/**
+ * How the stores run their statements: the worker client's direct path (`SqliteWorkerClient.run`)
+ * when the database is in a worker, each statement as it is otherwise (the in-thread client).
+ */
+export const statementRunner: Effect.Effect<RunStatement> = Effect.map(
+  Effect.serviceOption(SqliteWorkerClient),
+  Option.match({ onNone: (): RunStatement => (statement) => statement, onSome: (client) => client.run })
+)
 
 const sqliteCode = (cause: unknown): string | undefined =>
   typeof cause === "object" && cause !== null && "code" in cause && typeof cause.code === "string" ? cause.code : undefined
