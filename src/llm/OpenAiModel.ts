@@ -86,7 +86,9 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
           ScheduleDecision.isContinue(decision)
             ? Effect.zipRight(
               recordRetry(purpose, model),
-              Effect.logWarning(`model call failed, retrying: ${scrub(failure.message, config.apiKey)}`)
+              Effect.logWarning(`model call failed, retrying: ${scrub(failure.message, config.apiKey)}`).pipe(
+                Effect.annotateLogs({ purpose, model })
+              )
             )
             : Effect.void
         )
@@ -107,14 +109,16 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
           const asked = decoded.right.choices[0]?.message.tool_calls?.length ?? 0
           const ignored = asked > maxToolCallsPerResponse
             ? Effect.logWarning(`the model asked for ${asked} tool calls at once; those after ${maxToolCallsPerResponse} were ignored`)
+              .pipe(Effect.annotateLogs({ purpose: request.purpose, model }))
             : Effect.void
           return Option.match(fromWire(decoded.right, model), {
             onNone: () => Effect.fail(fail("the response has no choices")),
             onSome: (response) => Effect.as(ignored, response)
           })
         }),
-        callSpan(request.purpose, model),
-        Effect.annotateLogs({ purpose: request.purpose, model })
+        // The log lines of a call are annotated where they are written: annotating the whole
+        // call sets and resets the fiber's log annotations on every call (issue 15).
+        callSpan(request.purpose, model)
       )
     }
 
@@ -125,7 +129,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         { client, timeout: config.timeout, schedule: scheduleFor(request.purpose, model), fail: failWith(request.purpose) },
         body(request, model),
         onText
-      ).pipe(callSpan(request.purpose, model, true), Effect.annotateLogs({ purpose: request.purpose, model }))
+      ).pipe(callSpan(request.purpose, model, true))
     }
 
     const service: LanguageModelService = { description: describeLlm(config), complete, stream }

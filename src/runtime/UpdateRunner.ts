@@ -15,6 +15,8 @@ import {
   Context,
   Duration,
   Effect,
+  FiberRef,
+  HashMap,
   Layer,
   Metric,
   Option,
@@ -35,6 +37,7 @@ import { Messenger } from "../telegram/Messenger.ts"
 import { destinationOf } from "../domain/Destination.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { retryLazily } from "../effect/retryLazily.ts"
+import { localValue, localWith, locallyAll } from "../effect/locallyAll.ts"
 
 /** An update ready to run: its payload decoded, its place in the trace and the inbox known. */
 export interface UpdateJob {
@@ -250,10 +253,14 @@ export const makeUpdateRunner = Effect.gen(function*() {
     // notice): the messenger skips what an earlier run delivered and records what goes out.
     const cell = makeDelivery(job.deliveredBefore)
     const processing = (job.flooded ? notifyFlood(job) : handle(job, cell)).pipe(
-      Effect.locally(CurrentDelivery, Option.some(cell)),
-      Effect.locally(CurrentUpdateId, Option.some(job.updateId)),
-      Effect.locally(CurrentMergedParts, merged),
-      Effect.annotateLogs({ update_id: job.updateId, ...chatTag, ...mergedTag }),
+      locallyAll([
+        localValue(CurrentDelivery, Option.some(cell)),
+        localValue(CurrentUpdateId, Option.some(job.updateId)),
+        localValue(CurrentMergedParts, merged),
+        localWith(FiberRef.currentLogAnnotations, (annotations) =>
+          Object.entries({ update_id: job.updateId, ...chatTag, ...mergedTag })
+            .reduce((all, [key, value]) => HashMap.set(all, key, value as unknown), annotations))
+      ]),
       withSpan("dispatcher.update", {
         attributes: { update_id: job.updateId, ...chatTag, ...mergedTag },
         // A recovered update has no intake span: its processing starts a trace of its own.
