@@ -12,8 +12,10 @@
  * Options: BENCH_ONLY=name,name (systems), BENCH_UPDATES (2000), BENCH_USERS (500),
  * BENCH_CONNECTIONS (64), BENCH_MODEL_LATENCY_MS (100), BENCH_STORE_LATENCY_MS (5),
  * BENCH_BOTAPI_LATENCY_MS (0, the Bot API's round trip in W1), BENCH_INTAKE_UPDATES (20000),
- * BENCH_OVERHEAD_UPDATES (10000). The bots' own settings (e.g. TELEGRAM_SENDS_IN_DOUBT) pass
- * through the environment.
+ * BENCH_OVERHEAD_UPDATES (10000), BENCH_COUNT_STEPS=1 (this bot counts effect's runtime steps
+ * per update: a figure that does not change from run to run; the run's timings are not the
+ * bot's then), BENCH_BOT_NODE_FLAGS (node flags of this bot's processes, those of `npm start`
+ * by default). The bots' own settings (e.g. TELEGRAM_SENDS_IN_DOUBT) pass through the environment.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -39,6 +41,8 @@ const botApiLatency = num("BENCH_BOTAPI_LATENCY_MS", 0)
 const intakeUpdates = num("BENCH_INTAKE_UPDATES", 20_000)
 const overheadUpdates = num("BENCH_OVERHEAD_UPDATES", 10_000)
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim())
+/** BENCH_COUNT_STEPS=1: this bot counts effect's runtime steps per update (bench/support/steps.ts). */
+const counting = process.env.BENCH_COUNT_STEPS === "1"
 
 interface System {
   readonly name: string
@@ -154,6 +158,8 @@ interface W1Result {
   readonly botCpuMsPerUpdate: number
   /** The bot process's peak resident memory. */
   readonly peakRssMb: number
+  /** Effect's runtime steps per update (BENCH_COUNT_STEPS=1 runs only). */
+  readonly stepsPerUpdate?: number
   readonly non2xx: number
 }
 
@@ -186,6 +192,7 @@ const runW1 = async (system: System): Promise<W1Result> => {
       unanswered: order.unanswered,
       botCpuMsPerUpdate: round(stats.cpuMs / updates, 2),
       peakRssMb: round(stats.maxRssMb, 0),
+      ...(stats.steps > 0 ? { stepsPerUpdate: round(stats.steps / updates, 0) } : {}),
       non2xx
     }
   } finally {
@@ -201,6 +208,8 @@ interface IntakeResult {
   readonly updatesPerS: number
   readonly ackP99Ms: number
   readonly cpuMsPerUpdate: number
+  /** Effect's runtime steps per update (BENCH_COUNT_STEPS=1 runs only). */
+  readonly stepsPerUpdate?: number
   readonly non2xx: number
 }
 
@@ -221,6 +230,7 @@ const runIntake = async (system: System): Promise<IntakeResult> => {
       updatesPerS: round(intakeUpdates / seconds, 0),
       ackP99Ms: round(summarize(load.ackLatenciesMs).p99),
       cpuMsPerUpdate: round(stats.cpuMs / intakeUpdates, 3),
+      ...(stats.steps > 0 ? { stepsPerUpdate: round(stats.steps / intakeUpdates, 0) } : {}),
       non2xx
     }
   } finally {
@@ -275,10 +285,11 @@ const main = async () => {
   console.log(`\nW1: ${updates} updates, ${users} users, ${connections} connections, model ${modelLatency} ms/call\n`)
   console.log(table(withRatios, [
     "system", "ackP50Ms", "ackP99Ms", "ackMaxMs", "eventLoopP99Ms", "completionS", "repliesPerS", "delivered", "orderOk", "unanswered",
-    "botCpuMsPerUpdate", "CPU/floor", "CPU/grammY", "peakRssMb", "vs blocking (completion)", "vs grammY (completion)"
+    "botCpuMsPerUpdate", "CPU/floor", "CPU/grammY", "peakRssMb", "vs blocking (completion)", "vs grammY (completion)",
+    ...(counting ? ["stepsPerUpdate"] : [])
   ]))
   console.log(`\nIntake: ${intakeUpdates} updates, no dialog work\n`)
-  console.log(table(intake, ["system", "updatesPerS", "ackP99Ms", "cpuMsPerUpdate", "non2xx"]))
+  console.log(table(intake, ["system", "updatesPerS", "ackP99Ms", "cpuMsPerUpdate", "non2xx", ...(counting ? ["stepsPerUpdate"] : [])]))
   const sqlite = w1.find((r) => r.system === "effect-sqlite")
   const slowApi = w1.find((r) => r.system === "effect-sqlite@50ms")
   if (sqlite && slowApi) {

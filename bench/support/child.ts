@@ -12,6 +12,7 @@ import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector"
 import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import { steps } from "./steps.ts"
 
 export interface Ready {
   readonly port: number
@@ -26,6 +27,8 @@ export interface ChildStats {
   readonly rssMb: number
   /** The process's peak resident memory so far. */
   readonly maxRssMb: number
+  /** Effect's runtime steps since the reset (with BENCH_COUNT_STEPS=1; 0 otherwise). */
+  readonly steps: number
 }
 
 export type ParentMessage = { readonly type: "reset" } | { readonly type: "stats" }
@@ -73,10 +76,12 @@ export const serveBench = (ready: Ready): void => {
   histogram.enable()
   const profile = profiler(process.env.BENCH_CPU_PROF)
   let cpu = process.cpuUsage()
+  let stepsAtReset = 0
   process.on("message", (message: ParentMessage) => {
     if (message.type === "reset") {
       histogram.reset()
       profile.start()
+      stepsAtReset = steps.count
       cpu = process.cpuUsage()
     } else if (message.type === "stats") {
       const used = process.cpuUsage(cpu)
@@ -86,7 +91,8 @@ export const serveBench = (ready: Ready): void => {
         eventLoopMaxMs: histogram.max / 1e6,
         cpuMs: (used.user + used.system) / 1000,
         rssMb: process.memoryUsage().rss / 1024 / 1024,
-        maxRssMb: process.resourceUsage().maxRSS / 1024
+        maxRssMb: process.resourceUsage().maxRSS / 1024,
+        steps: steps.count - stepsAtReset
       }
       process.send?.(reply)
       profile.stop()

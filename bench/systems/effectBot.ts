@@ -30,6 +30,7 @@ import { secretHeader, WebhookServerLive } from "../../src/telegram/WebhookServe
 import { tracingLayer } from "../../src/observability/Tracing.ts"
 import { ioFairScheduler } from "../../src/runtime/Scheduler.ts"
 import { env, serveBench } from "../support/child.ts"
+import { countSteps } from "../support/steps.ts"
 import { withStoreLatency } from "../support/storeLatency.ts"
 
 const secret = "bench-secret"
@@ -82,6 +83,7 @@ const main = Effect.gen(function*() {
 main.pipe(
   Effect.provide(server),
   Effect.provide(tracingLayer),
+  process.env.BENCH_COUNT_STEPS === "1" ? Effect.provide(countSteps) : (e) => e,
   // The entry point's scheduler; BENCH_SCHEDULER=default measures effect's own.
   process.env.BENCH_SCHEDULER === "default" ? (e) => e : Effect.withScheduler(ioFairScheduler),
   Logger.withMinimumLogLevel(LogLevel.Error),
