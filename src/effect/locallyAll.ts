@@ -7,17 +7,20 @@
  */
 import { Effect, FiberRef } from "effect"
 
-/** One reference and how its value changes inside the effect. */
-export interface LocalValue<A> {
-  readonly ref: FiberRef.FiberRef<A>
-  readonly update: (current: A) => A
+/** One reference and how its value changes inside the effect (made by `localValue` or `localWith`, which type it). */
+export interface LocalValue {
+  readonly ref: FiberRef.FiberRef<unknown>
+  readonly update: (current: unknown) => unknown
 }
 
-/** `ref` is `value` inside the effect. */
-export const localValue = <A>(ref: FiberRef.FiberRef<A>, value: A): LocalValue<A> => ({ ref, update: () => value })
-
 /** `ref` is `update` of its current value inside the effect. */
-export const localWith = <A>(ref: FiberRef.FiberRef<A>, update: (current: A) => A): LocalValue<A> => ({ ref, update })
+export const localWith = <A>(ref: FiberRef.FiberRef<A>, update: (current: A) => A): LocalValue => ({
+  ref: ref as FiberRef.FiberRef<unknown>,
+  update: update as (current: unknown) => unknown
+})
+
+/** `ref` is `value` inside the effect. */
+export const localValue = <A>(ref: FiberRef.FiberRef<A>, value: A): LocalValue => localWith(ref, () => value)
 
 const setAll = (refs: ReadonlyArray<FiberRef.FiberRef<unknown>>, values: ReadonlyArray<unknown>): Effect.Effect<void> => {
   let all: Effect.Effect<void> = Effect.void
@@ -25,12 +28,11 @@ const setAll = (refs: ReadonlyArray<FiberRef.FiberRef<unknown>>, values: Readonl
   return all
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each value is typed by localValue / localWith
-export const locallyAll = (values: ReadonlyArray<LocalValue<any>>) =>
+export const locallyAll = (values: ReadonlyArray<LocalValue>) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.withFiberRuntime<A, E, R>((fiber) => {
-      const refs = values.map((v) => v.ref as FiberRef.FiberRef<unknown>)
+      const refs = values.map((v) => v.ref)
       const before = refs.map((ref) => fiber.getFiberRef(ref))
       const inside = values.map((v, i) => v.update(before[i]))
       return Effect.zipRight(setAll(refs, inside), Effect.ensuring(restore(self), setAll(refs, before)))
