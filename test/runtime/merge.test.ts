@@ -321,6 +321,25 @@ describe("quick successive messages after a stopped runtime (SQLite)", () => {
   const texts = ["hi", "I ordered a kettle", "when does it arrive?"]
   const messages = (first: number) => texts.map((text, i) => textMessage({ updateId: first + i, userId: 21, text }))
 
+  /**
+   * A first lifetime that stopped after answering the merged turn of `first`…`first + 2`: the
+   * three messages (and `others`) pending in the inbox, the texts and the stored answer in the
+   * history, the answer's one message recorded as delivered or not.
+   */
+  const storedAnswer = (path: string, first: number, others: ReadonlyArray<ReturnType<typeof textMessage>>, options: { readonly delivered: boolean }) =>
+    Effect.gen(function*() {
+      const inbox = yield* Inbox
+      const history = yield* HistoryStore
+      for (const u of [...messages(first), ...others]) {
+        yield* inbox.record({ updateId: id(u.update_id), chatId: id(21), payload: JSON.stringify(u) })
+      }
+      for (const [i, text] of texts.entries()) {
+        yield* history.append({ chatId: id(21), updateId: id(first + i), role: "user", text, at: i })
+      }
+      yield* history.append({ chatId: id(21), updateId: id(first + 2), role: "assistant", text: "The kettle arrives tomorrow.", at: 3 })
+      if (options.delivered) yield* inbox.markDelivered(id(first + 2), 1)
+    }).pipe(Effect.provide(StoresSqlite({ path, busyTimeout: "1 second" })))
+
   it.scoped("stopped after the turn started, before its answer: the next start answers the three messages once, as one turn", () =>
     Effect.gen(function*() {
       const path = join(yield* tempDir, "bot.sqlite")
@@ -367,18 +386,7 @@ describe("quick successive messages after a stopped runtime (SQLite)", () => {
       // First lifetime, as a crash leaves it: the turn of 5401-5403 answered (the reply stored
       // under 5403 and recorded as delivered), none of them marked done; 5404 came after the
       // window and never started.
-      yield* Effect.gen(function*() {
-        const inbox = yield* Inbox
-        const history = yield* HistoryStore
-        for (const u of [...messages(5401), later]) {
-          yield* inbox.record({ updateId: id(u.update_id), chatId: id(21), payload: JSON.stringify(u) })
-        }
-        for (const [i, text] of texts.entries()) {
-          yield* history.append({ chatId: id(21), updateId: id(5401 + i), role: "user", text, at: i })
-        }
-        yield* history.append({ chatId: id(21), updateId: id(5403), role: "assistant", text: "The kettle arrives tomorrow.", at: 3 })
-        yield* inbox.markDelivered(id(5403), 1)
-      }).pipe(Effect.provide(StoresSqlite({ path, busyTimeout: "1 second" })))
+      yield* storedAnswer(path, 5401, [later], { delivered: true })
 
       // Second lifetime: 5401-5403 are merged again up to 5403, whose reply is out already;
       // 5404 is answered on its own.
@@ -401,15 +409,7 @@ describe("quick successive messages after a stopped runtime (SQLite)", () => {
   it.scoped("stopped after the answer was stored, before it went out: the next start sends it once", () =>
     Effect.gen(function*() {
       const path = join(yield* tempDir, "bot.sqlite")
-      yield* Effect.gen(function*() {
-        const inbox = yield* Inbox
-        const history = yield* HistoryStore
-        for (const u of messages(5501)) yield* inbox.record({ updateId: id(u.update_id), chatId: id(21), payload: JSON.stringify(u) })
-        for (const [i, text] of texts.entries()) {
-          yield* history.append({ chatId: id(21), updateId: id(5501 + i), role: "user", text, at: i })
-        }
-        yield* history.append({ chatId: id(21), updateId: id(5503), role: "assistant", text: "The kettle arrives tomorrow.", at: 3 })
-      }).pipe(Effect.provide(StoresSqlite({ path, busyTimeout: "1 second" })))
+      yield* storedAnswer(path, 5501, [], { delivered: false })
 
       const second = yield* Layer.build(sqliteBot(path, echo(1), {}))
       yield* Effect.gen(function*() {
