@@ -7,6 +7,8 @@ export default defineConfig({
     env: { FAULTS_FULL: "1" },
     testTimeout: 300_000,
     hookTimeout: 60_000,
+    // The bot's production settings are removed from the tests' environment.
+    setupFiles: ["test/support/isolatedEnvironment.ts"],
     pool: "forks",
     poolOptions: { forks: { execArgv: ["--expose-gc"] } }
   }

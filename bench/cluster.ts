@@ -20,7 +20,7 @@ import { botNodeFlags } from "./support/nodeFlags.ts"
 
 const root = new URL("..", import.meta.url).pathname
 const bin = `${root}bin/dialog-bot.mjs`
-const adminUrl = process.env["TEST_DATABASE_URL"] ?? process.env["DATABASE_URL"]
+const adminUrl = process.env["TEST_DATABASE_URL"]
 const updates = Number(process.env["BENCH_UPDATES"] ?? 2000)
 const users = 500
 const connections = 64

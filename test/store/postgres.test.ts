@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store on a real server (`../support/Postgres.ts`: the server of
- * `TEST_DATABASE_URL` / `DATABASE_URL`, or a throwaway one): the store contract, and what only
+ * `TEST_DATABASE_URL`, or a throwaway one): the store contract, and what only
  * this store has: its settings, its migrations, exact 64-bit integers out of pg, the operation
  * deadline and a clear StoreError at start for a database that cannot be used.
  */
@@ -16,7 +16,7 @@ import { pgRows } from "../../src/store/postgres/statement.ts"
 import { clientColumns, decodeClients } from "../../src/store/rows.ts"
 import { PostgresConfig, StoreKind } from "../../src/store/StoreConfig.ts"
 import { migrateConfigured } from "../../src/store/Stores.ts"
-import { postgresForTests } from "../support/Postgres.ts"
+import { cannotCreateDatabase, databaseOn, postgresForTests } from "../support/Postgres.ts"
 import { id, storeContract } from "./contract.ts"
 
 const server = await postgresForTests("store_postgres")
@@ -175,4 +175,29 @@ describe("PostgreSQL at start", () => {
       const client = yield* PgClient.PgClient
       expect(client.config.database).toBe(new URL(url).pathname.slice(1))
     }).pipe(Effect.provide(PostgresDatabase(options))))
+})
+
+describe("the tests' own database", () => {
+  it.live.skipIf(skip !== undefined)("a TEST_DATABASE_URL whose role may not create databases is refused in one line, its database untouched", () =>
+    Effect.gen(function*() {
+      const { sql } = yield* PostgresConnection
+      const role = `no_createdb_${process.pid}`
+      // Names of ours (letters, digits, underscores), never user input.
+      yield* sql.unsafe(`CREATE ROLE ${role} LOGIN NOCREATEDB`)
+      const given = new URL(url)
+      given.username = role
+      const before = yield* sql`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`
+      const refused = yield* Effect.flip(Effect.tryPromise(() => databaseOn(given.toString(), `test_refused_${process.pid}`)))
+      expect(String(refused.error)).toBe(`Error: ${cannotCreateDatabase(given.toString())}`)
+      expect(String(refused.error)).toContain(`role ${role} on ${given.host} may not create databases`)
+      expect(String(refused.error).split("\n")).toHaveLength(1)
+      const after = yield* sql`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'`
+      expect(after).toEqual(before)
+      yield* sql.unsafe(`DROP ROLE ${role}`)
+    }).pipe(Effect.provide(PostgresDatabase(options))))
+
+  it("the bot's DATABASE_URL is never in the tests' environment", () => {
+    expect(process.env["DATABASE_URL"]).toBeUndefined()
+    expect(process.env["STORE"]).toBeUndefined()
+  })
 })

@@ -1,9 +1,10 @@
 /**
  * A PostgreSQL database for one test file.
  *
- * - With `TEST_DATABASE_URL` (or `DATABASE_URL`) set, that server is used: a database of the
- *   test file's own is created on it and dropped after the file (or, when the role may not
- *   create databases, the database of the URL itself is used as it is).
+ * - With `TEST_DATABASE_URL` set, that server is used: a database of the test file's own is
+ *   created on it and dropped after the file. When the role may not create databases the tests
+ *   refuse with one line: they never run inside the database the URL names. `DATABASE_URL` — the
+ *   bot's own production setting — is never read here.
  * - Otherwise, when PostgreSQL's binaries are installed (`/usr/lib/postgresql/<version>/bin`,
  *   Debian's `postgresql` package), a throwaway server is started for the file: `initdb` into
  *   a temporary directory (as the `postgres` user when running as root), `postgres` on a free
@@ -35,7 +36,15 @@ const run = promisify(execFile)
 
 const inCi = () => process.env["CI"] === "true" || process.env["CI"] === "1"
 
-const configuredUrl = () => process.env["TEST_DATABASE_URL"] || process.env["DATABASE_URL"] || undefined
+/** Only the tests' own variable: `DATABASE_URL` is the bot's production database. */
+const configuredUrl = () => process.env["TEST_DATABASE_URL"] || undefined
+
+/** Why the tests refuse a `TEST_DATABASE_URL` whose role may not create databases (no secret in it). */
+export const cannotCreateDatabase = (url: string) => {
+  const parsed = new URL(url)
+  return `TEST_DATABASE_URL: role ${decodeURIComponent(parsed.username) || "(default)"} on ${parsed.host} may not create databases; ` +
+    "the tests create a database of their own and never use the one the URL names (grant CREATEDB or use .ci/with-postgres)"
+}
 
 /** The bin directory of the newest PostgreSQL installed the Debian way, if any. */
 export const postgresBinaries = (): string | undefined => {
@@ -209,7 +218,7 @@ const dropDatabase = async (adminUrl: string, name: string) => {
 }
 
 const unavailableReason =
-  "no PostgreSQL: set TEST_DATABASE_URL (or DATABASE_URL) to a server the tests may create databases on, " +
+  "no PostgreSQL: set TEST_DATABASE_URL to a server the tests may create databases on, " +
   "or install postgresql (apt-get install -y postgresql) so that a throwaway server can be started"
 
 /** The throwaway server of this test file, started by the first call that needs it. */
@@ -223,12 +232,7 @@ let throwaway: Promise<Server> | undefined
 export const postgresForTests = async (label: string): Promise<TestPostgres> => {
   const name = `test_${label.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}_${process.pid}_${Math.floor(Math.random() * 1e6)}`
   const given = configuredUrl()
-  if (given !== undefined) {
-    const url = await createDatabase(given, name)
-    if (url === undefined) return { _tag: "Ready", url: given }
-    afterAll(() => dropDatabase(given, name), 30_000)
-    return { _tag: "Ready", url }
-  }
+  if (given !== undefined) return { _tag: "Ready", url: await databaseOn(given, name) }
   const bin = postgresBinaries()
   if (bin === undefined) {
     if (inCi()) throw new Error(`CI=true and ${unavailableReason}`)
@@ -238,6 +242,16 @@ export const postgresForTests = async (label: string): Promise<TestPostgres> => 
   throwaway ??= startThrowawayServer(bin)
   const server = await throwaway
   if (first) afterAll(server.stop, 30_000)
-  const url = await createDatabase(server.adminUrl, name)
-  return { _tag: "Ready", url: url ?? server.adminUrl, startMillis: first ? server.startMillis : undefined }
+  return { _tag: "Ready", url: await databaseOn(server.adminUrl, name), startMillis: first ? server.startMillis : undefined }
+}
+
+/**
+ * A new database named `name` on the server of `adminUrl`, dropped after the test file; rejects
+ * with {@link cannotCreateDatabase} when the role may not create one.
+ */
+export const databaseOn = async (adminUrl: string, name: string): Promise<string> => {
+  const url = await createDatabase(adminUrl, name)
+  if (url === undefined) throw new Error(cannotCreateDatabase(adminUrl))
+  afterAll(() => dropDatabase(adminUrl, name), 30_000)
+  return url
 }
