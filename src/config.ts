@@ -64,8 +64,11 @@ export const Settings = <Self>() => <const Id extends string, A extends object>(
   }
 }
 
+/** The page that holds the table of every setting (a test checks it against src/ and .env.example). */
+export const settingsPage = "docs/configuration.md"
+
 /** Where a person reads about every setting. */
-export const settingsReference = "README.md, section Configuration (or .env.example)"
+export const settingsReference = `${settingsPage} (or .env.example)`
 
 /** What to do about a required variable that is not set, for the few that have no default. */
 const requiredHints: Record<string, string> = {

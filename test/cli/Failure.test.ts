@@ -2,10 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { Cause, ConfigError, Option } from "effect"
 import { describeCause, describeError } from "../../src/cli/Failure.ts"
 import { completeHelp, describeCommand } from "../../src/cli/help.ts"
-import { configErrorLines, formatConfigError } from "../../src/config.ts"
+import { configErrorLines, formatConfigError, settingsReference } from "../../src/config.ts"
 import { asPortInUse, ConfigurationError, StoreError } from "../../src/domain/errors.ts"
 
-const reference = "Every setting is described in README.md, section Configuration (or .env.example)."
+const reference = `Every setting is described in ${settingsReference}.`
 
 describe("the error report of the command line", () => {
   it("a configuration error names the variable and what is wrong; exit code 2", () => {
@@ -36,7 +36,7 @@ describe("the error report of the command line", () => {
     })
     expect(describeError(new StoreError({ operation: "open", message: "disk full" }))).toEqual({
       exitCode: 1,
-      message: Option.some(`store: open: disk full\nCheck STORE and its settings; every setting is described in README.md, section Configuration (or .env.example).`)
+      message: Option.some(`store: open: disk full\nCheck STORE and its settings; every setting is described in ${settingsReference}.`)
     })
     // The platform's ServeError carries the listen error as its cause.
     const serveError = { _tag: "ServeError", message: "An error has occurred", cause: { code: "EADDRINUSE", port: 8080 } }
@@ -56,7 +56,7 @@ describe("help", () => {
     expect(completeHelp(help, "dialog-bot", ["webhook", "set"])).toBe("USAGE\n\n$ dialog-bot webhook set\n\n--clock instant\n\n  fix the clock\n")
     expect(completeHelp("$ dialog-bot", "dialog-bot", [])).toBe("$ dialog-bot")
     expect(describeCommand("Does it.", ["A", "B"])).toBe(
-      "Does it. Reads A, B; every setting is described in README.md, section Configuration (or .env.example)."
+      `Does it. Reads A, B; every setting is described in ${settingsReference}.`
     )
   })
 })

@@ -2,10 +2,11 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
+import { settingsReference } from "../../src/config.ts"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { runBin, stackFrames, takenPort } from "./processes.ts"
 
-const reference = "Every setting is described in README.md, section Configuration (or .env.example)."
+const reference = `Every setting is described in ${settingsReference}.`
 /** A Bot API nobody answers at. */
 const unreachable = "http://127.0.0.1:1"
 const token = "123456:ABC-processErrors"

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { settingsReference } from "../../src/config.ts"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { bin, exitCode, runBin, start, takenPort } from "./processes.ts"
 
@@ -45,6 +46,6 @@ describe("operator details", () => {
       const text = help.stdout.replace(/\x1b\[[0-9;]*m/g, "")
       expect(text).toContain("\n$ dialog-bot webhook set\n")
       expect(text).toContain("Reads TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL, WEBHOOK_URL, WEBHOOK_SECRET")
-      expect(text).toContain("every setting is described in README.md, section Configuration")
+      expect(text).toContain(`every setting is described in ${settingsReference}`)
     }), 60_000)
 })
