@@ -36,7 +36,7 @@ export { DialogPipeline, DialogPipelineLive, type DialogPipelineService, type Ou
 export { DialogConfig, type DialogConfigShape } from "./dialog/DialogConfig.ts"
 export { Addressing, type AddressedBy, addressedBy, AddressingLive, speakerName } from "./dialog/Addressing.ts"
 export { Business, BusinessLive, type BusinessService } from "./dialog/Business.ts"
-// Human handoff: a colleague's topic per customer in HANDOFF_CHAT_ID (README, Human handoff).
+// Human handoff: a colleague's topic per customer in HANDOFF_CHAT_ID (docs/features.md, Human handoff).
 export { Handoff, HandoffLive, type HandoffRequest, type HandoffService, type HandoffStart } from "./handoff/Handoff.ts"
 export { HandoffConfig, type HandoffConfigShape } from "./handoff/HandoffConfig.ts"
 export { HandoffRecord, type HandoffRecords } from "./handoff/HandoffRecords.ts"
