@@ -29,7 +29,6 @@ import { ConversationState } from "../store/ConversationState.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { SendConfig } from "../telegram/SendConfig.ts"
 import { type CallOptions, TelegramApi } from "../telegram/TelegramApi.ts"
-import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { HandoffConfig } from "./HandoffConfig.ts"
 import { conversationOfRecord, type HandoffRecord, type HandoffRecords, makeHandoffRecords, topicDestination } from "./HandoffRecords.ts"
 import { backButton, summaryText, topicName } from "./summary.ts"
@@ -86,7 +85,6 @@ const conversationFields = (to: Destination) => ({
 
 export const makeHandoff = Effect.gen(function*() {
   const config = yield* HandoffConfig
-  const adminChatId = (yield* ToolsConfig).adminChatId
   const profile = yield* BotProfile
   const clients = yield* ClientStore
   const history = yield* HistoryStore
@@ -99,7 +97,7 @@ export const makeHandoff = Effect.gen(function*() {
   /** The notice-only handoff: `handoffNotice` to the admin chat, else to `fallbackChat` (a handoff chat without topics). */
   const notice = (client: Client, reason: string, fallbackChat: Option.Option<TelegramId>) =>
     Effect.gen(function*() {
-      const target = Option.orElse(Option.map(adminChatId, (id) => id as TelegramId), () => fallbackChat)
+      const target = Option.orElse(Option.map(config.adminChatId, (id) => id as TelegramId), () => fallbackChat)
       if (Option.isNone(target)) return { _tag: "Notice", notified: false } as const
       const text = profile.texts.handoffNotice
         .replaceAll("{name}", client.profile.name ?? client.firstName)
@@ -176,5 +174,5 @@ export const makeHandoff = Effect.gen(function*() {
   return Handoff.of({ chatId: handoffChatId, start, records })
 })
 
-/** Handoffs over the settings (`HandoffConfig`, `ToolsConfig`, `SendConfig`), profile, stores and Bot API of the context. */
+/** Handoffs over the settings (`HandoffConfig`, `SendConfig`), profile, stores and Bot API of the context. */
 export const HandoffLive = Layer.effect(Handoff, makeHandoff)

@@ -1,8 +1,13 @@
-/** Settings of the human handoff: the operators' forum supergroup and what the summary shows. */
+/**
+ * Settings of the human handoff: where handoff requests go (the operators' forum supergroup, the
+ * admin chat) and what the summary shows.
+ */
 import { Config } from "effect"
 import { integerIn, Settings } from "../config.ts"
 
 export const HandoffConfigSchema = Config.all({
+  /** Chat that receives handoff requests, if any. */
+  adminChatId: Config.option(Config.number("ADMIN_CHAT_ID")),
   /**
    * The forum supergroup where operators take chats over (the bot an admin allowed to manage
    * topics): a handoff opens a topic per customer there. Without it a handoff is a notice to

@@ -1,12 +1,13 @@
 /**
- * A `fetch` over node:http / node:https with keep-alive agents, for the openai SDK (model
- * calls and transcriptions). The Bot API client sends plain requests (`keepAliveRequest.ts`).
+ * The bot's HTTP client (`keepAliveRequest.ts`) as a `fetch`, for the openai SDK (model calls
+ * and transcriptions): every request the SDK makes goes on the same keep-alive agents as the
+ * Bot API's.
  *
  * The global fetch costs about four times the CPU per call of a plain keep-alive request
- * (bench/README.md), and every dialog makes five calls. This adapter covers what those
- * clients send — a method, headers, a string or byte body, an AbortSignal — and hands any
- * other kind of request to the global fetch. Failures look like fetch's: a `TypeError` for a
- * connection error, an `AbortError` when aborted.
+ * (bench/README.md), and every dialog makes five calls. A request whose body is a string or
+ * bytes (every model call) is sent as it is; any other kind (a `Request`, a multipart upload of
+ * a transcription) is first read whole into bytes and headers by the platform's `Request`.
+ * Failures look like fetch's: a `TypeError` for a connection error, an `AbortError` when aborted.
  *
  * A body is read whole before the response is handed on, except a stream of server-sent
  * events (`text/event-stream`, a streamed completion), whose body is handed on as it arrives.
@@ -14,10 +15,9 @@
  * read the bytes already there, without the body stream a `Response` builds for them (about a
  * third of this adapter's CPU per call; issue 15).
  */
-import * as http from "node:http"
-import * as https from "node:https"
+import type * as http from "node:http"
 import { Readable } from "node:stream"
-import { keepAliveAgents as agents } from "./keepAliveRequest.ts"
+import { type Outgoing, readWhole, send } from "./keepAliveRequest.ts"
 
 const abortError = (signal: AbortSignal): Error => {
   const reason: unknown = signal.reason
@@ -27,13 +27,6 @@ const abortError = (signal: AbortSignal): Error => {
   return error
 }
 
-const bodyOf = (body: unknown): string | Uint8Array | undefined | null => {
-  if (body === undefined || body === null) return undefined
-  if (typeof body === "string" || body instanceof Uint8Array) return body
-  if (body instanceof ArrayBuffer) return new Uint8Array(body)
-  return null
-}
-
 const headersOf = (headers: unknown): Record<string, string> => {
   const result: Record<string, string> = {}
   const all = headers instanceof Headers ? headers : new Headers(headers as ConstructorParameters<typeof Headers>[0])
@@ -41,6 +34,26 @@ const headersOf = (headers: unknown): Record<string, string> => {
     result[name] = value
   })
   return result
+}
+
+/** The request as it goes on the wire: at once for a string or byte body, else read by a `Request`. */
+const outgoingOf = (input: string | URL | Request, init: RequestInit | undefined): Outgoing | Promise<Outgoing> => {
+  const body = init?.body
+  if (!(input instanceof Request) && (body === undefined || body === null || typeof body === "string" || body instanceof Uint8Array)) {
+    return {
+      method: init?.method ?? "GET",
+      url: new URL(String(input)),
+      headers: headersOf(init?.headers),
+      body: body ?? undefined
+    }
+  }
+  const request = new Request(input, init)
+  return request.arrayBuffer().then((bytes) => ({
+    method: request.method,
+    url: new URL(request.url),
+    headers: headersOf(request.headers),
+    body: request.body === null ? undefined : new Uint8Array(bytes)
+  }))
 }
 
 /**
@@ -81,56 +94,47 @@ const responseHeaders = (raw: http.IncomingHttpHeaders): Headers => {
   return headers
 }
 
+/** `fetch` on the bot's HTTP client. */
 export const keepAliveFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-  const body = bodyOf(init?.body)
-  if (input instanceof Request || body === null) return fetch(input, init)
-  const url = new URL(String(input))
-  const protocol = url.protocol
-  if (protocol !== "http:" && protocol !== "https:") return fetch(input, init)
-  const signal = init?.signal ?? undefined
-  return new Promise<Response>((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError(signal))
-      return
+  const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined)
+  if (signal?.aborted) return Promise.reject(abortError(signal))
+  const request = outgoingOf(input, init)
+  return request instanceof Promise ? request.then((ready) => exchange(ready, signal)) : exchange(request, signal)
+}
+
+/** One request and its answer, as fetch answers it. */
+const exchange = (request: Outgoing, signal: AbortSignal | undefined): Promise<Response> =>
+  new Promise<Response>((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal))
+    const onAbort = () => {
+      outgoing?.destroy()
+      reject(abortError(signal!))
     }
-    const transport = protocol === "https:" ? https : http
-    const request = transport.request(url, {
-      method: init?.method ?? "GET",
-      headers: headersOf(init?.headers),
-      agent: agents[protocol]
-    }, (response) => {
+    const failed = (error: Error) => {
+      signal?.removeEventListener("abort", onAbort)
+      reject(signal?.aborted ? abortError(signal) : new TypeError("fetch failed", { cause: error }))
+    }
+    const answer = (response: http.IncomingMessage) => {
+      const init = { status: response.statusCode ?? 0, statusText: response.statusMessage ?? "", headers: responseHeaders(response.headers) }
       if (/^text\/event-stream/i.test(response.headers["content-type"] ?? "")) {
         // Aborting destroys the request, which ends this body with an error, as fetch's does.
         response.once("close", () => signal?.removeEventListener("abort", onAbort))
-        const body = Readable.toWeb(response) as ReadableStream<Uint8Array>
-        resolve(new Response(body, { status: response.statusCode ?? 0, statusText: response.statusMessage ?? "", headers: responseHeaders(response.headers) }))
-        return
+        return resolve(new Response(Readable.toWeb(response) as ReadableStream<Uint8Array>, init))
       }
-      const chunks: Array<Buffer> = []
-      response.on("data", (chunk: Buffer) => chunks.push(chunk))
-      response.on("error", (error) => reject(new TypeError("fetch failed", { cause: error })))
-      response.on("end", () => {
-        signal?.removeEventListener("abort", onAbort)
-        const status = response.statusCode ?? 0
-        const init = { status, statusText: response.statusMessage ?? "", headers: responseHeaders(response.headers) }
-        if (status === 204 || status === 304) return resolve(new Response(null, init))
-        const bytes = Buffer.concat(chunks)
-        resolve(
-          isJson(response.headers["content-type"]) && status >= 200 && status <= 599
-            ? new JsonResponse(bytes, init)
-            : new Response(bytes, init)
-        )
+      readWhole(response, undefined, {
+        onError: (error) => reject(new TypeError("fetch failed", { cause: error })),
+        onEnd: (bytes) => {
+          signal?.removeEventListener("abort", onAbort)
+          const status = init.status
+          if (status === 204 || status === 304) return resolve(new Response(null, init))
+          resolve(
+            isJson(response.headers["content-type"]) && status >= 200 && status <= 599
+              ? new JsonResponse(bytes, init)
+              : new Response(bytes, init)
+          )
+        }
       })
-    })
-    const onAbort = () => {
-      request.destroy()
-      reject(abortError(signal!))
     }
-    signal?.addEventListener("abort", onAbort, { once: true })
-    request.on("error", (error) => {
-      signal?.removeEventListener("abort", onAbort)
-      reject(signal?.aborted ? abortError(signal) : new TypeError("fetch failed", { cause: error }))
-    })
-    request.end(body)
+    const outgoing = send(request, answer, failed)
+    if (outgoing !== undefined) signal?.addEventListener("abort", onAbort, { once: true })
   })
-}

@@ -1,15 +1,16 @@
 /**
  * Files users send, fetched from Telegram: `getFile` (on the one Bot API call path) tells where
  * a file is, then its bytes are downloaded from the Bot API's file endpoint,
- * `<base>/file/bot<token>/<file_path>`, as a stream that is cut off as soon as it passes
+ * `<base>/file/bot<token>/<file_path>`, on the bot's HTTP client (`keepAliveRequest`, the Bot
+ * API calls' own), refused as soon as its content-length or the bytes received pass
  * `MEDIA_MAX_BYTES`, under `MEDIA_DOWNLOAD_TIMEOUT`.
  *
- * The download URL carries the token, so it stays inside this module: the HTTP client's own
- * tracing (which records URLs) is off, the span is named `telegram.download` with no URL, and
- * every error text is scrubbed of the token before it leaves.
+ * The download URL carries the token, so it stays inside this module: the client makes no spans
+ * of its own, the span is named `telegram.download` with no URL, and every error text is
+ * scrubbed of the token before it leaves.
  */
-import { FetchHttpClient, HttpClient, HttpClientRequest } from "@effect/platform"
-import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema, Stream } from "effect"
+import { Config, Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { keepAliveRequest, type KeepAliveRequestError } from "../http/keepAliveRequest.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { scrubber } from "../telegram/BotApiCall.ts"
 import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
@@ -54,60 +55,45 @@ export class TelegramFiles extends Context.Tag("dialog-bot/TelegramFiles")<Teleg
 const tooBigForTelegram = (error: TelegramError) =>
   error._tag === "TelegramApiError" && /file is too big/i.test(error.description)
 
-interface Received {
-  readonly chunks: Array<Uint8Array>
-  readonly size: number
-}
-
-const concat = ({ chunks, size }: Received): Uint8Array => {
-  const bytes = new Uint8Array(size)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.length
-  }
-  return bytes
-}
-
 export const makeTelegramFiles = Effect.gen(function*() {
   const api = yield* TelegramApi
   const telegram = yield* TelegramConfig
   const media = yield* MediaConfig
-  // The client's own spans would record the URL, token included.
-  const client = (yield* HttpClient.HttpClient).pipe(HttpClient.withTracerDisabledWhen(() => true))
   const scrub = scrubber(telegram.token)
   const fileBase = `${telegram.apiBaseUrl.replace(/\/+$/, "")}/file/bot${Redacted.value(telegram.token)}/`
   const limit = media.maxBytes
   const tooLarge = (size?: number) => new FileTooLarge({ limit, ...(size === undefined ? {} : { size }) })
   const unavailable = (message: string) => new FileUnavailable({ message: scrub(message) })
+  const refused = (status: number) => unavailable(`the Bot API answered HTTP ${status} to the download`)
+  const failed = (error: KeepAliveRequestError): FileError => {
+    switch (error.stage) {
+      case "tooLarge":
+        // Only the file's own bytes are the file: a long error page is the download failing.
+        return error.status === 200 ? tooLarge(error.size) : refused(error.status ?? 0)
+      case "timeout":
+        return unavailable(`the download took longer than ${Duration.format(media.downloadTimeout)}`)
+      case "request":
+        return unavailable(`the download failed: ${causeText(error.cause)}`)
+      case "response":
+        return unavailable(`reading the download failed: ${causeText(error.cause)}`)
+    }
+  }
 
-  /** The body, streamed and cut off past the limit. */
+  /** The body, refused past the limit (announced or received). */
   const body = (path: string) =>
-    Effect.gen(function*() {
-      const response = yield* client.execute(HttpClientRequest.get(`${fileBase}${encodeURI(path)}`))
-      if (response.status !== 200) {
-        return yield* Effect.fail(unavailable(`the Bot API answered HTTP ${response.status} to the download`))
-      }
-      const announced = Number(response.headers["content-length"])
-      if (Number.isFinite(announced) && announced > limit) return yield* Effect.fail(tooLarge(announced))
-      const received = yield* response.stream.pipe(
-        Stream.runFoldEffect({ chunks: [], size: 0 } as Received, (acc, chunk): Effect.Effect<Received, FileTooLarge> => {
-          const size = acc.size + chunk.length
-          if (size > limit) return Effect.fail(tooLarge())
-          acc.chunks.push(chunk)
-          return Effect.succeed({ chunks: acc.chunks, size })
-        })
-      )
-      return concat(received)
+    keepAliveRequest({
+      method: "GET",
+      url: new URL(`${fileBase}${encodeURI(path)}`),
+      headers: {},
+      timeoutMs: Duration.toMillis(media.downloadTimeout),
+      maxBytes: limit
     }).pipe(
-      Effect.catchTags({
-        RequestError: (e) => Effect.fail(unavailable(`the download failed: ${causeText(e.cause) || e.reason}`)),
-        ResponseError: (e) => Effect.fail(unavailable(`reading the download failed: ${causeText(e.cause) || e.reason}`))
-      }),
-      Effect.timeoutFail({
-        duration: media.downloadTimeout,
-        onTimeout: () => unavailable(`the download took longer than ${Duration.format(media.downloadTimeout)}`)
-      })
+      Effect.mapError(failed),
+      Effect.filterOrFail(
+        (response) => response.status === 200,
+        (response) => refused(response.status)
+      ),
+      Effect.map((response) => new Uint8Array(response.body.buffer, response.body.byteOffset, response.body.byteLength))
     )
 
   const download = (fileId: string, size?: number): Effect.Effect<DownloadedFile, FileError> =>
@@ -131,10 +117,9 @@ export const makeTelegramFiles = Effect.gen(function*() {
   return TelegramFiles.of({ download })
 })
 
-/** Files over the bot's Bot API client and settings, downloads with effect's fetch client (streamed). */
+/** Files over the bot's Bot API client and settings. */
 export const TelegramFilesHttp: Layer.Layer<TelegramFiles, never, TelegramApi | TelegramConfig | MediaConfig> = Layer
   .effect(TelegramFiles, makeTelegramFiles)
-  .pipe(Layer.provide(FetchHttpClient.layer))
 
 /** No Bot API to fetch files from (no token, e.g. a replay of recorded updates): every file is unavailable. */
 export const TelegramFilesUnavailable: Layer.Layer<TelegramFiles> = Layer.succeed(

@@ -14,7 +14,7 @@ import { BusinessConnection } from "../domain/Business.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import { TextEntity } from "./format/FormattedText.ts"
 import { type CopyMessage, ForumTopic, type InlineButton, inlineKeyboardMarkup, MessageId } from "./BotApiTopics.ts"
-import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./TelegramApi.ts"
+import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./BotApiProtocol.ts"
 
 export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
 export type ParseMode = typeof ParseMode.Type

@@ -2,7 +2,8 @@
  * The Bot API over HTTP: the transport of `TelegramApiHttp` and `TelegramApiLive`.
  *
  * Every call is a POST of a JSON body to `<base>/bot<token>/<method>`, a plain node:http(s)
- * request on a keep-alive agent (`src/http/keepAliveRequest.ts`).
+ * request on a keep-alive agent: the bot's HTTP client (`src/http/keepAliveRequest.ts`), the
+ * one file downloads use too (`src/media/TelegramFiles.ts`).
  * The answer's envelope is decoded with Schema: `{ok: true, result}` gives the result (decoded
  * by the call path with the method's schema), `{ok: false, error_code, description,
  * parameters}` a `TelegramApiError`, and anything else (an HTML error page, an empty body, a
@@ -85,6 +86,7 @@ export const makeTelegramApi = Effect.gen(function*() {
   const fromRequestError = (method: string, timeout: Duration.Duration) => (error: KeepAliveRequestError): TelegramTransportError => {
     if (error.stage === "timeout") return transportError(method, `no answer from ${host} within ${Duration.format(timeout)}`)
     const detail = causeText(error.cause)
+    // No call asks for a size limit (`maxBytes`): "tooLarge" is read as an answer not read.
     return error.stage === "request"
       ? transportError(method, `request to ${host} failed${detail ? `: ${detail}` : ""}`)
       : transportError(method, `reading the answer of ${host} failed${detail ? `: ${detail}` : ""}`, error.status)
@@ -99,9 +101,10 @@ export const makeTelegramApi = Effect.gen(function*() {
 
   /** The answer's envelope: the result, or the Bot API's refusal, or a transport error. */
   const answerOf = (method: string, response: KeepAliveResponse): Effect.Effect<unknown, TelegramError> => {
-    const envelope = decodeEnvelope(response.body)
+    const body = response.body.toString("utf8")
+    const envelope = decodeEnvelope(body)
     if (Either.isLeft(envelope)) {
-      const kind = response.body.trim() === "" ? "an empty body" : `not the Bot API's JSON (${excerpt(response.body, 120)})`
+      const kind = body.trim() === "" ? "an empty body" : `not the Bot API's JSON (${excerpt(body, 120)})`
       return Effect.fail(transportError(method, `HTTP ${response.status}: ${kind}`, response.status))
     }
     const answer = envelope.right

@@ -1,36 +1,21 @@
 /**
- * The webhook server: Telegram POSTs each update to `WEBHOOK_PATH`.
+ * The webhook server: Telegram POSTs each update to `WEBHOOK_PATH`, answered on node:http by
+ * the webhook's route (`WebhookRoute.ts`, the checks and answers in `WebhookRequest.ts`);
+ * `GET /healthz` says the process is up.
  *
- * A request is checked in this order: the secret header (compared in constant time; 401 when
- * wrong or missing), the body size (413), the body as an Update (400 when it is not JSON or not
- * an Update). A valid update is recorded in the inbox by the dispatcher and acknowledged with
- * 200 at once, before any dialog work; a duplicate update_id is acknowledged and not handled
- * again; while the bot shuts down the answer is 503, so Telegram delivers the update again
- * later. `GET /healthz` says the process is up.
- *
- * Other routes (e.g. `/metrics`) join the same server through `WebhookServerLive({ routes })`;
- * `webhookRouter` is the router of the webhook routes alone.
+ * Other routes (e.g. `/metrics`) join the same server through `WebhookServerLive({ routes })`,
+ * on the platform's router, next to `/healthz`.
  */
-import { summarizeParseError } from "../domain/decodeErrors.ts"
-import { createHash, timingSafeEqual } from "node:crypto"
-import { createServer, type IncomingMessage } from "node:http"
-import {
-  HttpRouter,
-  HttpServer,
-  HttpServerRequest,
-  HttpServerResponse
-} from "@effect/platform"
-import { NodeHttpServer, NodeHttpServerRequest } from "@effect/platform-node"
-import { Context, Effect, Either, Fiber, Layer, Option, Redacted, Schema } from "effect"
-import { Update } from "../domain/Update.ts"
-import { withSpan } from "../observability/span.ts"
+import { createServer } from "node:http"
+import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Effect, Fiber, Layer, Option, Schema } from "effect"
 import { makeHealth } from "./Health.ts"
-import { makeWebhookFastPath, withFastRoute } from "./WebhookFastPath.ts"
 import { Intake } from "./Intake.ts"
-import { WebhookConfig, type WebhookConfigShape } from "./TelegramConfig.ts"
+import { WebhookConfig } from "./TelegramConfig.ts"
+import { makeWebhookRoute, withRoute } from "./WebhookRoute.ts"
 
-/** The header Telegram sends the webhook's secret in. */
-export const secretHeader = "x-telegram-bot-api-secret-token"
+export { secretHeader } from "./WebhookRequest.ts"
 
 /** The server was asked to start without a secret: anyone could post updates. */
 export class WebhookSecretMissing extends Schema.TaggedError<WebhookSecretMissing>()("WebhookSecretMissing", {}) {
@@ -39,67 +24,6 @@ export class WebhookSecretMissing extends Schema.TaggedError<WebhookSecretMissin
       "(1-256 characters A-Z a-z 0-9 _ -; `webhook set` registers it with Telegram), or WEBHOOK_ALLOW_NO_SECRET=true for local testing only."
   }
 }
-
-const digest = (value: string) => createHash("sha256").update(value, "utf8").digest()
-
-/** Whether `given` equals `expected`, in time independent of where they differ (equal-length digests). */
-export const secretMatches = (given: string, expected: Redacted.Redacted<string>): boolean =>
-  timingSafeEqual(digest(given), digest(Redacted.value(expected)))
-
-class BodyTooLarge extends Schema.TaggedError<BodyTooLarge>()("BodyTooLarge", {}) {}
-
-const decodeUpdate = Schema.decodeUnknownEither(Schema.parseJson(Update), { onExcessProperty: "ignore" })
-
-/** The answer to a webhook request, whichever server sends it. */
-export interface WebhookAnswer {
-  readonly status: number
-  readonly text: string
-  /** Close the connection after the answer (the rest of an oversize body is not read). */
-  readonly close?: boolean
-}
-
-const plain = (status: number, text: string): WebhookAnswer => ({ status, text })
-
-class BodyUnreadable extends Schema.TaggedError<BodyUnreadable>()("BodyUnreadable", { message: Schema.String }) {}
-
-/**
- * Reads the body as text, failing with `BodyTooLarge` as soon as it passes `limit` bytes; the
- * rest of an oversize body is discarded (not buffered) so that the 413 still reaches the sender.
- */
-const readBody = (source: IncomingMessage, limit: number) =>
-  Effect.async<string, BodyTooLarge | BodyUnreadable>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    const cleanup = () => {
-      source.off("data", onData)
-      source.off("end", onEnd)
-      source.off("error", onError)
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= limit) {
-        chunks.push(chunk)
-        return
-      }
-      cleanup()
-      source.resume()
-      resume(Effect.fail(new BodyTooLarge()))
-    }
-    const onEnd = () => {
-      cleanup()
-      resume(Effect.succeed(Buffer.concat(chunks).toString("utf8")))
-    }
-    const onError = (error: Error) => {
-      cleanup()
-      resume(Effect.fail(new BodyUnreadable({ message: error.message })))
-    }
-    source.on("data", onData)
-    source.on("end", onEnd)
-    source.on("error", onError)
-    return Effect.sync(cleanup)
-  })
-
-const tooLarge = (): WebhookAnswer => ({ status: 413, text: "payload too large", close: true })
 
 /**
  * Drains the intake when the scope closes, before the dispatcher's own finalizer runs:
@@ -110,85 +34,11 @@ const tooLarge = (): WebhookAnswer => ({ status: 413, text: "payload too large",
 export const drainOnClose = Effect.flatMap(Intake, (intake) =>
   Effect.addFinalizer(() => Effect.flatMap(Effect.fork(Effect.interruptible(intake.shutdown)), Fiber.join)))
 
-/**
- * What POST `WEBHOOK_PATH` does with a request (its headers and body), as described at the top,
- * whichever server received it: the platform's router (`makeUpdateHandler`) or the webhook's
- * own node:http path (`WebhookFastPath.ts`).
- */
-export const makeAcceptUpdate = (config: WebhookConfigShape) =>
-  Effect.gen(function*() {
-    const intake = yield* Intake
-    return (headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>, source: IncomingMessage): Effect.Effect<WebhookAnswer> =>
-      Effect.gen(function*() {
-        const header = (name: string) => {
-          const value = headers[name]
-          return typeof value === "string" ? value : undefined
-        }
-        if (Option.isSome(config.secret)) {
-          const given = header(secretHeader)
-          if (given === undefined || !secretMatches(given, config.secret.value)) {
-            yield* Effect.logWarning("webhook request refused: wrong or missing secret token")
-            return plain(401, "unauthorized")
-          }
-        }
-        // Telegram posts JSON: every other declared type is refused before the body is read (a
-        // multipart or form body would otherwise meet the platform's own body parsers).
-        const contentType = (header("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? ""
-        if (contentType !== "" && contentType !== "application/json") return plain(415, "expected application/json")
-        const declared = Number(header("content-length") ?? "0")
-        if (Number.isFinite(declared) && declared > config.maxBodyBytes) return tooLarge()
-        const body = yield* readBody(source, config.maxBodyBytes).pipe(Effect.either)
-        if (Either.isLeft(body)) {
-          return body.left._tag === "BodyTooLarge" ? tooLarge() : plain(400, "unreadable body")
-        }
-        // Decoding and describing a body nested tens of thousands of levels deep can exhaust the
-        // stack: such a body is refused like any other that is not an Update.
-        const decoded = yield* Effect.try({
-          try: () =>
-            Either.mapLeft(decodeUpdate(body.right), (error) => summarizeParseError(error)),
-          catch: () => new BodyUnreadable({ message: "too deeply nested" })
-        }).pipe(Effect.catchTag("BodyUnreadable", (e) => Effect.succeed(Either.left(e.message))))
-        if (Either.isLeft(decoded)) {
-          yield* Effect.logWarning(`webhook body is not an Update: ${decoded.left}`)
-          return plain(400, "not a Telegram Update")
-        }
-        const update = decoded.right
-        return yield* intake.submit({ json: body.right, update }).pipe(
-          Effect.as(plain(200, "ok")),
-          Effect.catchTags({
-            IntakeClosed: () => Effect.succeed(plain(503, "shutting down")),
-            // Not recorded: Telegram delivers it again.
-            StoreError: (error) =>
-              Effect.as(Effect.logError(`update not recorded, Telegram will retry: ${error.message}`), plain(500, "not recorded"))
-          }),
-          Effect.annotateLogs("update_id", update.update_id)
-        )
-      }).pipe(withSpan("telegram.webhook"))
-  })
-
-/** The handler of POST `WEBHOOK_PATH` on the platform's router. */
-export const makeUpdateHandler = (config: WebhookConfigShape) =>
-  Effect.map(makeAcceptUpdate(config), (accept) =>
-    Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) =>
-      Effect.map(
-        accept(request.headers, NodeHttpServerRequest.toIncomingMessage(request)),
-        (answer) =>
-          HttpServerResponse.text(answer.text, {
-            status: answer.status,
-            ...(answer.close === true ? { headers: { connection: "close" } } : {})
-          })
-      )))
-
-/** The webhook routes: POST `WEBHOOK_PATH` and GET `/healthz` (`Health.ts`). */
-export const webhookRouter = Effect.gen(function*() {
-  const config = yield* WebhookConfig
-  const handler = yield* makeUpdateHandler(config)
-  const health = yield* makeHealth
-  return HttpRouter.empty.pipe(
-    HttpRouter.post(config.path as HttpRouter.PathInput, handler),
+/** The routes of the platform's router: GET `/healthz` (`Health.ts`). */
+const healthRouter = Effect.map(makeHealth, (health) =>
+  HttpRouter.empty.pipe(
     HttpRouter.get("/healthz", Effect.map(health, (state) => HttpServerResponse.unsafeJson(state)))
-  )
-})
+  ))
 
 export interface WebhookServerOptions<E, R> {
   /** More routes served next to the webhook (e.g. `/metrics`). */
@@ -208,13 +58,13 @@ export const WebhookServerLive = <E = never, R = never>(options: WebhookServerOp
         yield* Effect.logWarning("webhook server without a secret: WEBHOOK_ALLOW_NO_SECRET=true (local testing only)")
       }
       // Made before the drain is registered, so its fibers are interrupted only after the drain.
-      const fastPath = yield* makeWebhookFastPath(config)
+      const route = yield* makeWebhookRoute(config)
       yield* drainOnClose
-      const webhook = yield* webhookRouter
-      const router = options.routes === undefined ? webhook : HttpRouter.concat(webhook, options.routes)
-      // The webhook route is answered on node:http itself (`WebhookFastPath.ts`); the router still has it.
+      const health = yield* healthRouter
+      const router = options.routes === undefined ? health : HttpRouter.concat(health, options.routes)
+      // POST `WEBHOOK_PATH` is answered on node:http itself (`WebhookRoute.ts`), before the router.
       const server = NodeHttpServer.layer(
-        () => withFastRoute(createServer({ keepAliveTimeout: 65_000 }), fastPath),
+        () => withRoute(createServer({ keepAliveTimeout: 65_000 }), route),
         { host: config.host, port: config.port }
       )
       return HttpServer.serve(router).pipe(

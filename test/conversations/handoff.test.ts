@@ -212,6 +212,21 @@ describe("human handoff with takeover", () => {
       }))
     }))
 
+  it.scoped("without HANDOFF_CHAT_ID the notice goes to ADMIN_CHAT_ID, a setting of the handoff", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const admin = -1001700000002
+      yield* runBot(fake, { handoff: { adminChatId: Option.some(admin) } }, Effect.gen(function*() {
+        const texts = (yield* BotProfile).texts
+        yield* deliver(update("customerHuman"))
+        expect(yield* fake.calls("createForumTopic")).toEqual([])
+        expect(yield* params(fake, "sendMessage")).toEqual([
+          { chat_id: admin, text: "Handoff requested by Dana (id 7001): asked for a person with /human" },
+          { chat_id: dana, text: texts.handoffRequested }
+        ])
+      }))
+    }))
+
   it.scoped("without HANDOFF_CHAT_ID a handoff is the notice only, as before", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()

@@ -21,6 +21,9 @@ beforeAll(async () => {
       } else if (route === "/broken") {
         res.writeHead(200, { "content-type": "application/json" })
         res.end("{not json")
+      } else if (route === "/echo") {
+        res.writeHead(200, { "content-type": "application/json" })
+        res.end(JSON.stringify({ method: req.method, type: req.headers["content-type"] ?? null, body }))
       } else if (route === "/text") {
         res.writeHead(200, { "content-type": "text/plain" })
         res.end("plain words")
@@ -80,5 +83,28 @@ describe("keepAliveFetch", () => {
     const aborted = new AbortController()
     aborted.abort()
     await expect(keepAliveFetch(`${base}/json`, { method: "GET", signal: aborted.signal })).rejects.toMatchObject({ name: "AbortError" })
+  })
+
+  it("sends every kind of request itself, never through the global fetch: a Request, a multipart upload", async () => {
+    const global = globalThis.fetch
+    globalThis.fetch = () => Promise.reject(new Error("the global fetch was used"))
+    try {
+      const form = new FormData()
+      form.append("model", "whisper-1")
+      form.append("file", new Blob([Uint8Array.from([1, 2, 3])]), "voice.oga")
+      const upload = await keepAliveFetch(`${base}/echo`, { method: "POST", body: form })
+      const sent = await upload.json() as { method: string; type: string; body: string }
+      expect(sent.method).toBe("POST")
+      const boundary = /^multipart\/form-data; boundary=(.+)$/.exec(sent.type)?.[1]
+      expect(boundary).toBeDefined()
+      expect(sent.body).toContain(`--${boundary}`)
+      expect(sent.body).toContain("name=\"model\"\r\n\r\nwhisper-1")
+      expect(sent.body).toContain("filename=\"voice.oga\"")
+
+      const request = new Request(`${base}/echo`, { method: "PUT", headers: { "content-type": "text/plain" }, body: "as a Request" })
+      expect(await (await keepAliveFetch(request)).json()).toEqual({ method: "PUT", type: "text/plain", body: "as a Request" })
+    } finally {
+      globalThis.fetch = global
+    }
   })
 })

@@ -12,6 +12,9 @@ import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
 import { secretHeader, WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 
 const secret = "webhook-s3cret-value"
+/** The trace and span of a caller in front of the bot (a proxy), in W3C `traceparent` form. */
+const callerTrace = "4bf92f3577b34da6a3ce929d0e0e4736"
+const callerSpan = "00f067aa0ba902b7"
 
 const request = (url: string, init?: RequestInit) =>
   Effect.promise(async () => {
@@ -34,7 +37,11 @@ describe("the webhook server's observability", () => {
 
       const posted = yield* request(`${base}/telegram/webhook`, {
         method: "POST",
-        headers: { "content-type": "application/json", [secretHeader]: secret },
+        headers: {
+          "content-type": "application/json",
+          [secretHeader]: secret,
+          traceparent: `00-${callerTrace}-${callerSpan}-01`
+        },
         body: JSON.stringify(textMessage({ userId: 801, updateId: 9501, text: "hello" }))
       })
       expect(posted.status).toBe(200)
@@ -52,6 +59,14 @@ describe("the webhook server's observability", () => {
       const server = spans.filter((s) => s.name.startsWith("http.server"))
       // The scrape and the health check are not traced; the webhook POST is.
       expect(server.map((s) => s.name)).toEqual(["http.server POST"])
+      // The request's span continues the caller's trace and tells what was asked and answered.
+      expect(server[0]!.spanContext().traceId).toBe(callerTrace)
+      expect(server[0]!.parentSpanContext?.spanId).toBe(callerSpan)
+      expect(server[0]!.attributes).toMatchObject({
+        "http.request.method": "POST",
+        "url.path": "/telegram/webhook",
+        "http.response.status_code": 200
+      })
       // The request's trace ends at the handler; the update is a trace of its own, linked to it.
       const requestTrace = spans.filter((s) => s.spanContext().traceId === server[0]!.spanContext().traceId)
       expect(requestTrace.map((s) => s.name).sort()).toEqual(["http.server POST", "telegram.webhook"])

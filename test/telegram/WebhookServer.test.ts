@@ -68,8 +68,8 @@ const startServer = (options: ServerOptions = {}) =>
     )
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
-    // Tracing off, as in production without a collector: the webhook answers on its node:http
-    // path (test/observability/webhook.test.ts covers the traced platform route).
+    // Tracing off, as in production without a collector (test/observability/webhook.test.ts
+    // covers the same route traced).
     const context = yield* Layer.buildWithScope(serverLayer(fake, stores, model, options), scope).pipe(
       Effect.withTracerEnabled(false)
     )

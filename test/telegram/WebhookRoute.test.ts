@@ -1,18 +1,18 @@
 /**
- * The webhook's node:http path in front of the platform's server: a request the route takes is
+ * The webhook's route in front of the platform's server: a request the route takes is
  * answered by it alone; any other goes on to the server's own listeners.
  */
 import { describe, expect, it } from "@effect/vitest"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
-import { withFastRoute } from "../../src/telegram/WebhookFastPath.ts"
+import { withRoute } from "../../src/telegram/WebhookRoute.ts"
 
-describe("withFastRoute", () => {
+describe("withRoute", () => {
   it.scopedLive("answers the route's requests itself and passes the others on", () =>
     Effect.gen(function*() {
       const seenByListener: Array<string> = []
-      const server = withFastRoute(
+      const server = withRoute(
         createServer((request, response) => {
           seenByListener.push(`${request.method} ${request.url}`)
           response.end("listener")
