@@ -15,7 +15,8 @@ import { join } from "node:path"
 import { Effect, Fiber, Layer, Option, Tracer } from "effect"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { migrateSqlite } from "../../src/store/sqlite/migrations.ts"
-import { ClientStoreSqlite } from "../../src/store/sqlite/ClientStoreSqlite.ts"
+import { ClientStoreSql } from "../../src/store/sql/ClientStoreSql.ts"
+import { SqliteDialect } from "../../src/store/sqlite/SqliteDialect.ts"
 import * as SqliteWorkerClient from "../../src/store/sqlite/SqliteWorkerClient.ts"
 import { id } from "./contract.ts"
 
@@ -95,7 +96,10 @@ describe("SQLite in a worker thread", () => {
   it.scopedLive("through the stores, a dead worker is a StoreError of the operation", () =>
     Effect.gen(function*() {
       const path = yield* tempFile
-      const layer = Layer.provideMerge(ClientStoreSqlite, Layer.effectDiscard(migrateSqlite).pipe(Layer.provideMerge(workerClient(path))))
+      const layer = Layer.provideMerge(
+        ClientStoreSql,
+        Layer.effectDiscard(migrateSqlite).pipe(Layer.provideMerge(Layer.provideMerge(SqliteDialect, workerClient(path))))
+      )
       yield* Effect.gen(function*() {
         const client = yield* SqliteWorkerClient.SqliteWorkerClient
         const clients = yield* ClientStore
