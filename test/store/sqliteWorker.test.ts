@@ -140,7 +140,8 @@ describe("SQLite in a worker thread", () => {
           statements.push(statement.compile()[0].trim().split(/\s+/)[0] ?? "")
           return client.run(statement)
         }
-        return Context.add(context, SqliteWorkerClient.SqliteWorkerClient, new Proxy(client, { get: (target, key) => key === "run" ? run : Reflect.get(target, key) }))
+        const withRun = new Proxy(client, { get: (target, key) => (key === "run" ? run : Reflect.get(target, key)) })
+        return Context.add(context, SqliteWorkerClient.SqliteWorkerClient, withRun)
       })
       const layer = Layer.mergeAll(StoresOnSql, InstanceLeaseSql).pipe(
         Layer.provideMerge(Layer.effectDiscard(migrateSqlite).pipe(Layer.provideMerge(Layer.provideMerge(SqliteDialect, recorded))))
