@@ -7,8 +7,9 @@
  *
  * Statements take the worker client's direct path (`SqliteWorkerClient.run`) when the database
  * is in a worker: it skips @effect/sql's per-statement span, scope and connection acquisition
- * when no transaction is open and tracing is off (some fifty runtime steps per statement,
- * issue 15). With the in-thread client each statement runs as it is.
+ * when no transaction is open and tracing is off (some fifty runtime steps per statement, on
+ * every statement of every update; bench/README.md). With the in-thread client each statement
+ * runs as it is.
  */
 import type { SqlError } from "@effect/sql"
 import { Clock, Effect, Layer, Option } from "effect"
