@@ -7,7 +7,7 @@
  * `run` takes), PostgreSQL's operation deadline and its server clock.
  *
  * @effect/sql's own stores (`SqlMessageStorage`) pick such differences with
- * `sql.onDialectOrElse` from the client's dialect name; here two of them are not a property of
+ * `sql.onDialectOrElse` from the client's dialect name; here some of them are not a property of
  * the dialect but of how the database was opened, so the database layer hands over the record.
  */
 import type { SqlError, Statement } from "@effect/sql"
