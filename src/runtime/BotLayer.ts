@@ -18,10 +18,7 @@ import { Commands, CommandsList } from "../dialog/Commands.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
 import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
-import type { ClientStore } from "../store/ClientStore.ts"
-import type { ConversationState } from "../store/ConversationState.ts"
-import type { HistoryStore } from "../store/HistoryStore.ts"
-import type { Inbox } from "../store/Inbox.ts"
+import type { Stores } from "../store/Stores.ts"
 import { MediaTurn, MediaTurnLive } from "../media/MediaTurn.ts"
 import { BotIdentity, BotIdentityLive } from "../telegram/BotIdentity.ts"
 import { Messenger, MessengerLive } from "../telegram/Messenger.ts"
@@ -38,7 +35,7 @@ import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
 import type { UpdateRunner } from "./UpdateRunner.ts"
 
-export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
+export type { Stores }
 
 /** Services every tool and command handler may use. */
 export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi | Handoff

@@ -1,6 +1,6 @@
 /**
  * Instrumentation applied to the edges of the bot where the layer graph is built, so every
- * implementation — memory, SQLite or YDB stores — gets the same spans and metrics without
+ * implementation — memory, SQLite, PostgreSQL or YDB stores — gets the same spans and metrics without
  * knowing about them: every store call gets a span `store.<store>.<operation>`, its latency,
  * its failures.
  *
@@ -72,7 +72,7 @@ const storeCall = (store: string) => (operation: string, effect: AnyEffect): Any
 
 /**
  * The store services of a context, each passed through `wrap` with its store's name
- * (`clients`, `history`, `inbox`): the one way to put something in front of every store call,
+ * (`clients`, `history`, `inbox`, `state`): the one way to put something in front of every store call,
  * whichever layer provides the stores.
  */
 export const mapStores = <S>(
@@ -95,6 +95,6 @@ export const mapStores = <S>(
 export const instrumentStoreContext = <S>(context: Context.Context<S>): Context.Context<S> =>
   mapStores(context, storeCall)
 
-/** A store layer (memory, SQLite, YDB) whose services get a span and metrics per call. */
+/** A store layer (memory, SQLite, PostgreSQL, YDB) whose services get a span and metrics per call. */
 export const instrumentStores = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, E, R> =>
   Layer.map(layer, instrumentStoreContext)

@@ -5,7 +5,7 @@
 import { Config, ConfigError, Either, Option, Redacted } from "effect"
 import { duration, positiveInt } from "../config.ts"
 
-/** `STORE`: which layers hold clients, history and the inbox. */
+/** `STORE`: which layers hold the four stores (clients, history, the inbox, conversation state). */
 export const StoreKind = Config.literal("memory", "sqlite", "postgres", "ydb")("STORE").pipe(
   Config.withDefault("sqlite" as const)
 )

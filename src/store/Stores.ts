@@ -1,6 +1,19 @@
 /**
- * The stores the configuration names (`STORE`), and the schema migration for them. Entry
- * points use these so that a setting means the same everywhere.
+ * The four stores (`Stores`: clients, history, the inbox, conversation state), the ones the
+ * configuration names (`STORE`), and the schema migration for them. Entry points use these so
+ * that a setting means the same everywhere.
+ *
+ * The store layers follow one naming scheme, the same for every database:
+ *
+ * - `Stores<Db>(options)`: the four stores on a database opened from `options` (`StoresSqlite`,
+ *   `StoresPostgres`, `StoresYdb`; `StoresMemory` takes none).
+ * - `Stores<Db>Exclusive(options, ttl)`: the same, held by this process alone while the layer
+ *   lives (the single-instance lease; SQLite and PostgreSQL).
+ * - `Stores<Db>Live`: the database the environment names (`StoresSqliteLive`, …), exclusive
+ *   unless `CLUSTER=true`; `StoresLive` picks one of them by `STORE`.
+ * - `StoresOn<Client>`: the four stores on a client of the context, for a layer that opens the
+ *   database itself: `StoresOnSql` (an `SqlClient` and its `SqlDialect`: SQLite or PostgreSQL,
+ *   `./sql/SqlStores.ts`) and `StoresOnYdb` (a `YdbClient`).
  */
 import { type ConfigError, ConfigProvider, Effect, Layer, Redacted } from "effect"
 import type { StoreError } from "../domain/errors.ts"
@@ -18,14 +31,15 @@ import { YdbClientDriver } from "./ydb/YdbClient.ts"
 import { StoresYdbLive } from "./ydb/YdbStores.ts"
 import { migrateYdb, ydbTables } from "./ydb/schema.ts"
 
-export type AllStores = ClientStore | HistoryStore | Inbox | ConversationState
+/** The four stores every store layer provides. */
+export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
 
 /**
  * Memory, SQLite (`SQLITE_PATH`), PostgreSQL (`DATABASE_URL`) or YDB (`YDB_CONNECTION_STRING`),
  * by `STORE`. SQLite and PostgreSQL are migrated at start.
  */
-export const StoresLive: Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.map(StoreKind, (kind): Layer.Layer<AllStores, StoreError | ConfigError.ConfigError> => {
+export const StoresLive: Layer.Layer<Stores, StoreError | ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(StoreKind, (kind): Layer.Layer<Stores, StoreError | ConfigError.ConfigError> => {
     switch (kind) {
       case "memory":
         return StoresMemory

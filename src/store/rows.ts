@@ -1,10 +1,10 @@
 /**
- * The rows of the SQL stores (SQLite and YDB) and the records they hold: one table layout, one
- * decoding, one mapping to `Client`, `HistoryMessage` and `InboxEntry`.
+ * The rows of the stores on a database (SQLite, PostgreSQL, YDB) and the records they hold: one
+ * table layout, one decoding, one mapping to `Client`, `HistoryMessage` and `InboxEntry`.
  *
  * Rows come in as plain values: strings, numbers, `null`, flags as 0/1 and times as epoch
- * milliseconds. SQLite gives them so; the YDB client brings its values to that form where they
- * leave the driver (`plainRows`). Every row is decoded with Schema; one that does not match is a
+ * milliseconds. SQLite gives them so; the PostgreSQL dialect (`postgres/PostgresDialect.ts`) and
+ * the YDB client bring their values to that form where they leave the driver (`rowsOf`). Every row is decoded with Schema; one that does not match is a
  * StoreError naming the field, never its value (it may be user text).
  */
 import { Effect, ParseResult, Schema } from "effect"
@@ -28,13 +28,16 @@ export const plainValue = (value: unknown): unknown => {
   return value
 }
 
-/** Rows (objects of column name → value) with every value in plain form; anything else as it is. */
-export const plainRows = (rows: ReadonlyArray<unknown>): ReadonlyArray<unknown> =>
+/** Rows (objects of column name → value) with every value passed through `value`; anything else as it is. */
+export const rowsOf = (value: (column: unknown) => unknown) => (rows: ReadonlyArray<unknown>): ReadonlyArray<unknown> =>
   rows.map((row) =>
     typeof row === "object" && row !== null && !Array.isArray(row)
-      ? Object.fromEntries(Object.entries(row).map(([column, value]) => [column, plainValue(value)]))
+      ? Object.fromEntries(Object.entries(row).map(([column, v]) => [column, value(v)]))
       : row
   )
+
+/** Rows with every value in plain form. */
+export const plainRows = rowsOf(plainValue)
 
 // ── rows ──────────────────────────────────────────────────────────────────────────────────
 

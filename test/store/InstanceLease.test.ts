@@ -9,9 +9,8 @@ import { hostname, tmpdir } from "node:os"
 import { join } from "node:path"
 import { Duration, Effect, Exit, Layer, Option, Redacted, Scope, TestClock } from "effect"
 import { holderId, holderIsGone, InstanceLease, InstanceLeaseMemory, singleInstance } from "../../src/store/InstanceLease.ts"
-import { InstanceLeasePostgres } from "../../src/store/postgres/InstanceLeasePostgres.ts"
 import { PostgresDatabase } from "../../src/store/postgres/PostgresDatabase.ts"
-import { InstanceLeaseSqlite } from "../../src/store/sqlite/InstanceLeaseSqlite.ts"
+import { InstanceLeaseSql } from "../../src/store/sql/InstanceLeaseSql.ts"
 import { SqliteDatabase } from "../../src/store/sqlite/SqliteDatabase.ts"
 import { postgresForTests } from "../support/Postgres.ts"
 
@@ -139,13 +138,13 @@ const dir = mkdtempSync(join(tmpdir(), "bot-lease-"))
 process.once("exit", () => rmSync(dir, { recursive: true, force: true }))
 leaseContract(
   "SQLite",
-  InstanceLeaseSqlite.pipe(Layer.provide(SqliteDatabase({ path: join(dir, "bot.sqlite"), busyTimeout: "5 seconds" })))
+  InstanceLeaseSql.pipe(Layer.provide(SqliteDatabase({ path: join(dir, "bot.sqlite"), busyTimeout: "5 seconds" })))
 )
 
 const postgres = await postgresForTests("instance_lease")
 leaseContract(
   "PostgreSQL",
-  InstanceLeasePostgres.pipe(
+  InstanceLeaseSql.pipe(
     Layer.provide(PostgresDatabase({ url: Redacted.make(postgres._tag === "Ready" ? postgres.url : "postgres://127.0.0.1:1/none") }))
   ),
   postgres._tag === "Ready" ? undefined : postgres.reason

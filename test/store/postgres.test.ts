@@ -10,10 +10,10 @@ import { ConfigProvider, Effect, Either, Layer, Redacted } from "effect"
 import type { StoreError } from "../../src/domain/errors.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
-import { PostgresConnection, PostgresDatabase, type PostgresOptions, postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
+import { PostgresDatabase, type PostgresOptions, postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
 import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
-import { pgRows } from "../../src/store/postgres/statement.ts"
 import { clientColumns, decodeClients } from "../../src/store/rows.ts"
+import { SqlDialect } from "../../src/store/sql/SqlDialect.ts"
 import { PostgresConfig, StoreKind } from "../../src/store/StoreConfig.ts"
 import { migrateConfigured } from "../../src/store/Stores.ts"
 import { cannotCreateDatabase, databaseOn, postgresForTests } from "../support/Postgres.ts"
@@ -73,7 +73,7 @@ describe("PostgreSQL settings", () => {
 describe.skipIf(skip !== undefined)("PostgreSQL database", () => {
   it.effect("64-bit integers come out of pg exact; one a number cannot hold fails to decode, never a wrong id", () =>
     Effect.gen(function*() {
-      const { sql } = yield* PostgresConnection
+      const sql = yield* PgClient.PgClient
       const rows = yield* sql`SELECT ${"9007199254740993"}::bigint AS big, count(*) AS n FROM clients`
       expect(typeof rows[0]?.["big"]).toBe("bigint")
       expect(rows[0]?.["big"]).toBe(9007199254740993n)
@@ -83,14 +83,14 @@ describe.skipIf(skip !== undefined)("PostgreSQL database", () => {
       yield* sql`UPDATE clients SET id = ${"9007199254740993"}::bigint WHERE id = ${uid}`
       const raw = yield* sql`SELECT ${sql.unsafe(clientColumns)} FROM clients WHERE id = ${"9007199254740993"}::bigint`
       expect(raw[0]?.["id"]).toBe(9007199254740993n)
-      const error = yield* Effect.flip(decodeClients("get", "clients")(pgRows(raw)))
+      const error = yield* Effect.flip(decodeClients("get", "clients")((yield* SqlDialect).rows(raw)))
       expect(error.message).toBe("a row of clients does not match its schema at 0.id")
       yield* sql`DELETE FROM clients WHERE id = ${"9007199254740993"}::bigint`
     }).pipe(Effect.provide(Layer.mergeAll(stores, PostgresDatabase(options)))))
 
   it.effect("a row that does not decode is a StoreError naming the field", () =>
     Effect.gen(function*() {
-      const { sql } = yield* PostgresConnection
+      const sql = yield* PgClient.PgClient
       const u = 7_000_000_000 + Math.floor(Math.random() * 1e6)
       yield* sql`
         INSERT INTO inbox (update_id, chat_id, payload, status, received_at)
@@ -108,7 +108,7 @@ describe.skipIf(skip !== undefined)("PostgreSQL database", () => {
         { concurrency: "unbounded" }
       )
       expect(starts).toEqual(["started", "started", "started", "started"])
-      const { sql } = yield* PostgresConnection
+      const sql = yield* PgClient.PgClient
       const applied = yield* sql`SELECT migration_id, name FROM effect_sql_migrations ORDER BY migration_id`
       expect(applied).toEqual([{ migration_id: 1, name: "create_tables" }, { migration_id: 2, name: "instance_lease" }, {
         migration_id: 3,
@@ -124,7 +124,7 @@ describe.skipIf(skip !== undefined)("PostgreSQL database", () => {
 
   it.effect("free text is kept as UTF-8 bytes: NUL characters and emoji round-trip", () =>
     Effect.gen(function*() {
-      const { sql } = yield* PostgresConnection
+      const sql = yield* PgClient.PgClient
       const uid = id(5_000_000_000 + Math.floor(Math.random() * 1e6))
       yield* (yield* ClientStore).getOrCreate({ id: uid, firstName: "a\u0000b 🙂" })
       const rows = yield* sql`SELECT convert_from(first_name, 'UTF8') AS name, octet_length(first_name) AS bytes FROM clients WHERE id = ${uid}`.pipe(
@@ -138,7 +138,8 @@ describe.skipIf(skip !== undefined)("PostgreSQL database", () => {
 
   it.live("an operation past its deadline is a retryable StoreError and its statement is cancelled", () =>
     Effect.gen(function*() {
-      const { call, sql } = yield* PostgresConnection
+      const sql = yield* PgClient.PgClient
+      const { call } = yield* SqlDialect
       const started = Date.now()
       const error = yield* Effect.flip(call("sleep", "none", sql`SELECT pg_sleep(5)`))
       expect(Date.now() - started).toBeLessThan(3_000)
@@ -180,7 +181,7 @@ describe("PostgreSQL at start", () => {
 describe("the tests' own database", () => {
   it.live.skipIf(skip !== undefined)("a TEST_DATABASE_URL whose role may not create databases is refused in one line, its database untouched", () =>
     Effect.gen(function*() {
-      const { sql } = yield* PostgresConnection
+      const sql = yield* PgClient.PgClient
       const role = `no_createdb_${process.pid}`
       // Names of ours (letters, digits, underscores), never user input.
       yield* sql.unsafe(`CREATE ROLE ${role} LOGIN NOCREATEDB`)

@@ -12,10 +12,19 @@ import { Worker } from "node:worker_threads"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Fiber, Layer, Option, Tracer } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option, Tracer } from "effect"
 import { ClientStore } from "../../src/store/ClientStore.ts"
+import { ConversationState } from "../../src/store/ConversationState.ts"
+import { HistoryStore } from "../../src/store/HistoryStore.ts"
+import { Inbox } from "../../src/store/Inbox.ts"
+import { InstanceLease } from "../../src/store/InstanceLease.ts"
+import { ClientStoreSql } from "../../src/store/sql/ClientStoreSql.ts"
+import { InstanceLeaseSql } from "../../src/store/sql/InstanceLeaseSql.ts"
+import { SqlDialect } from "../../src/store/sql/SqlDialect.ts"
+import { StoresOnSql } from "../../src/store/sql/SqlStores.ts"
 import { migrateSqlite } from "../../src/store/sqlite/migrations.ts"
-import { ClientStoreSqlite } from "../../src/store/sqlite/ClientStoreSqlite.ts"
+import { SqliteDatabase } from "../../src/store/sqlite/SqliteDatabase.ts"
+import { SqliteDialect } from "../../src/store/sqlite/SqliteDialect.ts"
 import * as SqliteWorkerClient from "../../src/store/sqlite/SqliteWorkerClient.ts"
 import { id } from "./contract.ts"
 
@@ -95,7 +104,10 @@ describe("SQLite in a worker thread", () => {
   it.scopedLive("through the stores, a dead worker is a StoreError of the operation", () =>
     Effect.gen(function*() {
       const path = yield* tempFile
-      const layer = Layer.provideMerge(ClientStoreSqlite, Layer.effectDiscard(migrateSqlite).pipe(Layer.provideMerge(workerClient(path))))
+      const layer = Layer.provideMerge(
+        ClientStoreSql,
+        Layer.effectDiscard(migrateSqlite).pipe(Layer.provideMerge(Layer.provideMerge(SqliteDialect, workerClient(path))))
+      )
       yield* Effect.gen(function*() {
         const client = yield* SqliteWorkerClient.SqliteWorkerClient
         const clients = yield* ClientStore
@@ -115,6 +127,59 @@ describe("SQLite in a worker thread", () => {
         // The next call runs on a new worker.
         expect(Option.map(yield* clients.get(id(6021488832)), (c) => c.firstName)).toEqual(Option.some("Anna"))
       }).pipe(Effect.provide(layer))
+    }), 30_000)
+
+  it.scopedLive("the SQL stores send every statement through the worker client's run, its direct path with tracing off", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      const statements: Array<string> = []
+      // The worker client with its `run` recorded: the dialect reads it from the context.
+      const recorded = Layer.map(workerClient(path), (context) => {
+        const client = Context.get(context, SqliteWorkerClient.SqliteWorkerClient)
+        const run: typeof client.run = (statement) => {
+          statements.push(statement.compile()[0].trim().split(/\s+/)[0] ?? "")
+          return client.run(statement)
+        }
+        const withRun = new Proxy(client, { get: (target, key) => (key === "run" ? run : Reflect.get(target, key)) })
+        return Context.add(context, SqliteWorkerClient.SqliteWorkerClient, withRun)
+      })
+      const layer = Layer.mergeAll(StoresOnSql, InstanceLeaseSql).pipe(
+        Layer.provideMerge(Layer.effectDiscard(migrateSqlite).pipe(Layer.provideMerge(Layer.provideMerge(SqliteDialect, recorded))))
+      )
+      yield* Effect.gen(function*() {
+        // Effect-valued operations (`pendingCount`, `lastUpdateId`) made theirs when the stores were built.
+        expect(statements.splice(0)).toEqual(["SELECT", "SELECT"])
+        const chat = id(6021488832)
+        // A new client: read, write, read again; then a known one: one read.
+        yield* (yield* ClientStore).getOrCreate({ id: chat, firstName: "Anna" })
+        yield* (yield* ClientStore).getOrCreate({ id: chat, firstName: "Anna" })
+        expect(statements.splice(0)).toEqual(["SELECT", "INSERT", "SELECT", "SELECT"])
+        const history = yield* HistoryStore
+        yield* history.append({ chatId: chat, updateId: id(1), role: "user", text: "hi", at: 1 })
+        expect(yield* history.lastN(chat, 10)).toHaveLength(1)
+        const inbox = yield* Inbox
+        expect(yield* inbox.record({ updateId: id(1), chatId: chat, payload: "{}" })).toBe("New")
+        yield* inbox.markDone(id(1))
+        yield* (yield* ConversationState).put("k", "v")
+        expect(Option.isNone(yield* (yield* InstanceLease).acquire("1@h#00000001", Duration.seconds(30)))).toBe(true)
+        expect(statements).toEqual(["INSERT", "SELECT", "INSERT", "UPDATE", "INSERT", "INSERT"])
+      }).pipe(Effect.withTracerEnabled(false), Effect.provide(layer))
+    }), 30_000)
+
+  it.scoped("SqliteDatabase gives the stores the worker's direct path; in-thread, statements run as they are", () =>
+    Effect.gen(function*() {
+      const path = yield* tempFile
+      const [worker, dialect] = yield* Effect.all([Effect.serviceOption(SqliteWorkerClient.SqliteWorkerClient), SqlDialect]).pipe(
+        Effect.provide(SqliteDatabase({ path, busyTimeout: "1 second" }))
+      )
+      expect(Option.map(worker, (client) => client.run === dialect.run)).toEqual(Option.some(true))
+      const inThread = yield* Effect.all([Effect.serviceOption(SqliteWorkerClient.SqliteWorkerClient), SqlDialect]).pipe(
+        Effect.provide(SqliteDatabase({ path, busyTimeout: "1 second", worker: false }))
+      )
+      expect(Option.isNone(inThread[0])).toBe(true)
+      const sql = yield* SqlClient.SqlClient.pipe(Effect.provide(SqliteClient.layer({ filename: ":memory:" })))
+      const statement = sql`SELECT 1 AS one`
+      expect(inThread[1].run(statement)).toBe(statement)
     }), 30_000)
 
   it.scopedLive("a transaction commits, or rolls back when it fails; other statements wait for it", () =>

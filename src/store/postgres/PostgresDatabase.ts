@@ -1,7 +1,7 @@
 /**
- * The PostgreSQL database the PostgreSQL stores run on (`@effect/sql-pg`, a pool of pg
- * connections), migrated at start. Its `PostgresConnection` is the one place where a store operation
- * gets its deadline and its failures become StoreErrors.
+ * The PostgreSQL database the SQL stores (`../sql/`) run on (`@effect/sql-pg`, a pool of pg
+ * connections), migrated at start. Its `SqlDialect` (`./PostgresDialect.ts`) is the one place
+ * where a store operation gets its deadline and its failures become StoreErrors.
  *
  * 64-bit integers (`bigint` columns, `count(*)`) come out of pg as exact `bigint`s, not as
  * strings: the shared row mapping turns them into numbers where the number is exact and lets a
@@ -10,10 +10,11 @@
 import type { SqlClient, SqlError } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import pg from "pg"
-import { Cause, Context, Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Cause, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { StoreError } from "../../domain/errors.ts"
+import { causeMessage, SqlDialect } from "../sql/SqlDialect.ts"
 import { migratePostgres } from "./migrations.ts"
-import { causeMessage, fromSqlError, pgCall } from "./statement.ts"
+import { fromSqlError, makePostgresDialect } from "./PostgresDialect.ts"
 
 export interface PostgresOptions {
   /** `postgres://user:password@host:5432/database` */
@@ -24,24 +25,6 @@ export interface PostgresOptions {
   /** Deadline of one store operation. */
   readonly queryTimeout?: Duration.DurationInput | undefined
 }
-
-export interface PostgresConnectionService {
-  /** The client the stores send their statements to. */
-  readonly sql: PgClient.PgClient
-  /** Where the database is, without credentials (`postgres://user@host:5432/database`): for messages. */
-  readonly where: string
-  /**
-   * Runs the statements of one store operation on `table` within the operation deadline: a
-   * failure of PostgreSQL, or the deadline passing, is a StoreError of `operation`.
-   */
-  readonly call: <A, R>(
-    operation: string,
-    table: string,
-    effect: Effect.Effect<A, SqlError.SqlError | StoreError, R>
-  ) => Effect.Effect<A, StoreError, R>
-}
-
-export class PostgresConnection extends Context.Tag("dialog-bot/PostgresConnection")<PostgresConnection, PostgresConnectionService>() {}
 
 /** The database a URL names, for messages: the password left out. */
 export const postgresWhere = (url: string): string => {
@@ -76,13 +59,13 @@ const openFailure = (where: string) => (cause: Cause.Cause<unknown>): StoreError
 }
 
 /**
- * The database at `options.url`, migrated: `PostgresConnection` and the `PgClient` (an `SqlClient`) under it.
+ * The database at `options.url`, migrated: the `PgClient` (an `SqlClient`) and the SQL stores' `SqlDialect` on it.
  * A database that cannot be reached in `connectTimeout`, refuses the credentials or cannot be
  * migrated fails the layer with a StoreError naming the database (never the password).
  */
 export const PostgresDatabase = (
   options: PostgresOptions
-): Layer.Layer<PostgresConnection | PgClient.PgClient | SqlClient.SqlClient, StoreError> => {
+): Layer.Layer<SqlDialect | PgClient.PgClient | SqlClient.SqlClient, StoreError> => {
   const where = postgresWhere(Redacted.value(options.url))
   const queryTimeout = Duration.decode(options.queryTimeout ?? "10 seconds")
   const client = PgClient.layer({
@@ -93,22 +76,11 @@ export const PostgresDatabase = (
     types
   })
   const database = Layer.effect(
-    PostgresConnection,
+    SqlDialect,
     Effect.gen(function*() {
       const sql = yield* PgClient.PgClient
       yield* migratePostgres
-      return PostgresConnection.of({
-        sql,
-        where,
-        call: (operation, table, effect) =>
-          pgCall(operation, table, effect).pipe(
-            Effect.timeoutFail({
-              duration: queryTimeout,
-              onTimeout: () =>
-                new StoreError({ operation, message: `no answer from PostgreSQL within ${Duration.format(queryTimeout)}`, retryable: true })
-            })
-          )
-      })
+      return SqlDialect.of(makePostgresDialect(sql, queryTimeout))
     })
   )
   return database.pipe(

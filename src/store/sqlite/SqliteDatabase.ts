@@ -1,7 +1,8 @@
 /**
- * The embedded SQLite database (better-sqlite3) the SQLite stores run on. The file is opened in
- * WAL mode with `synchronous=NORMAL` (a commit is durable against a process crash; a power loss
- * may drop the last commits, never corrupt the file) and a busy timeout, and migrated at start.
+ * The embedded SQLite database (better-sqlite3) the SQL stores (`../sql/`) run on. The file is
+ * opened in WAL mode with `synchronous=NORMAL` (a commit is durable against a process crash; a
+ * power loss may drop the last commits, never corrupt the file) and a busy timeout, and migrated
+ * at start.
  *
  * better-sqlite3 runs statements synchronously, so by default the connection lives in a worker
  * thread (`SqliteWorkerClient`) and the event loop never waits on SQLite; the in-thread client
@@ -13,9 +14,10 @@ import { existsSync, mkdirSync, statSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { Cause, type ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { StoreError } from "../../domain/errors.ts"
+import { causeMessage, type SqlDialect } from "../sql/SqlDialect.ts"
 import { migrateSqlite } from "./migrations.ts"
+import { SqliteDialect } from "./SqliteDialect.ts"
 import * as SqliteWorkerClient from "./SqliteWorkerClient.ts"
-import { causeMessage } from "./statement.ts"
 
 export interface SqliteOptions {
   /** File path, or `:memory:`. */
@@ -75,16 +77,17 @@ const configure = (busyTimeout: Duration.DurationInput) =>
   })
 
 /**
- * The SQLite client on the given file, configured and migrated: in a worker thread unless
- * `options.worker` is `false`. A file that cannot be opened, is not a database, or cannot be
- * written fails the layer with a StoreError naming the path.
+ * The SQLite client on the given file, configured and migrated, with the SQL stores' dialect
+ * (`./SqliteDialect.ts`): in a worker thread unless `options.worker` is `false`. A file that
+ * cannot be opened, is not a database, or cannot be written fails the layer with a StoreError
+ * naming the path.
  */
-export const SqliteDatabase = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, StoreError> => {
+export const SqliteDatabase = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient | SqlDialect, StoreError> => {
   const filename = isMemory(options.path) ? ":memory:" : options.path
   const client: Layer.Layer<SqlClient.SqlClient, SqlError.SqlError | ConfigError.ConfigError> = options.worker === false
     ? SqliteClient.layer({ filename })
     : SqliteWorkerClient.layer({ filename, busyTimeout: options.busyTimeout })
-  const ready = Layer.effectDiscard(configure(options.busyTimeout)).pipe(Layer.provideMerge(client))
+  const ready = Layer.effectDiscard(configure(options.busyTimeout)).pipe(Layer.provideMerge(Layer.provideMerge(SqliteDialect, client)))
   return Layer.unwrapEffect(Effect.as(ensureDirectory(options.path), ready)).pipe(
     Layer.catchAllCause((cause) => {
       const failure = Cause.failureOption(cause)

@@ -1,7 +1,7 @@
 /**
  * The stores on YDB (tables from `./schema.ts`, created by `migrate`): one file per store
- * (`ClientStoreYdb`, `HistoryStoreYdb`, `InboxYdb`), the rows and their mapping to records
- * shared with SQLite (`../rows.ts`). Every value travels as a typed parameter (`./statements.ts`):
+ * (`ClientStoreYdb`, `HistoryStoreYdb`, `InboxYdb`, `ConversationStateYdb`), the rows and their
+ * mapping to records shared with the SQL stores (`../rows.ts`). Every value travels as a typed parameter (`./statements.ts`):
  * Telegram ids as Int64, exact both ways (the client hands Int64 columns over as exact numbers).
  */
 import { Effect, Layer } from "effect"
@@ -13,11 +13,11 @@ import { InboxYdb } from "./InboxYdb.ts"
 import { ydbTables, type YdbTables } from "./schema.ts"
 import { YdbClientDriver, type YdbConnectionOptions } from "./YdbClient.ts"
 
-/** The three stores on the `YdbClient` of the context. */
+/** The four stores on the `YdbClient` of the context. */
 export const StoresOnYdb = (tables: YdbTables = ydbTables()) =>
   Layer.mergeAll(ClientStoreYdb(tables), HistoryStoreYdb(tables), InboxYdb(tables), ConversationStateYdb(tables))
 
-/** The three stores on YDB with their own driver. */
+/** The four stores on YDB with their own driver. */
 export const StoresYdb = (options: YdbConnectionOptions, tables: YdbTables = ydbTables()) =>
   StoresOnYdb(tables).pipe(Layer.provide(YdbClientDriver(options)))
 

@@ -1,27 +1,28 @@
 /**
- * How the PostgreSQL stores run a statement and read its rows: a failure of PostgreSQL is a
- * StoreError of the store operation (retryable when a retry may succeed: a lost connection, a
- * serialization failure, a server starting or shutting down), and the call's span is told which
- * table it touched. The span itself is the instrumentation's (`instrumentStores`), not made here.
+ * The SQL stores' dialect on PostgreSQL (`../sql/SqlDialect.ts`).
  *
  * Free text (names, messages, payloads) is kept as UTF-8 bytes (`bytea`): PostgreSQL's `text`
- * cannot hold a NUL character, which Telegram text may contain. `utf8` turns a string into a
- * parameter, `pgRows` turns bytes back into strings and every other value into the plain form
- * of the shared rows (`../rows.ts`).
+ * cannot hold a NUL character, which Telegram text may contain. `text` turns a string into a
+ * parameter, `rows` turns bytes back into strings and every other value into the plain form of
+ * the shared rows (`../rows.ts`). Flags are `boolean`, `LIMIT NULL` means no limit, and text
+ * sorts by its bytes with `COLLATE "C"` (the database's own collation may be any).
+ *
+ * A failure of PostgreSQL is a StoreError of the store operation, retryable when a retry may
+ * succeed (a lost connection, a serialization failure, a server starting or shutting down); an
+ * operation past its deadline is a retryable StoreError. Processes that share a database may
+ * run on several machines, so the lease runs on the server's clock.
  */
-import type { SqlError } from "@effect/sql"
-import { Effect } from "effect"
+import type { SqlClient, SqlError } from "@effect/sql"
+import { Duration, Effect, Schema } from "effect"
 import { StoreError } from "../../domain/errors.ts"
-import { plainValue } from "../rows.ts"
-import { annotateSpan } from "../../observability/span.ts"
+import { plainValue, rowsOf } from "../rows.ts"
+import { causeMessage, type SqlDialectService, storeCall } from "../sql/SqlDialect.ts"
 
 const field = (cause: unknown, name: string): string | undefined => {
   if (typeof cause !== "object" || cause === null || !(name in cause)) return undefined
   const value: unknown = Reflect.get(cause, name)
   return typeof value === "string" ? value : undefined
 }
-
-export const causeMessage = (cause: unknown): string => (cause instanceof Error ? cause.message : String(cause))
 
 /** Node's codes of a connection that failed or broke. */
 const networkCodes = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"])
@@ -53,34 +54,35 @@ export const fromSqlError = (operation: string) => (error: SqlError.SqlError): S
   })
 }
 
-/** A string as a `bytea` parameter: its UTF-8 bytes. */
-export const utf8 = (text: string): Buffer => Buffer.from(text, "utf8")
-
-/** An optional string as a `bytea` parameter, or NULL. */
-export const optionalUtf8 = (text: string | undefined): Buffer | null => (text === undefined ? null : utf8(text))
-
 /** A column value in the plain form of the shared rows; `bytea` is UTF-8 text. */
 const pgValue = (value: unknown): unknown => (value instanceof Uint8Array ? Buffer.from(value).toString("utf8") : plainValue(value))
 
 /** Rows of pg in the plain form the shared row schemas decode. */
-export const pgRows = (rows: ReadonlyArray<unknown>): ReadonlyArray<unknown> =>
-  rows.map((row) =>
-    typeof row === "object" && row !== null && !Array.isArray(row)
-      ? Object.fromEntries(Object.entries(row).map(([column, value]) => [column, pgValue(value)]))
-      : row
-  )
+const pgRows = rowsOf(pgValue)
 
-/** A row limit as PostgreSQL takes it: NULL means no limit. */
-export const pgLimit = (limit: number | undefined): number | null =>
-  limit === undefined || Number.isNaN(limit) ? null : Math.max(0, Math.min(Math.floor(limit), Number.MAX_SAFE_INTEGER))
+const call = storeCall("postgresql", fromSqlError)
 
-/** Runs the statements of one store operation; PostgreSQL's failures become StoreErrors. */
-export const pgCall = <A, R>(
-  operation: string,
-  table: string,
-  effect: Effect.Effect<A, SqlError.SqlError | StoreError, R>
-): Effect.Effect<A, StoreError, R> =>
-  Effect.zipRight(
-    annotateSpan({ "db.system.name": "postgresql", "db.collection.name": table }),
-    Effect.catchTag(effect, "SqlError", (error) => Effect.fail(fromSqlError(operation)(error)))
+const decodeNow = Schema.decodeUnknown(Schema.Tuple(Schema.Struct({ now: Schema.BigIntFromSelf })))
+
+/** The dialect on the pg client `sql`, whose store operations each get `queryTimeout`. */
+export const makePostgresDialect = (sql: SqlClient.SqlClient, queryTimeout: Duration.Duration): SqlDialectService => ({
+  system: "postgresql",
+  run: (statement) => statement,
+  call: (operation, table, effect) =>
+    call(operation, table, effect).pipe(
+      Effect.timeoutFail({
+        duration: queryTimeout,
+        onTimeout: () =>
+          new StoreError({ operation, message: `no answer from PostgreSQL within ${Duration.format(queryTimeout)}`, retryable: true })
+      })
+    ),
+  text: (text) => Buffer.from(text, "utf8"),
+  flag: (value) => value,
+  noLimit: null,
+  byteOrder: ` COLLATE "C"`,
+  rows: pgRows,
+  now: Effect.flatMap(
+    sql`SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`,
+    (rows) => Effect.map(Effect.orDie(decodeNow(rows)), ([row]) => Number(row.now))
   )
+})

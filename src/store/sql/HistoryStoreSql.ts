@@ -1,7 +1,8 @@
 /**
- * Dialog history on the SQLite database: table `messages`, keyed by (chat_id, update_id, role)
- * without rowid; a conversation (a chat's main one, `thread_id` 0, or a forum topic) is one
- * range of the index `messages_conversation` (chat_id, thread_id, update_id).
+ * Dialog history on an SQL database (`SqlStores.ts`): table `messages`, keyed by (chat_id,
+ * update_id, role); the last messages of a conversation (a chat's main one, `thread_id` 0, or a
+ * forum topic) are read backwards along the index `messages_conversation` (chat_id, thread_id,
+ * update_id).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
@@ -9,30 +10,31 @@ import { toConversation } from "../../domain/Conversation.ts"
 import type { HistoryMessage } from "../../domain/Dialog.ts"
 import { HistoryStore } from "../HistoryStore.ts"
 import { decodeMessages, messageColumns, threadColumn } from "../rows.ts"
-import { sqlLimit, sqliteCall, statementRunner } from "./statement.ts"
+import { optionalText, rowLimit, SqlDialect } from "./SqlDialect.ts"
 
 const table = "messages"
 
-export const makeHistoryStoreSqlite = Effect.gen(function*() {
+export const makeHistoryStoreSql = Effect.gen(function*() {
   const sql = yield* SqlClient.SqlClient
-  const run = yield* statementRunner
+  const { byteOrder, call, noLimit, rows, run, text } = yield* SqlDialect
   const columns = sql.unsafe(messageColumns)
+  const roleOrder = sql.literal(`role${byteOrder} ASC`)
+  const read = (operation: string) => (result: ReadonlyArray<unknown>) => decodeMessages(operation, table)(rows(result))
   return HistoryStore.of({
     append: (message: HistoryMessage) =>
-      sqliteCall(
+      call(
         "append",
         table,
         run(sql`
           INSERT INTO messages (chat_id, update_id, role, text, at, thread_id, speaker)
-          VALUES (${message.chatId}, ${message.updateId}, ${message.role}, ${message.text}, ${message.at},
-                  ${threadColumn(message.threadId)}, ${message.speaker ?? null})
+          VALUES (${message.chatId}, ${message.updateId}, ${message.role}, ${text(message.text)}, ${message.at},
+                  ${threadColumn(message.threadId)}, ${optionalText(text, message.speaker)})
           ON CONFLICT (chat_id, update_id, role) DO NOTHING`)
       ).pipe(Effect.asVoid),
     lastN: (ref, limit) => {
-      const n = sqlLimit(limit)
-      if (n <= 0) return Effect.succeed([])
+      if (!(limit >= 1)) return Effect.succeed([])
       const conversation = toConversation(ref)
-      return sqliteCall(
+      return call(
         "lastN",
         table,
         Effect.flatMap(
@@ -40,33 +42,33 @@ export const makeHistoryStoreSqlite = Effect.gen(function*() {
           run(sql`
             SELECT ${columns} FROM messages
             WHERE chat_id = ${conversation.chatId} AND thread_id = ${threadColumn(conversation.threadId)}
-            ORDER BY update_id DESC, role ASC
-            LIMIT ${n}`),
-          decodeMessages("lastN", table)
+            ORDER BY update_id DESC, ${roleOrder}
+            LIMIT ${rowLimit(limit) ?? noLimit}`),
+          read("lastN")
         )
       ).pipe(Effect.map((messages) => [...messages].reverse()))
     },
     replyFor: (chatId, updateId) =>
-      sqliteCall(
+      call(
         "replyFor",
         table,
         Effect.flatMap(
           run(sql`
             SELECT ${columns} FROM messages
             WHERE chat_id = ${chatId} AND update_id = ${updateId} AND role = 'assistant'`),
-          decodeMessages("replyFor", table)
+          read("replyFor")
         )
       ).pipe(Effect.map((messages) => Option.map(Option.fromNullable(messages[0]), (m) => m.text))),
     clear: (ref) => {
       const conversation = toConversation(ref)
-      return sqliteCall(
+      return call(
         "clear",
         table,
         Effect.map(
-          sql`
+          run(sql`
             DELETE FROM messages
             WHERE chat_id = ${conversation.chatId} AND thread_id = ${threadColumn(conversation.threadId)}
-            RETURNING update_id`,
+            RETURNING update_id`),
           (rows) => rows.length
         )
       )
@@ -74,5 +76,5 @@ export const makeHistoryStoreSqlite = Effect.gen(function*() {
   })
 })
 
-/** The history store on the `SqlClient` of the context (see `SqliteDatabase`). */
-export const HistoryStoreSqlite = Layer.effect(HistoryStore, makeHistoryStoreSqlite)
+/** The history store on the `SqlClient` and `SqlDialect` of the context. */
+export const HistoryStoreSql = Layer.effect(HistoryStore, makeHistoryStoreSql)
