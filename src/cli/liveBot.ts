@@ -25,7 +25,7 @@ import type { SqlClient } from "@effect/sql"
 import { ChatQueueClusterLive, ClusterRunnerLive, pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
 import { SingleInstanceConfig } from "../store/StoreConfig.ts"
 
-const liveEdges = { telegram: TelegramApiLive, model: selectedModel, stores: selectedStores }
+const liveParts = { telegram: TelegramApiLive, model: selectedModel, stores: selectedStores }
 
 /**
  * The whole bot on the real Bot API: one process, or with `CLUSTER=true` one replica of a
@@ -34,10 +34,10 @@ const liveEdges = { telegram: TelegramApiLive, model: selectedModel, stores: sel
 export const liveBot = Layer.unwrapEffect(Effect.map(SingleInstanceConfig, ({ cluster }) =>
   cluster
     ? assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient>({
-      ...liveEdges,
+      ...liveParts,
       queue: ChatQueueClusterLive
     }).pipe(Layer.provideMerge(ClusterRunnerLive))
-    : assembledBot(liveEdges)))
+    : assembledBot(liveParts)))
 
 /** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
 export type Recording = Option.Option<UpdateRecorderOptions>
