@@ -1,7 +1,35 @@
-/** `poll [--drop-webhook] [--record FILE [--redact]]`: long polling against the Bot API until interrupted. */
+/**
+ * `poll [--drop-webhook] [--record FILE [--redact]]`: long polling against the Bot API until
+ * interrupted; also what `npm start` runs with a token and without `WEBHOOK_URL`.
+ */
 import { Command, Options } from "@effect/cli"
-import { recordingFrom, recordingOptions, runPolling } from "./liveBot.ts"
+import { Console, Effect, Layer, Option } from "effect"
+import { pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
+import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
+import { PollConfig } from "../telegram/TelegramConfig.ts"
+import { drainOnClose } from "../telegram/WebhookServer.ts"
 import { describeCommand } from "./help.ts"
+import {
+  announceBot,
+  announceLiveModel,
+  liveBotVariables,
+  liveBotWith,
+  type Recording,
+  recordingFrom,
+  recordingOptions,
+  reportStop
+} from "./liveBot.ts"
+
+/** Long polling until interrupted. */
+export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>
+  Effect.gen(function*() {
+    yield* announceLiveModel
+    yield* announceBot
+    yield* reportStop(drainOnClose)
+    yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
+    // With CLUSTER=true one replica polls at a time; another takes over when it stops or dies.
+    yield* runOnce(pollerSingleton, runPoller(options))
+  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), PollConfig.fromEnv)))
 
 export const pollCommand = Command.make(
   "poll",
@@ -13,8 +41,7 @@ export const pollCommand = Command.make(
   },
   ({ dropWebhook, ...recording }) => runPolling({ dropWebhook }, recordingFrom(recording))
 ).pipe(Command.withDescription(describeCommand("Run the bot with long polling (getUpdates). Needs TELEGRAM_BOT_TOKEN.", [
-  "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "STORE", "SQLITE_PATH", "YDB_CONNECTION_STRING", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT",
-  "CLUSTER", "RUNNER_HOST", "RUNNER_PORT",
+  ...liveBotVariables,
   "TELEGRAM_POLL_TIMEOUT",
   "TELEGRAM_POLL_LIMIT",
   "TELEGRAM_ALLOWED_UPDATES"

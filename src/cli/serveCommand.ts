@@ -1,15 +1,80 @@
-/** `serve [--record FILE [--redact]]`: the webhook server until interrupted. */
+/**
+ * `serve [--record FILE [--redact]]`: the webhook server until interrupted; also what
+ * `npm start` runs with a token and `WEBHOOK_URL`.
+ */
 import { Command } from "@effect/cli"
-import { recordingFrom, recordingOptions, runWebhookServer } from "./liveBot.ts"
+import { Console, Effect, Layer, Option } from "effect"
+import { asPortInUse } from "../domain/errors.ts"
+import { metricsRoute, MetricsServerConfigSchema } from "../observability/MetricsServer.ts"
+import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { WebhookConfig } from "../telegram/TelegramConfig.ts"
+import { WebhookSecretMissing, WebhookServerLive } from "../telegram/WebhookServer.ts"
 import { describeCommand } from "./help.ts"
+import {
+  announceBot,
+  announceLiveModel,
+  liveBotVariables,
+  liveBotWith,
+  type Recording,
+  recordingFrom,
+  recordingOptions,
+  registerWebhook,
+  reportStop,
+  untilTelegramAnswers
+} from "./liveBot.ts"
+
+/**
+ * The settings `serve` needs, checked before any network call or banner: the webhook
+ * settings, a secret (or `WEBHOOK_ALLOW_NO_SECRET=true`), and where `/metrics` is served.
+ */
+export const checkServeSettings = Effect.gen(function*() {
+  const config = yield* WebhookConfig
+  if (Option.isNone(config.secret) && !config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
+  const metrics = yield* MetricsServerConfigSchema
+  return { config, metricsPort: metrics.port }
+})
+
+/**
+ * The webhook server until interrupted: `serve`, and `npm start` with `WEBHOOK_URL`. When
+ * `WEBHOOK_URL` is set and Telegram has another URL registered, it is registered first.
+ * `/metrics` is served next to the webhook unless `METRICS_PORT` gives it a server of its own.
+ */
+export const runWebhookServer = (recording: Recording = Option.none()) =>
+  Effect.gen(function*() {
+    const { config, metricsPort } = yield* checkServeSettings
+    yield* announceLiveModel
+    // Listening comes first: updates are accepted and recorded while Telegram does not answer
+    // (their replies go out with the sends' own retries once it does).
+    const server = WebhookServerLive(Option.isSome(metricsPort) ? {} : { routes: metricsRoute }).pipe(
+      Layer.mapError(asPortInUse("PORT", config.port))
+    )
+    yield* reportStop(Layer.build(server))
+    yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
+    yield* announceBot
+    if (Option.isSome(config.url)) {
+      const url = config.url.value
+      yield* untilTelegramAnswers(
+        "setWebhook",
+        Effect.gen(function*() {
+          const info = yield* (yield* TelegramApi).getWebhookInfo
+          if (info.url !== url) {
+            yield* registerWebhook(config)
+            yield* Console.error(`webhook registered: ${url}`)
+          }
+        })
+      )
+    } else {
+      yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
+    }
+    return yield* Effect.never
+  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), WebhookConfig.fromEnv)))
 
 export const serveCommand = Command.make("serve", recordingOptions, (options) => runWebhookServer(recordingFrom(options))).pipe(
   Command.withDescription(
     describeCommand(
       "Run the bot behind a webhook: POST WEBHOOK_PATH on HOST:PORT, GET /healthz. Needs TELEGRAM_BOT_TOKEN and WEBHOOK_SECRET; registers WEBHOOK_URL when set.",
       [
-        "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "STORE", "SQLITE_PATH", "YDB_CONNECTION_STRING", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT",
-        "CLUSTER", "RUNNER_HOST", "RUNNER_PORT",
+        ...liveBotVariables,
         "HOST",
         "PORT",
         "WEBHOOK_PATH",

@@ -6,7 +6,7 @@
  */
 import { type Duration, Effect, Layer, Redacted } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
-import { PostgresConfig, SingleInstanceConfig } from "../StoreConfig.ts"
+import { PostgresConfig, SharedStore, SingleInstanceConfig } from "../StoreConfig.ts"
 import { ClientStorePostgres } from "./ClientStorePostgres.ts"
 import { ConversationStatePostgres } from "./ConversationStatePostgres.ts"
 import { HistoryStorePostgres } from "./HistoryStorePostgres.ts"
@@ -35,6 +35,6 @@ export const StoresPostgresExclusive = (options: PostgresOptions, leaseTtl: Dura
 
 /** The three stores on the database `DATABASE_URL` names, held alone unless `CLUSTER=true`. */
 export const StoresPostgresLive = Layer.unwrapEffect(
-  Effect.map(Effect.all([PostgresConfig, SingleInstanceConfig]), ([config, single]) =>
-    single.cluster ? StoresPostgres(config) : StoresPostgresExclusive(config, single.leaseTtl))
+  Effect.map(Effect.all([PostgresConfig, SingleInstanceConfig, SharedStore]), ([config, single, shared]) =>
+    shared ? StoresPostgres(config) : StoresPostgresExclusive(config, single.leaseTtl))
 )

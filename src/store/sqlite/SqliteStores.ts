@@ -6,7 +6,7 @@
  */
 import { type Duration, Effect, Layer } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
-import { SingleInstanceConfig, SqliteConfig } from "../StoreConfig.ts"
+import { SharedStore, SingleInstanceConfig, SqliteConfig } from "../StoreConfig.ts"
 import { ClientStoreSqlite } from "./ClientStoreSqlite.ts"
 import { ConversationStateSqlite } from "./ConversationStateSqlite.ts"
 import { HistoryStoreSqlite } from "./HistoryStoreSqlite.ts"
@@ -41,6 +41,6 @@ const isMemory = (path: string) => path === ":memory:" || path === ""
  * database in memory is private to the process anyway).
  */
 export const StoresSqliteLive = Layer.unwrapEffect(
-  Effect.map(Effect.all([SqliteConfig, SingleInstanceConfig]), ([config, single]) =>
-    single.cluster || isMemory(config.path) ? StoresSqlite(config) : StoresSqliteExclusive(config, single.leaseTtl))
+  Effect.map(Effect.all([SqliteConfig, SingleInstanceConfig, SharedStore]), ([config, single, shared]) =>
+    shared || isMemory(config.path) ? StoresSqlite(config) : StoresSqliteExclusive(config, single.leaseTtl))
 )
