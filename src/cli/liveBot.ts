@@ -25,7 +25,14 @@ import { ChatQueueClusterLive, ClusterRunnerLive } from "../cluster/ClusterBot.t
 import { ClusterConfigSchema } from "../cluster/ClusterConfig.ts"
 import { SharedStore } from "../store/StoreConfig.ts"
 
-const liveParts = { telegram: TelegramApiLive, model: selectedModel, stores: selectedStores }
+/**
+ * The stores `STORE` names; with `CLUSTER=true` the replicas share them, so none takes the
+ * single-instance lease.
+ */
+export const liveStores = Layer.unwrapEffect(Effect.map(ClusterConfigSchema, ({ enabled }) =>
+  enabled ? selectedStores.pipe(Layer.provide(Layer.succeed(SharedStore, true))) : selectedStores))
+
+const liveParts = { telegram: TelegramApiLive, model: selectedModel, stores: liveStores }
 
 /**
  * The whole bot on the real Bot API: one process, or with `CLUSTER=true` one replica of a
@@ -35,8 +42,6 @@ export const liveBot = Layer.unwrapEffect(Effect.map(ClusterConfigSchema, ({ ena
   enabled
     ? assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient>({
       ...liveParts,
-      // The replicas share the store: none takes the single-instance lease.
-      stores: selectedStores.pipe(Layer.provide(Layer.succeed(SharedStore, true))),
       queue: ChatQueueClusterLive
     }).pipe(Layer.provideMerge(ClusterRunnerLive))
     : assembledBot(liveParts)))
