@@ -6,7 +6,7 @@
  * stop taking updates first when the process is asked to stop, then the dialogs in flight
  * drain until `SHUTDOWN_DEADLINE`.
  */
-import { Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { type ConfigError, Console, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { assembledBot } from "../runtime/BotDefinition.ts"
@@ -63,7 +63,7 @@ export const liveBotWith = (recording: Recording) =>
   })
 
 /** The `--record FILE` and `--redact` options of `serve` and `poll`. */
-export const recordingOptions = {
+const recordingOptions = {
   record: Options.file("record").pipe(
     Options.withDescription("append every incoming update to FILE, one JSON per line (the format replay reads)"),
     Options.optional
@@ -73,8 +73,24 @@ export const recordingOptions = {
   )
 }
 
-export const recordingFrom = (options: { readonly record: Option.Option<string>; readonly redact: boolean }): Recording =>
-  Option.map(options.record, (file) => ({ file, redact: options.redact }))
+/**
+ * A run loop of the live bot, in one scope with the bot (recording its updates when asked to)
+ * and the loop's own settings.
+ */
+export const runLive = <ROut, E2, A, E, R>(settings: Layer.Layer<ROut, E2>, recording: Recording, loop: Effect.Effect<A, E, R>) =>
+  loop.pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
+
+/**
+ * A command of the live bot: `options` and the `--record FILE [--redact]` options; `run` gets
+ * the command's own options and the recording asked for.
+ */
+export const liveCommand = <Name extends string, O, A, E, R>(
+  name: Name,
+  options: Options.Options<O>,
+  run: (options: O, recording: Recording) => Effect.Effect<A, E, R>
+) =>
+  Command.make(name, { own: options, recording: recordingOptions }, ({ own, recording }) =>
+    run(own, Option.map(recording.record, (file) => ({ file, redact: recording.redact }))))
 
 /** The Bot API refused the token. */
 export class TokenRefused extends Schema.TaggedError<TokenRefused>()("TokenRefused", { description: Schema.String }) {

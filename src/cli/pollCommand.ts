@@ -3,43 +3,33 @@
  * interrupted; also what `npm start` runs with a token and without `WEBHOOK_URL`.
  */
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import { Console, Effect, Option } from "effect"
 import { pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
 import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
 import { PollConfig } from "../telegram/TelegramConfig.ts"
 import { drainOnClose } from "../telegram/WebhookServer.ts"
 import { describeCommand } from "./help.ts"
-import {
-  announceBot,
-  announceLiveModel,
-  liveBotVariables,
-  liveBotWith,
-  type Recording,
-  recordingFrom,
-  recordingOptions,
-  reportStop
-} from "./liveBot.ts"
+import { announceBot, announceLiveModel, liveBotVariables, liveCommand, type Recording, reportStop, runLive } from "./liveBot.ts"
 
 /** Long polling until interrupted. */
 export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>
-  Effect.gen(function*() {
+  runLive(PollConfig.fromEnv, recording, Effect.gen(function*() {
     yield* announceLiveModel
     yield* announceBot
     yield* reportStop(drainOnClose)
     yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
     // With CLUSTER=true one replica polls at a time; another takes over when it stops or dies.
     yield* runOnce(pollerSingleton, runPoller(options))
-  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), PollConfig.fromEnv)))
+  }))
 
-export const pollCommand = Command.make(
+export const pollCommand = liveCommand(
   "poll",
-  {
+  Options.all({
     dropWebhook: Options.boolean("drop-webhook").pipe(
       Options.withDescription("delete a webhook first (Telegram refuses getUpdates while one is set); pending updates are kept")
-    ),
-    ...recordingOptions
-  },
-  ({ dropWebhook, ...recording }) => runPolling({ dropWebhook }, recordingFrom(recording))
+    )
+  }),
+  runPolling
 ).pipe(Command.withDescription(describeCommand("Run the bot with long polling (getUpdates). Needs TELEGRAM_BOT_TOKEN.", [
   ...liveBotVariables,
   "TELEGRAM_POLL_TIMEOUT",

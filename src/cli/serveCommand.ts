@@ -2,7 +2,7 @@
  * `serve [--record FILE [--redact]]`: the webhook server until interrupted; also what
  * `npm start` runs with a token and `WEBHOOK_URL`.
  */
-import { Command } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { Console, Effect, Layer, Option } from "effect"
 import { asPortInUse } from "../domain/errors.ts"
 import { metricsRoute, MetricsServerConfigSchema } from "../observability/MetricsServer.ts"
@@ -14,12 +14,11 @@ import {
   announceBot,
   announceLiveModel,
   liveBotVariables,
-  liveBotWith,
+  liveCommand,
   type Recording,
-  recordingFrom,
-  recordingOptions,
   registerWebhook,
   reportStop,
+  runLive,
   untilTelegramAnswers
 } from "./liveBot.ts"
 
@@ -40,7 +39,7 @@ export const checkServeSettings = Effect.gen(function*() {
  * `/metrics` is served next to the webhook unless `METRICS_PORT` gives it a server of its own.
  */
 export const runWebhookServer = (recording: Recording = Option.none()) =>
-  Effect.gen(function*() {
+  runLive(WebhookConfig.fromEnv, recording, Effect.gen(function*() {
     const { config, metricsPort } = yield* checkServeSettings
     yield* announceLiveModel
     // Listening comes first: updates are accepted and recorded while Telegram does not answer
@@ -67,9 +66,9 @@ export const runWebhookServer = (recording: Recording = Option.none()) =>
       yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
     }
     return yield* Effect.never
-  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), WebhookConfig.fromEnv)))
+  }))
 
-export const serveCommand = Command.make("serve", recordingOptions, (options) => runWebhookServer(recordingFrom(options))).pipe(
+export const serveCommand = liveCommand("serve", Options.none, (_, recording) => runWebhookServer(recording)).pipe(
   Command.withDescription(
     describeCommand(
       "Run the bot behind a webhook: POST WEBHOOK_PATH on HOST:PORT, GET /healthz. Needs TELEGRAM_BOT_TOKEN and WEBHOOK_SECRET; registers WEBHOOK_URL when set.",
