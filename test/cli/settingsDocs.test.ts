@@ -157,4 +157,27 @@ describe("the settings", () => {
       const rows = documentedIn(table)
       expect(rows.filter((name) => !owners.has(name) && !readByLibraries.includes(name))).toEqual([])
     }))
+
+  it.effect(`the defaults in the settings table (${settingsPage.file}) are the owners' defaults`, () =>
+    Effect.gen(function*() {
+      const owners = yield* ownership
+      const page = readFileSync(join(root, settingsPage.file), "utf8")
+      const table = page.slice(page.indexOf(settingsPage.from), page.indexOf(settingsPage.to))
+      const wrong: Array<string> = []
+      let compared = 0
+      for (const row of table.matchAll(/^\| `([A-Z][A-Z0-9_]+)` \| ([^|]*) \|/gm)) {
+        const name = row[1]!
+        const cell = (row[2] ?? "").replace(/`/g, "").trim()
+        const owner = owners.get(name)
+        // A default described in words ("—", "not sent", "OpenAI's", "Telegram's default",
+        // "<endpoint>/v1/traces", "`UPDATE_DEADLINE` + 10 s") is not a value to read.
+        if (owner === undefined || cell === "—" || /[A-Z]{2,}_|'|<|\bnot\b|\bdefault\b/.test(cell)) continue
+        const withCell = yield* read(owner, { [name]: cell })
+        if (Either.isLeft(withCell)) continue
+        compared++
+        if (!isDeepStrictEqual(withCell, yield* read(owner, {}))) wrong.push(`${name}: ${cell}`)
+      }
+      expect(compared).toBeGreaterThan(60)
+      expect(wrong).toEqual([])
+    }))
 })
