@@ -4,8 +4,13 @@
  * holds every variable with its default, `fromEnv` reads it from the environment, and
  * `make(overrides)` (tests, embedding) starts from the same defaults, so a default is written
  * once. The small readers below (durations, bounded integers) are shared by all of them.
+ *
+ * Each environment variable has exactly one owner: the one `Config` that reads it lives in
+ * its owner's module, and whoever else needs the value reads it through that `Config`. The
+ * command line lists the owners in one registry (src/cli/settingsRegistry.ts), which
+ * `--help`, `.env.example` and the settings table are checked against.
  */
-import { Config, type ConfigError, ConfigProvider, Context, Duration, Effect, Layer } from "effect"
+import { Config, ConfigError, ConfigProvider, ConfigProviderPathPatch, Context, Duration, Effect, HashSet, Layer } from "effect"
 
 /** A duration setting (`"5 seconds"`, `"500 millis"`) with its default. */
 export const duration = (name: string, fallback: Duration.DurationInput): Config.Config<Duration.Duration> =>
@@ -43,6 +48,35 @@ export const defaultsOf = <A>(config: Config.Config<A>, given: Record<string, st
   Effect.withConfigProvider(config, ConfigProvider.fromMap(new Map(Object.entries(given)))).pipe(Effect.orDie)
 
 /**
+ * What owns some environment variables: a `Settings` class (or a reference with the same
+ * statics). `config` reads every variable of the owner; `placeholders` are values of its
+ * required variables, used only to read its defaults.
+ */
+export interface SettingsOwner {
+  readonly key: string
+  readonly config: Config.Config<unknown>
+  readonly placeholders: Readonly<Record<string, string>>
+}
+
+/**
+ * The names of the variables `config` reads, in the order it reads them: it is run against an
+ * environment that has none of them, and every name it asks for is noted.
+ */
+export const variablesOf = (config: Config.Config<unknown>): Effect.Effect<ReadonlyArray<string>> =>
+  Effect.suspend(() => {
+    const names = new Set<string>()
+    const provider = ConfigProvider.fromFlat(ConfigProvider.makeFlat({
+      load: (path) => {
+        names.add(path.join("_"))
+        return Effect.fail(ConfigError.MissingData([...path], "not set"))
+      },
+      enumerateChildren: () => Effect.succeed(HashSet.empty()),
+      patch: ConfigProviderPathPatch.empty
+    }))
+    return Effect.withConfigProvider(Effect.either(config), provider).pipe(Effect.map(() => [...names]))
+  })
+
+/**
  * A settings service: `class XConfig extends Settings<XConfig>()("dialog-bot/XConfig", XConfigSchema) {}`.
  * `fromEnv` reads the environment; `make(overrides)` is the defaults with `overrides` on top.
  */
@@ -56,6 +90,8 @@ export const Settings = <Self>() => <const Id extends string, A extends object>(
   return class extends Tag {
     /** Every variable of this service, with its default and validation. */
     static readonly config: Config.Config<A> = config
+    /** Values of the required variables, used only to read the defaults. */
+    static readonly placeholders: Readonly<Record<string, string>> = placeholders
     /** Read from the environment (the process's `ConfigProvider`). */
     static readonly fromEnv: Layer.Layer<Self, ConfigError.ConfigError> = Layer.effect(Tag, config)
     /** The defaults with `overrides` on top (tests, embedding). */

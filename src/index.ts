@@ -42,7 +42,7 @@ export { HandoffConfig, type HandoffConfigShape } from "./handoff/HandoffConfig.
 export { HandoffRecord, type HandoffRecords } from "./handoff/HandoffRecords.ts"
 export { humanCommand } from "./dialog/humanCommand.ts"
 export { type Conversation, conversationKey, conversationOf, type ConversationRef } from "./domain/Conversation.ts"
-export { BusinessConnection } from "./domain/Business.ts"
+export { BusinessConnection } from "./domain/BusinessConnection.ts"
 export { Dispatcher, DispatcherLive, type DispatcherService, DispatcherWithQueue } from "./runtime/Dispatcher.ts"
 export { ChatQueue, ChatQueueInProcess, type ChatQueueService } from "./runtime/ChatQueue.ts"
 export { DeadlineExceeded, type UpdateJob, UpdateRunner, UpdateRunnerLive, type UpdateRunnerService } from "./runtime/UpdateRunner.ts"

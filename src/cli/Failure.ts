@@ -5,9 +5,10 @@
  * with `LOG_LEVEL=debug` (or `trace`, `all`).
  */
 import { ValidationError } from "@effect/cli"
-import { Cause, Config, ConfigError, Console, Effect, Option } from "effect"
+import { Cause, ConfigError, Console, Effect, Option } from "effect"
 import { formatConfigError, settingsReference } from "../config.ts"
 import { asPortInUse } from "../domain/errors.ts"
+import { debugLevel, LoggingConfigSchema } from "../runtime/Logging.ts"
 
 /** What a failure prints and the exit code the process ends with. */
 export interface FailureReport {
@@ -89,14 +90,8 @@ export const describeCause = (cause: Cause.Cause<unknown>): FailureReport =>
       })
   })
 
-const debugLevels: ReadonlyArray<string> = ["debug", "trace", "all"]
-
 /** Whether `LOG_LEVEL` asks for the whole cause. */
-const debugRequested = Config.string("LOG_LEVEL").pipe(
-  Config.map((level) => debugLevels.includes(level.toLowerCase())),
-  Config.withDefault(false),
-  Effect.orElseSucceed(() => false)
-)
+const debugRequested = Effect.map(LoggingConfigSchema, debugLevel).pipe(Effect.orElseSucceed(() => false))
 
 /**
  * Prints the report of a failed command on stderr (the full cause too at `LOG_LEVEL=debug`)

@@ -1,43 +1,56 @@
 /**
- * The bot against the real Bot API: the HTTP Telegram layer with the model, stores and profile
- * the configuration selects. The intake is long polling or the webhook server; both stop
- * taking updates first when the process is asked to stop, then the dialogs in flight drain
- * until `SHUTDOWN_DEADLINE`.
+ * What `poll` and `serve` share: the bot against the real Bot API (the HTTP Telegram layer
+ * with the model, stores and profile the configuration selects, one process or one replica of
+ * a cluster), the `--record` options, the banner, waiting for Telegram, and the report of a
+ * stop. Each command owns its run loop (src/cli/pollCommand.ts, src/cli/serveCommand.ts); both
+ * stop taking updates first when the process is asked to stop, then the dialogs in flight
+ * drain until `SHUTDOWN_DEADLINE`.
  */
-import { Options } from "@effect/cli"
+import { Command, Options } from "@effect/cli"
 import { type ConfigError, Console, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
-import { asPortInUse, type ConfigurationError, type StoreError } from "../domain/errors.ts"
-import { metricsRoute, MetricsServerConfig } from "../observability/MetricsServer.ts"
+import type { StoreError } from "../domain/errors.ts"
 import { assembledBot } from "../runtime/BotDefinition.ts"
 import { selectedModel, selectedStores } from "../runtime/Environment.ts"
-import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
 import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
-import { PollConfig, WebhookConfig, type WebhookConfigShape } from "../telegram/TelegramConfig.ts"
+import type { WebhookConfigShape } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { Intake } from "../telegram/Intake.ts"
-import { drainOnClose, WebhookSecretMissing, WebhookServerLive } from "../telegram/WebhookServer.ts"
 import { withUpdateRecording } from "../replay/RecordingIntake.ts"
 import type { UpdateRecorderOptions } from "../replay/UpdateRecorder.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
 import type { Sharding } from "@effect/cluster/Sharding"
 import type { SqlClient } from "@effect/sql"
-import { ChatQueueClusterLive, ClusterRunnerLive, pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
-import { SingleInstanceConfig } from "../store/StoreConfig.ts"
+import { ChatQueueClusterLive, ClusterRunnerLive } from "../cluster/ClusterBot.ts"
+import { ClusterConfigSchema } from "../cluster/ClusterConfig.ts"
+import { SharedStore } from "../store/StoreConfig.ts"
 
-const liveEdges = { telegram: TelegramApiLive, model: selectedModel, stores: selectedStores }
+/**
+ * The stores `STORE` names; with `CLUSTER=true` the replicas share them, so none takes the
+ * single-instance lease.
+ */
+export const liveStores = Layer.unwrapEffect(Effect.map(ClusterConfigSchema, ({ enabled }) =>
+  enabled ? selectedStores.pipe(Layer.provide(Layer.succeed(SharedStore, true))) : selectedStores))
+
+const liveParts = { telegram: TelegramApiLive, model: selectedModel, stores: liveStores }
 
 /**
  * The whole bot on the real Bot API: one process, or with `CLUSTER=true` one replica of a
  * cluster (the chats' queues on `@effect/cluster`, this process one of its runners).
  */
-export const liveBot = Layer.unwrapEffect(Effect.map(SingleInstanceConfig, ({ cluster }) =>
-  cluster
+export const liveBot = Layer.unwrapEffect(Effect.map(ClusterConfigSchema, ({ enabled }) =>
+  enabled
     ? assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient>({
-      ...liveEdges,
+      ...liveParts,
       queue: ChatQueueClusterLive
     }).pipe(Layer.provideMerge(ClusterRunnerLive))
-    : assembledBot(liveEdges)))
+    : assembledBot(liveParts)))
+
+/** What `--help` of `poll` and `serve` names first: the variables of the live bot. */
+export const liveBotVariables: ReadonlyArray<string> = [
+  "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "STORE", "SQLITE_PATH", "YDB_CONNECTION_STRING", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT",
+  "CLUSTER", "RUNNER_HOST", "RUNNER_PORT"
+]
 
 /** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
 export type Recording = Option.Option<UpdateRecorderOptions>
@@ -50,7 +63,7 @@ export const liveBotWith = (recording: Recording) =>
   })
 
 /** The `--record FILE` and `--redact` options of `serve` and `poll`. */
-export const recordingOptions = {
+const recordingOptions = {
   record: Options.file("record").pipe(
     Options.withDescription("append every incoming update to FILE, one JSON per line (the format replay reads)"),
     Options.optional
@@ -60,8 +73,24 @@ export const recordingOptions = {
   )
 }
 
-export const recordingFrom = (options: { readonly record: Option.Option<string>; readonly redact: boolean }): Recording =>
-  Option.map(options.record, (file) => ({ file, redact: options.redact }))
+/**
+ * A run loop of the live bot, in one scope with the bot (recording its updates when asked to)
+ * and the loop's own settings.
+ */
+export const runLive = <ROut, E2, A, E, R>(settings: Layer.Layer<ROut, E2>, recording: Recording, loop: Effect.Effect<A, E, R>) =>
+  loop.pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
+
+/**
+ * A command of the live bot: `options` and the `--record FILE [--redact]` options; `run` gets
+ * the command's own options and the recording asked for.
+ */
+export const liveCommand = <Name extends string, O, A, E, R>(
+  name: Name,
+  options: Options.Options<O>,
+  run: (options: O, recording: Recording) => Effect.Effect<A, E, R>
+) =>
+  Command.make(name, { own: options, recording: recordingOptions }, ({ own, recording }) =>
+    run(own, Option.map(recording.record, (file) => ({ file, redact: recording.redact }))))
 
 /** The Bot API refused the token. */
 export class TokenRefused extends Schema.TaggedError<TokenRefused>()("TokenRefused", { description: Schema.String }) {
@@ -86,7 +115,7 @@ const telegramAway = (e: TelegramError | TokenRefused | WebhookUrlMissing): bool
  * Until Telegram answers: `effect` again after 1 s, doubling up to 30 s, each failure logged
  * with its cause. A refusal (a token Telegram does not know) is not retried.
  */
-const untilTelegramAnswers = <A, R>(what: string, effect: Effect.Effect<A, TelegramError | TokenRefused | WebhookUrlMissing, R>) =>
+export const untilTelegramAnswers = <A, R>(what: string, effect: Effect.Effect<A, TelegramError | TokenRefused | WebhookUrlMissing, R>) =>
   effect.pipe(
     Effect.tapError((e) =>
       telegramAway(e) ? Console.error(`Telegram does not answer (${what}): ${e.message}; trying again`) : Effect.void
@@ -152,7 +181,7 @@ export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
   })
 
 /** The model, and a warning when real users are about to get the offline model's rule-based answers. */
-const announceLiveModel = Effect.gen(function*() {
+export const announceLiveModel = Effect.gen(function*() {
   yield* announceModel
   if (!(yield* liveModelRequested)) {
     yield* Console.error(
@@ -161,59 +190,3 @@ const announceLiveModel = Effect.gen(function*() {
   }
 })
 
-/** Long polling until interrupted: `poll`, and `npm start` without `WEBHOOK_URL`. */
-export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>
-  Effect.gen(function*() {
-    yield* announceLiveModel
-    yield* announceBot
-    yield* reportStop(drainOnClose)
-    yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
-    // With CLUSTER=true one replica polls at a time; another takes over when it stops or dies.
-    yield* runOnce(pollerSingleton, runPoller(options))
-  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), PollConfig.fromEnv)))
-
-/**
- * The settings `serve` needs, checked before any network call or banner: the webhook
- * settings, a secret (or `WEBHOOK_ALLOW_NO_SECRET=true`), and where `/metrics` is served.
- */
-export const checkServeSettings = Effect.gen(function*() {
-  const config = yield* WebhookConfig
-  if (Option.isNone(config.secret) && !config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
-  const metrics = yield* MetricsServerConfig
-  return { config, metricsPort: metrics.port }
-})
-
-/**
- * The webhook server until interrupted: `serve`, and `npm start` with `WEBHOOK_URL`. When
- * `WEBHOOK_URL` is set and Telegram has another URL registered, it is registered first.
- * `/metrics` is served next to the webhook unless `METRICS_PORT` gives it a server of its own.
- */
-export const runWebhookServer = (recording: Recording = Option.none()) =>
-  Effect.gen(function*() {
-    const { config, metricsPort } = yield* checkServeSettings
-    yield* announceLiveModel
-    // Listening comes first: updates are accepted and recorded while Telegram does not answer
-    // (their replies go out with the sends' own retries once it does).
-    const server = WebhookServerLive(Option.isSome(metricsPort) ? {} : { routes: metricsRoute }).pipe(
-      Layer.mapError(asPortInUse("PORT", config.port))
-    )
-    yield* reportStop(Layer.build(server))
-    yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
-    yield* announceBot
-    if (Option.isSome(config.url)) {
-      const url = config.url.value
-      yield* untilTelegramAnswers(
-        "setWebhook",
-        Effect.gen(function*() {
-          const info = yield* (yield* TelegramApi).getWebhookInfo
-          if (info.url !== url) {
-            yield* registerWebhook(config)
-            yield* Console.error(`webhook registered: ${url}`)
-          }
-        })
-      )
-    } else {
-      yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
-    }
-    return yield* Effect.never
-  }).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), WebhookConfig.fromEnv)))

@@ -1,20 +1,37 @@
-/** `poll [--drop-webhook] [--record FILE [--redact]]`: long polling against the Bot API until interrupted. */
+/**
+ * `poll [--drop-webhook] [--record FILE [--redact]]`: long polling against the Bot API until
+ * interrupted; also what `npm start` runs with a token and without `WEBHOOK_URL`.
+ */
 import { Command, Options } from "@effect/cli"
-import { recordingFrom, recordingOptions, runPolling } from "./liveBot.ts"
+import { Console, Effect, Option } from "effect"
+import { pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
+import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
+import { PollConfig } from "../telegram/TelegramConfig.ts"
+import { drainOnClose } from "../telegram/WebhookServer.ts"
 import { describeCommand } from "./help.ts"
+import { announceBot, announceLiveModel, liveBotVariables, liveCommand, type Recording, reportStop, runLive } from "./liveBot.ts"
 
-export const pollCommand = Command.make(
+/** Long polling until interrupted. */
+export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>
+  runLive(PollConfig.fromEnv, recording, Effect.gen(function*() {
+    yield* announceLiveModel
+    yield* announceBot
+    yield* reportStop(drainOnClose)
+    yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
+    // With CLUSTER=true one replica polls at a time; another takes over when it stops or dies.
+    yield* runOnce(pollerSingleton, runPoller(options))
+  }))
+
+export const pollCommand = liveCommand(
   "poll",
-  {
+  Options.all({
     dropWebhook: Options.boolean("drop-webhook").pipe(
       Options.withDescription("delete a webhook first (Telegram refuses getUpdates while one is set); pending updates are kept")
-    ),
-    ...recordingOptions
-  },
-  ({ dropWebhook, ...recording }) => runPolling({ dropWebhook }, recordingFrom(recording))
+    )
+  }),
+  runPolling
 ).pipe(Command.withDescription(describeCommand("Run the bot with long polling (getUpdates). Needs TELEGRAM_BOT_TOKEN.", [
-  "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "STORE", "SQLITE_PATH", "YDB_CONNECTION_STRING", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT",
-  "CLUSTER", "RUNNER_HOST", "RUNNER_PORT",
+  ...liveBotVariables,
   "TELEGRAM_POLL_TIMEOUT",
   "TELEGRAM_POLL_LIMIT",
   "TELEGRAM_ALLOWED_UPDATES"

@@ -4,12 +4,19 @@
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Config, Console, Effect, Option } from "effect"
+import { Settings } from "../config.ts"
 import { parseClock, withFixedClock } from "../replay/FixedClock.ts"
 import { replayBot } from "../replay/OfflineBot.ts"
 import type { ExpectMode } from "../replay/Transcript.ts"
 import { StoreKind } from "../store/StoreConfig.ts"
 import { replayReported } from "./offlineBot.ts"
 import { describeCommand } from "./help.ts"
+
+/** `REPLAY_CLOCK`: the instant the clock is fixed at when `--clock` is not given. */
+const replayClock = Config.string("REPLAY_CLOCK")
+
+/** The variable of `replay` alone; read as the fallback of `--clock`. */
+export class ReplayConfig extends Settings<ReplayConfig>()("dialog-bot/ReplayConfig", Config.all({ clock: Config.option(replayClock) })) {}
 
 export interface ReplayCommandOptions {
   readonly file: string
@@ -93,7 +100,7 @@ export const replayCommand = Command.make(
     clock: Options.text("clock").pipe(
       Options.withPseudoName("instant"),
       Options.withDescription("fix the clock at this ISO 8601 instant, e.g. 2026-01-15T10:00:00Z (or REPLAY_CLOCK)"),
-      Options.withFallbackConfig(Config.string("REPLAY_CLOCK")),
+      Options.withFallbackConfig(replayClock),
       Options.optional
     )
   },

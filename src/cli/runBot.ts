@@ -12,22 +12,22 @@
  */
 import { Command } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
-import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, LogLevel, Option } from "effect"
+import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, Option } from "effect"
 import { observabilityLayer } from "../observability/Observability.ts"
 import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"
 import { loggingLayer } from "../runtime/Logging.ts"
 import { ioFairScheduler } from "../runtime/Scheduler.ts"
 import { StoreKind } from "../store/StoreConfig.ts"
+import { BotToken, WebhookUrl } from "../telegram/TelegramConfig.ts"
 import { withDemoStores } from "../store/Stores.ts"
 import { chatCommand } from "./chatCommand.ts"
 import { reportFailure } from "./Failure.ts"
 import { describeCommand, withCompleteHelp } from "./help.ts"
-import { runPolling, runWebhookServer } from "./liveBot.ts"
 import { migrateCommand } from "./migrateCommand.ts"
 import { demoFile, runReplay } from "./offlineBot.ts"
-import { pollCommand } from "./pollCommand.ts"
+import { pollCommand, runPolling } from "./pollCommand.ts"
 import { replayCommand } from "./replayCommand.ts"
-import { serveCommand } from "./serveCommand.ts"
+import { runWebhookServer, serveCommand } from "./serveCommand.ts"
 import { webhookCommand } from "./webhookCommand.ts"
 
 /** The hints printed after the demo: `run` starts the bot, `withArgs` is followed by a command. */
@@ -54,17 +54,16 @@ export interface RunBotOptions {
 }
 
 /**
- * With no command: the live bot when `TELEGRAM_BOT_TOKEN` is set (the webhook server when
+ * The command line (exported for the tests of its help). With no command: the live bot when `TELEGRAM_BOT_TOKEN` is set (the webhook server when
  * `WEBHOOK_URL` is set, else long polling); else the bot's demo conversation replayed, or, for a
  * bot without one, the missing token reported.
  */
-const rootCommand = (program: string, invocation: { readonly run: string; readonly withArgs: string }) =>
+export const commandLine = (program: string, invocation: { readonly run: string; readonly withArgs: string }) =>
   Command.make(program, {}, () =>
     Effect.gen(function*() {
-      const token = yield* Config.option(Config.redacted("TELEGRAM_BOT_TOKEN"))
+      const token = yield* Config.option(BotToken)
       if (Option.isSome(token)) {
-        const webhookUrl = yield* Config.option(Config.string("WEBHOOK_URL"))
-        return yield* Option.isSome(webhookUrl) ? runWebhookServer() : runPolling({ dropWebhook: false })
+        return yield* Option.isSome(yield* WebhookUrl) ? runWebhookServer() : runPolling({ dropWebhook: false })
       }
       yield* StoreKind // the demo runs on memory stores, but a wrong STORE is still refused
       const { demo } = yield* BotAssembly
@@ -95,14 +94,14 @@ export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, o
   const bot = BotAssemblyOf(definition ?? { demo: demoFile })
   const run = options.invocation ?? (definition === undefined ? "npm start" : program)
   const withArgs = options.invocation === undefined && definition === undefined ? "npm start --" : run
-  const cli = Command.run(rootCommand(program, { run, withArgs }), {
+  const cli = Command.run(commandLine(program, { run, withArgs }), {
     name: program,
     version: options.version ?? "0.1.0"
   })
 
   // The logger is in place before the operators' layers start, so their lines (the metrics
   // server's address) have the same format as every other.
-  const baseLayer = Layer.mergeAll(NodeContext.layer, loggingLayer(LogLevel.Warning), bot)
+  const baseLayer = Layer.mergeAll(NodeContext.layer, loggingLayer, bot)
 
   cli(argv).pipe(
     withCompleteHelp(program, argv),

@@ -1,15 +1,79 @@
-/** `serve [--record FILE [--redact]]`: the webhook server until interrupted. */
-import { Command } from "@effect/cli"
-import { recordingFrom, recordingOptions, runWebhookServer } from "./liveBot.ts"
+/**
+ * `serve [--record FILE [--redact]]`: the webhook server until interrupted; also what
+ * `npm start` runs with a token and `WEBHOOK_URL`.
+ */
+import { Command, Options } from "@effect/cli"
+import { Console, Effect, Layer, Option } from "effect"
+import { asPortInUse } from "../domain/errors.ts"
+import { metricsRoute, MetricsServerConfigSchema } from "../observability/MetricsServer.ts"
+import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { WebhookConfig } from "../telegram/TelegramConfig.ts"
+import { WebhookSecretMissing, WebhookServerLive } from "../telegram/WebhookServer.ts"
 import { describeCommand } from "./help.ts"
+import {
+  announceBot,
+  announceLiveModel,
+  liveBotVariables,
+  liveCommand,
+  type Recording,
+  registerWebhook,
+  reportStop,
+  runLive,
+  untilTelegramAnswers
+} from "./liveBot.ts"
 
-export const serveCommand = Command.make("serve", recordingOptions, (options) => runWebhookServer(recordingFrom(options))).pipe(
+/**
+ * The settings `serve` needs, checked before any network call or banner: the webhook
+ * settings, a secret (or `WEBHOOK_ALLOW_NO_SECRET=true`), and where `/metrics` is served.
+ */
+export const checkServeSettings = Effect.gen(function*() {
+  const config = yield* WebhookConfig
+  if (Option.isNone(config.secret) && !config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
+  const metrics = yield* MetricsServerConfigSchema
+  return { config, metricsPort: metrics.port }
+})
+
+/**
+ * The webhook server until interrupted: `serve`, and `npm start` with `WEBHOOK_URL`. When
+ * `WEBHOOK_URL` is set and Telegram has another URL registered, it is registered first.
+ * `/metrics` is served next to the webhook unless `METRICS_PORT` gives it a server of its own.
+ */
+export const runWebhookServer = (recording: Recording = Option.none()) =>
+  runLive(WebhookConfig.fromEnv, recording, Effect.gen(function*() {
+    const { config, metricsPort } = yield* checkServeSettings
+    yield* announceLiveModel
+    // Listening comes first: updates are accepted and recorded while Telegram does not answer
+    // (their replies go out with the sends' own retries once it does).
+    const server = WebhookServerLive(Option.isSome(metricsPort) ? {} : { routes: metricsRoute }).pipe(
+      Layer.mapError(asPortInUse("PORT", config.port))
+    )
+    yield* reportStop(Layer.build(server))
+    yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
+    yield* announceBot
+    if (Option.isSome(config.url)) {
+      const url = config.url.value
+      yield* untilTelegramAnswers(
+        "setWebhook",
+        Effect.gen(function*() {
+          const info = yield* (yield* TelegramApi).getWebhookInfo
+          if (info.url !== url) {
+            yield* registerWebhook(config)
+            yield* Console.error(`webhook registered: ${url}`)
+          }
+        })
+      )
+    } else {
+      yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
+    }
+    return yield* Effect.never
+  }))
+
+export const serveCommand = liveCommand("serve", Options.none, (_, recording) => runWebhookServer(recording)).pipe(
   Command.withDescription(
     describeCommand(
       "Run the bot behind a webhook: POST WEBHOOK_PATH on HOST:PORT, GET /healthz. Needs TELEGRAM_BOT_TOKEN and WEBHOOK_SECRET; registers WEBHOOK_URL when set.",
       [
-        "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "STORE", "SQLITE_PATH", "YDB_CONNECTION_STRING", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT",
-        "CLUSTER", "RUNNER_HOST", "RUNNER_PORT",
+        ...liveBotVariables,
         "HOST",
         "PORT",
         "WEBHOOK_PATH",

@@ -7,6 +7,12 @@ import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { registerWebhook } from "./liveBot.ts"
 import { describeCommand } from "./help.ts"
 
+/** What `webhook` and `webhook set` read; `delete` and `info` need only the Bot API's. */
+const botApiVariables: ReadonlyArray<string> = ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL"]
+const registrationVariables: ReadonlyArray<string> = [
+  ...botApiVariables, "WEBHOOK_URL", "WEBHOOK_SECRET", "TELEGRAM_ALLOWED_UPDATES", "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_DROP_PENDING_UPDATES"
+]
+
 const withTelegram = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.provide(effect, Layer.merge(TelegramApiLive, WebhookConfig.fromEnv))
 
@@ -20,7 +26,7 @@ const setCommand = Command.make("set", {}, () =>
     Command.withDescription(
       describeCommand(
         "Register WEBHOOK_URL with Telegram, with WEBHOOK_SECRET, TELEGRAM_ALLOWED_UPDATES, WEBHOOK_MAX_CONNECTIONS and WEBHOOK_DROP_PENDING_UPDATES.",
-        ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "WEBHOOK_URL", "WEBHOOK_SECRET", "TELEGRAM_ALLOWED_UPDATES", "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_DROP_PENDING_UPDATES"]
+        registrationVariables
       )
     )
   )
@@ -37,7 +43,7 @@ const deleteCommand = Command.make(
         yield* Console.log(`webhook deleted${dropPending ? "; pending updates dropped" : ""}`)
       })
     )
-).pipe(Command.withDescription(describeCommand("Remove the webhook (needed before long polling).", ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL"])))
+).pipe(Command.withDescription(describeCommand("Remove the webhook (needed before long polling).", botApiVariables)))
 
 const infoCommand = Command.make("info", {}, () =>
   withTelegram(
@@ -46,10 +52,10 @@ const infoCommand = Command.make("info", {}, () =>
       yield* Console.log(JSON.stringify(info, null, 2))
     })
   )).pipe(Command.withDescription(
-    describeCommand("Print what Telegram knows about the webhook (URL, pending updates, last error).", ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL"])
+    describeCommand("Print what Telegram knows about the webhook (URL, pending updates, last error).", botApiVariables)
   ))
 
 export const webhookCommand = Command.make("webhook").pipe(
-  Command.withDescription(describeCommand("Manage the webhook registered with Telegram.", ["TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "WEBHOOK_URL", "WEBHOOK_SECRET", "TELEGRAM_ALLOWED_UPDATES", "WEBHOOK_MAX_CONNECTIONS", "WEBHOOK_DROP_PENDING_UPDATES"])),
+  Command.withDescription(describeCommand("Manage the webhook registered with Telegram.", registrationVariables)),
   Command.withSubcommands([setCommand, deleteCommand, infoCommand])
 )

@@ -9,6 +9,11 @@ import { Config, Duration, Option } from "effect"
 import { duration, integerIn, positiveInt, Settings } from "../config.ts"
 
 export const ClusterConfigSchema = Config.all({
+  /**
+   * `CLUSTER=true`: this process is one replica of several (the chats' queues on the cluster,
+   * the store shared, no single-instance lease).
+   */
+  enabled: Config.boolean("CLUSTER").pipe(Config.withDefault(false)),
   /** The address the other replicas reach this one at. */
   runnerHost: Config.string("RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
   /** The port this replica listens on for the other replicas. */

@@ -17,7 +17,7 @@ import {
   decodeBusinessConnection,
   decodeBusinessMessagesDeleted,
   mayReply
-} from "../domain/Business.ts"
+} from "../domain/BusinessConnection.ts"
 import { conversationKey, conversationOf, threadField } from "../domain/Conversation.ts"
 import type { Role } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"

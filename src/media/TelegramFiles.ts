@@ -14,7 +14,7 @@ import { keepAliveRequest, type KeepAliveRequestError } from "../http/keepAliveR
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { scrubber } from "../telegram/BotApiCall.ts"
 import { TelegramApi, type TelegramError } from "../telegram/TelegramApi.ts"
-import { TelegramConfig } from "../telegram/TelegramConfig.ts"
+import { BotToken, TelegramConfig } from "../telegram/TelegramConfig.ts"
 import { causeText, TelegramApiHttp } from "../telegram/TelegramHttp.ts"
 import { MediaConfig } from "./MediaConfig.ts"
 
@@ -135,7 +135,7 @@ export const TelegramFilesUnavailable: Layer.Layer<TelegramFiles> = Layer.succee
  * path), or none when `TELEGRAM_BOT_TOKEN` is not set.
  */
 export const TelegramFilesLive = Layer.unwrapEffect(
-  Effect.map(Config.option(Config.string("TELEGRAM_BOT_TOKEN")), (token) =>
+  Effect.map(Config.option(BotToken), (token) =>
     Option.isNone(token)
       ? TelegramFilesUnavailable
       : TelegramFilesHttp.pipe(

@@ -12,6 +12,7 @@ import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@eff
 import { NodeHttpServer } from "@effect/platform-node"
 import { Config, Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
+import { Settings } from "../config.ts"
 import { asPortInUse } from "../domain/errors.ts"
 import { prometheusContentType, prometheusText } from "./Prometheus.ts"
 
@@ -33,10 +34,16 @@ export const metricsRoutes = metricsRoute.pipe(HttpRouter.get("/healthz", health
 /** Paths whose requests get no span. */
 export const untracedPaths: ReadonlyArray<string> = ["/metrics", "/healthz"]
 
-export const MetricsServerConfig = Config.all({
+export const MetricsServerConfigSchema = Config.all({
   port: Config.option(Config.port("METRICS_PORT")),
   host: Config.string("METRICS_HOST").pipe(Config.withDefault("0.0.0.0"))
 })
+
+/** Where the metrics server listens, if anywhere; read when the server is built and by `serve`. */
+export class MetricsServerConfig extends Settings<MetricsServerConfig>()(
+  "dialog-bot/MetricsServerConfig",
+  MetricsServerConfigSchema
+) {}
 
 export interface MetricsServerOptions {
   readonly port: number
@@ -53,7 +60,7 @@ export const metricsServerOn = (options: MetricsServerOptions) =>
 
 /** The metrics server when `METRICS_PORT` is set; nothing otherwise. */
 export const MetricsServerLive = Layer.unwrapEffect(
-  Effect.map(MetricsServerConfig, ({ host, port }) =>
+  Effect.map(MetricsServerConfigSchema, ({ host, port }) =>
     Option.match(port, {
       onNone: () => Layer.empty,
       onSome: (port) => Layer.discard(metricsServerOn({ port, host })).pipe(Layer.mapError(asPortInUse("METRICS_PORT", port)))

@@ -11,16 +11,18 @@ export interface TraceSettingsShape {
   readonly messageText: boolean
 }
 
+const TraceSettingsSchema: Config.Config<TraceSettingsShape> = Config.all({
+  messageText: Config.boolean("TRACE_MESSAGE_TEXT").pipe(Config.withDefault(false))
+})
+
+/** Off unless set: a reference, so that code run without the entry point's layers traces no text. */
 export class TraceSettings extends Context.Reference<TraceSettings>()("TraceSettings", {
   defaultValue: (): TraceSettingsShape => ({ messageText: false })
 }) {
-  static readonly fromEnv = Layer.effect(
-    TraceSettings,
-    Effect.map(
-      Config.boolean("TRACE_MESSAGE_TEXT").pipe(Config.withDefault(false)),
-      (messageText): TraceSettingsShape => ({ messageText })
-    )
-  )
+  /** The variable, as a `Settings` owner has it (src/config.ts). */
+  static readonly config = TraceSettingsSchema
+  static readonly placeholders: Readonly<Record<string, string>> = {}
+  static readonly fromEnv = Layer.effect(TraceSettings, TraceSettingsSchema)
   static readonly make = (settings: TraceSettingsShape) => Layer.succeed(TraceSettings, settings)
 }
 

@@ -15,16 +15,20 @@ import { Headers, HttpMiddleware } from "@effect/platform"
 import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
 import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Config, type Duration, Effect, Layer, Option } from "effect"
+import { Settings } from "../config.ts"
 import { untracedPaths } from "./MetricsServer.ts"
 import { TraceSettings } from "./TraceSettings.ts"
 
-export const TracingConfig = Config.all({
+export const TracingConfigSchema = Config.all({
   /** Base URL of the OTLP/HTTP collector; `/v1/traces` is appended. */
   endpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_ENDPOINT")),
   /** Full URL of the traces endpoint; wins over `endpoint`. */
   tracesEndpoint: Config.option(Config.string("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
   serviceName: Config.string("OTEL_SERVICE_NAME").pipe(Config.withDefault("dialog-bot"))
 })
+
+/** Where spans are exported; read when the tracing layer is built. */
+export class TracingConfig extends Settings<TracingConfig>()("dialog-bot/TracingConfig", TracingConfigSchema) {}
 
 export interface OtlpTracingOptions {
   /** Full URL of the OTLP/HTTP traces endpoint. */
@@ -79,7 +83,7 @@ export const httpTracingDefaults = Layer.mergeAll(
  * untraced on the HTTP servers.
  */
 export const tracingLayer = Layer.unwrapEffect(
-  Effect.map(Effect.orDie(TracingConfig), ({ endpoint, serviceName, tracesEndpoint }) => {
+  Effect.map(Effect.orDie(TracingConfigSchema), ({ endpoint, serviceName, tracesEndpoint }) => {
     const url = Option.isSome(tracesEndpoint)
       ? Option.some(tracesEndpoint.value)
       : Option.map(endpoint, (e) => tracesUrl(e, Option.none()))

@@ -1,24 +1,19 @@
 /**
  * A team's bot: its profile, tools and in-chat commands, and the team's own services those use
  * (an order system, a CRM client). The command line (`runBot`) runs every command — the live
- * bot, `chat`, `replay`, the demo — on the bot a definition describes, with the edges (which
+ * bot, `chat`, `replay`, the demo — on the bot a definition describes, with the parts (which
  * Telegram, which model, which stores) chosen by each command and the configuration.
  *
  * `BotAssembly` is how the commands get it: a service holding the definition, turned into the
- * whole bot for the edges a command picks; without one provided, the built-in bot.
+ * whole bot for the parts a command picks; without one provided, the built-in bot.
  */
 import { NodeContext } from "@effect/platform-node"
 import { type ConfigError, Context, Effect, Layer, Schema } from "effect"
 import type { Command } from "../dialog/Command.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
-import type { LanguageModel } from "../llm/LanguageModel.ts"
-import { type BotProfile, BotProfileFile } from "../profile/BotProfile.ts"
-import type { TelegramApi } from "../telegram/TelegramApi.ts"
+import { BotProfileFile } from "../profile/BotProfile.ts"
 import type { Tool } from "../tools/Tool.ts"
-import { botLayer, type BotServices, type Stores, type ToolEnvironment } from "./BotLayer.ts"
-import type { ChatQueue } from "./ChatQueue.ts"
-import type { DispatcherConfig } from "./DispatcherConfig.ts"
-import type { UpdateRunner } from "./UpdateRunner.ts"
+import { type BotParts, botLayer, type BotServices, type ToolEnvironment } from "./BotLayer.ts"
 import { selectedProfile } from "./Environment.ts"
 
 export interface BotDefinition<R = never, E = never> {
@@ -42,21 +37,17 @@ export class BotServicesFailed extends Schema.TaggedError<BotServicesFailed>()("
 /** What building a bot may fail with. */
 export type BotBuildError = ConfigError.ConfigError | ConfigurationError | StoreError | BotServicesFailed
 
-/** The edges a command picks: which Telegram, which model, which stores. */
-export interface BotEdges<E, RE = never> {
-  readonly telegram: Layer.Layer<TelegramApi, E, RE>
-  readonly model: Layer.Layer<LanguageModel, E, BotProfile | RE>
-  readonly stores: Layer.Layer<Stores, E, RE>
-  readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, RE>
-  /** The chats' queues; in this process when not given (see `BotParts.queue`). */
-  readonly queue?: Layer.Layer<ChatQueue, E, RE | UpdateRunner | Stores | DispatcherConfig>
-}
+/**
+ * The parts of the bot a command picks — which Telegram, which model, which stores, which
+ * queue; the rest (profile, tools, commands, services) come from the `BotDefinition`.
+ */
+export type PickedParts<E, RE = never> = Pick<BotParts<E, RE>, "telegram" | "model" | "stores" | "dispatcherConfig" | "queue">
 
 export interface BotAssemblyService {
   /** The conversation the command line replays with no command and no token, if any. */
   readonly demo: string | undefined
-  /** The whole bot on the given edges. */
-  readonly assemble: <E, RE = never>(edges: BotEdges<E, RE>) => Layer.Layer<BotServices, E | BotBuildError, RE>
+  /** The whole bot on the given parts. */
+  readonly assemble: <E, RE = never>(parts: PickedParts<E, RE>) => Layer.Layer<BotServices, E | BotBuildError, RE>
 }
 
 
@@ -75,9 +66,9 @@ export const assemblyOf = <R, E>(definition: BotDefinition<R, E>): BotAssemblySe
   )
   return {
     demo: definition.demo,
-    assemble: <E2, RE>(edges: BotEdges<E2, RE>) =>
+    assemble: <E2, RE>(parts: PickedParts<E2, RE>) =>
       botLayer<E2 | ConfigError.ConfigError | ConfigurationError, R | RE>({
-        ...edges,
+        ...parts,
         profile,
         ...(definition.tools === undefined ? {} : { tools: definition.tools }),
         ...(definition.commands === undefined ? {} : { commands: definition.commands })
@@ -93,6 +84,6 @@ export class BotAssembly extends Context.Reference<BotAssembly>()("dialog-bot/Bo
 /** The bot a team defines, for the command line. */
 export const BotAssemblyOf = <R, E>(definition: BotDefinition<R, E>) => Layer.succeed(BotAssembly, assemblyOf(definition))
 
-/** The whole bot on `edges`, as the command line's `BotAssembly` defines it. */
-export const assembledBot = <E, RE = never>(edges: BotEdges<E, RE>): Layer.Layer<BotServices, E | BotBuildError, RE> =>
-  Layer.unwrapEffect(Effect.map(BotAssembly, (assembly) => assembly.assemble(edges)))
+/** The whole bot on `parts`, as the command line's `BotAssembly` defines it. */
+export const assembledBot = <E, RE = never>(parts: PickedParts<E, RE>): Layer.Layer<BotServices, E | BotBuildError, RE> =>
+  Layer.unwrapEffect(Effect.map(BotAssembly, (assembly) => assembly.assemble(parts)))

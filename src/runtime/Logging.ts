@@ -8,6 +8,7 @@
  * `chat_id` and, once classified, `stage`.
  */
 import { Config, Context, Effect, FiberRef, FiberRefs, Inspectable, Layer, Logger, LogLevel, Option, Tracer } from "effect"
+import { Settings } from "../config.ts"
 
 const levels = {
   all: LogLevel.All,
@@ -21,10 +22,21 @@ const levels = {
   none: LogLevel.None
 } as const
 
-export const LoggingConfig = Config.all({
-  level: Config.literal(...(Object.keys(levels) as Array<keyof typeof levels>))("LOG_LEVEL").pipe(Config.option),
+export const LoggingConfigSchema = Config.all({
+  /** The least severe level written; the command line writes warnings and worse by default. */
+  level: Config.literal(...(Object.keys(levels) as Array<keyof typeof levels>))("LOG_LEVEL").pipe(
+    Config.withDefault("warning" as const)
+  ),
   format: Config.literal("pretty", "json")("LOG_FORMAT").pipe(Config.withDefault("pretty" as const))
 })
+export type LoggingConfigShape = Config.Config.Success<typeof LoggingConfigSchema>
+
+/** `LOG_LEVEL` and `LOG_FORMAT`: read where the logger is built, and by the error report. */
+export class LoggingConfig extends Settings<LoggingConfig>()("dialog-bot/LoggingConfig", LoggingConfigSchema) {}
+
+/** Whether `LOG_LEVEL` asks for every detail: effect's stack traces and whole causes on errors. */
+export const debugLevel = (config: LoggingConfigShape): boolean =>
+  LogLevel.greaterThanEqual(LogLevel.Debug, levels[config.level])
 
 export type LogFormat = "pretty" | "json"
 
@@ -55,12 +67,11 @@ const writeStderr = (line: string) => {
   process.stderr.write(line)
 }
 
-/** The logger of an entry point; `defaultLevel` applies when `LOG_LEVEL` is not set. */
-export const loggingLayer = (defaultLevel: LogLevel.LogLevel) =>
-  Layer.unwrapEffect(
-    Effect.map(Effect.orDie(LoggingConfig), ({ format, level }) =>
-      Layer.merge(
-        Logger.replace(Logger.defaultLogger, makeLogger(format, writeStderr)),
-        Logger.minimumLogLevel(level._tag === "Some" ? levels[level.value] : defaultLevel)
-      ))
-  )
+/** The logger of an entry point, by `LOG_LEVEL` and `LOG_FORMAT`. */
+export const loggingLayer = Layer.unwrapEffect(
+  Effect.map(Effect.orDie(LoggingConfigSchema), ({ format, level }) =>
+    Layer.merge(
+      Logger.replace(Logger.defaultLogger, makeLogger(format, writeStderr)),
+      Logger.minimumLogLevel(levels[level])
+    ))
+)

@@ -2,8 +2,8 @@
  * Settings of the stores, read with effect's `Config`: which store (`STORE`), where the SQLite
  * file lives, and how to reach PostgreSQL and YDB. Credentials are `Redacted`.
  */
-import { Config, ConfigError, Either, Option, Redacted } from "effect"
-import { duration, positiveInt } from "../config.ts"
+import { Config, ConfigError, Context, Either, Option, Redacted } from "effect"
+import { duration, positiveInt, Settings } from "../config.ts"
 
 /** `STORE`: which layers hold the four stores (clients, history, the inbox, conversation state). */
 export const StoreKind = Config.literal("memory", "sqlite", "postgres", "ydb")("STORE").pipe(
@@ -12,17 +12,23 @@ export const StoreKind = Config.literal("memory", "sqlite", "postgres", "ydb")("
 export type StoreKind = Config.Config.Success<typeof StoreKind>
 
 /**
- * Whether this process may share its store with others. Without `CLUSTER=true` a process
- * holds the single-instance lease of its SQLite file or PostgreSQL database while it runs, and
- * a second process on the same store refuses to start.
+ * The single-instance lease: a lone process holds the lease of its SQLite file or PostgreSQL
+ * database while it runs, and a second process on the same store refuses to start.
  */
 export const SingleInstanceConfig = Config.all({
-  /** `CLUSTER=true`: this process is one replica of several; it takes no lease. */
-  cluster: Config.boolean("CLUSTER").pipe(Config.withDefault(false)),
   /** How long a lease lasts unrenewed: how long a process that died on another host blocks a start. */
   leaseTtl: duration("INSTANCE_LEASE_TTL", "20 seconds")
 })
 export type SingleInstanceConfig = Config.Config.Success<typeof SingleInstanceConfig>
+
+/**
+ * Whether other processes share this store: the replicas of a cluster (`CLUSTER=true`, owned
+ * by src/cluster/ClusterConfig.ts), which then take no single-instance lease. The cluster mode
+ * provides `true` to the stores it builds; a lone process holds the lease.
+ */
+export class SharedStore extends Context.Reference<SharedStore>()("dialog-bot/SharedStore", {
+  defaultValue: (): boolean => false
+}) {}
 
 /** The embedded database. `:memory:` keeps it in memory for the life of the process. */
 export const SqliteConfig = Config.all({
@@ -120,3 +126,19 @@ export const YdbConfig = Config.all({
   inboxTtl: duration("YDB_INBOX_TTL", "7 days")
 })
 export type YdbConfig = Config.Config.Success<typeof YdbConfig>
+
+/**
+ * Every variable of the stores, the owner of them all; each store's layer reads its own part
+ * (`StoreKind`, `SqliteConfig`, `PostgresConfig`, `YdbConfig`) when it is built.
+ */
+export class StoreConfig extends Settings<StoreConfig>()(
+  "dialog-bot/StoreConfig",
+  Config.all({
+    kind: StoreKind,
+    singleInstance: SingleInstanceConfig,
+    sqlite: SqliteConfig,
+    postgres: PostgresConfig,
+    ydb: YdbConfig
+  }),
+  { DATABASE_URL: "postgres://localhost/bot", YDB_CONNECTION_STRING: "grpc://localhost:2136/local" }
+) {}

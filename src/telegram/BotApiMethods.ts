@@ -10,7 +10,7 @@
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Duration, Effect, Either, Option, Schema } from "effect"
 import { type Destination, type To, toDestination } from "../domain/Destination.ts"
-import { BusinessConnection } from "../domain/Business.ts"
+import { BusinessConnection } from "../domain/BusinessConnection.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import { TextEntity } from "./format/FormattedText.ts"
 import { type CopyMessage, ForumTopic, type InlineButton, inlineKeyboardMarkup, MessageId } from "./BotApiTopics.ts"

@@ -5,7 +5,6 @@
 import { Config, ConfigError, Effect, Either, Layer, Option, Redacted } from "effect"
 import { duration, integerIn, Settings } from "../config.ts"
 
-
 /** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); Telegram's default when not set. */
 const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
   Config.map((value) =>
@@ -14,14 +13,20 @@ const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
   Config.option
 )
 
+/** `TELEGRAM_ALLOWED_UPDATES`, which long polling and the webhook both ask Telegram for. */
+export class AllowedUpdates extends Settings<AllowedUpdates>()("dialog-bot/AllowedUpdates", Config.all({ kinds: allowedUpdates })) {}
+
+/** The bot token from @BotFather (`TelegramConfig.token`; the commands read it to choose a mode). */
+export const BotToken = Config.redacted("TELEGRAM_BOT_TOKEN").pipe(
+  Config.validate({
+    message: "TELEGRAM_BOT_TOKEN must look like 123456:ABC-… (no spaces or slashes)",
+    validation: (token) => /^[0-9]+:[A-Za-z0-9_-]+$/.test(Redacted.value(token))
+  })
+)
+
 export const TelegramConfigSchema = Config.all({
   /** The bot token from @BotFather. */
-  token: Config.redacted("TELEGRAM_BOT_TOKEN").pipe(
-    Config.validate({
-      message: "TELEGRAM_BOT_TOKEN must look like 123456:ABC-… (no spaces or slashes)",
-      validation: (token) => /^[0-9]+:[A-Za-z0-9_-]+$/.test(Redacted.value(token))
-    })
-  ),
+  token: BotToken,
   /** Bot API server (a local `telegram-bot-api` server works too). */
   apiBaseUrl: Config.string("TELEGRAM_API_BASE_URL").pipe(
     Config.withDefault("https://api.telegram.org"),
@@ -62,13 +67,15 @@ export class PollConfig extends Settings<PollConfig>()("dialog-bot/PollConfig", 
 /** Telegram accepts 1–256 characters `A-Z a-z 0-9 _ -` as a webhook secret. */
 const secretPattern = /^[A-Za-z0-9_-]{1,256}$/
 
+/** Public HTTPS URL Telegram posts updates to (`webhook set`); its presence selects the webhook mode. */
+export const WebhookUrl = Config.option(
+  Config.string("WEBHOOK_URL").pipe(
+    Config.validate({ message: "WEBHOOK_URL must be an https URL", validation: (url) => /^https:\/\/[^\s]+$/.test(url) })
+  )
+)
+
 export const WebhookConfigSchema = Config.all({
-  /** Public HTTPS URL Telegram posts updates to (`webhook set`); its presence selects the webhook mode. */
-  url: Config.option(
-    Config.string("WEBHOOK_URL").pipe(
-      Config.validate({ message: "WEBHOOK_URL must be an https URL", validation: (url) => /^https:\/\/[^\s]+$/.test(url) })
-    )
-  ),
+  url: WebhookUrl,
   /** Path the server accepts updates on. */
   path: Config.string("WEBHOOK_PATH").pipe(
     Config.withDefault("/telegram/webhook"),
@@ -124,7 +131,7 @@ export const checkWebhookAgainstToken = (
 
 /** The webhook settings from the environment, checked against the token. */
 export const webhookConfigChecked = Effect.flatMap(
-  Effect.all([WebhookConfigSchema, Config.redacted("TELEGRAM_BOT_TOKEN")]),
+  Effect.all([WebhookConfigSchema, BotToken]),
   ([webhook, token]) => checkWebhookAgainstToken(webhook, token)
 )
 

@@ -8,7 +8,7 @@ import { type Duration, Effect, Layer, Redacted } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
 import { InstanceLeaseSql } from "../sql/InstanceLeaseSql.ts"
 import { StoresOnSql } from "../sql/SqlStores.ts"
-import { PostgresConfig, SingleInstanceConfig } from "../StoreConfig.ts"
+import { PostgresConfig, SharedStore, SingleInstanceConfig } from "../StoreConfig.ts"
 import { PostgresDatabase, type PostgresOptions, postgresWhere } from "./PostgresDatabase.ts"
 
 /** The four stores on the PostgreSQL database at `options.url`. */
@@ -29,6 +29,6 @@ export const StoresPostgresExclusive = (options: PostgresOptions, leaseTtl: Dura
 
 /** The four stores on the database `DATABASE_URL` names, held alone unless `CLUSTER=true`. */
 export const StoresPostgresLive = Layer.unwrapEffect(
-  Effect.map(Effect.all([PostgresConfig, SingleInstanceConfig]), ([config, single]) =>
-    single.cluster ? StoresPostgres(config) : StoresPostgresExclusive(config, single.leaseTtl))
+  Effect.map(Effect.all([PostgresConfig, SingleInstanceConfig, SharedStore]), ([config, single, shared]) =>
+    shared ? StoresPostgres(config) : StoresPostgresExclusive(config, single.leaseTtl))
 )

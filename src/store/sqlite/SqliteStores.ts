@@ -8,7 +8,7 @@ import { type Duration, Effect, Layer } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
 import { InstanceLeaseSql } from "../sql/InstanceLeaseSql.ts"
 import { StoresOnSql } from "../sql/SqlStores.ts"
-import { SingleInstanceConfig, SqliteConfig } from "../StoreConfig.ts"
+import { SharedStore, SingleInstanceConfig, SqliteConfig } from "../StoreConfig.ts"
 import { SqliteDatabase, type SqliteOptions } from "./SqliteDatabase.ts"
 
 /** The four stores on one SQLite database. */
@@ -32,6 +32,6 @@ const isMemory = (path: string) => path === ":memory:" || path === ""
  * database in memory is private to the process anyway).
  */
 export const StoresSqliteLive = Layer.unwrapEffect(
-  Effect.map(Effect.all([SqliteConfig, SingleInstanceConfig]), ([config, single]) =>
-    single.cluster || isMemory(config.path) ? StoresSqlite(config) : StoresSqliteExclusive(config, single.leaseTtl))
+  Effect.map(Effect.all([SqliteConfig, SingleInstanceConfig, SharedStore]), ([config, single, shared]) =>
+    shared || isMemory(config.path) ? StoresSqlite(config) : StoresSqliteExclusive(config, single.leaseTtl))
 )
