@@ -3,7 +3,8 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { runBin, stackFrames, takenPort } from "./processes.ts"
+import { runBin } from "../support/BotProcess.ts"
+import { stackFrames, takenPort } from "./processes.ts"
 
 const reference = "Every setting is described in README.md, section Configuration (or .env.example)."
 /** A Bot API nobody answers at. */
