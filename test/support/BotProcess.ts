@@ -27,6 +27,12 @@ export interface Started {
 export interface SpawnOptions {
   /** Also writes the process's stderr to this process's stderr as it arrives (a bench's live errors). */
   readonly echoStderr?: boolean
+  /**
+   * Whether the process leads a group of its own (default): a test can then tell whether
+   * anything it started is left; `false` keeps it in this process's group, so that a Ctrl-C on
+   * a bench reaches it too.
+   */
+  readonly ownGroup?: boolean
 }
 
 /** Starts `command args` in the repository with only `env` (plus PATH and HOME); the caller ends it. */
@@ -40,7 +46,7 @@ export const spawnProcess = (
     cwd: root,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
-    detached: true
+    detached: options.ownGroup ?? true
   })
   let stdout = ""
   let stderr = ""
