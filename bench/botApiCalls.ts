@@ -14,11 +14,11 @@ import type { TelegramId } from "../src/domain/Update.ts"
 import { TelegramApi } from "../src/telegram/TelegramApi.ts"
 import { TelegramConfig } from "../src/telegram/TelegramConfig.ts"
 import { TelegramApiHttp } from "../src/telegram/TelegramHttp.ts"
-import { startFakeBotApi } from "./support/fakeBotApi.ts"
+import { benchToken, startFakeBotApi } from "./support/fakes.ts"
 
 const calls = Number(process.argv[2] ?? 4000)
 const concurrency = Number(process.argv[3] ?? 64)
-const token = "123456:bench-token"
+const token = benchToken
 
 const cpuMsPerCall = async (run: (n: number) => Promise<void>) => {
   await run(Math.min(calls, 1000))

@@ -9,17 +9,14 @@
  * Every replica, the load generator, the fakes and PostgreSQL share this machine's cores: on
  * two cores, three replicas measure the cost of the cluster more than its gain.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { createServer } from "node:net"
+import { Effect } from "effect"
 import pg from "pg"
-import { startFakeBotApi } from "./support/fakeBotApi.ts"
-import { startFakeOpenAi } from "./support/fakeOpenAi.ts"
+import { ended, exited, freePort, spawnBot, type Started, untilHealthy } from "../test/support/BotProcess.ts"
+import { benchToken, startFakeBotApi, startFakeOpenAi } from "./support/fakes.ts"
 import { makeUpdates, runLoad } from "./support/loadgen.ts"
 import { round, summarize } from "./support/stats.ts"
 import { botNodeFlags } from "./support/nodeFlags.ts"
 
-const root = new URL("..", import.meta.url).pathname
-const bin = `${root}bin/dialog-bot.mjs`
 const adminUrl = process.env["TEST_DATABASE_URL"]
 const updates = Number(process.env["BENCH_UPDATES"] ?? 2000)
 const users = 500
@@ -28,15 +25,6 @@ const modelLatency = 100
 const secret = "bench-cluster-secret"
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      probe.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 /** A fresh database for one run on the server of `adminUrl`. */
 const freshDatabase = async (name: string) => {
@@ -52,30 +40,26 @@ const freshDatabase = async (name: string) => {
 
 interface Replica {
   readonly port: number
-  readonly child: ChildProcess
+  readonly process: Started
 }
 
 const startReplica = async (env: Record<string, string>): Promise<Replica> => {
-  const port = await freePort()
-  const runnerPort = await freePort()
-  const child = spawn(process.execPath, [...botNodeFlags(), bin, "serve"], {
-    cwd: root,
-    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env, PORT: String(port), RUNNER_PORT: String(runnerPort) },
-    stdio: ["ignore", "ignore", "inherit"]
+  const port = await Effect.runPromise(freePort)
+  const runnerPort = await Effect.runPromise(freePort)
+  const started = spawnBot(["serve"], { ...env, PORT: String(port), RUNNER_PORT: String(runnerPort) }, {
+    nodeFlags: botNodeFlags(),
+    echoStderr: true,
+    ownGroup: false
   })
-  for (let i = 0; i < 1200; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false)
-    if (up) return { port, child }
-    await sleep(100)
-  }
+  if (await Effect.runPromise(untilHealthy(started, port, 120_000))) return { port, process: started }
+  started.child.kill("SIGKILL")
   throw new Error(`replica on port ${port} did not start`)
 }
 
-const stopReplica = async (replica: Replica) => {
-  if (replica.child.exitCode !== null || replica.child.signalCode !== null) return
-  const exited = new Promise((resolve) => replica.child.once("exit", resolve))
-  replica.child.kill("SIGTERM")
-  await exited
+const stopReplica = async ({ process: { child } }: Replica) => {
+  if (ended(child)) return
+  child.kill("SIGTERM")
+  await Effect.runPromise(exited(child))
 }
 
 /** Each chat's replies in order: `#1`, `#2`, … with none missing or doubled. */
@@ -87,7 +71,7 @@ const orderOk = (delivered: ReadonlyArray<{ chatId: number; text: string }>, per
 
 /** The settings of a `serve` replica against the stand-ins and one database. */
 const replicaEnv = (openAiUrl: string, botApiUrl: string, databaseUrl: string, cluster: boolean): Record<string, string> => ({
-  TELEGRAM_BOT_TOKEN: "123456:bench-token",
+  TELEGRAM_BOT_TOKEN: benchToken,
   TELEGRAM_API_BASE_URL: botApiUrl,
   OPENAI_BASE_URL: openAiUrl,
   OPENAI_API_KEY: "sk-bench",
@@ -108,7 +92,7 @@ const runW1 = async (replicaCount: number) => {
   const replicas: Array<Replica> = []
   for (let i = 0; i < replicaCount; i++) replicas.push(await startReplica(env))
   try {
-    botApi.reset()
+    await botApi.reset()
     const bodies = makeUpdates(updates, users)
     // The connections spread over the replicas as a load balancer would: update i to replica i mod n.
     const started = performance.now()
@@ -121,15 +105,16 @@ const runW1 = async (replicaCount: number) => {
     ))
     const completed = await botApi.waitFor(updates, 300_000)
     const completionS = (performance.now() - started) / 1000
+    const delivered = botApi.delivered()
     const acks = summarize(loads.flatMap((l) => l.ackLatenciesMs))
     return {
       replicas: replicaCount,
       ackP50Ms: round(acks.p50),
       ackP99Ms: round(acks.p99),
       completionS: round(completionS),
-      repliesPerS: round(botApi.delivered.length / completionS, 0),
-      delivered: botApi.delivered.length,
-      orderOk: completed && orderOk(botApi.delivered, Math.ceil(updates / users))
+      repliesPerS: round(delivered.length / completionS, 0),
+      delivered: delivered.length,
+      orderOk: completed && orderOk(delivered, Math.ceil(updates / users))
     }
   } finally {
     for (const replica of replicas) await stopReplica(replica)
@@ -151,14 +136,14 @@ const runFailover = async () => {
   const replicas: Array<Replica> = []
   for (let i = 0; i < 3; i++) replicas.push(await startReplica(env))
   try {
-    botApi.reset()
+    await botApi.reset()
     const bodies = makeUpdates(600, 150, 500_000)
     const ackedAt = new Map<number, number>()
     let next = 0
     const killedAt = { at: 0 }
     for (const [i, body] of bodies.entries()) {
       if (i === 200) {
-        replicas[0]!.child.kill("SIGKILL")
+        replicas[0]!.process.child.kill("SIGKILL")
         killedAt.at = performance.now()
       }
       for (;;) {
@@ -174,11 +159,12 @@ const runFailover = async () => {
       await sleep(20)
     }
     await botApi.waitFor(bodies.length, 180_000)
-    const lastReply = Math.max(...botApi.delivered.map((d) => d.at))
+    const delivered = botApi.delivered()
+    const lastReply = Math.max(...delivered.map((d) => d.at))
     return {
       updates: bodies.length,
-      replies: botApi.delivered.length,
-      duplicates: botApi.delivered.length - new Set(botApi.delivered.map((d) => `${d.chatId}:${d.text}`)).size,
+      replies: delivered.length,
+      duplicates: delivered.length - new Set(delivered.map((d) => `${d.chatId}:${d.text}`)).size,
       lastReplyAfterKillS: round((lastReply - killedAt.at) / 1000),
       postingS: round((Math.max(...ackedAt.values()) - killedAt.at) / 1000)
     }

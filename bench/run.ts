@@ -24,8 +24,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { renderChart } from "./support/chart.ts"
 import type { ChildMessage, ChildStats, Ready } from "./support/child.ts"
-import { startFakeBotApi } from "./support/fakeBotApi.ts"
-import { startFakeOpenAi } from "./support/fakeOpenAi.ts"
+import { startFakeBotApi, startFakeOpenAi } from "./support/fakes.ts"
 import { makeUpdates, runLoad } from "./support/loadgen.ts"
 import { botNodeFlags } from "./support/nodeFlags.ts"
 import { round, summarize } from "./support/stats.ts"
@@ -173,10 +172,11 @@ const runW1 = async (system: System): Promise<W1Result> => {
     const load = await runLoad(running.ready, bodies, connections)
     const completed = await botApi.waitFor(updates, 600_000)
     const stats = await statsOf(running.child)
-    const last = botApi.delivered.at(-1)?.at ?? load.finishedAt
+    const delivered = botApi.delivered()
+    const last = delivered.at(-1)?.at ?? load.finishedAt
     const completionS = (last - load.startedAt) / 1000
     const ack = summarize(load.ackLatenciesMs)
-    const order = checkOrder(botApi.delivered, Math.ceil(updates / users), Math.min(users, updates))
+    const order = checkOrder(delivered, Math.ceil(updates / users), Math.min(users, updates))
     const non2xx = Object.entries(load.statuses).filter(([code]) => Number(code) !== 200).reduce((n, [, c]) => n + c, 0)
     return {
       system: system.name,
@@ -186,8 +186,8 @@ const runW1 = async (system: System): Promise<W1Result> => {
       ackMaxMs: round(ack.max),
       eventLoopP99Ms: round(stats.eventLoopP99Ms),
       completionS: round(completionS, 2),
-      repliesPerS: round(botApi.delivered.length / completionS, 0),
-      delivered: botApi.delivered.length,
+      repliesPerS: round(delivered.length / completionS, 0),
+      delivered: delivered.length,
       orderOk: completed && order.ok,
       unanswered: order.unanswered,
       botCpuMsPerUpdate: round(stats.cpuMs / updates, 2),

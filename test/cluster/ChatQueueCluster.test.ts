@@ -7,7 +7,6 @@
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { createServer } from "node:net"
 import { Duration, Effect, Layer, Option, Redacted } from "effect"
 import { ChatQueueCluster } from "../../src/cluster/ChatQueueCluster.ts"
 import { ClusterConfig } from "../../src/cluster/ClusterConfig.ts"
@@ -21,21 +20,12 @@ import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
 import { textMessage } from "../../src/testing/index.ts"
 import { id } from "../store/contract.ts"
+import { freePort } from "../support/BotProcess.ts"
 import { postgresForTests } from "../support/Postgres.ts"
 import { eventually } from "../support/realTime.ts"
 
 const server = await postgresForTests("cluster_queue")
 const url = Redacted.make(server._tag === "Ready" ? server.url : "postgres://127.0.0.1:1/none")
-
-const freePort = () =>
-  Effect.async<number>((resume) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      probe.close(() => resume(Effect.succeed(port)))
-    })
-  })
 
 /** The jobs the runner was handed, in order; each is marked done in the inbox as a real run would. */
 const makeRuns = () => {
@@ -55,7 +45,7 @@ const makeRuns = () => {
 /** The queue on a runner of its own (a free port), over the PostgreSQL stores. */
 const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>, dispatcher = DispatcherConfig.make()) =>
   Effect.gen(function*() {
-    const runnerPort = yield* freePort()
+    const runnerPort = yield* freePort
     const config = yield* ClusterConfig.config.pipe(Effect.orDie)
     const settings = { ...config, runnerPort, shards: 8, messagePoll: Duration.seconds(1) }
     const stores = Layer.orDie(StoresPostgres({ url }))

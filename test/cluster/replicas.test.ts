@@ -21,7 +21,7 @@ import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
 import { postgresForTests } from "../support/Postgres.ts"
 import { realSleep } from "../support/realTime.ts"
-import { exitCode } from "../process/processes.ts"
+import { exitCode } from "../support/BotProcess.ts"
 import {
   answeredIds,
   type ClusterEnv,

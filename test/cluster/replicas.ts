@@ -5,23 +5,12 @@
  * next replica, and posts a refused delivery (an error status, no connection) again to the
  * next one until a replica acknowledges it.
  */
-import { createServer } from "node:net"
 import { Effect, Fiber, type Scope } from "effect"
 import { textMessage } from "../../src/testing/index.ts"
-import { bin, type Started, start } from "../process/processes.ts"
+import { ended as processEnded, freePort, type Started, startBot, untilHealthy } from "../support/BotProcess.ts"
 import type { FakeBotApi } from "../support/FakeBotApi.ts"
 import type { FakeOpenAi, FakeRequest } from "../support/FakeOpenAi.ts"
 import { realSleep } from "../support/realTime.ts"
-
-export const freePort = () =>
-  Effect.async<number>((resume) => {
-    const probe = createServer()
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      probe.close(() => resume(Effect.succeed(port)))
-    })
-  })
 
 export const secret = "cluster-test-secret"
 
@@ -58,7 +47,7 @@ export interface ClusterEnv {
 }
 
 const spawnReplica = (env: ClusterEnv, port: number, runnerPort: number) =>
-  start(process.execPath, [bin, "serve"], {
+  startBot(["serve"], {
     TELEGRAM_BOT_TOKEN: env.fake.token,
     TELEGRAM_API_BASE_URL: env.fake.url,
     OPENAI_BASE_URL: env.model.url,
@@ -76,31 +65,20 @@ const spawnReplica = (env: ClusterEnv, port: number, runnerPort: number) =>
     ...env.settings
   })
 
-/** Whether the replica answers `/healthz`. */
-const answers = (port: number) =>
-  Effect.promise(() =>
-    fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false)
-  )
-
 /** Waits until the replica answers, at most `timeoutMs`; fails with its output otherwise. */
 const untilUp = (replica: Replica, timeoutMs: number) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!(yield* answers(replica.port))) {
-      if (replica.process.child.exitCode !== null || Date.now() > deadline) {
-        return yield* Effect.die(new Error(`replica ${replica.name} did not start:\n${replica.process.stderr().slice(-3000)}`))
-      }
-      yield* realSleep(100)
-    }
-  })
+  Effect.flatMap(untilHealthy(replica.process, replica.port, timeoutMs), (up) =>
+    up
+      ? Effect.void
+      : Effect.die(new Error(`replica ${replica.name} did not start:\n${replica.process.stderr().slice(-3000)}`)))
 
 /** Starts `count` replicas (killed at the end of the scope) and waits until each answers. */
 export const startReplicas = (env: ClusterEnv, count: number): Effect.Effect<ReadonlyArray<Replica>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const replicas: Array<Replica> = []
     for (let i = 0; i < count; i++) {
-      const port = yield* freePort()
-      const runnerPort = yield* freePort()
+      const port = yield* freePort
+      const runnerPort = yield* freePort
       replicas.push({ name: `r${i + 1}`, port, runnerPort, process: yield* spawnReplica(env, port, runnerPort) })
     }
     yield* Effect.forEach(replicas, (r) => untilUp(r, 60_000), { concurrency: "unbounded", discard: true })
@@ -115,7 +93,7 @@ export const restart = (env: ClusterEnv, replica: Replica) =>
   })
 
 /** Whether the replica's process has ended. */
-export const ended = (replica: Replica) => replica.process.child.exitCode !== null || replica.process.child.signalCode !== null
+export const ended = (replica: Replica) => processEnded(replica.process.child)
 
 export interface Delivery {
   /** Deliveries a replica refused or could not take, posted again to the next one. */

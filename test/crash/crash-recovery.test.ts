@@ -6,7 +6,6 @@
  * two turns.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -14,9 +13,9 @@ import { Effect, Option } from "effect"
 import { id } from "../store/contract.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
+import { ended, exited, spawnProcess, type Started } from "../support/BotProcess.ts"
 
-const root = new URL("../..", import.meta.url).pathname
-const script = join(root, "test/crash/slowReplay.ts")
+const script = new URL("./slowReplay.ts", import.meta.url).pathname
 
 interface SentLine {
   readonly update_id: number
@@ -46,24 +45,14 @@ const readSent = (path: string): ReadonlyArray<SentLine> =>
     ? readFileSync(path, "utf8").split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as SentLine)
     : []
 
-const start = (dir: string, sentFile: string, delayMs: number, env: Record<string, string> = {}): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", script, join(dir, "updates.jsonl"), sentFile], {
-    cwd: root,
-    env: {
-      ...process.env,
-      GROUP_MODE: "all",
-      STORE: "sqlite",
-      SQLITE_PATH: join(dir, "db", "bot.sqlite"),
-      CRASH_TEST_MODEL_DELAY_MS: String(delayMs),
-      ...env
-    },
-    stdio: ["ignore", "pipe", "pipe"]
+const start = (dir: string, sentFile: string, delayMs: number, env: Record<string, string>): Started =>
+  spawnProcess(process.execPath, ["--import", "tsx", script, join(dir, "updates.jsonl"), sentFile], {
+    GROUP_MODE: "all",
+    STORE: "sqlite",
+    SQLITE_PATH: join(dir, "db", "bot.sqlite"),
+    CRASH_TEST_MODEL_DELAY_MS: String(delayMs),
+    ...env
   })
-
-const exited = (child: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal }))
-  )
 
 const waitUntil = async (condition: () => boolean, timeoutMs: number) => {
   const deadline = Date.now() + timeoutMs
@@ -74,34 +63,57 @@ const waitUntil = async (condition: () => boolean, timeoutMs: number) => {
   return true
 }
 
+/**
+ * The replay of `dir/updates.jsonl`: a first run with slow dialogs (250 ms a model call),
+ * SIGKILLed as soon as its first replies are out, then a second run on the same database at
+ * full speed, to its end. What each run sent.
+ */
+const killedThenRestarted = async (dir: string, env: Record<string, string> = {}) => {
+  const runs: Array<Started> = []
+  try {
+    const firstSent = join(dir, "sent-1.jsonl")
+    const first = start(dir, firstSent, 250, env)
+    runs.push(first)
+    const firstExit = Effect.runPromise(exited(first.child))
+    const someAnswered = await waitUntil(() => readSent(firstSent).length >= 2, 25_000)
+    first.child.kill("SIGKILL")
+    expect(someAnswered).toBe(true)
+    expect(await firstExit).toEqual({ code: null, signal: "SIGKILL" })
+
+    const secondSent = join(dir, "sent-2.jsonl")
+    const second = start(dir, secondSent, 0, env)
+    runs.push(second)
+    expect(await Effect.runPromise(exited(second.child)), second.output()).toEqual({ code: 0, signal: null })
+    return { beforeKill: readSent(firstSent), afterRestart: readSent(secondSent) }
+  } finally {
+    for (const run of runs) if (!ended(run.child)) run.child.kill("SIGKILL")
+  }
+}
+
+/** What the inbox of `dir`'s database holds afterwards: the pending count, and the status of each of `updates`. */
+const inboxAfter = (dir: string, updates: ReadonlyArray<{ readonly update_id: number }>) =>
+  Effect.runPromise(
+    Effect.gen(function*() {
+      const inbox = yield* Inbox
+      return {
+        pending: yield* inbox.pendingCount,
+        done: yield* Effect.forEach(updates, (u) => Effect.map(inbox.entry(id(u.update_id)), Option.map((e) => e.status)))
+      }
+    }).pipe(Effect.provide(StoresSqlite({ path: join(dir, "db", "bot.sqlite"), busyTimeout: "5 seconds" })))
+  )
+
 describe("crash recovery", () => {
   it("a replay killed mid-run answers every update after the restart", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bot-crash-"))
     try {
       writeFileSync(join(dir, "updates.jsonl"), updates.map((u) => JSON.stringify(u)).join("\n") + "\n")
 
-      // First run: slow dialogs; killed as soon as the first replies are out.
-      const firstSent = join(dir, "sent-1.jsonl")
-      const first = start(dir, firstSent, 250)
-      const firstExit = exited(first)
-      const someAnswered = await waitUntil(() => readSent(firstSent).length >= 2, 25_000)
-      first.kill("SIGKILL")
-      expect(someAnswered).toBe(true)
-      expect(await firstExit).toEqual({ code: null, signal: "SIGKILL" })
-      const beforeKill = readSent(firstSent)
+      // First run: slow dialogs; killed as soon as the first replies are out. Second run on
+      // the same database, at full speed.
+      const { beforeKill, afterRestart } = await killedThenRestarted(dir)
       const answeredFirst = new Set(beforeKill.map((l) => l.update_id))
       // The kill landed mid-run: some updates were still unanswered.
       expect(answeredFirst.size).toBeLessThan(updates.length)
-
-      // Second run on the same database, at full speed.
-      const secondSent = join(dir, "sent-2.jsonl")
-      const second = start(dir, secondSent, 0)
-      let output = ""
-      second.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-      second.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-      const secondExit = await exited(second)
-      expect(secondExit, output).toEqual({ code: 0, signal: null })
-      const afterRestart = readSent(secondSent)
 
       // Every update has its reply, from one run or the other.
       const answered = new Set([...answeredFirst, ...afterRestart.map((l) => l.update_id)])
@@ -116,15 +128,7 @@ describe("crash recovery", () => {
       }
 
       // Nothing is left pending in the inbox.
-      const statuses = await Effect.runPromise(
-        Effect.gen(function*() {
-          const inbox = yield* Inbox
-          return {
-            pending: yield* inbox.pendingCount,
-            done: yield* Effect.forEach(updates, (u) => Effect.map(inbox.entry(id(u.update_id)), Option.map((e) => e.status)))
-          }
-        }).pipe(Effect.provide(StoresSqlite({ path: join(dir, "db", "bot.sqlite"), busyTimeout: "5 seconds" })))
-      )
+      const statuses = await inboxAfter(dir, updates)
       expect(statuses.pending).toBe(0)
       expect(statuses.done.every((s) => Option.getOrNull(s) === "done")).toBe(true)
     } finally {
@@ -157,28 +161,15 @@ describe("crash recovery", () => {
     try {
       writeFileSync(join(dir, "updates.jsonl"), all.map((u) => JSON.stringify(u)).join("\n") + "\n")
 
-      const firstSent = join(dir, "sent-1.jsonl")
-      const first = start(dir, firstSent, 250, env)
-      const firstExit = exited(first)
-      const someAnswered = await waitUntil(() => readSent(firstSent).length >= 2, 25_000)
-      first.kill("SIGKILL")
-      expect(someAnswered).toBe(true)
-      expect(await firstExit).toEqual({ code: null, signal: "SIGKILL" })
-
-      const secondSent = join(dir, "sent-2.jsonl")
-      const second = start(dir, secondSent, 0, env)
-      let output = ""
-      second.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-      second.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-      expect(await exited(second), output).toEqual({ code: 0, signal: null })
+      const { beforeKill, afterRestart } = await killedThenRestarted(dir, env)
 
       // Which turns answered each update: the update that sent the reply, for it and the updates merged into it.
-      const lines = [...readSent(firstSent), ...readSent(secondSent)]
+      const lines = [...beforeKill, ...afterRestart]
       const answeredBy = new Map<number, Set<number>>()
       for (const line of lines) {
         for (const u of [...(line.merged ?? []), line.update_id]) answeredBy.set(u, (answeredBy.get(u) ?? new Set()).add(line.update_id))
       }
-      const coveredFirst = new Set(readSent(firstSent).flatMap((l) => [...(l.merged ?? []), l.update_id]))
+      const coveredFirst = new Set(beforeKill.flatMap((l) => [...(l.merged ?? []), l.update_id]))
       // The kill landed mid-run; some turn merged several messages.
       expect(coveredFirst.size).toBeLessThan(all.length)
       expect(lines.some((l) => (l.merged ?? []).length > 0)).toBe(true)
@@ -186,15 +177,7 @@ describe("crash recovery", () => {
       expect([...answeredBy.keys()].sort()).toEqual(all.map((u) => u.update_id).sort())
       for (const [u, by] of answeredBy) expect([...by], `update ${u}`).toHaveLength(1)
 
-      const statuses = await Effect.runPromise(
-        Effect.gen(function*() {
-          const inbox = yield* Inbox
-          return {
-            pending: yield* inbox.pendingCount,
-            done: yield* Effect.forEach(all, (u) => Effect.map(inbox.entry(id(u.update_id)), Option.map((e) => e.status)))
-          }
-        }).pipe(Effect.provide(StoresSqlite({ path: join(dir, "db", "bot.sqlite"), busyTimeout: "5 seconds" })))
-      )
+      const statuses = await inboxAfter(dir, all)
       expect(statuses.pending).toBe(0)
       expect(statuses.done.every((s) => Option.getOrNull(s) === "done")).toBe(true)
     } finally {

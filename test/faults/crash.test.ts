@@ -9,13 +9,12 @@
  * restart skips every message recorded. No global cap is set (TELEGRAM_SENDS_IN_DOUBT=0, the
  * default); `CRASH_SENDS_IN_DOUBT=1` runs the suite with the cap of one.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { exited, freePort, type Started, startBot, untilHealthy } from "../support/BotProcess.ts"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { type FakeCompletion, makeFakeOpenAi } from "../support/FakeOpenAi.ts"
 import { deliverChats, seededRandom } from "./support.ts"
@@ -27,36 +26,8 @@ const kills = full ? 5 : 2
 const secret = "crash-suite-secret"
 const dialogsInFlight = 32
 const globalCap = Number(process.env["CRASH_SENDS_IN_DOUBT"] ?? "0")
-const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      const port = typeof address === "object" && address !== null ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-const healthy = async (base: string, timeoutMs: number) => {
-  const deadline = Date.now() + timeoutMs
-  while (Date.now() < deadline) {
-    const ok = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.ok, () => false)
-    if (ok) return true
-    await sleep(20)
-  }
-  return false
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode })
-    child.once("exit", (code, signal) => resolve({ code, signal }))
-  })
 
 const updatesOf = (user: number) =>
   Array.from({ length: perUser }, (_, i) => {
@@ -86,45 +57,39 @@ describe("crash suite", () => {
       })
       const dir = mkdtempSync(join(tmpdir(), "bot-crash-suite-"))
       yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
-      const port = yield* Effect.promise(freePort)
+      const port = yield* freePort
       const base = `http://127.0.0.1:${port}`
-      let output = ""
-      let child: ChildProcess | undefined
-      yield* Effect.addFinalizer(() => Effect.sync(() => child?.exitCode === null && child.kill("SIGKILL")))
+      // Every process started, in order; the last one is running.
+      const processes: Array<Started> = []
+      const output = () => processes.map((p) => p.output()).join("")
+      const current = () => processes[processes.length - 1]!
 
-      const start = () => {
-        child = spawn(process.execPath, ["--import", "tsx", mainModule, "serve"], {
-          env: {
-            PATH: process.env["PATH"] ?? "",
-            HOME: process.env["HOME"] ?? "",
-            TELEGRAM_BOT_TOKEN: botApi.token,
-            TELEGRAM_API_BASE_URL: botApi.url,
-            OPENAI_API_KEY: "sk-crash-suite",
-            OPENAI_BASE_URL: openAi.url,
-            WEBHOOK_SECRET: secret,
-            HOST: "127.0.0.1",
-            PORT: String(port),
-            STORE: "sqlite",
-            SQLITE_PATH: join(dir, "bot.sqlite"),
-            MAX_CONCURRENT_DIALOGS: String(dialogsInFlight),
-            TELEGRAM_SENDS_IN_DOUBT: String(globalCap),
-            SQLITE_WORKER: process.env["CRASH_SQLITE_WORKER"] ?? "true",
-            LOG_LEVEL: "warn"
-          },
-          stdio: ["ignore", "pipe", "pipe"]
-        })
-        child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-        child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-        return child
-      }
+      const start = Effect.gen(function*() {
+        const started = yield* startBot(["serve"], {
+          TELEGRAM_BOT_TOKEN: botApi.token,
+          TELEGRAM_API_BASE_URL: botApi.url,
+          OPENAI_API_KEY: "sk-crash-suite",
+          OPENAI_BASE_URL: openAi.url,
+          WEBHOOK_SECRET: secret,
+          HOST: "127.0.0.1",
+          PORT: String(port),
+          STORE: "sqlite",
+          SQLITE_PATH: join(dir, "bot.sqlite"),
+          MAX_CONCURRENT_DIALOGS: String(dialogsInFlight),
+          TELEGRAM_SENDS_IN_DOUBT: String(globalCap),
+          SQLITE_WORKER: process.env["CRASH_SQLITE_WORKER"] ?? "true",
+          LOG_LEVEL: "warn"
+        }, { via: "source" })
+        processes.push(started)
+        return started
+      })
 
       const chats = Array.from({ length: users }, (_, user) => updatesOf(user))
       const all = chats.flat()
       const repliesSoFar = Effect.map(botApi.delivered("sendMessage"), (d) => d.length)
 
       const firstStarted = Date.now()
-      start()
-      expect(yield* Effect.promise(() => healthy(base, 60_000)), output).toBe(true)
+      expect(yield* untilHealthy(yield* start, port, 60_000), output()).toBe(true)
       const load = Effect.runFork(Effect.promise(() => deliverChats(`${base}/telegram/webhook`, secret, chats, { retryDelayMs: 100 })))
 
       // Kill at random moments spread over the run: once the k-th share of the replies is out,
@@ -135,12 +100,11 @@ describe("crash suite", () => {
         while ((yield* repliesSoFar) < share) yield* Effect.promise(() => sleep(20))
         yield* Effect.promise(() => sleep(Math.floor(random() * 300)))
         killedAt.push(yield* repliesSoFar)
-        const victim = child!
+        const victim = current().child
         victim.kill("SIGKILL")
-        const exit = yield* Effect.promise(() => exited(victim))
+        const exit = yield* exited(victim)
         expect(exit.signal).toBe("SIGKILL")
-        start()
-        expect(yield* Effect.promise(() => healthy(base, 60_000)), output).toBe(true)
+        expect(yield* untilHealthy(yield* start, port, 60_000), output()).toBe(true)
       }
       const acks = yield* load.await.pipe(Effect.flatMap((exit) => exit))
       // Every update gets its reply (the last process runs to the end).
@@ -164,9 +128,9 @@ describe("crash suite", () => {
       const webhookRetries = [...acks.values()].reduce((sum, r) => sum + r.attempts - 1, 0)
 
       // The last process stops cleanly on SIGTERM.
-      const last = child!
+      const last = current().child
       last.kill("SIGTERM")
-      const lastExit = yield* Effect.promise(() => exited(last))
+      const lastExit = yield* exited(last)
 
       console.log(JSON.stringify({
         suite: "crash",
@@ -186,7 +150,7 @@ describe("crash suite", () => {
 
       expect(acks.size).toBe(all.length)
       expect([...acks.values()].every((r) => r.status === 200)).toBe(true)
-      expect(missing, output.slice(-3000)).toEqual([])
+      expect(missing, output().slice(-3000)).toEqual([])
       // A reply is sent again only when it reached Telegram and the process died before its
       // record was written: at most one message in doubt per chat, so at most one duplicate
       // per chat and kill, and per kill at most the dialogs in flight (or the global cap).
@@ -195,6 +159,6 @@ describe("crash suite", () => {
       // The kills landed mid-run: before the first reply of some and after the last of none.
       expect(killedAt.every((n) => n < all.length)).toBe(true)
       expect(lastExit.code).toBe(0)
-      expect(output).not.toContain(botApi.token)
+      expect(output()).not.toContain(botApi.token)
     }), full ? 400_000 : 200_000)
 })

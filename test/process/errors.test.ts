@@ -4,7 +4,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { settingsReference } from "../../src/config.ts"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { runBin, stackFrames, takenPort } from "./processes.ts"
+import { runBin } from "../support/BotProcess.ts"
+import { stackFrames, takenPort } from "./processes.ts"
 
 const reference = `Every setting is described in ${settingsReference}.`
 /** A Bot API nobody answers at. */

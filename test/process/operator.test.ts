@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { settingsReference } from "../../src/config.ts"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { bin, exitCode, runBin, start, takenPort } from "./processes.ts"
+import { exitCode, runBin, startBot } from "../support/BotProcess.ts"
+import { takenPort } from "./processes.ts"
 
 const get = (port: number, path: string) =>
   Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status))
@@ -13,7 +14,7 @@ describe("operator details", () => {
       const fake = yield* makeFakeBotApi()
       // A port that was free a moment ago: released before the bot starts.
       const metricsPort = yield* Effect.scoped(takenPort)
-      const bot = yield* start(process.execPath, [bin, "serve"], {
+      const bot = yield* startBot(["serve"], {
         TELEGRAM_BOT_TOKEN: fake.token,
         TELEGRAM_API_BASE_URL: fake.url,
         WEBHOOK_SECRET: "s3cret",

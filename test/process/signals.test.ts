@@ -2,7 +2,8 @@ import { describe, expect, it } from "@effect/vitest"
 import { textMessage } from "../../src/testing/index.ts"
 import { Effect } from "effect"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { bin, connectionRefused, exitCode, groupAlive, start, type Started } from "./processes.ts"
+import { bin, exitCode, groupAlive, start, type Started } from "../support/BotProcess.ts"
+import { connectionRefused } from "./processes.ts"
 
 /** A private "hello" from user `chatId`, as Telegram sends it. */
 const hello = (updateId: number, chatId: number) => textMessage({ updateId, chatId, userId: chatId, firstName: "Ann", text: "hello" })

@@ -8,7 +8,7 @@ import { Effect } from "effect"
 import { textMessage } from "../../src/testing/index.ts"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { type FakeRequest, makeFakeOpenAi, testKey } from "../support/FakeOpenAi.ts"
-import { exitCode, root, start } from "./processes.ts"
+import { exitCode, root, start } from "../support/BotProcess.ts"
 
 const entry = `${root}examples/order-status/main.ts`
 const tsx = ["--import", "tsx", entry]

@@ -5,13 +5,14 @@
  * the same host, and would expire after `INSTANCE_LEASE_TTL` elsewhere); one stopped with
  * SIGTERM releases the lease; with `CLUSTER=true` no lease is taken.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
+import { spawnProcess } from "../support/BotProcess.ts"
 import { postgresForTests } from "../support/Postgres.ts"
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "holdStores.ts")
@@ -29,24 +30,18 @@ afterAll(() => {
 })
 
 const start = (env: Record<string, string>): Started => {
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
-    env: { ...process.env, LOG_LEVEL: "none", INSTANCE_LEASE_TTL: "60 seconds", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
+  const started = spawnProcess(process.execPath, ["--import", "tsx", script], { LOG_LEVEL: "none", INSTANCE_LEASE_TTL: "60 seconds", ...env })
+  const child = started.child
   running.add(child)
-  let stderr = ""
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString("utf8")
-  })
   const exited = new Promise<void>((resolve) => child.once("exit", () => {
     running.delete(child)
     resolve()
   }))
   const outcome = new Promise<{ holding: true } | { holding: false; code: number | null; stderr: string }>((resolve) => {
-    child.stdout?.on("data", (chunk: Buffer) => {
-      if (chunk.toString("utf8").includes("holding")) resolve({ holding: true })
+    child.stdout?.on("data", () => {
+      if (started.stdout().includes("holding")) resolve({ holding: true })
     })
-    child.once("exit", (code) => resolve({ holding: false, code, stderr: stderr.trim() }))
+    child.once("exit", (code) => resolve({ holding: false, code, stderr: started.stderr().trim() }))
   })
   return { child, outcome, exited }
 }

@@ -1,9 +1,9 @@
 /**
  * What only the SQLite layer has: its file. Settings of the connection, data that outlives the
- * process, recovery of the inbox by the dispatcher across two lifetimes of the layers, and a
- * clear StoreError at start for a file that cannot be used.
+ * process, recovery of the inbox by the dispatcher across two lifetimes of the layers (the
+ * store contract's `recoveryContract.ts`), and a clear StoreError at start for a file that
+ * cannot be used.
  */
-import { NodeContext } from "@effect/platform-node"
 import { Migrator, SqlClient } from "@effect/sql"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import { describe, expect, it } from "@effect/vitest"
@@ -11,26 +11,16 @@ import { execFileSync } from "node:child_process"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Duration, Effect, Layer, Option } from "effect"
-import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
-import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
-import { SendConfig } from "../../src/telegram/SendConfig.ts"
+import { Effect, Layer, Option } from "effect"
 import type { StoreError } from "../../src/domain/errors.ts"
-import { decodeUpdate } from "../../src/domain/Update.ts"
-import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
-import { BotProfileFile } from "../../src/profile/BotProfile.ts"
-import { botLayer } from "../../src/runtime/BotLayer.ts"
-import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { sqliteMigrationSteps } from "../../src/store/sqlite/migrations.ts"
 import { SqliteDatabase } from "../../src/store/sqlite/SqliteDatabase.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
-import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { TelegramApiRecorder, TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
-import { answeredUpdate, defaultProfilePath, textMessage } from "../../src/testing/index.ts"
 import { id } from "./contract.ts"
+import { recoveryContract } from "./recoveryContract.ts"
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "bot-sqlite-"))),
@@ -164,74 +154,4 @@ describe("SQLite file", () => {
     }))
 })
 
-describe("recovery from the inbox on SQLite", () => {
-  const bot = (path: string) =>
-    botLayer<never, TelegramApi>({
-      telegram: Layer.effect(TelegramApi, TelegramApi),
-      model: LanguageModelOffline,
-      stores: Layer.orDie(StoresSqlite({ path, busyTimeout: "5 seconds" })),
-      profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
-      // The supergroup's messages are answered whether or not they mention the bot.
-      dialogConfig: DialogConfig.make({ groupMode: "all" }),
-      dispatcherConfig: DispatcherConfig.make({ updateDeadline: Duration.seconds(20) }),
-      sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
-    }).pipe(Layer.orDie, Layer.provideMerge(TelegramApiRecorder()))
-
-  it.scoped("the next start re-runs every pending update in per-chat order, before new updates", () =>
-    Effect.gen(function*() {
-      const path = join(yield* tempDir, "bot.sqlite")
-      const anna = 6021488832
-      const ben = -1001234567890 // a supergroup
-      const updates = [
-        textMessage({ updateId: 101, userId: anna, text: "hello" }),
-        textMessage({ updateId: 102, userId: anna, text: "How much is delivery?" }),
-        textMessage({ updateId: 103, userId: 7, chatId: ben, text: "What are your opening hours?" }),
-        textMessage({ updateId: 104, userId: anna, text: "Can I return an item?" }),
-        textMessage({ updateId: 105, userId: 7, chatId: ben, text: "Do you ship to Austria?" }),
-        textMessage({ updateId: 106, userId: anna, text: "thanks" })
-      ]
-
-      // First lifetime: every update acknowledged (recorded), then the process "dies": 101 was
-      // answered, 102's reply was composed and stored but not sent, 103's reply was sent and
-      // recorded as delivered but its entry not yet marked done, the rest never started.
-      yield* Effect.gen(function*() {
-        const inbox = yield* Inbox
-        const history = yield* HistoryStore
-        for (const u of updates) {
-          const chatId = u.message.chat.id
-          expect(yield* inbox.record({ updateId: id(u.update_id), chatId: id(chatId), payload: JSON.stringify(u) })).toBe("New")
-        }
-        yield* inbox.markDone(id(101))
-        yield* history.append({ chatId: id(anna), updateId: id(102), role: "user", text: "How much is delivery?", at: 1 })
-        yield* history.append({ chatId: id(anna), updateId: id(102), role: "assistant", text: "Stored reply to 102", at: 2 })
-        yield* history.append({ chatId: id(ben), updateId: id(103), role: "user", text: "What are your opening hours?", at: 3 })
-        yield* history.append({ chatId: id(ben), updateId: id(103), role: "assistant", text: "Sent reply to 103", at: 4 })
-        yield* inbox.markDelivered(id(103), 1)
-      }).pipe(Effect.provide(StoresSqlite({ path, busyTimeout: "1 second" })))
-
-      // Second lifetime: the dispatcher recovers at start; a new update arrives right away.
-      const result = yield* Effect.gen(function*() {
-        const dispatcher = yield* Dispatcher
-        const fresh = textMessage({ updateId: 107, userId: anna, text: "One more question about delivery" })
-        expect(yield* dispatcher.submit({ json: JSON.stringify(fresh), update: yield* decodeUpdate(fresh) })).toBe("New")
-        yield* dispatcher.awaitIdle
-        const sent = yield* (yield* TelegramRecorder).sent
-        const inbox = yield* Inbox
-        return {
-          sent,
-          pending: yield* inbox.pendingCount,
-          statuses: yield* Effect.forEach([101, 102, 103, 104, 105, 106, 107], (n) =>
-            Effect.map(inbox.entry(id(n)), Option.map((e) => e.status)))
-        }
-      }).pipe(Effect.provide(bot(path)))
-
-      const order = (chatId: number) => [...new Set(result.sent.filter((m) => m.chatId === chatId).map(answeredUpdate))]
-      expect(order(anna)).toEqual([102, 104, 106, 107])
-      // 103's reply reached the user before the crash: its re-run does not send it again.
-      expect(order(ben)).toEqual([105])
-      expect(result.sent.find((m) => answeredUpdate(m) === 102)?.text).toBe("Stored reply to 102")
-      expect(result.sent.some((m) => m.text === "Sent reply to 103")).toBe(false)
-      expect(result.pending).toBe(0)
-      expect(result.statuses).toEqual(Array.from({ length: 7 }, () => Option.some("done")))
-    }), 30_000)
-})
+recoveryContract("SQLite", Effect.map(tempDir, (dir) => StoresSqlite({ path: join(dir, "bot.sqlite"), busyTimeout: "5 seconds" })))

@@ -8,7 +8,9 @@
  * `GET /file/bot<token>/<file_path>` their bytes (or a scripted fault). Drafts
  * (`sendMessageDraft`) and edits (`editMessageText`) are accepted, or drafts refused as an
  * older Bot API server does (`refuseDrafts`). Forum topics are opened (`createForumTopic`,
- * answering a `ForumTopic`) and closed, and `copyMessage` answers a `MessageId`.
+ * answering a `ForumTopic`) and closed, and `copyMessage` answers a `MessageId`. The
+ * benchmarks use it too: `latencyMs` stands for the round trip to the real Bot API, `reset`
+ * forgets a warm-up.
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
@@ -43,7 +45,7 @@ export interface FakeCall {
   readonly method: string
   readonly params: Record<string, unknown>
   readonly token: string
-  /** Milliseconds since the fake started. */
+  /** Milliseconds since the fake started (`performance.now()` less `startedAt`). */
   readonly at: number
 }
 
@@ -64,6 +66,8 @@ export interface FakeBotApi {
   /** The base URL to give the client (TELEGRAM_API_BASE_URL). */
   readonly url: string
   readonly token: string
+  /** `performance.now()` when the fake started: a call's `at` plus this is its arrival on that clock. */
+  readonly startedAt: number
   /** Calls received, all or of one method, in order. */
   readonly calls: (method?: string) => Effect.Effect<ReadonlyArray<FakeCall>>
   /** Queues replies for a method; they are used in order, then the default answer applies again. */
@@ -86,6 +90,8 @@ export interface FakeBotApi {
   readonly addFile: (fileId: string, file: FakeFile) => Effect.Effect<void>
   /** The URLs of file downloads received (token included, as sent), in order. */
   readonly downloads: Effect.Effect<ReadonlyArray<string>>
+  /** Forgets the calls, deliveries, fault counts and downloads received so far (a warm-up). */
+  readonly reset: Effect.Effect<void>
 }
 
 const parseParams = Schema.decodeUnknownEither(
@@ -103,12 +109,16 @@ export const makeFakeBotApi = (
     readonly faultPlan?: FaultPlan
     /** Answers every sendMessageDraft with this error code and "method not found" (a server before Bot API 9.3). */
     readonly refuseDrafts?: 400 | 404
+    /** Every default answer is written after this many milliseconds (the round trip to the real Bot API). */
+    readonly latencyMs?: number
   } = {}
 ): Effect.Effect<FakeBotApi, never, Scope.Scope> =>
   Effect.gen(function*() {
     const token = options.token ?? "123456789:AAH-fakeTokenForTests_0123456789abc"
-    const started = Date.now()
+    const started = performance.now()
     const calls: Array<FakeCall> = []
+    /** How many calls of each method were received (waiters check it before filtering the calls). */
+    const counts = new Map<string, number>()
     const scripts = new Map<string, Array<FakeReply>>()
     let pending: Array<{ readonly id: number; readonly raw: string }> = []
     const updateWaiters: Array<() => void> = []
@@ -280,8 +290,9 @@ export const makeFakeBotApi = (
         const parsed = text === "" ? Either.right({}) : parseParams(text)
         if (Either.isLeft(parsed)) return sendError(res, 400, "Bad Request: invalid JSON")
         const params = parsed.right
-        const call: FakeCall = { method, params, token: callToken, at: Date.now() - started }
+        const call: FakeCall = { method, params, token: callToken, at: performance.now() - started }
         calls.push(call)
+        counts.set(method, (counts.get(method) ?? 0) + 1)
         wakeAll(callWaiters)
         if (callToken !== token) return sendError(res, 401, "Unauthorized")
         const fault = options.faultPlan?.(call)
@@ -293,7 +304,9 @@ export const makeFakeBotApi = (
         const scripted = scripts.get(method)?.shift()
         if (scripted !== undefined) return reply(res, scripted)
         if (method === "sendMessage" || method === "editMessageText" || method === "copyMessage") delivered.push(call)
-        return defaultAnswer(method, params, res)
+        if (options.latencyMs === undefined || options.latencyMs <= 0) return defaultAnswer(method, params, res)
+        const timer = setTimeout(() => defaultAnswer(method, params, res), options.latencyMs)
+        res.on("close", () => clearTimeout(timer))
       })
     })
 
@@ -314,6 +327,7 @@ export const makeFakeBotApi = (
     return {
       url: `http://127.0.0.1:${port}`,
       token,
+      startedAt: started,
       calls: (method) => Effect.sync(() => select(method)),
       script: (method, ...replies) =>
         Effect.sync(() => {
@@ -331,12 +345,9 @@ export const makeFakeBotApi = (
       waitForCalls: (method, count) =>
         Effect.async<ReadonlyArray<FakeCall>>((resume) => {
           const check = () => {
-            const found = select(method)
-            if (found.length >= count) {
-              resume(Effect.succeed(found))
-              return true
-            }
-            return false
+            if ((counts.get(method) ?? 0) < count) return false
+            resume(Effect.succeed(select(method)))
+            return true
           }
           if (check()) return
           const waiter = () => {
@@ -361,7 +372,14 @@ export const makeFakeBotApi = (
         Effect.sync(() => {
           files.set(fileId, { ...file, path: file.path ?? `documents/file_${files.size}` })
         }),
-      downloads: Effect.sync(() => [...downloads])
+      downloads: Effect.sync(() => [...downloads]),
+      reset: Effect.sync(() => {
+        calls.length = 0
+        counts.clear()
+        delivered.length = 0
+        downloads.length = 0
+        for (const kind of Object.keys(faultCounts)) delete faultCounts[kind]
+      })
     } satisfies FakeBotApi
   })
 

@@ -1,42 +1,19 @@
-import { type ChildProcess, spawn } from "node:child_process"
-import { exitCode } from "../process/processes.ts"
 import { textMessage } from "../../src/testing/index.ts"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { exitCode, startBot as startProcess } from "../support/BotProcess.ts"
 import { eventually, type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
-
-const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
-
-interface Running {
-  readonly child: ChildProcess
-  readonly output: () => string
-}
 
 /** `npm start` as a real process (node with tsx), against the fake Bot API, killed at the end of the scope. */
 const startBot = (fake: FakeBotApi, env: Record<string, string>, args: ReadonlyArray<string> = []) =>
-  Effect.acquireRelease(
-    Effect.sync((): Running => {
-      const child = spawn(process.execPath, ["--import", "tsx", mainModule, ...args], {
-        env: {
-          PATH: process.env["PATH"] ?? "",
-          HOME: process.env["HOME"] ?? "",
-          TELEGRAM_BOT_TOKEN: fake.token,
-          TELEGRAM_API_BASE_URL: fake.url,
-          STORE: "memory",
-          TELEGRAM_POLL_TIMEOUT: "1",
-          LOG_LEVEL: "info",
-          ...env
-        },
-        stdio: ["ignore", "pipe", "pipe"]
-      })
-      let output = ""
-      child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-      child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-      return { child, output: () => output }
-    }),
-    ({ child }) => Effect.sync(() => child.exitCode === null && child.kill("SIGKILL"))
-  )
-
+  startProcess(args, {
+    TELEGRAM_BOT_TOKEN: fake.token,
+    TELEGRAM_API_BASE_URL: fake.url,
+    STORE: "memory",
+    TELEGRAM_POLL_TIMEOUT: "1",
+    LOG_LEVEL: "info",
+    ...env
+  }, { via: "source" })
 
 /** A private "hello" from user `chatId`, as Telegram sends it. */
 const hello = (updateId: number, chatId: number) => textMessage({ updateId, chatId, userId: chatId, firstName: "Ann", text: "hello" })

@@ -1,0 +1,163 @@
+/**
+ * The bot as users start it — `node bin/dialog-bot.mjs …`, or what `npm start -- …` runs
+ * (`node --import tsx src/main.ts …`) — and any other command of this repository, as real
+ * processes: in the repository, with a clean environment (only PATH, HOME and what the caller
+ * names, so that nothing of the developer's shell reaches them), their output kept, each the
+ * leader of its own process group so that a test can tell whether anything it started is left
+ * running. Tests, the crash suites, the cluster tests and the cluster bench all start
+ * processes here.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import * as Net from "node:net"
+import { Effect } from "effect"
+import { realSleep } from "./realTime.ts"
+
+export const root = new URL("../..", import.meta.url).pathname
+export const bin = new URL("../../bin/dialog-bot.mjs", import.meta.url).pathname
+const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
+
+export interface Started {
+  readonly child: ChildProcess
+  readonly stdout: () => string
+  readonly stderr: () => string
+  /** Both streams, interleaved as they arrived. */
+  readonly output: () => string
+}
+
+export interface SpawnOptions {
+  /** Also writes the process's stderr to this process's stderr as it arrives (a bench's live errors). */
+  readonly echoStderr?: boolean
+  /**
+   * Whether the process leads a group of its own (default): a test can then tell whether
+   * anything it started is left; `false` keeps it in this process's group, so that a Ctrl-C on
+   * a bench reaches it too.
+   */
+  readonly ownGroup?: boolean
+}
+
+/** Starts `command args` in the repository with only `env` (plus PATH and HOME); the caller ends it. */
+export const spawnProcess = (
+  command: string,
+  args: ReadonlyArray<string>,
+  env: Record<string, string> = {},
+  options: SpawnOptions = {}
+): Started => {
+  const child = spawn(command, args, {
+    cwd: root,
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: options.ownGroup ?? true
+  })
+  let stdout = ""
+  let stderr = ""
+  let output = ""
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString()
+    output += chunk.toString()
+  })
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString()
+    output += chunk.toString()
+    if (options.echoStderr === true) process.stderr.write(chunk)
+  })
+  return { child, stdout: () => stdout, stderr: () => stderr, output: () => output }
+}
+
+/** Starts `command args` as `spawnProcess` does; SIGKILLs its group at the end of the scope. */
+export const start = (command: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.acquireRelease(
+    Effect.sync(() => spawnProcess(command, args, env)),
+    ({ child }) => Effect.sync(() => groupAlive(child) && killGroup(child))
+  )
+
+export interface BotOptions extends SpawnOptions {
+  /** `bin` (default): `node bin/dialog-bot.mjs`; `source`: `node --import tsx src/main.ts`, what `npm start` runs. */
+  readonly via?: "bin" | "source"
+  /** Node's own flags, before the entry. */
+  readonly nodeFlags?: ReadonlyArray<string>
+}
+
+/** The bot's command line: node, its flags, the entry, then `args`. */
+const botArgs = (args: ReadonlyArray<string>, options: BotOptions) => [
+  ...(options.nodeFlags ?? []),
+  ...(options.via === "source" ? ["--import", "tsx", mainModule] : [bin]),
+  ...args
+]
+
+/** Starts the bot with `args` and only `env` (plus PATH and HOME); the caller ends it. */
+export const spawnBot = (args: ReadonlyArray<string>, env: Record<string, string> = {}, options: BotOptions = {}): Started =>
+  spawnProcess(process.execPath, botArgs(args, options), env, options)
+
+/** Starts the bot with `args` and only `env` (plus PATH and HOME); SIGKILLs its group at the end of the scope. */
+export const startBot = (args: ReadonlyArray<string>, env: Record<string, string> = {}, options: BotOptions = {}) =>
+  start(process.execPath, botArgs(args, options), env)
+
+/** How the process ended: its exit code, or the signal that ended it. */
+export const exited = (child: ChildProcess) =>
+  Effect.async<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((resume) => {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      return resume(Effect.succeed({ code: child.exitCode, signal: child.signalCode }))
+    }
+    child.once("exit", (code, signal) => resume(Effect.succeed({ code, signal })))
+  })
+
+/** The exit code once the process has ended (null when a signal ended it). */
+export const exitCode = (child: ChildProcess) => Effect.map(exited(child), (exit) => exit.code)
+
+/** Whether the process has ended. */
+export const ended = (child: ChildProcess) => child.exitCode !== null || child.signalCode !== null
+
+/** Runs `node bin/dialog-bot.mjs args` to its end. */
+export const runBin = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.scoped(Effect.gen(function*() {
+    const started = yield* startBot(args, env)
+    const code = yield* exitCode(started.child)
+    return { code, stdout: started.stdout(), stderr: started.stderr() }
+  }))
+
+/** Whether any process of the child's group (the child, or anything it started) still runs. */
+export const groupAlive = (child: ChildProcess): boolean => {
+  try {
+    process.kill(-(child.pid ?? 0), 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const killGroup = (child: ChildProcess): boolean => {
+  try {
+    return process.kill(-(child.pid ?? 0), "SIGKILL")
+  } catch {
+    return false
+  }
+}
+
+/** A port of 127.0.0.1 that was free a moment ago (released before the caller binds it). */
+export const freePort = Effect.async<number>((resume) => {
+  const probe = Net.createServer()
+  probe.listen(0, "127.0.0.1", () => {
+    const address = probe.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    probe.close(() => resume(Effect.succeed(port)))
+  })
+})
+
+const answersHealth = (port: number) =>
+  Effect.promise(() =>
+    fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false)
+  )
+
+/**
+ * Whether the process answers `GET /healthz` on `port` within `timeoutMs` (false at once when
+ * it has ended); asked every 50 ms on the real clock.
+ */
+export const untilHealthy = (started: Started, port: number, timeoutMs: number): Effect.Effect<boolean> =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      if (yield* answersHealth(port)) return true
+      if (ended(started.child) || Date.now() > deadline) return false
+      yield* realSleep(50)
+    }
+  })
