@@ -19,7 +19,7 @@ import { describe, expect, layer } from "@effect/vitest"
 import { Context, Effect, Layer, Scope } from "effect"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
-import { postgresForTests } from "../support/Postgres.ts"
+import { postgresForTests, whenReady } from "../support/Postgres.ts"
 import { realSleep } from "../support/realTime.ts"
 import { exitCode } from "../process/processes.ts"
 import {
@@ -93,7 +93,7 @@ const expected = (chats: ReadonlyArray<ReadonlyArray<{ readonly update_id: numbe
 const complete = (answered: ReadonlyArray<ReadonlyArray<number>>, wanted: ReadonlyArray<ReadonlyArray<number>>) =>
   answered.every((ids, i) => (wanted[i] ?? []).every((id) => ids.includes(id)))
 
-describe.skipIf(server._tag !== "Ready")("three serve replicas in cluster mode", () => {
+describe.skipIf(server._tag !== "Ready")(whenReady(server, "three serve replicas in cluster mode"), () => {
   layer(Layer.scoped(Replicas, setup), { timeout: "150 seconds", excludeTestServices: true })((it) => {
   it.effect("answer every update once, each chat in order", () =>
     Effect.gen(function*() {

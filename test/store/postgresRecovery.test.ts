@@ -20,13 +20,13 @@ import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
 import { TelegramRecorder, TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { answeredUpdate, defaultProfilePath, textMessage } from "../../src/testing/index.ts"
-import { postgresForTests } from "../support/Postgres.ts"
+import { postgresForTests, whenReady } from "../support/Postgres.ts"
 import { id } from "./contract.ts"
 
 const server = await postgresForTests("store_recovery")
 const stores = StoresPostgres({ url: Redacted.make(server._tag === "Ready" ? server.url : "postgres://127.0.0.1:1/none") })
 
-describe.skipIf(server._tag !== "Ready")("recovery from the inbox on PostgreSQL", () => {
+describe.skipIf(server._tag !== "Ready")(whenReady(server, "recovery from the inbox on PostgreSQL"), () => {
   const bot = botLayer<never, TelegramApi>({
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model: LanguageModelOffline,

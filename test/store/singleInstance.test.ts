@@ -12,7 +12,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
-import { postgresForTests } from "../support/Postgres.ts"
+import { postgresForTests, whenReady } from "../support/Postgres.ts"
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "holdStores.ts")
 
@@ -100,7 +100,7 @@ describe("a second process on the same store", () => {
 })
 
 const postgres = await postgresForTests("single_instance")
-describe.skipIf(postgres._tag !== "Ready")("a second process on the same PostgreSQL database", () => {
+describe.skipIf(postgres._tag !== "Ready")(whenReady(postgres, "a second process on the same PostgreSQL database"), () => {
   const url = postgres._tag === "Ready" ? postgres.url : ""
   it("PostgreSQL: refused with one line; a killed holder does not block the restart", sharingStory(
     { STORE: "postgres", DATABASE_URL: url },
