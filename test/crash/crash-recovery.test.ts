@@ -93,6 +93,11 @@ describe("crash recovery", () => {
       // The kill landed mid-run: some updates were still unanswered.
       expect(answeredFirst.size).toBeLessThan(updates.length)
 
+      // What the kill left in the inbox: pending entries and how much of their reply went out.
+      const leftPending = await Effect.runPromise(
+        Effect.flatMap(Inbox, (inbox) => inbox.pending()).pipe(Effect.provide(StoresSqlite({ path: join(dir, "db", "bot.sqlite"), busyTimeout: "5 seconds" })))
+      )
+
       // Second run on the same database, at full speed.
       const secondSent = join(dir, "sent-2.jsonl")
       const second = start(dir, secondSent, 0)
@@ -106,9 +111,13 @@ describe("crash recovery", () => {
       // Every update has its reply, from one run or the other.
       const answered = new Set([...answeredFirst, ...afterRestart.map((l) => l.update_id)])
       expect([...answered].sort()).toEqual(updates.map((u) => u.update_id).sort())
-      // The restart answered exactly what the kill left unanswered (or unconfirmed), chat by chat in order.
+      // The restart answered exactly what the kill left pending with nothing of its reply sent
+      // (unanswered, or sent but not yet recorded as sent), each once, chat by chat in order.
+      const restartIds = afterRestart.map((l) => l.update_id)
+      expect(restartIds.length).toBe(new Set(restartIds).size)
+      expect([...restartIds].sort()).toEqual(leftPending.filter((e) => e.delivered === 0).map((e) => e.updateId).sort())
       for (const u of updates) {
-        if (!answeredFirst.has(u.update_id)) expect(afterRestart.some((l) => l.update_id === u.update_id)).toBe(true)
+        if (!answeredFirst.has(u.update_id)) expect(restartIds).toContain(u.update_id)
       }
       for (const chat of chats) {
         const order = afterRestart.filter((l) => l.chat_id === chat).map((l) => l.update_id)
