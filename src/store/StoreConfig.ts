@@ -92,7 +92,8 @@ export type YdbCredentials =
   | { readonly _tag: "Anonymous" }
   | { readonly _tag: "Static"; readonly user: string; readonly password: Redacted.Redacted }
   | { readonly _tag: "AccessToken"; readonly token: Redacted.Redacted }
-  | { readonly _tag: "Metadata" }
+  /** `endpoint`: where the token is fetched; the cloud's metadata service unless given (tests give their own). */
+  | { readonly _tag: "Metadata"; readonly endpoint?: string }
 
 const YdbCredentialsConfig: Config.Config<YdbCredentials> = Config.all({
   user: Config.option(Config.string("YDB_USER")),
@@ -106,6 +107,8 @@ const YdbCredentialsConfig: Config.Config<YdbCredentials> = Config.all({
         ? Either.right({ _tag: "Static", user: user.value, password: password.value })
         : Either.left(ConfigError.MissingData(["YDB_PASSWORD"], "YDB_USER is set without YDB_PASSWORD"))
     }
+    // A password alone would otherwise connect anonymously, as if no credential were configured.
+    if (Option.isSome(password)) return Either.left(ConfigError.MissingData(["YDB_USER"], "YDB_PASSWORD is set without YDB_USER"))
     if (Option.isSome(token)) return Either.right({ _tag: "AccessToken", token: token.value })
     if (metadata) return Either.right({ _tag: "Metadata" })
     return Either.right({ _tag: "Anonymous" })

@@ -21,7 +21,7 @@ import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
 import { textMessage } from "../../src/testing/index.ts"
 import { id } from "../store/contract.ts"
 import { freePort } from "../support/BotProcess.ts"
-import { postgresForTests } from "../support/Postgres.ts"
+import { postgresForTests, whenReady } from "../support/Postgres.ts"
 import { eventually } from "../support/realTime.ts"
 
 const server = await postgresForTests("cluster_queue")
@@ -74,7 +74,7 @@ const jobOf = (update: ReturnType<typeof textMessage>) =>
 const runIds = (runs: ReadonlyArray<UpdateJob>, chat?: number) =>
   runs.filter((job) => chat === undefined || job.key === `chat:${chat}`).map((job) => Number(job.updateId))
 
-describe.skipIf(server._tag !== "Ready")("ChatQueueCluster on PostgreSQL", () => {
+describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on PostgreSQL"), () => {
   it.live("runs each chat's updates once each and in order; a second send of an update is not run again", () => {
     const { layer, runs } = makeRuns()
     return Effect.gen(function*() {

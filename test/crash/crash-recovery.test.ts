@@ -66,7 +66,8 @@ const waitUntil = async (condition: () => boolean, timeoutMs: number) => {
 /**
  * The replay of `dir/updates.jsonl`: a first run with slow dialogs (250 ms a model call),
  * SIGKILLed as soon as its first replies are out, then a second run on the same database at
- * full speed, to its end. What each run sent.
+ * full speed, to its end. What each run sent, and what the kill left pending in the inbox
+ * (with how much of each reply went out).
  */
 const killedThenRestarted = async (dir: string, env: Record<string, string> = {}) => {
   const runs: Array<Started> = []
@@ -79,12 +80,15 @@ const killedThenRestarted = async (dir: string, env: Record<string, string> = {}
     first.child.kill("SIGKILL")
     expect(someAnswered).toBe(true)
     expect(await firstExit).toEqual({ code: null, signal: "SIGKILL" })
+    const leftPending = await Effect.runPromise(
+      Effect.flatMap(Inbox, (inbox) => inbox.pending()).pipe(Effect.provide(StoresSqlite({ path: join(dir, "db", "bot.sqlite"), busyTimeout: "5 seconds" })))
+    )
 
     const secondSent = join(dir, "sent-2.jsonl")
     const second = start(dir, secondSent, 0, env)
     runs.push(second)
     expect(await Effect.runPromise(exited(second.child)), second.output()).toEqual({ code: 0, signal: null })
-    return { beforeKill: readSent(firstSent), afterRestart: readSent(secondSent) }
+    return { beforeKill: readSent(firstSent), afterRestart: readSent(secondSent), leftPending }
   } finally {
     for (const run of runs) if (!ended(run.child)) run.child.kill("SIGKILL")
   }
@@ -110,7 +114,7 @@ describe("crash recovery", () => {
 
       // First run: slow dialogs; killed as soon as the first replies are out. Second run on
       // the same database, at full speed.
-      const { beforeKill, afterRestart } = await killedThenRestarted(dir)
+      const { afterRestart, beforeKill, leftPending } = await killedThenRestarted(dir)
       const answeredFirst = new Set(beforeKill.map((l) => l.update_id))
       // The kill landed mid-run: some updates were still unanswered.
       expect(answeredFirst.size).toBeLessThan(updates.length)
@@ -118,9 +122,13 @@ describe("crash recovery", () => {
       // Every update has its reply, from one run or the other.
       const answered = new Set([...answeredFirst, ...afterRestart.map((l) => l.update_id)])
       expect([...answered].sort()).toEqual(updates.map((u) => u.update_id).sort())
-      // The restart answered exactly what the kill left unanswered (or unconfirmed), chat by chat in order.
+      // The restart answered exactly what the kill left pending with nothing of its reply sent
+      // (unanswered, or sent but not yet recorded as sent), each once, chat by chat in order.
+      const restartIds = afterRestart.map((l) => l.update_id)
+      expect(restartIds.length).toBe(new Set(restartIds).size)
+      expect([...restartIds].sort()).toEqual(leftPending.filter((e) => e.delivered === 0).map((e) => e.updateId).sort())
       for (const u of updates) {
-        if (!answeredFirst.has(u.update_id)) expect(afterRestart.some((l) => l.update_id === u.update_id)).toBe(true)
+        if (!answeredFirst.has(u.update_id)) expect(restartIds).toContain(u.update_id)
       }
       for (const chat of chats) {
         const order = afterRestart.filter((l) => l.chat_id === chat).map((l) => l.update_id)

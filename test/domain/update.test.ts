@@ -29,7 +29,10 @@ describe("Update schema", () => {
     const result = Schema.decodeUnknownEither(Schema.parseJson(Update))(
       `{"update_id":1,"message":{"message_id":1,"date":1,"chat":{"id":9223372036854775807,"type":"private"}}}`
     )
-    expect(Either.isLeft(result)).toBe(true)
+    const error = Either.isLeft(result) ? result.left : undefined
+    expect(error?._tag).toBe("ParseError")
+    expect(error?.message).toContain("expected an integer exact in 64-bit-safe range")
+    expect(error?.message).toContain("[\"chat\"]")
   })
 
   it.effect("ignores unknown fields and decodes unknown update kinds", () =>

@@ -19,7 +19,7 @@ import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
 import { makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
-import { startWebhookServer } from "./support.ts"
+import { inFaultSuite, startWebhookServer } from "./support.ts"
 
 const full = process.env["FAULTS_FULL"] === "1"
 const total = full ? 20_000 : 1_000
@@ -126,17 +126,20 @@ describe("overload", () => {
       expect(statuses.get(200)).toBe(total)
       expect(pending).toBe(total)
       expect(outstanding).toBe(total)
-      // Acknowledgements do not wait for dialogs: even the slowest is far below any dialog deadline.
-      expect(pct(0.99)).toBeLessThan(2_000)
-      // Memory: the decoded updates in memory are capped; each further update costs its id only.
-      // (A decoded update with its text is several KB; the bound allows well under 1 KB each.)
-      if (typeof (globalThis as { gc?: unknown }).gc === "function") {
+      if (inFaultSuite) {
+        // Acknowledgements do not wait for dialogs: even the slowest is far below any dialog deadline.
+        expect(pct(0.99)).toBeLessThan(2_000)
+        // Memory: the decoded updates in memory are capped; each further update costs its id only.
+        // (A decoded update with its text is several KB; the bound allows well under 1 KB each.)
+        // Measured after a full collection, which the fault suite's config exposes (--expose-gc).
+        expect(typeof (globalThis as { gc?: unknown }).gc, "the fault suite runs with --expose-gc").toBe("function")
         expect(heapAfter - heapBefore).toBeLessThan(16 + (total * 1024) / (1024 * 1024))
       }
 
       // Shutdown with everything queued: the deadline interrupts, the scope closes, nothing is left.
       const closeStarted = Date.now()
       yield* Scope.close(scope, Exit.void)
-      expect(Date.now() - closeStarted).toBeLessThan(10_000)
+      const closeMs = Date.now() - closeStarted
+      if (inFaultSuite) expect(closeMs).toBeLessThan(10_000)
     }).pipe(Logger.withMinimumLogLevel(LogLevel.Error)), 240_000)
 })

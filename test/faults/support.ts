@@ -14,6 +14,13 @@ import { Inbox } from "../../src/store/Inbox.ts"
 import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
 import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 
+/**
+ * Whether this is a run of the fault suite (`npm run test:faults`, its own config): only there
+ * are bounds on real time (latencies, shutdown times) and memory asserted. In `npm test`, on a
+ * machine shared with other work, the same scenarios check what happened, not how fast.
+ */
+export const inFaultSuite = process.env["FAULT_SUITE"] === "1"
+
 /** A small seeded generator (mulberry32): the same seed gives the same faults. */
 export const seededRandom = (seed: number) => {
   let a = seed >>> 0

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
-import { Cause, Duration, Effect, HashMap, Layer, Logger, LogLevel, Metric, Option } from "effect"
-import type { TelegramId } from "../../src/domain/Update.ts"
+import { Cause, Chunk, Duration, Effect, HashMap, Layer, Logger, LogLevel, Metric, Option, TestClock } from "effect"
+import { decodeUpdate, type TelegramId } from "../../src/domain/Update.ts"
 import type { MediaConfigShape } from "../../src/media/MediaConfig.ts"
 import { mediaItems } from "../../src/media/MediaTurn.ts"
 import { withTags } from "../../src/observability/Metrics.ts"
@@ -25,7 +25,7 @@ import {
   textMessage,
   textsTo
 } from "../../src/testing/index.ts"
-import { type FakeBotApi, makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
+import { eventually, type FakeBotApi, makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
 import { type FakeOpenAi, type FakeRequest, llmConfigFor, makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/media/${name}`, import.meta.url))
@@ -214,6 +214,40 @@ describe("albums", () => {
       const synthesis = (yield* openAi.requests).filter((r) => !isClassify(r)).at(-1)!
       expect(synthesis.images).toHaveLength(3)
     }))
+  it.scoped("a part that arrives late, while the last part so far waits out the album window, joins the album", () =>
+    Effect.gen(function*() {
+      const { botApi, openAi } = yield* fakes("All three are in stock.")
+      yield* albumFiles(botApi)
+      const window = Duration.seconds(10)
+      yield* Effect.gen(function*() {
+        const dispatcher = yield* Dispatcher
+        const submit = (raw: RawUpdate) =>
+          Effect.flatMap(decodeUpdate(raw), (update) => dispatcher.submit({ json: JSON.stringify(raw), update }))
+        /** Until a sleep of the album window, from now, is on the test clock: the last part so far waits in it. */
+        const inWindow = Effect.gen(function*() {
+          const wakeAt = (yield* TestClock.currentTimeMillis) + Duration.toMillis(window)
+          yield* eventually(TestClock.sleeps(), (sleeps) => Chunk.some(sleeps, (s) => s === wakeAt), "30 seconds")
+        })
+        const [first, second, third] = updates.album
+        yield* submit(first!)
+        yield* submit(second!)
+        yield* inWindow
+        // The third part comes in while the second waits: recorded at once, run after it.
+        yield* submit(third!)
+        yield* TestClock.adjust(window)
+        // The second found the third and settled without an answer; the third waits its own window.
+        yield* inWindow
+        yield* TestClock.adjust(window)
+        yield* dispatcher.awaitIdle
+        const sent = yield* (yield* TelegramRecorder).sent
+        expect(textsTo(sent, chat)).toEqual(["All three are in stock."])
+        expect(answeredBy(sent)).toEqual([700_013])
+        expect(yield* (yield* Inbox).pending()).toEqual([])
+      }).pipe(Effect.provide(botFor(botApi, openAi, { albumWindow: window })))
+      const synthesis = (yield* openAi.requests).filter((r) => !isClassify(r)).at(-1)!
+      expect(synthesis.images).toEqual([pngDataUrl, pngDataUrl, pngDataUrl])
+    }))
+
   it.scopedLive("a later part settled without running (dropped by flood protection) does not take the answer away", () =>
     Effect.gen(function*() {
       const { botApi, openAi } = yield* fakes("Both are in stock.")

@@ -14,23 +14,25 @@ describe("TimeSlicedScheduler", () => {
   })
 
   it("lets timers and I/O callbacks run while fibers keep the CPU busy", async () => {
-    let ticks = 0
-    const timer = setInterval(() => ticks++, 1)
-    // Eight fibers that each burn the CPU in many small steps for ~300 ms.
+    // Eight fibers burn the CPU in small steps until a timer callback has run: with the default
+    // scheduler the timer could not fire while they run, and they would spin to their cap.
+    let fired = false
+    const timer = setTimeout(() => (fired = true), 1)
+    const capMillis = 10_000
     const busy = Effect.gen(function*() {
-      const until = performance.now() + 300
-      while (performance.now() < until) {
+      const cap = performance.now() + capMillis
+      while (!fired && performance.now() < cap) {
         const spin = performance.now() + 0.2
         while (performance.now() < spin) { /* a slice of work */ }
         yield* Effect.yieldNow()
       }
+      return fired
     })
     const program = Effect.all(Array.from({ length: 8 }, () => busy), { concurrency: "unbounded" }).pipe(
       Effect.withScheduler(new TimeSlicedScheduler(2))
     )
-    await Effect.runPromise(program)
-    clearInterval(timer)
-    // With the default scheduler the timer would not fire at all while the fibers run.
-    expect(ticks).toBeGreaterThan(20)
+    const sawTimer = await Effect.runPromise(program)
+    clearTimeout(timer)
+    expect(sawTimer).toEqual(Array.from({ length: 8 }, () => true))
   })
 })

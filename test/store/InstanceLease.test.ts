@@ -92,7 +92,7 @@ describe("singleInstance", () => {
 
 /** The lease's own rules, on a store. */
 const leaseContract = (name: string, layer: Layer.Layer<InstanceLease, unknown>, skip?: string) =>
-  describe.skipIf(skip !== undefined)(`the lease on ${name}`, () => {
+  describe.skipIf(skip !== undefined)(skip === undefined ? `the lease on ${name}` : `the lease on ${name} (skipped: ${skip})`, () => {
     it.live("one holder at a time; renew and take-over only by the right holder; release frees it", () =>
       Effect.gen(function*() {
         const lease = yield* InstanceLease

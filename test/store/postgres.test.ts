@@ -16,7 +16,7 @@ import { clientColumns, decodeClients } from "../../src/store/rows.ts"
 import { SqlDialect } from "../../src/store/sql/SqlDialect.ts"
 import { PostgresConfig, StoreKind } from "../../src/store/StoreConfig.ts"
 import { migrateConfigured } from "../../src/store/Stores.ts"
-import { cannotCreateDatabase, databaseOn, postgresForTests } from "../support/Postgres.ts"
+import { cannotCreateDatabase, databaseOn, postgresForTests, whenReady } from "../support/Postgres.ts"
 import { id, storeContract } from "./contract.ts"
 
 const server = await postgresForTests("store_postgres")
@@ -70,7 +70,7 @@ describe("PostgreSQL settings", () => {
     }))
 })
 
-describe.skipIf(skip !== undefined)("PostgreSQL database", () => {
+describe.skipIf(skip !== undefined)(whenReady(server, "PostgreSQL database"), () => {
   it.effect("64-bit integers come out of pg exact; one a number cannot hold fails to decode, never a wrong id", () =>
     Effect.gen(function*() {
       const sql = yield* PgClient.PgClient
@@ -162,7 +162,7 @@ describe("PostgreSQL at start", () => {
       expect(error.message).not.toContain("s3cret")
     }))
 
-  it.effect.skipIf(skip !== undefined)("a database that does not exist fails with a StoreError naming it", () =>
+  it.effect.skipIf(skip !== undefined)(whenReady(server, "a database that does not exist fails with a StoreError naming it"), () =>
     Effect.gen(function*() {
       const missing = new URL(url)
       missing.pathname = "/no_such_database"
@@ -171,7 +171,7 @@ describe("PostgreSQL at start", () => {
       expect(error.message).toContain("does not exist")
     }))
 
-  it.effect.skipIf(skip !== undefined)("the client is an @effect/sql-pg PgClient on the URL", () =>
+  it.effect.skipIf(skip !== undefined)(whenReady(server, "the client is an @effect/sql-pg PgClient on the URL"), () =>
     Effect.gen(function*() {
       const client = yield* PgClient.PgClient
       expect(client.config.database).toBe(new URL(url).pathname.slice(1))
@@ -179,7 +179,7 @@ describe("PostgreSQL at start", () => {
 })
 
 describe("the tests' own database", () => {
-  it.live.skipIf(skip !== undefined)("a TEST_DATABASE_URL whose role may not create databases is refused in one line, its database untouched", () =>
+  it.live.skipIf(skip !== undefined)(whenReady(server, "a TEST_DATABASE_URL whose role may not create databases is refused in one line, its database untouched"), () =>
     Effect.gen(function*() {
       const sql = yield* PgClient.PgClient
       const role = `no_createdb_${process.pid}`

@@ -46,7 +46,9 @@ export const recoveryContract = (
   database: Effect.Effect<Layer.Layer<Stores, StoreError>, never, Scope.Scope>,
   options: ContractOptions = {}
 ) =>
-  describe.skipIf(options.skip !== undefined)(`recovery from the inbox on ${name}`, () => {
+  describe.skipIf(options.skip !== undefined)(
+    options.skip === undefined ? `recovery from the inbox on ${name}` : `recovery from the inbox on ${name} (skipped: ${options.skip})`,
+    () => {
     it.scoped("the next start re-runs every pending update in per-chat order, before new updates; what was delivered is not sent again", () =>
       Effect.gen(function*() {
         const stores = yield* database

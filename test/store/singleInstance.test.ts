@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
 import { postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
 import { spawnProcess } from "../support/BotProcess.ts"
-import { postgresForTests } from "../support/Postgres.ts"
+import { postgresForTests, whenReady } from "../support/Postgres.ts"
 
 const script = join(dirname(fileURLToPath(import.meta.url)), "holdStores.ts")
 
@@ -95,7 +95,7 @@ describe("a second process on the same store", () => {
 })
 
 const postgres = await postgresForTests("single_instance")
-describe.skipIf(postgres._tag !== "Ready")("a second process on the same PostgreSQL database", () => {
+describe.skipIf(postgres._tag !== "Ready")(whenReady(postgres, "a second process on the same PostgreSQL database"), () => {
   const url = postgres._tag === "Ready" ? postgres.url : ""
   it("PostgreSQL: refused with one line; a killed holder does not block the restart", sharingStory(
     { STORE: "postgres", DATABASE_URL: url },

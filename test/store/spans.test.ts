@@ -20,7 +20,7 @@ import { clientColumns } from "../../src/store/rows.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { StoresYdb } from "../../src/store/ydb/YdbStores.ts"
 import { type FakeYdb, rows, startFakeYdb } from "../support/FakeYdb.ts"
-import { postgresForTests } from "../support/Postgres.ts"
+import { postgresForTests, whenReady } from "../support/Postgres.ts"
 import { id } from "./contract.ts"
 
 /** Runs two store calls inside a span `test` on the instrumented stores; returns the spans of its trace. */
@@ -71,7 +71,7 @@ describe("store spans", () => {
       expect(others.every((s) => s.name === "sql.execute" && callIds.has(s.parentSpanContext?.spanId ?? ""))).toBe(true)
     }))
 
-  it.effect.skipIf(postgres._tag !== "Ready")("PostgreSQL: one span per call, with the database and the table; statements below it are @effect/sql's", () =>
+  it.effect.skipIf(postgres._tag !== "Ready")(whenReady(postgres, "PostgreSQL: one span per call, with the database and the table; statements below it are @effect/sql's"), () =>
     Effect.gen(function*() {
       const url = postgres._tag === "Ready" ? postgres.url : ""
       const spans = yield* spansOf(StoresPostgres({ url: Redacted.make(url) }))

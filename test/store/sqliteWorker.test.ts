@@ -12,7 +12,7 @@ import { Worker } from "node:worker_threads"
 import { existsSync, mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Context, Duration, Effect, Fiber, Layer, Option, Tracer } from "effect"
+import { Context, Deferred, Duration, Effect, Fiber, FiberStatus, Layer, Option, Tracer } from "effect"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { ConversationState } from "../../src/store/ConversationState.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
@@ -46,18 +46,44 @@ const count = (sql: SqlClient.SqlClient, n: number) =>
   )
 
 /**
- * Runs the effect while a 1 ms interval timer ticks on the main thread; returns the effect's
- * result and how many ticks fired meanwhile.
+ * Runs the effect with a callback queued on the event loop just before it starts; returns the
+ * effect's result and whether the callback ran before the effect ended (the loop kept turning).
  */
-const ticksDuring = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.acquireUseRelease(
-    Effect.sync(() => {
-      const state = { ticks: 0, timer: setInterval(() => state.ticks++, 1) }
-      return state
-    }),
-    (state) => Effect.map(effect, (result) => ({ result, ticks: state.ticks })),
-    (state) => Effect.sync(() => clearInterval(state.timer))
-  )
+const loopTurnedDuring = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    let turned = false
+    const queued = setImmediate(() => (turned = true))
+    const result = yield* Effect.ensuring(effect, Effect.sync(() => clearImmediate(queued)))
+    return { result, turnedBeforeEnd: turned }
+  })
+
+/**
+ * A transaction of another fiber that inserts `x`, then stays open until `release` and rolls
+ * back; returned once its insert is done.
+ */
+const openTransaction = (sql: SqlClient.SqlClient, x: number) =>
+  Effect.gen(function*() {
+    const inserted = yield* Deferred.make<void>()
+    const released = yield* Deferred.make<void>()
+    const fiber = yield* Effect.fork(sql.withTransaction(
+      Effect.gen(function*() {
+        yield* sql`INSERT INTO t (x) VALUES (${x})`
+        yield* Deferred.succeed(inserted, undefined)
+        yield* Deferred.await(released)
+        return yield* Effect.fail("roll back" as const)
+      })
+    ))
+    yield* Deferred.await(inserted)
+    return { fiber, release: Deferred.succeed(released, undefined) }
+  })
+
+/** Forks `effect` and returns its fiber once it has stopped running: waiting (on the connection, the worker) or done. */
+const forkUntilWaiting = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const fiber = yield* Effect.fork(effect)
+    while (FiberStatus.isRunning(yield* fiber.status)) yield* Effect.yieldNow()
+    return fiber
+  })
 
 const stoppedMessage = (e: SqlError.SqlError) => ({ tag: e._tag, message: e.message, cause: String(e.cause) })
 
@@ -65,18 +91,19 @@ describe("SQLite in a worker thread", () => {
   it.scopedLive("the event loop keeps turning while the worker runs a long statement; in-thread it stops", () =>
     Effect.gen(function*() {
       const n = 3_000_000
-      const inWorker = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => ticksDuring(count(sql, n))).pipe(
+      const inWorker = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => loopTurnedDuring(count(sql, n))).pipe(
         Effect.provide(workerClient(":memory:"))
       )
-      const inThread = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => ticksDuring(count(sql, n))).pipe(
+      const inThread = yield* Effect.flatMap(SqlClient.SqlClient, (sql) => loopTurnedDuring(count(sql, n))).pipe(
         Effect.provide(SqliteClient.layer({ filename: ":memory:" }))
       )
       expect(inWorker.result).toBe(n)
       expect(inThread.result).toBe(n)
-      // The statement takes hundreds of milliseconds: the timer fires many times during it in
-      // the worker case, and not at all while better-sqlite3 holds the main thread.
-      expect(inWorker.ticks).toBeGreaterThanOrEqual(20)
-      expect(inThread.ticks).toBe(0)
+      // The statement takes hundreds of milliseconds: in the worker case the queued callback runs
+      // while it does (the answer comes back as a later event); better-sqlite3 holds the main
+      // thread until the statement ends, so the callback can only run after.
+      expect(inWorker.turnedBeforeEnd).toBe(true)
+      expect(inThread.turnedBeforeEnd).toBe(false)
     }), 30_000)
 
   it.scopedLive("a worker that dies fails the statements waiting on it with a SqlError; the next statement gets a new worker", () =>
@@ -87,8 +114,7 @@ describe("SQLite in a worker thread", () => {
         const sql = yield* SqlClient.SqlClient
         yield* sql`CREATE TABLE t (x INTEGER)`
         yield* sql`INSERT INTO t (x) VALUES (${1})`
-        const long = yield* Effect.fork(count(sql, 2_000_000))
-        yield* Effect.sleep("50 millis")
+        const long = yield* forkUntilWaiting(count(sql, 2_000_000))
         yield* client.terminateWorker
         const error = yield* Effect.flip(Fiber.join(long))
         expect(stoppedMessage(error)).toEqual({
@@ -112,11 +138,9 @@ describe("SQLite in a worker thread", () => {
         const client = yield* SqliteWorkerClient.SqliteWorkerClient
         const clients = yield* ClientStore
         yield* clients.getOrCreate({ id: id(6021488832), firstName: "Anna" })
-        const long = yield* Effect.fork(count(client, 2_000_000))
-        yield* Effect.sleep("50 millis")
+        const long = yield* forkUntilWaiting(count(client, 2_000_000))
         // Queued behind the long statement in the same worker.
-        const get = yield* Effect.fork(clients.get(id(6021488832)))
-        yield* Effect.sleep("100 millis")
+        const get = yield* forkUntilWaiting(clients.get(id(6021488832)))
         yield* client.terminateWorker
         yield* Effect.flip(Fiber.join(long))
         const error = yield* Effect.flip(Fiber.join(get))
@@ -204,17 +228,11 @@ describe("SQLite in a worker thread", () => {
         expect(yield* sql`SELECT x FROM t ORDER BY x`).toEqual([{ x: 1 }, { x: 2 }])
 
         // A statement outside the transaction does not see its writes, nor run inside it.
-        const inside = yield* Effect.fork(sql.withTransaction(
-          Effect.gen(function*() {
-            yield* sql`INSERT INTO t (x) VALUES (${5})`
-            yield* Effect.sleep("100 millis")
-            return yield* Effect.fail("roll back" as const)
-          })
-        ))
-        yield* Effect.sleep("20 millis")
-        const outside = yield* sql`SELECT count(*) AS n FROM t`
-        expect(outside).toEqual([{ n: 2 }])
-        expect(yield* Effect.flip(Fiber.join(inside))).toBe("roll back")
+        const inside = yield* openTransaction(sql, 5)
+        const outside = yield* forkUntilWaiting(sql`SELECT count(*) AS n FROM t`)
+        yield* inside.release
+        expect(yield* Fiber.join(outside)).toEqual([{ n: 2 }])
+        expect(yield* Effect.flip(Fiber.join(inside.fiber))).toBe("roll back")
       }).pipe(Effect.provide(workerClient(path)))
     }), 30_000)
 
@@ -243,16 +261,11 @@ describe("SQLite in a worker thread", () => {
         expect(yield* direct(client.run(sql`SELECT x FROM t`))).toEqual([{ x: 1 }])
 
         // Beside another fiber's open transaction: it waits, and is not rolled back with it.
-        const other = yield* Effect.fork(sql.withTransaction(
-          Effect.gen(function*() {
-            yield* sql`INSERT INTO t (x) VALUES (${5})`
-            yield* Effect.sleep("100 millis")
-            return yield* Effect.fail("roll back" as const)
-          })
-        ))
-        yield* Effect.sleep("20 millis")
-        yield* direct(client.run(sql`INSERT INTO t (x) VALUES (${6})`))
-        expect(yield* Effect.flip(Fiber.join(other))).toBe("roll back")
+        const other = yield* openTransaction(sql, 5)
+        const beside = yield* forkUntilWaiting(direct(client.run(sql`INSERT INTO t (x) VALUES (${6})`)))
+        yield* other.release
+        yield* Fiber.join(beside)
+        expect(yield* Effect.flip(Fiber.join(other.fiber))).toBe("roll back")
         expect(yield* direct(client.run(sql`SELECT x FROM t ORDER BY x`))).toEqual([{ x: 1 }, { x: 6 }])
 
         // With tracing on, a statement keeps its @effect/sql span.

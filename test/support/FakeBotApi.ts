@@ -31,6 +31,8 @@ export type FakeReply =
   }
   | { readonly status: number; readonly body: string; readonly contentType?: string }
   | { readonly delayMs: number; readonly then: FakeReply }
+  /** Answered when `until` resolves (a latch the test opens). */
+  | { readonly until: Promise<unknown>; readonly then: FakeReply }
   | { readonly hang: true }
   /** The connection is destroyed without an answer (a reset). */
   | { readonly reset: true }
@@ -101,7 +103,7 @@ const parseParams = Schema.decodeUnknownEither(
 const conflict = "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 
 const faultKind = (reply: FakeReply): string =>
-  "reset" in reply ? "reset" : "hang" in reply ? "hang" : "delayMs" in reply ? "delay" : "error" in reply ? String(reply.error) : "status" in reply ? String(reply.status) : "result"
+  "reset" in reply ? "reset" : "hang" in reply ? "hang" : "delayMs" in reply ? "delay" : "until" in reply ? "held" : "error" in reply ? String(reply.error) : "status" in reply ? String(reply.status) : "result"
 
 export const makeFakeBotApi = (
   options: {
@@ -155,6 +157,10 @@ export const makeFakeBotApi = (
       if ("delayMs" in scripted) {
         const timer = setTimeout(() => reply(res, scripted.then), scripted.delayMs)
         res.on("close", () => clearTimeout(timer))
+        return
+      }
+      if ("until" in scripted) {
+        void scripted.until.then(() => reply(res, scripted.then))
         return
       }
       if ("result" in scripted) return sendOk(res, scripted.result)

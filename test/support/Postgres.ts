@@ -32,6 +32,10 @@ export type TestPostgres =
   }
   | { readonly _tag: "Unavailable"; readonly reason: string }
 
+/** A title for tests that need the server: when it is unavailable, the title says why they are skipped and what would run them. */
+export const whenReady = (server: TestPostgres, title: string) =>
+  server._tag === "Ready" ? title : `${title} (skipped: ${server.reason})`
+
 const run = promisify(execFile)
 
 const inCi = () => process.env["CI"] === "true" || process.env["CI"] === "1"

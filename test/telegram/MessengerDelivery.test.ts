@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Fiber, Layer, Logger, Metric, Option } from "effect"
+import { Context, Duration, Effect, Fiber, FiberStatus, Layer, Logger, Metric, Option } from "effect"
 import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../../src/domain/CurrentUpdate.ts"
 import { StoreError } from "../../src/domain/errors.ts"
 import type { TelegramId } from "../../src/domain/Update.ts"
@@ -59,11 +59,26 @@ describe("Messenger delivery ledger (what a re-run after a crash does not send a
     return { faultPlan, heal: () => (refusing = false) }
   }
 
-  /** The message "slow" is answered after 400 ms, the others at once. */
-  const slowAnswer: FaultPlan = (call) =>
-    call.method === "sendMessage" && call.params["text"] === "slow"
-      ? { delayMs: 400, then: { result: { message_id: 1, date: 0, chat: { id: chat, type: "private" }, text: "slow" } } }
-      : undefined
+  /**
+   * The message "slow" is answered when `release` is called, the others at once; `sentBeforeRelease`
+   * lists the other texts the fake received while "slow" was still unanswered.
+   */
+  const slowAnswer = () => {
+    let release = (): void => undefined
+    const released = new Promise<void>((resolve) => (release = resolve))
+    let open = true
+    void released.then(() => (open = false))
+    const sentBeforeRelease: Array<string> = []
+    const faultPlan: FaultPlan = (call) => {
+      if (call.method !== "sendMessage") return undefined
+      if (call.params["text"] !== "slow") {
+        if (open) sentBeforeRelease.push(String(call.params["text"]))
+        return undefined
+      }
+      return { until: released, then: { result: { message_id: 1, date: 0, chat: { id: chat, type: "private" }, text: "slow" } } }
+    }
+    return { faultPlan, release: Effect.sync(() => release()), sentBeforeRelease }
+  }
 
   it.scopedLive("each part is recorded once Telegram accepts it; a re-run sends only the parts not recorded", () =>
     Effect.gen(function*() {
@@ -168,8 +183,9 @@ describe("Messenger delivery ledger (what a re-run after a crash does not send a
       // Each record takes a while; the sends Telegram has seen when it ends are noted.
       const seenAtRecord: Array<number> = []
       let sends: Effect.Effect<number> = Effect.succeed(0)
+      const held = slowAnswer()
       const { fake, inbox, messenger } = yield* ledgerOver({
-        faultPlan: slowAnswer,
+        faultPlan: held.faultPlan,
         wrapInbox: (operation, effect) =>
           operation === "markDelivered"
             ? Effect.zipLeft(effect, Effect.flatMap(Effect.sleep("150 millis"), () => Effect.map(sends, (n) => void seenAtRecord.push(n))))
@@ -184,6 +200,8 @@ describe("Messenger delivery ledger (what a re-run after a crash does not send a
       // Another chat's update is not held behind the slow send (no global slot).
       expect(yield* messenger.reply(43 as TelegramId, "overlaps").pipe(asUpdate(makeDelivery(0), other))).toBe(1)
       expect(slow.unsafePoll()).toBeNull()
+      expect(held.sentBeforeRelease).toEqual(["overlaps"])
+      yield* held.release
       expect(yield* Fiber.join(slow)).toBe(1)
       // Within the chat: each part goes out only after the previous one's record is written.
       seenAtRecord.length = 0
@@ -196,20 +214,23 @@ describe("Messenger delivery ledger (what a re-run after a crash does not send a
   it.scopedLive("with a global cap of one, sends of dispatched updates hold an in-doubt slot each; other sends do not wait for one", () =>
     Effect.gen(function*() {
       const other = 7002 as TelegramId
+      const held = slowAnswer()
       const { fake, inbox, messenger } = yield* ledgerOver({
         send: { sendsInDoubt: 1 },
-        faultPlan: slowAnswer
+        faultPlan: held.faultPlan
       })
       yield* inbox.record({ updateId: other, chatId: 43 as TelegramId, payload: "{}" })
       const slow = yield* Effect.fork(messenger.reply(chat, "slow").pipe(asUpdate(makeDelivery(0))))
       yield* fake.waitForCalls("sendMessage", 1)
       const queued = yield* Effect.fork(messenger.reply(43 as TelegramId, "queued").pipe(asUpdate(makeDelivery(0), other)))
+      while (FiberStatus.isRunning(yield* queued.status)) yield* Effect.yieldNow()
       // A send outside an update (nothing to record) goes at once.
       expect(yield* messenger.reply(44 as TelegramId, "free")).toBe(1)
-      yield* realSleep(100)
-      expect((yield* fake.calls("sendMessage")).map((c) => c.params["text"])).toEqual(["slow", "free"])
+      yield* held.release
       expect(yield* Fiber.join(slow)).toBe(1)
       expect(yield* Fiber.join(queued)).toBe(1)
+      // "queued" waited for the slot "slow" held until Telegram answered it; "free" did not.
+      expect(held.sentBeforeRelease).toEqual(["free"])
       expect((yield* fake.calls("sendMessage")).map((c) => c.params["text"])).toEqual(["slow", "free", "queued"])
       expect(yield* deliveredOf(inbox)).toEqual(Option.some(1))
       expect(yield* deliveredOf(inbox, other)).toEqual(Option.some(1))
@@ -218,15 +239,18 @@ describe("Messenger delivery ledger (what a re-run after a crash does not send a
   it.scopedLive("with a global cap of two, sends of different updates overlap", () =>
     Effect.gen(function*() {
       const other = 7002 as TelegramId
+      const held = slowAnswer()
       const { fake, inbox, messenger } = yield* ledgerOver({
         send: { sendsInDoubt: 2 },
-        faultPlan: slowAnswer
+        faultPlan: held.faultPlan
       })
       yield* inbox.record({ updateId: other, chatId: 43 as TelegramId, payload: "{}" })
       const slow = yield* Effect.fork(messenger.reply(chat, "slow").pipe(asUpdate(makeDelivery(0))))
       yield* fake.waitForCalls("sendMessage", 1)
       expect(yield* messenger.reply(43 as TelegramId, "overlaps").pipe(asUpdate(makeDelivery(0), other))).toBe(1)
       expect(slow.unsafePoll()).toBeNull()
+      expect(held.sentBeforeRelease).toEqual(["overlaps"])
+      yield* held.release
       expect(yield* Fiber.join(slow)).toBe(1)
     }))
 })

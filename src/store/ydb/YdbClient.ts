@@ -151,7 +151,7 @@ const credentialsProvider = (credentials: YdbCredentials, connectionString: stri
     case "AccessToken":
       return new AccessTokenCredentialsProvider({ token: Redacted.value(credentials.token) })
     case "Metadata":
-      return new MetadataCredentialsProvider()
+      return new MetadataCredentialsProvider(credentials.endpoint === undefined ? {} : { endpoint: credentials.endpoint })
   }
 }
 
@@ -180,14 +180,17 @@ export interface YdbConnectionOptions extends Pick<YdbConfig, "connectionString"
 const isSdkBackgroundFailure = (reason: unknown): boolean =>
   reason instanceof Error && (field(reason, "@@nice-grpc:ClientError") === true || reason.message === "No connection available")
 
+/** The guard's listener: drops the SDK's background failures, rethrows any other reason. */
+export const dropSdkBackgroundFailures = (reason: unknown): void => {
+  if (isSdkBackgroundFailure(reason)) return
+  throw reason
+}
+
 let rejectionGuardInstalled = false
 const installRejectionGuard = Effect.sync(() => {
   if (rejectionGuardInstalled) return
   rejectionGuardInstalled = true
-  process.on("unhandledRejection", (reason) => {
-    if (isSdkBackgroundFailure(reason)) return
-    throw reason
-  })
+  process.on("unhandledRejection", dropSdkBackgroundFailures)
 })
 
 /** The driver, ready: acquired with the scope, closed when it ends. */
