@@ -94,12 +94,12 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
       yield* inbox.markDelivered(id(1003), 2)
       for (const u of updates) yield* queue.submit(yield* jobOf(u))
       yield* queue.submit(yield* jobOf(updates[0]!))
-      yield* eventually(Effect.sync(() => runs.length), (n) => n >= 5, 3_000)
+      yield* eventually(Effect.sync(() => runs.length), (n) => n >= 5, "30 seconds")
       // A later update of the chat runs after anything sent before it: the second send of 1001 would show up first.
       const last = textMessage({ updateId: 1006, userId: anna, text: "thanks" })
       yield* record(last)
       yield* queue.submit(yield* jobOf(last))
-      yield* eventually(Effect.sync(() => runIds(runs)), (ids) => ids.includes(1006), 3_000)
+      yield* eventually(Effect.sync(() => runIds(runs)), (ids) => ids.includes(1006), "30 seconds")
 
       expect(runIds(runs, anna)).toEqual([1001, 1003, 1004, 1006])
       expect(runIds(runs, group)).toEqual([1002, 1005])
@@ -125,7 +125,7 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
       yield* queue.submit(yield* jobOf(settled))
       // 2001 and 2003 are pending: recover sends both (2002 is done and not among them).
       expect(yield* queue.recover).toBe(2)
-      yield* eventually(Effect.sync(() => runIds(runs, ben)), (ids) => ids.includes(2003), 3_000)
+      yield* eventually(Effect.sync(() => runIds(runs, ben)), (ids) => ids.includes(2003), "30 seconds")
       expect(runIds(runs, ben)).toEqual([2001, 2003])
       // Recovering again finds nothing pending.
       expect(yield* queue.recover).toBe(0)
@@ -147,7 +147,7 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
       yield* queue.submit(yield* jobOf(older))
       yield* record(last)
       yield* queue.submit(yield* jobOf(last))
-      yield* eventually(Effect.sync(() => runIds(runs, carl)), (ids) => ids.includes(4003), 3_000)
+      yield* eventually(Effect.sync(() => runIds(runs, carl)), (ids) => ids.includes(4003), "30 seconds")
       expect(runIds(runs, carl)).toEqual([4001, 4002, 4003])
     }).pipe(Effect.provide(clusterQueue(layer)))
   }, 60_000)
@@ -164,7 +164,7 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
         // All four came in at the same moment.
         yield* queue.submit({ ...(yield* jobOf(u)), queuedAt: 1_764_300_000_000 })
       }
-      yield* eventually(inbox.pendingCount, (n) => n === 0, 3_000)
+      yield* eventually(inbox.pendingCount, (n) => n === 0, "30 seconds")
       expect(runs.filter((job) => job.key === `chat:${dora}`).map((job) => [Number(job.updateId), job.flooded])).toEqual([
         [5001, false],
         [5002, false],
@@ -183,12 +183,12 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
       const u = textMessage({ updateId: 3001, userId: 42, text: "hello" })
       yield* record(u)
       yield* queue.submit(yield* jobOf(u))
-      yield* eventually(Effect.sync(() => runIds(runs)), (ids) => ids.includes(3001), 3_000)
+      yield* eventually(Effect.sync(() => runIds(runs)), (ids) => ids.includes(3001), "30 seconds")
       // Processed messages are marked so once the handler's reply is stored.
       yield* eventually(
         sql<{ readonly n: string }>`SELECT count(*) AS n FROM cluster_messages WHERE processed = false AND entity_type = 'Chat'`,
         (rows) => Number(rows[0]?.n) === 0,
-        3_000
+        "30 seconds"
       )
       // An unprocessed message (one due later, so that no runner takes it meanwhile) is kept.
       yield* sql`UPDATE cluster_messages SET processed = false, deliver_at = 9007199254740991 WHERE id = (SELECT max(id) FROM cluster_messages WHERE entity_type = 'Chat')`

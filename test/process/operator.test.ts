@@ -28,7 +28,7 @@ describe("operator details", () => {
       const port = yield* eventually(
         Effect.sync(() => /webhook server listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr())?.[1]),
         (found) => found !== undefined,
-        3_000
+        "30 seconds"
       ).pipe(Effect.map(Number))
       expect(yield* get(metricsPort, "/metrics")).toBe(200)
       expect(yield* get(port, "/metrics")).toBe(404)

@@ -13,7 +13,7 @@ const listeningPort = (bot: Started) =>
   eventually(
     Effect.sync(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr() + bot.stdout())?.[1]),
     (port) => port !== undefined,
-    3_000
+    "30 seconds"
   ).pipe(Effect.map(Number))
 
 const post = (port: number, body: unknown) =>

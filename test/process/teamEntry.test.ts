@@ -48,7 +48,7 @@ describe("a team's entry point (examples/order-status/main.ts)", () => {
         LOG_LEVEL: "warning"
       })
       yield* telegram.pushUpdates(textMessage({ userId: 100_000_001, text: "Where is my order NW-1001?", updateId: 1 }))
-      const texts = yield* eventually(telegram.sentTexts(100_000_001), (sent) => sent.length > 0, 30_000)
+      const texts = yield* eventually(telegram.sentTexts(100_000_001), (sent) => sent.length > 0, "30 seconds")
       expect(texts).toEqual(["Your order NW-1001 is on its way with DHL (JD0146000033)."])
 
       // The team's tool ran against the team's service: its result went back to the model.

@@ -50,10 +50,10 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
       const listening = yield* eventually(
         Effect.sync(() => /listening on (http:\/\/[^\s/]+)\/telegram\/webhook/.exec(bot.output())?.[1]),
         (base) => base !== undefined,
-        2_000
+        "20 seconds"
       )
       // The server listens first; the webhook is registered once Telegram has answered getMe.
-      yield* eventually(fake.webhookUrl, (url) => url === "https://bot.example.com/telegram/webhook", 1_000)
+      yield* eventually(fake.webhookUrl, (url) => url === "https://bot.example.com/telegram/webhook", "10 seconds")
       expect((yield* fake.calls("setWebhook"))[0]?.params["secret_token"]).toBe(secret)
       const status = yield* Effect.promise(() =>
         fetch(`${listening}/telegram/webhook`, {
@@ -80,10 +80,10 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
       const listening = yield* eventually(
         Effect.sync(() => /listening on (http:\/\/[^\s/]+)\/telegram\/webhook/.exec(bot.output())?.[1]),
         (base) => base !== undefined,
-        2_000
+        "20 seconds"
       )
       // getMe is asked again and again; each failure says what and why.
-      yield* eventually(fake.calls("getMe"), (calls) => calls.length >= 2, 1_000)
+      yield* eventually(fake.calls("getMe"), (calls) => calls.length >= 2, "10 seconds")
       expect(bot.output()).toMatch(/Telegram does not answer \(getMe\): request to 127\.0\.0\.1:\d+ failed: .*; trying again/)
       const status = yield* Effect.promise(() =>
         fetch(`${listening}/telegram/webhook`, {
@@ -95,9 +95,9 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
       expect(status).toBe(200)
       expect(yield* fake.delivered("sendMessage")).toHaveLength(0)
       down = false
-      yield* eventually(fake.delivered("sendMessage"), (sent) => sent.length === 1, 2_000)
+      yield* eventually(fake.delivered("sendMessage"), (sent) => sent.length === 1, "20 seconds")
       // getMe is asked again after its backoff (1 s, doubling, at most 30 s).
-      yield* eventually(Effect.sync(() => bot.output().includes("bot: @fake_bot")), (seen) => seen, 2_000)
+      yield* eventually(Effect.sync(() => bot.output().includes("bot: @fake_bot")), (seen) => seen, "20 seconds")
       bot.child.kill("SIGTERM")
       expect(yield* exitCode(bot.child)).toBe(0)
       expect(bot.output()).not.toContain(fake.token)
