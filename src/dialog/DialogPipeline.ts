@@ -34,6 +34,7 @@ import {
   updateKind
 } from "../domain/Update.ts"
 import type { UserMedia } from "../llm/LanguageModel.ts"
+import { collectingUsage, turnUsage } from "../llm/TurnUsage.ts"
 import { MediaTurn } from "../media/MediaTurn.ts"
 import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
@@ -42,6 +43,7 @@ import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
+import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -83,6 +85,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const commands = yield* Commands
   const clients = yield* ClientStore
   const history = yield* HistoryStore
+  const ledger = yield* UsageLedger
   const messenger = yield* Messenger
   const api = yield* TelegramApi
   const media = yield* MediaTurn
@@ -154,9 +157,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const findings = renderFindings(thought.notes, thought.results)
       const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
 
-      yield* history.append({
-        chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis
-      })
+      const answeredAt = yield* Clock.currentTimeMillis
+      // The turn's usage is written with its reply: one transaction where the store has them.
+      const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, yield* turnUsage, 0)
+      yield* ledger.recordTurn(
+        entries,
+        history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
+      )
       yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
@@ -276,7 +283,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)
       }
     })
-    return result.pipe(withSpan("dialog.handle", { attributes: { kind } }))
+    // Each update is a turn of its own: the usage of its model calls and transcriptions is collected for the ledger.
+    return result.pipe(collectingUsage, withSpan("dialog.handle", { attributes: { kind } }))
   }
 
   const apologize = (update: Update) =>

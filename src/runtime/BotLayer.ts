@@ -37,8 +37,9 @@ import { instrumentStores } from "../store/Instrumented.ts"
 import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
 import type { UpdateRunner } from "./UpdateRunner.ts"
+import type { UsageLedger } from "../usage/UsageLedger.ts"
 
-export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
+export type Stores = ClientStore | HistoryStore | Inbox | ConversationState | UsageLedger
 
 /** Services every tool and command handler may use. */
 export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi | Handoff

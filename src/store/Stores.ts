@@ -8,6 +8,7 @@ import type { ClientStore } from "./ClientStore.ts"
 import type { ConversationState } from "./ConversationState.ts"
 import type { HistoryStore } from "./HistoryStore.ts"
 import type { Inbox } from "./Inbox.ts"
+import type { UsageLedger } from "../usage/UsageLedger.ts"
 import { StoresMemory } from "./memory/MemoryStores.ts"
 import { PostgresDatabase, postgresWhere } from "./postgres/PostgresDatabase.ts"
 import { StoresPostgresLive } from "./postgres/PostgresStores.ts"
@@ -18,7 +19,7 @@ import { YdbClientDriver } from "./ydb/YdbClient.ts"
 import { StoresYdbLive } from "./ydb/YdbStores.ts"
 import { migrateYdb, ydbTables } from "./ydb/schema.ts"
 
-export type AllStores = ClientStore | HistoryStore | Inbox | ConversationState
+export type AllStores = ClientStore | HistoryStore | Inbox | ConversationState | UsageLedger
 
 /**
  * Memory, SQLite (`SQLITE_PATH`), PostgreSQL (`DATABASE_URL`) or YDB (`YDB_CONNECTION_STRING`),

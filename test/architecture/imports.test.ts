@@ -5,7 +5,7 @@
  *   domain, config.ts, http,  Telegram and dialog records, errors, settings helpers, transport,
  *   effect                    small helpers over effect itself (lazy retries)
  *   observability             metrics, spans, tracing, logging
- *   profile, store            the bot's profile; clients, history and the inbox
+ *   profile, store, usage     the bot's profile; clients, history and the inbox; the usage ledger
  *   llm, telegram             language models; the Bot API, sending, webhook and poller
  *   tools, media, handoff     tools the model may call; voice, pictures and documents into the user's turn;
  *                             human handoff (topics in the operators' chat, kept in the store)
@@ -35,6 +35,7 @@ const rank: Record<string, number> = {
   observability: 1,
   profile: 2,
   store: 2,
+  usage: 2,
   llm: 3,
   telegram: 3,
   tools: 4,

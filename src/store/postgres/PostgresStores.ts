@@ -7,6 +7,7 @@
 import { type Duration, Effect, Layer, Redacted } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
 import { PostgresConfig, SingleInstanceConfig } from "../StoreConfig.ts"
+import { UsageLedgerSql } from "../../usage/UsageLedgerSql.ts"
 import { ClientStorePostgres } from "./ClientStorePostgres.ts"
 import { ConversationStatePostgres } from "./ConversationStatePostgres.ts"
 import { HistoryStorePostgres } from "./HistoryStorePostgres.ts"
@@ -15,7 +16,7 @@ import { InstanceLeasePostgres } from "./InstanceLeasePostgres.ts"
 import { PostgresDatabase, type PostgresOptions, postgresWhere } from "./PostgresDatabase.ts"
 
 /** The three stores on the `PostgresConnection` of the context. */
-export const StoresOnPostgres = Layer.mergeAll(ClientStorePostgres, HistoryStorePostgres, InboxPostgres, ConversationStatePostgres)
+export const StoresOnPostgres = Layer.mergeAll(ClientStorePostgres, HistoryStorePostgres, InboxPostgres, ConversationStatePostgres, UsageLedgerSql)
 
 /** The three stores on the PostgreSQL database at `options.url`. */
 export const StoresPostgres = (options: PostgresOptions) => StoresOnPostgres.pipe(Layer.provide(PostgresDatabase(options)))

@@ -7,6 +7,7 @@
 import { type Duration, Effect, Layer } from "effect"
 import { singleInstance } from "../InstanceLease.ts"
 import { SingleInstanceConfig, SqliteConfig } from "../StoreConfig.ts"
+import { UsageLedgerSql } from "../../usage/UsageLedgerSql.ts"
 import { ClientStoreSqlite } from "./ClientStoreSqlite.ts"
 import { ConversationStateSqlite } from "./ConversationStateSqlite.ts"
 import { HistoryStoreSqlite } from "./HistoryStoreSqlite.ts"
@@ -16,7 +17,7 @@ import { SqliteDatabase, type SqliteOptions } from "./SqliteDatabase.ts"
 
 /** The three stores on one SQLite database. */
 export const StoresSqlite = (options: SqliteOptions) =>
-  Layer.mergeAll(ClientStoreSqlite, HistoryStoreSqlite, InboxSqlite, ConversationStateSqlite).pipe(
+  Layer.mergeAll(ClientStoreSqlite, HistoryStoreSqlite, InboxSqlite, ConversationStateSqlite, UsageLedgerSql).pipe(
     Layer.provide(SqliteDatabase(options))
   )
 
@@ -31,6 +32,7 @@ export const StoresSqliteExclusive = (options: SqliteOptions, leaseTtl: Duration
     HistoryStoreSqlite,
     InboxSqlite,
     ConversationStateSqlite,
+    UsageLedgerSql,
     singleInstance({ store: `SQLite database ${options.path}`, ttl: leaseTtl }).pipe(Layer.provide(InstanceLeaseSqlite))
   ).pipe(Layer.provide(SqliteDatabase(options)))
 
