@@ -43,7 +43,9 @@ import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
+import type { Standing } from "../usage/Budget.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
+import { makeBudgetGate } from "./BudgetGate.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -59,7 +61,7 @@ import { addUsage, makeStages } from "./stages.ts"
 export type Outcome =
   | { readonly _tag: "Answered"; readonly stage: string; readonly fallback: boolean }
   | { readonly _tag: "Command"; readonly command: string }
-  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" }
+  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" | "over-budget" }
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Membership"; readonly blocked: boolean }
 
@@ -93,6 +95,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const business = yield* Business
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
+  const budget = yield* makeBudgetGate
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -107,6 +110,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
     message: Message,
     from: NonNullable<Message["from"]>,
     text: string,
+    standing: Option.Option<Standing>,
     userMedia: UserMedia = {}
   ) =>
     Effect.gen(function*() {
@@ -159,12 +163,15 @@ export const makeDialogPipeline = Effect.gen(function*() {
 
       const answeredAt = yield* Clock.currentTimeMillis
       // The turn's usage is written with its reply: one transaction where the store has them.
-      const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, yield* turnUsage, 0)
+      const calls = yield* turnUsage
+      const spent = budget.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
+      const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
       yield* ledger.recordTurn(
         entries,
         history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
       )
       yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
+      if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
       const stageUsage = {
@@ -199,6 +206,14 @@ export const makeDialogPipeline = Effect.gen(function*() {
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 
+  /** The user's standing before a dialog; `None` when the over-budget notice was sent instead. */
+  const admitted = (to: To, userId: TelegramId, chatId: TelegramId) =>
+    Effect.flatMap(budget.check(userId, chatId), (standing) =>
+      Option.isSome(standing) && standing.value.over
+        ? Effect.as(answer(to, budget.overBudget(standing.value, false)), Option.none<Option.Option<Standing>>())
+        : Effect.succeed(Option.some(standing)))
+  const overBudget: Outcome = { _tag: "Replied", reason: "over-budget" }
+
   const onMessage = (updateId: TelegramId, message: Message): Effect.Effect<Outcome, PipelineError> =>
     Effect.gen(function*() {
       // Operators' messages in the handoff chat go to their customers (HandoffRouting.ts).
@@ -220,10 +235,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const chatId = message.chat.id
       const to = destinationOf(message)
       if (hasMedia(message)) {
+        // Over budget, a voice note is not even transcribed.
+        const standing = yield* admitted(to, from.id, chatId)
+        if (Option.isNone(standing)) return overBudget
         // Voice, photos and documents become the user's turn (src/media/).
         const turn = yield* messenger.whileTyping(to, media.turn(updateId, message))
         if (turn._tag === "Dialog") {
-          return yield* working(to, message, dialog(updateId, message, from, turn.text, turn.media))
+          return yield* working(to, message, dialog(updateId, message, from, turn.text, standing.value, turn.media))
         }
         if (turn._tag === "Collected") return { _tag: "Skipped", reason: turn.reason } as const
         if (turn._tag === "Reply") {
@@ -248,7 +266,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const
       }
-      return yield* working(to, message, dialog(updateId, message, from, text.value))
+      const standing = yield* admitted(to, from.id, chatId)
+      if (Option.isNone(standing)) return overBudget
+      return yield* working(to, message, dialog(updateId, message, from, text.value, standing.value))
     })
 
   const onMembership = (change: ChatMemberUpdated): Effect.Effect<Outcome, PipelineError> => {
