@@ -101,6 +101,10 @@ export const ProfileTexts = Schema.Struct({
   }),
   /** `/usage` in a group: the answer went to the user privately. */
   usageSentPrivately: Schema.optionalWith(NonEmpty, { default: () => "I sent your usage to you in a private message." }),
+  /** `/usage` in a group from a user the bot cannot write to privately (they never started it). */
+  usagePrivateFirst: Schema.optionalWith(NonEmpty, {
+    default: () => "Your usage is private: open a chat with me and send /usage there."
+  }),
   ...mediaTexts,
   ...handoffTexts
 })
@@ -131,7 +135,7 @@ export const ProfileFile = Schema.Struct({
    * report`). A model answers under its full name (`gpt-4o-mini-2024-07-18`): the longest
    * key it starts with is its price. A model without a price costs 0.
    */
-  prices: Schema.optionalWith(Schema.Record({ key: Schema.String, value: ModelPrice }), { default: () => ({}) })
+  prices: Schema.optional(Schema.Record({ key: Schema.String, value: ModelPrice }))
 }).pipe(
   Schema.filter((p) => {
     const ids = p.stages.map((s) => s.id)
@@ -259,7 +263,7 @@ export const checkStageTools = (
 }
 
 /** The price of a model: its own, or that of the longest name it starts with. */
-export const priceOf = (prices: Readonly<Record<string, ModelPrice>>, model: string): ModelPrice | undefined => {
+export const priceOf = (prices: Readonly<Record<string, ModelPrice>> = {}, model: string): ModelPrice | undefined => {
   const exact = prices[model]
   if (exact !== undefined) return exact
   let best: string | undefined
