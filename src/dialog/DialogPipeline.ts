@@ -45,6 +45,7 @@ import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
+import { makeStars } from "../payments/Stars.ts"
 import { makeBudgetGate } from "./BudgetGate.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
@@ -96,6 +97,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
   const budget = yield* makeBudgetGate
+  const stars = yield* makeStars
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -210,7 +212,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const admitted = (to: To, userId: TelegramId, chatId: TelegramId) =>
     Effect.flatMap(budget.check(userId, chatId), (standing) =>
       Option.isSome(standing) && standing.value.over
-        ? Effect.as(answer(to, budget.overBudget(standing.value, false)), Option.none<Option.Option<Standing>>())
+        ? answer(to, budget.overBudget(standing.value, stars.enabled)).pipe(
+          // With Stars on, the invoice comes with the notice.
+          Effect.zipRight(stars.sendInvoice(chatId, userId).pipe(
+            Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
+          )),
+          Effect.as(Option.none<Option.Option<Standing>>())
+        )
         : Effect.succeed(Option.some(standing)))
   const overBudget: Outcome = { _tag: "Replied", reason: "over-budget" }
 
@@ -221,6 +229,18 @@ export const makeDialogPipeline = Effect.gen(function*() {
       if (Option.isSome(routed)) return skipped(routed.value)
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
+      if (message.successful_payment !== undefined) {
+        const payment = message.successful_payment
+        // Credited once per charge id (the ledger's key); a second delivery thanks again, never credits again.
+        const credited = yield* stars.credit(from.id, payment)
+        const tokens = Option.getOrElse(Option.map(stars.tokensOf(payment.invoice_payload), (n) => n.toLocaleString("en-US")), () => "0")
+        yield* answer(destinationOf(message), profile.texts.paymentThanks.replaceAll("{tokens}", tokens))
+        return skipped(credited ? "payment credited" : "payment credited before")
+      }
+      if (message.refunded_payment !== undefined) {
+        const taken = yield* stars.refunded(message.refunded_payment)
+        return skipped(`payment refunded: ${taken} tokens taken back`)
+      }
       // The owner's own business messages, paused business chats and group messages not
       // addressed to the bot are kept as context, not answered.
       const held = yield* business.screen(updateId, message)
@@ -298,6 +318,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
           }))
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
+        if (update.pre_checkout_query) {
+          return stars.preCheckout(update.pre_checkout_query).pipe(
+            Effect.map((ok) => skipped(ok ? "pre_checkout_query accepted" : "pre_checkout_query refused")),
+            Effect.catchTag("TelegramApiError", "TelegramTransportError", (e) =>
+              Effect.as(Effect.logWarning(`answerPreCheckoutQuery failed: ${e.message}`), skipped("pre_checkout_query unanswered")))
+          )
+        }
         if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
         if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)

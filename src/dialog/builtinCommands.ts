@@ -1,7 +1,8 @@
 /**
  * The built-in commands: `/start` greets, `/help` shows the profile's help text, `/clear`
  * forgets the conversation's history (the chat's, or the forum topic's), `/human` hands the
- * conversation to a colleague, `/usage` tells the asker their tokens (`usageCommand.ts`).
+ * conversation to a colleague, `/usage` tells the asker their tokens (`usageCommand.ts`), `/buy`
+ * and `/refund` are Telegram Stars (`paymentCommands.ts`).
  * Their replies are the profile's texts.
  */
 import { Effect, Option } from "effect"
@@ -10,6 +11,7 @@ import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
 import { humanCommand } from "./humanCommand.ts"
+import { buyCommand, refundCommand } from "./paymentCommands.ts"
 import { usageCommand } from "./usageCommand.ts"
 
 export const startCommand = defineCommand({
@@ -47,4 +49,4 @@ export const clearCommand = defineCommand({
 })
 
 /** The built-in commands, in the order a command menu lists them (`/human`: `humanCommand.ts`). */
-export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand] as const
+export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand] as const

@@ -99,6 +99,8 @@ export const ProfileTexts = Schema.Struct({
   budgetWarning: Schema.optionalWith(NonEmpty, {
     default: () => "Heads-up: you have used 80 % of your free allowance. It renews {renews}."
   }),
+  /** Sent once a Stars payment was credited; `{tokens}` is replaced by the tokens added. */
+  paymentThanks: Schema.optionalWith(NonEmpty, { default: () => "Thank you! {tokens} tokens were added to your balance." }),
   /** `/usage` in a group: the answer went to the user privately. */
   usageSentPrivately: Schema.optionalWith(NonEmpty, { default: () => "I sent your usage to you in a private message." }),
   /** `/usage` in a group from a user the bot cannot write to privately (they never started it). */

@@ -14,6 +14,7 @@ import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
 import { UsageConfig, type UsageConfigShape } from "../usage/UsageConfig.ts"
+import { PaymentsConfig, type PaymentsConfigShape } from "../payments/PaymentsConfig.ts"
 import { ToolsConfig, type ToolsConfigShape } from "../tools/ToolsConfig.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../runtime/DispatcherConfig.ts"
 import { SendConfig, type SendConfigShape } from "../telegram/SendConfig.ts"
@@ -75,6 +76,8 @@ export interface TestBotOptions<R = never> {
   readonly handoff?: Partial<HandoffConfigShape>
   /** Budgets (`BUDGET_*`); none when not given. */
   readonly usage?: Partial<UsageConfigShape>
+  /** Telegram Stars (`STARS_*`); off when not given. */
+  readonly payments?: Partial<PaymentsConfigShape>
 }
 
 export const defaultProfilePath = new URL("../../profiles/shop/profile.json", import.meta.url).pathname
@@ -98,6 +101,7 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     tools,
     dialogConfig: DialogConfig.make(options.dialog),
     usageConfig: UsageConfig.make(options.usage),
+    paymentsConfig: PaymentsConfig.make(options.payments),
     toolsConfig: ToolsConfig.make(options.toolConfig),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send }),

@@ -7,7 +7,8 @@
  *   observability             metrics, spans, tracing, logging
  *   profile, store, usage     the bot's profile; clients, history and the inbox; the usage ledger
  *   llm, telegram             language models; the Bot API, sending, webhook and poller
- *   tools, media, handoff     tools the model may call; voice, pictures and documents into the user's turn;
+ *   tools, media, handoff,    tools the model may call;
+ *   payments                  Telegram Stars invoices and credits; voice, pictures and documents into the user's turn;
  *                             human handoff (topics in the operators' chat, kept in the store)
  *   dialog                    the pipeline and its in-chat commands
  *   runtime                   dispatcher, chat queue, update runner, the layer graph
@@ -41,6 +42,7 @@ const rank: Record<string, number> = {
   tools: 4,
   media: 4,
   handoff: 4,
+  payments: 4,
   dialog: 5,
   runtime: 6,
   cluster: 6.5,

@@ -108,6 +108,8 @@ describe("a team's command through the bot's parts", () => {
         { name: "clear", description: "forget our conversation" },
         { name: "human", description: "talk to a person" },
         { name: "usage", description: "your tokens and what is left" },
+        { name: "buy", description: "buy more tokens with Telegram Stars" },
+        { name: "refund", description: "refund a Stars payment (admin chat)" },
         { name: "orders", description: "your open orders" }
       ])
       expect(yield* (yield* ScriptedModel).requests).toEqual([])
@@ -132,7 +134,7 @@ describe("a team's command through the bot's parts", () => {
     Effect.gen(function*() {
       const sent = yield* runUpdates([textMessage({ userId: 42, text: "/orders" })])
       expect(textsTo(sent, 42)).toEqual(["a dialog answer"])
-      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human", "usage"])
+      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human", "usage", "buy", "refund"])
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["n"], synthesize: ["a dialog answer"] } }))))
 })
 
