@@ -6,7 +6,7 @@
 import { Effect, Option } from "effect"
 import type { TelegramId } from "../domain/Update.ts"
 import { makeStars } from "../payments/Stars.ts"
-import { ToolsConfig } from "../tools/ToolsConfig.ts"
+import { adminOnly } from "./adminCommands.ts"
 import { CommandFailure, defineCommand } from "./Command.ts"
 
 const failed = (what: string) => (e: { readonly message: string }) => new CommandFailure({ message: `${what}: ${e.message}` })
@@ -30,11 +30,10 @@ export const buyCommand = defineCommand({
 export const refundCommand = defineCommand({
   name: "refund",
   description: "refund a Stars payment (admin chat)",
-  handler: ({ args, chatId }) =>
+  handler: (context) =>
     Effect.gen(function*() {
-      const admin = (yield* ToolsConfig).adminChatId
-      if (Option.isNone(admin) || admin.value !== chatId) return yield* new CommandFailure({ message: "/refund is accepted in the admin chat only." })
-      const [user, charge] = args.split(/\s+/)
+      yield* adminOnly("refund")(context)
+      const [user, charge] = context.args.split(/\s+/)
       const userId = Number(user)
       if (!Number.isSafeInteger(userId) || charge === undefined || charge === "") {
         return yield* new CommandFailure({ message: "Usage: /refund <user_id> <telegram_payment_charge_id>" })
