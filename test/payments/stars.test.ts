@@ -7,7 +7,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Option, Redacted } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import { signPayload, verifyPayload } from "../../src/payments/Stars.ts"
-import { runUpdates, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
+import { modelRequests, runUpdates, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
 import { TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { UsageLedger } from "../../src/usage/UsageLedger.ts"
 
@@ -98,6 +98,22 @@ describe("Telegram Stars", () => {
       const totals = yield* (yield* UsageLedger).userTotals(7 as TelegramId, 0, 0)
       expect(totals.credited).toBe(100_000)
     }).pipe(Effect.provide(bot)))
+
+  it.effect("over budget with Stars on: the notice says how to get more and the invoice comes with it; no model call", () =>
+    Effect.gen(function*() {
+      yield* runUpdates([textMessage({ userId: 7, text: "hello" })])
+      const calls = (yield* modelRequests()).length
+      const refused = yield* runUpdates([textMessage({ userId: 7, text: "hello again" })])
+      expect(textsTo(refused, 7)).toEqual([
+        "You have used your free messages for now. They renew on 1970-01-02 00:00 UTC. You can also buy more with Telegram Stars: see the invoice below, or send /buy."
+      ])
+      expect((yield* callsOf("sendInvoice")).map((p) => p["chat_id"])).toEqual([7])
+      expect((yield* modelRequests()).length).toBe(calls)
+    }).pipe(Effect.provide(testBot({
+      script: { classify: ["general"], think: ["ok"], synthesize: ["Hi!"] },
+      usage: { tokensPerDay: 40 },
+      payments: { pack: Option.some({ stars: 50, tokens: 100_000 }), payloadSecret: secret }
+    }))))
 
   it.effect("/refund in the admin chat calls refundStarPayment and takes back what is left; elsewhere it is refused", () =>
     Effect.gen(function*() {
