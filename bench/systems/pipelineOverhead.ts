@@ -5,7 +5,7 @@
  */
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import { decodeUpdateJson } from "../../src/domain/Update.ts"
-import { LanguageModel } from "../../src/llm/LanguageModel.ts"
+import { LanguageModel, noUsage } from "../../src/llm/LanguageModel.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { tracingLayer } from "../../src/observability/Tracing.ts"
 import { testBot } from "../../src/testing/index.ts"
@@ -20,7 +20,7 @@ const InstantModel = Layer.succeed(LanguageModel, LanguageModel.of({
     Effect.succeed({
       text: request.purpose === "classify" ? "general" : "A short answer.",
       toolCalls: [],
-      usage: { promptTokens: 0, completionTokens: 0 },
+      usage: noUsage,
       model: "instant"
     })
 }))

@@ -13,6 +13,7 @@ import { MediaConfig } from "../media/MediaConfig.ts"
 import { MetricsServerConfig } from "../observability/MetricsServer.ts"
 import { TraceSettings } from "../observability/TraceSettings.ts"
 import { TracingConfig } from "../observability/Tracing.ts"
+import { PaymentsConfig } from "../payments/PaymentsConfig.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { LoggingConfig } from "../runtime/Logging.ts"
 import { StoreConfig } from "../store/StoreConfig.ts"
@@ -20,6 +21,7 @@ import { SendConfig } from "../telegram/SendConfig.ts"
 import { StreamConfig } from "../telegram/StreamConfig.ts"
 import { AllowedUpdates, PollConfig, TelegramConfig, WebhookConfig } from "../telegram/TelegramConfig.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
+import { UsageConfig } from "../usage/UsageConfig.ts"
 import { ReplayConfig } from "./replayCommand.ts"
 
 export interface RegisteredOwner {
@@ -32,6 +34,8 @@ export const settingsOwners: ReadonlyArray<RegisteredOwner> = [
   { owner: DialogConfig },
   { owner: ToolsConfig },
   { owner: HandoffConfig },
+  { owner: UsageConfig },
+  { owner: PaymentsConfig },
   { owner: DispatcherConfig },
   { owner: LlmConfig },
   { owner: TelegramConfig },

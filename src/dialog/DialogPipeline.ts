@@ -34,6 +34,7 @@ import {
   updateKind
 } from "../domain/Update.ts"
 import type { UserMedia } from "../llm/LanguageModel.ts"
+import { collectingUsage, turnUsage } from "../llm/TurnUsage.ts"
 import { MediaTurn } from "../media/MediaTurn.ts"
 import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
@@ -42,6 +43,10 @@ import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
+import type { Standing } from "../usage/Budget.ts"
+import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
+import { makeStars } from "../payments/Stars.ts"
+import { makeBudgetGate } from "./BudgetGate.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -57,7 +62,7 @@ import { addUsage, makeStages } from "./stages.ts"
 export type Outcome =
   | { readonly _tag: "Answered"; readonly stage: string; readonly fallback: boolean }
   | { readonly _tag: "Command"; readonly command: string }
-  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" }
+  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" | "over-budget" }
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Membership"; readonly blocked: boolean }
 
@@ -83,6 +88,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const commands = yield* Commands
   const clients = yield* ClientStore
   const history = yield* HistoryStore
+  const ledger = yield* UsageLedger
   const messenger = yield* Messenger
   const api = yield* TelegramApi
   const media = yield* MediaTurn
@@ -90,6 +96,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const business = yield* Business
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
+  const budget = yield* makeBudgetGate
+  const stars = yield* makeStars
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -104,6 +112,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
     message: Message,
     from: NonNullable<Message["from"]>,
     text: string,
+    standing: Option.Option<Standing>,
     userMedia: UserMedia = {}
   ) =>
     Effect.gen(function*() {
@@ -154,10 +163,17 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const findings = renderFindings(thought.notes, thought.results)
       const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
 
-      yield* history.append({
-        chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: yield* Clock.currentTimeMillis
-      })
+      const answeredAt = yield* Clock.currentTimeMillis
+      // The turn's usage is written with its reply: one transaction where the store has them.
+      const calls = yield* turnUsage
+      const spent = budget.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
+      const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
+      yield* ledger.recordTurn(
+        entries,
+        history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
+      )
       yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
+      if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
       const stageUsage = {
@@ -192,6 +208,20 @@ export const makeDialogPipeline = Effect.gen(function*() {
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 
+  /** The user's standing before a dialog; `None` when the over-budget notice was sent instead. */
+  const admitted = (to: To, userId: TelegramId, chatId: TelegramId) =>
+    Effect.flatMap(budget.check(userId, chatId), (standing) =>
+      Option.isSome(standing) && standing.value.over
+        ? answer(to, budget.overBudget(standing.value, stars.enabled)).pipe(
+          // With Stars on, the invoice comes with the notice.
+          Effect.zipRight(stars.sendInvoice(chatId, userId).pipe(
+            Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
+          )),
+          Effect.as(Option.none<Option.Option<Standing>>())
+        )
+        : Effect.succeed(Option.some(standing)))
+  const overBudget: Outcome = { _tag: "Replied", reason: "over-budget" }
+
   const onMessage = (updateId: TelegramId, message: Message): Effect.Effect<Outcome, PipelineError> =>
     Effect.gen(function*() {
       // Operators' messages in the handoff chat go to their customers (HandoffRouting.ts).
@@ -199,6 +229,18 @@ export const makeDialogPipeline = Effect.gen(function*() {
       if (Option.isSome(routed)) return skipped(routed.value)
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
+      if (message.successful_payment !== undefined) {
+        const payment = message.successful_payment
+        // Credited once per charge id (the ledger's key); a second delivery thanks again, never credits again.
+        const credited = yield* stars.credit(from.id, payment)
+        const tokens = Option.getOrElse(Option.map(stars.tokensOf(payment.invoice_payload), (n) => n.toLocaleString("en-US")), () => "0")
+        yield* answer(destinationOf(message), profile.texts.paymentThanks.replaceAll("{tokens}", tokens))
+        return skipped(credited ? "payment credited" : "payment credited before")
+      }
+      if (message.refunded_payment !== undefined) {
+        const taken = yield* stars.refunded(message.refunded_payment)
+        return skipped(`payment refunded: ${taken} tokens taken back`)
+      }
       // The owner's own business messages, paused business chats and group messages not
       // addressed to the bot are kept as context, not answered.
       const held = yield* business.screen(updateId, message)
@@ -213,10 +255,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const chatId = message.chat.id
       const to = destinationOf(message)
       if (hasMedia(message)) {
+        // Over budget, a voice note is not even transcribed.
+        const standing = yield* admitted(to, from.id, chatId)
+        if (Option.isNone(standing)) return overBudget
         // Voice, photos and documents become the user's turn (src/media/).
         const turn = yield* messenger.whileTyping(to, media.turn(updateId, message))
         if (turn._tag === "Dialog") {
-          return yield* working(to, message, dialog(updateId, message, from, turn.text, turn.media))
+          return yield* working(to, message, dialog(updateId, message, from, turn.text, standing.value, turn.media))
         }
         if (turn._tag === "Collected") return { _tag: "Skipped", reason: turn.reason } as const
         if (turn._tag === "Reply") {
@@ -241,7 +286,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const
       }
-      return yield* working(to, message, dialog(updateId, message, from, text.value))
+      const standing = yield* admitted(to, from.id, chatId)
+      if (Option.isNone(standing)) return overBudget
+      return yield* working(to, message, dialog(updateId, message, from, text.value, standing.value))
     })
 
   const onMembership = (change: ChatMemberUpdated): Effect.Effect<Outcome, PipelineError> => {
@@ -271,12 +318,20 @@ export const makeDialogPipeline = Effect.gen(function*() {
           }))
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
+        if (update.pre_checkout_query) {
+          return stars.preCheckout(update.pre_checkout_query).pipe(
+            Effect.map((ok) => skipped(ok ? "pre_checkout_query accepted" : "pre_checkout_query refused")),
+            Effect.catchTag("TelegramApiError", "TelegramTransportError", (e) =>
+              Effect.as(Effect.logWarning(`answerPreCheckoutQuery failed: ${e.message}`), skipped("pre_checkout_query unanswered")))
+          )
+        }
         if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
         if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)
       }
     })
-    return result.pipe(withSpan("dialog.handle", { attributes: { kind } }))
+    // Each update is a turn of its own: the usage of its model calls and transcriptions is collected for the ledger.
+    return result.pipe(collectingUsage, withSpan("dialog.handle", { attributes: { kind } }))
   }
 
   const apologize = (update: Update) =>

@@ -1,7 +1,10 @@
 /**
  * The built-in commands: `/start` greets, `/help` shows the profile's help text, `/clear`
  * forgets the conversation's history (the chat's, or the forum topic's), `/human` hands the
- * conversation to a colleague. Their replies are the profile's texts.
+ * conversation to a colleague, `/usage` tells the asker their tokens (`usageCommand.ts`), `/buy`
+ * and `/refund` are Telegram Stars (`paymentCommands.ts`), `/stats` and `/grant` are for the admin
+ * chat (`adminCommands.ts`).
+ * Their replies are the profile's texts.
  */
 import { Effect, Option } from "effect"
 import { BotProfile } from "../profile/BotProfile.ts"
@@ -9,6 +12,9 @@ import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
 import { humanCommand } from "./humanCommand.ts"
+import { grantCommand, statsCommand } from "./adminCommands.ts"
+import { buyCommand, refundCommand } from "./paymentCommands.ts"
+import { usageCommand } from "./usageCommand.ts"
 
 export const startCommand = defineCommand({
   name: "start",
@@ -45,4 +51,4 @@ export const clearCommand = defineCommand({
 })
 
 /** The built-in commands, in the order a command menu lists them (`/human`: `humanCommand.ts`). */
-export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand] as const
+export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand, statsCommand, grantCommand] as const

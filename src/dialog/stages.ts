@@ -6,26 +6,24 @@
  */
 import { Effect, Option } from "effect"
 import type { Client } from "../domain/Dialog.ts"
-import { type ChatMessage, LanguageModel, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
+import { addUsage, type ChatMessage, LanguageModel, noUsage, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { type ToolResult, Tools } from "../tools/Tools.ts"
+import { countingUsage } from "../llm/TurnUsage.ts"
 import { parseStage } from "./classification.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { classifyMessages, plainMessages, synthesizeMessages, thinkMessages } from "./prompts.ts"
 
-export const addUsage = (a: Usage, b: Usage): Usage => ({
-  promptTokens: a.promptTokens + b.promptTokens,
-  completionTokens: a.completionTokens + b.completionTokens
-})
+export { addUsage }
 
 /** The stages over the bot's model, tools, profile and settings. */
 export const makeStages = Effect.gen(function*() {
   const config = yield* DialogConfig
   const profile = yield* BotProfile
-  const model = yield* LanguageModel
+  const model = countingUsage(yield* LanguageModel)
   const tools = yield* Tools
   const stageIds = profile.stages.map((s) => s.id)
 
@@ -35,7 +33,7 @@ export const makeStages = Effect.gen(function*() {
       Effect.catchAll((e) =>
         Effect.as(Effect.logWarning(`classification failed, using the default stage: ${e.message}`), {
           stage: profile.defaultStage,
-          usage: { promptTokens: 0, completionTokens: 0 },
+          usage: noUsage,
           fallback: true
         })
       ),
@@ -57,7 +55,7 @@ export const makeStages = Effect.gen(function*() {
       let messages = thinkMessages(profile, stage, client, context, text, media)
       const specs = tools.specs(stage.tools)
       const results: Array<ToolResult> = []
-      let usage: Usage = { promptTokens: 0, completionTokens: 0 }
+      let usage: Usage = noUsage
       for (let step = 0; step < config.toolMaxSteps; step++) {
         const response = yield* model.complete({
           purpose: "think",
@@ -100,7 +98,7 @@ export const makeStages = Effect.gen(function*() {
         Effect.catchAll((e2) =>
           Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
             answer: profile.texts.apology,
-            usage: { promptTokens: 0, completionTokens: 0 },
+            usage: noUsage,
             fallback: true
           })
         )

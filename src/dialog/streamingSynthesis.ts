@@ -8,6 +8,7 @@ import { Effect } from "effect"
 import type { Client } from "../domain/Dialog.ts"
 import { type ChatMessage, LanguageModel, type UserMedia } from "../llm/LanguageModel.ts"
 import { streamCompletion } from "../llm/streaming.ts"
+import { countingUsage } from "../llm/TurnUsage.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
@@ -16,7 +17,7 @@ import { synthesizeMessages } from "./prompts.ts"
 import type { Stages } from "./stages.ts"
 
 export const makeStreamingSynthesis = Effect.gen(function*() {
-  const model = yield* LanguageModel
+  const model = countingUsage(yield* LanguageModel)
   const profile = yield* BotProfile
 
   return ({ plainAfter, synthesize }: Pick<Stages, "synthesize" | "plainAfter">) =>

@@ -91,6 +91,44 @@ export const mediaFields = [
   "location"
 ] as const
 
+/** A payment received (Bot API `SuccessfulPayment`); in Telegram Stars `currency` is `XTR`. */
+export const SuccessfulPayment = Schema.Struct({
+  currency: Schema.String,
+  total_amount: Schema.Number,
+  invoice_payload: Schema.String,
+  /** Subscriptions: when the paid period ends (Unix time). */
+  subscription_expiration_date: Schema.optional(Schema.Number),
+  /** A subscription's payment, renewals included. */
+  is_recurring: Schema.optional(Schema.Boolean),
+  is_first_recurring: Schema.optional(Schema.Boolean),
+  shipping_option_id: Schema.optional(Schema.String),
+  telegram_payment_charge_id: Schema.String,
+  provider_payment_charge_id: Schema.optional(Schema.String)
+})
+export type SuccessfulPayment = typeof SuccessfulPayment.Type
+
+/** A payment refunded (Bot API `RefundedPayment`). */
+export const RefundedPayment = Schema.Struct({
+  currency: Schema.String,
+  total_amount: Schema.Number,
+  invoice_payload: Schema.String,
+  telegram_payment_charge_id: Schema.String,
+  provider_payment_charge_id: Schema.optional(Schema.String)
+})
+export type RefundedPayment = typeof RefundedPayment.Type
+
+/** A user about to pay an invoice: the bot must answer it (`answerPreCheckoutQuery`) within 10 seconds. */
+export const PreCheckoutQuery = Schema.Struct({
+  id: Schema.String,
+  from: User,
+  currency: Schema.String,
+  total_amount: Schema.Number,
+  invoice_payload: Schema.String,
+  shipping_option_id: Schema.optional(Schema.String),
+  order_info: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+})
+export type PreCheckoutQuery = typeof PreCheckoutQuery.Type
+
 const messageFields = {
   message_id: Schema.Number,
   date: Schema.Number,
@@ -112,7 +150,9 @@ const messageFields = {
   /** The bot that sent an outgoing business message on the owner's behalf. */
   sender_business_bot: Schema.optional(User),
   photo: Schema.optional(Schema.Array(PhotoSize)),
-  sticker: Schema.optional(Sticker)
+  sticker: Schema.optional(Sticker),
+  successful_payment: Schema.optional(SuccessfulPayment),
+  refunded_payment: Schema.optional(RefundedPayment)
 }
 
 // Media kinds and any other field are kept as they came, untyped: they are only tested for presence.
@@ -204,7 +244,7 @@ export const Update = Schema.Struct({
   chosen_inline_result: Schema.optional(Opaque),
   callback_query: Schema.optional(CallbackQuery),
   shipping_query: Schema.optional(Opaque),
-  pre_checkout_query: Schema.optional(Opaque),
+  pre_checkout_query: Schema.optional(PreCheckoutQuery),
   purchased_paid_media: Schema.optional(Opaque),
   poll: Schema.optional(Opaque),
   poll_answer: Schema.optional(Opaque),

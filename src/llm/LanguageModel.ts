@@ -50,9 +50,16 @@ export interface CompletionRequest {
   readonly tools?: ReadonlyArray<ToolSpec>
 }
 
+/**
+ * The tokens of one call as the endpoint counted them. `cachedPromptTokens` are part of
+ * `promptTokens` (served from the provider's prompt cache, billed lower) and `reasoningTokens`
+ * part of `completionTokens` (written but not shown); both are 0 where the endpoint does not say.
+ */
 export interface Usage {
   readonly promptTokens: number
   readonly completionTokens: number
+  readonly cachedPromptTokens: number
+  readonly reasoningTokens: number
 }
 
 export interface CompletionResponse {
@@ -89,4 +96,12 @@ export interface LanguageModelService {
 
 export class LanguageModel extends Context.Tag("dialog-bot/LanguageModel")<LanguageModel, LanguageModelService>() {}
 
-export const noUsage: Usage = { promptTokens: 0, completionTokens: 0 }
+export const noUsage: Usage = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, reasoningTokens: 0 }
+
+/** The tokens of two calls together. */
+export const addUsage = (a: Usage, b: Usage): Usage => ({
+  promptTokens: a.promptTokens + b.promptTokens,
+  completionTokens: a.completionTokens + b.completionTokens,
+  cachedPromptTokens: a.cachedPromptTokens + b.cachedPromptTokens,
+  reasoningTokens: a.reasoningTokens + b.reasoningTokens
+})

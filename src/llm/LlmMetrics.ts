@@ -2,7 +2,7 @@
  * Metrics of the language model: tokens per stage and model, call latency, outcomes and
  * retries. Every metric is tagged `purpose` (classify, think, synthesize) and `model`.
  */
-import { Clock, Effect, Exit, Metric, MetricBoundaries } from "effect"
+import { Clock, Effect, Exit, FiberRef, Metric, MetricBoundaries } from "effect"
 import { withTags } from "../observability/Metrics.ts"
 import type { CompletionResponse, LanguageModelError, LanguageModelService, Purpose, Usage } from "./LanguageModel.ts"
 
@@ -15,6 +15,28 @@ export const completionTokens = Metric.counter("llm_completion_tokens_total", {
   description: "Completion tokens received from the language model",
   incremental: true
 })
+
+/**
+ * Tokens by model, pipeline step (`stage`: classify, think, synthesize, transcribe) and
+ * `kind`: `prompt`, `cached_prompt` (part of prompt), `completion`, `reasoning` (part of completion).
+ */
+export const tokens = Metric.counter("bot_llm_tokens_total", {
+  description: "Tokens of the language model's calls, by model, pipeline step and kind",
+  incremental: true
+})
+
+/** Adds a call's tokens to `bot_llm_tokens_total`; kinds the endpoint did not report are left alone. */
+export const countTokens = (stage: string, model: string, usage: Usage): Effect.Effect<void> =>
+  FiberRef.getWith(FiberRef.currentMetricLabels, (labels) =>
+    Effect.sync(() => {
+      const add = (kind: string, n: number) => {
+        if (n > 0) withTags(tokens, { model, stage, kind }).unsafeUpdate(n, labels)
+      }
+      add("prompt", usage.promptTokens)
+      add("cached_prompt", usage.cachedPromptTokens)
+      add("completion", usage.completionTokens)
+      add("reasoning", usage.reasoningTokens)
+    }))
 
 export const calls = Metric.counter("llm_calls_total", {
   description: "Completions asked of the language model, by outcome (ok, error)",
@@ -41,7 +63,8 @@ const tagged = <Type, Out>(
 export const recordUsage = (purpose: Purpose, model: string, usage: Usage) =>
   Effect.all([
     Metric.update(tagged(promptTokens, purpose, model), usage.promptTokens),
-    Metric.update(tagged(completionTokens, purpose, model), usage.completionTokens)
+    Metric.update(tagged(completionTokens, purpose, model), usage.completionTokens),
+    countTokens(purpose, model, usage)
   ], { discard: true })
 
 export const recordRetry = (purpose: Purpose, model: string) =>

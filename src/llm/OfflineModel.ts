@@ -54,7 +54,9 @@ const response = (text: string | null, toolCalls: ReadonlyArray<ToolCall>, messa
   model: "offline",
   usage: {
     promptTokens: Math.ceil(messages.reduce((n, m) => n + countWords(m.content ?? ""), 0)),
-    completionTokens: Math.ceil(countWords(text ?? ""))
+    completionTokens: Math.ceil(countWords(text ?? "")),
+    cachedPromptTokens: 0,
+    reasoningTokens: 0
   }
 }) satisfies CompletionResponse
 

@@ -15,7 +15,8 @@
 import type OpenAI from "openai"
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions"
 import { Duration, Effect, Either, Option, ParseResult, type Schedule, Schema } from "effect"
-import type { CompletionResponse, LanguageModelError, OnText, Usage } from "./LanguageModel.ts"
+import { type CompletionResponse, type LanguageModelError, noUsage, type OnText, type Usage } from "./LanguageModel.ts"
+import { usageOf, WireUsage } from "./OpenAiWire.ts"
 import { failureOf, type ModelCallFailed, noAnswerWithin, sdkAttempt } from "./OpenAiRetry.ts"
 import { retryLazily } from "../effect/retryLazily.ts"
 
@@ -28,17 +29,12 @@ const WireChunk = Schema.Struct({
       refusal: Schema.optional(Schema.NullOr(Schema.String))
     })))
   })))),
-  usage: Schema.optional(Schema.NullOr(Schema.Struct({
-    prompt_tokens: Schema.optional(Schema.NullOr(Schema.Number)),
-    completion_tokens: Schema.optional(Schema.NullOr(Schema.Number))
-  })))
+  usage: Schema.optional(Schema.NullOr(WireUsage))
 })
 type WireChunk = typeof WireChunk.Type
 
 /** A chunk as the endpoint sent it, read with the Schema. */
 export const decodeChunk = Schema.decodeUnknownEither(WireChunk)
-
-const count = (n: number | null | undefined) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.round(n) : 0)
 
 /** The text a chunk adds (its content, or a refusal). */
 const textOf = (chunk: WireChunk): string => {
@@ -81,7 +77,7 @@ export const openAiStream = (
 
     return yield* Effect.async<CompletionResponse, LanguageModelError>((resume) => {
       let text = ""
-      let usage: Usage = { promptTokens: 0, completionTokens: 0 }
+      let usage: Usage = noUsage
       let model = params.model
       // A connection that ends without a finish reason or usage is an answer cut short.
       let ended = false
@@ -108,9 +104,8 @@ export const openAiStream = (
         }
         const chunk = decoded.right
         if (chunk.usage || chunk.choices?.some((c) => typeof c.finish_reason === "string")) ended = true
-        if (chunk.usage) {
-          usage = { promptTokens: count(chunk.usage.prompt_tokens), completionTokens: count(chunk.usage.completion_tokens) }
-        }
+        // OpenAI sends the usage in a last chunk of its own, whose `choices` is empty.
+        if (chunk.usage) usage = usageOf(chunk.usage)
         if (typeof chunk.model === "string" && chunk.model !== "") model = chunk.model
         const delta = textOf(chunk)
         if (delta !== "") {

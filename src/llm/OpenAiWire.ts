@@ -6,7 +6,7 @@
 import type { ChatCompletionMessageParam, ChatCompletionTool } from "openai/resources/chat/completions"
 import { Option, Schema } from "effect"
 import { capToolResult } from "./findings.ts"
-import type { ChatMessage, CompletionResponse, ImagePart, ToolCall, ToolSpec } from "./LanguageModel.ts"
+import { type ChatMessage, type CompletionResponse, type ImagePart, noUsage, type ToolCall, type ToolSpec, type Usage } from "./LanguageModel.ts"
 
 /** Tool calls of one response beyond this many are ignored (a runaway model cannot flood the loop). */
 export const maxToolCallsPerResponse = 16
@@ -21,6 +21,21 @@ const WireToolCall = Schema.Struct({
   })
 })
 
+const Count = Schema.optional(Schema.NullOr(Schema.Number))
+
+/**
+ * The `usage` of a completion or of a stream's last chunk. Cached prompt tokens and reasoning
+ * tokens are in the details objects where the endpoint gives them (OpenAI does; many servers
+ * send only the two totals).
+ */
+export const WireUsage = Schema.Struct({
+  prompt_tokens: Count,
+  completion_tokens: Count,
+  prompt_tokens_details: Schema.optional(Schema.NullOr(Schema.Struct({ cached_tokens: Count }))),
+  completion_tokens_details: Schema.optional(Schema.NullOr(Schema.Struct({ reasoning_tokens: Count })))
+})
+export type WireUsage = typeof WireUsage.Type
+
 const WireCompletion = Schema.Struct({
   model: Schema.optional(Schema.NullOr(Schema.String)),
   choices: Schema.Array(Schema.Struct({
@@ -31,10 +46,7 @@ const WireCompletion = Schema.Struct({
     }),
     finish_reason: Schema.optional(Schema.NullOr(Schema.String))
   })),
-  usage: Schema.optional(Schema.NullOr(Schema.Struct({
-    prompt_tokens: Schema.optional(Schema.NullOr(Schema.Number)),
-    completion_tokens: Schema.optional(Schema.NullOr(Schema.Number))
-  })))
+  usage: Schema.optional(Schema.NullOr(WireUsage))
 })
 export type WireCompletion = typeof WireCompletion.Type
 
@@ -93,6 +105,15 @@ export const toWireTools = (tools: ReadonlyArray<ToolSpec>): Array<ChatCompletio
 
 const nonNegative = (n: number | null | undefined) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.round(n) : 0)
 
+/** The usage an endpoint reported as ours; none reported is no tokens. */
+export const usageOf = (wire: WireUsage | null | undefined): Usage =>
+  wire == null ? noUsage : {
+    promptTokens: nonNegative(wire.prompt_tokens),
+    completionTokens: nonNegative(wire.completion_tokens),
+    cachedPromptTokens: nonNegative(wire.prompt_tokens_details?.cached_tokens),
+    reasoningTokens: nonNegative(wire.completion_tokens_details?.reasoning_tokens)
+  }
+
 /** The decoded completion as our response; `None` when it has no choice to read. */
 export const fromWire = (wire: WireCompletion, requestedModel: string): Option.Option<CompletionResponse> => {
   const choice = wire.choices[0]
@@ -108,10 +129,7 @@ export const fromWire = (wire: WireCompletion, requestedModel: string): Option.O
   return Option.some({
     text: choice.message.content ?? (toolCalls.length === 0 ? choice.message.refusal ?? null : null),
     toolCalls,
-    usage: {
-      promptTokens: nonNegative(wire.usage?.prompt_tokens),
-      completionTokens: nonNegative(wire.usage?.completion_tokens)
-    },
+    usage: usageOf(wire.usage),
     model: wire.model ?? requestedModel
   })
 }

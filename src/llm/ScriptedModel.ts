@@ -81,7 +81,7 @@ export const makeScriptedModel = (script: Script = {}) =>
       text,
       toolCalls,
       model: "scripted",
-      usage: { promptTokens: 10, completionTokens: 5 }
+      usage: { promptTokens: 10, completionTokens: 5, cachedPromptTokens: 0, reasoningTokens: 0 }
     })
 
     /** Records the request and takes the next reply of its purpose. */

@@ -14,6 +14,8 @@ export const callSpan = (purpose: Purpose, model: string, streamed = false) =>
       annotateSpan({
         prompt_tokens: response.usage.promptTokens,
         completion_tokens: response.usage.completionTokens,
+        cached_prompt_tokens: response.usage.cachedPromptTokens,
+        reasoning_tokens: response.usage.reasoningTokens,
         tool_calls: response.toolCalls.length
       })
     ),

@@ -11,7 +11,10 @@ import { Context, Duration, Effect, Layer, Option, Redacted, Schema } from "effe
 import { keepAliveFetch } from "../http/keepAliveFetch.ts"
 import { LlmConfig, type LlmConfigShape, publicEndpoint } from "../llm/LlmConfig.ts"
 import { placeholderKey, scrub } from "../llm/OpenAiModel.ts"
+import { noUsage, type Usage } from "../llm/LanguageModel.ts"
+import { countTokens } from "../llm/LlmMetrics.ts"
 import { failureOf, ModelCallFailed, retrySchedule } from "../llm/OpenAiRetry.ts"
+import { countUsage } from "../llm/TurnUsage.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { MediaConfig, type MediaConfigShape } from "./MediaConfig.ts"
 
@@ -35,7 +38,27 @@ export interface TranscriberService {
 export class Transcriber extends Context.Tag("dialog-bot/Transcriber")<Transcriber, TranscriberService>() {}
 
 /** The SDK's answer: only `text` is read. */
-const Transcription = Schema.Struct({ text: Schema.String })
+/**
+ * The endpoint's answer. Token-billed models (`gpt-4o-transcribe`) report `usage` of type
+ * `tokens` (audio and text in, text out); duration-billed ones (`whisper-1`) report seconds,
+ * which are no tokens and count as none.
+ */
+const Transcription = Schema.Struct({
+  text: Schema.String,
+  usage: Schema.optional(Schema.NullOr(Schema.Struct({
+    type: Schema.optional(Schema.String),
+    input_tokens: Schema.optional(Schema.NullOr(Schema.Number)),
+    output_tokens: Schema.optional(Schema.NullOr(Schema.Number))
+  })))
+})
+const tokenCount = (n: number | null | undefined) => (typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.round(n) : 0)
+
+/** The tokens a transcription reported (none when it reported seconds or nothing). */
+const transcriptionUsage = (usage: typeof Transcription.Type["usage"]): Usage =>
+  usage == null || (usage.type !== undefined && usage.type !== "tokens")
+    ? noUsage
+    : { ...noUsage, promptTokens: tokenCount(usage.input_tokens), completionTokens: tokenCount(usage.output_tokens) }
+
 const decodeTranscription = Schema.decodeUnknownEither(Transcription, { onExcessProperty: "ignore" })
 
 export const makeOpenAiTranscriber = (llm: LlmConfigShape, media: MediaConfigShape) =>
@@ -76,6 +99,9 @@ export const makeOpenAiTranscriber = (llm: LlmConfigShape, media: MediaConfigSha
         })
       )
 
+    const counted = (usage: Usage) =>
+      Effect.zipRight(countTokens("transcribe", media.transcribeModel, usage), countUsage("transcribe", media.transcribeModel, usage))
+
     const transcribe = (recording: Recording): Effect.Effect<string, TranscriptionError> =>
       attempt(recording).pipe(
         Effect.retry(retrySchedule(llm)),
@@ -84,7 +110,7 @@ export const makeOpenAiTranscriber = (llm: LlmConfigShape, media: MediaConfigSha
           const decoded = decodeTranscription(raw)
           return decoded._tag === "Left"
             ? Effect.fail(new TranscriptionError({ message: "the transcription endpoint answered without text" }))
-            : Effect.succeed(decoded.right.text.trim())
+            : Effect.as(counted(transcriptionUsage(decoded.right.usage)), decoded.right.text.trim())
         }),
         Effect.tap((text) => annotateSpan({ bytes: recording.bytes.length, characters: text.length })),
         withSpan("media.transcribe", { kind: "client", attributes: { model: media.transcribeModel } })

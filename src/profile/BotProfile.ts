@@ -86,9 +86,38 @@ export const ProfileTexts = Schema.Struct({
   tooFast: Schema.optionalWith(NonEmpty, {
     default: () => "You are sending messages too fast. Please wait a moment: messages sent meanwhile are not answered."
   }),
+  /**
+   * A message not sent to the model because the user's free tokens are spent. `{renews}` is
+   * replaced by when they renew (UTC), `{more}` by how to get more (`buyHint` with Stars on).
+   */
+  overBudget: Schema.optionalWith(NonEmpty, {
+    default: () => "You have used your free messages for now. They renew {renews}.{more}"
+  }),
+  /** Added to `overBudget` (as `{more}`) when tokens can be bought with Telegram Stars. */
+  buyHint: Schema.optionalWith(NonEmpty, { default: () => " You can also buy more with Telegram Stars: see the invoice below, or send /buy." }),
+  /** Sent once when a user has spent 80 % of a free allowance; `{renews}` as in `overBudget`. */
+  budgetWarning: Schema.optionalWith(NonEmpty, {
+    default: () => "Heads-up: you have used 80 % of your free allowance. It renews {renews}."
+  }),
+  /** Sent once a Stars payment was credited; `{tokens}` is replaced by the tokens added. */
+  paymentThanks: Schema.optionalWith(NonEmpty, { default: () => "Thank you! {tokens} tokens were added to your balance." }),
+  /** `/usage` in a group: the answer went to the user privately. */
+  usageSentPrivately: Schema.optionalWith(NonEmpty, { default: () => "I sent your usage to you in a private message." }),
+  /** `/usage` in a group from a user the bot cannot write to privately (they never started it). */
+  usagePrivateFirst: Schema.optionalWith(NonEmpty, {
+    default: () => "Your usage is private: open a chat with me and send /usage there."
+  }),
   ...mediaTexts,
   ...handoffTexts
 })
+
+/** What a model costs, in US dollars per million tokens (cached prompt tokens are part of the prompt, billed at their own price). */
+export const ModelPrice = Schema.Struct({
+  input: Schema.NonNegative,
+  cachedInput: Schema.optional(Schema.NonNegative),
+  output: Schema.NonNegative
+})
+export type ModelPrice = typeof ModelPrice.Type
 
 export const ProfileFile = Schema.Struct({
   name: NonEmpty,
@@ -102,7 +131,13 @@ export const ProfileFile = Schema.Struct({
   stages: Schema.NonEmptyArray(Stage),
   texts: ProfileTexts,
   /** Path of the knowledge base, relative to the profile file. */
-  knowledgeBase: NonEmpty
+  knowledgeBase: NonEmpty,
+  /**
+   * Prices by model name, to turn the usage ledger's tokens into money (`/stats`, `usage
+   * report`). A model answers under its full name (`gpt-4o-mini-2024-07-18`): the longest
+   * key it starts with is its price. A model without a price costs 0.
+   */
+  prices: Schema.optional(Schema.Record({ key: Schema.String, value: ModelPrice }))
 }).pipe(
   Schema.filter((p) => {
     const ids = p.stages.map((s) => s.id)
@@ -228,3 +263,23 @@ export const checkStageTools = (
     })
   )
 }
+
+/** The price of a model: its own, or that of the longest name it starts with. */
+export const priceOf = (prices: Readonly<Record<string, ModelPrice>> = {}, model: string): ModelPrice | undefined => {
+  const exact = prices[model]
+  if (exact !== undefined) return exact
+  let best: string | undefined
+  for (const name in prices) if (model.startsWith(name) && (best === undefined || name.length > best.length)) best = name
+  return best === undefined ? undefined : prices[best]
+}
+
+/** What tokens cost at a price, in US dollars. */
+export const costOf = (
+  price: ModelPrice | undefined,
+  tokens: { readonly promptTokens: number; readonly cachedPromptTokens: number; readonly completionTokens: number }
+): number =>
+  price === undefined ? 0 : (
+    (tokens.promptTokens - tokens.cachedPromptTokens) * price.input +
+    tokens.cachedPromptTokens * (price.cachedInput ?? price.input) +
+    tokens.completionTokens * price.output
+  ) / 1_000_000

@@ -34,11 +34,23 @@ import { instrumentStores } from "../store/Instrumented.ts"
 import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
 import type { UpdateRunner } from "./UpdateRunner.ts"
+import { PaymentsConfig } from "../payments/PaymentsConfig.ts"
+import { UsageConfig } from "../usage/UsageConfig.ts"
+import type { UsageLedger } from "../usage/UsageLedger.ts"
 
 export type { Stores }
 
 /** Services every tool and command handler may use. */
-export type ToolEnvironment = Stores | BotProfile | DialogConfig | ToolsConfig | TelegramApi | Handoff
+export type ToolEnvironment =
+  | Stores
+  | BotProfile
+  | DialogConfig
+  | ToolsConfig
+  | TelegramApi
+  | Handoff
+  | HandoffConfig
+  | UsageConfig
+  | PaymentsConfig
 
 export interface BotParts<E, R> {
   readonly telegram: Layer.Layer<TelegramApi, E, R>
@@ -60,6 +72,8 @@ export interface BotParts<E, R> {
   readonly streamConfig?: Layer.Layer<StreamConfig, E, R>
   /** The human handoff's settings (`HANDOFF_CHAT_ID`…); read from the environment when not given. */
   readonly handoffConfig?: Layer.Layer<HandoffConfig, E, R>
+  readonly usageConfig?: Layer.Layer<UsageConfig, E, R>
+  readonly paymentsConfig?: Layer.Layer<PaymentsConfig, E, R>
 }
 
 export type BotServices =
@@ -106,7 +120,9 @@ export const botLayer = <E, R>(
     parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
     parts.sendConfig ?? SendConfig.fromEnv,
     parts.streamConfig ?? StreamConfig.fromEnv,
-    parts.handoffConfig ?? HandoffConfig.fromEnv
+    parts.handoffConfig ?? HandoffConfig.fromEnv,
+    parts.usageConfig ?? UsageConfig.fromEnv,
+    parts.paymentsConfig ?? PaymentsConfig.fromEnv
   )
   const withModel = Layer.provideMerge(HandoffLive, Layer.provideMerge(parts.model, base))
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools

@@ -21,6 +21,7 @@ import type { ClientStore } from "./ClientStore.ts"
 import type { ConversationState } from "./ConversationState.ts"
 import type { HistoryStore } from "./HistoryStore.ts"
 import type { Inbox } from "./Inbox.ts"
+import type { UsageLedger } from "../usage/UsageLedger.ts"
 import { StoresMemory } from "./memory/MemoryStores.ts"
 import { PostgresDatabase, postgresWhere } from "./postgres/PostgresDatabase.ts"
 import { StoresPostgresLive } from "./postgres/PostgresStores.ts"
@@ -31,8 +32,8 @@ import { YdbClientDriver } from "./ydb/YdbClient.ts"
 import { StoresYdbLive } from "./ydb/YdbStores.ts"
 import { migrateYdb, ydbTables } from "./ydb/schema.ts"
 
-/** The four stores every store layer provides. */
-export type Stores = ClientStore | HistoryStore | Inbox | ConversationState
+/** The stores every store layer provides: the four of the dialog and the usage ledger. */
+export type Stores = ClientStore | HistoryStore | Inbox | ConversationState | UsageLedger
 
 /**
  * Memory, SQLite (`SQLITE_PATH`), PostgreSQL (`DATABASE_URL`) or YDB (`YDB_CONNECTION_STRING`),

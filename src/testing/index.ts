@@ -13,6 +13,8 @@ import { StreamConfig, type StreamConfigShape } from "../telegram/StreamConfig.t
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
+import { UsageConfig, type UsageConfigShape } from "../usage/UsageConfig.ts"
+import { PaymentsConfig, type PaymentsConfigShape } from "../payments/PaymentsConfig.ts"
 import { ToolsConfig, type ToolsConfigShape } from "../tools/ToolsConfig.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../runtime/DispatcherConfig.ts"
 import { SendConfig, type SendConfigShape } from "../telegram/SendConfig.ts"
@@ -72,6 +74,10 @@ export interface TestBotOptions<R = never> {
   readonly stream?: Partial<StreamConfigShape>
   /** Human handoff settings; notice-only (no `HANDOFF_CHAT_ID`) when not given. */
   readonly handoff?: Partial<HandoffConfigShape>
+  /** Budgets (`BUDGET_*`); none when not given. */
+  readonly usage?: Partial<UsageConfigShape>
+  /** Telegram Stars (`STARS_*`); off when not given. */
+  readonly payments?: Partial<PaymentsConfigShape>
 }
 
 export const defaultProfilePath = new URL("../../profiles/shop/profile.json", import.meta.url).pathname
@@ -94,6 +100,8 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
     profile: BotProfileFile(options.profile ?? defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
     tools,
     dialogConfig: DialogConfig.make(options.dialog),
+    usageConfig: UsageConfig.make(options.usage),
+    paymentsConfig: PaymentsConfig.make(options.payments),
     toolsConfig: ToolsConfig.make(options.toolConfig),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), ...options.send }),

@@ -5,9 +5,10 @@
  *   domain, config.ts, http,  Telegram and dialog records, errors, settings helpers, transport,
  *   effect                    small helpers over effect itself (lazy retries)
  *   observability             metrics, spans, tracing, logging
- *   profile, store            the bot's profile; clients, history and the inbox
+ *   profile, store, usage     the bot's profile; clients, history and the inbox; the usage ledger
  *   llm, telegram             language models; the Bot API, sending, webhook and poller
- *   tools, media, handoff     tools the model may call; voice, pictures and documents into the user's turn;
+ *   tools, media, handoff,    tools the model may call;
+ *   payments                  Telegram Stars invoices and credits; voice, pictures and documents into the user's turn;
  *                             human handoff (topics in the operators' chat, kept in the store)
  *   dialog                    the pipeline and its in-chat commands
  *   runtime                   dispatcher, chat queue, update runner, the layer graph
@@ -40,11 +41,13 @@ const rank: Record<string, number> = {
   observability: 1,
   profile: 2,
   store: 2,
+  usage: 2,
   llm: 3,
   telegram: 3,
   tools: 4,
   media: 4,
   handoff: 4,
+  payments: 4,
   dialog: 5,
   runtime: 6,
   cluster: 6.5,

@@ -30,7 +30,7 @@ const sources = (dir: string): ReadonlyArray<string> =>
 const readsInSources = (): ReadonlyMap<string, ReadonlyArray<string>> => {
   const files = new Map<string, Array<string>>()
   const pattern =
-    /(?:Config\.\w+(?:\([^)]*\))?|duration|positiveInt|integerIn|nonNegativeInt|nonEmpty|\)\))\(\s*"([A-Z][A-Z0-9_]+)"/g
+    /(?:Config\.\w+(?:\([^)]*\))?|duration|positiveInt|integerIn|nonNegativeInt|nonEmpty|userIds|pack|\)\))\(\s*"([A-Z][A-Z0-9_]+)"/g
   for (const file of sources(join(root, "src"))) {
     for (const match of readFileSync(file, "utf8").matchAll(pattern)) {
       const name = match[1] ?? ""

@@ -107,6 +107,11 @@ describe("a team's command through the bot's parts", () => {
         { name: "help", description: "what the bot can do" },
         { name: "clear", description: "forget our conversation" },
         { name: "human", description: "talk to a person" },
+        { name: "usage", description: "your tokens and what is left" },
+        { name: "buy", description: "buy more tokens with Telegram Stars" },
+        { name: "refund", description: "refund a Stars payment (admin chat)" },
+        { name: "stats", description: "usage and payments (admin chat)" },
+        { name: "grant", description: "give a user tokens (admin chat)" },
         { name: "orders", description: "your open orders" }
       ])
       expect(yield* (yield* ScriptedModel).requests).toEqual([])
@@ -131,7 +136,7 @@ describe("a team's command through the bot's parts", () => {
     Effect.gen(function*() {
       const sent = yield* runUpdates([textMessage({ userId: 42, text: "/orders" })])
       expect(textsTo(sent, 42)).toEqual(["a dialog answer"])
-      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human"])
+      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human", "usage", "buy", "refund", "stats", "grant"])
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["n"], synthesize: ["a dialog answer"] } }))))
 })
 

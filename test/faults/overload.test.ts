@@ -13,7 +13,7 @@ import { Deferred, Duration, Effect, Exit, Layer, Logger, LogLevel, Scope } from
 import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
 import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
-import { type CompletionResponse, LanguageModel } from "../../src/llm/LanguageModel.ts"
+import { type CompletionResponse, LanguageModel, noUsage } from "../../src/llm/LanguageModel.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
@@ -54,7 +54,7 @@ describe("overload", () => {
       const botApi = yield* makeFakeBotApi()
       // The model holds every dialog until the test ends: nothing finishes, everything queues.
       const gate = yield* Deferred.make<void>()
-      const response: CompletionResponse = { text: "ok", toolCalls: [], usage: { promptTokens: 0, completionTokens: 0 }, model: "held" }
+      const response: CompletionResponse = { text: "ok", toolCalls: [], usage: noUsage, model: "held" }
       const heldModel = Layer.succeed(LanguageModel, {
         description: "held",
         complete: () => Effect.as(Deferred.await(gate), response)

@@ -2,9 +2,10 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Context, Duration, Effect, Exit, Fiber, Layer, Metric, Option } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { type CompletionRequest, LanguageModel, LanguageModelError } from "../../src/llm/LanguageModel.ts"
+import { type CompletionRequest, LanguageModel, LanguageModelError, noUsage } from "../../src/llm/LanguageModel.ts"
 import { describeLlm, LlmConfig, type LlmConfigShape } from "../../src/llm/LlmConfig.ts"
-import { completionTokens, promptTokens, retries } from "../../src/llm/LlmMetrics.ts"
+import { completionTokens, promptTokens, retries, tokens } from "../../src/llm/LlmMetrics.ts"
+import { withTags } from "../../src/observability/Metrics.ts"
 import { LanguageModelLive, placeholderKey } from "../../src/llm/OpenAiModel.ts"
 import { type FakeCompletion, makeFakeOpenAi, openAiLayerFor, testKey } from "../support/FakeOpenAi.ts"
 
@@ -58,7 +59,7 @@ describe("OpenAiModel requests", () => {
       const thought = yield* model.complete(ask("think"))
       const answer = yield* model.complete(ask("synthesize"))
 
-      expect(classified).toEqual({ text: "delivery", toolCalls: [], usage: { promptTokens: 40, completionTokens: 2 }, model: "cheap-model" })
+      expect(classified).toEqual({ text: "delivery", toolCalls: [], usage: { promptTokens: 40, completionTokens: 2, cachedPromptTokens: 0, reasoningTokens: 0 }, model: "cheap-model" })
       expect(thought.text).toBe("notes")
       expect(answer.text).toBe("Delivery costs 4.90 EUR.")
       const requests = yield* fake.requests
@@ -156,7 +157,7 @@ describe("OpenAiModel responses", () => {
         contentType: "application/json"
       })
       const plain = yield* model.complete(ask("synthesize"))
-      expect(plain.usage).toEqual({ promptTokens: 0, completionTokens: 0 })
+      expect(plain.usage).toEqual(noUsage)
       const odd = yield* model.complete(ask("think"))
       expect(odd.toolCalls).toEqual([{ id: "call_0", name: "get_current_time", arguments: "{\"time_zone\":\"UTC\"}" }])
       expect(odd.text).toBeNull()
@@ -299,6 +300,20 @@ describe("OpenAiModel secrets and metrics", () => {
       expect(yield* counterValue(completionTokens, "classify", "metered-cheap")).toBe(3)
       expect(yield* counterValue(promptTokens, "synthesize", "metered-model")).toBe(250)
       expect(yield* counterValue(completionTokens, "synthesize", "metered-model")).toBe(40)
+    }))
+
+  it.scopedLive("bot_llm_tokens_total counts each kind of token by model and stage, cached and reasoning ones too", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeOpenAi()
+      const model = yield* buildModel(fake, { model: "kinds-model" })
+      yield* fake.script({ text: "hi", usage: { prompt: 900, completion: 60, cached: 512, reasoning: 20 } }, { text: "again", usage: { prompt: 100, completion: 5 } })
+      yield* model.complete(ask("think"))
+      yield* model.complete(ask("think"))
+      const kind = (k: string) => Effect.map(Metric.value(withTags(tokens, { model: "kinds-model", stage: "think", kind: k })), (s) => s.count)
+      expect(yield* kind("prompt")).toBe(1000)
+      expect(yield* kind("cached_prompt")).toBe(512)
+      expect(yield* kind("completion")).toBe(65)
+      expect(yield* kind("reasoning")).toBe(20)
     }))
 
   it.scopedLive("LanguageModelLive reads its settings from the environment", () =>

@@ -28,10 +28,20 @@ describe("streamed completions of the live model (the openai SDK over SSE)", () 
       const { onText, seen } = recorder()
       const response = yield* streamCompletion(model, ask, onText)
       expect(seen).toEqual(["**Hel", "**Hello**", "**Hello** there"])
-      expect(response).toEqual({ text: "**Hello** there", toolCalls: [], usage: { promptTokens: 11, completionTokens: 3 }, model: "gpt-4o-mini" })
+      expect(response).toEqual({ text: "**Hello** there", toolCalls: [], usage: { promptTokens: 11, completionTokens: 3, cachedPromptTokens: 0, reasoningTokens: 0 }, model: "gpt-4o-mini" })
       const [request] = yield* fake.requests
       expect(request?.body["stream"]).toBe(true)
       expect(request?.body["stream_options"]).toEqual({ include_usage: true })
+    }))
+
+  it.scopedLive("cached prompt and reasoning tokens are read from the last chunk, whose choices are empty", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeOpenAi()
+      yield* fake.script({ text: "Fine, thanks.", usage: { prompt: 1200, completion: 40, cached: 1024, reasoning: 16 } })
+      const model = yield* buildModel(fake)
+      const response = yield* streamCompletion(model, ask, recorder().onText)
+      expect(response.text).toBe("Fine, thanks.")
+      expect(response.usage).toEqual({ promptTokens: 1200, completionTokens: 40, cachedPromptTokens: 1024, reasoningTokens: 16 })
     }))
 
   it.scopedLive("a failure before the first chunk is retried by the model's policy", () =>

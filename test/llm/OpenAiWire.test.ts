@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Duration, Either, Option } from "effect"
 import OpenAI from "openai"
 import { capToolResult } from "../../src/llm/findings.ts"
+import { noUsage } from "../../src/llm/LanguageModel.ts"
 import { failureOf } from "../../src/llm/OpenAiRetry.ts"
 import {
   decodeCompletion,
@@ -64,7 +65,7 @@ describe("OpenAiWire", () => {
         { id: "x", name: "b", arguments: "{\"r\":2}" },
         { id: "call_2", name: "c", arguments: "{}" }
       ],
-      usage: { promptTokens: 0, completionTokens: 0 },
+      usage: noUsage,
       model: "gpt-test"
     }))
   })

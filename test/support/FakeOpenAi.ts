@@ -23,13 +23,30 @@ export interface FakeToolCall {
   readonly id?: string
 }
 
+/** The tokens the fake reports; `cached` and `reasoning` go in the details objects, as OpenAI sends them. */
+export interface FakeUsage {
+  readonly prompt: number
+  readonly completion: number
+  readonly cached?: number
+  readonly reasoning?: number
+}
+
+/** A usage as the Chat Completions API writes it. */
+const wireUsage = (usage: FakeUsage) => ({
+  prompt_tokens: usage.prompt,
+  completion_tokens: usage.completion,
+  total_tokens: usage.prompt + usage.completion,
+  ...(usage.cached === undefined ? {} : { prompt_tokens_details: { cached_tokens: usage.cached } }),
+  ...(usage.reasoning === undefined ? {} : { completion_tokens_details: { reasoning_tokens: usage.reasoning } })
+})
+
 export type FakeCompletion =
   | string
   | {
     readonly text?: string | null
     readonly toolCalls?: ReadonlyArray<FakeToolCall>
     /** `null` leaves `usage` out of the response. */
-    readonly usage?: { readonly prompt: number; readonly completion: number } | null
+    readonly usage?: FakeUsage | null
     readonly model?: string
   }
   | { readonly status: number; readonly error?: string; readonly headers?: Readonly<Record<string, string>> }
@@ -168,7 +185,7 @@ export const makeFakeOpenAi = (
 
     const completion = (
       request: FakeRequest,
-      reply: { readonly text?: string | null; readonly toolCalls?: ReadonlyArray<FakeToolCall>; readonly usage?: { readonly prompt: number; readonly completion: number } | null; readonly model?: string }
+      reply: { readonly text?: string | null; readonly toolCalls?: ReadonlyArray<FakeToolCall>; readonly usage?: FakeUsage | null; readonly model?: string }
     ) => {
       const toolCalls = (reply.toolCalls ?? []).map((call) => ({
         id: call.id ?? `call_fake_${++ids}`,
@@ -180,7 +197,7 @@ export const makeFakeOpenAi = (
       }))
       const usage = reply.usage === null
         ? {}
-        : { usage: { prompt_tokens: reply.usage?.prompt ?? 11, completion_tokens: reply.usage?.completion ?? 7, total_tokens: 0 } }
+        : { usage: wireUsage(reply.usage ?? { prompt: 11, completion: 7 }) }
       return JSON.stringify({
         id: `chatcmpl-${++ids}`,
         object: "chat.completion",
@@ -206,7 +223,7 @@ export const makeFakeOpenAi = (
       pieces: ReadonlyArray<string>,
       everyMs: number,
       cut: boolean,
-      usage: { readonly prompt: number; readonly completion: number } | null = { prompt: 11, completion: pieces.length },
+      usage: FakeUsage | null = { prompt: 11, completion: pieces.length },
       firstMs = everyMs
     ) => {
       const id = `chatcmpl-${++ids}`
@@ -229,7 +246,7 @@ export const makeFakeOpenAi = (
         }
         res.write(chunk([{ index: 0, delta: {}, finish_reason: "stop" }]))
         if (options?.["include_usage"] === true && usage !== null) {
-          res.write(chunk([], { usage: { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion } }))
+          res.write(chunk([], { usage: wireUsage(usage) }))
         }
         res.end("data: [DONE]\n\n")
       }

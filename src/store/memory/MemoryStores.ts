@@ -12,6 +12,7 @@ import { ClientStore } from "../ClientStore.ts"
 import { ConversationState } from "../ConversationState.ts"
 import { historyOrder, HistoryStore } from "../HistoryStore.ts"
 import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
+import { UsageLedgerMemory } from "./UsageLedgerMemory.ts"
 
 const definedOnly = <A extends object>(value: A): Partial<A> =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<A>
@@ -185,4 +186,4 @@ export const HistoryStoreMemory = Layer.effect(HistoryStore, makeHistoryStoreMem
 export const InboxMemory = Layer.effect(Inbox, makeInboxMemory)
 
 /** All the stores in memory. */
-export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory, ConversationStateMemory)
+export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory, ConversationStateMemory, UsageLedgerMemory)

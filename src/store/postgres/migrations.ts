@@ -92,12 +92,46 @@ const addConversationState = Effect.gen(function*() {
     )`
 })
 
+/** The usage ledger (`src/usage/`): what each turn spent, and the tokens users were credited. */
+const addUsageLedger = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE usage_entries (
+      chat_id bigint NOT NULL,
+      update_id bigint NOT NULL,
+      stage text NOT NULL,
+      model text NOT NULL,
+      user_id bigint NOT NULL,
+      thread_id bigint NOT NULL DEFAULT 0,
+      prompt_tokens bigint NOT NULL,
+      cached_prompt_tokens bigint NOT NULL,
+      completion_tokens bigint NOT NULL,
+      reasoning_tokens bigint NOT NULL,
+      paid_tokens bigint NOT NULL,
+      at bigint NOT NULL,
+      PRIMARY KEY (chat_id, update_id, stage, model)
+    )`
+  yield* sql`CREATE INDEX usage_entries_user ON usage_entries (user_id, at)`
+  yield* sql`CREATE INDEX usage_entries_at ON usage_entries (at)`
+  yield* sql`
+    CREATE TABLE usage_credits (
+      id text PRIMARY KEY,
+      user_id bigint NOT NULL,
+      kind text NOT NULL,
+      tokens bigint NOT NULL,
+      stars bigint NOT NULL,
+      at bigint NOT NULL
+    )`
+  yield* sql`CREATE INDEX usage_credits_user ON usage_credits (user_id)`
+})
+
 /** Every migration of the PostgreSQL store, by name, in the order they apply. */
 export const postgresMigrationSteps = {
   "0001_create_tables": createTables,
   "0002_instance_lease": addInstanceLease,
   "0003_conversations": addConversations,
-  "0004_conversation_state": addConversationState
+  "0004_conversation_state": addConversationState,
+  "0005_usage_ledger": addUsageLedger
 } as const
 
 export const postgresMigrations = Migrator.fromRecord(postgresMigrationSteps)

@@ -92,13 +92,47 @@ const addConversationState = Effect.gen(function*() {
     )`
 })
 
+/** The usage ledger (`src/usage/`): what each turn spent, and the tokens users were credited. */
+const addUsageLedger = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE usage_entries (
+      chat_id INTEGER NOT NULL,
+      update_id INTEGER NOT NULL,
+      stage TEXT NOT NULL,
+      model TEXT NOT NULL,
+      user_id INTEGER NOT NULL,
+      thread_id INTEGER NOT NULL DEFAULT 0,
+      prompt_tokens INTEGER NOT NULL,
+      cached_prompt_tokens INTEGER NOT NULL,
+      completion_tokens INTEGER NOT NULL,
+      reasoning_tokens INTEGER NOT NULL,
+      paid_tokens INTEGER NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (chat_id, update_id, stage, model)
+    ) WITHOUT ROWID`
+  yield* sql`CREATE INDEX usage_entries_user ON usage_entries (user_id, at)`
+  yield* sql`CREATE INDEX usage_entries_at ON usage_entries (at)`
+  yield* sql`
+    CREATE TABLE usage_credits (
+      id TEXT PRIMARY KEY,
+      user_id INTEGER NOT NULL,
+      kind TEXT NOT NULL,
+      tokens INTEGER NOT NULL,
+      stars INTEGER NOT NULL,
+      at INTEGER NOT NULL
+    )`
+  yield* sql`CREATE INDEX usage_credits_user ON usage_credits (user_id)`
+})
+
 /** Every migration of the embedded database, by name, in the order they apply. */
 export const sqliteMigrationSteps = {
   "0001_create_tables": createTables,
   "0002_inbox_delivered": addDelivered,
   "0003_instance_lease": addInstanceLease,
   "0004_conversations": addConversations,
-  "0005_conversation_state": addConversationState
+  "0005_conversation_state": addConversationState,
+  "0006_usage_ledger": addUsageLedger
 } as const
 
 export const sqliteMigrations = Migrator.fromRecord(sqliteMigrationSteps)

@@ -11,11 +11,12 @@ import { ConversationStateYdb } from "./ConversationStateYdb.ts"
 import { HistoryStoreYdb } from "./HistoryStoreYdb.ts"
 import { InboxYdb } from "./InboxYdb.ts"
 import { ydbTables, type YdbTables } from "./schema.ts"
+import { UsageLedgerYdb } from "./UsageLedgerYdb.ts"
 import { YdbClientDriver, type YdbConnectionOptions } from "./YdbClient.ts"
 
 /** The four stores on the `YdbClient` of the context. */
 export const StoresOnYdb = (tables: YdbTables = ydbTables()) =>
-  Layer.mergeAll(ClientStoreYdb(tables), HistoryStoreYdb(tables), InboxYdb(tables), ConversationStateYdb(tables))
+  Layer.mergeAll(ClientStoreYdb(tables), HistoryStoreYdb(tables), InboxYdb(tables), ConversationStateYdb(tables), UsageLedgerYdb(tables))
 
 /** The four stores on YDB with their own driver. */
 export const StoresYdb = (options: YdbConnectionOptions, tables: YdbTables = ydbTables()) =>

@@ -11,6 +11,9 @@
  *   retention (never below 24 hours); pending entries have no `finished_at` and never expire.
  *   `delivered` (nullable, read as 0) counts the messages of the update's reply already sent.
  * - `conversation_state`: small state by key (`../ConversationState.ts`).
+ * - `usage_entries`, `usage_credits`: the usage ledger (`src/usage/`), keyed by (chat_id,
+ *   update_id, stage, model) and by the credit's id (a Stars charge id credits once), each with
+ *   an index by user.
  *
  * `migrate` can run at every deploy: the tables are created `IF NOT EXISTS`, the TTL is set
  * again, and columns added after a table's first version are added only where missing. YQL
@@ -29,6 +32,8 @@ export interface YdbTables {
   readonly messages: string
   readonly inbox: string
   readonly state: string
+  readonly usageEntries: string
+  readonly usageCredits: string
 }
 
 /** Table paths under an optional prefix (a directory such as `bot/`). */
@@ -36,7 +41,9 @@ export const ydbTables = (prefix = ""): YdbTables => ({
   clients: `${prefix}clients`,
   messages: `${prefix}messages`,
   inbox: `${prefix}inbox`,
-  state: `${prefix}conversation_state`
+  state: `${prefix}conversation_state`,
+  usageEntries: `${prefix}usage_entries`,
+  usageCredits: `${prefix}usage_credits`
 })
 
 /** An ISO 8601 duration in whole seconds, as YQL's Interval takes it. */
@@ -48,7 +55,9 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
     clients: identifier(tables.clients).toString(),
     messages: identifier(tables.messages).toString(),
     inbox: identifier(tables.inbox).toString(),
-    state: identifier(tables.state).toString()
+    state: identifier(tables.state).toString(),
+    usageEntries: identifier(tables.usageEntries).toString(),
+    usageCredits: identifier(tables.usageCredits).toString()
   }
   const ttl = isoSeconds(effectiveRetention(inboxTtl))
   return [
@@ -96,6 +105,32 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       value Utf8 NOT NULL,
       updated_at Int64 NOT NULL,
       PRIMARY KEY (key)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t.usageEntries} (
+      chat_id Int64 NOT NULL,
+      update_id Int64 NOT NULL,
+      stage Utf8 NOT NULL,
+      model Utf8 NOT NULL,
+      user_id Int64 NOT NULL,
+      thread_id Int64 NOT NULL,
+      prompt_tokens Int64 NOT NULL,
+      cached_prompt_tokens Int64 NOT NULL,
+      completion_tokens Int64 NOT NULL,
+      reasoning_tokens Int64 NOT NULL,
+      paid_tokens Int64 NOT NULL,
+      at Int64 NOT NULL,
+      PRIMARY KEY (chat_id, update_id, stage, model),
+      INDEX usage_entries_user GLOBAL SYNC ON (user_id, at)
+    ) WITH (AUTO_PARTITIONING_BY_LOAD = ENABLED, AUTO_PARTITIONING_BY_SIZE = ENABLED)`,
+    `CREATE TABLE IF NOT EXISTS ${t.usageCredits} (
+      id Utf8 NOT NULL,
+      user_id Int64 NOT NULL,
+      kind Utf8 NOT NULL,
+      tokens Int64 NOT NULL,
+      stars Int64 NOT NULL,
+      at Int64 NOT NULL,
+      PRIMARY KEY (id),
+      INDEX usage_credits_user GLOBAL SYNC ON (user_id)
     )`
   ]
 }

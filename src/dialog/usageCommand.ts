@@ -1,0 +1,58 @@
+/**
+ * `/usage`: the asker's tokens today and this month, the free allowance left and when it
+ * renews, tokens bought and left — read from the ledger, never from the model. In a group only
+ * the asker sees it: it goes to them in a private message, and the group gets a short note.
+ */
+import { Clock, Effect } from "effect"
+import type { TelegramId } from "../domain/Update.ts"
+import { BotProfile } from "../profile/BotProfile.ts"
+import { TelegramApi } from "../telegram/TelegramApi.ts"
+import { type BudgetLimits, dayStart, monthStart, renewalText, standingOf } from "../usage/Budget.ts"
+import { UsageConfig } from "../usage/UsageConfig.ts"
+import { UsageLedger, type UserTotals } from "../usage/UsageLedger.ts"
+import { defineCommand } from "./Command.ts"
+
+const count = (n: number) => n.toLocaleString("en-US")
+
+/** The answer of `/usage` for a user's totals at `now`. */
+export const usageText = (limits: BudgetLimits, totals: UserTotals, now: number): string => {
+  const standing = standingOf(limits, totals, now)
+  const allowance = Number.isFinite(standing.freeLeft)
+    ? `Free tokens left: ${count(standing.freeLeft)} (renews ${renewalText(standing.renewsAt)})`
+    : "Free tokens: no limit"
+  return [
+    "Your usage",
+    `Today: ${count(totals.today)} tokens`,
+    `This month: ${count(totals.thisMonth)} tokens`,
+    allowance,
+    `Bought: ${count(Math.max(0, totals.credited))} tokens, ${count(standing.boughtLeft)} left`
+  ].join("\n")
+}
+
+/** A user's `/usage` text now (no limit for the exempt). */
+export const usageOf = (userId: TelegramId) =>
+  Effect.gen(function*() {
+    const config = yield* UsageConfig
+    const ledger = yield* UsageLedger
+    const now = yield* Clock.currentTimeMillis
+    const exempt = config.exemptUsers.includes(userId)
+    const limits = exempt ? { tokensPerDay: 0, tokensPerMonth: 0 } : config
+    return usageText(limits, yield* ledger.userTotals(userId, dayStart(now), monthStart(now)), now)
+  })
+
+export const usageCommand = defineCommand({
+  name: "usage",
+  description: "your tokens and what is left",
+  handler: ({ chatId, userId }) =>
+    Effect.gen(function*() {
+      const text = yield* usageOf(userId)
+      // A private chat's id is its user's: anywhere else the answer goes to the user alone.
+      if (chatId === userId) return text
+      const api = yield* TelegramApi
+      const profile = yield* BotProfile
+      return yield* api.sendMessage({ chatId: userId, text }).pipe(
+        Effect.as(profile.texts.usageSentPrivately),
+        Effect.catchAll(() => Effect.succeed(profile.texts.usagePrivateFirst))
+      )
+    })
+})

@@ -1,0 +1,129 @@
+/**
+ * Telegram Stars through the bot: the invoice of `/buy`, the pre-checkout answer (a forged or
+ * a reused payload refused), the credit of a payment exactly once per charge id whatever the
+ * updates carrying it, and a refund from the admin chat.
+ */
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Option, Redacted } from "effect"
+import type { TelegramId } from "../../src/domain/Update.ts"
+import { signPayload, verifyPayload } from "../../src/payments/Stars.ts"
+import { modelRequests, runUpdates, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
+import { TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
+import { UsageLedger } from "../../src/usage/UsageLedger.ts"
+
+const secret = Redacted.make("test-secret")
+const user = { id: 7, is_bot: false, first_name: "Anna" }
+let nextUpdate = 900_000
+
+const preCheckout = (payload: string, amount = 50, from = user) => ({
+  update_id: nextUpdate++,
+  pre_checkout_query: { id: `q${nextUpdate}`, from, currency: "XTR", total_amount: amount, invoice_payload: payload }
+})
+
+const paid = (payload: string, charge: string) => ({
+  update_id: nextUpdate++,
+  message: {
+    message_id: nextUpdate,
+    from: user,
+    chat: { id: 7, type: "private", first_name: "Anna" },
+    date: 1_764_300_000,
+    successful_payment: {
+      currency: "XTR",
+      total_amount: 50,
+      invoice_payload: payload,
+      telegram_payment_charge_id: charge,
+      provider_payment_charge_id: ""
+    }
+  }
+})
+
+const callsOf = (method: string) =>
+  Effect.map(Effect.flatMap(TelegramRecorder, (r) => r.calls), (calls) => calls.filter((c) => c.method === method).map((c) => c.params))
+
+const bot = testBot({
+  script: {},
+  payments: { pack: Option.some({ stars: 50, tokens: 100_000 }), payloadSecret: secret },
+  handoff: { adminChatId: Option.some(-100500) }
+})
+
+describe("payload", () => {
+  it("names the user and the pack and cannot be forged", () => {
+    const payload = signPayload(secret, 7, { stars: 50, tokens: 100_000 }, "nonce1")
+    expect(verifyPayload(secret, payload)).toEqual(Option.some({ userId: 7, pack: { stars: 50, tokens: 100_000 }, nonce: "nonce1" }))
+    expect(verifyPayload(secret, payload.replace(".100000.", ".900000."))).toEqual(Option.none())
+    expect(verifyPayload(Redacted.make("other"), payload)).toEqual(Option.none())
+    expect(payload.length).toBeLessThanOrEqual(128)
+  })
+})
+
+describe("Telegram Stars", () => {
+  it.effect("/buy sends an invoice in XTR with one price, an empty provider token and a signed payload", () =>
+    Effect.gen(function*() {
+      const sent = yield* runUpdates([textMessage({ userId: 7, text: "/buy" })])
+      expect(textsTo(sent, 7)).toEqual(["Here is your invoice."])
+      const [invoice] = yield* callsOf("sendInvoice")
+      expect(invoice).toMatchObject({ chat_id: 7, currency: "XTR", provider_token: "", prices: [{ label: "Tokens", amount: 50 }] })
+      expect(Option.map(verifyPayload(secret, String(invoice?.["payload"])), (p) => [p.userId, p.pack])).toEqual(
+        Option.some([7, { stars: 50, tokens: 100_000 }])
+      )
+    }).pipe(Effect.provide(bot)))
+
+  it.effect("pre-checkout: ok for a valid payload; a forged one, a wrong price, another user's or a paid one are refused", () =>
+    Effect.gen(function*() {
+      const payload = signPayload(secret, 7, { stars: 50, tokens: 100_000 })
+      const forged = signPayload(Redacted.make("guess"), 7, { stars: 1, tokens: 100_000 })
+      yield* runUpdates([
+        preCheckout(payload),
+        preCheckout(forged, 1),
+        preCheckout(payload, 5),
+        preCheckout(payload, 50, { ...user, id: 8 })
+      ])
+      yield* runUpdates([paid(payload, "charge-1")])
+      yield* runUpdates([preCheckout(payload)])
+      const answers = yield* callsOf("answerPreCheckoutQuery")
+      expect(answers.map((a) => [a["ok"], a["error_message"]])).toEqual([
+        [true, undefined],
+        [false, "This invoice is not valid."],
+        [false, "The price of this invoice is not right."],
+        [false, "This invoice was made for someone else."],
+        [false, "This invoice was paid already: send /buy for a new one."]
+      ])
+    }).pipe(Effect.provide(bot)))
+
+  it.effect("one charge through two update ids credits once; the user is thanked", () =>
+    Effect.gen(function*() {
+      const payload = signPayload(secret, 7, { stars: 50, tokens: 100_000 })
+      const sent = yield* runUpdates([paid(payload, "charge-2"), paid(payload, "charge-2")])
+      expect(textsTo(sent, 7)[0]).toBe("Thank you! 100,000 tokens were added to your balance.")
+      const totals = yield* (yield* UsageLedger).userTotals(7 as TelegramId, 0, 0)
+      expect(totals.credited).toBe(100_000)
+    }).pipe(Effect.provide(bot)))
+
+  it.effect("over budget with Stars on: the notice says how to get more and the invoice comes with it; no model call", () =>
+    Effect.gen(function*() {
+      yield* runUpdates([textMessage({ userId: 7, text: "hello" })])
+      const calls = (yield* modelRequests()).length
+      const refused = yield* runUpdates([textMessage({ userId: 7, text: "hello again" })])
+      expect(textsTo(refused, 7)).toEqual([
+        "You have used your free messages for now. They renew on 1970-01-02 00:00 UTC. You can also buy more with Telegram Stars: see the invoice below, or send /buy."
+      ])
+      expect((yield* callsOf("sendInvoice")).map((p) => p["chat_id"])).toEqual([7])
+      expect((yield* modelRequests()).length).toBe(calls)
+    }).pipe(Effect.provide(testBot({
+      script: { classify: ["general"], think: ["ok"], synthesize: ["Hi!"] },
+      usage: { tokensPerDay: 40 },
+      payments: { pack: Option.some({ stars: 50, tokens: 100_000 }), payloadSecret: secret }
+    }))))
+
+  it.effect("/refund in the admin chat calls refundStarPayment and takes back what is left; elsewhere it is refused", () =>
+    Effect.gen(function*() {
+      const payload = signPayload(secret, 7, { stars: 50, tokens: 100_000 })
+      yield* runUpdates([paid(payload, "charge-3")])
+      const elsewhere = yield* runUpdates([textMessage({ userId: 7, text: "/refund 7 charge-3" })])
+      expect(textsTo(elsewhere, 7)).toEqual(["/refund is accepted in the admin chat only."])
+      const done = yield* runUpdates([textMessage({ userId: 1, chatId: -100500, text: "/refund 7 charge-3" })])
+      expect(textsTo(done, -100500)).toEqual(["Refunded charge-3 to 7; 100,000 tokens taken back."])
+      expect(yield* callsOf("refundStarPayment")).toEqual([{ user_id: 7, telegram_payment_charge_id: "charge-3" }])
+      expect((yield* (yield* UsageLedger).userTotals(7 as TelegramId, 0, 0)).credited).toBe(0)
+    }).pipe(Effect.provide(bot)))
+})

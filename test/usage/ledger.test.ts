@@ -1,0 +1,17 @@
+/** The usage ledger's contract on memory, SQLite and PostgreSQL (`./ledgerYdb.test.ts` has YDB's). */
+import { Redacted } from "effect"
+import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
+import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
+import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
+import { postgresForTests } from "../support/Postgres.ts"
+import { ledgerContract } from "./ledgerContract.ts"
+
+ledgerContract("memory", StoresMemory)
+ledgerContract("sqlite (:memory:)", StoresSqlite({ path: ":memory:", busyTimeout: "1 second" }), { transactional: true })
+
+const server = await postgresForTests("usage_postgres")
+ledgerContract(
+  "postgres",
+  StoresPostgres({ url: Redacted.make(server._tag === "Ready" ? server.url : "postgres://nobody@127.0.0.1:1/none"), connectTimeout: "5 seconds" }),
+  { transactional: true, skip: server._tag === "Ready" ? undefined : server.reason }
+)
