@@ -6,10 +6,10 @@
  */
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
-import { Config, Effect, Option, Schema } from "effect"
+import { Config, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { Settings } from "../../config.ts"
 import { ConfigurationError } from "../../domain/errors.ts"
-import { describeProblems } from "../../profile/BotProfile.ts"
+import { describeProblems, fieldPath } from "../../profile/BotProfile.ts"
 
 export const McpConfigSchema = Config.all({
   /** A JSON file of MCP servers (`{"mcpServers": {…}}`); no MCP tools when unset. */
@@ -49,23 +49,36 @@ export const HttpServer = Schema.Struct({
   headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) })
 })
 
-export const ServerEntry = Schema.Union(StdioServer, HttpServer)
-
-export const McpFile = Schema.Struct({
-  mcpServers: Schema.Record({ key: ServerName, value: ServerEntry })
-})
+/** The file's outline; each entry is checked against the shape it means (see `checkEntry`). */
+const McpFile = Schema.parseJson(Schema.Struct({
+  mcpServers: Schema.Record({ key: Schema.String, value: Schema.Object })
+}))
 
 export type McpServerSpec =
   | { readonly name: string; readonly kind: "stdio"; readonly stdio: typeof StdioServer.Type }
   | { readonly name: string; readonly kind: "http"; readonly http: typeof HttpServer.Type }
 
-/** The servers of a decoded file, in the file's order. */
-export const serversOf = (file: typeof McpFile.Type): ReadonlyArray<McpServerSpec> =>
-  Object.entries(file.mcpServers).map(([name, entry]): McpServerSpec =>
-    "command" in entry ? { name, kind: "stdio", stdio: entry } : { name, kind: "http", http: entry }
-  )
+const options = { errors: "all", onExcessProperty: "error" } as const
+const decodeStdio = Schema.decodeUnknownEither(StdioServer, options)
+const decodeHttp = Schema.decodeUnknownEither(HttpServer, options)
+const decodeName = Schema.decodeUnknownEither(ServerName)
 
-const decodeFile = Schema.decodeUnknown(Schema.parseJson(McpFile), { errors: "all", onExcessProperty: "error" })
+const problemsOf = (path: ReadonlyArray<PropertyKey>, error: ParseResult.ParseError): ReadonlyArray<string> =>
+  ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) => `  ${fieldPath([...path, ...issue.path])}: ${issue.message}`)
+
+/**
+ * One server: a stdio server when it has `command` (or no `url`), else a Streamable HTTP
+ * server, so that a problem is told against the shape the entry means, not both.
+ */
+const checkEntry = (name: string, entry: object): Either.Either<McpServerSpec, ReadonlyArray<string>> => {
+  const path = ["mcpServers", name]
+  const badName = Either.match(decodeName(name), { onLeft: (e) => problemsOf(path, e), onRight: () => [] })
+  const spec = "command" in entry || !("url" in entry)
+    ? Either.map(decodeStdio(entry), (stdio): McpServerSpec => ({ name, kind: "stdio", stdio }))
+    : Either.map(decodeHttp(entry), (http): McpServerSpec => ({ name, kind: "http", http }))
+  const problems = [...badName, ...Either.match(spec, { onLeft: (e) => problemsOf(path, e), onRight: () => [] })]
+  return Either.isRight(spec) && problems.length === 0 ? Either.right(spec.right) : Either.left(problems)
+}
 
 /** Reads and checks an MCP servers file; any problem names the file and the field. */
 export const loadMcpServers = (file: string): Effect.Effect<ReadonlyArray<McpServerSpec>, ConfigurationError> =>
@@ -73,14 +86,17 @@ export const loadMcpServers = (file: string): Effect.Effect<ReadonlyArray<McpSer
     const fs = yield* FileSystem.FileSystem
     const path = yield* Path.Path
     const source = path.resolve(file)
-    const fail = (message: string) => new ConfigurationError({ source, message })
+    const fail = (problems: string) => new ConfigurationError({ source, message: `MCP_CONFIG: invalid MCP servers file:\n${problems}` })
     const text = yield* fs.readFileString(source).pipe(
-      Effect.mapError((e) => fail(`MCP_CONFIG: cannot read the MCP servers file: ${e.message}`))
+      Effect.mapError((e) => new ConfigurationError({ source, message: `MCP_CONFIG: cannot read the MCP servers file: ${e.message}` }))
     )
-    const decoded = yield* decodeFile(text).pipe(
-      Effect.mapError((e) => fail(`MCP_CONFIG: invalid MCP servers file:\n${describeProblems(e, text)}`))
+    const outline = yield* Schema.decodeUnknown(McpFile, options)(text).pipe(
+      Effect.mapError((e) => fail(describeProblems(e, text)))
     )
-    return serversOf(decoded)
+    const checked = Object.entries(outline.mcpServers).map(([name, entry]) => checkEntry(name, entry))
+    const problems = checked.flatMap((entry) => Either.isLeft(entry) ? entry.left : [])
+    if (problems.length > 0) return yield* Effect.fail(fail(problems.join("\n")))
+    return checked.flatMap((entry) => Either.isRight(entry) ? [entry.right] : [])
   }).pipe(Effect.provide(NodeContext.layer))
 
 /** The servers `MCP_CONFIG` names; none when it is not set. */
