@@ -2,6 +2,7 @@
  * Tools from MCP servers, against the example server of `mcp/exampleServer.ts` run over stdio
  * (a process of its own) and over Streamable HTTP (in this process, on 127.0.0.1).
  */
+import { HttpServer } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Fiber, Layer, Logger, Ref, Schedule, TestClock } from "effect"
@@ -15,7 +16,9 @@ import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelScripted, ScriptedModel } from "../../src/llm/ScriptedModel.ts"
 import { BotProfile, type BotProfileData, loadProfile } from "../../src/profile/BotProfile.ts"
 import { HealthReports } from "../../src/telegram/Health.ts"
-import { defaultProfilePath } from "../../src/testing/index.ts"
+import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
+import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
+import { defaultProfilePath, testBot } from "../../src/testing/index.ts"
 import { Tools, ToolsList } from "../../src/tools/Tools.ts"
 import { ToolsConfig } from "../../src/tools/ToolsConfig.ts"
 import type { McpServerSpec } from "../../src/tools/mcp/McpConfig.ts"
@@ -73,19 +76,31 @@ describe("tools from an MCP server", () => {
   it.live("a think step calls a stdio server's tool and gives its answer back to the model", () =>
     Effect.gen(function*() {
       const scripted = yield* ScriptedModel
-      yield* scripted.push("think", { toolCalls: [{ name: "files__echo", arguments: { text: "hello" } }] }, "the server said hello")
+      yield* scripted.push(
+        "think",
+        { toolCalls: [{ name: "files__echo", arguments: { text: "hello" } }, { name: "files__picture", id: "call_picture" }] },
+        "the server said hello and showed a pixel"
+      )
       const stages = yield* makeStages
       const profile = yield* BotProfile
       const result = yield* stages.think(profile.stages[0]!, client, [], "say hello", context)
 
       expect(result.fallback).toBe(false)
-      expect(result.results).toEqual([{ callId: "call_1", name: "files__echo", ok: true, content: "echo: hello" }])
+      expect(result.results.map((r) => [r.name, r.ok, r.content])).toEqual([
+        ["files__echo", true, "echo: hello"],
+        ["files__picture", true, "a pixel\n[picture 1 (image/png), shown after the tool results]"]
+      ])
       const [first, second] = yield* scripted.requests
       const echo = first!.tools?.find((tool) => tool.name === "files__echo")
       expect(echo?.description).toBe("Says the text back.")
       expect(echo?.parameters).toMatchObject({ type: "object", properties: { text: { type: "string", description: "what to say" } }, required: ["text"] })
       expect(first!.tools?.map((tool) => tool.name)).toContain("files__crash")
-      expect(second!.messages.at(-1)).toEqual({ role: "tool", toolCallId: "call_1", content: "echo: hello" })
+      // The tool messages, then the pictures the tools returned as a user message (a tool message carries text only).
+      const [echoed, pictured, pictures] = second!.messages.slice(-3)
+      expect(echoed).toEqual({ role: "tool", toolCallId: "call_1", content: "echo: hello" })
+      expect(pictured).toMatchObject({ role: "tool", toolCallId: "call_picture" })
+      expect(pictures).toMatchObject({ role: "user", content: "Pictures returned by files__picture (tool results, not the customer's message)." })
+      expect(pictures?.role === "user" ? pictures.images?.map((image) => image.mimeType) : undefined).toEqual(["image/png"])
     }).pipe(
       Effect.provide(Layer.mergeAll(registry([stdioServer]), DialogConfig.make(), profileWithFiles, Layer.effect(LanguageModel, LanguageModel))),
       Effect.provide(LanguageModelScripted())
@@ -151,7 +166,8 @@ describe("tools from an MCP server", () => {
 })
 
 describe("an MCP call interrupted", () => {
-  const slowServer = Effect.gen(function*() {
+  /** A call of the `slow` tool, running: the server has started it. */
+  const slowCallRunning = Effect.gen(function*() {
     const started = yield* Deferred.make<void>()
     const cancelled = yield* Deferred.make<unknown>()
     const { url } = yield* serveOverHttp(exampleServer({
@@ -159,14 +175,14 @@ describe("an MCP call interrupted", () => {
       onSlowCancelled: (reason) => Deferred.unsafeDone(cancelled, Effect.succeed(reason))
     }))
     const { tools } = yield* startRegistry([httpServer("crm", url)])
-    return { tools, started, cancelled }
+    const running = yield* Effect.fork(tools.execute(call("crm__slow"), ["crm__slow"], context))
+    yield* Deferred.await(started)
+    return { running, cancelled }
   })
 
   it.scoped("by TOOL_TIMEOUT: the model reads a timeout and the server sees the request cancelled", () =>
     Effect.gen(function*() {
-      const { cancelled, started, tools } = yield* slowServer
-      const running = yield* Effect.fork(tools.execute(call("crm__slow"), ["crm__slow"], context))
-      yield* Deferred.await(started)
+      const { cancelled, running } = yield* slowCallRunning
       yield* TestClock.adjust(toolTimeout)
       const result = yield* Fiber.join(running)
       expect(result).toMatchObject({ ok: false, content: JSON.stringify({ error: `timed out after ${Duration.toMillis(toolTimeout)} ms` }) })
@@ -175,9 +191,7 @@ describe("an MCP call interrupted", () => {
 
   it.scoped("by the turn's end (its fiber interrupted): the server sees the request cancelled", () =>
     Effect.gen(function*() {
-      const { cancelled, started, tools } = yield* slowServer
-      const running = yield* Effect.fork(tools.execute(call("crm__slow"), ["crm__slow"], context))
-      yield* Deferred.await(started)
+      const { cancelled, running } = yield* slowCallRunning
       yield* Fiber.interrupt(running)
       expect(String(yield* Deferred.await(cancelled))).toContain("AbortError")
     }))
@@ -209,3 +223,26 @@ describe("an MCP server that cannot start", () => {
       expect(aboutGone[0]).toMatch(/^MCP server gone cannot start, its tools are absent: .*ENOENT/)
     }))
 })
+
+describe("/healthz", () => {
+  it.scopedLive("lists each MCP server's state; a server down does not make the bot degraded", () =>
+    Effect.gen(function*() {
+      const { url } = yield* serveOverHttp(exampleServer())
+      const missing: McpServerSpec = { name: "gone", kind: "stdio", stdio: { command: "/nonexistent/mcp-server", args: [], env: {} } }
+      const built = yield* Layer.build(
+        WebhookServerLive().pipe(
+          Layer.provideMerge(testBot()),
+          Layer.provide(WebhookConfig.make({ allowNoSecret: true })),
+          Layer.provide(McpToolsLive([httpServer("crm", url), missing], { toolTimeout, vision: true }))
+        )
+      )
+      const address = Context.get(built, HttpServer.HttpServer).address
+      if (address._tag !== "TcpAddress") return yield* Effect.die("expected a TCP address")
+      const health = yield* Effect.promise(() => fetch(`http://127.0.0.1:${address.port}/healthz`).then((r) => r.json()))
+      expect(health).toMatchObject({
+        status: "ok",
+        mcp: { crm: { state: "ready", tools: 6 }, gone: { state: "failing", reason: expect.stringContaining("ENOENT") } }
+      })
+    }))
+})
+
