@@ -6,6 +6,9 @@ import { HttpServer } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Deferred, Duration, Effect, Fiber, Layer, Logger, Ref, Schedule, TestClock } from "effect"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { makeStages } from "../../src/dialog/stages.ts"
 import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
@@ -14,11 +17,11 @@ import { TelegramId } from "../../src/domain/Update.ts"
 import type { ToolContext } from "../../src/tools/Tool.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelScripted, ScriptedModel } from "../../src/llm/ScriptedModel.ts"
-import { BotProfile, type BotProfileData, loadProfile } from "../../src/profile/BotProfile.ts"
+import { BotProfile, type BotProfileData, loadProfile, type ProfileFile } from "../../src/profile/BotProfile.ts"
 import { HealthReports } from "../../src/telegram/Health.ts"
 import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
 import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
-import { defaultProfilePath, testBot } from "../../src/testing/index.ts"
+import { defaultProfilePath, runUpdates, testBot, textMessage } from "../../src/testing/index.ts"
 import { Tools, ToolsList } from "../../src/tools/Tools.ts"
 import { ToolsConfig } from "../../src/tools/ToolsConfig.ts"
 import type { McpServerSpec } from "../../src/tools/mcp/McpConfig.ts"
@@ -166,14 +169,20 @@ describe("tools from an MCP server", () => {
 })
 
 describe("an MCP call interrupted", () => {
-  /** A call of the `slow` tool, running: the server has started it. */
-  const slowCallRunning = Effect.gen(function*() {
+  /** The example server over HTTP, telling when `slow` starts and when its request is cancelled (with the reason). */
+  const slowServer = Effect.gen(function*() {
     const started = yield* Deferred.make<void>()
     const cancelled = yield* Deferred.make<unknown>()
     const { url } = yield* serveOverHttp(exampleServer({
       onSlowStarted: () => Deferred.unsafeDone(started, Effect.void),
       onSlowCancelled: (reason) => Deferred.unsafeDone(cancelled, Effect.succeed(reason))
     }))
+    return { url, started, cancelled }
+  })
+
+  /** A call of the `slow` tool, running: the server has started it. */
+  const slowCallRunning = Effect.gen(function*() {
+    const { cancelled, started, url } = yield* slowServer
     const { tools } = yield* startRegistry([httpServer("crm", url)])
     const running = yield* Effect.fork(tools.execute(call("crm__slow"), ["crm__slow"], context))
     yield* Deferred.await(started)
@@ -187,6 +196,33 @@ describe("an MCP call interrupted", () => {
       const result = yield* Fiber.join(running)
       expect(result).toMatchObject({ ok: false, content: JSON.stringify({ error: `timed out after ${Duration.toMillis(toolTimeout)} ms` }) })
       expect(String(yield* Deferred.await(cancelled))).toContain("AbortError")
+    }))
+
+  it.scoped("by the update's deadline: the user gets the apology and the server sees the request cancelled", () =>
+    Effect.gen(function*() {
+      const { cancelled, started, url } = yield* slowServer
+      const profile = JSON.parse(readFileSync(defaultProfilePath, "utf8")) as ProfileFile
+      const file = join(mkdtempSync(join(tmpdir(), "mcp-profile-")), "profile.json")
+      writeFileSync(file, JSON.stringify({
+        ...profile,
+        knowledgeBase: join(dirname(defaultProfilePath), profile.knowledgeBase),
+        stages: profile.stages.map((stage) => ({ ...stage, tools: [...stage.tools, "crm__*"] }))
+      }))
+      const deadline = Duration.seconds(30)
+      const bot = yield* Layer.build(
+        testBot({
+          profile: file,
+          script: { classify: ["general"], think: [{ toolCalls: [{ name: "crm__slow" }] }] },
+          dispatcher: { updateDeadline: deadline },
+          toolConfig: { toolTimeout: Duration.minutes(5) }
+        }).pipe(Layer.provide(McpToolsLive([httpServer("crm", url)], { toolTimeout: Duration.minutes(5), vision: true })))
+      )
+      const turn = yield* Effect.fork(Effect.provide(runUpdates([textMessage({ userId: 901, text: "refund my order" })]), bot))
+      yield* Deferred.await(started)
+      yield* TestClock.adjust(deadline)
+      const sent = yield* Fiber.join(turn)
+      expect(String(yield* Deferred.await(cancelled))).toContain("AbortError")
+      expect(sent.map((message) => message.text)).toEqual([profile.texts.apology])
     }))
 
   it.scoped("by the turn's end (its fiber interrupted): the server sees the request cancelled", () =>
