@@ -17,11 +17,12 @@ import { TelegramId } from "../../src/domain/Update.ts"
 import type { ToolContext } from "../../src/tools/Tool.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelScripted, ScriptedModel } from "../../src/llm/ScriptedModel.ts"
-import { BotProfile, type BotProfileData, loadProfile, type ProfileFile } from "../../src/profile/BotProfile.ts"
+import { BotProfile, type BotProfileData, checkStageTools, loadProfile, type ProfileFile } from "../../src/profile/BotProfile.ts"
 import { HealthReports } from "../../src/telegram/Health.ts"
 import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
 import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 import { defaultProfilePath, runUpdates, testBot, textMessage } from "../../src/testing/index.ts"
+import { builtinTools } from "../../src/tools/builtin/index.ts"
 import { Tools, ToolsList } from "../../src/tools/Tools.ts"
 import { ToolsConfig } from "../../src/tools/ToolsConfig.ts"
 import type { McpServerSpec } from "../../src/tools/mcp/McpConfig.ts"
@@ -280,5 +281,21 @@ describe("/healthz", () => {
         mcp: { crm: { state: "ready", tools: 6 }, gone: { state: "failing", reason: expect.stringContaining("ENOENT") } }
       })
     }))
+})
+
+describe("a stage's MCP tools at start", () => {
+  it.effect("a configured server's tools pass by name or as server__*; another server's fail, named by the field", () =>
+    Effect.gen(function*() {
+      const profile = yield* loadProfile(defaultProfilePath)
+      const [first, ...rest] = profile.stages
+      const allowing = (tools: ReadonlyArray<string>): BotProfileData => ({ ...profile, stages: [{ ...first!, tools }, ...rest] })
+      const registered = builtinTools.map((tool) => tool.name)
+      yield* checkStageTools(allowing(["get_client_profile", "crm__*", "crm__find_order"]), registered, ["crm__"])
+      const error = yield* Effect.flip(checkStageTools(allowing(["crm__*", "files__*"]), registered, ["crm__"]))
+      expect(error.message).toBe(
+        `stages[0].tools[1]: stage "${first!.id}" allows the tool "files__*", which is not registered\n` +
+          `registered tools: ${registered.join(", ")}; MCP servers: crm__*`
+      )
+    }).pipe(Effect.provide(NodeContext.layer)))
 })
 
