@@ -5,7 +5,7 @@
 import { HttpServer } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Deferred, Duration, Effect, Fiber, Layer, Logger, Ref, Schedule, TestClock } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Logger, Ref, Schedule, Scope, TestClock } from "effect"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
@@ -166,6 +166,20 @@ describe("tools from an MCP server", () => {
       const after = yield* eventually(tools.execute(call("files__pid"), allowed, context), (result) => result.ok)
       expect(Number(after.content)).not.toBe(Number(before.content))
       expect(yield* states).toEqual({ files: { state: "ready", tools: 7 } })
+    }))
+
+  it.scopedLive("a Streamable HTTP server that restarts (a new session) is connected again", () =>
+    Effect.gen(function*() {
+      const before = yield* Scope.make()
+      const { port, url } = yield* Scope.extend(serveOverHttp(exampleServer()), before)
+      const { states, tools } = yield* startRegistry([httpServer("crm", url)])
+      const echo = tools.execute(call("crm__echo", { text: "again" }), ["crm__*"], context)
+      expect(yield* echo).toMatchObject({ ok: true })
+
+      yield* Scope.close(before, Exit.void)
+      yield* serveOverHttp(exampleServer(), port)
+      expect(yield* eventually(echo, (result) => result.ok)).toMatchObject({ ok: true, content: "echo: again" })
+      expect(yield* states).toEqual({ crm: { state: "ready", tools: 6 } })
     }))
 })
 

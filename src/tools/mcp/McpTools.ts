@@ -1,7 +1,8 @@
 /**
  * The tools of MCP servers, on the official SDK (`@modelcontextprotocol/sdk`). Each server runs
  * under a supervisor: connect, list the tools (again on every `notifications/tools/list_changed`),
- * and when the connection ends — a stdio server that exits — connect again after a backoff. A
+ * and when the connection ends — a stdio server that exits, a Streamable HTTP server whose
+ * transport fails — connect again after a backoff. A
  * server that cannot start is logged once and offers no tools until it can; the bot never fails
  * to start for it. The model sees a server's tools as `<server>__<tool>`.
  *
@@ -12,7 +13,12 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import { type CallToolResult, ToolListChangedNotificationSchema, type Tool as McpTool } from "@modelcontextprotocol/sdk/types.js"
+import {
+  type CallToolResult,
+  McpError,
+  ToolListChangedNotificationSchema,
+  type Tool as McpTool
+} from "@modelcontextprotocol/sdk/types.js"
 import { Clock, Deferred, Duration, Effect, Layer, Queue, Ref, Schedule, Schema } from "effect"
 import type { ImagePart } from "../../llm/LanguageModel.ts"
 import { HealthReports } from "../../telegram/Health.ts"
@@ -114,8 +120,17 @@ const toolOf = (server: string, client: Client, tool: McpTool, options: McpTools
             signal,
             timeout: Duration.toMillis(options.toolTimeout)
           }),
-        catch: (error) => new ToolFailure({ message: `${server}: ${describe(error)}` })
+        catch: (error) => error
       }).pipe(
+        Effect.catchAll((error) =>
+          Effect.zipRight(
+            // Not an answer of the server's but a transport that failed (a Streamable HTTP server
+            // restarted and forgot the session, a connection refused): the connection is closed,
+            // so the supervisor connects again, as for a stdio server that exited.
+            error instanceof McpError ? Effect.void : Effect.promise(() => client.close()),
+            Effect.fail(new ToolFailure({ message: `${server}: ${describe(error)}` }))
+          )
+        ),
         Effect.flatMap((result) => {
           // `callTool`'s type also covers the old `toolResult` shape; a current server sends `content`.
           const content = "content" in result ? (result as CallToolResult) : { content: [] }

@@ -1,4 +1,4 @@
-/** An MCP server on Streamable HTTP at 127.0.0.1 (a free port) for as long as the scope lasts. */
+/** An MCP server on Streamable HTTP at 127.0.0.1 (`port`, a free one by default) for as long as the scope lasts. */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js"
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js"
 import { randomUUID } from "node:crypto"
@@ -6,7 +6,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
 
-export const serveOverHttp = (server: McpServer) =>
+export const serveOverHttp = (server: McpServer, port = 0) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID() })
@@ -14,9 +14,9 @@ export const serveOverHttp = (server: McpServer) =>
       const http = createServer((request, response) => {
         transport.handleRequest(request, response).catch(() => response.destroy())
       })
-      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
-      const { port } = http.address() as AddressInfo
-      return { url: `http://127.0.0.1:${port}/mcp`, http }
+      await new Promise<void>((resolve) => http.listen(port, "127.0.0.1", resolve))
+      const address = http.address() as AddressInfo
+      return { url: `http://127.0.0.1:${address.port}/mcp`, port: address.port, http }
     }),
     ({ http }) =>
       Effect.promise(async () => {
