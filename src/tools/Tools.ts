@@ -2,9 +2,9 @@
  * The tool registry: specs per stage, and execution by name with Schema-checked arguments.
  * Its tools are the ones given at start (built-in, the team's) and those of its sources, which
  * come and go while the bot runs (MCP servers): a stage allows a source's tools by name or all
- * of one server's with `server__*`. Execution never fails: an unknown tool, arguments that are not JSON or do not match the
- * Schema, a handler failure, a defect or a timeout all become a tool result that tells the
- * model what went wrong, so the dialog goes on.
+ * of one server's with `server__*`. Execution never fails: an unknown tool, arguments that are
+ * not JSON or do not match the Schema, a handler failure, a defect or a timeout all become a
+ * tool result that tells the model what went wrong, so the dialog goes on.
  */
 import { Cause, Context, Duration, Effect, Layer, Metric } from "effect"
 import { ToolsConfig } from "./ToolsConfig.ts"
@@ -105,6 +105,14 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
         ? Effect.succeed(given)
         : Effect.map(sourced, (tools) => tools.find((tool) => tool.name === name))
     }
+    const specs: ToolsService["specs"] = (allowed) => {
+      const given = allowed.flatMap((name) => {
+        const tool = seen.get(name)
+        return tool ? [specOf(tool)] : []
+      })
+      if (sources.length === 0) return Effect.succeed(given)
+      return Effect.map(sourced, (tools) => [...given, ...tools.filter((tool) => allows(allowed, tool.name)).map(specOf)])
+    }
 
     const execute: ToolsService["execute"] = (call, allowed, toolContext) =>
       Effect.gen(function*() {
@@ -153,15 +161,6 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
         withSpan("tool.execute", { attributes: { tool: call.name } }),
         Effect.annotateLogs("tool", call.name)
       )
-
-    function specs(allowed: ReadonlyArray<string>): Effect.Effect<ReadonlyArray<ToolSpec>> {
-      const given = allowed.flatMap((name) => {
-        const tool = seen.get(name)
-        return tool ? [specOf(tool)] : []
-      })
-      if (sources.length === 0) return Effect.succeed(given)
-      return Effect.map(sourced, (tools) => [...given, ...tools.filter((tool) => allows(allowed, tool.name)).map(specOf)])
-    }
 
     return Tools.of({
       names: [...seen.keys()],

@@ -21,6 +21,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js"
 import { Clock, Deferred, Duration, Effect, Layer, Queue, Ref, Schedule, Schema } from "effect"
 import type { ImagePart } from "../../llm/LanguageModel.ts"
+import { withSpan } from "../../observability/span.ts"
 import { HealthReports } from "../../telegram/Health.ts"
 import { modelJsonSchema, type Tool, ToolFailure, ToolOutput } from "../Tool.ts"
 import { ToolSources } from "../Tools.ts"
@@ -139,7 +140,7 @@ const toolOf = (server: string, client: Client, tool: McpTool, options: McpTools
             ? Effect.fail(new ToolFailure({ message: output.text || `${tool.name} failed` }))
             : Effect.succeed(output)
         }),
-        Effect.withSpan("mcp.call", { attributes: { server, tool: tool.name } })
+        withSpan("mcp.call", { attributes: { server, tool: tool.name } })
       )
       : Effect.fail(new ToolFailure({ message: "arguments must be a JSON object" }))
 })
