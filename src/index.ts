@@ -21,10 +21,13 @@ export { selectedModel, selectedProfile, selectedStores } from "./runtime/Enviro
 export { type BotDefinition, BotServicesFailed } from "./runtime/BotDefinition.ts"
 
 // Tools: one file per tool, one line to register it.
-export { defineTool, type Tool, type ToolContext, type ToolDefinition, ToolFailure } from "./tools/Tool.ts"
-export { type ToolResult, Tools, ToolsList, type ToolsService } from "./tools/Tools.ts"
+export { defineTool, type Tool, type ToolContext, type ToolDefinition, ToolFailure, ToolOutput } from "./tools/Tool.ts"
+export { allows, type ToolResult, Tools, ToolSources, type ToolSource, ToolsList, type ToolsService } from "./tools/Tools.ts"
 export { builtinTools } from "./tools/builtin/index.ts"
 export { ToolsConfig, type ToolsConfigShape } from "./tools/ToolsConfig.ts"
+// Tools from MCP servers (MCP_CONFIG, or given as `botLayer({ mcp: McpToolsOf(servers) })`); the SDK loads only then.
+export { loadMcpServers, McpConfig, type McpServerSpec } from "./tools/mcp/McpConfig.ts"
+export { McpToolsFromEnv, McpToolsOf } from "./tools/mcp/McpLayer.ts"
 
 // In-chat commands: defined like tools, given to the bot as `commands: [...builtinCommands, yours]`.
 export { type Command, type CommandContext, CommandFailure, defineCommand } from "./dialog/Command.ts"

@@ -20,6 +20,7 @@ import { StoreConfig } from "../store/StoreConfig.ts"
 import { SendConfig } from "../telegram/SendConfig.ts"
 import { StreamConfig } from "../telegram/StreamConfig.ts"
 import { AllowedUpdates, PollConfig, TelegramConfig, WebhookConfig } from "../telegram/TelegramConfig.ts"
+import { McpConfig } from "../tools/mcp/McpConfig.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
 import { UsageConfig } from "../usage/UsageConfig.ts"
 import { ReplayConfig } from "./replayCommand.ts"
@@ -33,6 +34,7 @@ export interface RegisteredOwner {
 export const settingsOwners: ReadonlyArray<RegisteredOwner> = [
   { owner: DialogConfig },
   { owner: ToolsConfig },
+  { owner: McpConfig },
   { owner: HandoffConfig },
   { owner: UsageConfig },
   { owner: PaymentsConfig },

@@ -19,6 +19,20 @@ import { classifyMessages, plainMessages, synthesizeMessages, thinkMessages } fr
 
 export { addUsage }
 
+/**
+ * Pictures tools returned, as one user message after the tool messages: a tool message carries
+ * text only in the chat completions API.
+ */
+const toolPictures = (results: ReadonlyArray<ToolResult>): ReadonlyArray<ChatMessage> => {
+  const withImages = results.filter((r) => r.images !== undefined && r.images.length > 0)
+  if (withImages.length === 0) return []
+  return [{
+    role: "user",
+    content: `Pictures returned by ${withImages.map((r) => r.name).join(", ")} (tool results, not the customer's message).`,
+    images: withImages.flatMap((r) => r.images ?? [])
+  }]
+}
+
 /** The stages over the bot's model, tools, profile and settings. */
 export const makeStages = Effect.gen(function*() {
   const config = yield* DialogConfig
@@ -53,10 +67,11 @@ export const makeStages = Effect.gen(function*() {
   ) =>
     Effect.gen(function*() {
       let messages = thinkMessages(profile, stage, client, context, text, media)
-      const specs = tools.specs(stage.tools)
       const results: Array<ToolResult> = []
       let usage: Usage = noUsage
       for (let step = 0; step < config.toolMaxSteps; step++) {
+        // Asked each step: an MCP server's list may change while the turn runs.
+        const specs = yield* tools.specs(stage.tools)
         const response = yield* model.complete({
           purpose: "think",
           messages,
@@ -76,7 +91,8 @@ export const makeStages = Effect.gen(function*() {
         messages = [
           ...messages,
           { role: "assistant", content: response.right.text, toolCalls: calls },
-          ...stepResults.map((r): ChatMessage => ({ role: "tool", toolCallId: r.callId, content: r.content }))
+          ...stepResults.map((r): ChatMessage => ({ role: "tool", toolCallId: r.callId, content: r.content })),
+          ...toolPictures(stepResults)
         ]
       }
       yield* Effect.logWarning(`tool loop stopped after ${config.toolMaxSteps} steps`)

@@ -10,9 +10,13 @@ import { ConfigurationError } from "../domain/errors.ts"
 import { handoffTexts } from "./handoffTexts.ts"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
+/** A tool's name, or `server__*`: every tool of an MCP server. */
 const ToolName = Schema.String.pipe(
-  Schema.pattern(/^[a-zA-Z0-9_-]{1,64}$/, {
-    message: (issue) => `expected a tool name (letters, digits, _ or -, at most 64), got ${JSON.stringify(issue.actual)}`
+  Schema.pattern(/^(?:[a-zA-Z0-9_-]{1,64}|[a-zA-Z0-9_-]{1,32}__\*)$/, {
+    message: (issue) =>
+      `expected a tool name (letters, digits, _ or -, at most 64) or server__* (every tool of an MCP server), got ${
+        JSON.stringify(issue.actual)
+      }`
   })
 )
 
@@ -30,7 +34,7 @@ export const Stage = Schema.Struct({
   description: NonEmpty,
   /** System prompt of the think and synthesize steps in this stage. */
   prompt: NonEmpty,
-  /** Tools the model may call in this stage. */
+  /** Tools the model may call in this stage: names, or `server__*` for every tool of an MCP server. */
   tools: Schema.Array(ToolName),
   /** Words (any language, lower case) the offline model uses to pick this stage. */
   keywords: Schema.optionalWith(Schema.Array(NonEmpty), { default: () => [] })
@@ -204,8 +208,8 @@ const jsonPosition = (message: string, text: string): string => {
   return ` (line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1})`
 }
 
-/** One line per problem: the field, then what was expected. */
-const describeProblems = (error: ParseResult.ParseError, text: string): string =>
+/** One line per problem of a JSON file: the field, then what was expected. */
+export const describeProblems = (error: ParseResult.ParseError, text: string): string =>
   ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
     issue.path.length === 0 && issue._tag === "Transformation"
       ? `  not valid JSON: ${issue.message}${jsonPosition(issue.message, text)}`
@@ -244,22 +248,26 @@ export const BotProfileFile = (file: string) => Layer.effect(BotProfile, loadPro
 /**
  * Every tool a stage allows must be registered: a name that is not (a typo, a tool the team
  * forgot to add) fails at start with the stage and the field, instead of the model never
- * being offered the tool.
+ * being offered the tool. An MCP server's tools are known by their server only (`prefixes`,
+ * e.g. `crm__`): the server lists them once it runs, and may change them.
  */
 export const checkStageTools = (
   profile: BotProfileData,
-  registered: ReadonlyArray<string>
+  registered: ReadonlyArray<string>,
+  prefixes: ReadonlyArray<string> = []
 ): Effect.Effect<void, ConfigurationError> => {
   const known = new Set(registered)
+  const isKnown = (tool: string) => known.has(tool) || prefixes.some((prefix) => tool.startsWith(prefix) && tool.length > prefix.length)
   const problems = profile.stages.flatMap((stage, s) =>
     stage.tools.flatMap((tool, t) =>
-      known.has(tool) ? [] : [`stages[${s}].tools[${t}]: stage "${stage.id}" allows the tool "${tool}", which is not registered`]
+      isKnown(tool) ? [] : [`stages[${s}].tools[${t}]: stage "${stage.id}" allows the tool "${tool}", which is not registered`]
     )
   )
+  const servers = prefixes.length === 0 ? "" : `; MCP servers: ${prefixes.map((prefix) => `${prefix}*`).join(", ")}`
   return problems.length === 0 ? Effect.void : Effect.fail(
     new ConfigurationError({
       source: profile.source,
-      message: `${problems.join("\n")}\nregistered tools: ${registered.join(", ") || "none"}`
+      message: `${problems.join("\n")}\nregistered tools: ${registered.join(", ") || "none"}${servers}`
     })
   )
 }

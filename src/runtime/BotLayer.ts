@@ -28,6 +28,7 @@ import { builtinTools } from "../tools/builtin/index.ts"
 import type { Tool } from "../tools/Tool.ts"
 import { Tools, ToolsList } from "../tools/Tools.ts"
 import { ToolsConfig } from "../tools/ToolsConfig.ts"
+import { McpToolsFromEnv } from "../tools/mcp/McpLayer.ts"
 import { Handoff, HandoffLive } from "../handoff/Handoff.ts"
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
@@ -61,6 +62,8 @@ export interface BotParts<E, R> {
   readonly tools?: ReadonlyArray<Tool<ToolEnvironment | R>>
   /** In-chat commands answered without the model; the built-in ones when not given. */
   readonly commands?: ReadonlyArray<Command<ToolEnvironment | R>>
+  /** Tools from MCP servers (`McpToolsOf`); the servers of `MCP_CONFIG` when not given. */
+  readonly mcp?: Layer.Layer<never, E | ConfigurationError | ConfigError.ConfigError, R | ToolsConfig>
   readonly dialogConfig?: Layer.Layer<DialogConfig, E, R>
   readonly toolsConfig?: Layer.Layer<ToolsConfig, E, R>
   readonly dispatcherConfig?: Layer.Layer<DispatcherConfig, E, R>
@@ -102,7 +105,7 @@ export type BotServices =
 
 /** Fails at start when a stage of the profile allows a tool that is not registered. */
 export const StageToolsCheck = Layer.effectDiscard(
-  Effect.flatMap(Effect.all([BotProfile, Tools]), ([profile, tools]) => checkStageTools(profile, tools.names))
+  Effect.flatMap(Effect.all([BotProfile, Tools]), ([profile, tools]) => checkStageTools(profile, tools.names, tools.prefixes))
 )
 
 /** The whole bot from its parts. Settings not given are read from the environment. */
@@ -126,7 +129,8 @@ export const botLayer = <E, R>(
   )
   const withModel = Layer.provideMerge(HandoffLive, Layer.provideMerge(parts.model, base))
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
-  const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withModel))
+  const withMcp = Layer.provideMerge(parts.mcp ?? McpToolsFromEnv, withModel)
+  const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withMcp))
   const commands: ReadonlyArray<Command<ToolEnvironment | R>> = parts.commands ?? builtinCommands
   const withCommands = Layer.provideMerge(CommandsList(commands), withTools)
   const media: Layer.Layer<MediaTurn, E | ConfigError.ConfigError, R | BotProfile | Stores | TelegramApi> = parts.media ??

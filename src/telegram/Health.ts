@@ -2,9 +2,10 @@
  * What `GET /healthz` tells an operator or a load balancer: whether the store and the Bot API
  * answer, and how many updates are queued or running. It always answers 200 while the process
  * serves requests (a restart does not bring Telegram back); `status` is `degraded` and the
- * failing part says why when something does not answer.
+ * failing part says why when something does not answer. Optional parts (the MCP servers) add
+ * their states under their own key without changing `status`: the bot answers without them.
  */
-import { Duration, Effect } from "effect"
+import { Context, Duration, Effect } from "effect"
 import { Inbox } from "../store/Inbox.ts"
 import { Intake } from "./Intake.ts"
 import { TelegramApi } from "./TelegramApi.ts"
@@ -21,7 +22,14 @@ export interface Health {
   /** `ok`, or `failing: <why>`. */
   readonly store: string
   readonly telegram: string
+  /** Optional parts, e.g. `mcp`: each server's state. */
+  readonly [part: string]: unknown
 }
+
+/** Parts the health check lists besides the store and Telegram: key → its state now (JSON). */
+export class HealthReports extends Context.Reference<HealthReports>()("dialog-bot/HealthReports", {
+  defaultValue: (): { readonly parts: Readonly<Record<string, Effect.Effect<unknown>>> } => ({ parts: {} })
+}) {}
 
 const check = <A, E extends { readonly message: string }>(effect: Effect.Effect<A, E>): Effect.Effect<string> =>
   effect.pipe(
@@ -36,9 +44,11 @@ export const makeHealth = Effect.gen(function*() {
   const api = yield* TelegramApi
   const intake = yield* Intake
   const telegram = yield* Effect.cachedWithTTL(check(api.getMe), telegramCheckEvery)
+  const { parts } = yield* HealthReports
   return Effect.map(
-    Effect.all([check(inbox.lastUpdateId), telegram, intake.outstanding], { concurrency: "unbounded" }),
-    ([store, telegramState, outstanding]): Health => ({
+    Effect.all([check(inbox.lastUpdateId), telegram, intake.outstanding, Effect.all(parts)], { concurrency: "unbounded" }),
+    ([store, telegramState, outstanding, more]): Health => ({
+      ...more,
       status: store === "ok" && telegramState === "ok" ? "ok" : "degraded",
       outstanding,
       store,

@@ -3,8 +3,9 @@
  * handler. `defineTool` erases the parameter type behind a closure that decodes the model's
  * arguments first, so the registry can hold tools of any shape.
  */
-import { Effect, JSONSchema, ParseResult, Schema } from "effect"
+import { Data, Effect, JSONSchema, ParseResult, Schema } from "effect"
 import type { TelegramId } from "../domain/Update.ts"
+import type { ImagePart } from "../llm/LanguageModel.ts"
 
 /** Who a tool runs for. */
 export interface ToolContext {
@@ -23,6 +24,15 @@ export interface ToolContext {
 export class ToolFailure extends Schema.TaggedError<ToolFailure>()("ToolFailure", {
   message: Schema.String
 }) {}
+
+/**
+ * What a tool returns when its result is text already (not a value to write as JSON), maybe
+ * with pictures the model should look at: MCP tools answer this way.
+ */
+export class ToolOutput extends Data.Class<{
+  readonly text: string
+  readonly images: ReadonlyArray<ImagePart>
+}> {}
 
 export interface Tool<R = never> {
   readonly name: string
@@ -80,10 +90,14 @@ const inline = (node: Json, defs: JsonObject, depth: number): Json => {
 }
 
 /** The parameters' JSON Schema as a tool spec wants it: always an object schema at the top. */
-export const toolJsonSchema = (schema: Schema.Schema.AnyNoContext): object => {
-  const made = JSONSchema.make(schema) as unknown as JsonObject
-  const defs = isObject(made["$defs"]) ? made["$defs"] : {}
-  const inlined = inline(made, defs, 0)
+export const toolJsonSchema = (schema: Schema.Schema.AnyNoContext): object =>
+  modelJsonSchema(JSONSchema.make(schema) as unknown as JsonObject)
+
+/** A JSON Schema from elsewhere (an MCP server's tool) made fit for the model, as {@link toolJsonSchema}'s. */
+export const modelJsonSchema = (made: { readonly [key: string]: unknown }): object => {
+  if (!isObject(made as Json)) return { type: "object", properties: {}, additionalProperties: false }
+  const defs = isObject(made["$defs"] as Json) ? made["$defs"] as JsonObject : {}
+  const inlined = inline(made as JsonObject, defs, 0)
   if (isObject(inlined) && inlined["type"] === "object") {
     return { ...inlined, properties: isObject(inlined["properties"]) ? inlined["properties"] : {} }
   }

@@ -1,15 +1,17 @@
 /**
  * The tool registry: specs per stage, and execution by name with Schema-checked arguments.
- * Execution never fails: an unknown tool, arguments that are not JSON or do not match the
- * Schema, a handler failure, a defect or a timeout all become a tool result that tells the
- * model what went wrong, so the dialog goes on.
+ * Its tools are the ones given at start (built-in, the team's) and those of its sources, which
+ * come and go while the bot runs (MCP servers): a stage allows a source's tools by name or all
+ * of one server's with `server__*`. Execution never fails: an unknown tool, arguments that are
+ * not JSON or do not match the Schema, a handler failure, a defect or a timeout all become a
+ * tool result that tells the model what went wrong, so the dialog goes on.
  */
 import { Cause, Context, Duration, Effect, Layer, Metric } from "effect"
 import { ToolsConfig } from "./ToolsConfig.ts"
 import { ConfigurationError } from "../domain/errors.ts"
-import type { ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
+import type { ImagePart, ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
 import { toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
-import { type Tool, type ToolContext, ToolFailure } from "./Tool.ts"
+import { type Tool, type ToolContext, ToolFailure, ToolOutput } from "./Tool.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 
 export interface ToolResult {
@@ -18,13 +20,40 @@ export interface ToolResult {
   readonly ok: boolean
   /** JSON text given to the model as the `tool` message. */
   readonly content: string
+  /** Pictures the tool returned, for a model that looks at pictures. */
+  readonly images?: ReadonlyArray<ImagePart> | undefined
 }
 
+/** Tools that come and go while the bot runs (an MCP server's). */
+export interface ToolSource {
+  /** The start of every name of its tools (`crm__`): a stage may allow them before they are listed. */
+  readonly prefixes: ReadonlyArray<string>
+  /** The tools it offers now. */
+  readonly current: Effect.Effect<ReadonlyArray<Tool>>
+}
+
+/** The registry's sources of tools besides the ones given at start; none unless a layer provides them. */
+export class ToolSources extends Context.Reference<ToolSources>()("dialog-bot/ToolSources", {
+  defaultValue: (): { readonly sources: ReadonlyArray<ToolSource> } => ({ sources: [] })
+}) {}
+
+/** Whether a stage's list of tools lets it use `name`: the name itself, or `server__*` for a server's tools. */
+export const allows = (allowed: ReadonlyArray<string>, name: string): boolean =>
+  allowed.some((entry) => entry === name || (entry.endsWith("__*") && name.startsWith(entry.slice(0, -1))))
+
 export interface ToolsService {
+  /** Names of the tools given at start. */
   readonly names: ReadonlyArray<string>
-  /** Specs of the named tools, in the given order; unknown names are left out. */
-  readonly specs: (names: ReadonlyArray<string>) => ReadonlyArray<ToolSpec>
-  /** Runs one call if `allowed` contains its tool; never fails. */
+  /** Name prefixes of the sources' tools (`crm__`), listed or not. */
+  readonly prefixes: ReadonlyArray<string>
+  /**
+   * Specs of the tools `allowed` lets a stage use now: the named tools given at start in the
+   * given order, then the sources' tools it allows; unknown names are left out.
+   */
+  readonly specs: (allowed: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<ToolSpec>>
+  /** Every tool offered now: the ones given at start, then the sources'. */
+  readonly all: Effect.Effect<ReadonlyArray<ToolSpec>>
+  /** Runs one call if `allowed` lets the stage use its tool; never fails. */
   readonly execute: (
     call: ToolCall,
     allowed: ReadonlyArray<string>,
@@ -65,28 +94,47 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
     }
     const config = yield* ToolsConfig
     const context = yield* Effect.context<R>()
+    const { sources } = yield* ToolSources
     const timeoutMs = Duration.toMillis(config.toolTimeout)
+    const sourced = Effect.map(Effect.forEach(sources, (source) => source.current), (lists) => lists.flat())
+    const specOf = (tool: Tool<R> | Tool): ToolSpec => ({ name: tool.name, description: tool.description, parameters: tool.jsonSchema })
+    /** A tool by name: one given at start, else one of the sources' as they offer it now. */
+    const find = (name: string): Effect.Effect<Tool<R> | Tool | undefined> => {
+      const given = seen.get(name)
+      return given !== undefined || sources.length === 0
+        ? Effect.succeed(given)
+        : Effect.map(sourced, (tools) => tools.find((tool) => tool.name === name))
+    }
+    const specs: ToolsService["specs"] = (allowed) => {
+      const given = allowed.flatMap((name) => {
+        const tool = seen.get(name)
+        return tool ? [specOf(tool)] : []
+      })
+      if (sources.length === 0) return Effect.succeed(given)
+      return Effect.map(sourced, (tools) => [...given, ...tools.filter((tool) => allows(allowed, tool.name)).map(specOf)])
+    }
 
     const execute: ToolsService["execute"] = (call, allowed, toolContext) =>
       Effect.gen(function*() {
-        const tool = seen.get(call.name)
-        if (!tool || !allowed.includes(call.name)) {
-          return errorResult(call, `unknown tool "${call.name}"; available: ${allowed.join(", ") || "none"}`)
+        const tool = allows(allowed, call.name) ? yield* find(call.name) : undefined
+        if (tool === undefined) {
+          const available = (yield* specs(allowed)).map((spec) => spec.name)
+          return errorResult(call, `unknown tool "${call.name}"; available: ${available.join(", ") || "none"}`)
         }
         const args = parseArguments(call.arguments)
         if (!args.ok) return errorResult(call, `arguments are not valid JSON: ${call.arguments.slice(0, 200)}`)
-        return yield* tool.run(args.value, toolContext).pipe(
+        const run: Effect.Effect<unknown, ToolFailure, R> = tool.run(args.value, toolContext)
+        return yield* run.pipe(
           Effect.provide(context),
           Effect.timeoutFail({
             duration: timeoutMs,
             onTimeout: () => new ToolFailure({ message: `timed out after ${timeoutMs} ms` })
           }),
-          Effect.map((value): ToolResult => ({
-            callId: call.id,
-            name: call.name,
-            ok: true,
-            content: JSON.stringify(value ?? null)
-          })),
+          Effect.map((value): ToolResult =>
+            value instanceof ToolOutput
+              ? { callId: call.id, name: call.name, ok: true, content: value.text, ...(value.images.length > 0 ? { images: value.images } : {}) }
+              : { callId: call.id, name: call.name, ok: true, content: JSON.stringify(value ?? null) }
+          ),
           Effect.catchAll((failure) => Effect.succeed(errorResult(call, failure.message))),
           Effect.catchAllCause((cause) =>
             Cause.isInterruptedOnly(cause)
@@ -97,7 +145,9 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
       }).pipe(
         (effect) => {
           // A name the model made up is not a label value: it would grow the metric without bound.
-          const tool = seen.has(call.name) ? call.name : "unknown"
+          // A source's tools count under their server (`crm__*`): a server may offer any names.
+          const prefix = sources.flatMap((source) => source.prefixes).find((p) => call.name.startsWith(p))
+          const tool = seen.has(call.name) ? call.name : prefix !== undefined ? `${prefix}*` : "unknown"
           return effect.pipe(
             Effect.tap((result) =>
               Effect.zipRight(
@@ -114,11 +164,9 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
 
     return Tools.of({
       names: [...seen.keys()],
-      specs: (names) =>
-        names.flatMap((name) => {
-          const tool = seen.get(name)
-          return tool ? [{ name: tool.name, description: tool.description, parameters: tool.jsonSchema }] : []
-        }),
+      prefixes: sources.flatMap((source) => source.prefixes),
+      specs,
+      all: Effect.map(sourced, (tools) => [...[...seen.values()].map(specOf), ...tools.map(specOf)]),
       execute
     })
   })

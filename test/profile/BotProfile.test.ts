@@ -80,7 +80,7 @@ describe("loadProfile", () => {
       }))
       expect(error.message).toContain("  texts.greeting: expected a non-empty string")
       expect(error.message).toContain("  stages[0].id: expected a stage id (a lower-case letter, then lower-case letters, digits or _, at most 40), got \"General Questions\"")
-      expect(error.message).toContain("  stages[0].tools[0]: expected a tool name (letters, digits, _ or -, at most 64), got \"search kb\"")
+      expect(error.message).toContain("  stages[0].tools[0]: expected a tool name (letters, digits, _ or -, at most 64) or server__* (every tool of an MCP server), got \"search kb\"")
     }).pipe(Effect.provide(NodeContext.layer)))
 
   it.scoped("no stages at all is an error", () =>

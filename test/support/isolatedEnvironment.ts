@@ -5,7 +5,7 @@
  * endpoint a developer has exported for the bot itself. Tests name what they use explicitly
  * (`TEST_DATABASE_URL`, fake servers on 127.0.0.1).
  */
-const production = /^(DATABASE_URL|DATABASE_POOL_SIZE|STORE|SQLITE_PATH|CLUSTER|RUNNER_HOST|RUNNER_PORT|BOT_PROFILE|YDB_.*|TELEGRAM_.*|OPENAI_.*|WEBHOOK_.*|OTEL_.*|ADMIN_CHAT_ID|HANDOFF_CHAT_ID)$/
+const production = /^(DATABASE_URL|DATABASE_POOL_SIZE|STORE|SQLITE_PATH|CLUSTER|RUNNER_HOST|RUNNER_PORT|BOT_PROFILE|YDB_.*|TELEGRAM_.*|OPENAI_.*|WEBHOOK_.*|OTEL_.*|ADMIN_CHAT_ID|HANDOFF_CHAT_ID|MCP_CONFIG)$/
 
 for (const name of Object.keys(process.env)) {
   if (production.test(name)) delete process.env[name]
