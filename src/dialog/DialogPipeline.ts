@@ -164,7 +164,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
 
       const answeredAt = yield* Clock.currentTimeMillis
-      // The turn's usage is written with its reply: one transaction where the store has them.
+      // The turn's usage is written with its reply, just before it (UsageLedger.ts).
       const calls = yield* turnUsage
       const spent = budget.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
       const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)

@@ -4,9 +4,13 @@
  * admin, taken back by a refund). Budgets (`Budget.ts`) and `/usage`, `/stats` and `usage
  * report` are read from it; nothing else keeps a count.
  *
- * A turn's entries are written once, with the turn's reply (`recordTurn`): in the same
- * transaction on SQLite and PostgreSQL, right after it on YDB and in memory. They are keyed by
- * (chat, update, step, model), so an update run again after a crash never counts twice. A
+ * A turn's entries are written once, with the turn's reply (`recordTurn`): just before it, in
+ * every store. They are keyed by (chat, update, step, model), so an update run again after a
+ * crash never counts twice: a crash between the two leaves the entries and no reply, the turn
+ * runs again and its second spending finds the first run's entries in place (the first run's
+ * spending is the one counted). Not one transaction: on SQLite an open transaction sends every
+ * other fiber's statement down @effect/sql's slow path, which nearly doubled the runtime steps
+ * per update in W1 (bench/README.md); the key gives the same count without it. A
  * credit is keyed by its id (Telegram's `telegram_payment_charge_id`): the store inserts it
  * or does nothing, so a payment redelivered, sent in a second update, or seen by two replicas
  * credits once — the row is the dedupe, not a check in code.
@@ -74,8 +78,8 @@ export interface UsageTotals {
 
 export interface UsageLedgerService {
   /**
-   * Writes `alongside` (the turn's reply) and the turn's entries together: one transaction
-   * where the store has them. An entry already stored (same chat, update, step, model) is kept.
+   * Writes the turn's entries, then `alongside` (the turn's reply). An entry already stored
+   * (same chat, update, step, model) is kept.
    */
   readonly recordTurn: (
     entries: ReadonlyArray<UsageEntry>,

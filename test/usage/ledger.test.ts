@@ -7,11 +7,11 @@ import { postgresForTests } from "../support/Postgres.ts"
 import { ledgerContract } from "./ledgerContract.ts"
 
 ledgerContract("memory", StoresMemory)
-ledgerContract("sqlite (:memory:)", StoresSqlite({ path: ":memory:", busyTimeout: "1 second" }), { transactional: true })
+ledgerContract("sqlite (:memory:)", StoresSqlite({ path: ":memory:", busyTimeout: "1 second" }))
 
 const server = await postgresForTests("usage_postgres")
 ledgerContract(
   "postgres",
   StoresPostgres({ url: Redacted.make(server._tag === "Ready" ? server.url : "postgres://nobody@127.0.0.1:1/none"), connectTimeout: "5 seconds" }),
-  { transactional: true, skip: server._tag === "Ready" ? undefined : server.reason }
+  { skip: server._tag === "Ready" ? undefined : server.reason }
 )

@@ -37,8 +37,6 @@ const credit = (user: number, charge: string, tokens: number, over: Partial<Cred
 
 export interface LedgerContractOptions {
   readonly skip?: string | undefined
-  /** The store writes a turn's entries and its reply in one transaction. */
-  readonly transactional?: boolean
 }
 
 export const ledgerContract = (name: string, layer: Layer.Layer<Stores, StoreError>, options: LedgerContractOptions = {}) => {
@@ -106,17 +104,24 @@ export const ledgerContract = (name: string, layer: Layer.Layer<Stores, StoreErr
         ])
       }))
 
-    if (options.transactional === true) {
-      test("a turn whose reply fails to be written leaves no entries (one transaction)", () =>
-        Effect.gen(function*() {
-          const ledger = yield* UsageLedger
-          const user = freshBase()
-          const failed = yield* Effect.either(
-            ledger.recordTurn([entry(user, user + 1, jan31)], Effect.fail(new StoreError({ operation: "append", message: "refused" })))
-          )
-          expect(Either.isLeft(failed)).toBe(true)
-          expect((yield* ledger.userTotals(id(user), 0, 0)).thisMonth).toBe(0)
+    test("a turn's entries go in before its reply: a reply that fails keeps them, and the turn run again counts once", () =>
+      Effect.gen(function*() {
+        const ledger = yield* UsageLedger
+        const history = yield* HistoryStore
+        const user = freshBase()
+        const turn = [entry(user, user + 1, jan31)]
+        const failed = yield* Effect.either(
+          ledger.recordTurn(turn, Effect.fail(new StoreError({ operation: "append", message: "refused" })))
+        )
+        expect(Either.isLeft(failed)).toBe(true)
+        const spent = (yield* ledger.userTotals(id(user), 0, 0)).thisMonth
+        expect(spent).toBeGreaterThan(0)
+        // The run after a crash spends again, under the same key: the first run's entries stand.
+        yield* ledger.recordTurn([entry(user, user + 1, jan31, { promptTokens: 999 })], history.append({
+          chatId: id(user), updateId: id(user + 1), role: "assistant", text: "hi", at: jan31
         }))
-    }
+        expect((yield* ledger.userTotals(id(user), 0, 0)).thisMonth).toBe(spent)
+        expect(yield* history.replyFor(id(user), id(user + 1))).toEqual(Option.some("hi"))
+      }))
   })
 }

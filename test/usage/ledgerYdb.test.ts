@@ -44,7 +44,7 @@ describe("the usage ledger on YDB (fake YDB)", () => {
     expect(ddl).toContain("CREATE TABLE IF NOT EXISTS `bot/usage_credits`")
   })
 
-  it.live("a turn is the reply's INSERT and then one INSERT of all its entries as a list parameter", () =>
+  it.live("a turn is one INSERT of all its entries as a list parameter, then the reply's INSERT", () =>
     Effect.gen(function*() {
       const ledger = yield* UsageLedger
       const history = yield* HistoryStore
@@ -54,7 +54,8 @@ describe("the usage ledger on YDB (fake YDB)", () => {
       }
       yield* ledger.recordTurn([entry, { ...entry, stage: "synthesize" }], history.append({ chatId: id(-1001234567890), updateId: id(6021488832), role: "assistant", text: "hi", at: 5 }))
       const texts = fake.executed.map((q) => q.text)
-      expect(texts.findIndex((t) => t.includes("INSERT INTO `messages`"))).toBeLessThan(texts.findIndex((t) => t.includes("INSERT INTO `usage_entries`")))
+      expect(texts.findIndex((t) => t.includes("INSERT INTO `usage_entries`"))).toBeLessThan(texts.findIndex((t) => t.includes("INSERT INTO `messages`")))
+      expect(texts.findIndex((t) => t.includes("INSERT INTO `usage_entries`"))).toBeGreaterThanOrEqual(0)
       const insert = fake.executed.find((q) => q.text.includes("INSERT INTO `usage_entries` SELECT * FROM AS_TABLE("))
       expect(insert).toBeDefined()
       // One parameter, the list of rows (the fake names a list type `listType`).

@@ -9,10 +9,10 @@ export const makeUsageLedgerMemory = Effect.sync(() => {
   return UsageLedger.of({
     recordTurn: (turn, alongside) =>
       Effect.zipRight(
-        alongside,
         Effect.sync(() => {
           for (const entry of turn) if (!entries.has(keyOf(entry))) entries.set(keyOf(entry), entry)
-        })
+        }),
+        alongside
       ),
     userTotals: (userId, dayStart, monthStart) =>
       Effect.sync(() => {

@@ -1,7 +1,8 @@
 /**
  * The usage ledger on an SQL database (`SqlStores.ts`): tables `usage_entries` (one row per
  * model of a step of a turn, keyed by chat, update, step and model) and `usage_credits` (one
- * row per credit, keyed by its id). A turn's entries and its reply are one transaction.
+ * row per credit, keyed by its id). A turn's entries go in just before its reply (`UsageLedger.ts`
+ * says why not in one transaction).
  */
 import { SqlClient } from "@effect/sql"
 import { Effect, Layer, Option } from "effect"
@@ -21,11 +22,11 @@ export const makeUsageLedgerSql = Effect.gen(function*() {
       entries.length === 0 ? alongside : call(
         "recordTurn",
         entriesTable,
-        sql.withTransaction(Effect.zipRight(
-          alongside,
-          sql`INSERT INTO usage_entries ${sql.insert(entries.map(entryRow))}
-              ON CONFLICT (chat_id, update_id, stage, model) DO NOTHING`
-        ))
+        Effect.zipRight(
+          run(sql`INSERT INTO usage_entries ${sql.insert(entries.map(entryRow))}
+              ON CONFLICT (chat_id, update_id, stage, model) DO NOTHING`),
+          alongside
+        )
       ),
     userTotals: (userId, dayStart, monthStart) =>
       call(

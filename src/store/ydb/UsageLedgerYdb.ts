@@ -41,13 +41,13 @@ export const makeUsageLedgerYdb = (tables: YdbTables) =>
     return UsageLedger.of({
       recordTurn: (turn, alongside) =>
         turn.length === 0 ? alongside : Effect.zipRight(
-          alongside,
           ydb.run(
             "recordTurn",
             tables.usageEntries,
             (sql) => sql`INSERT INTO ${entries} SELECT * FROM AS_TABLE(${new List(...turn.map((e) => entryStruct(entryRow(e))))})`,
             { idempotent: true, onStatus: onKeyConflict }
-          )
+          ),
+          alongside
         ).pipe(Effect.asVoid),
       userTotals: (userId, dayStart, monthStart) =>
         ydb.run(
