@@ -11,7 +11,8 @@
  * Each command lives in `src/cli/`; this module lists them and runs the one the arguments name.
  */
 import { Command } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, Option } from "effect"
 import { observabilityLayer } from "../observability/Observability.ts"
 import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"

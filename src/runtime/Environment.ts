@@ -3,7 +3,7 @@
  * entry point builds the bot from these, so a setting means the same everywhere.
  */
 import { FileSystem } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { isAbsolute, join } from "node:path"
 import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfigSchema } from "../dialog/DialogConfig.ts"
