@@ -17,6 +17,13 @@ export const root = new URL("../..", import.meta.url).pathname
 export const bin = new URL("../../bin/dialog-bot.mjs", import.meta.url).pathname
 const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
 
+/**
+ * How long a test waits for a process it started to listen: a start on two cores shared with
+ * other work (the compiled bin starts in well under a second on an idle machine), not a bound
+ * the test asserts.
+ */
+export const processStart = 20_000
+
 export interface Started {
   readonly child: ChildProcess
   readonly stdout: () => string

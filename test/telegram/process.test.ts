@@ -1,7 +1,7 @@
 import { textMessage } from "../../src/testing/index.ts"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { exitCode, startBot as startProcess } from "../support/BotProcess.ts"
+import { exitCode, processStart, startBot as startProcess } from "../support/BotProcess.ts"
 import { eventually, type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
 
 /** `npm start` as a real process (the compiled bin), against the fake Bot API, killed at the end of the scope. */
@@ -14,9 +14,6 @@ const startBot = (fake: FakeBotApi, env: Record<string, string>, args: ReadonlyA
     LOG_LEVEL: "info",
     ...env
   })
-
-/** How long a process may take to listen: a start on two cores shared with other work, not a bound asserted. */
-const processStart = 20_000
 
 /** A private "hello" from user `chatId`, as Telegram sends it. */
 const hello = (updateId: number, chatId: number) => textMessage({ updateId, chatId, userId: chatId, firstName: "Ann", text: "hello" })
