@@ -9,6 +9,7 @@
 // milliseconds) and a stale or missing build is one line and exit 1: `npm run build`, or
 // `npm run dev` to run the sources through tsx. An installed package has no src/ and skips it.
 import { existsSync, readdirSync, statSync } from "node:fs"
+import { join } from "node:path"
 
 const root = new URL("../", import.meta.url)
 const sources = new URL("src/", root)
@@ -18,7 +19,7 @@ const newest = (dir) => {
   let found = { path: "", time: 0 }
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile()) continue
-    const path = `${entry.parentPath ?? entry.path}/${entry.name}`
+    const path = join(entry.parentPath ?? entry.path, entry.name)
     const time = statSync(path).mtimeMs
     if (time > found.time) found = { path, time }
   }

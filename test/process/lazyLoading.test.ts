@@ -53,9 +53,9 @@ const live = (name: string, test: () => Effect.Effect<void, unknown, FileSystem.
   it.scopedLive(name, () => Effect.provide(test(), NodeContext.layer), 90_000)
 
 describe("a plain start loads only what it uses", () => {
-  live("--help: no part a configuration asks for, no Markdown parser", () =>
+  live("--help: no part a configuration asks for, no Markdown parser, no layer (a collector configured is not contacted)", () =>
     Effect.gen(function*() {
-      const { code, packages, urls } = yield* loadedBy(["--help"])
+      const { code, packages, urls } = yield* loadedBy(["--help"], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" })
       expect(code).toBe(0)
       // The bot's own compiled modules ran (not the sources through tsx).
       expect(urls.some((url) => url.endsWith("/dist/cli/runBot.js"))).toBe(true)
@@ -74,7 +74,7 @@ describe("a plain start loads only what it uses", () => {
 
   live("a trace collector configured: OpenTelemetry is loaded when its layer is built", () =>
     Effect.gen(function*() {
-      const { code, packages } = yield* loadedBy(["--help"], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" })
+      const { code, packages } = yield* loadedBy([], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" })
       expect(code).toBe(0)
       expect(packages.has("@effect/opentelemetry")).toBe(true)
       expect(packages.has("@effect/cluster")).toBe(false)
