@@ -9,6 +9,7 @@
  *
  * Time is wall clock from spawn; peak RSS is the child's own `maxRSS` (bench/support/peakRss.mjs).
  * STARTUP_BIN=/path/to/bin/dialog-bot.mjs measures another checkout of the bot (a before figure).
+ * `npm run bench` runs the same rows (`measureStartup`) after its other scenarios.
  */
 import { spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -16,13 +17,13 @@ import * as Net from "node:net"
 import * as os from "node:os"
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { benchToken, startFakeBotApi } from "./support/fakes.ts"
 
 const here = new URL(".", import.meta.url).pathname
 const bin = process.env["STARTUP_BIN"] ?? new URL("../bin/dialog-bot.mjs", import.meta.url).pathname
 const runs = Number(process.env["STARTUP_RUNS"] ?? process.env["BENCH_STARTUP_RUNS"] ?? 3)
 const preload = join(here, "support/peakRss.mjs")
-const scratch = mkdtempSync(join(os.tmpdir(), "startup-"))
 /** The processes run in the bot's checkout (its relative default paths are there). */
 const cwd = join(dirname(bin), "..")
 const grammyPath = createRequire(import.meta.url).resolve("grammy")
@@ -52,7 +53,7 @@ const accepts = (port: number) =>
  * One process: `args` with `env`, timed until it exits or, with `readyPort`, until that port
  * accepts (then it is stopped with SIGTERM); its peak RSS read when it has exited.
  */
-const measure = async (args: ReadonlyArray<string>, env: Record<string, string>, readyPort?: number): Promise<Sample> => {
+const measureIn = async (scratch: string, args: ReadonlyArray<string>, env: Record<string, string>, readyPort?: number): Promise<Sample> => {
   const rssFile = join(scratch, `rss-${Math.random().toString(36).slice(2)}`)
   const started = performance.now()
   const child = spawn(process.execPath, ["--import", preload, ...args], {
@@ -91,33 +92,55 @@ const row = async (name: string, sample: () => Promise<Sample>) => {
   return { name, ms: Math.round(median(samples.map((s) => s.ms))), peakRssMb: Math.round(median(samples.map((s) => s.rssMb))) }
 }
 
-const botApi = await startFakeBotApi()
-try {
-  const grammy = await row("grammY: import + new Bot", () =>
-    measure(["-e", `const { Bot } = require(${JSON.stringify(grammyPath)}); new Bot(${JSON.stringify(benchToken)})`], {}))
-  const help = await row("dialog-bot --help", () => measure([bin, "--help"], {}))
-  const demo = await row("dialog-bot (demo replay)", () => measure([bin], { STORE: "memory" }))
-  const serve = await row("dialog-bot serve ready", async () => {
-    const port = await freePort()
-    return measure([bin, "serve"], {
-      TELEGRAM_BOT_TOKEN: benchToken,
-      TELEGRAM_API_BASE_URL: botApi.url,
-      WEBHOOK_ALLOW_NO_SECRET: "true",
-      PORT: String(port),
-      STORE: "memory"
-    }, port)
-  })
-  const rows = [grammy, help, demo, serve]
+export interface StartupRow {
+  readonly name: string
+  readonly ms: number
+  readonly peakRssMb: number
+  readonly "× grammY time": string
+  readonly "× grammY RSS": string
+}
+
+/** The four rows, each the median of `runs` processes, one at a time; ratios to grammY's row. */
+export const measureStartup = async (): Promise<ReadonlyArray<StartupRow>> => {
+  const botApi = await startFakeBotApi()
+  const scratch = mkdtempSync(join(os.tmpdir(), "startup-"))
+  const measure = (args: ReadonlyArray<string>, env: Record<string, string>, readyPort?: number) =>
+    measureIn(scratch, args, env, readyPort)
+  try {
+    const grammy = await row("grammY: import + new Bot", () =>
+      measure(["-e", `const { Bot } = require(${JSON.stringify(grammyPath)}); new Bot(${JSON.stringify(benchToken)})`], {}))
+    const help = await row("dialog-bot --help", () => measure([bin, "--help"], {}))
+    const demo = await row("dialog-bot (demo replay)", () => measure([bin], { STORE: "memory" }))
+    const serve = await row("dialog-bot serve ready", async () => {
+      const port = await freePort()
+      return measure([bin, "serve"], {
+        TELEGRAM_BOT_TOKEN: benchToken,
+        TELEGRAM_API_BASE_URL: botApi.url,
+        WEBHOOK_ALLOW_NO_SECRET: "true",
+        PORT: String(port),
+        STORE: "memory"
+      }, port)
+    })
+    return [grammy, help, demo, serve].map((r) => ({
+      ...r,
+      "× grammY time": (r.ms / grammy.ms).toFixed(1),
+      "× grammY RSS": (r.peakRssMb / grammy.peakRssMb).toFixed(1)
+    }))
+  } finally {
+    await botApi.close()
+    rmSync(scratch, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const rows = await measureStartup()
   const load = os.loadavg().map((l) => l.toFixed(2)).join(" ")
   console.log(`start-up, median of ${runs} (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}, load ${load}, node ${process.version})`)
   console.log("row                            ms   peak RSS MB   × grammY time   × grammY RSS")
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(28)} ${String(r.ms).padStart(6)} ${String(r.peakRssMb).padStart(12)} ${(r.ms / grammy.ms).toFixed(1).padStart(14)} ${(r.peakRssMb / grammy.peakRssMb).toFixed(1).padStart(14)}`
+      `${r.name.padEnd(28)} ${String(r.ms).padStart(6)} ${String(r.peakRssMb).padStart(12)} ${r["× grammY time"].padStart(14)} ${r["× grammY RSS"].padStart(14)}`
     )
   }
   console.log(JSON.stringify({ startup: rows, load: os.loadavg(), bin }))
-} finally {
-  await botApi.close()
-  rmSync(scratch, { recursive: true, force: true })
 }
