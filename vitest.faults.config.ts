@@ -11,6 +11,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // The bot's production settings are removed from the tests' environment.
     setupFiles: ["test/support/isolatedEnvironment.ts"],
+    // The crash and replica suites run the compiled bin: dist/ is built once per run.
+    globalSetup: ["test/support/buildOnce.ts"],
     pool: "forks",
     poolOptions: { forks: { execArgv: ["--expose-gc"] } }
   }

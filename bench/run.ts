@@ -8,8 +8,9 @@
  *            SQLite with the Bot API answering after 50 ms: `effect-sqlite@50ms`)
  *   intake   updates/s accepted with no dialog work behind the webhook
  *   overhead CPU per update through the whole pipeline with zero-latency stand-ins
+ *   startup  `dialog-bot --help`, the demo replay and `serve` ready against grammY (bench/startup.ts)
  *
- * Options: BENCH_ONLY=name,name (systems), BENCH_UPDATES (2000), BENCH_USERS (500),
+ * Options: BENCH_ONLY=name,name (systems; `overhead` and `startup` for those rows), BENCH_UPDATES (2000), BENCH_USERS (500),
  * BENCH_CONNECTIONS (64), BENCH_MODEL_LATENCY_MS (100), BENCH_STORE_LATENCY_MS (5),
  * BENCH_BOTAPI_LATENCY_MS (0, the Bot API's round trip in W1), BENCH_INTAKE_UPDATES (20000),
  * BENCH_OVERHEAD_UPDATES (10000), BENCH_COUNT_STEPS=1 (this bot counts effect's runtime steps
@@ -28,6 +29,7 @@ import { startFakeBotApi, startFakeOpenAi } from "./support/fakes.ts"
 import { makeUpdates, runLoad } from "./support/loadgen.ts"
 import { botNodeFlags } from "./support/nodeFlags.ts"
 import { round, summarize } from "./support/stats.ts"
+import { measureStartup } from "./startup.ts"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback)
@@ -270,6 +272,8 @@ const main = async () => {
     intake.push(await runIntake(system))
   }
   const overhead = !only || only.includes("overhead") ? await runOverhead() : undefined
+  if (!only || only.includes("startup")) process.stderr.write("start-up…\n")
+  const startup = !only || only.includes("startup") ? await measureStartup() : undefined
 
   const blocking = w1.find((r) => r.system === "blocking+5ms")
   const grammy = w1.find((r) => r.system === "grammy+5ms")
@@ -296,7 +300,11 @@ const main = async () => {
     console.log(`\nW1 on SQLite with a 50 ms Bot API round trip: completion ${slowApi.completionS} s, ${round(slowApi.completionS / sqlite.completionS, 2)}× the ${botApiLatency} ms run's ${sqlite.completionS} s`)
   }
   if (overhead) console.log(`\nPipeline overhead: ${overhead.cpuMsPerUpdate} ms CPU per update (${overhead.updates} updates replayed in ${overhead.wallS} s)`)
-  const figures = { date: new Date().toISOString(), machine, w1, intake, overhead }
+  if (startup) {
+    console.log("\nStart-up (bench/startup.ts): median of three processes each\n")
+    console.log(table(startup, ["name", "ms", "peakRssMb", "× grammY time", "× grammY RSS"]))
+  }
+  const figures = { date: new Date().toISOString(), machine, w1, intake, overhead, startup }
   console.log(`\n${JSON.stringify(figures)}`)
   // Next to bench/README.md, which quotes them.
   writeFileSync(join(here, "latest.json"), `${JSON.stringify(figures, null, 2)}\n`)

@@ -77,6 +77,21 @@ export const variablesOf = (config: Config.Config<unknown>): Effect.Effect<Reado
   })
 
 /**
+ * The class `Settings` returns, named so that the compiled declarations (dist/*.d.ts) can
+ * spell the classes that extend it.
+ */
+export interface SettingsClass<Self, Id extends string, A> extends Context.TagClass<Self, Id, A> {
+  /** Every variable of this service, with its default and validation. */
+  readonly config: Config.Config<A>
+  /** Values of the required variables, used only to read the defaults. */
+  readonly placeholders: Readonly<Record<string, string>>
+  /** Read from the environment (the process's `ConfigProvider`). */
+  readonly fromEnv: Layer.Layer<Self, ConfigError.ConfigError>
+  /** The defaults with `overrides` on top (tests, embedding). */
+  readonly make: (overrides?: Partial<A>) => Layer.Layer<Self>
+}
+
+/**
  * A settings service: `class XConfig extends Settings<XConfig>()("dialog-bot/XConfig", XConfigSchema) {}`.
  * `fromEnv` reads the environment; `make(overrides)` is the defaults with `overrides` on top.
  */
@@ -85,19 +100,18 @@ export const Settings = <Self>() => <const Id extends string, A extends object>(
   config: Config.Config<A>,
   /** Values of required variables (which have no default) used only to read the defaults. */
   placeholders: Record<string, string> = {}
-) => {
+): SettingsClass<Self, Id, A> => {
   const Tag = Context.Tag(id)<Self, A>()
-  return class extends Tag {
-    /** Every variable of this service, with its default and validation. */
-    static readonly config: Config.Config<A> = config
-    /** Values of the required variables, used only to read the defaults. */
-    static readonly placeholders: Readonly<Record<string, string>> = placeholders
-    /** Read from the environment (the process's `ConfigProvider`). */
-    static readonly fromEnv: Layer.Layer<Self, ConfigError.ConfigError> = Layer.effect(Tag, config)
-    /** The defaults with `overrides` on top (tests, embedding). */
-    static readonly make = (overrides: Partial<A> = {}): Layer.Layer<Self> =>
+  const statics = {
+    config,
+    placeholders,
+    fromEnv: Layer.effect(Tag, config),
+    make: (overrides: Partial<A> = {}): Layer.Layer<Self> =>
       Layer.effect(Tag, Effect.map(defaultsOf(config, placeholders), (defaults): A => ({ ...defaults, ...overrides })))
   }
+  // A tag class with its statics: the declared type is the interface above (the tag's own
+  // unification types refer to `this`, which an anonymous class cannot be checked against).
+  return Object.assign(class extends Tag {}, statics) as unknown as SettingsClass<Self, Id, A>
 }
 
 /** The page that holds the table of every setting (a test checks it against src/ and .env.example). */

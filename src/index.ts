@@ -84,7 +84,7 @@ export { DocumentText, DocumentTextLive, DocumentUnreadable } from "./media/Docu
 export { ClientStore, type ClientStoreService } from "./store/ClientStore.ts"
 export { HistoryStore, type HistoryStoreService } from "./store/HistoryStore.ts"
 export { Inbox, type InboxService } from "./store/Inbox.ts"
-export { StoresLive } from "./store/Stores.ts"
+export { StoresLive, StoresPostgres, StoresPostgresLive, StoresYdb, StoresYdbLive } from "./store/Stores.ts"
 export {
   ClientStoreMemory,
   ConversationStateMemory,
@@ -93,8 +93,6 @@ export {
   StoresMemory
 } from "./store/memory/MemoryStores.ts"
 export { StoresSqlite, StoresSqliteLive } from "./store/sqlite/SqliteStores.ts"
-export { StoresYdb, StoresYdbLive } from "./store/ydb/YdbStores.ts"
-export { StoresPostgres, StoresPostgresLive } from "./store/postgres/PostgresStores.ts"
 export { InstanceLease } from "./store/InstanceLease.ts"
 export { ConversationState, type ConversationStateService } from "./store/ConversationState.ts"
 export { mapStores } from "./store/Instrumented.ts"
@@ -119,7 +117,7 @@ export { BotIdentity, BotIdentityFixed, BotIdentityLive, type BotIdentityService
 export { StreamConfig, type StreamConfigShape } from "./telegram/StreamConfig.ts"
 export { type AnswerStream, StreamingReplies, StreamingRepliesLive, type StreamingRepliesService } from "./telegram/StreamingReplies.ts"
 export { type FormattedText, type TextEntity } from "./telegram/format/FormattedText.ts"
-export { markdownToEntities } from "./telegram/format/markdown.ts"
+export { type MarkdownRenderer, markdownRenderer } from "./telegram/format/markdown.ts"
 export { splitFormatted, splitText } from "./telegram/splitText.ts"
 export { showWords, streamCompletion } from "./llm/streaming.ts"
 export { Intake, IntakeClosed, type IntakeService, type ReceivedUpdate } from "./telegram/Intake.ts"

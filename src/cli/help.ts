@@ -12,6 +12,10 @@ export const describeCommand = (text: string, variables: ReadonlyArray<string>):
 
 const helpFlags: ReadonlyArray<string> = ["--help", "-h"]
 
+/** Whether `argv` asks for help or the version only: nothing of the bot runs then. */
+export const asksForHelp = (argv: ReadonlyArray<string>): boolean =>
+  argv.slice(2).some((arg) => helpFlags.includes(arg) || arg === "--version")
+
 /**
  * The help text with whole usage lines: `$ set` becomes `$ dialog-bot webhook set` when
  * `words` (the command words typed before `--help`) are `webhook set`. The generic line

@@ -21,8 +21,8 @@ import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
 import type { Sharding } from "@effect/cluster/Sharding"
 import type { SqlClient } from "@effect/sql"
-import { ChatQueueClusterLive, ClusterRunnerLive } from "../cluster/ClusterBot.ts"
 import { ClusterConfigSchema } from "../cluster/ClusterConfig.ts"
+import { lazyLayer } from "../effect/lazyLayer.ts"
 import { SharedStore } from "../store/StoreConfig.ts"
 
 /**
@@ -34,17 +34,32 @@ export const liveStores = Layer.unwrapEffect(Effect.map(ClusterConfigSchema, ({ 
 
 const liveParts = { telegram: TelegramApiLive, model: selectedModel, stores: liveStores }
 
+/** The cluster's part of the bot (`@effect/cluster`, rpc, workflow), imported only with `CLUSTER=true`. */
+const clusterBot = () => import("../cluster/ClusterBot.ts")
+
 /**
  * The whole bot on the real Bot API: one process, or with `CLUSTER=true` one replica of a
  * cluster (the chats' queues on `@effect/cluster`, this process one of its runners).
  */
 export const liveBot = Layer.unwrapEffect(Effect.map(ClusterConfigSchema, ({ enabled }) =>
   enabled
-    ? assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient>({
-      ...liveParts,
-      queue: ChatQueueClusterLive
-    }).pipe(Layer.provideMerge(ClusterRunnerLive))
+    ? lazyLayer(() =>
+      clusterBot().then(({ ChatQueueClusterLive, ClusterRunnerLive }) =>
+        assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient>({
+          ...liveParts,
+          queue: ChatQueueClusterLive
+        }).pipe(Layer.provideMerge(ClusterRunnerLive))
+      )
+    )
     : assembledBot(liveParts)))
+
+/**
+ * Runs `loop` once across the cluster with `CLUSTER=true` (a cluster singleton: on one replica
+ * at a time, moved when that one stops or dies); without a cluster, simply here.
+ */
+export const runOnce = <E, R>(name: string, loop: Effect.Effect<void, E, R>) =>
+  Effect.flatMap(ClusterConfigSchema, ({ enabled }) =>
+    enabled ? Effect.flatMap(Effect.promise(clusterBot), (cluster) => cluster.runOnce(name, loop)) : loop)
 
 /** What `--help` of `poll` and `serve` names first: the variables of the live bot. */
 export const liveBotVariables: ReadonlyArray<string> = [

@@ -4,12 +4,12 @@
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { pollerSingleton, runOnce } from "../cluster/ClusterBot.ts"
+import { pollerSingleton } from "../cluster/ClusterConfig.ts"
 import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
 import { PollConfig } from "../telegram/TelegramConfig.ts"
 import { drainOnClose } from "../telegram/WebhookServer.ts"
 import { describeCommand } from "./help.ts"
-import { announceBot, announceLiveModel, liveBotVariables, liveCommand, type Recording, reportStop, runLive } from "./liveBot.ts"
+import { announceBot, announceLiveModel, liveBotVariables, liveCommand, type Recording, reportStop, runLive, runOnce } from "./liveBot.ts"
 
 /** Long polling until interrupted. */
 export const runPolling = (options: PollerOptions, recording: Recording = Option.none()) =>

@@ -11,7 +11,8 @@
  * Each command lives in `src/cli/`; this module lists them and runs the one the arguments name.
  */
 import { Command } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, Option } from "effect"
 import { observabilityLayer } from "../observability/Observability.ts"
 import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"
@@ -22,7 +23,7 @@ import { BotToken, WebhookUrl } from "../telegram/TelegramConfig.ts"
 import { withDemoStores } from "../store/Stores.ts"
 import { chatCommand } from "./chatCommand.ts"
 import { reportFailure } from "./Failure.ts"
-import { describeCommand, withCompleteHelp } from "./help.ts"
+import { asksForHelp, describeCommand, withCompleteHelp } from "./help.ts"
 import { migrateCommand } from "./migrateCommand.ts"
 import { demoFile, runReplay } from "./offlineBot.ts"
 import { pollCommand, runPolling } from "./pollCommand.ts"
@@ -103,10 +104,13 @@ export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, o
   // The logger is in place before the operators' layers start, so their lines (the metrics
   // server's address) have the same format as every other.
   const baseLayer = Layer.mergeAll(NodeContext.layer, loggingLayer, bot)
+  const commands = cli(argv).pipe(withCompleteHelp(program, argv))
 
-  cli(argv).pipe(
-    withCompleteHelp(program, argv),
-    Effect.provide(Layer.provideMerge(observabilityLayer, baseLayer)),
+  // `--help` and `--version` start nothing for operators: no tracer, no metrics server.
+  const withOperators = asksForHelp(argv) ? commands : Effect.provide(commands, observabilityLayer)
+
+  withOperators.pipe(
+    Effect.provide(baseLayer),
     Effect.withScheduler(ioFairScheduler),
     // Every failure ends as a line or two and an exit code (src/cli/Failure.ts), never a stack trace.
     Effect.matchCauseEffect({ onFailure: reportFailure, onSuccess: () => Effect.succeed(0) }),

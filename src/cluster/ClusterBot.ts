@@ -16,9 +16,6 @@ export const ChatQueueClusterLive = Layer.provideMerge(ClusterMaintenance, ChatQ
 
 export { ClusterRunner, ClusterRunnerLive } from "./ClusterRunner.ts"
 
-/** The name of the polling singleton: one `getUpdates` loop across the replicas. */
-export const pollerSingleton = "dialog-bot/telegram-poller"
-
 /**
  * Runs `loop` once across the cluster when this process is a runner (`Sharding` present): it
  * runs on the replica holding its shard and moves to another when that one stops or dies.

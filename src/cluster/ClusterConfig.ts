@@ -43,3 +43,6 @@ export class ClusterConfig extends Settings<ClusterConfig>()("dialog-bot/Cluster
 /** How long entity termination waits: the setting, or `updateDeadline` plus 10 s. */
 export const terminationTimeout = (config: ClusterConfigShape, updateDeadline: Duration.Duration): Duration.Duration =>
   Option.getOrElse(config.terminationTimeout, () => Duration.sum(updateDeadline, Duration.seconds(10)))
+
+/** The name of the polling singleton: one `getUpdates` loop across the replicas. */
+export const pollerSingleton = "dialog-bot/telegram-poller"

@@ -14,7 +14,7 @@
  * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
 import { Clock, Context, Effect, FiberRef, Layer, Metric, Option } from "effect"
-import { markdownToEntities } from "../telegram/format/markdown.ts"
+import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
 import { withReplyContext } from "./replyContext.ts"
 import { makeStreamingSynthesis } from "./streamingSynthesis.ts"
@@ -83,6 +83,7 @@ export const dialogMessage = (update: Update): Option.Option<Message> =>
 const skipped = (reason: string): Outcome => ({ _tag: "Skipped", reason })
 
 export const makeDialogPipeline = Effect.gen(function*() {
+  const { toEntities: markdownToEntities } = yield* markdownRenderer
   const config = yield* DialogConfig
   const profile = yield* BotProfile
   const commands = yield* Commands

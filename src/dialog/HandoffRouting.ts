@@ -117,7 +117,7 @@ export const makeHandoffRouting = Effect.gen(function*() {
           Effect.asVoid(api.copyMessage({ to, fromChatId: record.handoffChatId, messageId: message.message_id }, options)))
         // copyMessage takes no business connection: the caption goes on, the operators are told.
         : Effect.zipRight(
-          Option.match(text, { onNone: () => Effect.void, onSome: (caption) => messenger.reply(to, caption) }),
+          Option.match(text, { onNone: () => Effect.void, onSome: (caption) => Effect.asVoid(messenger.reply(to, caption)) }),
           note(record, profile.texts.handoffNotDelivered.replaceAll("{reason}", "media cannot be copied into a business chat"))
         )
       return yield* sending.pipe(

@@ -6,7 +6,6 @@
  * typed error.
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import { getDocumentProxy } from "unpdf"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 
 /** The document's text could not be read (a broken or encrypted PDF, a file that is not text). */
@@ -61,6 +60,8 @@ const pdfText = (bytes: Uint8Array, maxChars: number): Effect.Effect<string, Doc
   Effect.tryPromise({
     // PDF.js takes the buffer over: it gets a copy.
     try: async () => {
+      // PDF.js is imported with the first PDF: most bots never read one.
+      const { getDocumentProxy } = await import("unpdf")
       // Verbosity 0: PDF.js prints its warnings about broken files to the console otherwise.
       const document = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 })
       try {

@@ -10,12 +10,10 @@
  * `OTEL_EXPORTER_OTLP_HEADERS` (read by the exporter) carries an API key if the collector
  * needs one. Unset, no exporter is built and the tracer is switched off, so spans cost nothing.
  */
-import { NodeSdk } from "@effect/opentelemetry"
 import { Headers, HttpMiddleware } from "@effect/platform"
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http"
-import { BatchSpanProcessor } from "@opentelemetry/sdk-trace-base"
 import { Config, type Duration, Effect, Layer, Option } from "effect"
 import { Settings } from "../config.ts"
+import { lazyLayer } from "../effect/lazyLayer.ts"
 import { untracedPaths } from "./MetricsServer.ts"
 import { TraceSettings } from "./TraceSettings.ts"
 
@@ -43,16 +41,26 @@ export interface OtlpTracingOptions {
 export const tracesUrl = (endpoint: string, tracesEndpoint: Option.Option<string>): string =>
   Option.getOrElse(tracesEndpoint, () => `${endpoint.replace(/\/+$/, "")}/v1/traces`)
 
-/** Spans exported to an OTLP/HTTP collector in batches; flushed when the layer closes. */
+/**
+ * Spans exported to an OTLP/HTTP collector in batches; flushed when the layer closes. The
+ * OpenTelemetry SDK is imported when the layer is built (only with a collector configured).
+ */
 export const otlpTracing = (options: OtlpTracingOptions) =>
-  NodeSdk.layer(() => ({
-    resource: {
-      serviceName: options.serviceName,
-      ...(options.serviceVersion ? { serviceVersion: options.serviceVersion } : {})
-    },
-    spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url: options.url })),
-    shutdownTimeout: options.shutdownTimeout ?? "5 seconds"
-  }))
+  lazyLayer(async () => {
+    const [{ NodeSdk }, { OTLPTraceExporter }, { BatchSpanProcessor }] = await Promise.all([
+      import("@effect/opentelemetry"),
+      import("@opentelemetry/exporter-trace-otlp-http"),
+      import("@opentelemetry/sdk-trace-base")
+    ])
+    return NodeSdk.layer(() => ({
+      resource: {
+        serviceName: options.serviceName,
+        ...(options.serviceVersion ? { serviceVersion: options.serviceVersion } : {})
+      },
+      spanProcessor: new BatchSpanProcessor(new OTLPTraceExporter({ url: options.url })),
+      shutdownTimeout: options.shutdownTimeout ?? "5 seconds"
+    }))
+  })
 
 /**
  * Header names whose values never reach a span: the HTTP server's spans record request

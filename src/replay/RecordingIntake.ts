@@ -2,7 +2,7 @@
  * Recording in front of the dispatcher: the intake records every update it is handed before
  * passing it on, so the webhook and the poller record the same way (`--record FILE`).
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Layer } from "effect"
 import { Intake } from "../telegram/Intake.ts"
 import { UpdateRecorder, UpdateRecorderFile, type UpdateRecorderOptions } from "./UpdateRecorder.ts"

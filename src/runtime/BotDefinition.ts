@@ -7,7 +7,7 @@
  * `BotAssembly` is how the commands get it: a service holding the definition, turned into the
  * whole bot for the parts a command picks; without one provided, the built-in bot.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { type ConfigError, Context, Effect, Layer, Schema } from "effect"
 import type { Command } from "../dialog/Command.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"

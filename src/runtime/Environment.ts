@@ -2,7 +2,9 @@
  * Which layers the configuration selects: the language model, the stores, the profile. Each
  * entry point builds the bot from these, so a setting means the same everywhere.
  */
-import { NodeContext } from "@effect/platform-node"
+import { FileSystem } from "@effect/platform"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { isAbsolute, join } from "node:path"
 import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfigSchema } from "../dialog/DialogConfig.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
@@ -16,9 +18,25 @@ import { StoresLive } from "../store/Stores.ts"
 /** `STORE`: memory, sqlite (the default), postgres or ydb. */
 export { StoreKind } from "../store/StoreConfig.ts"
 
+/** The package's own folder (the profiles it ships are under it), from src/runtime/ or dist/runtime/. */
+const packageRoot = new URL("../../", import.meta.url).pathname
+
+/**
+ * Where the profile `BOT_PROFILE` names is: a relative path is looked up in the working
+ * directory, then among the package's own files, so the default (`profiles/shop/profile.json`)
+ * also works where the package is installed rather than cloned.
+ */
+export const profileLocation = (path: string) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    if (isAbsolute(path) || (yield* fs.exists(path).pipe(Effect.orElseSucceed(() => false)))) return path
+    const bundled = join(packageRoot, path)
+    return (yield* fs.exists(bundled).pipe(Effect.orElseSucceed(() => false))) ? bundled : path
+  })
+
 /** The profile named by `BOT_PROFILE`. */
 export const selectedProfile = Layer.unwrapEffect(
-  Effect.map(Effect.orDie(DialogConfigSchema), (config) => BotProfileFile(config.profilePath))
+  Effect.flatMap(Effect.orDie(DialogConfigSchema), (config) => Effect.map(profileLocation(config.profilePath), BotProfileFile))
 ).pipe(Layer.provide(NodeContext.layer))
 
 /**

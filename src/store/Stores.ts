@@ -23,17 +23,31 @@ import type { HistoryStore } from "./HistoryStore.ts"
 import type { Inbox } from "./Inbox.ts"
 import type { UsageLedger } from "../usage/UsageLedger.ts"
 import { StoresMemory } from "./memory/MemoryStores.ts"
-import { PostgresDatabase, postgresWhere } from "./postgres/PostgresDatabase.ts"
-import { StoresPostgresLive } from "./postgres/PostgresStores.ts"
+import { lazyLayer } from "../effect/lazyLayer.ts"
+import type { PostgresOptions } from "./postgres/PostgresDatabase.ts"
 import { SqliteDatabase } from "./sqlite/SqliteDatabase.ts"
 import { StoresSqliteLive } from "./sqlite/SqliteStores.ts"
 import { PostgresConfig, SqliteConfig, StoreKind, YdbConfig } from "./StoreConfig.ts"
-import { YdbClientDriver } from "./ydb/YdbClient.ts"
-import { StoresYdbLive } from "./ydb/YdbStores.ts"
-import { migrateYdb, ydbTables } from "./ydb/schema.ts"
+import type { YdbConnectionOptions } from "./ydb/YdbClient.ts"
+import type { YdbTables } from "./ydb/schema.ts"
 
 /** The stores every store layer provides: the four of the dialog and the usage ledger. */
 export type Stores = ClientStore | HistoryStore | Inbox | ConversationState | UsageLedger
+
+// PostgreSQL (pg, @effect/sql-pg) and YDB (@ydbjs/*) are imported when their layer is built:
+// the embedded default and the demo never load them.
+const postgresStores = () => import("./postgres/PostgresStores.ts")
+const ydbStores = () => import("./ydb/YdbStores.ts")
+
+/** `StoresPostgres` of ./postgres/PostgresStores.ts, its module imported when the layer is built. */
+export const StoresPostgres = (options: PostgresOptions) => lazyLayer(() => postgresStores().then((m) => m.StoresPostgres(options)))
+/** `StoresPostgresLive` of ./postgres/PostgresStores.ts, its module imported when the layer is built. */
+export const StoresPostgresLive = lazyLayer(() => postgresStores().then((m) => m.StoresPostgresLive))
+/** `StoresYdb` of ./ydb/YdbStores.ts, its module imported when the layer is built. */
+export const StoresYdb = (options: YdbConnectionOptions, tables?: YdbTables) =>
+  lazyLayer(() => ydbStores().then((m) => m.StoresYdb(options, tables)))
+/** `StoresYdbLive` of ./ydb/YdbStores.ts, its module imported when the layer is built. */
+export const StoresYdbLive = lazyLayer(() => ydbStores().then((m) => m.StoresYdbLive))
 
 /**
  * Memory, SQLite (`SQLITE_PATH`), PostgreSQL (`DATABASE_URL`) or YDB (`YDB_CONNECTION_STRING`),
@@ -71,12 +85,16 @@ export const migrateConfigured: Effect.Effect<string, StoreError | ConfigError.C
     }
     case "postgres": {
       const config = yield* PostgresConfig
+      const { PostgresDatabase, postgresWhere } = yield* Effect.promise(() => import("./postgres/PostgresDatabase.ts"))
       // Opening the database applies every pending migration.
       yield* Effect.scoped(Layer.build(PostgresDatabase(config)))
       return `PostgreSQL database ${postgresWhere(Redacted.value(config.url))} is up to date.`
     }
     case "ydb": {
       const config = yield* YdbConfig
+      const [{ YdbClientDriver }, { migrateYdb, ydbTables }] = yield* Effect.promise(() =>
+        Promise.all([import("./ydb/YdbClient.ts"), import("./ydb/schema.ts")])
+      )
       const tables = ydbTables(config.tablePrefix)
       const count = yield* migrateYdb(tables, config.inboxTtl).pipe(Effect.provide(YdbClientDriver(config)))
       return `YDB: ${count} schema statements applied (tables ${tables.clients}, ${tables.messages}, ${tables.inbox}).`

@@ -16,7 +16,7 @@
 import { Context, Duration, Effect, Fiber, Layer, Option, Ref, type Scope } from "effect"
 import type { Destination } from "../domain/Destination.ts"
 import { type FormattedText, plain } from "./format/FormattedText.ts"
-import { markdownToEntities } from "./format/markdown.ts"
+import { markdownRenderer } from "./format/markdown.ts"
 import { Messenger, type SendError } from "./Messenger.ts"
 import { SendConfig } from "./SendConfig.ts"
 import { splitFormatted } from "./splitText.ts"
@@ -103,6 +103,7 @@ const visiblePart = (formatted: FormattedText): Option.Option<FormattedText> =>
   Option.fromNullable(splitFormatted(formatted).at(-1))
 
 export const makeStreamingReplies = Effect.gen(function*() {
+  const { toEntities: markdownToEntities } = yield* markdownRenderer
   const api = yield* TelegramApi
   const messenger = yield* Messenger
   const config = yield* StreamConfig

@@ -8,7 +8,7 @@
  */
 import { createServer } from "node:http"
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Effect, Fiber, Layer, Option, Schema } from "effect"
 import { makeHealth } from "./Health.ts"
 import { Intake } from "./Intake.ts"

@@ -10,7 +10,7 @@
  * Imported as `effect-telegram-dialog-bot/testing`.
  */
 import { StreamConfig, type StreamConfigShape } from "../telegram/StreamConfig.ts"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Duration, Effect, Layer, Option, Schema } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../dialog/DialogConfig.ts"
 import { UsageConfig, type UsageConfigShape } from "../usage/UsageConfig.ts"

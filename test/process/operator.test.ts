@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { settingsReference } from "../../src/config.ts"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { exitCode, runBin, startBot } from "../support/BotProcess.ts"
+import { exitCode, processStart, runBin, startBot } from "../support/BotProcess.ts"
 import { takenPort } from "./processes.ts"
 
 const get = (port: number, path: string) =>
@@ -28,7 +28,7 @@ describe("operator details", () => {
       const port = yield* eventually(
         Effect.sync(() => /webhook server listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr())?.[1]),
         (found) => found !== undefined,
-        "30 seconds"
+        processStart
       ).pipe(Effect.map(Number))
       expect(yield* get(metricsPort, "/metrics")).toBe(200)
       expect(yield* get(port, "/metrics")).toBe(404)

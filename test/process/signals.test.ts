@@ -2,7 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { textMessage } from "../../src/testing/index.ts"
 import { Effect } from "effect"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { bin, exitCode, groupAlive, start, type Started } from "../support/BotProcess.ts"
+import { bin, exitCode, groupAlive, processStart, start, type Started } from "../support/BotProcess.ts"
 import { connectionRefused } from "./processes.ts"
 
 /** A private "hello" from user `chatId`, as Telegram sends it. */
@@ -13,7 +13,7 @@ const listeningPort = (bot: Started) =>
   eventually(
     Effect.sync(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr() + bot.stdout())?.[1]),
     (port) => port !== undefined,
-    "30 seconds"
+    processStart
   ).pipe(Effect.map(Number))
 
 const post = (port: number, body: unknown) =>

@@ -1,6 +1,7 @@
 /**
- * The bot as users start it — `node bin/dialog-bot.mjs …`, or what `npm start -- …` runs
- * (`node --import tsx src/main.ts …`) — and any other command of this repository, as real
+ * The bot as users start it — `node bin/dialog-bot.mjs …` (what `npm start -- …` runs: the
+ * compiled dist/, built once per test run by test/support/buildOnce.ts), or its sources as
+ * `npm run dev -- …` runs them (`node --import tsx src/main.ts …`) — and any other command of this repository, as real
  * processes: in the repository, with a clean environment (only PATH, HOME and what the caller
  * names, so that nothing of the developer's shell reaches them), their output kept, each the
  * leader of its own process group so that a test can tell whether anything it started is left
@@ -15,6 +16,13 @@ import { realSleep } from "./realTime.ts"
 export const root = new URL("../..", import.meta.url).pathname
 export const bin = new URL("../../bin/dialog-bot.mjs", import.meta.url).pathname
 const mainModule = new URL("../../src/main.ts", import.meta.url).pathname
+
+/**
+ * How long a test waits for a process it started to listen: a start on two cores shared with
+ * other work (the compiled bin starts in well under a second on an idle machine), not a bound
+ * the test asserts.
+ */
+export const processStart = 20_000
 
 export interface Started {
   readonly child: ChildProcess
@@ -71,7 +79,7 @@ export const start = (command: string, args: ReadonlyArray<string>, env: Record<
   )
 
 export interface BotOptions extends SpawnOptions {
-  /** `bin` (default): `node bin/dialog-bot.mjs`; `source`: `node --import tsx src/main.ts`, what `npm start` runs. */
+  /** `bin` (default): `node bin/dialog-bot.mjs`, the compiled build; `source`: `node --import tsx src/main.ts`, what `npm run dev` runs. */
   readonly via?: "bin" | "source"
   /** Node's own flags, before the entry. */
   readonly nodeFlags?: ReadonlyArray<string>

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { FastCheck as fc } from "effect"
+import { Effect, FastCheck as fc } from "effect"
 import type { FormattedText } from "../../src/telegram/format/FormattedText.ts"
-import { markdownToEntities, parsedMarkdown } from "../../src/telegram/format/markdown.ts"
+import { markdownRenderer } from "../../src/telegram/format/markdown.ts"
 import { splitFormatted, telegramMessageLimit } from "../../src/telegram/splitText.ts"
+
+const { parsed: parsedMarkdown, toEntities: markdownToEntities } = await Effect.runPromise(markdownRenderer)
 
 const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff
 const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff

@@ -1,10 +1,10 @@
 import { textMessage } from "../../src/testing/index.ts"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { exitCode, startBot as startProcess } from "../support/BotProcess.ts"
+import { exitCode, processStart, startBot as startProcess } from "../support/BotProcess.ts"
 import { eventually, type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
 
-/** `npm start` as a real process (node with tsx), against the fake Bot API, killed at the end of the scope. */
+/** `npm start` as a real process (the compiled bin), against the fake Bot API, killed at the end of the scope. */
 const startBot = (fake: FakeBotApi, env: Record<string, string>, args: ReadonlyArray<string> = []) =>
   startProcess(args, {
     TELEGRAM_BOT_TOKEN: fake.token,
@@ -13,7 +13,7 @@ const startBot = (fake: FakeBotApi, env: Record<string, string>, args: ReadonlyA
     TELEGRAM_POLL_TIMEOUT: "1",
     LOG_LEVEL: "info",
     ...env
-  }, { via: "source" })
+  })
 
 /** A private "hello" from user `chatId`, as Telegram sends it. */
 const hello = (updateId: number, chatId: number) => textMessage({ updateId, chatId, userId: chatId, firstName: "Ann", text: "hello" })
@@ -50,7 +50,7 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
       const listening = yield* eventually(
         Effect.sync(() => /listening on (http:\/\/[^\s/]+)\/telegram\/webhook/.exec(bot.output())?.[1]),
         (base) => base !== undefined,
-        "20 seconds"
+        processStart
       )
       // The server listens first; the webhook is registered once Telegram has answered getMe.
       yield* eventually(fake.webhookUrl, (url) => url === "https://bot.example.com/telegram/webhook", "10 seconds")
@@ -80,9 +80,10 @@ describe("npm start with TELEGRAM_BOT_TOKEN", () => {
       const listening = yield* eventually(
         Effect.sync(() => /listening on (http:\/\/[^\s/]+)\/telegram\/webhook/.exec(bot.output())?.[1]),
         (base) => base !== undefined,
-        "20 seconds"
+        processStart
       )
       // getMe is asked again and again; each failure says what and why.
+      // (The second comes 1 s after the first; the wait leaves room for a loaded machine.)
       yield* eventually(fake.calls("getMe"), (calls) => calls.length >= 2, "10 seconds")
       expect(bot.output()).toMatch(/Telegram does not answer \(getMe\): request to 127\.0\.0\.1:\d+ failed: .*; trying again/)
       const status = yield* Effect.promise(() =>

@@ -14,11 +14,8 @@
  * Nothing is lost: every character of text in the input reaches the output. An input the
  * parser cannot read comes back as it is, without entities.
  */
-import { Either } from "effect"
+import { Effect, Either } from "effect"
 import type { Definition, Nodes, PhrasingContent, Root, RootContent } from "mdast"
-import { fromMarkdown } from "mdast-util-from-markdown"
-import { gfmFromMarkdown } from "mdast-util-gfm"
-import { gfm } from "micromark-extension-gfm"
 import { type EntityType, type FormattedText, normalizeEntities, plain, type TextEntity } from "./FormattedText.ts"
 
 /** URL schemes a `text_link` may carry. */
@@ -26,8 +23,7 @@ const linkable = /^(https?:\/\/|tg:\/\/|mailto:)\S+$/i
 /** What a `pre` entity accepts as a language name. */
 const languageName = /^[\w#+.-]{1,32}$/
 
-const parse = (markdown: string): Either.Either<Root, unknown> =>
-  Either.try(() => fromMarkdown(markdown, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] }))
+type Parse = (markdown: string) => Either.Either<Root, unknown>
 
 interface Writer {
   text: string
@@ -206,19 +202,39 @@ const autolink = /@|www\./i
 const isPlainText = (text: string): boolean =>
   !inlineSyntax.test(text) && !blockSyntax.test(text) && !autolink.test(text) && text.trim() === text
 
-/** The parser's reading of `markdown`, with no shortcut for plain text. */
-export const parsedMarkdown = (markdown: string): FormattedText =>
-  Either.match(parse(markdown), {
-    onLeft: () => plain(markdown),
-    onRight: (root) => {
-      const definitions = new Map<string, Definition>()
-      collectDefinitions(root, definitions)
-      const w: Writer = { text: "", entities: [], definitions, quoted: false, code: false }
-      blocks(w, root.children, "\n\n", "")
-      return { text: w.text, entities: normalizeEntities(w.text, w.entities) }
-    }
-  })
+/** The model's Markdown as text and entities, with the parser loaded. */
+export interface MarkdownRenderer {
+  /** The model's Markdown as text and entities (see the top of this module). */
+  readonly toEntities: (markdown: string) => FormattedText
+  /** The parser's reading of `markdown`, with no shortcut for plain text. */
+  readonly parsed: (markdown: string) => FormattedText
+}
 
-/** The model's Markdown as text and entities (see the top of this module). */
-export const markdownToEntities = (markdown: string): FormattedText =>
-  isPlainText(markdown) ? plain(markdown) : parsedMarkdown(markdown)
+const rendererWith = (parse: Parse): MarkdownRenderer => {
+  const parsed = (markdown: string): FormattedText =>
+    Either.match(parse(markdown), {
+      onLeft: () => plain(markdown),
+      onRight: (root) => {
+        const definitions = new Map<string, Definition>()
+        collectDefinitions(root, definitions)
+        const w: Writer = { text: "", entities: [], definitions, quoted: false, code: false }
+        blocks(w, root.children, "\n\n", "")
+        return { text: w.text, entities: normalizeEntities(w.text, w.entities) }
+      }
+    })
+  return { parsed, toEntities: (markdown) => (isPlainText(markdown) ? plain(markdown) : parsed(markdown)) }
+}
+
+/**
+ * The renderer, the parser (micromark with GFM, about a hundred modules) imported when a layer
+ * that renders answers is built, not when the program starts (`--help` never loads it).
+ */
+export const markdownRenderer: Effect.Effect<MarkdownRenderer> = Effect.promise(async () => {
+  const [{ fromMarkdown }, { gfmFromMarkdown }, { gfm }] = await Promise.all([
+    import("mdast-util-from-markdown"),
+    import("mdast-util-gfm"),
+    import("micromark-extension-gfm")
+  ])
+  return rendererWith((markdown) =>
+    Either.try(() => fromMarkdown(markdown, { extensions: [gfm()], mdastExtensions: [gfmFromMarkdown()] })))
+})

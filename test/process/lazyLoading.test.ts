@@ -1,0 +1,82 @@
+/**
+ * A plain start loads only what it uses: `--help` and the demo replay (the compiled bin, as
+ * users run it) load none of the packages that only some configurations need — the cluster,
+ * PostgreSQL, YDB, OpenTelemetry, PDF text, MCP, and for `--help` the Markdown parser. Each
+ * run lists the modules it loaded through a loader hook (test/support/loadedModules.mjs); a
+ * configuration that needs one of them (a trace collector) shows that the list sees modules
+ * imported late.
+ */
+import { FileSystem, Path } from "@effect/platform"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, type Scope } from "effect"
+import { exitCode, startBot } from "../support/BotProcess.ts"
+
+const hook = new URL("../support/loadedModules.mjs", import.meta.url).pathname
+
+/** The packages of the parts a configuration asks for, by the name they are installed under. */
+const configurationOnly = [
+  "@effect/cluster",
+  "@effect/rpc",
+  "@effect/workflow",
+  "@effect/sql-pg",
+  "pg",
+  "@ydbjs/core",
+  "@ydbjs/query",
+  "@effect/opentelemetry",
+  "@opentelemetry/sdk-trace-base",
+  "unpdf",
+  "@modelcontextprotocol/sdk"
+]
+const markdownParser = ["mdast-util-from-markdown", "micromark", "micromark-extension-gfm"]
+
+/** The packages (`node_modules/<name>/…`) among the loaded module URLs. */
+const packagesOf = (urls: ReadonlyArray<string>): ReadonlySet<string> =>
+  new Set(urls.flatMap((url) => {
+    const found = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)
+    return found?.[1] === undefined ? [] : [found[1]]
+  }))
+
+/** Runs the bin with `args` and `env` to its end; its exit code and the packages it loaded. */
+const loadedBy = (args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const list = path.join(yield* fs.makeTempDirectoryScoped(), "modules.txt")
+    const started = yield* startBot(args, { STORE: "memory", LOADED_MODULES_FILE: list, ...env }, { nodeFlags: ["--import", hook] })
+    const code = yield* exitCode(started.child)
+    const urls = (yield* fs.readFileString(list)).split("\n").filter((line) => line !== "")
+    return { code, urls, packages: packagesOf(urls) }
+  })
+
+const live = (name: string, test: () => Effect.Effect<void, unknown, FileSystem.FileSystem | Path.Path | Scope.Scope>) =>
+  it.scopedLive(name, () => Effect.provide(test(), NodeContext.layer), 90_000)
+
+describe("a plain start loads only what it uses", () => {
+  live("--help: no part a configuration asks for, no Markdown parser, no layer (a collector configured is not contacted)", () =>
+    Effect.gen(function*() {
+      const { code, packages, urls } = yield* loadedBy(["--help"], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" })
+      expect(code).toBe(0)
+      // The bot's own compiled modules ran (not the sources through tsx).
+      expect(urls.some((url) => url.endsWith("/dist/cli/runBot.js"))).toBe(true)
+      expect(urls.some((url) => url.includes("/node_modules/tsx/"))).toBe(false)
+      expect([...configurationOnly, ...markdownParser].filter((name) => packages.has(name))).toEqual([])
+    }))
+
+  live("the demo replay: no part a configuration asks for", () =>
+    Effect.gen(function*() {
+      const { code, packages } = yield* loadedBy([])
+      expect(code).toBe(0)
+      // The answers are rendered: the parser is loaded with the pipeline's layer.
+      expect(packages.has("mdast-util-from-markdown")).toBe(true)
+      expect(configurationOnly.filter((name) => packages.has(name))).toEqual([])
+    }))
+
+  live("a trace collector configured: OpenTelemetry is loaded when its layer is built", () =>
+    Effect.gen(function*() {
+      const { code, packages } = yield* loadedBy([], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" })
+      expect(code).toBe(0)
+      expect(packages.has("@effect/opentelemetry")).toBe(true)
+      expect(packages.has("@effect/cluster")).toBe(false)
+    }))
+})
