@@ -30,6 +30,7 @@ import { pollCommand, runPolling } from "./pollCommand.ts"
 import { replayCommand } from "./replayCommand.ts"
 import { runWebhookServer, serveCommand } from "./serveCommand.ts"
 import { toolsCommand } from "./toolsCommand.ts"
+import { usageCommand } from "./usageCommand.ts"
 import { webhookCommand } from "./webhookCommand.ts"
 
 /** The hints printed after the demo: `run` starts the bot, `withArgs` is followed by a command. */
@@ -83,7 +84,7 @@ export const commandLine = (program: string, invocation: { readonly run: string;
           ["TELEGRAM_BOT_TOKEN", "WEBHOOK_URL", "STORE", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT"]
         )
       ),
-      Command.withSubcommands([replayCommand, chatCommand, migrateCommand, pollCommand, serveCommand, webhookCommand, toolsCommand])
+      Command.withSubcommands([replayCommand, chatCommand, migrateCommand, pollCommand, serveCommand, webhookCommand, toolsCommand, usageCommand])
     )
 
 /**

@@ -70,6 +70,7 @@ export const makeBudgetGate = Effect.gen(function*() {
   return {
     limits,
     check,
+    isAdmin,
     /** The notice of a message refused; `{more}` says how to buy more when that is possible. */
     overBudget: (standing: Standing, canBuy: boolean) => fill(profile.texts.overBudget, standing, canBuy ? profile.texts.buyHint : ""),
     /** After a turn of `tokens`: what of them was paid from bought tokens, and the warning if it crossed 80 %. */

@@ -13,7 +13,7 @@
  * changes) are answered without the model. Voice notes, photos and documents first become the
  * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
-import { Clock, Context, Effect, FiberRef, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, Either, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
 import { withReplyContext } from "./replyContext.ts"
@@ -46,6 +46,7 @@ import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
 import { makeStars } from "../payments/Stars.ts"
+import { makeAccessGate } from "./AccessGate.ts"
 import { makeBudgetGate } from "./BudgetGate.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
@@ -62,7 +63,7 @@ import { addUsage, makeStages } from "./stages.ts"
 export type Outcome =
   | { readonly _tag: "Answered"; readonly stage: string; readonly fallback: boolean }
   | { readonly _tag: "Command"; readonly command: string }
-  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" | "over-budget" }
+  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" | "over-budget" | "banned" | "not-allowed" }
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Membership"; readonly blocked: boolean }
 
@@ -98,6 +99,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
   const budget = yield* makeBudgetGate
+  const access = yield* makeAccessGate(budget.isAdmin)
   const stars = yield* makeStars
   const { classify, think } = stages
   const replies = yield* StreamingReplies
@@ -209,19 +211,26 @@ export const makeDialogPipeline = Effect.gen(function*() {
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 
-  /** The user's standing before a dialog; `None` when the over-budget notice was sent instead. */
-  const admitted = (to: To, userId: TelegramId, chatId: TelegramId) =>
-    Effect.flatMap(budget.check(userId, chatId), (standing) =>
-      Option.isSome(standing) && standing.value.over
-        ? answer(to, budget.overBudget(standing.value, stars.enabled)).pipe(
-          // With Stars on, the invoice comes with the notice.
-          Effect.zipRight(stars.sendInvoice(chatId, userId).pipe(
-            Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
-          )),
-          Effect.as(Option.none<Option.Option<Standing>>())
-        )
-        : Effect.succeed(Option.some(standing)))
-  const overBudget: Outcome = { _tag: "Replied", reason: "over-budget" }
+  /**
+   * The user's standing before a dialog, or what became of the message instead: a banned or
+   * not allowed user's notice (once), or the over-budget notice.
+   */
+  const admitted = (to: To, userId: TelegramId, chatId: TelegramId): Effect.Effect<Either.Either<Option.Option<Standing>, Outcome>, PipelineError> =>
+    Effect.gen(function*() {
+      const gate = yield* access.check(userId, chatId)
+      if (gate._tag === "Refused") {
+        if (Option.isSome(gate.notice)) yield* answer(to, gate.notice.value)
+        return Either.left<Outcome>({ _tag: "Replied", reason: gate.reason })
+      }
+      const standing = yield* budget.check(userId, chatId)
+      if (Option.isNone(standing) || !standing.value.over) return Either.right(standing)
+      yield* answer(to, budget.overBudget(standing.value, stars.enabled))
+      // With Stars on, the invoice comes with the notice.
+      yield* stars.sendInvoice(chatId, userId).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
+      )
+      return Either.left<Outcome>({ _tag: "Replied", reason: "over-budget" })
+    })
 
   const onMessage = (updateId: TelegramId, message: Message): Effect.Effect<Outcome, PipelineError> =>
     Effect.gen(function*() {
@@ -256,13 +265,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const chatId = message.chat.id
       const to = destinationOf(message)
       if (hasMedia(message)) {
-        // Over budget, a voice note is not even transcribed.
+        // Refused or over budget, a voice note is not even transcribed.
         const standing = yield* admitted(to, from.id, chatId)
-        if (Option.isNone(standing)) return overBudget
+        if (Either.isLeft(standing)) return standing.left
         // Voice, photos and documents become the user's turn (src/media/).
         const turn = yield* messenger.whileTyping(to, media.turn(updateId, message))
         if (turn._tag === "Dialog") {
-          return yield* working(to, message, dialog(updateId, message, from, turn.text, standing.value, turn.media))
+          return yield* working(to, message, dialog(updateId, message, from, turn.text, standing.right, turn.media))
         }
         if (turn._tag === "Collected") return { _tag: "Skipped", reason: turn.reason } as const
         if (turn._tag === "Reply") {
@@ -288,8 +297,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return { _tag: "Command", command: command.value.command } as const
       }
       const standing = yield* admitted(to, from.id, chatId)
-      if (Option.isNone(standing)) return overBudget
-      return yield* working(to, message, dialog(updateId, message, from, text.value, standing.value))
+      if (Either.isLeft(standing)) return standing.left
+      return yield* working(to, message, dialog(updateId, message, from, text.value, standing.right))
     })
 
   const onMembership = (change: ChatMemberUpdated): Effect.Effect<Outcome, PipelineError> => {

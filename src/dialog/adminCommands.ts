@@ -1,8 +1,8 @@
 /**
  * Admin commands, accepted only in `ADMIN_CHAT_ID`: `/stats` (active users today and this
- * month, turns, tokens and cost per model, the top users by cost, Stars received this month)
- * and `/grant <user_id> <tokens>` (tokens added to what the user bought). Costs use the
- * profile's price table.
+ * month, turns, tokens and cost per model, the top users by cost, Stars received this month),
+ * `/grant <user_id> <tokens>` (tokens added to what the user bought), `/ban <user_id> [reason]`
+ * and `/unban <user_id>` (kept by `AccessGate.ts`). Costs use the profile's price table.
  */
 import { randomUUID } from "node:crypto"
 import { Clock, Effect, Option } from "effect"
@@ -11,6 +11,7 @@ import { BotProfile, costOf, type ModelPrice, priceOf } from "../profile/BotProf
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { dayStart, monthStart } from "../usage/Budget.ts"
 import { type Credit, UsageLedger, type UsageTotals } from "../usage/UsageLedger.ts"
+import { bansOfContext } from "./AccessGate.ts"
 import { type CommandContext, CommandFailure, defineCommand } from "./Command.ts"
 
 /** Fails the command unless it was written in the admin chat. */
@@ -88,5 +89,33 @@ export const grantCommand = defineCommand({
         at: yield* Clock.currentTimeMillis
       })
       return `Granted ${n(amount)} tokens to ${user}.`
+    })
+})
+
+export const banCommand = defineCommand({
+  name: "ban",
+  description: "stop answering a user (admin chat)",
+  handler: (context) =>
+    Effect.gen(function*() {
+      yield* adminOnly("ban")(context)
+      const [first = "", ...rest] = context.args.split(/\s+/)
+      const user = Number(first)
+      if (first === "" || !Number.isSafeInteger(user)) return yield* new CommandFailure({ message: "Usage: /ban <user_id> [reason]" })
+      const bans = yield* bansOfContext
+      yield* bans.ban({ userId: user as TelegramId, reason: rest.join(" "), at: yield* Clock.currentTimeMillis, by: context.userId })
+      return `Banned ${user}: their messages are not answered.`
+    })
+})
+
+export const unbanCommand = defineCommand({
+  name: "unban",
+  description: "answer a banned user again (admin chat)",
+  handler: (context) =>
+    Effect.gen(function*() {
+      yield* adminOnly("unban")(context)
+      const user = Number(context.args)
+      if (context.args === "" || !Number.isSafeInteger(user)) return yield* new CommandFailure({ message: "Usage: /unban <user_id>" })
+      const bans = yield* bansOfContext
+      return (yield* bans.unban(user as TelegramId)) ? `Unbanned ${user}.` : `${user} was not banned.`
     })
 })

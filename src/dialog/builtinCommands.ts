@@ -2,8 +2,8 @@
  * The built-in commands: `/start` greets, `/help` shows the profile's help text, `/clear`
  * forgets the conversation's history (the chat's, or the forum topic's), `/human` hands the
  * conversation to a colleague, `/usage` tells the asker their tokens (`usageCommand.ts`), `/buy`
- * and `/refund` are Telegram Stars (`paymentCommands.ts`), `/stats` and `/grant` are for the admin
- * chat (`adminCommands.ts`).
+ * and `/refund` are Telegram Stars (`paymentCommands.ts`), `/stats`, `/grant`, `/ban` and
+ * `/unban` are for the admin chat (`adminCommands.ts`).
  * Their replies are the profile's texts.
  */
 import { Effect, Option } from "effect"
@@ -12,7 +12,7 @@ import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
 import { humanCommand } from "./humanCommand.ts"
-import { grantCommand, statsCommand } from "./adminCommands.ts"
+import { banCommand, grantCommand, statsCommand, unbanCommand } from "./adminCommands.ts"
 import { buyCommand, refundCommand } from "./paymentCommands.ts"
 import { usageCommand } from "./usageCommand.ts"
 
@@ -51,4 +51,4 @@ export const clearCommand = defineCommand({
 })
 
 /** The built-in commands, in the order a command menu lists them (`/human`: `humanCommand.ts`). */
-export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand, statsCommand, grantCommand] as const
+export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand, statsCommand, grantCommand, banCommand, unbanCommand] as const

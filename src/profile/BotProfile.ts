@@ -103,6 +103,10 @@ export const ProfileTexts = Schema.Struct({
   budgetWarning: Schema.optionalWith(NonEmpty, {
     default: () => "Heads-up: you have used 80 % of your free allowance. It renews {renews}."
   }),
+  /** Sent once to a user banned with `/ban`: their messages are not answered. */
+  banned: Schema.optionalWith(NonEmpty, { default: () => "Sorry, this bot does not answer your messages." }),
+  /** Sent once to a user not in `ALLOWED_USERS`: the bot is private. */
+  notAllowed: Schema.optionalWith(NonEmpty, { default: () => "Sorry, this bot is private: it answers only the people it was set up for." }),
   /** Sent once a Stars payment was credited; `{tokens}` is replaced by the tokens added. */
   paymentThanks: Schema.optionalWith(NonEmpty, { default: () => "Thank you! {tokens} tokens were added to your balance." }),
   /** `/usage` in a group: the answer went to the user privately. */

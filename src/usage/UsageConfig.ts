@@ -1,8 +1,9 @@
 /**
  * Settings of the usage budgets: free tokens per user per UTC day and per UTC month (0: no
- * limit), and the users no budget applies to (besides the members of `ADMIN_CHAT_ID`).
+ * limit), the users no budget applies to (besides the members of `ADMIN_CHAT_ID`), and the
+ * users the bot talks to at all (`ALLOWED_USERS`; unset: everyone).
  */
-import { Config } from "effect"
+import { Config, Option } from "effect"
 import { nonNegativeInt, Settings } from "../config.ts"
 
 /** A comma-separated list of Telegram user ids. */
@@ -22,7 +23,9 @@ export const UsageConfigSchema = Config.all({
   /** Free tokens per user per UTC month; 0 is no limit. */
   tokensPerMonth: nonNegativeInt("BUDGET_TOKENS_PER_MONTH", 0),
   /** Users without a budget. */
-  exemptUsers: userIds("BUDGET_EXEMPT_USERS")
+  exemptUsers: userIds("BUDGET_EXEMPT_USERS"),
+  /** The only users whose messages reach the model (with the members of `ADMIN_CHAT_ID`); none: everyone. */
+  allowedUsers: userIds("ALLOWED_USERS").pipe(Config.map(Option.liftPredicate((ids) => ids.length > 0)))
 })
 export type UsageConfigShape = Config.Config.Success<typeof UsageConfigSchema>
 

@@ -112,6 +112,8 @@ describe("a team's command through the bot's parts", () => {
         { name: "refund", description: "refund a Stars payment (admin chat)" },
         { name: "stats", description: "usage and payments (admin chat)" },
         { name: "grant", description: "give a user tokens (admin chat)" },
+        { name: "ban", description: "stop answering a user (admin chat)" },
+        { name: "unban", description: "answer a banned user again (admin chat)" },
         { name: "orders", description: "your open orders" }
       ])
       expect(yield* (yield* ScriptedModel).requests).toEqual([])
@@ -136,7 +138,7 @@ describe("a team's command through the bot's parts", () => {
     Effect.gen(function*() {
       const sent = yield* runUpdates([textMessage({ userId: 42, text: "/orders" })])
       expect(textsTo(sent, 42)).toEqual(["a dialog answer"])
-      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human", "usage", "buy", "refund", "stats", "grant"])
+      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human", "usage", "buy", "refund", "stats", "grant", "ban", "unban"])
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["n"], synthesize: ["a dialog answer"] } }))))
 })
 
