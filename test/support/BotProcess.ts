@@ -141,8 +141,10 @@ const killGroup = (child: ChildProcess): boolean => {
   }
 }
 
-/** A port of 127.0.0.1 that was free a moment ago (released before the caller binds it). */
-export const freePort = Effect.async<number>((resume) => {
+/** The ports `freePort` has handed out in this process: never handed out twice. */
+const handedOut = new Set<number>()
+
+const probePort = Effect.async<number>((resume) => {
   const probe = Net.createServer()
   probe.listen(0, "127.0.0.1", () => {
     const address = probe.address()
@@ -150,6 +152,15 @@ export const freePort = Effect.async<number>((resume) => {
     probe.close(() => resume(Effect.succeed(port)))
   })
 })
+
+/**
+ * A port of 127.0.0.1 that was free a moment ago (released before the caller binds it), and
+ * not one this process handed out before: the system may offer a port it just released again,
+ * and two replicas' ports (or one replica's PORT and RUNNER_PORT) must differ.
+ */
+export const freePort: Effect.Effect<number> = Effect.repeat(probePort, { until: (port) => !handedOut.has(port) }).pipe(
+  Effect.tap((port) => Effect.sync(() => handedOut.add(port)))
+)
 
 const answersHealth = (port: number) =>
   Effect.promise(() =>

@@ -5,7 +5,7 @@
  * only; the SDK is loaded by `McpTools.ts`, and only when the file is set.
  */
 import { FileSystem, Path } from "@effect/platform"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Config, Effect, Either, Option, ParseResult, Schema } from "effect"
 import { Settings } from "../../config.ts"
 import { ConfigurationError } from "../../domain/errors.ts"
