@@ -154,12 +154,17 @@ export const deliverChats = async (
   url: string,
   secret: string,
   chats: ReadonlyArray<ReadonlyArray<{ readonly update_id: number }>>,
-  options: { readonly retryDelayMs?: number } = {}
+  options: {
+    readonly retryDelayMs?: number
+    /** Told the number of updates acknowledged so far, after each acknowledgement. */
+    readonly onAcknowledged?: (acknowledged: number) => void
+  } = {}
 ): Promise<Map<number, PostResult>> => {
   const results = new Map<number, PostResult>()
   await Promise.all(chats.map(async (updates) => {
     for (const update of updates) {
       results.set(update.update_id, await postUntilAcknowledged(url, secret, JSON.stringify(update), options))
+      options.onAcknowledged?.(results.size)
     }
   }))
   return results
