@@ -45,9 +45,7 @@ import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
-import { makeStars } from "../payments/Stars.ts"
-import { makeAccessGate } from "./AccessGate.ts"
-import { makeBudgetGate } from "./BudgetGate.ts"
+import { makeAdmission } from "./Admission.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -98,9 +96,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const business = yield* Business
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
-  const budget = yield* makeBudgetGate
-  const access = yield* makeAccessGate(budget.isAdmin)
-  const stars = yield* makeStars
+  const admission = yield* makeAdmission
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -169,7 +165,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const answeredAt = yield* Clock.currentTimeMillis
       // The turn's usage is written with its reply, just before it (UsageLedger.ts).
       const calls = yield* turnUsage
-      const spent = budget.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
+      const spent = admission.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
       const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
       yield* ledger.recordTurn(
         entries,
@@ -211,26 +207,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 
-  /**
-   * The user's standing before a dialog, or what became of the message instead: a banned or
-   * not allowed user's notice (once), or the over-budget notice.
-   */
+  /** The user's standing before a dialog, or the outcome of the notice sent instead (`Admission.ts`). */
   const admitted = (to: To, userId: TelegramId, chatId: TelegramId): Effect.Effect<Either.Either<Option.Option<Standing>, Outcome>, PipelineError> =>
-    Effect.gen(function*() {
-      const gate = yield* access.check(userId, chatId)
-      if (gate._tag === "Refused") {
-        if (Option.isSome(gate.notice)) yield* answer(to, gate.notice.value)
-        return Either.left<Outcome>({ _tag: "Replied", reason: gate.reason })
-      }
-      const standing = yield* budget.check(userId, chatId)
-      if (Option.isNone(standing) || !standing.value.over) return Either.right(standing)
-      yield* answer(to, budget.overBudget(standing.value, stars.enabled))
-      // With Stars on, the invoice comes with the notice.
-      yield* stars.sendInvoice(chatId, userId).pipe(
-        Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
-      )
-      return Either.left<Outcome>({ _tag: "Replied", reason: "over-budget" })
-    })
+    Effect.map(admission.admitted(answer, to, userId, chatId), Either.mapLeft((reason): Outcome => ({ _tag: "Replied", reason })))
 
   const onMessage = (updateId: TelegramId, message: Message): Effect.Effect<Outcome, PipelineError> =>
     Effect.gen(function*() {
@@ -239,18 +218,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
       if (Option.isSome(routed)) return skipped(routed.value)
       const from = message.from
       if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
-      if (message.successful_payment !== undefined) {
-        const payment = message.successful_payment
-        // Credited once per charge id (the ledger's key); a second delivery thanks again, never credits again.
-        const credited = yield* stars.credit(from.id, payment)
-        const tokens = Option.getOrElse(Option.map(stars.tokensOf(payment.invoice_payload), (n) => n.toLocaleString("en-US")), () => "0")
-        yield* answer(destinationOf(message), profile.texts.paymentThanks.replaceAll("{tokens}", tokens))
-        return skipped(credited ? "payment credited" : "payment credited before")
-      }
-      if (message.refunded_payment !== undefined) {
-        const taken = yield* stars.refunded(message.refunded_payment)
-        return skipped(`payment refunded: ${taken} tokens taken back`)
-      }
+      const payment = admission.payment(answer, message, from.id)
+      if (Option.isSome(payment)) return skipped(yield* payment.value)
       // The owner's own business messages, paused business chats and group messages not
       // addressed to the bot are kept as context, not answered.
       const held = yield* business.screen(updateId, message)
@@ -328,13 +297,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
           }))
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
-        if (update.pre_checkout_query) {
-          return stars.preCheckout(update.pre_checkout_query).pipe(
-            Effect.map((ok) => skipped(ok ? "pre_checkout_query accepted" : "pre_checkout_query refused")),
-            Effect.catchTag("TelegramApiError", "TelegramTransportError", (e) =>
-              Effect.as(Effect.logWarning(`answerPreCheckoutQuery failed: ${e.message}`), skipped("pre_checkout_query unanswered")))
-          )
-        }
+        if (update.pre_checkout_query) return Effect.map(admission.preCheckout(update.pre_checkout_query), skipped)
         if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
         if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)

@@ -1,0 +1,89 @@
+/**
+ * What stands between a user's message and the model, apart from the dialog itself: who may reach
+ * it at all (`AccessGate.ts`: bans, `ALLOWED_USERS`), whether the user's budget allows another
+ * turn (`BudgetGate.ts`, with the Stars invoice beside the over-budget notice), and the payment
+ * updates that never reach it (pre-checkout, a successful or refunded payment: `payments/Stars.ts`).
+ * The pipeline asks it before a dialog and hands it the payment updates.
+ */
+import { Effect, Either, Option } from "effect"
+import type { StoreError } from "../domain/errors.ts"
+import { destinationOf, type To } from "../domain/Destination.ts"
+import type { Message, PreCheckoutQuery, TelegramId } from "../domain/Update.ts"
+import { makeStars } from "../payments/Stars.ts"
+import { BotProfile } from "../profile/BotProfile.ts"
+import type { SendError } from "../telegram/Messenger.ts"
+import type { Standing } from "../usage/Budget.ts"
+import { makeAccessGate } from "./AccessGate.ts"
+import { makeBudgetGate } from "./BudgetGate.ts"
+
+/** Sends a fixed text as the answer to the update being handled. */
+export type Answer = (to: To, text: string) => Effect.Effect<void, SendError>
+
+/** Why a message got a notice instead of a dialog. */
+export type Refusal = "over-budget" | "banned" | "not-allowed"
+
+export const makeAdmission = Effect.gen(function*() {
+  const profile = yield* BotProfile
+  const budget = yield* makeBudgetGate
+  const access = yield* makeAccessGate(budget.isAdmin)
+  const stars = yield* makeStars
+
+  /**
+   * The user's standing before a dialog, or why the message got a notice instead: a banned or
+   * not allowed user's notice (once), or the over-budget notice.
+   */
+  const admitted = (
+    answer: Answer,
+    to: To,
+    userId: TelegramId,
+    chatId: TelegramId
+  ): Effect.Effect<Either.Either<Option.Option<Standing>, Refusal>, StoreError | SendError> =>
+    Effect.gen(function*() {
+      const gate = yield* access.check(userId, chatId)
+      if (gate._tag === "Refused") {
+        if (Option.isSome(gate.notice)) yield* answer(to, gate.notice.value)
+        return Either.left(gate.reason)
+      }
+      const standing = yield* budget.check(userId, chatId)
+      if (Option.isNone(standing) || !standing.value.over) return Either.right(standing)
+      yield* answer(to, budget.overBudget(standing.value, stars.enabled))
+      // With Stars on, the invoice comes with the notice.
+      yield* stars.sendInvoice(chatId, userId).pipe(
+        Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
+      )
+      return Either.left<Refusal>("over-budget")
+    })
+
+  /** A payment message (successful or refunded) handled, with what became of it; none for other messages. */
+  const payment = (
+    answer: Answer,
+    message: Message,
+    userId: TelegramId
+  ): Option.Option<Effect.Effect<string, StoreError | SendError>> => {
+    const paid = message.successful_payment
+    if (paid !== undefined) {
+      return Option.some(Effect.gen(function*() {
+        // Credited once per charge id (the ledger's key); a second delivery thanks again, never credits again.
+        const credited = yield* stars.credit(userId, paid)
+        const tokens = Option.getOrElse(Option.map(stars.tokensOf(paid.invoice_payload), (n) => n.toLocaleString("en-US")), () => "0")
+        yield* answer(destinationOf(message), profile.texts.paymentThanks.replaceAll("{tokens}", tokens))
+        return credited ? "payment credited" : "payment credited before"
+      }))
+    }
+    const refunded = message.refunded_payment
+    if (refunded !== undefined) {
+      return Option.some(Effect.map(stars.refunded(refunded), (taken) => `payment refunded: ${taken} tokens taken back`))
+    }
+    return Option.none()
+  }
+
+  /** Answers a pre-checkout query; what became of it. */
+  const preCheckout = (query: PreCheckoutQuery): Effect.Effect<string, StoreError> =>
+    stars.preCheckout(query).pipe(
+      Effect.map((ok) => ok ? "pre_checkout_query accepted" : "pre_checkout_query refused"),
+      Effect.catchTag("TelegramApiError", "TelegramTransportError", (e) =>
+        Effect.as(Effect.logWarning(`answerPreCheckoutQuery failed: ${e.message}`), "pre_checkout_query unanswered"))
+    )
+
+  return { admitted, payment, preCheckout, afterTurn: budget.afterTurn } as const
+})
