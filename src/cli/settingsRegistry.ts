@@ -37,7 +37,7 @@ export const settingsOwners: ReadonlyArray<RegisteredOwner> = [
   { owner: McpConfig },
   { owner: HandoffConfig },
   { owner: UsageConfig },
-  { owner: PaymentsConfig },
+  { owner: PaymentsConfig, through: [TelegramConfig] },
   { owner: DispatcherConfig },
   { owner: LlmConfig },
   { owner: TelegramConfig },

@@ -3,7 +3,7 @@
  * (`STARS_SUBSCRIPTION`), the pre-checkout answer, and the credit of a payment.
  *
  * - **Payload.** `v1.<user>.<stars>.<tokens>.<nonce>.<mac>`: it names the user and the pack,
- *   and its HMAC-SHA256 (`STARS_PAYLOAD_SECRET`) makes it unforgeable. Pre-checkout refuses a
+ *   and its HMAC-SHA256 (`PaymentsConfig.payloadSecret`) makes it unforgeable. Pre-checkout refuses a
  *   payload that does not verify, that another user presents, whose price or pack is not the
  *   one on sale, or that was paid already (its `invoice:<nonce>` row is in the ledger).
  * - **Exactly once.** A payment credits by inserting a ledger credit keyed by its

@@ -4,8 +4,9 @@
  * updates carrying it, and a refund from the admin chat.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Option, Redacted } from "effect"
+import { ConfigProvider, Effect, Option, Redacted } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
+import { PaymentsConfig } from "../../src/payments/PaymentsConfig.ts"
 import { signPayload, verifyPayload } from "../../src/payments/Stars.ts"
 import { modelRequests, runUpdates, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
 import { TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
@@ -54,6 +55,35 @@ describe("payload", () => {
     expect(verifyPayload(Redacted.make("other"), payload)).toEqual(Option.none())
     expect(payload.length).toBeLessThanOrEqual(128)
   })
+})
+
+/** The payload key a process reads from `env`, as `PaymentsConfig.fromEnv` does. */
+const keyFrom = (env: Record<string, string>) =>
+  Effect.map(
+    Effect.withConfigProvider(PaymentsConfig.config, ConfigProvider.fromMap(new Map(Object.entries(env)))),
+    (config) => config.payloadSecret
+  )
+
+describe("the payload key", () => {
+  it.effect("unset, it is derived from the bot token: two processes with one token sign alike, another token refuses", () =>
+    Effect.gen(function*() {
+      const pack = { stars: 50, tokens: 100_000 }
+      const first = yield* keyFrom({ TELEGRAM_BOT_TOKEN: "123456:AAH-token" })
+      const second = yield* keyFrom({ TELEGRAM_BOT_TOKEN: "123456:AAH-token" })
+      const otherToken = yield* keyFrom({ TELEGRAM_BOT_TOKEN: "123456:AAH-other" })
+      const payload = signPayload(first, 7, pack, "nonce1")
+      expect(signPayload(second, 7, pack, "nonce1")).toBe(payload)
+      expect(Option.isSome(verifyPayload(second, payload))).toBe(true)
+      expect(verifyPayload(otherToken, payload)).toEqual(Option.none())
+      // The key is not the token itself.
+      expect(verifyPayload(Redacted.make("123456:AAH-token"), payload)).toEqual(Option.none())
+    }))
+
+  it.effect("STARS_PAYLOAD_SECRET, when set, is the key whatever the token", () =>
+    Effect.gen(function*() {
+      const key = yield* keyFrom({ TELEGRAM_BOT_TOKEN: "123456:AAH-token", STARS_PAYLOAD_SECRET: "shared-secret" })
+      expect(Redacted.value(key)).toBe("shared-secret")
+    }))
 })
 
 describe("Telegram Stars", () => {
