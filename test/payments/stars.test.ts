@@ -11,33 +11,9 @@ import { signPayload, verifyPayload } from "../../src/payments/Stars.ts"
 import { modelRequests, runUpdates, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
 import { TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { UsageLedger } from "../../src/usage/UsageLedger.ts"
+import { anna as user, paid, preCheckout } from "./paymentUpdates.ts"
 
 const secret = Redacted.make("test-secret")
-const user = { id: 7, is_bot: false, first_name: "Anna" }
-let nextUpdate = 900_000
-
-const preCheckout = (payload: string, amount = 50, from = user) => ({
-  update_id: nextUpdate++,
-  pre_checkout_query: { id: `q${nextUpdate}`, from, currency: "XTR", total_amount: amount, invoice_payload: payload }
-})
-
-const paid = (payload: string, charge: string) => ({
-  update_id: nextUpdate++,
-  message: {
-    message_id: nextUpdate,
-    from: user,
-    chat: { id: 7, type: "private", first_name: "Anna" },
-    date: 1_764_300_000,
-    successful_payment: {
-      currency: "XTR",
-      total_amount: 50,
-      invoice_payload: payload,
-      telegram_payment_charge_id: charge,
-      provider_payment_charge_id: ""
-    }
-  }
-})
-
 const callsOf = (method: string) =>
   Effect.map(Effect.flatMap(TelegramRecorder, (r) => r.calls), (calls) => calls.filter((c) => c.method === method).map((c) => c.params))
 

@@ -10,6 +10,7 @@ import { decodeUpdate } from "../../src/domain/Update.ts"
 import { HandoffConfig, type HandoffConfigShape } from "../../src/handoff/HandoffConfig.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { LanguageModelScripted, type Script } from "../../src/llm/ScriptedModel.ts"
+import { PaymentsConfig, type PaymentsConfigShape } from "../../src/payments/PaymentsConfig.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer, type Stores } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
@@ -17,6 +18,7 @@ import { DispatcherConfig, type DispatcherConfigShape } from "../../src/runtime/
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
+import { UsageConfig, type UsageConfigShape } from "../../src/usage/UsageConfig.ts"
 import { type FakeBotApi, telegramLayerFor } from "./FakeBotApi.ts"
 
 export interface ConversationBotOptions {
@@ -26,19 +28,27 @@ export interface ConversationBotOptions {
   readonly dispatcher?: Partial<DispatcherConfigShape>
   /** Human handoff settings; notice-only (no `HANDOFF_CHAT_ID`) when not given. */
   readonly handoff?: Partial<HandoffConfigShape>
+  /** The model; the scripted one when not given (a live model over a fake endpoint, say). */
+  readonly model?: Layer.Layer<LanguageModel>
+  /** Budgets and `ALLOWED_USERS`; none when not given. */
+  readonly usage?: Partial<UsageConfigShape>
+  /** Telegram Stars; off when not given. */
+  readonly payments?: Partial<PaymentsConfigShape>
 }
 
-/** The bot's layers against `fake`; `ScriptedModel` is provided too. */
+/** The bot's layers against `fake`; `ScriptedModel` is provided too (the model unless `options.model`). */
 export const conversationBot = (fake: FakeBotApi, options: ConversationBotOptions = {}) =>
   botLayer({
     telegram: telegramLayerFor(fake),
-    model: Layer.effect(LanguageModel, LanguageModel),
+    model: options.model ?? Layer.effect(LanguageModel, LanguageModel),
     stores: options.stores ?? StoresMemory,
     profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
     dialogConfig: DialogConfig.make(options.dialog),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
-    handoffConfig: HandoffConfig.make(options.handoff)
+    handoffConfig: HandoffConfig.make(options.handoff),
+    usageConfig: UsageConfig.make(options.usage),
+    paymentsConfig: PaymentsConfig.make(options.payments)
   }).pipe(Layer.orDie, Layer.provideMerge(LanguageModelScripted(options.script ?? {})))
 
 /** Hands updates (as Telegram sends them) to the dispatcher in order and waits until all are handled. */
