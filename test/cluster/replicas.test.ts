@@ -7,7 +7,9 @@
  * - a replica SIGKILLed mid-run: its chats are answered by the others once its shard locks
  *   expire, nothing is missing, and an update is answered twice at most when it was in flight
  *   on the killed replica (at most one per chat: a chat runs one update at a time);
- * - a rolling SIGTERM restart of all three: nothing missing, nothing doubled.
+ * - a rolling SIGTERM restart of all three: nothing missing, nothing doubled;
+ * - one Stars payment in two updates (one charge id), each delivered to another replica: the
+ *   tokens are credited once, and the user thanked for each.
  *
  * The load balancer paces each chat (a user waits a moment between messages), so that the
  * SIGKILL and the restarts land while updates still arrive. Scaled down in `npm test` (fewer
@@ -16,7 +18,13 @@
  * full size with the default lock timings.
  */
 import { describe, expect, layer } from "@effect/vitest"
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Effect, Layer, Redacted, Scope } from "effect"
+import type { TelegramId } from "../../src/domain/Update.ts"
+import { payloadKeyOf } from "../../src/payments/PaymentsConfig.ts"
+import { signPayload } from "../../src/payments/Stars.ts"
+import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
+import { UsageLedger } from "../../src/usage/UsageLedger.ts"
+import { paid } from "../payments/paymentUpdates.ts"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
 import { postgresForTests, whenReady } from "../support/Postgres.ts"
@@ -28,6 +36,7 @@ import {
   conversation,
   type Delivery,
   deliverAll,
+  deliverChat,
   echoModel,
   ended,
   Fiber,
@@ -50,6 +59,8 @@ const settings: Record<string, string> = {
   FLOOD_BURST: "1000",
   CLUSTER_TERMINATION_TIMEOUT: "25 seconds",
   CLUSTER_MESSAGE_POLL: "2 seconds",
+  // Stars on: a payment seen by two replicas (its invoice signed with the key the token gives).
+  STARS_PACK: "50:100000",
   ...(full ? {} : { CLUSTER_LOCK_REFRESH: "2 seconds", CLUSTER_LOCK_EXPIRY: "8 seconds", CLUSTER_SHARDS: "16" })
 }
 
@@ -84,7 +95,7 @@ const setup = Effect.gen(function*() {
   // A replica started again lives as long as the others, not only for the test that restarted it.
   const scope = yield* Effect.scope
   const respawn = (replica: Replica) => Scope.extend(restart(env, replica), scope)
-  return { fake, replicas, answers, respawn }
+  return { fake, replicas, answers, respawn, databaseUrl: env.databaseUrl }
 })
 
 /** The replicas whose process runs. */
@@ -123,6 +134,25 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "three serve replicas
       yield* Fiber.join(yield* deliverAll(live(replicas), updates, stats, paceMs))
       const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 60_000)
       expect(answered).toEqual(expected(updates))
+    }).pipe(Effect.scoped), 120_000)
+
+  it.effect("one payment in two updates with one charge id, each to another replica: credited once, thanked", () =>
+    Effect.gen(function*() {
+      const { databaseUrl, fake, replicas } = yield* Replicas
+      const running = yield* atLeastTwo(replicas)
+      const payload = signPayload(payloadKeyOf(Redacted.make(fake.token)), 7, { stars: 50, tokens: 100_000 })
+      const stats: Delivery = { refused: 0 }
+      // The same charge in two updates at once, the first to one replica, the second to the next.
+      yield* Effect.all([
+        deliverChat(running, [paid(payload, "stxReplicas1")], stats, 0, 0),
+        deliverChat(running, [paid(payload, "stxReplicas1")], stats, 1, 0)
+      ], { concurrency: "unbounded" })
+      const thanks = yield* waitFor(fake.sentTexts(7), (texts) => texts.length >= 2, 60_000)
+      expect(thanks).toEqual(Array.from({ length: 2 }, () => "Thank you! 100,000 tokens were added to your balance."))
+      const totals = yield* Effect.flatMap(UsageLedger, (ledger) => ledger.userTotals(7 as TelegramId, 0, 0)).pipe(
+        Effect.provide(StoresPostgres({ url: Redacted.make(databaseUrl) }))
+      )
+      expect(totals.credited).toBe(100_000)
     }).pipe(Effect.scoped), 120_000)
 
   it.effect("a SIGKILLed replica's chats are answered by the others: nothing missing, duplicates only of dialogs in flight", () =>
