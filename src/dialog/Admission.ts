@@ -2,14 +2,16 @@
  * What stands between a user's message and the model, apart from the dialog itself: who may reach
  * it at all (`AccessGate.ts`: bans, `ALLOWED_USERS`), whether the user's budget allows another
  * turn (`BudgetGate.ts`, with the Stars invoice beside the over-budget notice), and the payment
- * updates that never reach it (pre-checkout, a successful or refunded payment: `payments/Stars.ts`).
- * The pipeline asks it before a dialog and hands it the payment updates.
+ * updates that never reach it (pre-checkout, a successful or refunded payment: `payments/Stars.ts`;
+ * a change of a user's monthly plan: `payments/Subscriptions.ts`). The pipeline asks it before a
+ * dialog and hands it the payment updates.
  */
-import { Effect, Either, Option } from "effect"
+import { Clock, Effect, Either, Option } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { destinationOf, type To } from "../domain/Destination.ts"
-import type { Message, PreCheckoutQuery, TelegramId } from "../domain/Update.ts"
+import type { BotSubscriptionUpdated, Message, PreCheckoutQuery, TelegramId } from "../domain/Update.ts"
 import { makeStars } from "../payments/Stars.ts"
+import { isSubscriptionPayment, renewalExpected, subscriptionsOfContext } from "../payments/Subscriptions.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import type { SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
@@ -27,6 +29,7 @@ export const makeAdmission = Effect.gen(function*() {
   const budget = yield* makeBudgetGate
   const access = yield* makeAccessGate(budget.isAdmin)
   const stars = yield* makeStars
+  const subscriptions = yield* subscriptionsOfContext
 
   /**
    * The user's standing before a dialog, or why the message got a notice instead: a banned or
@@ -65,6 +68,8 @@ export const makeAdmission = Effect.gen(function*() {
       return Option.some(Effect.gen(function*() {
         // Credited once per charge id (the ledger's key); a second delivery thanks again, never credits again.
         const credited = yield* stars.credit(userId, paid)
+        // A payment of the monthly plan (the first or a renewal): the plan is active until its period ends.
+        if (isSubscriptionPayment(paid)) yield* subscriptions.paid(userId, paid, yield* Clock.currentTimeMillis)
         const tokens = Option.getOrElse(Option.map(stars.tokensOf(paid.invoice_payload), (n) => n.toLocaleString("en-US")), () => "0")
         yield* answer(destinationOf(message), profile.texts.paymentThanks.replaceAll("{tokens}", tokens))
         return credited ? "payment credited" : "payment credited before"
@@ -85,5 +90,11 @@ export const makeAdmission = Effect.gen(function*() {
         Effect.as(Effect.logWarning(`answerPreCheckoutQuery failed: ${e.message}`), "pre_checkout_query unanswered"))
     )
 
-  return { admitted, payment, preCheckout, afterTurn: budget.afterTurn } as const
+  /** A change of a user's monthly plan (`canceled`, `active`, `failed`) kept; what became of it. */
+  const subscription = (update: BotSubscriptionUpdated): Effect.Effect<string, StoreError> =>
+    Effect.flatMap(Clock.currentTimeMillis, (at) =>
+      Effect.map(subscriptions.updated(update, at), (record) =>
+        `subscription ${record.state}${renewalExpected(record) ? "" : ": no renewal expected"}`))
+
+  return { admitted, payment, preCheckout, subscription, afterTurn: budget.afterTurn } as const
 })

@@ -298,6 +298,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
         if (update.pre_checkout_query) return Effect.map(admission.preCheckout(update.pre_checkout_query), skipped)
+        if (update.subscription) return Effect.map(admission.subscription(update.subscription), skipped)
         if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
         if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)
         return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)

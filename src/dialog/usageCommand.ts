@@ -3,8 +3,9 @@
  * renews, tokens bought and left — read from the ledger, never from the model. In a group only
  * the asker sees it: it goes to them in a private message, and the group gets a short note.
  */
-import { Clock, Effect } from "effect"
+import { Clock, Effect, Option } from "effect"
 import type { TelegramId } from "../domain/Update.ts"
+import { type SubscriptionRecord, subscriptionsOfContext, subscriptionText } from "../payments/Subscriptions.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { type BudgetLimits, dayStart, monthStart, renewalText, standingOf } from "../usage/Budget.ts"
@@ -14,8 +15,13 @@ import { defineCommand } from "./Command.ts"
 
 const count = (n: number) => n.toLocaleString("en-US")
 
-/** The answer of `/usage` for a user's totals at `now`. */
-export const usageText = (limits: BudgetLimits, totals: UserTotals, now: number): string => {
+/** The answer of `/usage` for a user's totals at `now`, with their monthly plan if they have one. */
+export const usageText = (
+  limits: BudgetLimits,
+  totals: UserTotals,
+  now: number,
+  plan: Option.Option<SubscriptionRecord> = Option.none()
+): string => {
   const standing = standingOf(limits, totals, now)
   const allowance = Number.isFinite(standing.freeLeft)
     ? `Free tokens left: ${count(standing.freeLeft)} (renews ${renewalText(standing.renewsAt)})`
@@ -25,7 +31,8 @@ export const usageText = (limits: BudgetLimits, totals: UserTotals, now: number)
     `Today: ${count(totals.today)} tokens`,
     `This month: ${count(totals.thisMonth)} tokens`,
     allowance,
-    `Bought: ${count(Math.max(0, totals.credited))} tokens, ${count(standing.boughtLeft)} left`
+    `Bought: ${count(Math.max(0, totals.credited))} tokens, ${count(standing.boughtLeft)} left`,
+    ...Option.toArray(Option.map(plan, subscriptionText))
   ].join("\n")
 }
 
@@ -37,7 +44,8 @@ export const usageOf = (userId: TelegramId) =>
     const now = yield* Clock.currentTimeMillis
     const exempt = config.exemptUsers.includes(userId)
     const limits = exempt ? { tokensPerDay: 0, tokensPerMonth: 0 } : config
-    return usageText(limits, yield* ledger.userTotals(userId, dayStart(now), monthStart(now)), now)
+    const plan = yield* Effect.flatMap(subscriptionsOfContext, (subscriptions) => subscriptions.get(userId))
+    return usageText(limits, yield* ledger.userTotals(userId, dayStart(now), monthStart(now)), now, plan)
   })
 
 export const usageCommand = defineCommand({

@@ -129,6 +129,18 @@ export const PreCheckoutQuery = Schema.Struct({
 })
 export type PreCheckoutQuery = typeof PreCheckoutQuery.Type
 
+/**
+ * A user's subscription to the bot changed (Bot API 10.2 `BotSubscriptionUpdated`): `canceled`
+ * by the user, `active` again after a cancel, or `failed` (the renewal's payment failed). Other
+ * states Telegram may add are kept as text.
+ */
+export const BotSubscriptionUpdated = Schema.Struct({
+  user: User,
+  invoice_payload: Schema.String,
+  state: Schema.String
+})
+export type BotSubscriptionUpdated = typeof BotSubscriptionUpdated.Type
+
 const messageFields = {
   message_id: Schema.Number,
   date: Schema.Number,
@@ -252,7 +264,8 @@ export const Update = Schema.Struct({
   chat_member: Schema.optional(ChatMemberUpdated),
   chat_join_request: Schema.optional(Opaque),
   chat_boost: Schema.optional(Opaque),
-  removed_chat_boost: Schema.optional(Opaque)
+  removed_chat_boost: Schema.optional(Opaque),
+  subscription: Schema.optional(BotSubscriptionUpdated)
 })
 export type Update = typeof Update.Type
 
@@ -283,6 +296,8 @@ export const updateChatId = (update: Update): Option.Option<TelegramId> => {
   }
   if (update.my_chat_member) return Option.some(update.my_chat_member.chat.id)
   if (update.chat_member) return Option.some(update.chat_member.chat.id)
+  // A subscription is the user's: in order with their private chat (whose id is theirs).
+  if (update.subscription) return Option.some(update.subscription.user.id)
   return Option.none()
 }
 

@@ -11,7 +11,8 @@ export const preCheckout = (payload: string, amount = 50, from = anna) => ({
   pre_checkout_query: { id: `q${nextUpdate}`, from, currency: "XTR", total_amount: amount, invoice_payload: payload }
 })
 
-export const paid = (payload: string, charge: string, amount = 50) => ({
+/** A payment; `plan` adds the fields of a subscription's payment (`is_recurring`, `subscription_expiration_date`…). */
+export const paid = (payload: string, charge: string, amount = 50, plan: Record<string, unknown> = {}) => ({
   update_id: nextUpdate++,
   message: {
     message_id: nextUpdate,
@@ -23,7 +24,8 @@ export const paid = (payload: string, charge: string, amount = 50) => ({
       total_amount: amount,
       invoice_payload: payload,
       telegram_payment_charge_id: charge,
-      provider_payment_charge_id: ""
+      provider_payment_charge_id: "",
+      ...plan
     }
   }
 })
