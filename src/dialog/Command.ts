@@ -43,8 +43,9 @@ export interface Command<R = never> {
   /** What the command does, in a few words (as a command menu shows it). */
   readonly description: string
   /**
-   * The text to reply. A `CommandFailure` is answered with its message; a `StoreError` fails
-   * the update like a store error of the dialog does.
+   * The text to reply; empty when the handler answered on its own (as `/usage` does with a
+   * message only its asker sees in a group). A `CommandFailure` is answered with its message; a
+   * `StoreError` fails the update like a store error of the dialog does.
    */
   readonly handler: (context: CommandContext) => Effect.Effect<string, CommandFailure | StoreError, R>
 }

@@ -262,7 +262,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
         chatId, userId: from.id, updateId, ...threadField(conversationOf(message)), businessConnectionId: to.businessConnectionId, from
       })
       if (Option.isSome(command)) {
-        yield* answer(to, command.value.text)
+        // An empty reply: the command answered on its own (an ephemeral message in a group).
+        if (command.value.text !== "") yield* answer(to, command.value.text)
         return { _tag: "Command", command: command.value.command } as const
       }
       const standing = yield* admitted(to, from.id, chatId)

@@ -1,12 +1,15 @@
 /**
  * `/usage`: the asker's tokens today and this month, the free allowance left and when it
- * renews, tokens bought and left — read from the ledger, never from the model. In a group only
- * the asker sees it: it goes to them in a private message, and the group gets a short note.
+ * renews, tokens bought and left, and their monthly plan — read from the store, never from the
+ * model. In a group only the asker sees it: an ephemeral message in the group (Bot API 10.2),
+ * or, where the Bot API server does not know those (`telegram/EphemeralMessages.ts`), a private
+ * message and a short note in the group.
  */
 import { Clock, Effect, Option } from "effect"
 import type { TelegramId } from "../domain/Update.ts"
 import { type SubscriptionRecord, subscriptionsOfContext, subscriptionText } from "../payments/Subscriptions.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { EphemeralMessages } from "../telegram/EphemeralMessages.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { type BudgetLimits, dayStart, monthStart, renewalText, standingOf } from "../usage/Budget.ts"
 import { UsageConfig } from "../usage/UsageConfig.ts"
@@ -51,11 +54,17 @@ export const usageOf = (userId: TelegramId) =>
 export const usageCommand = defineCommand({
   name: "usage",
   description: "your tokens and what is left",
-  handler: ({ chatId, userId }) =>
+  handler: ({ chatId, threadId, userId }) =>
     Effect.gen(function*() {
       const text = yield* usageOf(userId)
       // A private chat's id is its user's: anywhere else the answer goes to the user alone.
       if (chatId === userId) return text
+      const ephemeral = yield* EphemeralMessages
+      const shown = yield* ephemeral.send({ chatId, threadId, receiverId: userId, text }).pipe(
+        Effect.catchAll((e) => Effect.as(Effect.logWarning(`the usage was not shown in the group: ${e.message}`), false))
+      )
+      // Seen in the group by the asker alone: nothing more to send.
+      if (shown) return ""
       const api = yield* TelegramApi
       const profile = yield* BotProfile
       return yield* api.sendMessage({ chatId: userId, text }).pipe(

@@ -21,6 +21,7 @@ import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
 import type { Stores } from "../store/Stores.ts"
 import { MediaTurn, MediaTurnLive } from "../media/MediaTurn.ts"
 import { BotIdentity, BotIdentityLive } from "../telegram/BotIdentity.ts"
+import { EphemeralMessages, EphemeralMessagesLive } from "../telegram/EphemeralMessages.ts"
 import { Messenger, MessengerLive } from "../telegram/Messenger.ts"
 import type { Intake } from "../telegram/Intake.ts"
 import type { TelegramApi } from "../telegram/TelegramApi.ts"
@@ -52,6 +53,7 @@ export type ToolEnvironment =
   | HandoffConfig
   | UsageConfig
   | PaymentsConfig
+  | EphemeralMessages
 
 export interface BotParts<E, R> {
   readonly telegram: Layer.Layer<TelegramApi, E, R>
@@ -127,7 +129,7 @@ export const botLayer = <E, R>(
     parts.usageConfig ?? UsageConfig.fromEnv,
     parts.paymentsConfig ?? PaymentsConfig.fromEnv
   )
-  const withModel = Layer.provideMerge(HandoffLive, Layer.provideMerge(parts.model, base))
+  const withModel = Layer.provideMerge(Layer.merge(HandoffLive, EphemeralMessagesLive), Layer.provideMerge(parts.model, base))
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools
   const withMcp = Layer.provideMerge(parts.mcp ?? McpToolsFromEnv, withModel)
   const withTools = Layer.provideMerge(StageToolsCheck, Layer.provideMerge(ToolsList(tools), withMcp))

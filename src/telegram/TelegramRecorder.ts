@@ -76,7 +76,10 @@ export const makeRecorder = (options: RecorderOptions = {}) =>
         if (method === "copyMessage") return { message_id: ++messageId }
         if (method !== "sendMessage") return true
         messageId++
-        return { message_id: messageId, date: Math.floor((yield* Clock.currentTimeMillis) / 1000) }
+        const date = Math.floor((yield* Clock.currentTimeMillis) / 1000)
+        // An ephemeral message (Bot API 10.2) is answered with an id of its own, its message_id 0.
+        if (params["ephemeral_message_parameters"] !== undefined) return { message_id: 0, ephemeral_message_id: messageId, date }
+        return { message_id: messageId, date }
       })
     const api: TelegramApiService = fromTransport(transport)
     const recorder: TelegramRecorderService = {

@@ -1,8 +1,12 @@
-/** `/usage` is answered from the ledger, never by the model; in a group only the asker sees it. */
+/**
+ * `/usage` is answered from the ledger, never by the model; in a group only the asker sees it
+ * (an ephemeral message; where the Bot API server does not know those: usageEphemeral.test.ts).
+ */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
 import { modelRequests, runUpdates, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
+import { TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { UsageLedger } from "../../src/usage/UsageLedger.ts"
 
 const script = { classify: ["delivery"], think: ["notes"], synthesize: ["Standard delivery is 4.90 EUR."] }
@@ -25,13 +29,15 @@ describe("/usage", () => {
       expect((yield* modelRequests()).length).toBe(calls)
     }).pipe(Effect.provide(testBot({ script, usage: { tokensPerDay: 1000 } }))))
 
-  it.effect("in a group: the usage goes to the asker privately, the group gets a short note", () =>
+  it.effect("in a group: one ephemeral message in the group that only the asker sees, nothing else", () =>
     Effect.gen(function*() {
-      const sent = yield* runUpdates([textMessage({ userId: 7, chatId: -1001234567890, text: "/usage" })])
-      expect(textsTo(sent, -1001234567890)).toEqual(["I sent your usage to you in a private message."])
-      expect(textsTo(sent, 7)).toEqual([
-        ["Your usage", "Today: 0 tokens", "This month: 0 tokens", "Free tokens: no limit", "Bought: 0 tokens, 0 left"].join("\n")
-      ])
+      yield* runUpdates([textMessage({ userId: 7, chatId: -1001234567890, text: "/usage" })])
+      const calls = yield* Effect.flatMap(TelegramRecorder, (recorder) => recorder.calls)
+      expect(calls.filter((c) => c.method === "sendMessage").map((c) => c.params)).toEqual([{
+        chat_id: -1001234567890,
+        text: ["Your usage", "Today: 0 tokens", "This month: 0 tokens", "Free tokens: no limit", "Bought: 0 tokens, 0 left"].join("\n"),
+        ephemeral_message_parameters: { receiver_user_id: 7 }
+      }])
       expect(yield* modelRequests()).toEqual([])
     }).pipe(Effect.provide(testBot({ script: {} }))))
 })
