@@ -50,7 +50,13 @@ export const PaymentsConfigSchema = Config.all({
   /** A monthly plan: stars per 30 days for tokens per 30 days; none: no plan. */
   subscription: pack("STARS_SUBSCRIPTION"),
   /** Signs invoice payloads (HMAC-SHA256): `STARS_PAYLOAD_SECRET`, else derived from the bot token. */
-  payloadSecret: Config.all([Config.option(Config.redacted("STARS_PAYLOAD_SECRET")), Config.option(BotToken)]).pipe(
+  payloadSecret: Config.all([
+    Config.option(Config.redacted("STARS_PAYLOAD_SECRET")).pipe(
+      Config.map(Option.filter((secret) => Redacted.value(secret).trim() !== ""))
+    ),
+    // A malformed token is TelegramConfig's to report (the local chat needs none): no key from it.
+    Config.option(BotToken).pipe(Config.orElse(() => Config.succeed(Option.none())))
+  ]).pipe(
     Config.map(([secret, token]) =>
       Option.getOrElse(Option.orElse(secret, () => Option.map(token, payloadKeyOf)), () => keyOfThisProcess)
     )

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Option, Redacted } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
-import { PaymentsConfig } from "../../src/payments/PaymentsConfig.ts"
+import { PaymentsConfig, payloadKeyOf } from "../../src/payments/PaymentsConfig.ts"
 import { signPayload, verifyPayload } from "../../src/payments/Stars.ts"
 import { modelRequests, runUpdates, testBot, textMessage, textsTo } from "../../src/testing/index.ts"
 import { TelegramRecorder } from "../../src/telegram/TelegramRecorder.ts"
@@ -55,10 +55,20 @@ describe("the payload key", () => {
       expect(verifyPayload(Redacted.make("123456:AAH-token"), payload)).toEqual(Option.none())
     }))
 
-  it.effect("STARS_PAYLOAD_SECRET, when set, is the key whatever the token", () =>
+  it.effect("STARS_PAYLOAD_SECRET, when set, is the key whatever the token; set empty, it is unset", () =>
     Effect.gen(function*() {
       const key = yield* keyFrom({ TELEGRAM_BOT_TOKEN: "123456:AAH-token", STARS_PAYLOAD_SECRET: "shared-secret" })
       expect(Redacted.value(key)).toBe("shared-secret")
+      const empty = yield* keyFrom({ TELEGRAM_BOT_TOKEN: "123456:AAH-token", STARS_PAYLOAD_SECRET: "" })
+      expect(Redacted.value(empty)).toBe(Redacted.value(payloadKeyOf(Redacted.make("123456:AAH-token"))))
+    }))
+
+  it.effect("without a usable token (the local chat), a key made at start: the settings still read", () =>
+    Effect.gen(function*() {
+      const none = yield* keyFrom({})
+      const malformed = yield* keyFrom({ TELEGRAM_BOT_TOKEN: "not a token" })
+      expect(Redacted.value(malformed)).toBe(Redacted.value(none))
+      expect(Redacted.value(none)).toMatch(/^[0-9a-f]{64}$/)
     }))
 })
 
