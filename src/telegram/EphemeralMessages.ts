@@ -7,7 +7,8 @@
  * A Bot API server that does not know them says so in one of two ways, and either turns them off
  * for the rest of the process, with one log line, so that callers go their old way at once:
  *
- * - it refuses the call: a 404, or a 400 about the method or the parameter;
+ * - it refuses the call: a 404, or a 400 saying the method or the parameter is unknown or not
+ *   supported (a 400 about the receiver or the chat is the caller's, for that message only);
  * - it ignores the parameter and sends an ordinary message, seen by the whole group: the answer
  *   has no `ephemeral_message_id`. That message is deleted at once.
  *
@@ -28,7 +29,7 @@ export const isEphemeralRefused = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" &&
   (error.errorCode === 404 ||
     (error.errorCode === 400 &&
-      /method not found|unknown method|not supported|unsupported|unknown (parameter|field)|ephemeral_message_parameters|receiver_user_id/i
+      /method not found|unknown method|not supported|unsupported|unknown (parameter|field)/i
         .test(error.description)))
 
 export interface EphemeralMessagesService {

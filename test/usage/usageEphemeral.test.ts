@@ -86,6 +86,26 @@ describe("/usage in a group over HTTP", () => {
       expect(lines.filter((line) => line.startsWith("ephemeral messages are off for this process"))).toHaveLength(1)
     }))
 
+  it.scoped("a 400 about that one message (not the parameter): the old way for it alone; the next one is ephemeral", () =>
+    Effect.gen(function*() {
+      let refused = false
+      const once: Server = (call) => {
+        if (!isEphemeral(call) || refused) return knowsEphemeral(call)
+        refused = true
+        return { error: 400, description: "Bad Request: PARTICIPANT_ID_INVALID" }
+      }
+      const lines = yield* withServer(once, (fake) =>
+        Effect.gen(function*() {
+          yield* deliver(usageOf(7), usageOf(8))
+          expect((yield* fake.calls("sendMessage")).filter(isEphemeral).map((c) => c.params["ephemeral_message_parameters"]))
+            .toEqual([{ receiver_user_id: 7 }, { receiver_user_id: 8 }])
+          expect((yield* sendsTo(fake, group)).map((c) => c.params["text"])).toEqual([note])
+          expect(yield* sendsTo(fake, 7)).toHaveLength(1)
+          expect(yield* sendsTo(fake, 8)).toEqual([])
+        }))
+      expect(lines.filter((line) => line.startsWith("ephemeral messages are off"))).toEqual([])
+    }))
+
   it.scoped("the server ignores the parameter: the message everyone saw is deleted, then the old way, not asked again", () =>
     Effect.gen(function*() {
       const lines = yield* withServer(ignoresEphemeral, (fake) =>
