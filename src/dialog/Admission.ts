@@ -11,6 +11,7 @@ import { destinationOf, type To } from "../domain/Destination.ts"
 import type { Message, PreCheckoutQuery, TelegramId } from "../domain/Update.ts"
 import { makeStars } from "../payments/Stars.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import type { SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
 import { makeAccessGate } from "./AccessGate.ts"
@@ -46,7 +47,7 @@ export const makeAdmission = Effect.gen(function*() {
       }
       const standing = yield* budget.check(userId, chatId)
       if (Option.isNone(standing) || !standing.value.over) return Either.right(standing)
-      yield* answer(to, budget.overBudget(standing.value, stars.enabled))
+      yield* answer(to, budget.overBudget(standing.value, stars.enabled, yield* userTexts(profile)))
       // With Stars on, the invoice comes with the notice.
       yield* stars.sendInvoice(chatId, userId).pipe(
         Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
@@ -66,7 +67,7 @@ export const makeAdmission = Effect.gen(function*() {
         // Credited once per charge id (the ledger's key); a second delivery thanks again, never credits again.
         const credited = yield* stars.credit(userId, paid)
         const tokens = Option.getOrElse(Option.map(stars.tokensOf(paid.invoice_payload), (n) => n.toLocaleString("en-US")), () => "0")
-        yield* answer(destinationOf(message), profile.texts.paymentThanks.replaceAll("{tokens}", tokens))
+        yield* answer(destinationOf(message), (yield* userTexts(profile)).paymentThanks.replaceAll("{tokens}", tokens))
         return credited ? "payment credited" : "payment credited before"
       }))
     }

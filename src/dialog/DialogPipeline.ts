@@ -40,6 +40,7 @@ import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
+import { inLanguageOf, textsIn, updateLanguage, userTexts } from "../profile/UserLanguage.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
@@ -123,13 +124,15 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // Quick successive messages merged into this turn come first (`mergedTurnText.ts`).
       const turn = yield* turnText(updateId, text)
       const said = speaker === undefined ? turn.text : `${speaker}: ${turn.text}`
-      const client = yield* clients.getOrCreate({
+      const known = yield* clients.getOrCreate({
         id: from.id,
         firstName: from.first_name,
         lastName: from.last_name,
         username: from.username,
         languageCode: from.language_code
       })
+      // The language of the user's app now (the stored one is from their first message).
+      const client = from.language_code === undefined ? known : { ...known, languageCode: from.language_code }
       // A user who writes to the bot can receive its messages again.
       if (client.blocked) yield* clients.setBlocked(client.id, false)
 
@@ -140,7 +143,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
       // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
-      const live = yield* replies.open(to, message.chat.type, profile.texts.thinking)
+      const live = yield* replies.open(to, message.chat.type, (yield* userTexts(profile)).thinking)
       // What the message replies to or quotes, marked as quoted, reaches the model with it.
       const prompt = withReplyContext(message, said)
 
@@ -165,7 +168,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const answeredAt = yield* Clock.currentTimeMillis
       // The turn's usage is written with its reply, just before it (UsageLedger.ts).
       const calls = yield* turnUsage
-      const spent = admission.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
+      const spent = admission.afterTurn(
+        standing,
+        calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0),
+        yield* userTexts(profile)
+      )
       const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
       yield* ledger.recordTurn(
         entries,
@@ -251,11 +258,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const text = messageText(message)
       if (Option.isNone(text)) {
         if (!hasMedia(message)) return { _tag: "Skipped", reason: "service message" } as const
-        yield* answer(to, profile.texts.textOnly)
+        yield* answer(to, (yield* userTexts(profile)).textOnly)
         return { _tag: "Replied", reason: "text-only" } as const
       }
       if (text.value.trim() === "") {
-        yield* answer(to, profile.texts.emptyMessage)
+        yield* answer(to, (yield* userTexts(profile)).emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
       const command = yield* commands.reply(text.value, {
@@ -304,14 +311,14 @@ export const makeDialogPipeline = Effect.gen(function*() {
       }
     })
     // Each update is a turn of its own: the usage of its model calls and transcriptions is collected for the ledger.
-    return result.pipe(collectingUsage, withSpan("dialog.handle", { attributes: { kind } }))
+    return result.pipe(collectingUsage, inLanguageOf(update), withSpan("dialog.handle", { attributes: { kind } }))
   }
 
   const apologize = (update: Update) =>
     Option.match(dialogMessage(update), {
       onNone: () => Effect.void,
       onSome: (message) =>
-        messenger.reply(destinationOf(message), profile.texts.apology).pipe(
+        messenger.reply(destinationOf(message), textsIn(profile, updateLanguage(update)).apology).pipe(
           Effect.timeout("10 seconds"),
           Effect.catchAll((e) => Effect.logWarning(`apology not sent: ${e._tag}`))
         )

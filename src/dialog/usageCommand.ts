@@ -6,6 +6,7 @@
 import { Clock, Effect } from "effect"
 import type { TelegramId } from "../domain/Update.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { type BudgetLimits, dayStart, monthStart, renewalText, standingOf } from "../usage/Budget.ts"
 import { UsageConfig } from "../usage/UsageConfig.ts"
@@ -49,10 +50,10 @@ export const usageCommand = defineCommand({
       // A private chat's id is its user's: anywhere else the answer goes to the user alone.
       if (chatId === userId) return text
       const api = yield* TelegramApi
-      const profile = yield* BotProfile
+      const texts = yield* Effect.flatMap(BotProfile, userTexts)
       return yield* api.sendMessage({ chatId: userId, text }).pipe(
-        Effect.as(profile.texts.usageSentPrivately),
-        Effect.catchAll(() => Effect.succeed(profile.texts.usagePrivateFirst))
+        Effect.as(texts.usageSentPrivately),
+        Effect.catchAll(() => Effect.succeed(texts.usagePrivateFirst))
       )
     })
 })
