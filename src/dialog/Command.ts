@@ -42,6 +42,8 @@ export interface Command<R = never> {
   readonly name: string
   /** What the command does, in a few words (as a command menu shows it). */
   readonly description: string
+  /** Answered in the admin chat only: left out of the public command menu. */
+  readonly adminOnly?: boolean | undefined
   /**
    * The text to reply. A `CommandFailure` is answered with its message; a `StoreError` fails
    * the update like a store error of the dialog does.

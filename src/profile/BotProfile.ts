@@ -165,6 +165,11 @@ export const ProfileFile = Schema.Struct({
   stages: Schema.NonEmptyArray(Stage),
   /** The fixed texts; `language` is the default for a user whose language has none. */
   texts: TextsFile,
+  /**
+   * The command menu's descriptions by command name, instead of the registry's: a string (in
+   * `language`) or one per language, e.g. `"clear": { "en": "forget our conversation", "ru": "…" }`.
+   */
+  commands: Schema.optional(Schema.Record({ key: Schema.String, value: LocalizedText })),
   /** Path of the knowledge base, relative to the profile file. */
   knowledgeBase: NonEmpty,
   /**
