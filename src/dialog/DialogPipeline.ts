@@ -13,7 +13,7 @@
  * changes) are answered without the model. Voice notes, photos and documents first become the
  * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
-import { Clock, Context, Effect, Either, FiberRef, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, Either, Fiber, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
 import { withReplyContext } from "./replyContext.ts"
@@ -47,6 +47,7 @@ import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
 import { makeAdmission } from "./Admission.ts"
+import { makeReactions } from "./Reactions.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -98,6 +99,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
   const admission = yield* makeAdmission
+  const reactions = yield* makeReactions
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -142,6 +144,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* Effect.zipRight(commitAnswer, messenger.reply(to, markdownToEntities(stored.value)))
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
+      // The user sees their message taken up (`REACT_ON_RECEIPT`), while the turn goes on.
+      const receipt = yield* Effect.forkScoped(reactions.received(message))
       // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
       const live = yield* replies.open(to, message.chat.type, (yield* userTexts(profile)).thinking)
       // What the message replies to or quotes, marked as quoted, reaches the model with it.
@@ -179,6 +183,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
       )
       yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
+      yield* Effect.zipRight(Fiber.join(receipt), reactions.answered(message))
       if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
