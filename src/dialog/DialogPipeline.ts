@@ -48,6 +48,7 @@ import type { Standing } from "../usage/Budget.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
 import { makeAdmission } from "./Admission.ts"
 import { makeReactions } from "./Reactions.ts"
+import { makeFeedback } from "./Feedback.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -100,6 +101,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const stages = yield* makeStages
   const admission = yield* makeAdmission
   const reactions = yield* makeReactions
+  const feedback = yield* makeFeedback
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -183,6 +185,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
         history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
       )
       yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
+      // The answer as the user read it (its Markdown rendered) is what feedback is about.
+      const read = markdownToEntities(synthesized.answer).text
+      yield* feedback.answered({ chatId, updateId, userId: from.id, question: text, answer: read })
       yield* Effect.zipRight(Fiber.join(receipt), reactions.answered(message))
       if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
@@ -309,6 +314,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
           }))
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
+        if (update.message_reaction) return Effect.map(feedback.reacted(update.message_reaction), skipped)
         if (update.pre_checkout_query) return Effect.map(admission.preCheckout(update.pre_checkout_query), skipped)
         if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
         if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)

@@ -170,6 +170,14 @@ export const ProfileFile = Schema.Struct({
    * `language`) or one per language, e.g. `"clear": { "en": "forget our conversation", "ru": "…" }`.
    */
   commands: Schema.optional(Schema.Record({ key: Schema.String, value: LocalizedText })),
+  /**
+   * Which reactions on the bot's answers are feedback: positive or negative (emoji as Telegram
+   * sends them, e.g. "👍", "❤"); any other reaction is not feedback.
+   */
+  feedback: Schema.optionalWith(
+    Schema.Struct({ positive: Schema.Array(NonEmpty), negative: Schema.Array(NonEmpty) }),
+    { default: () => ({ positive: ["👍", "❤", "🔥", "👏", "🙏", "👌", "💯", "🏆", "❤‍🔥"], negative: ["👎", "💩", "🤬", "😡", "🤮", "🥱", "🤡"] }) }
+  ),
   /** Path of the knowledge base, relative to the profile file. */
   knowledgeBase: NonEmpty,
   /**
