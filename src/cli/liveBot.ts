@@ -24,6 +24,7 @@ import type { SqlClient } from "@effect/sql"
 import { ClusterConfigSchema } from "../cluster/ClusterConfig.ts"
 import { lazyLayer } from "../effect/lazyLayer.ts"
 import { SharedStore } from "../store/StoreConfig.ts"
+import { updateCommandMenu } from "../dialog/CommandMenu.ts"
 
 /**
  * The stores `STORE` names; with `CLUSTER=true` the replicas share them, so none takes the
@@ -141,8 +142,11 @@ export const untilTelegramAnswers = <A, R>(what: string, effect: Effect.Effect<A
     })
   )
 
-/** Checks the token with getMe and says which bot runs; waits for Telegram when it does not answer. */
-export const announceBot = untilTelegramAnswers(
+/**
+ * Checks the token with getMe and says which bot runs; waits for Telegram when it does not
+ * answer. Then sets the command menu when it changed (never failing the start).
+ */
+export const announceBot = Effect.zipLeft(untilTelegramAnswers(
   "getMe",
   Effect.gen(function*() {
     const me = yield* (yield* TelegramApi).getMe.pipe(
@@ -153,7 +157,7 @@ export const announceBot = untilTelegramAnswers(
     )
     yield* Console.error(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
   })
-)
+), updateCommandMenu)
 
 /** Registers `WEBHOOK_URL` with Telegram, with the secret, allowed updates and limits from the configuration. */
 export const registerWebhook = (config: WebhookConfigShape) =>

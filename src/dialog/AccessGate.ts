@@ -15,6 +15,7 @@ import { Effect, Option, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { TelegramId } from "../domain/Update.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import { ConversationState, type ConversationStateService } from "../store/ConversationState.ts"
 import { UsageConfig } from "../usage/UsageConfig.ts"
 
@@ -76,7 +77,7 @@ export const makeAccessGate = (isAdmin: (userId: TelegramId, chatId: TelegramId)
         const sent = Option.flatMap(yield* state.get(noticeKey(userId)), Schema.decodeUnknownOption(Notice))
         if (Option.contains(sent, kind)) return Option.none()
         yield* state.put(noticeKey(userId), kind)
-        return Option.some(profile.texts[kind])
+        return Option.some((yield* userTexts(profile))[kind])
       })
 
     const refused = (userId: TelegramId, kind: Notice) =>

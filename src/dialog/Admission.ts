@@ -13,6 +13,7 @@ import type { BotSubscriptionUpdated, Message, PreCheckoutQuery, TelegramId } fr
 import { makeStars } from "../payments/Stars.ts"
 import { isSubscriptionPayment, renewalExpected, subscriptionsOfContext } from "../payments/Subscriptions.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import type { SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
 import { makeAccessGate } from "./AccessGate.ts"
@@ -49,7 +50,7 @@ export const makeAdmission = Effect.gen(function*() {
       }
       const standing = yield* budget.check(userId, chatId)
       if (Option.isNone(standing) || !standing.value.over) return Either.right(standing)
-      yield* answer(to, budget.overBudget(standing.value, stars.enabled))
+      yield* answer(to, budget.overBudget(standing.value, stars.enabled, yield* userTexts(profile)))
       // With Stars on, the invoice comes with the notice.
       yield* stars.sendInvoice(chatId, userId).pipe(
         Effect.catchAll((e) => Effect.logWarning(`the invoice was not sent: ${e.message}`))
@@ -71,7 +72,7 @@ export const makeAdmission = Effect.gen(function*() {
         // A payment of the monthly plan (the first or a renewal): the plan is active until its period ends.
         if (isSubscriptionPayment(paid)) yield* subscriptions.paid(userId, paid, yield* Clock.currentTimeMillis)
         const tokens = Option.getOrElse(Option.map(stars.tokensOf(paid.invoice_payload), (n) => n.toLocaleString("en-US")), () => "0")
-        yield* answer(destinationOf(message), profile.texts.paymentThanks.replaceAll("{tokens}", tokens))
+        yield* answer(destinationOf(message), (yield* userTexts(profile)).paymentThanks.replaceAll("{tokens}", tokens))
         return credited ? "payment credited" : "payment credited before"
       }))
     }

@@ -8,7 +8,7 @@
 import { Clock, Effect, Option, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import type { TelegramId } from "../domain/Update.ts"
-import { BotProfile } from "../profile/BotProfile.ts"
+import { BotProfile, type ProfileTexts } from "../profile/BotProfile.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import {
@@ -71,15 +71,16 @@ export const makeBudgetGate = Effect.gen(function*() {
     limits,
     check,
     isAdmin,
-    /** The notice of a message refused; `{more}` says how to buy more when that is possible. */
-    overBudget: (standing: Standing, canBuy: boolean) => fill(profile.texts.overBudget, standing, canBuy ? profile.texts.buyHint : ""),
-    /** After a turn of `tokens`: what of them was paid from bought tokens, and the warning if it crossed 80 %. */
-    afterTurn: (standing: Option.Option<Standing>, tokens: number) =>
+    /** The notice of a message refused, in `texts` (the user's language); `{more}` says how to buy more when that is possible. */
+    overBudget: (standing: Standing, canBuy: boolean, texts: ProfileTexts) =>
+      fill(texts.overBudget, standing, canBuy ? texts.buyHint : ""),
+    /** After a turn of `tokens`: what of them was paid from bought tokens, and the warning (in `texts`) if it crossed 80 %. */
+    afterTurn: (standing: Option.Option<Standing>, tokens: number, texts: ProfileTexts) =>
       Option.match(standing, {
         onNone: () => ({ paid: 0, warning: Option.none<string>() }),
         onSome: (s) => ({
           paid: paidFor(s, tokens),
-          warning: crossesWarning(limits, s, tokens) ? Option.some(fill(profile.texts.budgetWarning, s, "")) : Option.none<string>()
+          warning: crossesWarning(limits, s, tokens) ? Option.some(fill(texts.budgetWarning, s, "")) : Option.none<string>()
         })
       })
   }

@@ -42,6 +42,8 @@ export interface Command<R = never> {
   readonly name: string
   /** What the command does, in a few words (as a command menu shows it). */
   readonly description: string
+  /** Answered in the admin chat only: left out of the public command menu. */
+  readonly adminOnly?: boolean | undefined
   /**
    * The text to reply; empty when the handler answered on its own (as `/usage` does with a
    * message only its asker sees in a group). A `CommandFailure` is answered with its message; a

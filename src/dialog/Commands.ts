@@ -18,6 +18,8 @@ export interface CommandReply {
 export interface CommandsService {
   /** The registered commands in order, as a command menu lists them. */
   readonly list: ReadonlyArray<{ readonly name: string; readonly description: string }>
+  /** The commands of the public command menu (`CommandMenu.ts`): all but the admin chat's, in order. */
+  readonly menu: ReadonlyArray<{ readonly name: string; readonly description: string }>
   /** The reply to a text that invokes a registered command; `None` for any other text. */
   readonly reply: (
     text: string,
@@ -68,6 +70,7 @@ export const makeCommands = <R>(commands: ReadonlyArray<Command<R>>) =>
 
     return Commands.of({
       list: [...byName.values()].map(({ description, name }) => ({ name, description })),
+      menu: [...byName.values()].filter((command) => command.adminOnly !== true).map(({ description, name }) => ({ name, description })),
       reply: (text, context) => {
         const parsed = parseCommand(text)
         const command = Option.flatMap(parsed, ({ name }) => Option.fromNullable(byName.get(name)))

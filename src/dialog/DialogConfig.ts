@@ -19,7 +19,11 @@ export const DialogConfigSchema = Config.all({
    */
   groupMode: Config.literal("addressed", "all")("GROUP_MODE").pipe(Config.withDefault("addressed" as const)),
   /** How long the bot keeps quiet in a business chat after the owner wrote there; 0 never pauses. */
-  ownerTakeoverPause: duration("OWNER_TAKEOVER_PAUSE", "1 hour")
+  ownerTakeoverPause: duration("OWNER_TAKEOVER_PAUSE", "1 hour"),
+  /** The bot's reaction on a user's message when its turn starts (an emoji, e.g. 👀); none: no reaction. */
+  reactOnReceipt: Config.option(Config.string("REACT_ON_RECEIPT")),
+  /** The reaction that replaces it once the answer is sent (e.g. 👌); none: the receipt reaction is taken away. */
+  reactOnAnswer: Config.option(Config.string("REACT_ON_ANSWER"))
 })
 export type DialogConfigShape = Config.Config.Success<typeof DialogConfigSchema>
 

@@ -13,7 +13,7 @@
  * changes) are answered without the model. Voice notes, photos and documents first become the
  * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
  */
-import { Clock, Context, Effect, Either, FiberRef, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, Either, Fiber, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
 import { withReplyContext } from "./replyContext.ts"
@@ -40,12 +40,15 @@ import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
+import { inLanguageOf, textsIn, updateLanguage, userTexts } from "../profile/UserLanguage.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
 import { makeAdmission } from "./Admission.ts"
+import { makeReactions } from "./Reactions.ts"
+import { makeFeedback } from "./Feedback.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -97,6 +100,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
   const admission = yield* makeAdmission
+  const reactions = yield* makeReactions
+  const feedback = yield* makeFeedback
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -123,13 +128,15 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // Quick successive messages merged into this turn come first (`mergedTurnText.ts`).
       const turn = yield* turnText(updateId, text)
       const said = speaker === undefined ? turn.text : `${speaker}: ${turn.text}`
-      const client = yield* clients.getOrCreate({
+      const known = yield* clients.getOrCreate({
         id: from.id,
         firstName: from.first_name,
         lastName: from.last_name,
         username: from.username,
         languageCode: from.language_code
       })
+      // The language of the user's app now (the stored one is from their first message).
+      const client = from.language_code === undefined ? known : { ...known, languageCode: from.language_code }
       // A user who writes to the bot can receive its messages again.
       if (client.blocked) yield* clients.setBlocked(client.id, false)
 
@@ -139,8 +146,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* Effect.zipRight(commitAnswer, messenger.reply(to, markdownToEntities(stored.value)))
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
+      // The user sees their message taken up (`REACT_ON_RECEIPT`), while the turn goes on.
+      const receipt = yield* Effect.forkScoped(reactions.received(message))
       // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
-      const live = yield* replies.open(to, message.chat.type, profile.texts.thinking)
+      const live = yield* replies.open(to, message.chat.type, (yield* userTexts(profile)).thinking)
       // What the message replies to or quotes, marked as quoted, reaches the model with it.
       const prompt = withReplyContext(message, said)
 
@@ -165,13 +174,21 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const answeredAt = yield* Clock.currentTimeMillis
       // The turn's usage is written with its reply, just before it (UsageLedger.ts).
       const calls = yield* turnUsage
-      const spent = admission.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
+      const spent = admission.afterTurn(
+        standing,
+        calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0),
+        yield* userTexts(profile)
+      )
       const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
       yield* ledger.recordTurn(
         entries,
         history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
       )
       yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
+      // The answer as the user read it (its Markdown rendered) is what feedback is about.
+      const read = markdownToEntities(synthesized.answer).text
+      yield* feedback.answered({ chatId, updateId, userId: from.id, question: text, answer: read })
+      yield* Effect.zipRight(Fiber.join(receipt), reactions.answered(message))
       if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
@@ -251,11 +268,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const text = messageText(message)
       if (Option.isNone(text)) {
         if (!hasMedia(message)) return { _tag: "Skipped", reason: "service message" } as const
-        yield* answer(to, profile.texts.textOnly)
+        yield* answer(to, (yield* userTexts(profile)).textOnly)
         return { _tag: "Replied", reason: "text-only" } as const
       }
       if (text.value.trim() === "") {
-        yield* answer(to, profile.texts.emptyMessage)
+        yield* answer(to, (yield* userTexts(profile)).emptyMessage)
         return { _tag: "Replied", reason: "empty" } as const
       }
       const command = yield* commands.reply(text.value, {
@@ -298,6 +315,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
           }))
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
+        if (update.message_reaction) return Effect.map(feedback.reacted(update.message_reaction), skipped)
         if (update.pre_checkout_query) return Effect.map(admission.preCheckout(update.pre_checkout_query), skipped)
         if (update.subscription) return Effect.map(admission.subscription(update.subscription), skipped)
         if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
@@ -306,14 +324,14 @@ export const makeDialogPipeline = Effect.gen(function*() {
       }
     })
     // Each update is a turn of its own: the usage of its model calls and transcriptions is collected for the ledger.
-    return result.pipe(collectingUsage, withSpan("dialog.handle", { attributes: { kind } }))
+    return result.pipe(collectingUsage, inLanguageOf(update), withSpan("dialog.handle", { attributes: { kind } }))
   }
 
   const apologize = (update: Update) =>
     Option.match(dialogMessage(update), {
       onNone: () => Effect.void,
       onSome: (message) =>
-        messenger.reply(destinationOf(message), profile.texts.apology).pipe(
+        messenger.reply(destinationOf(message), textsIn(profile, updateLanguage(update)).apology).pipe(
           Effect.timeout("10 seconds"),
           Effect.catchAll((e) => Effect.logWarning(`apology not sent: ${e._tag}`))
         )

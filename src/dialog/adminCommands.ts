@@ -54,6 +54,7 @@ export const statsText = (
 export const statsCommand = defineCommand({
   name: "stats",
   description: "usage and payments (admin chat)",
+  adminOnly: true,
   handler: (context) =>
     Effect.gen(function*() {
       yield* adminOnly("stats")(context)
@@ -72,6 +73,7 @@ export const statsCommand = defineCommand({
 export const grantCommand = defineCommand({
   name: "grant",
   description: "give a user tokens (admin chat)",
+  adminOnly: true,
   handler: (context) =>
     Effect.gen(function*() {
       yield* adminOnly("grant")(context)
@@ -95,6 +97,7 @@ export const grantCommand = defineCommand({
 export const banCommand = defineCommand({
   name: "ban",
   description: "stop answering a user (admin chat)",
+  adminOnly: true,
   handler: (context) =>
     Effect.gen(function*() {
       yield* adminOnly("ban")(context)
@@ -110,6 +113,7 @@ export const banCommand = defineCommand({
 export const unbanCommand = defineCommand({
   name: "unban",
   description: "answer a banned user again (admin chat)",
+  adminOnly: true,
   handler: (context) =>
     Effect.gen(function*() {
       yield* adminOnly("unban")(context)

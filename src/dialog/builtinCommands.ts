@@ -8,6 +8,7 @@
  */
 import { Effect, Option } from "effect"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
@@ -19,13 +20,13 @@ import { usageCommand } from "./usageCommand.ts"
 export const startCommand = defineCommand({
   name: "start",
   description: "greeting",
-  handler: () => Effect.map(BotProfile, (profile) => profile.texts.greeting)
+  handler: () => Effect.map(Effect.flatMap(BotProfile, userTexts), (texts) => texts.greeting)
 })
 
 export const helpCommand = defineCommand({
   name: "help",
   description: "what the bot can do",
-  handler: () => Effect.map(BotProfile, (profile) => profile.texts.help)
+  handler: () => Effect.map(Effect.flatMap(BotProfile, userTexts), (texts) => texts.help)
 })
 
 /** The saved details `/clear` keeps, in the order they are named. */
@@ -36,17 +37,17 @@ export const clearCommand = defineCommand({
   description: "forget our conversation",
   handler: ({ chatId, threadId, userId }) =>
     Effect.gen(function*() {
-      const profile = yield* BotProfile
+      const texts = yield* Effect.flatMap(BotProfile, userTexts)
       // The conversation's history: the chat's, or the forum topic's the command was written in.
       const count = yield* Effect.flatMap(HistoryStore, (history) => history.clear({ chatId, threadId }))
-      const cleared = profile.texts.cleared.replaceAll("{count}", String(count))
+      const cleared = texts.cleared.replaceAll("{count}", String(count))
       // Only what the client really told the bot is said to be kept.
       const client = yield* Effect.flatMap(ClientStore, (clients) => clients.get(userId))
       const kept = Option.match(client, {
         onNone: () => [],
         onSome: (c) => keptDetails.filter((field) => (c.profile[field] ?? "").trim() !== "")
       })
-      return kept.length === 0 ? cleared : `${cleared} ${profile.texts.clearedKept.replaceAll("{details}", kept.join(", "))}`
+      return kept.length === 0 ? cleared : `${cleared} ${texts.clearedKept.replaceAll("{details}", kept.join(", "))}`
     })
 })
 

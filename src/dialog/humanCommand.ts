@@ -7,6 +7,7 @@
 import { Effect } from "effect"
 import { Handoff } from "../handoff/Handoff.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import { defineCommand } from "./Command.ts"
 
 export const humanCommand = defineCommand({
@@ -32,6 +33,7 @@ export const humanCommand = defineCommand({
         reason: args === "" ? "asked for a person with /human" : args,
         updateId
       })
-      return started._tag === "Topic" ? profile.texts.handoffStarted : profile.texts.handoffRequested
+      const texts = yield* userTexts(profile)
+      return started._tag === "Topic" ? texts.handoffStarted : texts.handoffRequested
     })
 })

@@ -30,6 +30,7 @@ export const buyCommand = defineCommand({
 export const refundCommand = defineCommand({
   name: "refund",
   description: "refund a Stars payment (admin chat)",
+  adminOnly: true,
   handler: (context) =>
     Effect.gen(function*() {
       yield* adminOnly("refund")(context)

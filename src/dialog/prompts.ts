@@ -42,8 +42,14 @@ export const describeClient = (client: Client): string => {
     client.profile.notes && `notes: ${client.profile.notes}`,
     client.languageCode && `language: ${client.languageCode}`
   ].filter((f): f is string => typeof f === "string" && f.length > 0)
-  return `Customer profile — ${facts.join("; ")}.`
+  return `Customer profile — ${facts.join("; ")}.\n${languageInstruction(client)}`
 }
+
+/** The model answers in the customer's language: the one they write in, else their Telegram app's. */
+export const languageInstruction = (client: Client): string =>
+  `Always answer in the customer's language: the language of their messages${
+    client.languageCode ? `, or else the language of their Telegram app ("${client.languageCode}")` : ""
+  }, whatever the language of these instructions and of the knowledge base.`
 
 export const classifyMessages = (
   profile: BotProfileData,

@@ -10,6 +10,7 @@ import { addUsage, type ChatMessage, LanguageModel, noUsage, type Usage, type Us
 import { timeStage } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { type ToolResult, Tools } from "../tools/Tools.ts"
 import { countingUsage } from "../llm/TurnUsage.ts"
@@ -107,19 +108,19 @@ export const makeStages = Effect.gen(function*() {
 
   /** The fallback of a failed synthesis: one plain generation, then the apology. */
   const plainAfter = (failure: string, client: Client, context: ReadonlyArray<ChatMessage>, text: string, media: UserMedia = {}) =>
-    Effect.zipRight(
+    Effect.flatMap(userTexts(profile), (texts) => Effect.zipRight(
       Effect.logWarning(`synthesis failed, trying a plain generation: ${failure}`),
       model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media) }).pipe(
-        Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
+        Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => texts.apology), usage: r.usage, fallback: true })),
         Effect.catchAll((e2) =>
           Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
-            answer: profile.texts.apology,
+            answer: texts.apology,
             usage: noUsage,
             fallback: true
           })
         )
       )
-    )
+    ))
 
   const synthesize = (
     stage: Stage,

@@ -9,6 +9,7 @@ import { Clock, Effect, Option } from "effect"
 import type { TelegramId } from "../domain/Update.ts"
 import { type SubscriptionRecord, subscriptionsOfContext, subscriptionText } from "../payments/Subscriptions.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import { EphemeralMessages } from "../telegram/EphemeralMessages.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { type BudgetLimits, dayStart, monthStart, renewalText, standingOf } from "../usage/Budget.ts"
@@ -66,10 +67,10 @@ export const usageCommand = defineCommand({
       // Seen in the group by the asker alone: nothing more to send.
       if (shown) return ""
       const api = yield* TelegramApi
-      const profile = yield* BotProfile
+      const texts = yield* Effect.flatMap(BotProfile, userTexts)
       return yield* api.sendMessage({ chatId: userId, text }).pipe(
-        Effect.as(profile.texts.usageSentPrivately),
-        Effect.catchAll(() => Effect.succeed(profile.texts.usagePrivateFirst))
+        Effect.as(texts.usageSentPrivately),
+        Effect.catchAll(() => Effect.succeed(texts.usagePrivateFirst))
       )
     })
 })

@@ -20,6 +20,8 @@ export interface Delivery {
   sent: number
   /** Messages an earlier run (or attempt) delivered: this one skips as many. */
   deliveredBefore: number
+  /** Telegram's ids of the messages sent in this run, in order (a reaction on one is feedback on it). */
+  messageIds: Array<number>
 }
 
 export const CurrentDelivery: FiberRef.FiberRef<Option.Option<Delivery>> = FiberRef.unsafeMake(
@@ -27,7 +29,7 @@ export const CurrentDelivery: FiberRef.FiberRef<Option.Option<Delivery>> = Fiber
 )
 
 /** A new cell for an update an earlier run delivered `deliveredBefore` messages of. */
-export const makeDelivery = (deliveredBefore: number): Delivery => ({ committed: false, sent: 0, deliveredBefore })
+export const makeDelivery = (deliveredBefore: number): Delivery => ({ committed: false, sent: 0, deliveredBefore, messageIds: [] })
 
 /**
  * Starts another attempt of the same update in this run (after a store error): what the

@@ -237,6 +237,27 @@ export const ChatMemberUpdated = Schema.Struct({
 })
 export type ChatMemberUpdated = typeof ChatMemberUpdated.Type
 
+/** A reaction: an emoji, a custom emoji or a paid (star) one; kinds the bot does not know are kept as they came. */
+export const ReactionType = Schema.Union(
+  Schema.Struct({ type: Schema.Literal("emoji"), emoji: Schema.String }),
+  Schema.Struct({ type: Schema.Literal("custom_emoji"), custom_emoji_id: Schema.String }),
+  Schema.Struct({ type: Schema.String }, Schema.Record({ key: Schema.String, value: Schema.Unknown }))
+)
+export type ReactionType = typeof ReactionType.Type
+
+/** A user changed their reaction to a message (`message_reaction`, asked for in `allowed_updates`). */
+export const MessageReactionUpdated = Schema.Struct({
+  chat: Chat,
+  message_id: Schema.Number,
+  /** Absent when the reaction is anonymous (`actor_chat` then). */
+  user: Schema.optional(User),
+  actor_chat: Schema.optional(Chat),
+  date: Schema.Number,
+  old_reaction: Schema.Array(ReactionType),
+  new_reaction: Schema.Array(ReactionType)
+})
+export type MessageReactionUpdated = typeof MessageReactionUpdated.Type
+
 /** Update kinds the bot does not act on: every object is accepted and the kind is logged and skipped. */
 const Opaque = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -250,7 +271,7 @@ export const Update = Schema.Struct({
   business_message: Schema.optional(Message),
   edited_business_message: Schema.optional(Message),
   deleted_business_messages: Schema.optional(Opaque),
-  message_reaction: Schema.optional(Opaque),
+  message_reaction: Schema.optional(MessageReactionUpdated),
   message_reaction_count: Schema.optional(Opaque),
   inline_query: Schema.optional(Opaque),
   chosen_inline_result: Schema.optional(Opaque),

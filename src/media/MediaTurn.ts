@@ -15,7 +15,8 @@ import { type Message, type TelegramId } from "../domain/Update.ts"
 import type { ImagePart, UserMedia } from "../llm/LanguageModel.ts"
 import { withTags } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
-import { BotProfile } from "../profile/BotProfile.ts"
+import { BotProfile, type ProfileTexts } from "../profile/BotProfile.ts"
+import { userTexts } from "../profile/UserLanguage.ts"
 import { makeAlbums } from "./Album.ts"
 import { DocumentText, documentFormat, DocumentTextLive } from "./DocumentText.ts"
 import { MediaConfig } from "./MediaConfig.ts"
@@ -83,25 +84,24 @@ export const makeMediaTurn = Effect.gen(function*() {
   const transcriber = yield* Transcriber
   const documents = yield* DocumentText
   const albums = yield* makeAlbums
-  const texts = profile.texts
-
   const unread = (outcome: Unread["outcome"], answer: string, reason: string): Unread => ({ outcome, answer, reason })
-  const fileProblem = (error: FileError): Unread =>
+  const fileProblem = (texts: ProfileTexts) => (error: FileError): Unread =>
     error._tag === "FileTooLarge"
       ? unread("too_large", texts.fileTooLarge.split("{limit}").join(formatBytes(config.maxBytes)), error.message)
       : unread("unavailable", texts.fileFailed, error.message)
-  const fetch = (media: Media) => Effect.mapError(files.download(media.fileId, media.size), fileProblem)
+  const fetch = (media: Media, texts: ProfileTexts) => Effect.mapError(files.download(media.fileId, media.size), fileProblem(texts))
 
-  const picture = (media: Media, mimeType: string | undefined, received: string): Effect.Effect<Read, Unread> =>
+  const picture = (media: Media, mimeType: string | undefined, received: string, texts: ProfileTexts): Effect.Effect<Read, Unread> =>
     Effect.gen(function*() {
       if (!config.vision) return yield* Effect.fail(unread("no_vision", texts.noVision, "VISION is off"))
       if (config.describeOnly) return { line: "[photo]", received }
-      const file = yield* fetch(media)
+      const file = yield* fetch(media, texts)
       const type = imageType(mimeType, file.path) ?? "image/jpeg"
       return { line: "[photo]", image: { mimeType: type, data: file.bytes }, received }
     })
 
-  const read = (media: Media): Effect.Effect<Read, Unread> => {
+  /** One medium read; what cannot be read is answered with `texts` (the user's language). */
+  const read = (media: Media, texts: ProfileTexts): Effect.Effect<Read, Unread> => {
     switch (media.kind) {
       case "voice":
       case "audio":
@@ -109,7 +109,7 @@ export const makeMediaTurn = Effect.gen(function*() {
         const label = `${recordingLabel(media)}, ${Math.round(media.seconds)} s`
         const received = recordingReceived(media)
         if (config.describeOnly) return Effect.succeed({ line: `[${label}, not transcribed]`, received })
-        return fetch(media).pipe(
+        return fetch(media, texts).pipe(
           Effect.flatMap((file) =>
             transcriber.transcribe({ bytes: file.bytes, fileName: withExtension(media.fileName, file.path), mimeType: media.mimeType }).pipe(
               Effect.mapError((e) => unread("transcription_failed", texts.voiceFailed, e.message))
@@ -120,17 +120,17 @@ export const makeMediaTurn = Effect.gen(function*() {
         )
       }
       case "photo":
-        return picture(media, undefined, "a photo")
+        return picture(media, undefined, "a photo", texts)
       case "document": {
         const name = media.fileName ?? "document"
-        if (imageType(media.mimeType, name) !== undefined) return picture(media, media.mimeType, `an image file ("${name}")`)
+        if (imageType(media.mimeType, name) !== undefined) return picture(media, media.mimeType, `an image file ("${name}")`, texts)
         const format = documentFormat(media.mimeType, media.fileName)
         if (format === undefined) {
           return Effect.fail(unread("unsupported", texts.unsupportedDocument, `a document of type ${media.mimeType ?? "unknown"}`))
         }
         const received = `a document ("${name}")`
         if (config.describeOnly) return Effect.succeed({ line: `[document "${name}", not read]`, received })
-        return fetch(media).pipe(
+        return fetch(media, texts).pipe(
           Effect.flatMap((file) =>
             Effect.mapError(documents.extract(file.bytes, format, config.documentChars), (e) => unread("unreadable", texts.documentFailed, e.message))
           ),
@@ -145,8 +145,9 @@ export const makeMediaTurn = Effect.gen(function*() {
   const compose = (messages: ReadonlyArray<Message>): Effect.Effect<Turn> =>
     Effect.gen(function*() {
       const items = messages.flatMap((m) => Option.toArray(mediaOf(m, config.maxBytes)))
+      const texts = yield* userTexts(profile)
       const results = yield* Effect.forEach(items, (item) =>
-        Effect.either(read(item)).pipe(
+        Effect.either(read(item, texts)).pipe(
           Effect.tap((result) =>
             Metric.increment(withTags(mediaItems, {
               kind: item.kind,

@@ -63,6 +63,12 @@ export const dialogsAnswered = Metric.counter("bot_dialogs_answered_total", {
   incremental: true
 })
 
+/** Reactions on the bot's answers kept as feedback, by kind (positive, negative). */
+export const feedbackReceived = Metric.counter("bot_feedback_total", {
+  description: "Reactions on the bot's answers kept as feedback, by kind",
+  incremental: true
+})
+
 /** Updates running right now (holding one of the MAX_CONCURRENT_DIALOGS permits). */
 export const dialogsInFlight = Metric.gauge("bot_dialogs_in_flight", {
   description: "Updates being handled right now"

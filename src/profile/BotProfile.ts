@@ -5,7 +5,7 @@
  * Markdown file beside it whose `##` headings make the sections.
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Layer, ParseResult, Schema } from "effect"
+import { Context, Effect, Layer, ParseResult, Record as Rec, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
 import { handoffTexts } from "./handoffTexts.ts"
 
@@ -118,6 +118,32 @@ export const ProfileTexts = Schema.Struct({
   ...mediaTexts,
   ...handoffTexts
 })
+export type ProfileTexts = typeof ProfileTexts.Type
+export type TextName = keyof ProfileTexts
+
+/** A language as the profile keys its texts: Telegram's `language_code` up to its first `-` ("ru" of "ru-RU"). */
+export const LanguageCode = Schema.String.pipe(
+  Schema.pattern(/^[a-z]{2,3}$/, {
+    message: (issue) => `expected a language code (2 or 3 lower-case letters, e.g. "en", "ru"), got ${JSON.stringify(issue.actual)}`
+  })
+)
+
+/** A fixed text as a profile file writes it: one string (the profile's `language`) or one per language. */
+export const LocalizedText = Schema.Union(NonEmpty, Schema.Record({ key: LanguageCode, value: NonEmpty }))
+export type LocalizedText = typeof LocalizedText.Type
+
+type TextFields = typeof ProfileTexts.fields
+/**
+ * The `texts` of a profile file: every text of `ProfileTexts`, each a string or one per
+ * language (`{ "en": "…", "ru": "…" }`), required where `ProfileTexts` requires it. Derived
+ * from `ProfileTexts`, so a text added there has its per-language variants with nothing more.
+ */
+const TextsFile = Schema.Struct(
+  Rec.map(ProfileTexts.fields, (field) => Schema.isPropertySignature(field) ? Schema.optional(LocalizedText) : LocalizedText) as {
+    readonly [K in keyof TextFields]: TextFields[K] extends Schema.PropertySignature.All ? Schema.optional<typeof LocalizedText>
+      : typeof LocalizedText
+  }
+)
 
 /** What a model costs, in US dollars per million tokens (cached prompt tokens are part of the prompt, billed at their own price). */
 export const ModelPrice = Schema.Struct({
@@ -137,7 +163,21 @@ export const ProfileFile = Schema.Struct({
   synthesisPrompt: NonEmpty,
   defaultStage: NonEmpty,
   stages: Schema.NonEmptyArray(Stage),
-  texts: ProfileTexts,
+  /** The fixed texts; `language` is the default for a user whose language has none. */
+  texts: TextsFile,
+  /**
+   * The command menu's descriptions by command name, instead of the registry's: a string (in
+   * `language`) or one per language, e.g. `"clear": { "en": "forget our conversation", "ru": "…" }`.
+   */
+  commands: Schema.optional(Schema.Record({ key: Schema.String, value: LocalizedText })),
+  /**
+   * Which reactions on the bot's answers are feedback: positive or negative (emoji as Telegram
+   * sends them, e.g. "👍", "❤"); any other reaction is not feedback.
+   */
+  feedback: Schema.optionalWith(
+    Schema.Struct({ positive: Schema.Array(NonEmpty), negative: Schema.Array(NonEmpty) }),
+    { default: () => ({ positive: ["👍", "❤", "🔥", "👏", "🙏", "👌", "💯", "🏆", "❤‍🔥"], negative: ["👎", "💩", "🤬", "😡", "🤮", "🥱", "🤡"] }) }
+  ),
   /** Path of the knowledge base, relative to the profile file. */
   knowledgeBase: NonEmpty,
   /**
@@ -166,7 +206,11 @@ export interface KnowledgeSection {
   readonly text: string
 }
 
-export interface BotProfileData extends ProfileFile {
+export interface BotProfileData extends Omit<ProfileFile, "texts"> {
+  /** The fixed texts in the profile's `language` (the defaults filled in). */
+  readonly texts: ProfileTexts
+  /** The texts of the profile's other languages, by language code: only those the file has. */
+  readonly translations: Readonly<Record<string, Partial<ProfileTexts>>>
   readonly source: string
   readonly knowledge: ReadonlyArray<KnowledgeSection>
 }
@@ -222,6 +266,36 @@ export const describeProblems = (error: ParseResult.ParseError, text: string): s
 
 const decodeProfile = Schema.decodeUnknown(Schema.parseJson(ProfileFile), { errors: "all", onExcessProperty: "error" })
 
+/**
+ * The file's texts split by language: those of the profile's `language` (each text's string,
+ * or its variant in that language; the defaults filled in) and the other languages' variants.
+ * A text written per language must have a variant in the profile's `language`.
+ */
+const splitLanguages = (file: ProfileFile): Effect.Effect<Omit<BotProfileData, "source" | "knowledge">, string> =>
+  Effect.gen(function*() {
+    const own: Record<string, string> = {}
+    const translations: Record<string, Record<string, string>> = {}
+    for (const [name, value] of Object.entries(file.texts) as Array<[string, LocalizedText | undefined]>) {
+      if (value === undefined) continue
+      if (typeof value === "string") {
+        own[name] = value
+        continue
+      }
+      const inDefault = value[file.language]
+      if (inDefault === undefined) {
+        return yield* Effect.fail(
+          `texts.${name}: expected a text in the profile's language "${file.language}", got only ${Object.keys(value).join(", ")}`
+        )
+      }
+      own[name] = inDefault
+      for (const [language, text] of Object.entries(value)) {
+        if (language !== file.language) translations[language] = { ...translations[language], [name]: text }
+      }
+    }
+    const texts = yield* Schema.decodeUnknown(ProfileTexts)(own).pipe(Effect.mapError((e) => `texts: ${e.message}`))
+    return { ...file, texts, translations }
+  })
+
 /** Reads and validates a profile file and its knowledge base; any problem names the file and the field. */
 export const loadProfile = (file: string) =>
   Effect.gen(function*() {
@@ -232,9 +306,10 @@ export const loadProfile = (file: string) =>
     const text = yield* fs.readFileString(source).pipe(
       Effect.mapError((e) => fail(`cannot read the profile: ${e.message}`))
     )
-    const profile = yield* decodeProfile(text).pipe(
+    const decoded = yield* decodeProfile(text).pipe(
       Effect.mapError((e) => fail(`invalid profile:\n${describeProblems(e, text)}`))
     )
+    const profile = yield* splitLanguages(decoded).pipe(Effect.mapError((problem) => fail(`invalid profile:\n  ${problem}`)))
     const kbPath = path.resolve(path.dirname(source), profile.knowledgeBase)
     const kbText = yield* fs.readFileString(kbPath).pipe(
       Effect.mapError((e) => fail(`cannot read the knowledge base ${kbPath}: ${e.message}`))

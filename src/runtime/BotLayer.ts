@@ -33,6 +33,8 @@ import { McpToolsFromEnv } from "../tools/mcp/McpLayer.ts"
 import { Handoff, HandoffLive } from "../handoff/Handoff.ts"
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
+import type { FeedbackStore } from "../store/FeedbackStore.ts"
+import { FeedbackStoreMemory } from "../store/memory/FeedbackStoreMemory.ts"
 import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
 import type { UpdateRunner } from "./UpdateRunner.ts"
@@ -79,6 +81,8 @@ export interface BotParts<E, R> {
   readonly handoffConfig?: Layer.Layer<HandoffConfig, E, R>
   readonly usageConfig?: Layer.Layer<UsageConfig, E, R>
   readonly paymentsConfig?: Layer.Layer<PaymentsConfig, E, R>
+  /** Where feedback on answers is kept; in memory when not given. */
+  readonly feedback?: Layer.Layer<FeedbackStore, E, R>
 }
 
 export type BotServices =
@@ -104,6 +108,7 @@ export type BotServices =
   | StreamingReplies
   | Handoff
   | HandoffConfig
+  | FeedbackStore
 
 /** Fails at start when a stage of the profile allows a tool that is not registered. */
 export const StageToolsCheck = Layer.effectDiscard(
@@ -127,7 +132,8 @@ export const botLayer = <E, R>(
     parts.streamConfig ?? StreamConfig.fromEnv,
     parts.handoffConfig ?? HandoffConfig.fromEnv,
     parts.usageConfig ?? UsageConfig.fromEnv,
-    parts.paymentsConfig ?? PaymentsConfig.fromEnv
+    parts.paymentsConfig ?? PaymentsConfig.fromEnv,
+    parts.feedback ?? FeedbackStoreMemory
   )
   const withModel = Layer.provideMerge(Layer.merge(HandoffLive, EphemeralMessagesLive), Layer.provideMerge(parts.model, base))
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools

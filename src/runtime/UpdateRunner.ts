@@ -32,6 +32,7 @@ import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from 
 import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
+import { textsIn, updateLanguage } from "../profile/UserLanguage.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Messenger } from "../telegram/Messenger.ts"
 import { destinationOf } from "../domain/Destination.ts"
@@ -238,7 +239,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     Option.match(Option.all({ message: dialogMessage(job.update), notices }), {
       onNone: () => Effect.void,
       onSome: ({ message, notices: { messenger, profile } }) =>
-        messenger.reply(destinationOf(message), profile.texts.tooFast).pipe(
+        messenger.reply(destinationOf(message), textsIn(profile, updateLanguage(job.update)).tooFast).pipe(
           Effect.timeout(config.updateDeadline),
           Effect.catchAll((e) => Effect.logWarning(`flood notice not sent: ${e._tag}`))
         )

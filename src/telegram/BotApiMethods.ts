@@ -39,6 +39,21 @@ export interface MessageDraft {
   readonly entities?: ReadonlyArray<TextEntity> | undefined
 }
 
+/** A command menu (`setMyCommands`): the commands of a scope, in one language or (no code) in the default one. */
+export interface CommandMenu {
+  readonly commands: ReadonlyArray<{ readonly command: string; readonly description: string }>
+  readonly scope: "default" | "all_private_chats" | "all_group_chats" | "all_chat_administrators"
+  /** A two-letter ISO 639-1 code; none: for every user without a menu in their language. */
+  readonly languageCode?: string | undefined
+}
+
+/** The bot's reaction on a message (`setMessageReaction`); no emoji removes it. */
+export interface MessageReaction {
+  readonly chatId: TelegramId
+  readonly messageId: number
+  readonly emoji?: string | undefined
+}
+
 /** A new text of a message the bot sent (`editMessageText`). */
 export interface EditMessageText {
   readonly to: Destination
@@ -288,7 +303,29 @@ export const botApiMethods = (call: BotApiCall) => ({
 
   /** A business connection as Telegram knows it now (its owner, whether it is enabled and may reply). */
   getBusinessConnection: (id: string, options?: CallOptions): Effect.Effect<BusinessConnection, TelegramError> =>
-    call("getBusinessConnection", { business_connection_id: id }, BusinessConnection, options)
+    call("getBusinessConnection", { business_connection_id: id }, BusinessConnection, options),
+
+  /** The command menu of a scope (private chats, groups…), for users of one language or (none) for all others. */
+  setMyCommands: (menu: CommandMenu, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "setMyCommands",
+      defined({ commands: menu.commands, scope: { type: menu.scope }, language_code: menu.languageCode }),
+      Ignored,
+      options
+    )),
+
+  /** Replaces the bot's reaction on a message: one emoji, or none to remove it. */
+  setMessageReaction: (reaction: MessageReaction, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "setMessageReaction",
+      defined({
+        chat_id: reaction.chatId,
+        message_id: reaction.messageId,
+        reaction: reaction.emoji === undefined ? [] : [{ type: "emoji", emoji: reaction.emoji }]
+      }),
+      Ignored,
+      options
+    ))
 })
 
 export type BotApiMethods = ReturnType<typeof botApiMethods>

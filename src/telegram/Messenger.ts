@@ -184,7 +184,7 @@ export const makeMessenger = Effect.gen(function*() {
           continue
         }
         const ledger = Option.map(delivery, ({ cell, updateId }): Ledger => ({ updateId, count: cell.sent + 1 }))
-        yield* sendOne(to, part, options?.parseMode, ledger).pipe(
+        const sent = yield* sendOne(to, part, options?.parseMode, ledger).pipe(
           Effect.catchIf(isBlockedError, () =>
             Effect.zipRight(
               clients.setBlocked(chatId, true).pipe(
@@ -193,7 +193,10 @@ export const makeMessenger = Effect.gen(function*() {
               Effect.fail(new RecipientBlocked({ chatId }))
             ))
         )
-        if (Option.isSome(delivery)) delivery.value.cell.sent++
+        if (Option.isSome(delivery)) {
+          delivery.value.cell.sent++
+          delivery.value.cell.messageIds.push(sent.message_id)
+        }
       }
       if (skipped > 0) {
         yield* Metric.incrementBy(messagesNotResent, skipped)

@@ -25,9 +25,11 @@ export {
 
 export {
   BotUser,
+  type CommandMenu,
   type EditMessageText,
   type GetUpdates,
   type MessageDraft,
+  type MessageReaction,
   ParseMode,
   type PolledUpdate,
   type SendMessage,

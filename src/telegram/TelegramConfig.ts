@@ -5,12 +5,22 @@
 import { Config, ConfigError, Effect, Either, Layer, Option, Redacted } from "effect"
 import { duration, integerIn, Settings } from "../config.ts"
 
-/** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); Telegram's default when not set. */
+/**
+ * The update kinds the bot acts on: Telegram's default leaves out `message_reaction` (the
+ * feedback users give on answers), so the bot asks for its kinds by name.
+ */
+export const botUpdateKinds: ReadonlyArray<string> = [
+  "message", "edited_message", "callback_query", "my_chat_member", "pre_checkout_query",
+  "business_connection", "business_message", "edited_business_message", "deleted_business_messages", "message_reaction", "subscription"
+]
+
+/** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); the bot's kinds when not set. */
 const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
   Config.map((value) =>
     value.split(",").map((kind) => kind.trim()).filter((kind) => kind.length > 0)
   ),
-  Config.option
+  Config.option,
+  Config.map(Option.orElseSome(() => botUpdateKinds))
 )
 
 /** `TELEGRAM_ALLOWED_UPDATES`, which long polling and the webhook both ask Telegram for. */

@@ -127,6 +127,8 @@ export interface TextMessageOptions {
   readonly firstName?: string
   readonly updateId?: number
   readonly chatType?: string
+  /** The user's Telegram app language (`from.language_code`, e.g. "ru" or "pt-BR"); none when not given. */
+  readonly languageCode?: string
 }
 
 /** A `message` update with text, as Telegram sends it (private chat unless `chatId` differs). */
@@ -137,7 +139,12 @@ export const textMessage = (options: TextMessageOptions) => {
     update_id: options.updateId ?? nextUpdateId++,
     message: {
       message_id: nextMessageId++,
-      from: { id: userId, is_bot: false, first_name: options.firstName ?? "Test" },
+      from: {
+        id: userId,
+        is_bot: false,
+        first_name: options.firstName ?? "Test",
+        ...(options.languageCode === undefined ? {} : { language_code: options.languageCode })
+      },
       chat: { id: chatId, type: options.chatType ?? (chatId === userId ? "private" : "supergroup") },
       date: 1_764_300_000,
       text: options.text

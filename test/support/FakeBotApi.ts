@@ -229,6 +229,8 @@ export const makeFakeBotApi = (
         case "sendChatAction":
         case "answerCallbackQuery":
         case "closeForumTopic":
+        case "setMyCommands":
+        case "setMessageReaction":
           return sendOk(res, true)
         case "createForumTopic":
           // A topic's thread id is the id of the service message that created it.
