@@ -12,17 +12,24 @@ import { feedbackReceived, withTags } from "../observability/Metrics.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { type AnsweredMessage, FeedbackStore, type FeedbackKind } from "../store/FeedbackStore.ts"
 
+/** Telegram's reactions that read as praise or complaint, where the profile names none. */
+const defaultFeedback = {
+  positive: ["👍", "❤", "🔥", "👏", "🙏", "👌", "💯", "🏆", "❤‍🔥"],
+  negative: ["👎", "💩", "🤬", "😡", "🤮", "🥱", "🤡"]
+}
+
 export const makeFeedback = Effect.gen(function*() {
   const profile = yield* BotProfile
   const store = yield* FeedbackStore
+  const mapping = profile.feedback ?? defaultFeedback
 
   /** The first reaction of the update that is feedback, by the profile's mapping. */
   const kindOf = (reaction: MessageReactionUpdated): Option.Option<{ readonly kind: FeedbackKind; readonly emoji: string }> => {
     for (const r of reaction.new_reaction) {
       const emoji = "emoji" in r && typeof r.emoji === "string" ? r.emoji : undefined
       if (emoji === undefined) continue
-      if (profile.feedback.negative.includes(emoji)) return Option.some({ kind: "negative", emoji })
-      if (profile.feedback.positive.includes(emoji)) return Option.some({ kind: "positive", emoji })
+      if (mapping.negative.includes(emoji)) return Option.some({ kind: "negative", emoji })
+      if (mapping.positive.includes(emoji)) return Option.some({ kind: "positive", emoji })
     }
     return Option.none()
   }

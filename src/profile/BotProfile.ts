@@ -174,10 +174,7 @@ export const ProfileFile = Schema.Struct({
    * Which reactions on the bot's answers are feedback: positive or negative (emoji as Telegram
    * sends them, e.g. "👍", "❤"); any other reaction is not feedback.
    */
-  feedback: Schema.optionalWith(
-    Schema.Struct({ positive: Schema.Array(NonEmpty), negative: Schema.Array(NonEmpty) }),
-    { default: () => ({ positive: ["👍", "❤", "🔥", "👏", "🙏", "👌", "💯", "🏆", "❤‍🔥"], negative: ["👎", "💩", "🤬", "😡", "🤮", "🥱", "🤡"] }) }
-  ),
+  feedback: Schema.optional(Schema.Struct({ positive: Schema.Array(NonEmpty), negative: Schema.Array(NonEmpty) })),
   /** Path of the knowledge base, relative to the profile file. */
   knowledgeBase: NonEmpty,
   /**
