@@ -24,6 +24,7 @@ import type { SqlClient } from "@effect/sql"
 import { ClusterConfigSchema } from "../cluster/ClusterConfig.ts"
 import { lazyLayer } from "../effect/lazyLayer.ts"
 import { SharedStore } from "../store/StoreConfig.ts"
+import { registerReadiness } from "../telegram/Health.ts"
 
 /**
  * The stores `STORE` names; with `CLUSTER=true` the replicas share them, so none takes the
@@ -90,10 +91,11 @@ const recordingOptions = {
 
 /**
  * A run loop of the live bot, in one scope with the bot (recording its updates when asked to)
- * and the loop's own settings.
+ * and the loop's own settings. The bot's readiness probe is registered first for the metrics
+ * port's `/readyz`, so it is given up only after the drain.
  */
 export const runLive = <ROut, E2, A, E, R>(settings: Layer.Layer<ROut, E2>, recording: Recording, loop: Effect.Effect<A, E, R>) =>
-  loop.pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
+  Effect.zipRight(registerReadiness, loop).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
 
 /**
  * A command of the live bot: `options` and the `--record FILE [--redact]` options; `run` gets

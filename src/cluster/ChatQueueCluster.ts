@@ -9,6 +9,10 @@
  * Flood protection runs in the entity too (`gatesFloods`): a chat's buckets live with it,
  * judged at the time each update came in, so updates spread over replicas count together.
  *
+ * Every replica shows the cluster's backlog: `bot_inbox_pending` is the count of pending
+ * entries in the shared inbox, read every {@link backlogEvery} (the in-process queue counts its
+ * own instead).
+ *
  * `recover` sends every pending inbox entry again (stored once whichever replica sends it);
  * `ClusterMaintenance` does the same every minute for entries whose message was never stored.
  * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica.
@@ -24,7 +28,7 @@ import type { InboxEntry } from "../domain/Dialog.ts"
 import { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId } from "../domain/Update.ts"
 import { dialogMessage } from "../dialog/DialogPipeline.ts"
-import { updatesFlooded } from "../observability/Metrics.ts"
+import { inboxPending, updatesFlooded } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { pendingBefore } from "../store/postgres/pendingBefore.ts"
 import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
@@ -45,6 +49,9 @@ const readRetry = Schedule.exponential("100 millis", 2).pipe(
 
 /** Sending a message again after a full mailbox or a passing storage failure: briefly, then the caller is told. */
 const sendRetry = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+
+/** How often a replica reads the backlog (pending entries of the shared inbox) into its gauge: one count query. */
+export const backlogEvery = Duration.seconds(5)
 
 /** Updates running in this replica, and a latch open while none is. */
 const makeLocalRuns = Effect.gen(function*() {
@@ -144,6 +151,12 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     yield* Effect.logWarning("MERGE_WINDOW is not applied with CLUSTER=true: each message is answered on its own")
   }
   const handle = runUpdate(inbox, runner, yield* SqlClient.SqlClient)
+  yield* inbox.pendingCount.pipe(
+    Effect.flatMap((pending) => Metric.set(inboxPending, pending)),
+    Effect.catchAll((e) => Effect.logDebug(`backlog not read: ${e.message}`)),
+    Effect.repeat(Schedule.spaced(backlogEvery)),
+    Effect.forkScoped
+  )
 
   yield* Layer.buildWithScope(
     ChatEntity.toLayer(

@@ -3,7 +3,7 @@ import { Effect } from "effect"
 import { settingsReference } from "../../src/config.ts"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { exitCode, processStart, runBin, startBot } from "../support/BotProcess.ts"
-import { takenPort } from "./processes.ts"
+import { serveEnvironment, takenPort } from "./processes.ts"
 
 const get = (port: number, path: string) =>
   Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.status))
@@ -14,17 +14,11 @@ describe("operator details", () => {
       const fake = yield* makeFakeBotApi()
       // A port that was free a moment ago: released before the bot starts.
       const metricsPort = yield* Effect.scoped(takenPort)
-      const bot = yield* startBot(["serve"], {
-        TELEGRAM_BOT_TOKEN: fake.token,
-        TELEGRAM_API_BASE_URL: fake.url,
+      const bot = yield* startBot(["serve"], serveEnvironment(fake, {
         WEBHOOK_SECRET: "s3cret",
-        STORE: "memory",
-        HOST: "127.0.0.1",
-        PORT: "0",
         METRICS_HOST: "127.0.0.1",
-        METRICS_PORT: String(metricsPort),
-        LOG_LEVEL: "info"
-      })
+        METRICS_PORT: String(metricsPort)
+      }))
       const port = yield* eventually(
         Effect.sync(() => /webhook server listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr())?.[1]),
         (found) => found !== undefined,
