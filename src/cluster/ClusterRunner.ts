@@ -25,8 +25,8 @@ import { ClusterConfig, type ClusterConfigShape, terminationTimeout } from "./Cl
 
 export interface ClusterRunnerOptions {
   readonly config: ClusterConfigShape
-  /** `UPDATE_DEADLINE`: entity termination waits longer than one dialog may take. */
-  readonly updateDeadline: Duration.Duration
+  /** `SHUTDOWN_DEADLINE`: how long entity termination waits for the dialogs in flight (unless `CLUSTER_TERMINATION_TIMEOUT`). */
+  readonly shutdownDeadline: Duration.Duration
   /** The PostgreSQL database the cluster keeps its state in. */
   readonly url: Redacted.Redacted
   /** Connections of the cluster's own pool. */
@@ -34,7 +34,7 @@ export interface ClusterRunnerOptions {
 }
 
 /** The sharding settings of this runner from the bot's cluster settings. */
-export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | "updateDeadline">) => {
+export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | "shutdownDeadline">) => {
   const { config } = options
   return {
     runnerAddress: Option.some(RunnerAddress.make({ host: config.runnerHost, port: config.runnerPort })),
@@ -44,7 +44,7 @@ export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | 
     shardLockRefreshInterval: config.lockRefresh,
     shardLockExpiration: config.lockExpiry,
     runnerHealthCheckInterval: config.healthCheck,
-    entityTerminationTimeout: terminationTimeout(config, options.updateDeadline),
+    entityTerminationTimeout: terminationTimeout(config, options.shutdownDeadline),
     entityMessagePollInterval: config.messagePoll,
     // A chat entity lives while its chat talks; an idle one is stopped and restarted on demand.
     entityMaxIdleTime: Duration.minutes(5)
@@ -96,7 +96,7 @@ export const clusterNeedsPostgres = new ConfigurationError({
   message: "CLUSTER=true needs STORE=postgres (and DATABASE_URL): the replicas share their chats through PostgreSQL"
 })
 
-/** The runner configured from the environment: `ClusterConfig`, `DATABASE_URL`, `UPDATE_DEADLINE`. */
+/** The runner configured from the environment: `ClusterConfig`, `DATABASE_URL`, `SHUTDOWN_DEADLINE`. */
 export const ClusterRunnerLive: Layer.Layer<
   Sharding | MessageStorage | SqlClient.SqlClient,
   StoreError | ConfigurationError | ConfigError.ConfigError
@@ -106,5 +106,5 @@ export const ClusterRunnerLive: Layer.Layer<
   const config = yield* ClusterConfig.config
   const postgres = yield* PostgresConfig
   const dispatcher = yield* DispatcherConfig.config
-  return ClusterRunner({ config, updateDeadline: dispatcher.updateDeadline, url: postgres.url, poolSize: postgres.poolSize })
+  return ClusterRunner({ config, shutdownDeadline: dispatcher.shutdownDeadline, url: postgres.url, poolSize: postgres.poolSize })
 }))

@@ -75,3 +75,20 @@ export const loggingLayer = Layer.unwrapEffect(
       Logger.minimumLogLevel(levels[level])
     ))
 )
+
+/**
+ * A line for the operator on stderr outside the logger (banners, the stop report): as it is
+ * in the pretty format; with `LOG_FORMAT=json` a JSON object like the logger's lines, so that
+ * every line on stderr parses.
+ */
+export const operatorLine = (format: LogFormat, message: string, level: "INFO" | "WARN" | "ERROR" = "INFO"): string =>
+  format === "json" ? JSON.stringify({ message, logLevel: level, timestamp: new Date().toISOString() }) : message
+
+/** The format of `LOG_FORMAT`; pretty when it cannot be read (the error report says why). */
+export const logFormat: Effect.Effect<LogFormat> = Effect.map(LoggingConfigSchema, ({ format }) => format).pipe(
+  Effect.orElseSucceed((): LogFormat => "pretty")
+)
+
+/** Writes an {@link operatorLine} to stderr. */
+export const sayToOperator = (message: string, level: "INFO" | "WARN" | "ERROR" = "INFO"): Effect.Effect<void> =>
+  Effect.flatMap(logFormat, (format) => Effect.sync(() => writeStderr(`${operatorLine(format, message, level)}\n`)))

@@ -50,7 +50,7 @@ const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>, disp
     const config = yield* ClusterConfig.config.pipe(Effect.orDie)
     const settings = { ...config, runnerPort, shards: 8, messagePoll: Duration.seconds(1) }
     const stores = Layer.orDie(StoresPostgres({ url }))
-    const runner = Layer.orDie(ClusterRunner({ config: settings, updateDeadline: Duration.seconds(20), url, poolSize: 4 }))
+    const runner = Layer.orDie(ClusterRunner({ config: settings, shutdownDeadline: Duration.seconds(20), url, poolSize: 4 }))
     return ChatQueueCluster.pipe(
       Layer.provide(Layer.mergeAll(runnerLayer, dispatcher, ClusterConfig.make(settings))),
       Layer.provideMerge(Layer.merge(stores, runner))

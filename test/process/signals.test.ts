@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
+import Database from "better-sqlite3"
 import { textMessage } from "../../src/testing/index.ts"
 import { Effect } from "effect"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
@@ -43,6 +47,20 @@ const serveThenTerminate = (command: string, args: ReadonlyArray<string>) =>
     expect(yield* fake.calls("sendMessage")).toHaveLength(1)
   })
 
+/** Reads one number or the rows of a query from a SQLite file the bot has closed (or still holds: readers do not wait). */
+const query = (path: string, sql: string): Array<unknown> => {
+  const db = new Database(path, { readonly: true })
+  try {
+    return db.prepare(sql).all()
+  } finally {
+    db.close()
+  }
+}
+
+const leaseHolders = (path: string) => query(path, "SELECT holder FROM instance_lease")
+const pendingUpdates = (path: string) =>
+  (query(path, "SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'")[0] as { readonly n: number }).n
+
 const readyz = (port: number) =>
   Effect.promise(() =>
     fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => ({ status: r.status, body: await r.json() as unknown }))
@@ -81,5 +99,34 @@ describe("signals reach the bot", () => {
       expect(bot.stderr()).toContain("stopped: 1 update drained, 0 left pending")
       expect(yield* connectionRefused(port)).toBe(true)
       expect(yield* connectionRefused(metricsPort)).toBe(true)
+    }), 60_000)
+
+  it.scopedLive("serve on SQLite: a second SIGTERM during the drain does not cut it short; the lease is released", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => mkdtempSync(join(tmpdir(), "signals-"))),
+        (path) => Effect.sync(() => rmSync(path, { recursive: true, force: true }))
+      )
+      const database = join(dir, "bot.sqlite")
+      const bot = yield* start(process.execPath, [bin, "serve"], serveEnvironment(fake, {
+        WEBHOOK_ALLOW_NO_SECRET: "true",
+        STORE: "sqlite",
+        SQLITE_PATH: database
+      }))
+      const port = yield* listeningPort(bot)
+      expect(leaseHolders(database)).toHaveLength(1)
+      yield* fake.script("sendMessage", { delayMs: 3_000, then: { result: { message_id: 1, date: 0, chat: { id: 11, type: "private" } } } })
+      expect(yield* post(port, hello(7, 11))).toBe(200)
+      yield* fake.waitForCalls("sendMessage", 1)
+      bot.child.kill("SIGTERM")
+      // Draining: then the second signal, as from Ctrl-C twice or a signal to the process group.
+      yield* eventually(readyz(port), (answer) => answer.status === 503, processStart)
+      bot.child.kill("SIGTERM")
+      expect(yield* exitCode(bot.child)).toBe(0)
+      expect(bot.stderr()).toContain("SIGTERM again: still stopping")
+      expect(bot.stderr()).toContain("stopped: 1 update drained, 0 left pending")
+      expect(leaseHolders(database)).toEqual([])
+      expect(pendingUpdates(database)).toBe(0)
     }), 60_000)
 })
