@@ -6,8 +6,9 @@
  * stop taking updates first when the process is asked to stop, then the dialogs in flight
  * drain until `SHUTDOWN_DEADLINE`.
  */
+import { sayToOperator } from "../runtime/Logging.ts"
 import { Command, Options } from "@effect/cli"
-import { type ConfigError, Console, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { type ConfigError, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { assembledBot } from "../runtime/BotDefinition.ts"
 import { selectedModel, selectedStores } from "../runtime/Environment.ts"
@@ -135,7 +136,7 @@ const telegramAway = (e: TelegramError | TokenRefused | WebhookUrlMissing): bool
 export const untilTelegramAnswers = <A, R>(what: string, effect: Effect.Effect<A, TelegramError | TokenRefused | WebhookUrlMissing, R>) =>
   effect.pipe(
     Effect.tapError((e) =>
-      telegramAway(e) ? Console.error(`Telegram does not answer (${what}): ${e.message}; trying again`) : Effect.void
+      telegramAway(e) ? sayToOperator(`Telegram does not answer (${what}): ${e.message}; trying again`, "WARN") : Effect.void
     ),
     Effect.retry({
       schedule: Schedule.exponential("1 second", 2).pipe(Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(30)))),
@@ -153,7 +154,7 @@ export const announceBot = untilTelegramAnswers(
         (e) => Effect.fail(new TokenRefused({ description: e.message }))
       )
     )
-    yield* Console.error(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
+    yield* sayToOperator(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
   })
 )
 
@@ -190,7 +191,7 @@ export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
     let atStop = 0
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(outstanding, (left) =>
-        Console.error(`stopped: ${updates(Math.max(0, atStop - left))} drained, ${left} left pending`))
+        sayToOperator(`stopped: ${updates(Math.max(0, atStop - left))} drained, ${left} left pending`))
     )
     const result = yield* intake
     yield* Effect.addFinalizer(() => Effect.map(outstanding, (n) => (atStop = n)))
@@ -201,8 +202,9 @@ export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
 export const announceLiveModel = Effect.gen(function*() {
   yield* announceModel
   if (!(yield* liveModelRequested)) {
-    yield* Console.error(
-      "warning: no language model is configured (OPENAI_API_KEY or OPENAI_BASE_URL): users get the built-in offline model's rule-based answers"
+    yield* sayToOperator(
+      "warning: no language model is configured (OPENAI_API_KEY or OPENAI_BASE_URL): users get the built-in offline model's rule-based answers",
+      "WARN"
     )
   }
 })

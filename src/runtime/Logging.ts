@@ -44,10 +44,15 @@ export type LogFormat = "pretty" | "json"
 const currentSpan = (context: FiberRefs.FiberRefs): Option.Option<Tracer.AnySpan> =>
   Context.getOption(FiberRefs.getOrDefault(context, FiberRef.currentContext), Tracer.ParentSpan)
 
-/** One JSON object per line: effect's structured log plus the trace and span ids. */
+/**
+ * One JSON object per line: effect's structured log plus the trace and span ids. With tracing
+ * off (no collector) spans are no-ops whose ids lead nowhere: none are written.
+ */
 export const jsonLogger: Logger.Logger<unknown, string> = Logger.make((options) => {
   const structured = Logger.structuredLogger.log(options)
-  const span = currentSpan(options.context)
+  const span = FiberRefs.getOrDefault(options.context, FiberRef.currentTracerEnabled)
+    ? Option.filter(currentSpan(options.context), (s) => s.traceId !== "noop")
+    : Option.none()
   return Inspectable.stringifyCircular({
     ...structured,
     ...(Option.isSome(span) ? { trace_id: span.value.traceId, span_id: span.value.spanId } : {})
