@@ -5,6 +5,7 @@
  * here, never from the cluster library's own environment variables.
  */
 import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Runners from "@effect/cluster/Runners"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
@@ -67,6 +68,28 @@ const failure = (where: string) => (cause: Cause.Cause<unknown>) =>
 const storageStartRetry = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
 
 /**
+ * The runner storage with its shard-lock operations one at a time. On PostgreSQL the library
+ * runs them all on one reserved connection, and a lock refresh overlapping an acquire or a
+ * release issued a query there while another ran: pg 8 prints a deprecation warning for it
+ * (pg 9 refuses it). The other operations use the pool and are left as they are.
+ */
+export const serialLockOperations = Layer.effect(
+  RunnerStorage.RunnerStorage,
+  Effect.gen(function*() {
+    const storage = yield* RunnerStorage.RunnerStorage
+    const lock = yield* Effect.makeSemaphore(1)
+    const one = lock.withPermits(1)
+    return RunnerStorage.RunnerStorage.of({
+      ...storage,
+      acquire: (address, shardIds) => one(storage.acquire(address, shardIds)),
+      refresh: (address, shardIds) => one(storage.refresh(address, shardIds)),
+      release: (address, shardId) => one(storage.release(address, shardId)),
+      releaseAll: (address) => one(storage.releaseAll(address))
+    })
+  })
+)
+
+/**
  * The runner: `Sharding` (and the `MessageStorage` it persists messages in) on the database
  * of `options.url`. Fails with a StoreError when the database or the runner port cannot be used.
  */
@@ -82,7 +105,7 @@ export const ClusterRunner = (
   return SocketRunner.layer.pipe(
     Layer.provide([layerSocketServer, layerClientProtocol, health]),
     Layer.provideMerge(Layer.retry(SqlMessageStorage.layer, storageStartRetry)),
-    Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))),
+    Layer.provide(serialLockOperations.pipe(Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))))),
     Layer.provide(ShardingConfig.layer(shardingSettings(options))),
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.provideMerge(sql),

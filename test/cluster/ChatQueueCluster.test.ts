@@ -35,7 +35,8 @@ const makeRuns = () => {
     UpdateRunner,
     Effect.map(Inbox, (inbox) =>
       UpdateRunner.of({
-        run: (job) => Effect.zipRight(Effect.sync(() => runs.push(job)), Effect.orDie(inbox.markDone(job.updateId))),
+        // Marked done before it is seen as run: a test that waits for a run then finds it settled.
+        run: (job) => Effect.zipRight(Effect.orDie(inbox.markDone(job.updateId)), Effect.sync(() => runs.push(job))),
         markDone: (updateId, note) => Effect.orDie(inbox.markDone(updateId, note)),
         markFailed: (updateId, reason) => Effect.orDie(inbox.markFailed(updateId, reason))
       }))
