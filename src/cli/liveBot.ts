@@ -6,8 +6,9 @@
  * stop taking updates first when the process is asked to stop, then the dialogs in flight
  * drain until `SHUTDOWN_DEADLINE`.
  */
+import { sayToOperator } from "../runtime/Logging.ts"
 import { Command, Options } from "@effect/cli"
-import { type ConfigError, Console, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
+import { type ConfigError, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { assembledBot } from "../runtime/BotDefinition.ts"
 import { selectedModel, selectedStores } from "../runtime/Environment.ts"
@@ -25,6 +26,7 @@ import { ClusterConfigSchema } from "../cluster/ClusterConfig.ts"
 import { lazyLayer } from "../effect/lazyLayer.ts"
 import { SharedStore } from "../store/StoreConfig.ts"
 import { updateCommandMenu } from "../dialog/CommandMenu.ts"
+import { registerReadiness } from "../telegram/Health.ts"
 
 /**
  * The stores `STORE` names; with `CLUSTER=true` the replicas share them, so none takes the
@@ -91,10 +93,11 @@ const recordingOptions = {
 
 /**
  * A run loop of the live bot, in one scope with the bot (recording its updates when asked to)
- * and the loop's own settings.
+ * and the loop's own settings. The bot's readiness probe is registered first for the metrics
+ * port's `/readyz`, so it is given up only after the drain.
  */
 export const runLive = <ROut, E2, A, E, R>(settings: Layer.Layer<ROut, E2>, recording: Recording, loop: Effect.Effect<A, E, R>) =>
-  loop.pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
+  Effect.zipRight(registerReadiness, loop).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
 
 /**
  * A command of the live bot: `options` and the `--record FILE [--redact]` options; `run` gets
@@ -134,7 +137,7 @@ const telegramAway = (e: TelegramError | TokenRefused | WebhookUrlMissing): bool
 export const untilTelegramAnswers = <A, R>(what: string, effect: Effect.Effect<A, TelegramError | TokenRefused | WebhookUrlMissing, R>) =>
   effect.pipe(
     Effect.tapError((e) =>
-      telegramAway(e) ? Console.error(`Telegram does not answer (${what}): ${e.message}; trying again`) : Effect.void
+      telegramAway(e) ? sayToOperator(`Telegram does not answer (${what}): ${e.message}; trying again`, "WARN") : Effect.void
     ),
     Effect.retry({
       schedule: Schedule.exponential("1 second", 2).pipe(Schedule.modifyDelay((d) => Duration.min(d, Duration.seconds(30)))),
@@ -155,7 +158,7 @@ export const announceBot = Effect.zipLeft(untilTelegramAnswers(
         (e) => Effect.fail(new TokenRefused({ description: e.message }))
       )
     )
-    yield* Console.error(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
+    yield* sayToOperator(`bot: @${me.username ?? me.first_name ?? "?"} (id ${me.id})`)
   })
 ), updateCommandMenu)
 
@@ -192,7 +195,7 @@ export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
     let atStop = 0
     yield* Effect.addFinalizer(() =>
       Effect.flatMap(outstanding, (left) =>
-        Console.error(`stopped: ${updates(Math.max(0, atStop - left))} drained, ${left} left pending`))
+        sayToOperator(`stopped: ${updates(Math.max(0, atStop - left))} drained, ${left} left pending`))
     )
     const result = yield* intake
     yield* Effect.addFinalizer(() => Effect.map(outstanding, (n) => (atStop = n)))
@@ -203,8 +206,9 @@ export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
 export const announceLiveModel = Effect.gen(function*() {
   yield* announceModel
   if (!(yield* liveModelRequested)) {
-    yield* Console.error(
-      "warning: no language model is configured (OPENAI_API_KEY or OPENAI_BASE_URL): users get the built-in offline model's rule-based answers"
+    yield* sayToOperator(
+      "warning: no language model is configured (OPENAI_API_KEY or OPENAI_BASE_URL): users get the built-in offline model's rule-based answers",
+      "WARN"
     )
   }
 })

@@ -3,6 +3,7 @@
  * its summary on stderr, and the demo `npm start` runs without a token. The bot they run on
  * is `offlineBot` (src/replay/OfflineBot.ts).
  */
+import { sayToOperator } from "../runtime/Logging.ts"
 import { Console, Effect, Option } from "effect"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { offlineBot } from "../replay/OfflineBot.ts"
@@ -11,7 +12,7 @@ import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 
 export const demoFile = new URL("../../examples/conversation.jsonl", import.meta.url).pathname
 
-export const announceModel = Effect.flatMap(LanguageModel, (m) => Console.error(`model: ${m.description}`))
+export const announceModel = Effect.flatMap(LanguageModel, (m) => sayToOperator(`model: ${m.description}`))
 
 /** A replay as the commands run it: the model announced, the transcript printed, the summary (and a match) on stderr. */
 export const replayReported = (options: Omit<ReplayOptions, "print">) =>

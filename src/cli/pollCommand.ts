@@ -2,8 +2,9 @@
  * `poll [--drop-webhook] [--record FILE [--redact]]`: long polling against the Bot API until
  * interrupted; also what `npm start` runs with a token and without `WEBHOOK_URL`.
  */
+import { sayToOperator } from "../runtime/Logging.ts"
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Option } from "effect"
+import { Effect, Option } from "effect"
 import { pollerSingleton } from "../cluster/ClusterConfig.ts"
 import { type PollerOptions, runPoller } from "../telegram/Poller.ts"
 import { PollConfig } from "../telegram/TelegramConfig.ts"
@@ -17,7 +18,7 @@ export const runPolling = (options: PollerOptions, recording: Recording = Option
     yield* announceLiveModel
     yield* announceBot
     yield* reportStop(drainOnClose)
-    yield* Console.error("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
+    yield* sayToOperator("polling for updates; Ctrl-C stops intake, lets the dialogs in flight finish, and exits")
     // With CLUSTER=true one replica polls at a time; another takes over when it stops or dies.
     yield* runOnce(pollerSingleton, runPoller(options))
   }))

@@ -16,7 +16,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, Option } from "effect"
 import { observabilityLayer } from "../observability/Observability.ts"
 import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"
-import { loggingLayer } from "../runtime/Logging.ts"
+import { logFormat, loggingLayer, operatorLine } from "../runtime/Logging.ts"
 import { ioFairScheduler } from "../runtime/Scheduler.ts"
 import { StoreKind } from "../store/StoreConfig.ts"
 import { BotToken, WebhookUrl } from "../telegram/TelegramConfig.ts"
@@ -88,8 +88,29 @@ export const commandLine = (program: string, invocation: { readonly run: string;
     )
 
 /**
+ * Keeps SIGTERM and SIGINT for the life of the process. The runtime interrupts the program at
+ * the first one and then stops listening, so a second (Ctrl-C twice, or a signal to `npm
+ * start`'s whole process group, which npm passes on as well) would kill the process mid-drain
+ * and leave the single-instance lease behind. With these listeners a later signal is only
+ * noted: the drain goes on until `SHUTDOWN_DEADLINE`, and only SIGKILL cuts it short.
+ */
+const drainThroughRepeatedSignals = Effect.flatMap(logFormat, (format) =>
+  Effect.sync(() => {
+    let received = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      received++
+      if (received > 1) {
+        process.stderr.write(`${operatorLine(format, `${signal} again: still stopping, the dialogs in flight finish first (SIGKILL stops at once)`, "WARN")}\n`)
+      }
+    }
+    process.on("SIGINT", onSignal)
+    process.on("SIGTERM", onSignal)
+  }))
+
+/**
  * Runs the command line until it ends, then exits with its code: 0, 1 for a failure, 2 for a
- * configuration or usage error. SIGTERM and SIGINT stop intake and drain (code 0).
+ * configuration or usage error. SIGTERM and SIGINT stop intake and drain (code 0); a second
+ * one does not cut the drain short.
  */
 export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, options: RunBotOptions = {}): void => {
   const program = options.name ?? "dialog-bot"
@@ -110,7 +131,7 @@ export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, o
   // `--help` and `--version` start nothing for operators: no tracer, no metrics server.
   const withOperators = asksForHelp(argv) ? commands : Effect.provide(commands, observabilityLayer)
 
-  withOperators.pipe(
+  Effect.zipRight(drainThroughRepeatedSignals, withOperators).pipe(
     Effect.provide(baseLayer),
     Effect.withScheduler(ioFairScheduler),
     // Every failure ends as a line or two and an exit code (src/cli/Failure.ts), never a stack trace.

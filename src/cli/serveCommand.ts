@@ -2,8 +2,9 @@
  * `serve [--record FILE [--redact]]`: the webhook server until interrupted; also what
  * `npm start` runs with a token and `WEBHOOK_URL`.
  */
+import { sayToOperator } from "../runtime/Logging.ts"
 import { Command, Options } from "@effect/cli"
-import { Console, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { asPortInUse } from "../domain/errors.ts"
 import { metricsRoute, MetricsServerConfigSchema } from "../observability/MetricsServer.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
@@ -48,7 +49,7 @@ export const runWebhookServer = (recording: Recording = Option.none()) =>
       Layer.mapError(asPortInUse("PORT", config.port))
     )
     yield* reportStop(Layer.build(server))
-    yield* Console.error(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
+    yield* sayToOperator(`webhook server on ${config.host}:${config.port}${config.path}; Ctrl-C stops intake, lets the dialogs in flight finish, and exits`)
     yield* announceBot
     if (Option.isSome(config.url)) {
       const url = config.url.value
@@ -58,12 +59,12 @@ export const runWebhookServer = (recording: Recording = Option.none()) =>
           const info = yield* (yield* TelegramApi).getWebhookInfo
           if (info.url !== url) {
             yield* registerWebhook(config)
-            yield* Console.error(`webhook registered: ${url}`)
+            yield* sayToOperator(`webhook registered: ${url}`)
           }
         })
       )
     } else {
-      yield* Console.error("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
+      yield* sayToOperator("WEBHOOK_URL is not set: Telegram must be told the URL (`dialog-bot webhook set`) before updates arrive")
     }
     return yield* Effect.never
   }))

@@ -9,9 +9,14 @@
  * Flood protection runs in the entity too (`gatesFloods`): a chat's buckets live with it,
  * judged at the time each update came in, so updates spread over replicas count together.
  *
+ * Every replica shows the cluster's backlog: `bot_inbox_pending` is the count of pending
+ * entries in the shared inbox, read every {@link backlogEvery} (the in-process queue counts its
+ * own instead).
+ *
  * `recover` sends every pending inbox entry again (stored once whichever replica sends it);
  * `ClusterMaintenance` does the same every minute for entries whose message was never stored.
- * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica.
+ * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica;
+ * after `shutdown`, `outstanding` counts those it interrupted and left pending for another.
  *
  * Quick successive messages are not merged here (`MERGE_WINDOW` applies to the in-process
  * queue only): a replica starting with both says so once.
@@ -19,12 +24,12 @@
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { SqlClient } from "@effect/sql"
-import { Clock, Duration, Effect, Layer, Metric, Option, Schedule } from "effect"
+import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId } from "../domain/Update.ts"
 import { dialogMessage } from "../dialog/DialogPipeline.ts"
-import { updatesFlooded } from "../observability/Metrics.ts"
+import { inboxPending, updatesFlooded } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { pendingBefore } from "../store/postgres/pendingBefore.ts"
 import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
@@ -32,7 +37,7 @@ import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { type FloodGate, makeFloodGate } from "../runtime/FloodGate.ts"
 import { floodNote, UpdateRunner } from "../runtime/UpdateRunner.ts"
 import { ChatEntity } from "./ChatEntity.ts"
-import { ClusterConfig, terminationTimeout } from "./ClusterConfig.ts"
+import { ClusterConfig } from "./ClusterConfig.ts"
 
 /**
  * Reading an update's inbox entry when its turn comes: the chat cannot go on without it, so
@@ -46,24 +51,47 @@ const readRetry = Schedule.exponential("100 millis", 2).pipe(
 /** Sending a message again after a full mailbox or a passing storage failure: briefly, then the caller is told. */
 const sendRetry = Schedule.exponential("50 millis", 2).pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
 
-/** Updates running in this replica, and a latch open while none is. */
+/** How often a replica reads the backlog (pending entries of the shared inbox) into its gauge: one count query. */
+export const backlogEvery = Duration.seconds(5)
+
+/**
+ * Updates running in this replica, a latch open while none is, and the stop: once stopping,
+ * no update starts here. A message whose turn comes then waits, and is interrupted with its
+ * entity at termination (an interruption at shutdown stores no reply), so it runs on the
+ * replica that takes the chat over. Runs interrupted at the stop are counted as handed over.
+ */
 const makeLocalRuns = Effect.gen(function*() {
   let running = 0
+  let handedOver = 0
+  let stopping = false
   const idle = yield* Effect.makeLatch(true)
-  const track = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.acquireUseRelease(
-      Effect.sync(() => {
-        running++
-        idle.unsafeClose()
-      }),
-      () => effect,
-      () =>
-        Effect.sync(() => {
-          running--
-          if (running === 0) idle.unsafeOpen()
-        })
+  const track = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+    Effect.suspend(() =>
+      stopping
+        ? Effect.never
+        : Effect.acquireUseRelease(
+          Effect.sync(() => {
+            running++
+            idle.unsafeClose()
+          }),
+          () => effect,
+          (_, exit) =>
+            Effect.sync(() => {
+              running--
+              if (stopping && Exit.isInterrupted(exit)) handedOver++
+              if (running === 0) idle.unsafeOpen()
+            })
+        )
     )
-  return { track, running: Effect.sync(() => running), idle: idle.await }
+  return {
+    track,
+    /** Running here, and (after the stop) interrupted and left pending for another replica. */
+    outstanding: Effect.sync(() => running + handedOver),
+    idle: idle.await,
+    stop: Effect.sync(() => {
+      stopping = true
+    })
+  }
 })
 
 interface Message {
@@ -144,7 +172,15 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     yield* Effect.logWarning("MERGE_WINDOW is not applied with CLUSTER=true: each message is answered on its own")
   }
   const handle = runUpdate(inbox, runner, yield* SqlClient.SqlClient)
+  yield* inbox.pendingCount.pipe(
+    Effect.flatMap((pending) => Metric.set(inboxPending, pending)),
+    Effect.catchAll((e) => Effect.logDebug(`backlog not read: ${e.message}`)),
+    Effect.repeat(Schedule.spaced(backlogEvery)),
+    Effect.forkScoped
+  )
 
+  // The entities live in a scope of their own, closed by `shutdown` before the rest of the bot stops.
+  const entities = yield* Scope.fork(yield* Effect.scope, ExecutionStrategy.sequential)
   yield* Layer.buildWithScope(
     ChatEntity.toLayer(
       Effect.map(Entity.CurrentAddress, (address) => {
@@ -158,7 +194,7 @@ export const makeChatQueueCluster = Effect.gen(function*() {
       }),
       { concurrency: 1 }
     ),
-    yield* Effect.scope
+    entities
   )
   const client = yield* ChatEntity.client
 
@@ -197,20 +233,17 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     return count
   })
 
-  // Stopping waits for the dialogs running here; the entities' own termination (after this)
-  // interrupts what is left, and those updates run on another replica.
-  const shutdown = yield* Effect.cached(
-    local.idle.pipe(
-      Effect.timeout(terminationTimeout(cluster, dispatcher.updateDeadline)),
-      Effect.ignore
-    )
-  )
+  // Stopping: no update starts here any more, and the chats' entities terminate at once. The
+  // dialogs in flight get the termination timeout (SHUTDOWN_DEADLINE unless
+  // CLUSTER_TERMINATION_TIMEOUT); the rest are interrupted and stay pending, and the replica
+  // leaves the cluster (the library's preemptive shutdown), so its chats move to another.
+  const shutdown = yield* Effect.cached(Effect.zipRight(local.stop, Scope.close(entities, Exit.void)))
 
   return ChatQueue.of({
     submit: (job) => send(job.key, { updateId: job.updateId, flooded: job.flooded, queuedAt: job.queuedAt }),
     recover,
     awaitIdle: local.idle,
-    outstanding: local.running,
+    outstanding: local.outstanding,
     shutdown,
     idempotent: true,
     gatesFloods: true

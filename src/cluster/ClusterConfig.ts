@@ -27,8 +27,10 @@ export const ClusterConfigSchema = Config.all({
   /** How often the replicas check that the others answer. */
   healthCheck: duration("CLUSTER_HEALTH_CHECK", "2 seconds"),
   /**
-   * How long a stopping replica waits for its chats' dialogs in flight before interrupting
-   * them (their updates then run on another replica). Unset: `UPDATE_DEADLINE` plus 10 s.
+   * How long a stopping replica (or one whose shards move) waits for its chats' dialogs in
+   * flight before interrupting them (their updates then run on another replica). Unset:
+   * `SHUTDOWN_DEADLINE`, so that a replica stops within it plus the hand-off of its shards,
+   * well inside the 30 s a service manager gives it.
    */
   terminationTimeout: Config.option(Config.duration("CLUSTER_TERMINATION_TIMEOUT")),
   /** How often a replica looks in the database for messages it was not told about. */
@@ -40,9 +42,9 @@ export type ClusterConfigShape = Config.Config.Success<typeof ClusterConfigSchem
 
 export class ClusterConfig extends Settings<ClusterConfig>()("dialog-bot/ClusterConfig", ClusterConfigSchema) {}
 
-/** How long entity termination waits: the setting, or `updateDeadline` plus 10 s. */
-export const terminationTimeout = (config: ClusterConfigShape, updateDeadline: Duration.Duration): Duration.Duration =>
-  Option.getOrElse(config.terminationTimeout, () => Duration.sum(updateDeadline, Duration.seconds(10)))
+/** How long entity termination waits: the setting, or `shutdownDeadline` (`SHUTDOWN_DEADLINE`). */
+export const terminationTimeout = (config: ClusterConfigShape, shutdownDeadline: Duration.Duration): Duration.Duration =>
+  Option.getOrElse(config.terminationTimeout, () => shutdownDeadline)
 
 /** The name of the polling singleton: one `getUpdates` loop across the replicas. */
 export const pollerSingleton = "dialog-bot/telegram-poller"

@@ -5,6 +5,7 @@
  * here, never from the cluster library's own environment variables.
  */
 import * as RunnerHealth from "@effect/cluster/RunnerHealth"
+import * as RunnerStorage from "@effect/cluster/RunnerStorage"
 import * as Runners from "@effect/cluster/Runners"
 import type { Sharding } from "@effect/cluster/Sharding"
 import * as ShardingConfig from "@effect/cluster/ShardingConfig"
@@ -25,8 +26,8 @@ import { ClusterConfig, type ClusterConfigShape, terminationTimeout } from "./Cl
 
 export interface ClusterRunnerOptions {
   readonly config: ClusterConfigShape
-  /** `UPDATE_DEADLINE`: entity termination waits longer than one dialog may take. */
-  readonly updateDeadline: Duration.Duration
+  /** `SHUTDOWN_DEADLINE`: how long entity termination waits for the dialogs in flight (unless `CLUSTER_TERMINATION_TIMEOUT`). */
+  readonly shutdownDeadline: Duration.Duration
   /** The PostgreSQL database the cluster keeps its state in. */
   readonly url: Redacted.Redacted
   /** Connections of the cluster's own pool. */
@@ -34,7 +35,7 @@ export interface ClusterRunnerOptions {
 }
 
 /** The sharding settings of this runner from the bot's cluster settings. */
-export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | "updateDeadline">) => {
+export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | "shutdownDeadline">) => {
   const { config } = options
   return {
     runnerAddress: Option.some(RunnerAddress.make({ host: config.runnerHost, port: config.runnerPort })),
@@ -44,7 +45,7 @@ export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | 
     shardLockRefreshInterval: config.lockRefresh,
     shardLockExpiration: config.lockExpiry,
     runnerHealthCheckInterval: config.healthCheck,
-    entityTerminationTimeout: terminationTimeout(config, options.updateDeadline),
+    entityTerminationTimeout: terminationTimeout(config, options.shutdownDeadline),
     entityMessagePollInterval: config.messagePoll,
     // A chat entity lives while its chat talks; an idle one is stopped and restarted on demand.
     entityMaxIdleTime: Duration.minutes(5)
@@ -67,6 +68,28 @@ const failure = (where: string) => (cause: Cause.Cause<unknown>) =>
 const storageStartRetry = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
 
 /**
+ * The runner storage with its shard-lock operations one at a time. On PostgreSQL the library
+ * runs them all on one reserved connection, and a lock refresh overlapping an acquire or a
+ * release issued a query there while another ran: pg 8 prints a deprecation warning for it
+ * (pg 9 refuses it). The other operations use the pool and are left as they are.
+ */
+export const serialLockOperations = Layer.effect(
+  RunnerStorage.RunnerStorage,
+  Effect.gen(function*() {
+    const storage = yield* RunnerStorage.RunnerStorage
+    const lock = yield* Effect.makeSemaphore(1)
+    const one = lock.withPermits(1)
+    return RunnerStorage.RunnerStorage.of({
+      ...storage,
+      acquire: (address, shardIds) => one(storage.acquire(address, shardIds)),
+      refresh: (address, shardIds) => one(storage.refresh(address, shardIds)),
+      release: (address, shardId) => one(storage.release(address, shardId)),
+      releaseAll: (address) => one(storage.releaseAll(address))
+    })
+  })
+)
+
+/**
  * The runner: `Sharding` (and the `MessageStorage` it persists messages in) on the database
  * of `options.url`. Fails with a StoreError when the database or the runner port cannot be used.
  */
@@ -82,7 +105,7 @@ export const ClusterRunner = (
   return SocketRunner.layer.pipe(
     Layer.provide([layerSocketServer, layerClientProtocol, health]),
     Layer.provideMerge(Layer.retry(SqlMessageStorage.layer, storageStartRetry)),
-    Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))),
+    Layer.provide(serialLockOperations.pipe(Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))))),
     Layer.provide(ShardingConfig.layer(shardingSettings(options))),
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.provideMerge(sql),
@@ -96,7 +119,7 @@ export const clusterNeedsPostgres = new ConfigurationError({
   message: "CLUSTER=true needs STORE=postgres (and DATABASE_URL): the replicas share their chats through PostgreSQL"
 })
 
-/** The runner configured from the environment: `ClusterConfig`, `DATABASE_URL`, `UPDATE_DEADLINE`. */
+/** The runner configured from the environment: `ClusterConfig`, `DATABASE_URL`, `SHUTDOWN_DEADLINE`. */
 export const ClusterRunnerLive: Layer.Layer<
   Sharding | MessageStorage | SqlClient.SqlClient,
   StoreError | ConfigurationError | ConfigError.ConfigError
@@ -106,5 +129,5 @@ export const ClusterRunnerLive: Layer.Layer<
   const config = yield* ClusterConfig.config
   const postgres = yield* PostgresConfig
   const dispatcher = yield* DispatcherConfig.config
-  return ClusterRunner({ config, updateDeadline: dispatcher.updateDeadline, url: postgres.url, poolSize: postgres.poolSize })
+  return ClusterRunner({ config, shutdownDeadline: dispatcher.shutdownDeadline, url: postgres.url, poolSize: postgres.poolSize })
 }))

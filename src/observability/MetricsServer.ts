@@ -1,6 +1,8 @@
 /**
  * The metrics endpoint. `GET /metrics` answers every metric of the process in the Prometheus
- * text format; `GET /healthz` answers `ok` while the process serves requests.
+ * text format; `GET /healthz` answers `ok` while the process serves requests; `GET /readyz`
+ * answers what the webhook port answers there (`Readiness.ts`): 200 while the bot can take
+ * updates, 503 otherwise.
  *
  * Without `METRICS_PORT` the webhook server serves {@link metricsRoute} on its own port. With
  * `METRICS_PORT` set (polling mode, or to keep metrics off the public port) a separate small
@@ -15,6 +17,7 @@ import { createServer } from "node:http"
 import { Settings } from "../config.ts"
 import { asPortInUse } from "../domain/errors.ts"
 import { prometheusContentType, prometheusText } from "./Prometheus.ts"
+import { ReadinessProbes, ReadinessProbesLive, readinessResponse } from "./Readiness.ts"
 
 /** `GET /metrics`: the Prometheus exposition of every metric. */
 export const metricsHandler = Effect.map(
@@ -28,11 +31,17 @@ export const healthHandler = Effect.succeed(HttpServerResponse.text("ok\n"))
 /** `GET /metrics` alone: the webhook server serves it next to its own routes (it has a `/healthz`). */
 export const metricsRoute = HttpRouter.empty.pipe(HttpRouter.get("/metrics", metricsHandler))
 
-/** The routes of the standalone metrics server: `/metrics` and `/healthz`. */
-export const metricsRoutes = metricsRoute.pipe(HttpRouter.get("/healthz", healthHandler))
+/** `GET /readyz` on the metrics port: the probe the running bot registered. */
+export const readinessHandler = Effect.flatMap(ReadinessProbes, (probes) => Effect.map(probes.current, readinessResponse))
+
+/** The routes of the standalone metrics server: `/metrics`, `/healthz` and `/readyz`. */
+export const metricsRoutes = metricsRoute.pipe(
+  HttpRouter.get("/healthz", healthHandler),
+  HttpRouter.get("/readyz", readinessHandler)
+)
 
 /** Paths whose requests get no span. */
-export const untracedPaths: ReadonlyArray<string> = ["/metrics", "/healthz"]
+export const untracedPaths: ReadonlyArray<string> = ["/metrics", "/healthz", "/readyz"]
 
 export const MetricsServerConfigSchema = Config.all({
   port: Config.option(Config.port("METRICS_PORT")),
@@ -58,11 +67,14 @@ export const metricsServerOn = (options: MetricsServerOptions) =>
     Layer.provideMerge(NodeHttpServer.layer(() => createServer(), { port: options.port, host: options.host }))
   )
 
-/** The metrics server when `METRICS_PORT` is set; nothing otherwise. */
+/**
+ * The metrics server when `METRICS_PORT` is set; nothing otherwise. Provides the process's
+ * `ReadinessProbes` either way: the bot registers its probe there.
+ */
 export const MetricsServerLive = Layer.unwrapEffect(
   Effect.map(MetricsServerConfigSchema, ({ host, port }) =>
     Option.match(port, {
       onNone: () => Layer.empty,
       onSome: (port) => Layer.discard(metricsServerOn({ port, host })).pipe(Layer.mapError(asPortInUse("METRICS_PORT", port)))
     }))
-)
+).pipe(Layer.provideMerge(ReadinessProbesLive))

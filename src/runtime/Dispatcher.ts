@@ -138,7 +138,14 @@ export const makeDispatcher = Effect.gen(function*() {
   yield* Effect.addFinalizer(() => shutdown)
   yield* queue.recover
 
-  return Dispatcher.of({ submit, recover: queue.recover, awaitIdle: queue.awaitIdle, outstanding: queue.outstanding, shutdown })
+  return Dispatcher.of({
+    submit,
+    recover: queue.recover,
+    awaitIdle: queue.awaitIdle,
+    outstanding: queue.outstanding,
+    shutdown,
+    draining: Effect.sync(() => closed)
+  })
 })
 
 /**

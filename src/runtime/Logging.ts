@@ -44,10 +44,15 @@ export type LogFormat = "pretty" | "json"
 const currentSpan = (context: FiberRefs.FiberRefs): Option.Option<Tracer.AnySpan> =>
   Context.getOption(FiberRefs.getOrDefault(context, FiberRef.currentContext), Tracer.ParentSpan)
 
-/** One JSON object per line: effect's structured log plus the trace and span ids. */
+/**
+ * One JSON object per line: effect's structured log plus the trace and span ids. With tracing
+ * off (no collector) spans are no-ops whose ids lead nowhere: none are written.
+ */
 export const jsonLogger: Logger.Logger<unknown, string> = Logger.make((options) => {
   const structured = Logger.structuredLogger.log(options)
-  const span = currentSpan(options.context)
+  const span = FiberRefs.getOrDefault(options.context, FiberRef.currentTracerEnabled)
+    ? Option.filter(currentSpan(options.context), (s) => s.traceId !== "noop")
+    : Option.none()
   return Inspectable.stringifyCircular({
     ...structured,
     ...(Option.isSome(span) ? { trace_id: span.value.traceId, span_id: span.value.spanId } : {})
@@ -75,3 +80,20 @@ export const loggingLayer = Layer.unwrapEffect(
       Logger.minimumLogLevel(levels[level])
     ))
 )
+
+/**
+ * A line for the operator on stderr outside the logger (banners, the stop report): as it is
+ * in the pretty format; with `LOG_FORMAT=json` a JSON object like the logger's lines, so that
+ * every line on stderr parses.
+ */
+export const operatorLine = (format: LogFormat, message: string, level: "INFO" | "WARN" | "ERROR" = "INFO"): string =>
+  format === "json" ? JSON.stringify({ message, logLevel: level, timestamp: new Date().toISOString() }) : message
+
+/** The format of `LOG_FORMAT`; pretty when it cannot be read (the error report says why). */
+export const logFormat: Effect.Effect<LogFormat> = Effect.map(LoggingConfigSchema, ({ format }) => format).pipe(
+  Effect.orElseSucceed((): LogFormat => "pretty")
+)
+
+/** Writes an {@link operatorLine} to stderr. */
+export const sayToOperator = (message: string, level: "INFO" | "WARN" | "ERROR" = "INFO"): Effect.Effect<void> =>
+  Effect.flatMap(logFormat, (format) => Effect.sync(() => writeStderr(`${operatorLine(format, message, level)}\n`)))

@@ -15,6 +15,7 @@
  *   database itself: `StoresOnSql` (an `SqlClient` and its `SqlDialect`: SQLite or PostgreSQL,
  *   `./sql/SqlStores.ts`) and `StoresOnYdb` (a `YdbClient`).
  */
+import { describeApplied, withMigrationReport } from "./MigrationReport.ts"
 import { type ConfigError, ConfigProvider, Effect, Layer, Redacted } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import type { ClientStore } from "./ClientStore.ts"
@@ -80,15 +81,15 @@ export const migrateConfigured: Effect.Effect<string, StoreError | ConfigError.C
     case "sqlite": {
       const config = yield* SqliteConfig
       // Opening the database applies every pending migration.
-      yield* Effect.scoped(Layer.build(SqliteDatabase(config)))
-      return `SQLite database ${config.path} is up to date.`
+      const [, applied] = yield* withMigrationReport(Effect.scoped(Layer.build(SqliteDatabase(config))))
+      return `SQLite database ${config.path}: ${describeApplied(applied)}; up to date.`
     }
     case "postgres": {
       const config = yield* PostgresConfig
       const { PostgresDatabase, postgresWhere } = yield* Effect.promise(() => import("./postgres/PostgresDatabase.ts"))
       // Opening the database applies every pending migration.
-      yield* Effect.scoped(Layer.build(PostgresDatabase(config)))
-      return `PostgreSQL database ${postgresWhere(Redacted.value(config.url))} is up to date.`
+      const [, applied] = yield* withMigrationReport(Effect.scoped(Layer.build(PostgresDatabase(config))))
+      return `PostgreSQL database ${postgresWhere(Redacted.value(config.url))}: ${describeApplied(applied)}; up to date.`
     }
     case "ydb": {
       const config = yield* YdbConfig

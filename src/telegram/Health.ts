@@ -5,7 +5,8 @@
  * failing part says why when something does not answer. Optional parts (the MCP servers) add
  * their states under their own key without changing `status`: the bot answers without them.
  */
-import { Context, Duration, Effect } from "effect"
+import { Context, Duration, Effect, Option } from "effect"
+import { ReadinessProbes, readinessOf } from "../observability/Readiness.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Intake } from "./Intake.ts"
 import { TelegramApi } from "./TelegramApi.ts"
@@ -14,6 +15,11 @@ import { TelegramApi } from "./TelegramApi.ts"
 const checkTimeout = Duration.seconds(2)
 /** Telegram is asked at most this often: health probes must not become Bot API traffic. */
 const telegramCheckEvery = Duration.seconds(30)
+/**
+ * The store is asked at most this often by the readiness probe: an orchestrator probing every
+ * second from several places costs the database one cheap query a second at most.
+ */
+const storeCheckEvery = Duration.seconds(1)
 
 export interface Health {
   readonly status: "ok" | "degraded"
@@ -55,4 +61,24 @@ export const makeHealth = Effect.gen(function*() {
       telegram: telegramState
     })
   )
+})
+
+/**
+ * The readiness probe (`GET /readyz`, `Readiness.ts`): the store answers a cheap query (the
+ * inbox's last update id, its answer kept for a second) and the intake is not draining.
+ */
+export const makeReadiness = Effect.gen(function*() {
+  const inbox = yield* Inbox
+  const intake = yield* Intake
+  const store = yield* Effect.cachedWithTTL(check(inbox.lastUpdateId), storeCheckEvery)
+  return Effect.zipWith(store, intake.draining, readinessOf)
+})
+
+/**
+ * The readiness probe where a server that outlives the bot finds it (the metrics server's
+ * `/readyz`), until the scope closes; nothing without `ReadinessProbes`.
+ */
+export const registerReadiness = Effect.gen(function*() {
+  const probes = yield* Effect.serviceOption(ReadinessProbes)
+  if (Option.isSome(probes)) yield* probes.value.register(yield* makeReadiness)
 })

@@ -27,6 +27,8 @@ export interface IntakeService {
   readonly outstanding: Effect.Effect<number>
   /** Stops intake, waits for the dialogs in flight until the shutdown deadline, interrupts the rest. */
   readonly shutdown: Effect.Effect<void>
+  /** Whether `shutdown` has begun: intake is closed (the readiness probe says so). */
+  readonly draining: Effect.Effect<boolean>
 }
 
 export class Intake extends Context.Tag("dialog-bot/Intake")<Intake, IntakeService>() {}

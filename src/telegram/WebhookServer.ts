@@ -1,7 +1,12 @@
 /**
  * The webhook server: Telegram POSTs each update to `WEBHOOK_PATH`, answered on node:http by
  * the webhook's route (`WebhookRoute.ts`, the checks and answers in `WebhookRequest.ts`);
- * `GET /healthz` says the process is up.
+ * `GET /healthz` says the process is up (liveness), `GET /readyz` whether it takes updates
+ * (readiness: 503 while the store does not answer or the process drains).
+ *
+ * The server keeps listening while the dialogs in flight drain: updates are then answered 503
+ * (Telegram delivers them again later, to this process or another) and `/readyz` says
+ * `draining`, so a load balancer sees the process leave before its port closes.
  *
  * Other routes (e.g. `/metrics`) join the same server through `WebhookServerLive({ routes })`,
  * on the platform's router, next to `/healthz`.
@@ -10,7 +15,8 @@ import { createServer } from "node:http"
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Context, Effect, Fiber, Layer, Option, Schema } from "effect"
-import { makeHealth } from "./Health.ts"
+import { readinessResponse } from "../observability/Readiness.ts"
+import { makeHealth, makeReadiness } from "./Health.ts"
 import { Intake } from "./Intake.ts"
 import { WebhookConfig } from "./TelegramConfig.ts"
 import { makeWebhookRoute, withRoute } from "./WebhookRoute.ts"
@@ -34,10 +40,11 @@ export class WebhookSecretMissing extends Schema.TaggedError<WebhookSecretMissin
 export const drainOnClose = Effect.flatMap(Intake, (intake) =>
   Effect.addFinalizer(() => Effect.flatMap(Effect.fork(Effect.interruptible(intake.shutdown)), Fiber.join)))
 
-/** The routes of the platform's router: GET `/healthz` (`Health.ts`). */
-const healthRouter = Effect.map(makeHealth, (health) =>
+/** The routes of the platform's router: GET `/healthz` and `/readyz` (`Health.ts`). */
+const healthRouter = Effect.map(Effect.all([makeHealth, makeReadiness]), ([health, readiness]) =>
   HttpRouter.empty.pipe(
-    HttpRouter.get("/healthz", Effect.map(health, (state) => HttpServerResponse.unsafeJson(state)))
+    HttpRouter.get("/healthz", Effect.map(health, (state) => HttpServerResponse.unsafeJson(state))),
+    HttpRouter.get("/readyz", Effect.map(readiness, readinessResponse))
   ))
 
 export interface WebhookServerOptions<E, R> {
@@ -57,9 +64,8 @@ export const WebhookServerLive = <E = never, R = never>(options: WebhookServerOp
         if (!config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
         yield* Effect.logWarning("webhook server without a secret: WEBHOOK_ALLOW_NO_SECRET=true (local testing only)")
       }
-      // Made before the drain is registered, so its fibers are interrupted only after the drain.
+      // Made before the server, so its fibers are interrupted only after the drain.
       const route = yield* makeWebhookRoute(config)
-      yield* drainOnClose
       const health = yield* healthRouter
       const router = options.routes === undefined ? health : HttpRouter.concat(health, options.routes)
       // POST `WEBHOOK_PATH` is answered on node:http itself (`WebhookRoute.ts`), before the router.
@@ -67,8 +73,10 @@ export const WebhookServerLive = <E = never, R = never>(options: WebhookServerOp
         () => withRoute(createServer({ keepAliveTimeout: 65_000 }), route),
         { host: config.host, port: config.port }
       )
-      return HttpServer.serve(router).pipe(
-        Layer.provideMerge(server),
+      // The drain is registered after the server: it runs first when the scope closes, while
+      // the server still answers (503 to updates, `draining` on /readyz).
+      return Layer.scopedDiscard(drainOnClose).pipe(
+        Layer.provideMerge(HttpServer.serve(router).pipe(Layer.provideMerge(server))),
         Layer.tap((context) =>
           Effect.logInfo(
             `webhook server listening on ${HttpServer.formatAddress(Context.get(context, HttpServer.HttpServer).address)}${config.path}`

@@ -7,7 +7,8 @@
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Layer, Metric, Option, Redacted } from "effect"
+import { inboxPending } from "../../src/observability/Metrics.ts"
 import { ChatQueueCluster } from "../../src/cluster/ChatQueueCluster.ts"
 import { ClusterConfig } from "../../src/cluster/ClusterConfig.ts"
 import { pruneMessages } from "../../src/cluster/ClusterMaintenance.ts"
@@ -34,7 +35,8 @@ const makeRuns = () => {
     UpdateRunner,
     Effect.map(Inbox, (inbox) =>
       UpdateRunner.of({
-        run: (job) => Effect.zipRight(Effect.sync(() => runs.push(job)), Effect.orDie(inbox.markDone(job.updateId))),
+        // Marked done before it is seen as run: a test that waits for a run then finds it settled.
+        run: (job) => Effect.zipRight(Effect.orDie(inbox.markDone(job.updateId)), Effect.sync(() => runs.push(job))),
         markDone: (updateId, note) => Effect.orDie(inbox.markDone(updateId, note)),
         markFailed: (updateId, reason) => Effect.orDie(inbox.markFailed(updateId, reason))
       }))
@@ -49,7 +51,7 @@ const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>, disp
     const config = yield* ClusterConfig.config.pipe(Effect.orDie)
     const settings = { ...config, runnerPort, shards: 8, messagePoll: Duration.seconds(1) }
     const stores = Layer.orDie(StoresPostgres({ url }))
-    const runner = Layer.orDie(ClusterRunner({ config: settings, updateDeadline: Duration.seconds(20), url, poolSize: 4 }))
+    const runner = Layer.orDie(ClusterRunner({ config: settings, shutdownDeadline: Duration.seconds(20), url, poolSize: 4 }))
     return ChatQueueCluster.pipe(
       Layer.provide(Layer.mergeAll(runnerLayer, dispatcher, ClusterConfig.make(settings))),
       Layer.provideMerge(Layer.merge(stores, runner))
@@ -130,6 +132,22 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
       // Recovering again finds nothing pending.
       expect(yield* queue.recover).toBe(0)
     }).pipe(Effect.provide(clusterQueue(layer)))
+  }, 60_000)
+
+  it.live("the backlog (pending entries of the shared inbox) is a gauge on the replica", () => {
+    // A runner that never finishes: what is recorded stays pending.
+    const stuck = Layer.succeed(UpdateRunner, UpdateRunner.of({ run: () => Effect.never, markDone: () => Effect.void, markFailed: () => Effect.void }))
+    return Effect.gen(function*() {
+      const inbox = yield* Inbox
+      const cid = 523746301
+      for (const updateId of [3101, 3102, 3103]) yield* record(textMessage({ updateId, userId: cid, text: "hello" }))
+      const pending = yield* inbox.pendingCount
+      expect(pending).toBeGreaterThanOrEqual(3)
+      const gauge = Effect.map(Metric.value(inboxPending), (state) => state.value)
+      expect(yield* eventually(gauge, (value) => value === pending, "30 seconds")).toBe(pending)
+      for (const updateId of [3101, 3102, 3103]) yield* inbox.markDone(id(updateId))
+      expect(yield* eventually(gauge, (value) => value === pending - 3, "30 seconds")).toBe(pending - 3)
+    }).pipe(Effect.provide(clusterQueue(stuck)))
   }, 60_000)
 
   it.live("an update that overtakes older pending ones of its chat runs after them; their own messages then run nothing", () => {

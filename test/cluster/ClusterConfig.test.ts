@@ -1,6 +1,6 @@
 /**
  * Cluster mode's settings: defaults fit for a busy two-core machine, entity termination
- * longer than a dialog's deadline, the sharding settings taken from them (never from the
+ * within the shutdown deadline, the sharding settings taken from them (never from the
  * cluster library's own environment variables), and `CLUSTER=true` refused without
  * `STORE=postgres`.
  */
@@ -12,7 +12,7 @@ import { ClusterRunnerLive, shardingSettings } from "../../src/cluster/ClusterRu
 const withEnv = (env: Record<string, string>) => Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
 
 describe("cluster settings", () => {
-  it.effect("default to a 3 s lock refresh, a 15 s expiry, a 2 s health check and termination after UPDATE_DEADLINE + 10 s", () =>
+  it.effect("default to a 3 s lock refresh, a 15 s expiry, a 2 s health check and termination after SHUTDOWN_DEADLINE", () =>
     Effect.gen(function*() {
       const config = yield* ClusterConfig.config.pipe(withEnv({}))
       expect(config.runnerHost).toBe("127.0.0.1")
@@ -20,14 +20,14 @@ describe("cluster settings", () => {
       expect(Duration.toMillis(config.lockExpiry)).toBe(15_000)
       expect(Duration.toMillis(config.healthCheck)).toBe(2_000)
       expect(Duration.toMillis(config.retention)).toBe(24 * 3_600_000)
-      expect(Duration.toMillis(terminationTimeout(config, Duration.seconds(60)))).toBe(70_000)
+      expect(Duration.toMillis(terminationTimeout(config, Duration.seconds(10)))).toBe(10_000)
 
-      const settings = shardingSettings({ config: { ...config, runnerPort: 4100 }, updateDeadline: Duration.seconds(60) })
+      const settings = shardingSettings({ config: { ...config, runnerPort: 4100 }, shutdownDeadline: Duration.seconds(10) })
       expect(Option.map(settings.runnerAddress, (a) => `${a.host}:${a.port}`)).toEqual(Option.some("127.0.0.1:4100"))
       expect(settings.shardLockRefreshInterval).toBe(config.lockRefresh)
       expect(settings.shardLockExpiration).toBe(config.lockExpiry)
       expect(settings.runnerHealthCheckInterval).toBe(config.healthCheck)
-      expect(Duration.toMillis(Duration.decode(settings.entityTerminationTimeout))).toBe(70_000)
+      expect(Duration.toMillis(Duration.decode(settings.entityTerminationTimeout))).toBe(10_000)
     }))
 
   it.effect("take the environment's values; CLUSTER_TERMINATION_TIMEOUT replaces the derived one", () =>
@@ -41,7 +41,7 @@ describe("cluster settings", () => {
       expect(config.runnerHost).toBe("10.0.0.11")
       expect(config.runnerPort).toBe(35000)
       expect(Duration.toMillis(config.lockExpiry)).toBe(30_000)
-      expect(Duration.toMillis(terminationTimeout(config, Duration.seconds(60)))).toBe(120_000)
+      expect(Duration.toMillis(terminationTimeout(config, Duration.seconds(10)))).toBe(120_000)
     }))
 
   it.effect("refuse a RUNNER_PORT outside 1–65535", () =>

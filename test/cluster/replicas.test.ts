@@ -10,6 +10,8 @@
  * - a rolling SIGTERM restart of all three: nothing missing, nothing doubled;
  * - one Stars payment in two updates (one charge id), each delivered to another replica: the
  *   tokens are credited once, and the user thanked for each.
+ * - a replica's SIGTERM under load: it exits within `SHUTDOWN_DEADLINE` plus the hand-off of
+ *   its shards (the time is reported; asserted in the fault suite only), and its chats go on.
  *
  * The load balancer paces each chat (a user waits a moment between messages), so that the
  * SIGKILL and the restarts land while updates still arrive. Scaled down in `npm test` (fewer
@@ -30,6 +32,7 @@ import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
 import { postgresForTests, whenReady } from "../support/Postgres.ts"
 import { realSleep } from "../support/realTime.ts"
 import { exitCode } from "../support/BotProcess.ts"
+import { inFaultSuite } from "../faults/support.ts"
 import {
   answeredIds,
   type ClusterEnv,
@@ -57,12 +60,15 @@ const settings: Record<string, string> = {
   // Each user sends 20 messages ~300 ms apart at full size: past flood protection's burst (10,
   // one more a second), which would drop some of them. Flood protection is tested on its own.
   FLOOD_BURST: "1000",
-  CLUSTER_TERMINATION_TIMEOUT: "25 seconds",
+  // A stopping replica's dialogs get this long (the cluster's termination timeout follows it).
+  SHUTDOWN_DEADLINE: "5 seconds",
   CLUSTER_MESSAGE_POLL: "2 seconds",
   // Stars on: a payment seen by two replicas (its invoice signed with the key the token gives).
   STARS_PACK: "50:100000",
   ...(full ? {} : { CLUSTER_LOCK_REFRESH: "2 seconds", CLUSTER_LOCK_EXPIRY: "8 seconds", CLUSTER_SHARDS: "16" })
 }
+
+const shutdownDeadlineMs = 5_000
 
 /** The pause of a chat's user between two messages. */
 const paceMs = 300
@@ -215,6 +221,34 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "three serve replicas
       const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 90_000)
       expect(answered).toEqual(expected(updates))
       yield* Effect.logWarning(`rolling SIGTERM restart: ${answered.flat().length} updates, ${stats.refused} deliveries refused and posted again`)
+    }).pipe(Effect.scoped), 240_000)
+
+  it.effect("a replica's SIGTERM under load: it exits within SHUTDOWN_DEADLINE plus the hand-off; nothing missing, nothing doubled", () =>
+    Effect.gen(function*() {
+      const { answers, replicas, respawn } = yield* Replicas
+      const chats = chatIds(7_400_000)
+      const updates = conversation(chats, size.rounds * 2, 40_000)
+      const stats: Delivery = { refused: 0 }
+      const running = yield* atLeastTwo(replicas)
+      const delivery = yield* deliverAll(running, updates, stats, paceMs)
+      yield* waitFor(answers(chats), (a) => a.flat().length >= 2, 30_000)
+      const victim = running[0]!
+      const signalled = Date.now()
+      victim.process.child.kill("SIGTERM")
+      const code = yield* exitCode(victim.process.child)
+      const stopMs = Date.now() - signalled
+      expect(code, victim.process.stderr().slice(-2000)).toBe(0)
+      const stopLine = /stopped: .*/.exec(victim.process.stderr())?.[0]
+      expect(stopLine).toMatch(/^stopped: \d+ updates? drained, \d+ left pending$/)
+      yield* Fiber.join(delivery)
+      const answered = yield* waitFor(answers(chats), (a) => complete(a, expected(updates)), 90_000)
+      expect(answered).toEqual(expected(updates))
+      yield* Effect.logWarning(
+        `a replica's SIGTERM under load: exited ${stopMs} ms after the signal (SHUTDOWN_DEADLINE ${shutdownDeadlineMs} ms), ${stopLine}; ${answered.flat().length} updates, ${stats.refused} deliveries refused and posted again`
+      )
+      // Only the fault suite holds real time to a bound: a shared machine may be slower.
+      if (inFaultSuite) expect(stopMs).toBeLessThan(shutdownDeadlineMs + 15_000)
+      yield* respawn(victim)
     }).pipe(Effect.scoped), 240_000)
   })
 })

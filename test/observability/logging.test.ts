@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, LogLevel } from "effect"
-import { makeLogger } from "../../src/runtime/Logging.ts"
+import { makeLogger, operatorLine } from "../../src/runtime/Logging.ts"
 import { runUpdates, testBot, textMessage } from "../../src/testing/index.ts"
 
 interface JsonLine {
@@ -57,6 +57,26 @@ describe("JSON logs", () => {
       })),
       Effect.provide(layer)
     )
+  })
+
+  it.effect("with tracing off no line carries a trace_id or span_id", () => {
+    const { layer, parsed } = capture()
+    return Effect.gen(function*() {
+      yield* runUpdates([textMessage({ userId: 703, updateId: 9403, text: "hello" })]).pipe(Effect.withTracerEnabled(false))
+      const ofUpdate = parsed().filter((l) => l.annotations["update_id"] === 9403)
+      expect(ofUpdate.length).toBeGreaterThanOrEqual(2)
+      expect(ofUpdate.filter((l) => "trace_id" in l || "span_id" in l)).toEqual([])
+    }).pipe(
+      Effect.provide(testBot({ script: { classify: ["general"], think: ["ok"], synthesize: ["Hi!"] } })),
+      Effect.provide(layer)
+    )
+  })
+
+  it("an operator's line is the plain text in the pretty format, a JSON line like the logger's in the JSON format", () => {
+    expect(operatorLine("pretty", "bot: @shop_bot (id 1)")).toBe("bot: @shop_bot (id 1)")
+    const line = JSON.parse(operatorLine("json", "stopped: 0 updates drained, 0 left pending", "WARN")) as JsonLine
+    expect(line).toMatchObject({ message: "stopped: 0 updates drained, 0 left pending", logLevel: "WARN" })
+    expect(Number.isNaN(Date.parse(line.timestamp))).toBe(false)
   })
 
   it.effect("a failed update logs its outcome as a warning with the reason", () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Logger, LogLevel, Metric, MetricBoundaries, TestClock } from "effect"
 import { monitorEventLoop } from "../../src/observability/EventLoop.ts"
 import { metricsServerOn } from "../../src/observability/MetricsServer.ts"
+import { ReadinessProbesLive } from "../../src/observability/Readiness.ts"
 import { latencyBoundaries, withTags } from "../../src/observability/Metrics.ts"
 import { prometheusContentType, prometheusText, renderPrometheus } from "../../src/observability/Prometheus.ts"
 import { TelegramApiError } from "../../src/telegram/TelegramApi.ts"
@@ -177,7 +178,7 @@ describe("GET /metrics", () => {
               })
           }
         }),
-        metricsServerOn({ port: 0, host: "127.0.0.1" }),
+        metricsServerOn({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(ReadinessProbesLive)),
         Logger.minimumLogLevel(LogLevel.Warning)
       ))
     ))

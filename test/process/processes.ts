@@ -31,3 +31,14 @@ export const takenPort = Effect.acquireRelease(
 
 /** Lines that look like a stack trace. */
 export const stackFrames = (text: string): ReadonlyArray<string> => text.split("\n").filter((line) => /^\s+at /.test(line))
+
+/** The environment of `serve` on 127.0.0.1 (a free port) against a fake Bot API, memory stores, info logs; `more` on top. */
+export const serveEnvironment = (fake: { readonly token: string; readonly url: string }, more: Record<string, string> = {}) => ({
+  TELEGRAM_BOT_TOKEN: fake.token,
+  TELEGRAM_API_BASE_URL: fake.url,
+  STORE: "memory",
+  HOST: "127.0.0.1",
+  PORT: "0",
+  LOG_LEVEL: "info",
+  ...more
+})

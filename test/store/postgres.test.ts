@@ -116,10 +116,12 @@ describe.skipIf(skip !== undefined)(whenReady(server, "PostgreSQL database"), ()
       }, { migration_id: 4, name: "conversation_state" }, { migration_id: 5, name: "usage_ledger" }])
     }).pipe(Effect.provide(PostgresDatabase(options))))
 
-  it.effect("migrate says which database is up to date, never its password", () =>
+  it.effect("migrate says which database is up to date and that it had nothing to apply, never its password", () =>
     Effect.gen(function*() {
-      const line = yield* migrateConfigured.pipe(withEnv({ STORE: "postgres", DATABASE_URL: url }))
-      expect(line).toBe(`PostgreSQL database ${postgresWhere(url)} is up to date.`)
+      const migrate = migrateConfigured.pipe(withEnv({ STORE: "postgres", DATABASE_URL: url }))
+      // The first run applies what earlier tests of this file did not.
+      expect(yield* migrate).toMatch(/: (applied 0001_create_tables(, \d{4}_\w+)*|no migration to apply); up to date\.$/)
+      expect(yield* migrate).toBe(`PostgreSQL database ${postgresWhere(url)}: no migration to apply; up to date.`)
     }))
 
   it.effect("free text is kept as UTF-8 bytes: NUL characters and emoji round-trip", () =>

@@ -11,7 +11,8 @@ import { execFileSync } from "node:child_process"
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { Effect, Layer, Option } from "effect"
+import { ConfigProvider, Effect, Layer, Option } from "effect"
+import { migrateConfigured } from "../../src/store/Stores.ts"
 import type { StoreError } from "../../src/domain/errors.ts"
 import { ClientStore } from "../../src/store/ClientStore.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
@@ -83,6 +84,16 @@ describe("SQLite file", () => {
       }).pipe(Effect.provide(StoresSqlite({ path, busyTimeout: "1 second" })))
       expect(Option.map(entry.before, (e) => [e.status, e.payload, e.delivered])).toEqual(Option.some(["pending", "{}", 0]))
       expect(Option.map(entry.after, (e) => e.delivered)).toEqual(Option.some(2))
+    }))
+
+  it.scoped("migrate says which migrations it applied, then that there is none left", () =>
+    Effect.gen(function*() {
+      const path = join(yield* tempDir, "bot.sqlite")
+      const env = ConfigProvider.fromMap(new Map([["STORE", "sqlite"], ["SQLITE_PATH", path]]))
+      const migrate = Effect.withConfigProvider(migrateConfigured, env)
+      const names = Object.keys(sqliteMigrationSteps).join(", ")
+      expect(yield* migrate).toBe(`SQLite database ${path}: applied ${names}; up to date.`)
+      expect(yield* migrate).toBe(`SQLite database ${path}: no migration to apply; up to date.`)
     }))
 
   it.scoped("a file that is not a database fails at start with a StoreError", () =>

@@ -16,6 +16,10 @@ import { Inbox } from "../../src/store/Inbox.ts"
 import type { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { WebhookConfig, type WebhookConfigShape } from "../../src/telegram/TelegramConfig.ts"
 import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
+import { registerReadiness } from "../../src/telegram/Health.ts"
+import { Intake } from "../../src/telegram/Intake.ts"
+import { ReadinessProbesLive } from "../../src/observability/Readiness.ts"
+import { metricsServerOn } from "../../src/observability/MetricsServer.ts"
 import {
   defaultProfilePath,
   type Script,
@@ -220,6 +224,57 @@ describe("webhook server", () => {
       expect(yield* fake.calls("getMe")).toHaveLength(1)
     }))
 
+  it.scopedLive("/readyz: 503 while the store fails, 200 once it answers, 503 while draining; the metrics port answers the same", () =>
+    Effect.gen(function*() {
+      const memory = yield* Layer.build(StoresMemory)
+      let storeDown = true
+      const finishing = yield* Effect.makeLatch(false)
+      const stores = mapStores(memory, (store) => (operation, effect) => {
+        if (store === "inbox" && operation === "lastUpdateId") {
+          return Effect.suspend(() => storeDown ? Effect.fail(new StoreError({ operation, message: "connection refused" })) : effect)
+        }
+        // A dialog that cannot finish until the test lets it: the drain waits for it.
+        return store === "inbox" && operation === "markDone" ? Effect.zipRight(finishing.await, effect) : effect
+      })
+      const { base, dispatcher, scope } = yield* startServer({ stores })
+      const probes = yield* Layer.build(ReadinessProbesLive)
+      const metrics = yield* Layer.build(metricsServerOn({ port: 0, host: "127.0.0.1" }).pipe(Layer.provide(Layer.succeedContext(probes))))
+      const metricsAddress = Context.get(metrics, HttpServer.HttpServer).address
+      const metricsBase = `http://127.0.0.1:${metricsAddress._tag === "TcpAddress" ? metricsAddress.port : 0}`
+      const readyz = (at: string) => Effect.map(request(`${at}/readyz`, { method: "GET" }), (a) => ({ status: a.status, body: JSON.parse(a.body) }))
+
+      // No bot registered yet on the metrics port.
+      expect(yield* readyz(metricsBase)).toEqual({
+        status: 503,
+        body: { status: "not_ready", store: "unknown", draining: false, bot: "starting" }
+      })
+      yield* registerReadiness.pipe(
+        Effect.provide(Context.merge(stores, probes)),
+        Effect.provideService(Intake, dispatcher),
+        Scope.extend(scope)
+      )
+      const failing = { status: 503, body: { status: "not_ready", store: "failing: connection refused", draining: false } }
+      expect(yield* readyz(base)).toEqual(failing)
+      expect(yield* readyz(metricsBase)).toEqual(failing)
+      // Liveness does not change.
+      expect((yield* request(`${base}/healthz`, { method: "GET" })).status).toBe(200)
+
+      storeDown = false
+      const ready = { status: 200, body: { status: "ready", store: "ok", draining: false } }
+      expect(yield* eventually(readyz(base), (answer) => answer.status === 200, Duration.seconds(10))).toEqual(ready)
+      expect(yield* eventually(readyz(metricsBase), (answer) => answer.status === 200, Duration.seconds(10))).toEqual(ready)
+
+      expect((yield* post(base, update(41))).status).toBe(200)
+      const stopping = yield* Effect.fork(dispatcher.shutdown)
+      const draining = { status: 503, body: { status: "not_ready", store: "ok", draining: true } }
+      expect(yield* readyz(base)).toEqual(draining)
+      expect(yield* readyz(metricsBase)).toEqual(draining)
+      expect((yield* post(base, update(42))).status).toBe(503)
+      yield* finishing.open
+      yield* Fiber.join(stopping)
+      expect(yield* readyz(base)).toEqual(draining)
+    }))
+
   it.scopedLive("refuses to start without a secret unless allowed for local testing", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()
@@ -269,19 +324,22 @@ describe("webhook shutdown", () => {
   const refused = (base: string) =>
     Effect.promise(() => fetch(`${base}/healthz`).then(() => false, () => true))
 
-  it.scopedLive("intake stops first, then the dialog in flight finishes and its reply is sent", () =>
+  it.scopedLive("intake stops first, then the dialog in flight finishes and its reply is sent; the port closes after", () =>
     Effect.gen(function*() {
       const { base, fake, inbox, scope } = yield* startServer({
         script: { classify: [{ delay: "1500 millis", then: "general" }], think: ["ok"], synthesize: ["Done, slowly."] }
       })
       expect((yield* post(base, update(61))).status).toBe(200)
       const closing = yield* Effect.fork(Scope.close(scope, Exit.void))
-      // The server no longer accepts connections while the dialog is still running.
-      yield* eventually(refused(base), (isRefused) => isRefused)
+      // While the dialog still runs the server answers: updates 503, /readyz `draining`.
+      yield* eventually(post(base, update(62)), (answer) => answer.status === 503)
+      expect((yield* request(`${base}/readyz`, { method: "GET" })).status).toBe(503)
       expect(yield* fake.calls("sendMessage")).toHaveLength(0)
       yield* Fiber.join(closing)
+      expect(yield* refused(base)).toBe(true)
       expect(yield* fake.sentTexts(42)).toEqual(["Done, slowly."])
       expect(yield* inbox.pendingCount).toBe(0)
+      expect(yield* inbox.lastUpdateId).toBe(61)
     }))
 
   it.scopedLive("a dialog past SHUTDOWN_DEADLINE is interrupted and stays pending for the next start", () =>

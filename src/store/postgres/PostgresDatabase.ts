@@ -13,6 +13,7 @@ import pg from "pg"
 import { Cause, Duration, Effect, Layer, Option, Redacted } from "effect"
 import { StoreError } from "../../domain/errors.ts"
 import { causeMessage, SqlDialect } from "../sql/SqlDialect.ts"
+import { reportApplied } from "../MigrationReport.ts"
 import { migratePostgres } from "./migrations.ts"
 import { fromSqlError, makePostgresDialect } from "./PostgresDialect.ts"
 
@@ -79,7 +80,7 @@ export const PostgresDatabase = (
     SqlDialect,
     Effect.gen(function*() {
       const sql = yield* PgClient.PgClient
-      yield* migratePostgres
+      yield* Effect.flatMap(migratePostgres, reportApplied)
       return SqlDialect.of(makePostgresDialect(sql, queryTimeout))
     })
   )

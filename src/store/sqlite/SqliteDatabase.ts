@@ -15,6 +15,7 @@ import { dirname, resolve } from "node:path"
 import { Cause, type ConfigError, Duration, Effect, Layer, Option } from "effect"
 import { StoreError } from "../../domain/errors.ts"
 import { causeMessage, type SqlDialect } from "../sql/SqlDialect.ts"
+import { reportApplied } from "../MigrationReport.ts"
 import { migrateSqlite } from "./migrations.ts"
 import { SqliteDialect } from "./SqliteDialect.ts"
 import * as SqliteWorkerClient from "./SqliteWorkerClient.ts"
@@ -66,7 +67,7 @@ const configure = (busyTimeout: Duration.DurationInput) =>
     yield* sql.unsafe("PRAGMA synchronous = NORMAL")
     // Reading the schema fails fast on a file that is not a database.
     yield* sql.unsafe("SELECT count(*) AS n FROM sqlite_schema")
-    yield* migrateSqlite
+    yield* Effect.flatMap(migrateSqlite, reportApplied)
     // A file SQLite could only open read-only (permissions, an immutable file, a read-only
     // mount) must fail now, not at the first write: rewrite the header's user_version, roll back.
     const version = yield* Effect.map(sql.unsafe("PRAGMA user_version"), (rows) => Number(Object.values(rows[0] ?? {})[0] ?? 0))
