@@ -27,6 +27,8 @@ export interface PatienceCell {
   waitingSince: number | undefined
   /** The dependency the turn gave up on once its patience was spent. */
   gaveUp: string | undefined
+  /** The dependencies the turn waited for, in all its runs. */
+  readonly waitedFor: Set<string>
 }
 
 /** The patience of the running turn; undefined outside a turn (calls do not wait). */
@@ -37,7 +39,8 @@ export const CurrentPatience: FiberRef.FiberRef<PatienceCell | undefined> = Fibe
 export const makePatience = (patience: Duration.Duration): PatienceCell => ({
   patience,
   waitingSince: undefined,
-  gaveUp: undefined
+  gaveUp: undefined,
+  waitedFor: new Set()
 })
 
 /** Starts the turn's patience again (a run after the dependency came back). */
@@ -175,6 +178,7 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
           if (open && !due) {
             if (!patient) return yield* Effect.fail(guardOptions.down())
             cell.waitingSince ??= now
+            cell.waitedFor.add(name)
             waiters.add(cell)
             // The probe's result, or the time of the next probe, whichever comes first; never past the patience.
             const left = Duration.toMillis(cell.patience) - (now - cell.waitingSince)
@@ -188,6 +192,7 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
           last = Option.some(result.left)
           if (!patient) return yield* Effect.fail(result.left)
           cell.waitingSince ??= now
+          cell.waitedFor.add(name)
           if (!open) {
             // Not (yet) known to be down: the call's own retry after a short backoff.
             yield* Effect.sleep(doubled(options, ownRetries++))

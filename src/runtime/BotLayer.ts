@@ -32,6 +32,8 @@ import { McpToolsFromEnv } from "../tools/mcp/McpLayer.ts"
 import { Handoff, HandoffLive } from "../handoff/Handoff.ts"
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
+import { guardStoreContext } from "../store/StoreOutages.ts"
+import { Outages, OutagesWith } from "../effect/Outages.ts"
 import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
 import type { UpdateRunner } from "./UpdateRunner.ts"
@@ -80,6 +82,7 @@ export interface BotParts<E, R> {
 }
 
 export type BotServices =
+  | Outages
   | Dispatcher
   | Intake
   | DialogPipeline
@@ -112,15 +115,26 @@ export const StageToolsCheck = Layer.effectDiscard(
 export const botLayer = <E, R>(
   parts: BotParts<E, R>
 ): Layer.Layer<BotServices, E | ConfigurationError | ConfigError.ConfigError | StoreError, R> => {
+  // The dependencies' breakers, with the patience of OUTAGE_PATIENCE (effect/Outages.ts).
+  const dispatcherConfig: Layer.Layer<DispatcherConfig, E | ConfigError.ConfigError, R> = parts.dispatcherConfig ??
+    DispatcherConfig.fromEnv
+  const outages = Layer.provideMerge(
+    Layer.unwrapEffect(Effect.map(DispatcherConfig, (config) => OutagesWith(config.outagePatience))),
+    dispatcherConfig
+  )
   // Every store call gets a span and metrics, whatever the layers (Bot API calls get theirs on
-  // their call path, telegram/BotApiCall.ts).
+  // their call path, telegram/BotApiCall.ts), and goes through the store's breaker: a store
+  // that does not answer is waited out by the turns, not hammered by them.
+  const stores = Layer.flatMap(
+    instrumentStores(parts.stores),
+    (context) => Layer.effectContext(Effect.map(Outages, (o) => guardStoreContext(context, o.store)))
+  )
   const base = Layer.mergeAll(
     parts.telegram,
-    instrumentStores(parts.stores),
+    Layer.provideMerge(stores, outages),
     parts.profile,
     parts.dialogConfig ?? DialogConfig.fromEnv,
     parts.toolsConfig ?? ToolsConfig.fromEnv,
-    parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
     parts.sendConfig ?? SendConfig.fromEnv,
     parts.streamConfig ?? StreamConfig.fromEnv,
     parts.handoffConfig ?? HandoffConfig.fromEnv,
