@@ -3,7 +3,7 @@
  * stores, which tools — and this module wires the rest the same way for all of them, so the
  * pipeline and the dispatcher never know which layers they run on.
  */
-import { type ConfigError, Effect, Layer } from "effect"
+import { type ConfigError, Context, Effect, Layer } from "effect"
 import { DialogConfig } from "../dialog/DialogConfig.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { SendConfig } from "../telegram/SendConfig.ts"
@@ -33,6 +33,8 @@ import { Handoff, HandoffLive } from "../handoff/Handoff.ts"
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
 import { guardStoreContext } from "../store/StoreOutages.ts"
+import { withPendingDeliveries } from "../store/PendingDeliveries.ts"
+import { Inbox } from "../store/Inbox.ts"
 import { Outages, OutagesWith } from "../effect/Outages.ts"
 import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
@@ -125,9 +127,15 @@ export const botLayer = <E, R>(
   // Every store call gets a span and metrics, whatever the layers (Bot API calls get theirs on
   // their call path, telegram/BotApiCall.ts), and goes through the store's breaker: a store
   // that does not answer is waited out by the turns, not hammered by them.
+  // A delivery record the store does not take waits in memory (store/PendingDeliveries.ts).
   const stores = Layer.flatMap(
     instrumentStores(parts.stores),
-    (context) => Layer.effectContext(Effect.map(Outages, (o) => guardStoreContext(context, o.store)))
+    (context) =>
+      Layer.scopedContext(Effect.gen(function*() {
+        const guarded = guardStoreContext(context, (yield* Outages).store)
+        const inbox = yield* withPendingDeliveries(Context.get(guarded, Inbox))
+        return Context.add(guarded, Inbox, inbox)
+      }))
   )
   const base = Layer.mergeAll(
     parts.telegram,
