@@ -24,6 +24,7 @@ import { type Destination, destinationOf, type To } from "../domain/Destination.
 import type { HistoryMessage } from "../domain/Dialog.ts"
 import { CurrentMergedParts } from "../domain/MergedTurn.ts"
 import type { StoreError } from "../domain/errors.ts"
+import type { DependencyDown } from "../effect/Breaker.ts"
 import {
   type ChatMemberUpdated,
   hasMedia,
@@ -68,7 +69,8 @@ export type Outcome =
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Membership"; readonly blocked: boolean }
 
-export type PipelineError = StoreError | SendError
+/** `DependencyDown`: a dependency stayed down past the turn's patience (`effect/Breaker.ts`). */
+export type PipelineError = StoreError | SendError | DependencyDown
 
 export interface DialogPipelineService {
   readonly handle: (update: Update) => Effect.Effect<Outcome, PipelineError>

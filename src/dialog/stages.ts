@@ -4,9 +4,9 @@
  * with the tool results gathered so far), 3 synthesize (a failure or an empty answer tries one
  * plain generation, then the apology). None of them fails: each says whether it fell back.
  */
-import { Effect, Option } from "effect"
+import { Effect, Either, Option } from "effect"
 import type { Client } from "../domain/Dialog.ts"
-import { addUsage, type ChatMessage, LanguageModel, noUsage, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
+import { addUsage, type ChatMessage, LanguageModel, type LanguageModelError, noUsage, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
@@ -14,6 +14,8 @@ import { userTexts } from "../profile/UserLanguage.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { type ToolResult, Tools } from "../tools/Tools.ts"
 import { countingUsage } from "../llm/TurnUsage.ts"
+import { patientModel } from "../llm/PatientModel.ts"
+import { Outages } from "../effect/Outages.ts"
 import { parseStage } from "./classification.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { classifyMessages, plainMessages, synthesizeMessages, thinkMessages } from "./prompts.ts"
@@ -38,14 +40,15 @@ const toolPictures = (results: ReadonlyArray<ToolResult>): ReadonlyArray<ChatMes
 export const makeStages = Effect.gen(function*() {
   const config = yield* DialogConfig
   const profile = yield* BotProfile
-  const model = countingUsage(yield* LanguageModel)
+  // Through the model's breaker: an endpoint that is down is waited out, not fallen back from (llm/PatientModel.ts).
+  const model = patientModel(countingUsage(yield* LanguageModel), Option.map(yield* Effect.serviceOption(Outages), (o) => o.model))
   const tools = yield* Tools
   const stageIds = profile.stages.map((s) => s.id)
 
   const classify = (context: ReadonlyArray<ChatMessage>, text: string) =>
     model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text) }).pipe(
       Effect.map((r) => ({ stage: parseStage(r.text, stageIds, profile.defaultStage), usage: r.usage, fallback: false })),
-      Effect.catchAll((e) =>
+      Effect.catchTag("LanguageModelError", (e) =>
         Effect.as(Effect.logWarning(`classification failed, using the default stage: ${e.message}`), {
           stage: profile.defaultStage,
           usage: noUsage,
@@ -77,7 +80,10 @@ export const makeStages = Effect.gen(function*() {
           purpose: "think",
           messages,
           ...(specs.length > 0 ? { tools: specs } : {})
-        }).pipe(Effect.either)
+        }).pipe(
+          Effect.map(Either.right),
+          Effect.catchTag("LanguageModelError", (e) => Effect.succeed(Either.left(e)))
+        )
         if (response._tag === "Left") {
           yield* Effect.logWarning(`think step failed, going on with ${results.length} tool results: ${response.left.message}`)
           return { notes: "", results, usage, fallback: true }
@@ -112,7 +118,7 @@ export const makeStages = Effect.gen(function*() {
       Effect.logWarning(`synthesis failed, trying a plain generation: ${failure}`),
       model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media) }).pipe(
         Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => texts.apology), usage: r.usage, fallback: true })),
-        Effect.catchAll((e2) =>
+        Effect.catchTag("LanguageModelError", (e2) =>
           Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
             answer: texts.apology,
             usage: noUsage,
@@ -138,7 +144,10 @@ export const makeStages = Effect.gen(function*() {
             onSome: (answer) => Effect.succeed({ answer, usage: r.usage, fallback: false })
           })
         ),
-        Effect.catchAll((e) => plainAfter(typeof e === "string" ? e : e.message, client, context, text, media)),
+        Effect.catchIf(
+          (e): e is string | LanguageModelError => typeof e === "string" || e._tag === "LanguageModelError",
+          (e) => plainAfter(typeof e === "string" ? e : e.message, client, context, text, media)
+        ),
         timeStage("synthesize"),
         Effect.annotateLogs("stage", stage.id),
         withSpan("dialog.synthesize", { attributes: { stage: stage.id } })

@@ -4,11 +4,13 @@
  * fails or comes back empty falls back as synthesis does: one plain generation, then the
  * apology (`stages.ts`).
  */
-import { Effect } from "effect"
+import { Effect, Either, Option } from "effect"
 import type { Client } from "../domain/Dialog.ts"
 import { type ChatMessage, LanguageModel, type UserMedia } from "../llm/LanguageModel.ts"
 import { streamCompletion } from "../llm/streaming.ts"
 import { countingUsage } from "../llm/TurnUsage.ts"
+import { patientModel } from "../llm/PatientModel.ts"
+import { Outages } from "../effect/Outages.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
@@ -17,7 +19,7 @@ import { synthesizeMessages } from "./prompts.ts"
 import type { Stages } from "./stages.ts"
 
 export const makeStreamingSynthesis = Effect.gen(function*() {
-  const model = countingUsage(yield* LanguageModel)
+  const model = patientModel(countingUsage(yield* LanguageModel), Option.map(yield* Effect.serviceOption(Outages), (o) => o.model))
   const profile = yield* BotProfile
 
   return ({ plainAfter, synthesize }: Pick<Stages, "synthesize" | "plainAfter">) =>
@@ -40,7 +42,8 @@ export const makeStreamingSynthesis = Effect.gen(function*() {
         Effect.map((r) => ({ answer: (r.text ?? "").trim(), usage: r.usage, fallback: false })),
         timeStage("synthesize"),
         withSpan("dialog.synthesize", { attributes: { stage: stage.id, streamed: true } }),
-        Effect.either
+        Effect.map(Either.right),
+        Effect.catchTag("LanguageModelError", (e) => Effect.succeed(Either.left(e)))
       )
       if (streamed._tag === "Right" && streamed.right.answer !== "") return streamed.right
       const failure = streamed._tag === "Left" ? streamed.left.message : "the model returned an empty answer"

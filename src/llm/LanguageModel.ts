@@ -73,7 +73,9 @@ export interface CompletionResponse {
 export class LanguageModelError extends Schema.TaggedError<LanguageModelError>()("LanguageModelError", {
   purpose: Schema.String,
   message: Schema.String,
-  status: Schema.optional(Schema.Number)
+  status: Schema.optional(Schema.Number),
+  /** The endpoint is down (no connection, no answer in time, a 5xx): waited out, not a refusal. */
+  outage: Schema.optional(Schema.Boolean)
 }) {}
 
 /**

@@ -24,7 +24,7 @@ import {
 } from "./LanguageModel.ts"
 import { describeLlm, LlmConfig, type LlmConfigShape, modelFor, publicEndpoint } from "./LlmConfig.ts"
 import { recordRetry, withMetrics } from "./LlmMetrics.ts"
-import { retrySchedule, sdkAttempt } from "./OpenAiRetry.ts"
+import { isOutage, retrySchedule, sdkAttempt } from "./OpenAiRetry.ts"
 import { openAiStream } from "./OpenAiStream.ts"
 import { decodeCompletion, fromWire, maxToolCallsPerResponse, toWireMessages, toWireTools } from "./OpenAiWire.ts"
 import { callSpan } from "./callSpan.ts"
@@ -74,11 +74,12 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
     const attempt = (params: ChatCompletionCreateParamsNonStreaming) =>
       sdkAttempt(timeoutMs, (signal) => client.chat.completions.create(params, { signal, maxRetries: 0 }))
 
-    const failWith = (purpose: Purpose) => (message: string, status: Option.Option<number> = Option.none()) =>
+    const failWith = (purpose: Purpose) => (message: string, status: Option.Option<number> = Option.none(), outage = false) =>
       new LanguageModelError({
         purpose,
         message: scrub(message, config.apiKey),
-        ...Option.match(status, { onNone: () => ({}), onSome: (s) => ({ status: s }) })
+        ...Option.match(status, { onNone: () => ({}), onSome: (s) => ({ status: s }) }),
+        ...(outage ? { outage } : {})
       })
     const scheduleFor = (purpose: Purpose, model: string) =>
       retrySchedule(config).pipe(
@@ -100,7 +101,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
       const schedule = scheduleFor(request.purpose, model)
       return attempt(body(request, model)).pipe(
         retryLazily(schedule),
-        Effect.mapError((failure) => fail(failure.message, failure.status)),
+        Effect.mapError((failure) => fail(failure.message, failure.status, isOutage(failure))),
         Effect.flatMap((raw) => {
           const decoded = decodeCompletion(raw)
           if (decoded._tag === "Left") {

@@ -65,6 +65,13 @@ const causeChain = (error: unknown): string => {
   return parts.join(": ") || String(error)
 }
 
+/**
+ * Whether a failure means the endpoint is down (no connection, no answer in time, a 408 or a
+ * 5xx) rather than busy (429, 409) or refusing the request: a turn waits it out (`effect/Breaker.ts`).
+ */
+export const isOutage = (failure: ModelCallFailed): boolean =>
+  failure.retryable && Option.match(failure.status, { onNone: () => true, onSome: (s) => s === 408 || s >= 500 })
+
 const retryableStatus = (status: number) => status === 408 || status === 409 || status === 429 || status >= 500
 
 /** A thrown SDK error as a failure: retryable or not, with its status and retry-after. */

@@ -17,7 +17,7 @@ import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/ch
 import { Duration, Effect, Either, Option, ParseResult, type Schedule, Schema } from "effect"
 import { type CompletionResponse, type LanguageModelError, noUsage, type OnText, type Usage } from "./LanguageModel.ts"
 import { usageOf, WireUsage } from "./OpenAiWire.ts"
-import { failureOf, type ModelCallFailed, noAnswerWithin, sdkAttempt } from "./OpenAiRetry.ts"
+import { failureOf, isOutage, type ModelCallFailed, noAnswerWithin, sdkAttempt } from "./OpenAiRetry.ts"
 import { retryLazily } from "../effect/retryLazily.ts"
 
 const WireChunk = Schema.Struct({
@@ -48,7 +48,7 @@ export interface StreamDeps {
   /** The model's retry policy, with its logging and metrics. */
   readonly schedule: Schedule.Schedule<unknown, ModelCallFailed>
   /** A failure as the error callers see (the key scrubbed). */
-  readonly fail: (message: string, status?: Option.Option<number>) => LanguageModelError
+  readonly fail: (message: string, status?: Option.Option<number>, outage?: boolean) => LanguageModelError
 }
 
 /** A completion streamed with the body `params`, its text told to `onText` as it grows. */
@@ -73,7 +73,7 @@ export const openAiStream = (
       restore(retryLazily(open, deps.schedule)).pipe(
         Effect.tap(({ stream }) => Effect.addFinalizer(() => Effect.sync(() => stream.controller.abort())))
       )
-    ).pipe(Effect.mapError((failure) => deps.fail(failure.message, failure.status)))
+    ).pipe(Effect.mapError((failure) => deps.fail(failure.message, failure.status, isOutage(failure))))
 
     return yield* Effect.async<CompletionResponse, LanguageModelError>((resume) => {
       let text = ""

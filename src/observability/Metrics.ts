@@ -19,9 +19,18 @@ const seconds = (name: string, description: string) =>
 
 // ── intake and dispatch ───────────────────────────────────────────────────────────────────────
 
-/** Updates handed to the dispatcher (webhook, poller, replay), by update kind. */
+/**
+ * Updates handed to the dispatcher (webhook, poller, replay) and recorded in the inbox, by update
+ * kind: a delivery refused because the store is down is not received (Telegram delivers it again).
+ */
 export const updatesReceived = Metric.counter("bot_updates_received_total", {
-  description: "Updates handed to the dispatcher, by update kind",
+  description: "Updates handed to the dispatcher and recorded, by update kind",
+  incremental: true
+})
+
+/** Answers of the webhook route, by HTTP status (`code`): 200 acknowledged, 5xx delivered again by Telegram. */
+export const webhookResponses = Metric.counter("bot_webhook_responses_total", {
+  description: "Webhook answers, by HTTP status code",
   incremental: true
 })
 

@@ -3,7 +3,7 @@
  * stores, which tools — and this module wires the rest the same way for all of them, so the
  * pipeline and the dispatcher never know which layers they run on.
  */
-import { type ConfigError, Effect, Layer } from "effect"
+import { type ConfigError, Context, Effect, Layer } from "effect"
 import { DialogConfig } from "../dialog/DialogConfig.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { SendConfig } from "../telegram/SendConfig.ts"
@@ -35,6 +35,10 @@ import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
 import type { FeedbackStore } from "../store/FeedbackStore.ts"
 import { FeedbackStoreMemory } from "../store/memory/FeedbackStoreMemory.ts"
+import { guardStoreContext } from "../store/StoreOutages.ts"
+import { withPendingDeliveries } from "../store/PendingDeliveries.ts"
+import { Inbox } from "../store/Inbox.ts"
+import { Outages, OutagesWith } from "../effect/Outages.ts"
 import type { ChatQueue } from "./ChatQueue.ts"
 import { Dispatcher, DispatcherLive, DispatcherWithQueue } from "./Dispatcher.ts"
 import type { UpdateRunner } from "./UpdateRunner.ts"
@@ -86,6 +90,7 @@ export interface BotParts<E, R> {
 }
 
 export type BotServices =
+  | Outages
   | Dispatcher
   | Intake
   | DialogPipeline
@@ -119,15 +124,32 @@ export const StageToolsCheck = Layer.effectDiscard(
 export const botLayer = <E, R>(
   parts: BotParts<E, R>
 ): Layer.Layer<BotServices, E | ConfigurationError | ConfigError.ConfigError | StoreError, R> => {
+  // The dependencies' breakers, with the patience of OUTAGE_PATIENCE (effect/Outages.ts).
+  const dispatcherConfig: Layer.Layer<DispatcherConfig, E | ConfigError.ConfigError, R> = parts.dispatcherConfig ??
+    DispatcherConfig.fromEnv
+  const outages = Layer.provideMerge(
+    Layer.unwrapEffect(Effect.map(DispatcherConfig, (config) => OutagesWith(config.outagePatience))),
+    dispatcherConfig
+  )
   // Every store call gets a span and metrics, whatever the layers (Bot API calls get theirs on
-  // their call path, telegram/BotApiCall.ts).
+  // their call path, telegram/BotApiCall.ts), and goes through the store's breaker: a store
+  // that does not answer is waited out by the turns, not hammered by them.
+  // A delivery record the store does not take waits in memory (store/PendingDeliveries.ts).
+  const stores = Layer.flatMap(
+    instrumentStores(parts.stores),
+    (context) =>
+      Layer.scopedContext(Effect.gen(function*() {
+        const guarded = guardStoreContext(context, (yield* Outages).store)
+        const inbox = yield* withPendingDeliveries(Context.get(guarded, Inbox))
+        return Context.add(guarded, Inbox, inbox)
+      }))
+  )
   const base = Layer.mergeAll(
     parts.telegram,
-    instrumentStores(parts.stores),
+    Layer.provideMerge(stores, outages),
     parts.profile,
     parts.dialogConfig ?? DialogConfig.fromEnv,
     parts.toolsConfig ?? ToolsConfig.fromEnv,
-    parts.dispatcherConfig ?? DispatcherConfig.fromEnv,
     parts.sendConfig ?? SendConfig.fromEnv,
     parts.streamConfig ?? StreamConfig.fromEnv,
     parts.handoffConfig ?? HandoffConfig.fromEnv,

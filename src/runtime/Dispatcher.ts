@@ -73,13 +73,14 @@ export const makeDispatcher = Effect.gen(function*() {
     const kind = updateKind(update)
     const chatTag = chat._tag === "Some" ? { chat_id: chat.value } : {}
     return Effect.gen(function*() {
-      yield* Metric.increment(withTags(updatesReceived, { kind }))
       if (closed) return yield* Effect.fail(new IntakeClosed())
       const result = yield* inbox.record({
         updateId: update.update_id,
         chatId: chat._tag === "Some" ? chat.value : undefined,
         payload: json
       })
+      // Counted once recorded: a delivery refused while the store is down comes again.
+      yield* Metric.increment(withTags(updatesReceived, { kind }))
       yield* annotateSpan("duplicate", result !== "New")
       if (result === "New") {
         const intake = yield* currentSpanOption

@@ -7,6 +7,11 @@ export const DispatcherConfigSchema = Config.all({
   maxConcurrentDialogs: positiveInt("MAX_CONCURRENT_DIALOGS", 64),
   /** Deadline of one update, from the start of its dialog; then the apology is sent. */
   updateDeadline: duration("UPDATE_DEADLINE", "60 seconds"),
+  /**
+   * How long a turn waits for a dependency that is down (the store, the model endpoint, the Bot
+   * API) before the apology; the update then stays pending and is answered once it is back.
+   */
+  outagePatience: duration("OUTAGE_PATIENCE", "2 minutes"),
   /** How long shutdown waits for dialogs in flight before interrupting them. */
   shutdownDeadline: duration("SHUTDOWN_DEADLINE", "10 seconds"),
   /**

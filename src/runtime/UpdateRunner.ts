@@ -39,6 +39,8 @@ import { destinationOf } from "../domain/Destination.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { retryLazily } from "../effect/retryLazily.ts"
 import { localValue, localWith, locallyAll } from "../effect/locallyAll.ts"
+import { CurrentPatience, makePatience, type PatienceCell, restartPatience } from "../effect/Breaker.ts"
+import { Outages } from "../effect/Outages.ts"
 
 /** An update ready to run: its payload decoded, its place in the trace and the inbox known. */
 export interface UpdateJob {
@@ -111,19 +113,25 @@ const finishRetry = Schedule.exponential("100 millis", 2).pipe(
 /**
  * `effect` failing with `DeadlineExceeded` once `deadline` has passed, unless the update's answer
  * has started to go out (`cell.committed`): then the send finishes under its own bounded retries,
- * as an apology after it would be a second message.
+ * as an apology after it would be a second message. A turn that waited for a dependency that was
+ * down (`patience`) has its patience on top of the deadline: the wait is not the dialog's slowness.
  */
 export const withDeadline = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
   deadline: Duration.Duration,
-  cell: Delivery
-): Effect.Effect<A, E | DeadlineExceeded, R> =>
-  Effect.raceFirst(
-    effect,
-    Effect.sleep(deadline).pipe(
-      Effect.zipRight(Effect.suspend(() => (cell.committed ? Effect.never : Effect.fail(new DeadlineExceeded({ deadline })))))
+  cell: Delivery,
+  patience?: PatienceCell
+): Effect.Effect<A, E | DeadlineExceeded, R> => {
+  const expire = (extended: boolean): Effect.Effect<never, DeadlineExceeded> =>
+    Effect.suspend(() =>
+      cell.committed
+        ? Effect.never
+        : !extended && patience?.waitingSince !== undefined
+        ? Effect.zipRight(Effect.sleep(patience.patience), expire(true))
+        : Effect.fail(new DeadlineExceeded({ deadline }))
     )
-  )
+  return Effect.raceFirst(effect, Effect.zipRight(Effect.sleep(deadline), expire(false)))
+}
 
 const describe = (outcome: Outcome) =>
   outcome._tag === "Answered"
@@ -135,6 +143,27 @@ const describe = (outcome: Outcome) =>
     : outcome._tag === "Membership"
     ? `membership (${outcome.blocked ? "blocked" : "unblocked"})`
     : `skipped (${outcome.reason})`
+
+/**
+ * The outcome label of an update that ended well: `waited` when it waited for a dependency that
+ * was down, `fallback` when a dialog step fell back, else its kind (`answered`, `command`, …).
+ */
+const outcomeLabel = (outcome: Outcome, patience: PatienceCell) =>
+  patience.waitedFor.size > 0
+    ? "waited"
+    : outcome._tag === "Answered" && outcome.fallback
+    ? "fallback"
+    : outcome._tag.toLowerCase()
+
+/** The note kept with a done inbox entry that did not simply get its answer (none when it did). */
+const outcomeNote = (label: string, patience: PatienceCell, apologized: boolean): string | undefined =>
+  apologized
+    ? `answered after the apology, once ${[...patience.waitedFor].join(" and ")} came back`
+    : label === "waited"
+    ? `answered after waiting for ${[...patience.waitedFor].join(" and ")}`
+    : label === "fallback"
+    ? "answered with a fallback"
+    : undefined
 
 /**
  * The outcome of an update as an operator sees it: counted by outcome, its duration measured,
@@ -155,6 +184,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
   const config = yield* DispatcherConfig
   const inbox = yield* Inbox
   const pipeline = yield* DialogPipeline
+  const outages = yield* Effect.serviceOption(Outages)
   // The flood notice is sent when the bot has a messenger and a profile (a dispatcher over a bare
   // pipeline, as in the benchmarks, only settles the dropped updates).
   const notices = Option.all({ messenger: yield* Effect.serviceOption(Messenger), profile: yield* Effect.serviceOption(BotProfile) })
@@ -176,9 +206,49 @@ export const makeUpdateRunner = Effect.gen(function*() {
         ? markDone(part.updateId, mergedNote(job.updateId))
         : markFailed(part.updateId, `${mergedNote(job.updateId)}: ${failure}`), { discard: true })
 
+  /**
+   * A run that gave up on a dependency down past its patience: the apology (once), then the
+   * update stays pending and runs again, in its chat's place, once the dependency answers (or
+   * after another patience: the run itself is then the probe). Interrupted meanwhile (a
+   * shutdown), it is still pending and runs at the next start.
+   */
+  const afterOutage = (job: UpdateJob, cell: Delivery, patience: PatienceCell, startedAt: number, apologized: boolean) => {
+    const dependency = patience.gaveUp ?? "a dependency"
+    const breaker = Option.flatMap(outages, (o) => Option.fromNullable(o.breaker(dependency)))
+    const apology = apologized ? Effect.void : report(
+      startedAt,
+      "apologized",
+      Option.none(),
+      Effect.logWarning(`${dependency} down past OUTAGE_PATIENCE, sending the apology; the update stays pending and runs once it is back`)
+    ).pipe(
+      // Outside the delivery record: the answer still to come is the update's first message.
+      Effect.zipRight(Effect.locally(pipeline.apologize(job.update), CurrentDelivery, Option.none()))
+    )
+    return apology.pipe(
+      Effect.zipRight(
+        Option.match(breaker, {
+          onNone: () => Effect.sleep(patience.patience),
+          onSome: (b) => Effect.ignore(Effect.timeout(b.awaitUp, patience.patience))
+        })
+      ),
+      Effect.zipRight(Effect.suspend(() => {
+        restartPatience(patience)
+        return turn(job, cell, patience, true)
+      }))
+    )
+  }
+
   /** A failed run: interrupted (stays pending), the user blocked the bot (done), or the apology (failed). */
-  const failed = (job: UpdateJob, startedAt: number, cause: Cause.Cause<PipelineError | DeadlineExceeded>) => {
+  const failed = (
+    job: UpdateJob,
+    cell: Delivery,
+    patience: PatienceCell,
+    startedAt: number,
+    cause: Cause.Cause<PipelineError | DeadlineExceeded>,
+    apologized: boolean
+  ) => {
     if (Cause.isInterruptedOnly(cause)) return Effect.interrupt
+    if (patience.gaveUp !== undefined && !cell.committed) return afterOutage(job, cell, patience, startedAt, apologized)
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure) && failure.value._tag === "RecipientBlocked") {
       return Effect.zipRight(
@@ -200,7 +270,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     )
   }
 
-  const handle = (job: UpdateJob, cell: Delivery): Effect.Effect<void> =>
+  const turn = (job: UpdateJob, cell: Delivery, patience: PatienceCell, apologized = false): Effect.Effect<void> =>
     Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
       yield* Metric.update(updateQueueDuration, Duration.millis(Math.max(0, startedAt - job.queuedAt)))
@@ -211,28 +281,35 @@ export const makeUpdateRunner = Effect.gen(function*() {
         return pipeline.handle(job.update)
       })
       const retried = attempt.pipe(
-        retryLazily(countedStoreRetry("dispatcher_store").pipe(Schedule.whileInput((e: { readonly _tag: string }) => e._tag === "StoreError")))
+        retryLazily(
+          countedStoreRetry("dispatcher_store").pipe(
+            Schedule.whileInput((e: { readonly _tag: string }) => e._tag === "StoreError" && patience.gaveUp === undefined)
+          )
+        )
       )
-      return yield* withDeadline(retried, config.updateDeadline, cell).pipe(
+      return yield* withDeadline(retried, config.updateDeadline, cell, patience).pipe(
         Effect.matchCauseEffect({
           // Done first, then reported: the shorter the time between the answer going out and
           // its entry marked done, the fewer answers a crash makes the next start send again.
-          onSuccess: (outcome) =>
-            Effect.zipRight(
-              Effect.zipRight(settleMerged(job), markDone(job.updateId)),
+          onSuccess: (outcome) => {
+            const label = outcomeLabel(outcome, patience)
+            return Effect.zipRight(
+              Effect.zipRight(settleMerged(job), markDone(job.updateId, outcomeNote(label, patience, apologized))),
               report(
                 startedAt,
-                outcome._tag.toLowerCase(),
+                label,
                 outcome._tag === "Answered" ? Option.some(outcome.stage) : Option.none(),
                 Effect.logInfo(`update ${describe(outcome)}`)
               )
-            ),
-          onFailure: (cause) => failed(job, startedAt, cause)
+            )
+          },
+          onFailure: (cause) => failed(job, cell, patience, startedAt, cause, apologized)
         })
       )
-    }).pipe((effect) =>
-      Effect.acquireUseRelease(Metric.increment(dialogsInFlight), () => effect, () => Metric.modify(dialogsInFlight, -1))
-    )
+    })
+
+  const handle = (job: UpdateJob, cell: Delivery, patience: PatienceCell): Effect.Effect<void> =>
+    Effect.acquireUseRelease(Metric.increment(dialogsInFlight), () => turn(job, cell, patience), () => Metric.modify(dialogsInFlight, -1))
 
   /** The notice of a flood, sent in the chat's order; the dropped update is settled either way. */
   const notifyFlood = (job: UpdateJob): Effect.Effect<void> =>
@@ -253,9 +330,12 @@ export const makeUpdateRunner = Effect.gen(function*() {
     // One delivery cell for everything the update sends (its answer, the apology or the flood
     // notice): the messenger skips what an earlier run delivered and records what goes out.
     const cell = makeDelivery(job.deliveredBefore)
-    const processing = (job.flooded ? notifyFlood(job) : handle(job, cell)).pipe(
+    // The turn's patience with dependencies that are down (`effect/Breaker.ts`).
+    const patience = makePatience(config.outagePatience)
+    const processing = (job.flooded ? notifyFlood(job) : handle(job, cell, patience)).pipe(
       locallyAll([
         localValue(CurrentDelivery, Option.some(cell)),
+        localValue(CurrentPatience, patience),
         localValue(CurrentUpdateId, Option.some(job.updateId)),
         localValue(CurrentMergedParts, merged),
         localWith(FiberRef.currentLogAnnotations, (annotations) =>

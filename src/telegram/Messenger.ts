@@ -22,7 +22,15 @@ import { ClientStore } from "../store/ClientStore.ts"
 import { Inbox } from "../store/Inbox.ts"
 import type { FormattedText } from "./format/FormattedText.ts"
 import { splitFormatted } from "./splitText.ts"
-import { type CallOptions, type ParseMode, TelegramApi, type TelegramApiError, type TelegramError } from "./TelegramApi.ts"
+import {
+  type CallOptions,
+  type ParseMode,
+  TelegramApi,
+  type TelegramApiError,
+  type TelegramError,
+  TelegramTransportError
+} from "./TelegramApi.ts"
+import { Outages } from "../effect/Outages.ts"
 import { makeThrottle } from "./Throttle.ts"
 import { withSpan } from "../observability/span.ts"
 
@@ -65,6 +73,10 @@ const isParseEntitiesError = (error: TelegramError): boolean =>
 const isFormattingRefused = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" && error.errorCode === 400 && /entit|url/i.test(error.description)
 
+/** The Bot API is down (no connection, a 5xx), as opposed to refusing a message: waited out by the turn. */
+const isOutage = (error: TelegramError): boolean =>
+  error._tag === "TelegramTransportError" || error.errorCode >= 500
+
 /** Longest wait for the record of a sent message, while its send holds an in-doubt slot. */
 const recordTimeout = Duration.seconds(2)
 
@@ -86,6 +98,14 @@ export const makeMessenger = Effect.gen(function*() {
   const clients = yield* ClientStore
   const inbox = yield* Inbox
   const config = yield* SendConfig
+  // A message the Bot API cannot take now waits for it (its breaker: effect/Breaker.ts).
+  const breaker = Option.map(yield* Effect.serviceOption(Outages), (o) => o.telegram)
+  const patiently = <A>(method: string, call: Effect.Effect<A, TelegramError>): Effect.Effect<A, TelegramError> =>
+    Option.match(breaker, {
+      onNone: () => call,
+      onSome: (b) =>
+        b.guard(call, { isOutage, down: () => new TelegramTransportError({ method, message: "the Bot API is down (waiting for it)" }) })
+    })
   // Opt-in: without a global cap, the per-chat order alone bounds what a crash sends twice.
   const inDoubt = config.sendsInDoubt > 0 ? yield* Effect.makeSemaphore(config.sendsInDoubt) : undefined
 
@@ -130,7 +150,7 @@ export const makeMessenger = Effect.gen(function*() {
     const { text } = part
     const entities = part.entities.length > 0 ? part.entities : undefined
     const send = (target: Destination, mode: ParseMode | undefined, formatted = entities) =>
-      api.sendMessage({ ...target, text, parseMode: mode, entities: formatted }, options)
+      patiently("sendMessage", api.sendMessage({ ...target, text, parseMode: mode, entities: formatted }, options))
     return send(to, parseMode).pipe(
       Effect.catchIf(
         (e) => entities !== undefined && isFormattingRefused(e),
@@ -223,7 +243,7 @@ export const makeMessenger = Effect.gen(function*() {
       if (Option.isSome(delivery) && alreadyDelivered(delivery.value.cell)) return false
       const ledger = Option.map(delivery, ({ cell, updateId }): Ledger => ({ updateId, count: cell.sent + 1 }))
       const options: CallOptions = { retry: config, throttle, attempt: Option.getOrUndefined(Option.map(ledger, recorded)) }
-      yield* call(options).pipe(
+      yield* patiently("deliver", call(options)).pipe(
         Effect.catchIf(isBlockedError, () =>
           Effect.zipRight(
             clients.setBlocked(to.chatId, true).pipe(

@@ -126,8 +126,12 @@ export const makeAcceptUpdate = (config: WebhookConfigShape) =>
           Effect.catchTags({
             IntakeClosed: () => Effect.succeed(plain(503, "shutting down")),
             // Not recorded: Telegram delivers it again.
+            // A store that is down is logged once by its breaker, not once per refused delivery.
             StoreError: (error) =>
-              Effect.as(Effect.logError(`update not recorded, Telegram will retry: ${error.message}`), plain(500, "not recorded"))
+              Effect.as(
+                (error.retryable ? Effect.logDebug : Effect.logError)(`update not recorded, Telegram will retry: ${error.message}`),
+                plain(500, "not recorded")
+              )
           }),
           Effect.annotateLogs("update_id", update.update_id)
         )

@@ -16,7 +16,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { Headers, HttpTraceContext } from "@effect/platform"
-import { Effect, Exit, FiberId, FiberRef, FiberSet, Option } from "effect"
+import { Effect, Exit, FiberId, FiberRef, FiberSet, Metric, Option } from "effect"
+import { webhookResponses, withTags } from "../observability/Metrics.ts"
 import type { WebhookConfigShape } from "./TelegramConfig.ts"
 import { makeAcceptUpdate, type WebhookAnswer } from "./WebhookRequest.ts"
 
@@ -25,6 +26,10 @@ export type Route = (request: IncomingMessage, response: ServerResponse) => bool
 
 const failed: WebhookAnswer = { status: 500, text: "internal error" }
 const interrupted: WebhookAnswer = { status: 503, text: "shutting down" }
+
+/** The answer of a request's fiber: its own, or 503 when interrupted, 500 on a defect. */
+const statusOf = (exit: Exit.Exit<WebhookAnswer>): WebhookAnswer =>
+  Exit.isSuccess(exit) ? exit.value : Exit.isInterrupted(exit) ? interrupted : failed
 
 const send = (response: ServerResponse, answer: WebhookAnswer) => {
   if (response.writableEnded || response.destroyed) return
@@ -78,14 +83,14 @@ export const makeWebhookRoute = (config: WebhookConfigShape) =>
       : undefined
     const route: Route = (request, response) => {
       if (request.method !== "POST" || (request.url ?? "").split("?")[0] !== config.path) return false
-      const answer = accept(request.headers, request)
+      const answer = accept(request.headers, request).pipe(
+        Effect.onExit((exit) => Metric.increment(withTags(webhookResponses, { code: String(statusOf(exit).status) })))
+      )
       const fiber = runFork(traced === undefined ? answer : traced(request, answer))
       response.on("close", () => {
         if (!response.writableEnded) fiber.unsafeInterruptAsFork(FiberId.none)
       })
-      fiber.addObserver((exit) =>
-        send(response, Exit.isSuccess(exit) ? exit.value : Exit.isInterrupted(exit) ? interrupted : failed)
-      )
+      fiber.addObserver((exit) => send(response, statusOf(exit)))
       return true
     }
     return route

@@ -41,7 +41,7 @@ describe("JSON logs", () => {
 
       const outcome = ofUpdate.find((l) => l.message === "update answered (delivery, with fallback)")
       expect(outcome?.logLevel).toBe("INFO")
-      expect(outcome?.annotations).toMatchObject({ update_id: 9401, chat_id: 701, outcome: "answered", stage: "delivery" })
+      expect(outcome?.annotations).toMatchObject({ update_id: 9401, chat_id: 701, outcome: "fallback", stage: "delivery" })
       expect(typeof outcome?.annotations["duration_ms"]).toBe("number")
       expect(outcome?.trace_id).toMatch(/^[0-9a-f]{32}$/)
       expect(outcome?.span_id).toMatch(/^[0-9a-f]{16}$/)

@@ -29,6 +29,8 @@ export type TestPostgres =
     readonly url: string
     /** How long starting the throwaway server took, when one was started. */
     readonly startMillis?: number | undefined
+    /** The throwaway server stopped for `millis`, then started again (none on a `TEST_DATABASE_URL` server). */
+    readonly outage?: ((millis: number) => Promise<void>) | undefined
   }
   | { readonly _tag: "Unavailable"; readonly reason: string }
 
@@ -101,6 +103,8 @@ interface Server {
   readonly adminUrl: string
   readonly stop: () => Promise<void>
   readonly startMillis: number
+  /** Stops the server (fast shutdown: connections are cut), waits `millis`, starts it again on the same port and data. */
+  readonly outage: (millis: number) => Promise<void>
 }
 
 /** The PID of the postmaster of a data directory, once it has written one. */
@@ -142,15 +146,29 @@ export const startThrowawayServer = async (bin: string): Promise<Server> => {
     // A throwaway server: nothing needs to survive a power loss.
     "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"
   ])
-  const child: ChildProcess = spawn(postgres, args, { stdio: ["ignore", "ignore", "pipe"] })
+  let child: ChildProcess
   let output = ""
-  child.stderr?.on("data", (chunk: Buffer) => {
-    output = (output + chunk.toString("utf8")).slice(-4000)
-  })
   let exited = false
-  child.once("exit", () => {
-    exited = true
-  })
+  const launch = () => {
+    exited = false
+    child = spawn(postgres, args, { stdio: ["ignore", "ignore", "pipe"] })
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output = (output + chunk.toString("utf8")).slice(-4000)
+    })
+    child.once("exit", () => {
+      exited = true
+    })
+  }
+  launch()
+
+  /** Asks the postmaster for a fast shutdown and waits (10 s at most) until it is gone. */
+  const shutDown = async () => {
+    const pid = postmasterPid(data)
+    if (pid === undefined || !alive(pid)) return
+    process.kill(pid, "SIGINT")
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(100)
+    if (alive(pid)) process.kill(pid, "SIGQUIT")
+  }
 
   const killNow = () => {
     const pid = postmasterPid(data)
@@ -163,26 +181,31 @@ export const startThrowawayServer = async (bin: string): Promise<Server> => {
 
   const stop = async () => {
     process.off("exit", killNow)
-    const pid = postmasterPid(data)
-    if (pid !== undefined && alive(pid)) {
-      process.kill(pid, "SIGINT") // fast shutdown
-      for (let i = 0; i < 100 && alive(pid); i++) await sleep(100)
-      if (alive(pid)) process.kill(pid, "SIGQUIT")
-    }
+    await shutDown()
     child.kill("SIGKILL")
     removeDir()
   }
 
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`
-  const deadline = Date.now() + 30_000
-  while (!(await answers(adminUrl))) {
-    if (exited || Date.now() > deadline) {
-      await stop()
-      throw new Error(`the throwaway PostgreSQL did not start: ${output.trim() || "no output"}`)
+  /** Resolves once the server answers; stops it and rejects if it does not within 30 s. */
+  const up = async () => {
+    const deadline = Date.now() + 30_000
+    while (!(await answers(adminUrl))) {
+      if (exited || Date.now() > deadline) {
+        await stop()
+        throw new Error(`the throwaway PostgreSQL did not start: ${output.trim() || "no output"}`)
+      }
+      await sleep(100)
     }
-    await sleep(100)
   }
-  return { adminUrl, stop, startMillis: Math.round(performance.now() - started) }
+  await up()
+  const outage = async (millis: number) => {
+    await shutDown()
+    await sleep(millis)
+    launch()
+    await up()
+  }
+  return { adminUrl, stop, outage, startMillis: Math.round(performance.now() - started) }
 }
 
 /** `url` with another database. */
@@ -246,7 +269,12 @@ export const postgresForTests = async (label: string): Promise<TestPostgres> => 
   throwaway ??= startThrowawayServer(bin)
   const server = await throwaway
   if (first) afterAll(server.stop, 30_000)
-  return { _tag: "Ready", url: await databaseOn(server.adminUrl, name), startMillis: first ? server.startMillis : undefined }
+  return {
+    _tag: "Ready",
+    url: await databaseOn(server.adminUrl, name),
+    startMillis: first ? server.startMillis : undefined,
+    outage: server.outage
+  }
 }
 
 /**

@@ -1,0 +1,215 @@
+/**
+ * Waiting out a dependency that is down (the store, the model endpoint, the Bot API) instead of
+ * apologising at the first failed call.
+ *
+ * A breaker per dependency counts consecutive outage failures (a connection refused, a timeout,
+ * a 5xx: what the caller's `isOutage` says; a bad request or a refused content is an answer, not
+ * an outage). After `threshold` of them it opens and logs one line; while it is open, one call
+ * at a time is the probe (the first one due, after a backoff from `probeBase` doubling up to
+ * `probeMax`) and every other waiting call waits for the probe's result instead of trying
+ * itself. The first call that gets an answer closes it and logs one line with how many turns
+ * waited.
+ *
+ * Who waits is the turn: the update runner gives each turn a `PatienceCell` (`CurrentPatience`).
+ * A call inside a turn waits out an outage until the turn's patience (`OUTAGE_PATIENCE`, counted
+ * from the turn's first outage failure) is spent; then it fails with its last failure and the
+ * cell names the dependency it gave up on. A call outside a turn (an intake's record) does not
+ * wait: while the breaker is open and no probe is due it fails at once with the caller's `down`
+ * failure, without reaching the dependency.
+ */
+import { Clock, Deferred, Duration, Effect, FiberId, FiberRef, Option, Schema } from "effect"
+
+/** A turn's patience with the dependencies it calls. */
+export interface PatienceCell {
+  /** How long the turn waits for a dependency that is down, from its first outage failure. */
+  readonly patience: Duration.Duration
+  /** When the turn first met an outage (epoch millis); undefined while it has not. */
+  waitingSince: number | undefined
+  /** The dependency the turn gave up on once its patience was spent. */
+  gaveUp: string | undefined
+  /** The dependencies the turn waited for, in all its runs. */
+  readonly waitedFor: Set<string>
+}
+
+/** The patience of the running turn; undefined outside a turn (calls do not wait). */
+export const CurrentPatience: FiberRef.FiberRef<PatienceCell | undefined> = FiberRef.unsafeMake<PatienceCell | undefined>(
+  undefined
+)
+
+export const makePatience = (patience: Duration.Duration): PatienceCell => ({
+  patience,
+  waitingSince: undefined,
+  gaveUp: undefined,
+  waitedFor: new Set()
+})
+
+/** Starts the turn's patience again (a run after the dependency came back). */
+export const restartPatience = (cell: PatienceCell): void => {
+  cell.waitingSince = undefined
+  cell.gaveUp = undefined
+}
+
+export interface BreakerOptions {
+  /** Consecutive outage failures that open the breaker. */
+  readonly threshold: number
+  /** The first wait before a probe (and between a waiting call's own retries); doubles each time. */
+  readonly probeBase: Duration.Duration
+  /** The longest wait between probes. */
+  readonly probeMax: Duration.Duration
+}
+
+export const defaultBreakerOptions: BreakerOptions = {
+  threshold: 3,
+  probeBase: Duration.millis(250),
+  probeMax: Duration.seconds(5)
+}
+
+export interface GuardOptions<E> {
+  /** Whether a failure means the dependency is down (waited out) rather than an answer. */
+  readonly isOutage: (error: E) => boolean
+  /** The failure of a call refused without trying, while the dependency is down. */
+  readonly down: () => E
+}
+
+export interface Breaker {
+  /** The dependency's name in logs and in `PatienceCell.gaveUp` (`store`, `model`, `telegram`). */
+  readonly name: string
+  /** `effect` through the breaker: outage failures are waited out for the turn's patience. */
+  readonly guard: <A, E, R>(effect: Effect.Effect<A, E, R>, options: GuardOptions<E>) => Effect.Effect<A, E, R>
+  /** Whether the breaker is open (the dependency is down). */
+  readonly isDown: Effect.Effect<boolean>
+  /** Completes once the dependency answers again (at once while it is up). */
+  readonly awaitUp: Effect.Effect<void>
+}
+
+const doubled = (options: BreakerOptions, step: number): Duration.Duration =>
+  Duration.min(Duration.times(options.probeBase, 2 ** Math.min(step, 20)), options.probeMax)
+
+/** A breaker for `name`. */
+export const makeBreaker = (name: string, options: BreakerOptions = defaultBreakerOptions): Effect.Effect<Breaker> =>
+  Effect.sync(() => {
+    let failures = 0
+    let open = false
+    let openedAt = 0
+    /** Probes that failed in this outage: the backoff before the next one. */
+    let probes = 0
+    let nextProbeAt = 0
+    /** The result of the probe in flight: completed when it ends, whatever it found. */
+    let probe: Deferred.Deferred<void> | undefined
+    /** Completed when the dependency is back; a new one each time it goes down. */
+    let back = Deferred.unsafeMake<void>(FiberId.none)
+    Deferred.unsafeDone(back, Effect.void)
+    /** The turns that waited in this outage. */
+    let waiters = new Set<PatienceCell>()
+
+    const answered = Effect.suspend(() => {
+      failures = 0
+      if (!open) return Effect.void
+      open = false
+      const waited = waiters.size
+      waiters = new Set()
+      const downFor = Effect.map(Clock.currentTimeMillis, (now) => now - openedAt)
+      return Effect.flatMap(downFor, (ms) =>
+        Effect.zipRight(
+          Deferred.succeed(back, undefined),
+          Effect.logInfo(`${name} is back after ${Duration.format(Duration.millis(ms))}, ${waited} turns waited for it`).pipe(
+            Effect.annotateLogs({ dependency: name, down_ms: ms, turns_waited: waited })
+          )
+        ))
+    })
+
+    const failed = (message: string) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.suspend(() => {
+          failures++
+          if (open) {
+            probes++
+            nextProbeAt = now + Duration.toMillis(doubled(options, probes))
+            return Effect.void
+          }
+          if (failures < options.threshold) return Effect.void
+          open = true
+          openedAt = now
+          probes = 0
+          nextProbeAt = now + Duration.toMillis(options.probeBase)
+          back = Deferred.unsafeMake<void>(FiberId.none)
+          return Effect.logWarning(`${name} is down, waiting for it: ${message}`).pipe(Effect.annotateLogs({ dependency: name }))
+        }))
+
+    /** One call, its result recorded: any answer (a refusal too) means the dependency is up. */
+    const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>, guard: GuardOptions<E>) =>
+      effect.pipe(
+        Effect.tapBoth({
+          onSuccess: () => answered,
+          onFailure: (e) => (guard.isOutage(e) ? failed(e instanceof Error ? e.message : String(e)) : answered)
+        }),
+        Effect.either
+      )
+
+    /** Runs `effect` as the probe: the other waiting calls wait for its result. */
+    const asProbe = <A, E, R>(effect: Effect.Effect<A, E, R>, guard: GuardOptions<E>) =>
+      Effect.suspend(() => {
+        const result = Deferred.unsafeMake<void>(FiberId.none)
+        probe = result
+        return attempt(effect, guard).pipe(
+          Effect.ensuring(Effect.suspend(() => {
+            if (probe === result) probe = undefined
+            return Deferred.succeed(result, undefined)
+          }))
+        )
+      })
+
+    const guard = <A, E, R>(effect: Effect.Effect<A, E, R>, guardOptions: GuardOptions<E>): Effect.Effect<A, E, R> =>
+      Effect.gen(function*() {
+        const cell = yield* FiberRef.get(CurrentPatience)
+        const patient = cell !== undefined && cell.gaveUp === undefined
+        let last = Option.none<E>()
+        let ownRetries = 0
+        const giveUp = () => {
+          if (cell !== undefined) cell.gaveUp = name
+          return Effect.fail(Option.getOrElse(last, guardOptions.down))
+        }
+        for (;;) {
+          const now = yield* Clock.currentTimeMillis
+          if (patient && cell.waitingSince !== undefined && now - cell.waitingSince >= Duration.toMillis(cell.patience)) {
+            return yield* giveUp()
+          }
+          const due = open && probe === undefined && now >= nextProbeAt
+          if (open && !due) {
+            if (!patient) return yield* Effect.fail(guardOptions.down())
+            cell.waitingSince ??= now
+            cell.waitedFor.add(name)
+            waiters.add(cell)
+            // The probe's result, or the time of the next probe, whichever comes first; never past the patience.
+            const left = Duration.toMillis(cell.patience) - (now - cell.waitingSince)
+            const until = probe === undefined ? Effect.sleep(Duration.millis(Math.max(0, nextProbeAt - now))) : Deferred.await(probe)
+            yield* Effect.raceFirst(until, Effect.sleep(Duration.millis(left)))
+            continue
+          }
+          const result = yield* (due ? asProbe(effect, guardOptions) : attempt(effect, guardOptions))
+          if (result._tag === "Right") return result.right
+          if (!guardOptions.isOutage(result.left)) return yield* Effect.fail(result.left)
+          last = Option.some(result.left)
+          if (!patient) return yield* Effect.fail(result.left)
+          cell.waitingSince ??= now
+          cell.waitedFor.add(name)
+          if (!open) {
+            // Not (yet) known to be down: the call's own retry after a short backoff.
+            yield* Effect.sleep(doubled(options, ownRetries++))
+          }
+        }
+      })
+
+    return {
+      name,
+      guard,
+      isDown: Effect.sync(() => open),
+      awaitUp: Effect.suspend(() => Deferred.await(back))
+    } satisfies Breaker
+  })
+
+/** A dependency stayed down past the turn's patience: the turn ends with the apology and runs again once it is back. */
+export class DependencyDown extends Schema.TaggedError<DependencyDown>()("DependencyDown", {
+  dependency: Schema.String,
+  message: Schema.String
+}) {}

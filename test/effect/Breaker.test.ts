@@ -1,0 +1,138 @@
+import { describe, expect, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Fiber, TestClock } from "effect"
+import { CurrentPatience, makeBreaker, makePatience, type PatienceCell } from "../../src/effect/Breaker.ts"
+
+/** A dependency that is down until `up()`: each call is counted, with whether it overlapped another. */
+const dependency = () => {
+  let down = true
+  let calls = 0
+  let inFlight = 0
+  let overlapped = 0
+  const call = (answer: string) =>
+    Effect.suspend(() => {
+      calls++
+      inFlight++
+      if (inFlight > 1) overlapped++
+      return (down ? Effect.fail("connection refused") : Effect.succeed(answer)).pipe(
+        Effect.delay(Duration.millis(10)),
+        Effect.ensuring(Effect.sync(() => void inFlight--))
+      )
+    })
+  return {
+    call,
+    up: () => void (down = false),
+    down: () => void (down = true),
+    calls: () => calls,
+    overlapped: () => overlapped
+  }
+}
+
+const options = { isOutage: (e: string) => e !== "bad request", down: () => "down" }
+
+const inTurn = <A, E>(cell: PatienceCell, effect: Effect.Effect<A, E>) => Effect.locally(effect, CurrentPatience, cell)
+
+describe("Breaker", () => {
+  it.effect("a turn waits out an outage and gets its answer once the dependency is back", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeBreaker("store")
+      const store = dependency()
+      const cell = makePatience(Duration.minutes(2))
+      const fiber = yield* Effect.fork(inTurn(cell, breaker.guard(store.call("answer"), options)))
+      yield* TestClock.adjust(Duration.seconds(30))
+      expect(yield* breaker.isDown).toBe(true)
+      expect(fiber.unsafePoll()).toBeNull()
+      store.up()
+      yield* TestClock.adjust(Duration.seconds(10))
+      expect(yield* Fiber.join(fiber)).toBe("answer")
+      expect(yield* breaker.isDown).toBe(false)
+      expect(cell.gaveUp).toBeUndefined()
+    }))
+
+  it.effect("many waiting turns wait on one probe at a time instead of each calling", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeBreaker("model")
+      const model = dependency()
+      // Open it first: three failures outside a turn.
+      for (let i = 0; i < 3; i++) {
+        const f = yield* Effect.fork(Effect.exit(breaker.guard(model.call("x"), options)))
+        yield* TestClock.adjust(Duration.millis(10))
+        yield* Fiber.join(f)
+      }
+      expect(yield* breaker.isDown).toBe(true)
+      const before = model.calls()
+      const fibers = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => Effect.fork(inTurn(makePatience(Duration.minutes(2)), breaker.guard(model.call(`answer ${i}`), options)))
+      )
+      yield* TestClock.adjust(Duration.seconds(60))
+      // Twenty turns waited a minute: the probes came one at a time, spaced by the backoff.
+      const probes = model.calls() - before
+      expect(probes).toBeGreaterThan(0)
+      expect(probes).toBeLessThan(25)
+      expect(model.overlapped()).toBe(0)
+      model.up()
+      yield* TestClock.adjust(Duration.seconds(10))
+      const answers = yield* Effect.forEach(fibers, Fiber.join)
+      expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => `answer ${i}`))
+    }))
+
+  it.effect("past the turn's patience the call fails with its last failure and the turn knows what it gave up on", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeBreaker("store")
+      const store = dependency()
+      const cell = makePatience(Duration.seconds(20))
+      const fiber = yield* Effect.fork(Effect.exit(inTurn(cell, breaker.guard(store.call("answer"), options))))
+      yield* TestClock.adjust(Duration.seconds(19))
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust(Duration.seconds(10))
+      expect(yield* Fiber.join(fiber)).toStrictEqual(Exit.fail("connection refused"))
+      expect(cell.gaveUp).toBe("store")
+      // Once given up, the turn's next call does not wait again while the store is down.
+      const again = yield* Effect.fork(Effect.exit(inTurn(cell, breaker.guard(store.call("answer"), options))))
+      yield* TestClock.adjust(Duration.millis(20))
+      expect(Exit.isFailure(yield* Fiber.join(again))).toBe(true)
+      // It completes `awaitUp` when the store answers again.
+      const back = yield* Effect.fork(breaker.awaitUp)
+      store.up()
+      yield* TestClock.adjust(Duration.seconds(10))
+      yield* Effect.fork(breaker.guard(store.call("probe"), options))
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* Fiber.join(back)
+      expect(yield* breaker.isDown).toBe(false)
+    }))
+
+  it.effect("an answer that is not an outage (a bad request) is not waited for", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeBreaker("telegram")
+      let calls = 0
+      const refused = Effect.suspend(() => {
+        calls++
+        return Effect.fail("bad request")
+      })
+      const exit = yield* Effect.exit(inTurn(makePatience(Duration.minutes(2)), breaker.guard(refused, options)))
+      expect(exit).toStrictEqual(Exit.fail("bad request"))
+      expect(calls).toBe(1)
+      expect(yield* breaker.isDown).toBe(false)
+    }))
+
+  it.effect("outside a turn an open breaker refuses at once, without calling, until a probe is due", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeBreaker("store")
+      const store = dependency()
+      for (let i = 0; i < 3; i++) {
+        const f = yield* Effect.fork(Effect.exit(breaker.guard(store.call("x"), options)))
+        yield* TestClock.adjust(Duration.millis(10))
+        expect(yield* Fiber.join(f)).toStrictEqual(Exit.fail("connection refused"))
+      }
+      const calls = store.calls()
+      expect(yield* Effect.exit(breaker.guard(store.call("x"), options))).toStrictEqual(Exit.fail("down"))
+      expect(store.calls()).toBe(calls)
+      // After the backoff one call goes through as the probe; the dependency answers, the breaker closes.
+      store.up()
+      yield* TestClock.adjust(Duration.seconds(1))
+      const probe = yield* Effect.fork(breaker.guard(store.call("y"), options))
+      yield* TestClock.adjust(Duration.millis(10))
+      expect(yield* Fiber.join(probe)).toBe("y")
+      expect(yield* breaker.isDown).toBe(false)
+    }))
+})
