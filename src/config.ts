@@ -124,6 +124,7 @@ export const settingsReference = `${settingsPage} (or .env.example)`
 const requiredHints: Record<string, string> = {
   TELEGRAM_BOT_TOKEN: "the token @BotFather gave the bot, e.g. 123456:ABC-DEF…",
   YDB_CONNECTION_STRING: "needed with STORE=ydb, e.g. grpc://localhost:2136/local",
+  DATABASE_URL: "needed with STORE=postgres, e.g. postgres://user@host:5432/db",
   WEBHOOK_URL: "the public https URL Telegram should post updates to (ending in WEBHOOK_PATH)"
 }
 
@@ -154,11 +155,11 @@ export const configErrorLines = (error: ConfigError.ConfigError): ReadonlyArray<
 
 /**
  * A configuration error as a person reads it: each problem on one line (at most three), then
- * where every setting is described.
+ * where every setting is described (`reference`: this project's page, or a team's bot's help).
  */
-export const formatConfigError = (error: ConfigError.ConfigError): string => {
+export const formatConfigError = (error: ConfigError.ConfigError, reference: string = settingsReference): string => {
   const lines = configErrorLines(error)
   const shown = lines.slice(0, 3)
   const more = lines.length > shown.length ? ` (and ${lines.length - shown.length} more)` : ""
-  return `${shown.join("\n")}${more}\nEvery setting is described in ${settingsReference}.`
+  return `${shown.join("\n")}${more}\nEvery setting is described in ${reference}.`
 }

@@ -40,9 +40,12 @@ const profileProblem = (source: string, message: string): string => {
   return `${source}: ${head.replace(/:$/, "")}: ${shown}${more}`
 }
 
-/** The report of one expected error (a failure in the error channel). */
-export const describeError = (error: unknown): FailureReport => {
-  if (ConfigError.isConfigError(error)) return report(2, formatConfigError(error))
+/**
+ * The report of one expected error (a failure in the error channel). `reference` is where a
+ * person reads about the settings: this project's page, or a team's bot's own `--help`.
+ */
+export const describeError = (error: unknown, reference: string = settingsReference): FailureReport => {
+  if (ConfigError.isConfigError(error)) return report(2, formatConfigError(error, reference))
   if (ValidationError.isValidationError(error)) return { exitCode: 2, message: Option.none() }
   if (typeof error !== "object" || error === null) return report(1, `error: ${String(error)}`)
   switch (tagOf(error)) {
@@ -55,11 +58,11 @@ export const describeError = (error: unknown): FailureReport => {
       return report(2, messageOf(error))
     case "StoreError": {
       const operation = "operation" in error && typeof error.operation === "string" ? error.operation : "store"
-      return report(1, `store: ${operation}: ${messageOf(error)}\nCheck STORE and its settings; every setting is described in ${settingsReference}.`)
+      return report(1, `store: ${operation}: ${messageOf(error)}\nCheck STORE and its settings; every setting is described in ${reference}.`)
     }
     case "ServeError": {
       const port = asPortInUse("PORT", 0)(error)
-      return port === error ? report(1, `cannot start the server: ${messageOf(error)}`) : describeError(port)
+      return port === error ? report(1, `cannot start the server: ${messageOf(error)}`) : describeError(port, reference)
     }
     case "PortInUse":
     case "TokenRefused":
@@ -79,9 +82,9 @@ export const describeError = (error: unknown): FailureReport => {
 }
 
 /** The report of a whole cause: its first failure, else its first defect. */
-export const describeCause = (cause: Cause.Cause<unknown>): FailureReport =>
+export const describeCause = (cause: Cause.Cause<unknown>, reference: string = settingsReference): FailureReport =>
   Option.match(Cause.failureOption(cause), {
-    onSome: describeError,
+    onSome: (error) => describeError(error, reference),
     onNone: () =>
       Option.match(Cause.dieOption(cause), {
         onSome: (defect) =>
@@ -97,10 +100,10 @@ const debugRequested = Effect.map(LoggingConfigSchema, debugLevel).pipe(Effect.o
  * Prints the report of a failed command on stderr (the full cause too at `LOG_LEVEL=debug`)
  * and returns the exit code. An interruption alone (a signal) is a normal stop: code 0.
  */
-export const reportFailure = (cause: Cause.Cause<unknown>): Effect.Effect<number> =>
+export const reportFailure = (cause: Cause.Cause<unknown>, reference: string = settingsReference): Effect.Effect<number> =>
   Effect.gen(function*() {
     if (Cause.isInterruptedOnly(cause)) return 0
-    const described = describeCause(cause)
+    const described = describeCause(cause, reference)
     if (yield* debugRequested) yield* Console.error(Cause.pretty(cause, { renderErrorCause: true }))
     if (Option.isSome(described.message)) yield* Console.error(described.message.value)
     return described.exitCode

@@ -3,7 +3,7 @@ import { Command, Options } from "@effect/cli"
 import { Effect } from "effect"
 import { offlineBot } from "../replay/OfflineBot.ts"
 import { TelegramApiConsole } from "../telegram/TelegramRecorder.ts"
-import { chat } from "./chat.ts"
+import { chat, withChatLogging } from "./chat.ts"
 import { announceModel } from "./offlineBot.ts"
 import { describeCommand } from "./help.ts"
 
@@ -14,8 +14,10 @@ export const chatCommand = Command.make(
     name: Options.text("name").pipe(Options.withDefault("You"), Options.withDescription("your first name"))
   },
   ({ name, userId }) =>
-    Effect.zipRight(announceModel, chat({ userId, firstName: name })).pipe(
-      Effect.provide(offlineBot({ telegram: TelegramApiConsole }))
+    withChatLogging((nextTurn) =>
+      Effect.zipRight(announceModel, chat({ userId, firstName: name }, nextTurn)).pipe(
+        Effect.provide(offlineBot({ telegram: TelegramApiConsole }))
+      )
     )
 ).pipe(Command.withDescription(describeCommand("Chat with the bot in this terminal, as a Telegram user.", [
     "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL",

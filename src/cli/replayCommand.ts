@@ -55,17 +55,18 @@ export interface ReplayOutcome {
 const failed = (report: string): ReplayOutcome => ({ exitCode: 1, report: Option.some(report) })
 
 /**
- * The replay with its expected failures turned into an outcome: a difference from the stored
- * transcript, a broken transcript file or a broken profile ends in exit code 1 and a readable
- * report, never a stack trace.
+ * The replay with the failures of its check turned into an outcome: a difference from the
+ * stored transcript or a broken transcript file (one line per problem) ends in exit code 1 and a
+ * readable report, never a stack trace. A broken profile or setting is reported as by every
+ * command (src/cli/Failure.ts, exit code 2).
  */
 export const replayOutcome = (options: ReplayCommandOptions) =>
   runReplayCommand(options).pipe(
     Effect.as<ReplayOutcome>({ exitCode: 0, report: Option.none() }),
     Effect.catchTags({
       ReplayMismatch: (mismatch) => Effect.succeed(failed(mismatch.report)),
-      TranscriptFileError: (error) => Effect.succeed(failed(`replay --expect: ${error.message}`)),
-      ConfigurationError: (error) => Effect.succeed(failed(`replay: ${error.source}: ${error.message}`))
+      TranscriptFileError: (error) =>
+        Effect.succeed(failed(error.message.split("\n").map((line) => `replay --expect: ${line}`).join("\n")))
     })
   )
 

@@ -14,6 +14,7 @@ import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, Option } from "effect"
+import { settingsReference } from "../config.ts"
 import { observabilityLayer } from "../observability/Observability.ts"
 import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"
 import { logFormat, loggingLayer, operatorLine } from "../runtime/Logging.ts"
@@ -134,8 +135,12 @@ export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, o
   Effect.zipRight(drainThroughRepeatedSignals, withOperators).pipe(
     Effect.provide(baseLayer),
     Effect.withScheduler(ioFairScheduler),
-    // Every failure ends as a line or two and an exit code (src/cli/Failure.ts), never a stack trace.
-    Effect.matchCauseEffect({ onFailure: reportFailure, onSuccess: () => Effect.succeed(0) }),
+    // Every failure ends as a line or two and an exit code (src/cli/Failure.ts), never a stack
+    // trace; a team's bot sends its people to its own help, not to this project's pages.
+    Effect.matchCauseEffect({
+      onFailure: (cause) => reportFailure(cause, definition === undefined ? settingsReference : `\`${withArgs} --help\``),
+      onSuccess: () => Effect.succeed(0)
+    }),
     NodeRuntime.runMain({
       disableErrorReporting: true,
       disablePrettyLogger: true,

@@ -3,9 +3,10 @@
  * `npm start` runs with a token and `WEBHOOK_URL`.
  */
 import { sayToOperator } from "../runtime/Logging.ts"
+import * as Net from "node:net"
 import { Command, Options } from "@effect/cli"
-import { Effect, Layer, Option } from "effect"
-import { asPortInUse } from "../domain/errors.ts"
+import { Console, Effect, Layer, Option } from "effect"
+import { asPortInUse, PortInUse } from "../domain/errors.ts"
 import { metricsRoute, MetricsServerConfigSchema } from "../observability/MetricsServer.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { WebhookConfig } from "../telegram/TelegramConfig.ts"
@@ -24,13 +25,28 @@ import {
 } from "./liveBot.ts"
 
 /**
+ * Whether `PORT` is free, tried by listening on it and closing at once: a taken port is then
+ * reported before any banner (the server's own listen still reports a port taken in between).
+ */
+const portFree = (host: string, port: number) =>
+  Effect.async<boolean>((resume) => {
+    const probe = Net.createServer()
+    probe.once("error", (error: NodeJS.ErrnoException) => resume(Effect.succeed(error.code !== "EADDRINUSE")))
+    probe.listen(port, host, () => probe.close(() => resume(Effect.succeed(true))))
+  })
+
+/**
  * The settings `serve` needs, checked before any network call or banner: the webhook
- * settings, a secret (or `WEBHOOK_ALLOW_NO_SECRET=true`), and where `/metrics` is served.
+ * settings, a secret (or `WEBHOOK_ALLOW_NO_SECRET=true`), where `/metrics` is served, and
+ * that `PORT` is free.
  */
 export const checkServeSettings = Effect.gen(function*() {
   const config = yield* WebhookConfig
   if (Option.isNone(config.secret) && !config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
   const metrics = yield* MetricsServerConfigSchema
+  if (config.port !== 0 && !(yield* portFree(config.host, config.port))) {
+    return yield* Effect.fail(new PortInUse({ setting: "PORT", port: config.port }))
+  }
   return { config, metricsPort: metrics.port }
 })
 

@@ -1,7 +1,8 @@
 /**
  * A deterministic model that runs with no network and no key, for demos and first runs. It
  * classifies by the profile's stage keywords, calls tools when the text asks for them (several
- * at once when it asks for several things), and composes its answer from the tool results.
+ * at once when it asks for several things; a team's own tools by the words they share with the
+ * text, see offlineTools.ts), and composes its answer from the tool results.
  * Its first reply in a chat says that it is the offline model.
  */
 import { Effect, Layer } from "effect"
@@ -13,9 +14,11 @@ import {
   type CompletionRequest,
   type CompletionResponse,
   LanguageModel,
-  type ToolCall
+  type ToolCall,
+  type ToolSpec
 } from "./LanguageModel.ts"
 import { callSpan } from "./callSpan.ts"
+import { planTeamToolCall } from "./offlineTools.ts"
 
 export const offlineNotice =
   "(I'm the built-in offline demo model: my answers come from simple rules and the knowledge base. Set OPENAI_API_KEY or OPENAI_BASE_URL to use a real language model.)"
@@ -84,12 +87,23 @@ const human = /\b(human|person|operator|manager|agent)\b|человек|опер
 const timeQuestion = /what time|time is it|current time|который час|сколько времени|今何時|何時/i
 const wantsInfo = /\?|？|\b(how|what|when|where|which|do you|can i|please|want|need|tell me)\b|хочу|как |сколько|где|когда|можно/i
 
+/** The built-in tools the rules below know; any other tool offered is a team's own. */
+const ruleTools: ReadonlyArray<string> = [
+  "update_client_profile",
+  "request_human_handoff",
+  "get_client_profile",
+  "get_current_time",
+  "search_knowledge_base"
+]
+
 /** The tool calls the offline model makes for a user text, among the tools it was offered. */
-export const planToolCalls = (text: string, offered: ReadonlyArray<string>): ReadonlyArray<ToolCall> => {
-  const calls: Array<{ name: string; args: Record<string, unknown> }> = []
+export const planToolCalls = (text: string, tools: ReadonlyArray<ToolSpec>): ReadonlyArray<ToolCall> => {
+  const offered = tools.map((tool) => tool.name)
+  const calls: Array<{ name: string; args: Record<string, unknown> | string }> = []
   const offer = (name: string, args: Record<string, unknown>) => {
     if (offered.includes(name)) calls.push({ name, args })
   }
+  const team = planTeamToolCall(text, tools.filter((tool) => !ruleTools.includes(tool.name)))
   const profile: Record<string, string> = {}
   for (const pattern of namePatterns) {
     const name = pattern.exec(text)?.[1]
@@ -106,8 +120,14 @@ export const planToolCalls = (text: string, offered: ReadonlyArray<string>): Rea
   if (human.test(text)) offer("request_human_handoff", { reason: text.slice(0, 200) })
   else if (aboutMe.test(text)) offer("get_client_profile", {})
   else if (timeQuestion.test(text)) offer("get_current_time", {})
+  // A team's tool that fits the text answers it; the knowledge base is the answer of last resort.
+  else if (team !== undefined) calls.push({ name: team.name, args: team.arguments })
   else if (wantsInfo.test(text)) offer("search_knowledge_base", { query: text.slice(0, 500) })
-  return calls.map((c, i) => ({ id: `offline_${i + 1}`, name: c.name, arguments: JSON.stringify(c.args) }))
+  return calls.map((c, i) => ({
+    id: `offline_${i + 1}`,
+    name: c.name,
+    arguments: typeof c.args === "string" ? c.args : JSON.stringify(c.args)
+  }))
 }
 
 type Json = Record<string, unknown>
@@ -119,6 +139,16 @@ const parse = (content: string): Json => {
   } catch {
     return {}
   }
+}
+
+/** A team's tool result as a person reads it: `Order status: order id NW-1001, status shipped.` */
+const teamToolResult = (name: string, value: Json, content: string): string => {
+  const title = name.replace(/^(get|fetch|find|lookup|look_up|check)_/, "").replace(/_/g, " ")
+  const fields = Object.entries(value).filter(([, v]) => v !== undefined && v !== null)
+  const said = fields.length > 0
+    ? fields.map(([k, v]) => `${k.replace(/_/g, " ")} ${typeof v === "object" ? JSON.stringify(v) : String(v)}`).join(", ")
+    : content
+  return `${title.charAt(0).toUpperCase()}${title.slice(1)}: ${said}.`
 }
 
 /** One sentence or paragraph per tool result, in the order the tools were called. */
@@ -151,7 +181,7 @@ export const composeFromResults = (results: ReadonlyArray<{ readonly name: strin
           : "I couldn't find that in my notes. If you like, I can ask a human colleague to help."
       }
       default:
-        return `${name}: ${content}`
+        return teamToolResult(name, value, content)
     }
   }).join("\n\n")
 
@@ -200,7 +230,7 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
       case "think": {
         const results = toolResultsSinceLastUser(messages)
         if (results.length > 0) return response(composeFromResults(results), [], messages)
-        const calls = planToolCalls(text, (request.tools ?? []).map((t) => t.name))
+        const calls = planToolCalls(text, request.tools ?? [])
         return response(calls.length > 0 ? null : "", calls, messages)
       }
       case "synthesize": {

@@ -5,7 +5,7 @@
  * `compareTranscripts` compares the bot's replies with a stored transcript update by update;
  * `exact` compares the texts, `shape` only how many replies each update got, for models whose
  * wording varies from run to run. `renderDifferences` turns the differences into the listing
- * `ReplayMismatch` carries.
+ * `ReplayMismatch` carries, with what changed within a reply marked (`[-old-]{+new+}`).
  */
 import { FileSystem } from "@effect/platform"
 import { Effect, Option, ParseResult, Schema } from "effect"
@@ -27,47 +27,64 @@ export const TranscriptLineSchema = Schema.Struct({
   text: Schema.String
 })
 
-/** A stored transcript could not be read or has a line that is not a transcript line. */
-export class TranscriptFileError extends Schema.TaggedError<TranscriptFileError>()("TranscriptFileError", {
-  file: Schema.String,
+/** One thing wrong with a stored transcript: where (its line, when it is about one) and what. */
+export const TranscriptProblem = Schema.Struct({
   line: Schema.optional(Schema.Number),
   reason: Schema.String
+})
+
+/** A stored transcript could not be read or has lines that are not transcript lines (each a problem). */
+export class TranscriptFileError extends Schema.TaggedError<TranscriptFileError>()("TranscriptFileError", {
+  file: Schema.String,
+  problems: Schema.NonEmptyArray(TranscriptProblem)
 }) {
+  /** One line per problem: `file:line: what is wrong`. */
   override get message(): string {
-    return `${this.file}${this.line === undefined ? "" : `:${this.line}`}: ${this.reason}`
+    return this.problems.map((p) => `${this.file}${p.line === undefined ? "" : `:${p.line}`}: ${p.reason}`).join("\n")
   }
 }
 
 const decodeTranscriptLine = Schema.decodeUnknownEither(Schema.parseJson(TranscriptLineSchema), {
-  onExcessProperty: "ignore"
+  onExcessProperty: "ignore",
+  errors: "all"
 })
 
-/** Parses a transcript in the `--out` format; a line that is not one fails with its number. */
+/** How many problems of a broken transcript are listed; the rest are counted. */
+const problemsShown = 10
+
+/** What is wrong with one line, in one line: the field and the problem, or that it is not JSON. */
+const lineProblem = (error: ParseResult.ParseError): string => {
+  // The first issue of each field: `update_id` is a number or null, but one problem is enough.
+  const byField = new Map<string, string>()
+  for (const { message, path } of ParseResult.ArrayFormatter.formatErrorSync(error)) {
+    const field = path.join(".")
+    if (!byField.has(field)) byField.set(field, message.split("\n")[0] ?? message)
+  }
+  const said = [...byField].map(([field, message]) => field === "" ? `not JSON (${message})` : `${field}: ${message}`)
+  return `not a transcript line {"update_id","chat_id","text"}: ${said.join("; ")}`
+}
+
+/** Parses a transcript in the `--out` format; every line that is not one is a problem with its number. */
 export const parseTranscript = (
   text: string,
   file: string
 ): Effect.Effect<ReadonlyArray<TranscriptLine>, TranscriptFileError> =>
   Effect.suspend(() => {
     const lines: Array<TranscriptLine> = []
+    const problems: Array<typeof TranscriptProblem.Type> = []
     const rows = text.split(/\r?\n/)
     for (let index = 0; index < rows.length; index++) {
       const json = rows[index]!.trim()
       if (json === "") continue
       const decoded = decodeTranscriptLine(json)
-      if (decoded._tag === "Left") {
-        return Effect.fail(
-          new TranscriptFileError({
-            file,
-            line: index + 1,
-            reason: `not a transcript line {"update_id","chat_id","text"}: ${
-              ParseResult.TreeFormatter.formatErrorSync(decoded.left).split("\n").slice(0, 3).join(" ")
-            }`
-          })
-        )
-      }
-      lines.push(decoded.right)
+      if (decoded._tag === "Left") problems.push({ line: index + 1, reason: lineProblem(decoded.left) })
+      else lines.push(decoded.right)
     }
-    return Effect.succeed(lines)
+    if (problems.length === 0) return Effect.succeed(lines)
+    const shown = problems.slice(0, problemsShown)
+    const more = problems.length - shown.length
+    const listed = more === 0 ? shown : [...shown, { reason: `and ${more} more ${more === 1 ? "line" : "lines"} like these` }]
+    return Effect.fail(new TranscriptFileError({ file, problems: [listed[0]!, ...listed.slice(1)] }))
   })
 
 /** Reads a stored transcript file. */
@@ -75,7 +92,7 @@ export const readTranscript = (file: string) =>
   Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const text = yield* fs.readFileString(file).pipe(
-      Effect.mapError((e) => new TranscriptFileError({ file, reason: `cannot read: ${e.message}` }))
+      Effect.mapError((e) => new TranscriptFileError({ file, problems: [{ reason: `cannot read: ${e.message}` }] }))
     )
     return yield* parseTranscript(text, file)
   })
@@ -143,6 +160,33 @@ export const compareTranscripts = (
 const indent = (text: string, prefix: string) =>
   text.split("\n").map((line, i) => (i === 0 || line === "" ? line : `${" ".repeat(prefix.length)}${line}`)).join("\n")
 
+const wordCharacter = /[\p{L}\p{N}_]/u
+
+/**
+ * Two replies with what changed marked in each: the part between their common beginning and
+ * end (widened to whole words) as `[-removed-]` in the expected one and `{+added+}` in the
+ * actual one, as `git diff --word-diff` shows it.
+ */
+export const markChange = (expected: string, actual: string): { readonly expected: string; readonly actual: string } => {
+  const isWord = (c: string | undefined) => c !== undefined && wordCharacter.test(c)
+  const limit = Math.min(expected.length, actual.length)
+  let start = 0
+  while (start < limit && expected[start] === actual[start]) start++
+  // A change that begins or ends inside a word takes the whole word.
+  while (start > 0 && isWord(expected[start - 1]) && (isWord(expected[start]) || isWord(actual[start]))) start--
+  let end = 0
+  while (end < limit - start && expected[expected.length - 1 - end] === actual[actual.length - 1 - end]) end++
+  while (
+    end > 0 && isWord(expected[expected.length - end]) &&
+    (isWord(expected[expected.length - end - 1]) || isWord(actual[actual.length - end - 1]))
+  ) end--
+  const mark = (text: string, open: string, close: string) => {
+    const middle = text.slice(start, text.length - end)
+    return `${text.slice(0, start)}${middle === "" ? "" : `${open}${middle}${close}`}${text.slice(text.length - end)}`
+  }
+  return { expected: mark(expected, "[-", "-]"), actual: mark(actual, "{+", "+}") }
+}
+
 const replies = (label: string, texts: ReadonlyArray<string>, mode: ExpectMode) => {
   if (texts.length === 0) return [`    ${label}: (no reply)`]
   if (mode === "shape") return [`    ${label}: ${texts.length} ${texts.length === 1 ? "reply" : "replies"}`]
@@ -168,7 +212,16 @@ export const renderDifferences = (
         ? "a different number of replies"
         : "different replies"
     }`
-    return [head, ...replies("expected", d.expected, mode), ...replies("actual  ", d.actual, mode)].join("\n")
+    // Replies at the same place that differ show what changed within them.
+    const marked = mode === "exact" && d.kind === "changed"
+      ? d.expected.map((text, i) => {
+        const other = d.actual[i]
+        return other === undefined || other === text ? { expected: text, actual: other } : markChange(text, other)
+      })
+      : []
+    const expected = d.expected.map((text, i) => marked[i]?.expected ?? text)
+    const actual = d.actual.map((text, i) => marked[i]?.actual ?? text)
+    return [head, ...replies("expected", expected, mode), ...replies("actual  ", actual, mode)].join("\n")
   })
   const header = `${differences.length} ${
     differences.length === 1 ? "update differs" : "updates differ"

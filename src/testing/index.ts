@@ -36,6 +36,7 @@ import { StoresMemory } from "../store/memory/MemoryStores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { type RecorderOptions, type SentRecord, TelegramApiRecorder, TelegramRecorder } from "../telegram/TelegramRecorder.ts"
 import type { Tool } from "../tools/Tool.ts"
+import type { Command } from "../dialog/Command.ts"
 import { builtinTools } from "../tools/builtin/index.ts"
 
 export { ScriptedModel, LanguageModelScripted, type Script, type ScriptedReply, type ScriptedToolCall } from "../llm/ScriptedModel.ts"
@@ -48,6 +49,8 @@ export { HistoryStore } from "../store/HistoryStore.ts"
 export { Inbox } from "../store/Inbox.ts"
 export { builtinTools } from "../tools/builtin/index.ts"
 export { defineTool, ToolFailure } from "../tools/Tool.ts"
+export { defineCommand } from "../dialog/Command.ts"
+export { builtinCommands } from "../dialog/builtinCommands.ts"
 export { compareTranscripts, renderDifferences, ReplayMismatch, type TranscriptLine } from "../replay/Transcript.ts"
 export { replay, type ReplayOptions, type ReplayResult } from "../replay/Replay.ts"
 export { withFixedClock } from "../replay/FixedClock.ts"
@@ -61,6 +64,8 @@ export interface TestBotOptions<R = never> {
   readonly profile?: string
   /** Tools (default: the built-in ones). */
   readonly tools?: ReadonlyArray<Tool<ToolEnvironment | R>>
+  /** In-chat commands (default: the built-in ones). */
+  readonly commands?: ReadonlyArray<Command<ToolEnvironment | R>>
   readonly telegram?: RecorderOptions
   readonly dialog?: Partial<DialogConfigShape>
   readonly toolConfig?: Partial<ToolsConfigShape>
@@ -93,12 +98,14 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
   // Services the bot provides to tools are not left as requirements; the rest (the team's own
   // services) must be provided by the test.
   const tools = (options.tools ?? builtinTools) as ReadonlyArray<Tool<ToolEnvironment | Exclude<R, ToolEnvironment>>>
+  const commands = options.commands as ReadonlyArray<Command<ToolEnvironment | Exclude<R, ToolEnvironment>>> | undefined
   const core = botLayer<never, TelegramApi | LanguageModel | Exclude<R, ToolEnvironment>>({
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model,
     stores: StoresMemory,
     profile: BotProfileFile(options.profile ?? defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
     tools,
+    ...(commands === undefined ? {} : { commands }),
     dialogConfig: DialogConfig.make(options.dialog),
     usageConfig: UsageConfig.make(options.usage),
     paymentsConfig: PaymentsConfig.make(options.payments),

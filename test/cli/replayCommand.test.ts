@@ -2,6 +2,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Logger, LogLevel, Option } from "effect"
+import { describeError } from "../../src/cli/Failure.ts"
 import { replayOutcome } from "../../src/cli/replayCommand.ts"
 import type { TranscriptLine } from "../../src/replay/Transcript.ts"
 import { textMessage } from "../../src/testing/index.ts"
@@ -36,8 +37,8 @@ describe("replay command", () => {
       const differs = yield* outcome(expected)
       expect(differs.exitCode).toBe(1)
       expect(Option.getOrThrow(differs.report)).toBe(
-        "1 update differs from the expected transcript (exact):\n\nupdate 1 in chat 77: different replies\n    expected: Howdy!\n" +
-          `    actual  : ${greeting}`
+        "1 update differs from the expected transcript (exact):\n\nupdate 1 in chat 77: different replies\n    expected: [-Howdy!-]\n" +
+          `    actual  : {+${greeting}+}`
       )
 
       yield* fs.writeFileString(expected, `${JSON.stringify(line(1, 77, greeting))}\n`)
@@ -51,15 +52,18 @@ describe("replay command", () => {
       expect(broken.exitCode).toBe(1)
       expect(Option.getOrThrow(broken.report)).toMatch(/^replay --expect: .*expected\.jsonl:1: not a transcript line/)
 
-      const badClock = yield* replayOutcome({
+      // A bad --clock is a command-line error, reported as every command reports one (exit 2).
+      const badClock = yield* Effect.flip(replayOutcome({
         file: updates,
         out: Option.none(),
         concurrency: Option.none(),
         expect: Option.none(),
         expectMode: "exact",
         clock: Option.some("noon")
+      }))
+      expect(describeError(badClock)).toEqual({
+        exitCode: 2,
+        message: Option.some("--clock: expected an ISO 8601 date-time such as 2026-01-15T10:00:00Z, got \"noon\"")
       })
-      expect(badClock.exitCode).toBe(1)
-      expect(Option.getOrThrow(badClock.report)).toMatch(/^replay: --clock: expected an ISO 8601 date-time/)
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -44,6 +44,7 @@ describe("the documentation", () => {
     expect(readme.split("\n").length).toBeLessThanOrEqual(250)
     expect(pages.filter((page) => page !== "README.md").sort()).toEqual([
       "docs/architecture.md",
+      "docs/build-your-own-bot.md",
       "docs/configuration.md",
       "docs/extending.md",
       "docs/features.md",

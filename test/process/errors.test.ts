@@ -4,7 +4,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
 import { settingsReference } from "../../src/config.ts"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { runBin } from "../support/BotProcess.ts"
+import { exitCode, root, runBin, start } from "../support/BotProcess.ts"
 import { stackFrames, takenPort } from "./processes.ts"
 
 const reference = `Every setting is described in ${settingsReference}.`
@@ -110,9 +110,9 @@ describe("startup failures: one clear message and an exit code", () => {
       const fake = yield* makeFakeBotApi()
       const port = yield* takenPort
       const env = { TELEGRAM_BOT_TOKEN: fake.token, TELEGRAM_API_BASE_URL: fake.url, WEBHOOK_SECRET: "s3cret", HOST: "127.0.0.1" }
-      const stderr = yield* failing(["serve"], { ...env, PORT: String(port) }, 1)
-      expect(stderr.trimEnd().split("\n").at(-1)).toBe(
-        `PORT ${port} is in use: stop the other process on that port or set PORT to a free port.`
+      // Before any banner or "stopped" line: the one line is all.
+      expect(yield* failing(["serve"], { ...env, PORT: String(port) }, 1)).toBe(
+        `PORT ${port} is in use: stop the other process on that port or set PORT to a free port.\n`
       )
       expect(yield* failing(["serve"], { ...env, PORT: "0", METRICS_HOST: "127.0.0.1", METRICS_PORT: String(port) }, 1)).toBe(
         `METRICS_PORT ${port} is in use: stop the other process on that port or set METRICS_PORT to a free port.\n`
@@ -145,5 +145,74 @@ describe("startup failures: one clear message and an exit code", () => {
       expect(result.stderr.trimEnd().split("\n").at(-1)).toBe(
         "WEBHOOK_URL is not set: the public https URL Telegram should post updates to (ending in WEBHOOK_PATH)."
       )
+    }))
+})
+
+describe("the same failure, the same report, in every command", () => {
+  live("a broken profile exits 2 with one line in replay and chat", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const profile = `${dir}/profile.json`
+      yield* fs.writeFileString(profile, "{\"name\":\"Shop\"}")
+      const line = `${profile}: invalid profile: language: is missing; timeZone: is missing; persona: is missing (and 6 more)\n`
+      for (const args of [["replay", "examples/conversation.jsonl"], ["chat"]]) {
+        expect(yield* failing(args, { BOT_PROFILE: profile }, 2)).toBe(line)
+      }
+    }))
+
+  live("STORE=postgres without DATABASE_URL: the variable with an example; exit 2", () =>
+    Effect.gen(function*() {
+      expect(yield* failing(["migrate"], { STORE: "postgres" }, 2)).toBe(
+        "DATABASE_URL is not set (needed with STORE=postgres, e.g. postgres://user@host:5432/db): set it in the environment\n" +
+          `${reference}\n`
+      )
+    }))
+
+  live("a team's bot sends its people to its own help, not to this project's pages", () =>
+    Effect.gen(function*() {
+      const team = yield* start(process.execPath, ["--import", "tsx", `${root}examples/order-status/main.ts`, "chat"], {
+        STORE: "postgres"
+      })
+      expect(yield* exitCode(team.child)).toBe(2)
+      expect(team.stderr()).toBe(
+        "DATABASE_URL is not set (needed with STORE=postgres, e.g. postgres://user@host:5432/db): set it in the environment\n" +
+          "Every setting is described in `npx tsx examples/order-status/main.ts --help`.\n"
+      )
+    }))
+
+  live("a broken --expect file: one line per problem; exit 1", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const expected = `${dir}/expected.jsonl`
+      yield* fs.writeFileString(expected, [
+        "{\"update_id\":700000001,\"chat_id\":523746101,\"text\":\"Hi\"}",
+        "{\"update_id\":700000002,\"text\":\"Hi\"}",
+        "{\"update_id\":\"x\",\"chat_id\":1.5,\"text\":\"Hi\"}"
+      ].join("\n"))
+      const stderr = yield* failing(["replay", "examples/conversation.jsonl", "--expect", expected], {}, 1)
+      expect(stderr.split("\n").filter((line) => line.startsWith("replay --expect:"))).toEqual([
+        `replay --expect: ${expected}:2: not a transcript line {"update_id","chat_id","text"}: chat_id: is missing`,
+        `replay --expect: ${expected}:3: not a transcript line {"update_id","chat_id","text"}: ` +
+        "update_id: Expected number, actual \"x\"; chat_id: Expected an integer, actual 1.5"
+      ])
+    }))
+
+  live("the --expect diff marks what changed within a reply", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped()
+      const out = `${dir}/out.jsonl`
+      expect((yield* runBin(["replay", "examples/conversation.jsonl", "--out", out], { STORE: "memory" })).code).toBe(0)
+      const stored = (yield* fs.readFileString(out)).replace(
+        "Standard delivery within Germany takes 2–3 working days",
+        "Standard delivery within Germany takes 1–2 working days"
+      )
+      yield* fs.writeFileString(out, stored)
+      const stderr = yield* failing(["replay", "examples/conversation.jsonl", "--expect", out], {}, 1)
+      expect(stderr).toContain("1 update differs from the expected transcript (exact):")
+      expect(stderr).toContain("Standard delivery within Germany takes [-1–2-] working days and costs 4.90 EUR")
+      expect(stderr).toContain("Standard delivery within Germany takes {+2–3+} working days and costs 4.90 EUR")
     }))
 })

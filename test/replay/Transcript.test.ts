@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { compareTranscripts, parseTranscript, renderDifferences, type TranscriptLine } from "../../src/replay/Transcript.ts"
+import { compareTranscripts, markChange, parseTranscript, renderDifferences, type TranscriptLine } from "../../src/replay/Transcript.ts"
 
 const line = (update_id: number | null, chat_id: number, text: string): TranscriptLine => ({ update_id, chat_id, text })
 
@@ -51,8 +51,8 @@ describe("compareTranscripts", () => {
         "",
         "update 1 in chat 10: different replies",
         "    expected: Hello",
-        "    actual  : Hello!",
-        "              Second line",
+        "    actual  : Hello{+!",
+        "              Second line+}",
         "",
         "update 3 in chat 20: missing (expected replies, got none)",
         "    expected: Hi",
@@ -64,19 +64,57 @@ describe("compareTranscripts", () => {
     )
     expect(renderDifferences([], "exact")).toBe("replies match the expected transcript")
   })
+
+  it("marks what changed within a reply, in whole words", () => {
+    expect(markChange("Order LL-1002: processing.", "Order LL-1002: shipped.")).toEqual({
+      expected: "Order LL-1002: [-processing-].",
+      actual: "Order LL-1002: {+shipped+}."
+    })
+    expect(markChange("Delivery is 4.90 EUR.", "Delivery is 5.90 EUR.")).toEqual({
+      expected: "Delivery is [-4-].90 EUR.",
+      actual: "Delivery is {+5+}.90 EUR."
+    })
+    expect(markChange("Hello Anna", "Hello Anna, welcome back")).toEqual({
+      expected: "Hello Anna",
+      actual: "Hello Anna{+, welcome back+}"
+    })
+    const report = renderDifferences(compareTranscripts([line(1, 10, "We open at 9:00 on Monday.")], [line(1, 10, "We open at 10:00 on Monday.")], "exact"), "exact")
+    expect(report.split("\n").slice(2)).toEqual([
+      "update 1 in chat 10: different replies",
+      "    expected: We open at [-9-]:00 on Monday.",
+      "    actual  : We open at {+10+}:00 on Monday."
+    ])
+  })
 })
 
 describe("stored transcripts", () => {
-  it.effect("a line that is not a transcript line fails with the file and line number", () =>
+  it.effect("lines that are not transcript lines fail with one line per problem: the file, the line, what is wrong", () =>
     Effect.gen(function*() {
       const ok = yield* parseTranscript("{\"update_id\":1,\"chat_id\":2,\"text\":\"a\"}\n\n{\"update_id\":null,\"chat_id\":2,\"text\":\"b\"}\n", "t.jsonl")
       expect(ok).toEqual([line(1, 2, "a"), line(null, 2, "b")])
-      const error = yield* Effect.flip(parseTranscript("{\"update_id\":1,\"chat_id\":2,\"text\":\"a\"}\n{\"update_id\":1,\"text\":\"a\"}\n", "t.jsonl"))
+      const error = yield* Effect.flip(parseTranscript(
+        [
+          "{\"update_id\":1,\"chat_id\":2,\"text\":\"a\"}",
+          "{\"update_id\":1,\"text\":\"a\"}",
+          "nope",
+          "{\"update_id\":\"7\",\"chat_id\":2.5,\"text\":\"a\"}"
+        ].join("\n"),
+        "t.jsonl"
+      ))
       expect(error._tag).toBe("TranscriptFileError")
-      expect(error.line).toBe(2)
-      expect(error.message).toMatch(/^t\.jsonl:2: not a transcript line/)
-      expect(error.message).toMatch(/chat_id/)
-      const notJson = yield* Effect.flip(parseTranscript("nope", "t.jsonl"))
-      expect(notJson.line).toBe(1)
+      expect(error.problems.map((p) => p.line)).toEqual([2, 3, 4])
+      const lines = error.message.split("\n")
+      expect(lines).toHaveLength(3)
+      expect(lines[0]).toBe("t.jsonl:2: not a transcript line {\"update_id\",\"chat_id\",\"text\"}: chat_id: is missing")
+      expect(lines[1]).toMatch(/^t\.jsonl:3: not a transcript line \{"update_id","chat_id","text"\}: not JSON \(.+\)$/)
+      expect(lines[2]).toMatch(/^t\.jsonl:4: not a transcript line \{"update_id","chat_id","text"\}: update_id: .+; chat_id: .+$/)
+    }))
+
+  it.effect("a long broken file lists ten problems and counts the rest", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(parseTranscript(Array.from({ length: 14 }, () => "{}").join("\n"), "t.jsonl"))
+      const lines = error.message.split("\n")
+      expect(lines).toHaveLength(11)
+      expect(lines[10]).toBe("t.jsonl: and 4 more lines like these")
     }))
 })

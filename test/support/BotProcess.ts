@@ -41,6 +41,10 @@ export interface SpawnOptions {
    * a bench reaches it too.
    */
   readonly ownGroup?: boolean
+  /** The folder it runs in (default: the repository). */
+  readonly cwd?: string
+  /** Written to its stdin, which is then closed (default: no stdin). */
+  readonly input?: string
 }
 
 /** Starts `command args` in the repository with only `env` (plus PATH and HOME); the caller ends it. */
@@ -51,11 +55,12 @@ export const spawnProcess = (
   options: SpawnOptions = {}
 ): Started => {
   const child = spawn(command, args, {
-    cwd: root,
+    cwd: options.cwd ?? root,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     detached: options.ownGroup ?? true
   })
+  if (options.input !== undefined) child.stdin?.end(options.input)
   let stdout = ""
   let stderr = ""
   let output = ""
@@ -72,9 +77,9 @@ export const spawnProcess = (
 }
 
 /** Starts `command args` as `spawnProcess` does; SIGKILLs its group at the end of the scope. */
-export const start = (command: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+export const start = (command: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, options: SpawnOptions = {}) =>
   Effect.acquireRelease(
-    Effect.sync(() => spawnProcess(command, args, env)),
+    Effect.sync(() => spawnProcess(command, args, env, options)),
     ({ child }) => Effect.sync(() => groupAlive(child) && killGroup(child))
   )
 
@@ -98,7 +103,7 @@ export const spawnBot = (args: ReadonlyArray<string>, env: Record<string, string
 
 /** Starts the bot with `args` and only `env` (plus PATH and HOME); SIGKILLs its group at the end of the scope. */
 export const startBot = (args: ReadonlyArray<string>, env: Record<string, string> = {}, options: BotOptions = {}) =>
-  start(process.execPath, botArgs(args, options), env)
+  start(process.execPath, botArgs(args, options), env, options)
 
 /** How the process ended: its exit code, or the signal that ended it. */
 export const exited = (child: ChildProcess) =>
