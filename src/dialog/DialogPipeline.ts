@@ -16,6 +16,7 @@
 import { Clock, Context, Effect, Either, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
+import { RunningTurns } from "./RunningTurns.ts"
 import { withReplyContext } from "./replyContext.ts"
 import { makeStreamingSynthesis } from "./streamingSynthesis.ts"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
@@ -64,6 +65,8 @@ export type Outcome =
   | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" | "over-budget" | "banned" | "not-allowed" }
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Membership"; readonly blocked: boolean }
+  /** The user pressed the Stop button of the answer's draft; `kept`: the part shown was sent. */
+  | { readonly _tag: "Stopped"; readonly kept: boolean }
 
 export type PipelineError = StoreError | SendError
 
@@ -99,6 +102,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const admission = yield* makeAdmission
   const { classify, think } = stages
   const replies = yield* StreamingReplies
+  const turns = yield* RunningTurns
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
@@ -153,24 +157,50 @@ export const makeDialogPipeline = Effect.gen(function*() {
       for (const earlier of turn.earlier) yield* history.append({ ...userMessage, updateId: earlier.updateId, text: earlier.text })
       yield* history.append(userMessage)
 
-      const classified = yield* classify(context, prompt)
-      const stage = stageOrDefault(profile, classified.stage)
-      const toolContext: ToolContext = {
-        chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
-      }
-      const thought = yield* think(stage, client, context, prompt, toolContext, userMedia)
-      const findings = renderFindings(thought.notes, thought.results)
-      const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
+      /** The turn's usage written with its reply, just before it (UsageLedger.ts); what the user has spent. */
+      const recordReply = (reply: string) =>
+        Effect.gen(function*() {
+          const answeredAt = yield* Clock.currentTimeMillis
+          const calls = yield* turnUsage
+          const spent = admission.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
+          const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
+          yield* ledger.recordTurn(
+            entries,
+            history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: reply, at: answeredAt })
+          )
+          return spent
+        })
 
-      const answeredAt = yield* Clock.currentTimeMillis
-      // The turn's usage is written with its reply, just before it (UsageLedger.ts).
-      const calls = yield* turnUsage
-      const spent = admission.afterTurn(standing, calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0))
-      const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
-      yield* ledger.recordTurn(
-        entries,
-        history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
+      // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts).
+      const stopped = live.draftId === undefined ? Effect.never : yield* turns.enter(chatId, live.draftId)
+      const composed = yield* Effect.raceFirst(
+        Effect.gen(function*() {
+          const classified = yield* classify(context, prompt)
+          const stage = stageOrDefault(profile, classified.stage)
+          const toolContext: ToolContext = {
+            chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
+          }
+          const thought = yield* think(stage, client, context, prompt, toolContext, userMedia)
+          const findings = renderFindings(thought.notes, thought.results)
+          const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
+          return Option.some({ classified, stage, thought, synthesized })
+        }),
+        Effect.as(stopped, Option.none())
       )
+      if (Option.isNone(composed)) {
+        // Stopped: nothing more of the turn goes out but, with STOP_KEEPS_PARTIAL, what was
+        // shown, marked as stopped. The history keeps what the user saw, marked the same way.
+        const stop = yield* live.stop
+        const shown = stop.shown.trimEnd()
+        const marked = shown === "" ? profile.texts.stopped : `${shown}\n\n${profile.texts.stopped}`
+        yield* recordReply(marked)
+        const kept = stop.keep && shown !== ""
+        if (kept) yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(marked)))
+        yield* Effect.logInfo("dialog stopped by the user").pipe(Effect.annotateLogs({ kept }))
+        return { _tag: "Stopped", kept } satisfies Outcome
+      }
+      const { classified, stage, thought, synthesized } = composed.value
+      const spent = yield* recordReply(synthesized.answer)
       yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
       if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)

@@ -84,6 +84,8 @@ export const ProfileTexts = Schema.Struct({
   clearedKept: Schema.optionalWith(NonEmpty, { default: () => "Your saved details ({details}) are kept." }),
   /** The draft shown in a private chat while the answer is being thought out (`STREAM_REPLIES`). */
   thinking: Schema.optionalWith(NonEmpty, { default: () => "Thinking…" }),
+  /** Added (Markdown) to the part of an answer the user stopped with the Stop button of its draft. */
+  stopped: Schema.optionalWith(NonEmpty, { default: () => "_Stopped._" }),
   /** Sent to the admin chat on a handoff; `{name}`, `{id}`, `{reason}` are replaced. */
   handoffNotice: NonEmpty,
   /** Sent once per flood window to a user whose messages are dropped for coming too fast. */

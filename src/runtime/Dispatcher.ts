@@ -81,7 +81,16 @@ export const makeDispatcher = Effect.gen(function*() {
         payload: json
       })
       yield* annotateSpan("duplicate", result !== "New")
-      if (result === "New") {
+      const stopped = update.stopped_message_generation
+      if (result === "New" && stopped !== undefined) {
+        // The Stop button: the conversation's running turn is stopped now, not queued behind it.
+        // A stop that cannot reach its turn now is of no use later: it is not delivered again.
+        const found = yield* queue.stop(chatKey(update), stopped).pipe(
+          Effect.catchAll((e) => Effect.as(Effect.logWarning(`stop not passed on: ${e.message}`), false))
+        )
+        yield* Effect.logInfo(found ? "the user stopped the answer" : "stop for an answer no longer running, ignored")
+        yield* runner.markDone(update.update_id, found ? "stopped the running turn" : "no running turn to stop")
+      } else if (result === "New") {
         const intake = yield* currentSpanOption
         const now = yield* Clock.currentTimeMillis
         const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))

@@ -37,6 +37,10 @@ export interface MessageDraft {
   readonly draftId: number
   readonly text: string
   readonly entities?: ReadonlyArray<TextEntity> | undefined
+  /** Shows the Stop button (Bot API 10.3): pressed, a `stopped_message_generation` update comes. */
+  readonly canStop?: boolean | undefined
+  /** Whether the draft stays on screen when stopped (until the bot sends a message). */
+  readonly keepOnStop?: boolean | undefined
 }
 
 /** A new text of a message the bot sent (`editMessageText`). */
@@ -202,7 +206,9 @@ export const botApiMethods = (call: BotApiCall) => ({
         message_thread_id: draft.to.threadId,
         draft_id: draft.draftId,
         text: draft.text,
-        entities: nonEmpty(draft.entities)
+        entities: nonEmpty(draft.entities),
+        can_stop: draft.canStop,
+        keep_on_stop: draft.keepOnStop
       }),
       Ignored,
       options

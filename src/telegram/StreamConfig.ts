@@ -11,7 +11,12 @@ export const StreamConfigSchema = Config.all({
    * Whether answers in groups are streamed too: a first message, edited at most once a second
    * until it holds the answer. Off: groups get final messages only.
    */
-  inGroups: Config.boolean("STREAM_IN_GROUPS").pipe(Config.withDefault(false))
+  inGroups: Config.boolean("STREAM_IN_GROUPS").pipe(Config.withDefault(false)),
+  /**
+   * Drafts carry a Stop button (Bot API 10.3). Pressed, the turn stops; with this the text shown
+   * so far stays on screen (`keep_on_stop`) and is sent as the final message, marked as stopped.
+   */
+  stopKeepsPartial: Config.boolean("STOP_KEEPS_PARTIAL").pipe(Config.withDefault(true))
 })
 export type StreamConfigShape = Config.Config.Success<typeof StreamConfigSchema>
 

@@ -13,7 +13,7 @@
  * (one older than Bot API 9.3, or a local server) turns drafts off for the process, with one
  * log line; the answer still goes out as a message.
  */
-import { Context, Duration, Effect, Fiber, Layer, Option, Ref, type Scope } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Option, Random, Ref, type Scope } from "effect"
 import type { Destination } from "../domain/Destination.ts"
 import { type FormattedText, plain } from "./format/FormattedText.ts"
 import { markdownRenderer } from "./format/markdown.ts"
@@ -34,6 +34,16 @@ export interface AnswerStream {
   readonly show: (markdown: string) => void
   /** Sends the final answer, the update's delivered message(s); drafts and edits stop. How many messages. */
   readonly finish: (answer: FormattedText) => Effect.Effect<number, SendError>
+  /** The draft the answer is shown in (its Stop button names it); none when it is not shown in drafts. */
+  readonly draftId: number | undefined
+  /** Stops showing the answer (no draft or edit after it): what was shown, and whether to keep it. */
+  readonly stop: Effect.Effect<StoppedAnswer>
+}
+
+/** An answer stopped by the user: the Markdown last shown ("" when none was) and whether it is to be sent (`STOP_KEEPS_PARTIAL`). */
+export interface StoppedAnswer {
+  readonly shown: string
+  readonly keep: boolean
 }
 
 export interface StreamingRepliesService {
@@ -67,16 +77,18 @@ const isNotModified = (error: TelegramError): boolean =>
 
 /**
  * The newest text of an answer, kept until taken: `set` is synchronous (the model's reader calls
- * it once per piece), `take` waits for a text newer than the last one taken.
+ * it once per piece), `take` waits for a text newer than the last one taken. Texts are kept as
+ * the model's Markdown and formatted only when shown: a stream of many small deltas is parsed
+ * once per interval.
  */
-interface Latest {
-  readonly set: (text: () => FormattedText) => void
-  readonly take: Effect.Effect<() => FormattedText>
+interface Latest<A> {
+  readonly set: (text: A) => void
+  readonly take: Effect.Effect<A>
 }
 
-const makeLatest = (): Latest => {
-  let pending: (() => FormattedText) | undefined
-  let waiting: ((text: () => FormattedText) => void) | undefined
+const makeLatest = <A>(): Latest<A> => {
+  let pending: A | undefined
+  let waiting: ((text: A) => void) | undefined
   return {
     set: (text) => {
       const wake = waiting
@@ -84,7 +96,7 @@ const makeLatest = (): Latest => {
       if (wake === undefined) pending = text
       else wake(text)
     },
-    take: Effect.async<() => FormattedText>((resume) => {
+    take: Effect.async<A>((resume) => {
       const text = pending
       if (text !== undefined) {
         pending = undefined
@@ -98,6 +110,11 @@ const makeLatest = (): Latest => {
   }
 }
 
+/** The placeholder a draft shows before the first text of the answer. */
+class Thinking {
+  constructor(readonly text: string) {}
+}
+
 /** What a draft or an edit can show: the part being written (the last one of a long answer). */
 const visiblePart = (formatted: FormattedText): Option.Option<FormattedText> =>
   Option.fromNullable(splitFormatted(formatted).at(-1))
@@ -109,43 +126,50 @@ export const makeStreamingReplies = Effect.gen(function*() {
   const config = yield* StreamConfig
   const send = yield* SendConfig
   const draftsRefused = yield* Ref.make(false)
-  const draftIds = yield* Ref.make(0)
+  // Draft ids start anywhere: a stop names its draft, and another process's drafts (a replica,
+  // the previous run) should not share the ids of this one's.
+  const draftIds = yield* Ref.make(yield* Random.nextIntBetween(1, 1_000_000_000))
 
-  /**
-   * Repeats `step` on the newest text shown, at most once per `interval`, until stopped. Texts
-   * are formatted only when shown: a stream of many small deltas is parsed once per interval.
-   */
-  const pace = (
-    latest: Latest,
+  /** Repeats `step` on the newest text shown, at most once per `interval`, until stopped. */
+  const pace = <A>(
+    latest: Latest<A>,
     interval: Duration.Duration,
-    step: (text: FormattedText) => Effect.Effect<boolean>,
+    step: (text: A) => Effect.Effect<boolean>,
     refresh?: Duration.Duration
   ) =>
     Effect.gen(function*() {
       let going = true
-      let shown: FormattedText | undefined
+      let shown: A | undefined
       while (going) {
         const next = refresh === undefined || shown === undefined
           ? Option.some(yield* latest.take)
           : yield* Effect.timeoutOption(latest.take, refresh)
         // Nothing new for `refresh`: the same text again, before Telegram lets it fade.
-        shown = Option.match(next, { onNone: () => shown, onSome: (text) => text() })
+        shown = Option.getOrElse(next, () => shown)
         if (shown !== undefined) going = yield* step(shown)
         if (going) yield* Effect.sleep(interval)
       }
     })
 
-  const showing = (latest: Latest) => (markdown: string): void => latest.set(() => markdownToEntities(markdown))
-
   const drafts = (to: Destination, thinking: string) =>
     Effect.gen(function*() {
       const draftId = yield* Ref.updateAndGet(draftIds, (n) => (n >= 2_147_483_647 ? 1 : n + 1))
-      const latest = makeLatest()
-      const step = (text: FormattedText) =>
-        Option.match(visiblePart(text), {
+      const latest = makeLatest<string | Thinking>()
+      /** The Markdown of the last draft sent (what a stop keeps: the user may have seen it). */
+      let shownMarkdown = ""
+      const step = (showing: string | Thinking) =>
+        Option.match(visiblePart(showing instanceof Thinking ? plain(showing.text) : markdownToEntities(showing)), {
           onNone: () => Effect.succeed(true),
-          onSome: (part) =>
-            api.sendMessageDraft({ to, draftId, text: part.text, entities: part.entities }).pipe(
+          onSome: (part) => {
+            if (typeof showing === "string") shownMarkdown = showing
+            return api.sendMessageDraft({
+              to,
+              draftId,
+              text: part.text,
+              entities: part.entities,
+              canStop: true,
+              keepOnStop: config.stopKeepsPartial
+            }).pipe(
               Effect.as(true),
               Effect.catchAll((error) =>
                 isDraftRefused(error)
@@ -156,23 +180,27 @@ export const makeStreamingReplies = Effect.gen(function*() {
                   : Effect.as(Effect.logDebug(`draft not shown: ${error.message}`), true)
               )
             )
+          }
         })
-      latest.set(() => plain(thinking))
+      latest.set(new Thinking(thinking))
       const loop = yield* Effect.forkScoped(pace(latest, config.draftInterval, step, draftRefresh))
       return {
         live: Effect.map(Ref.get(draftsRefused), (refused) => !refused),
-        show: showing(latest),
-        finish: (answer) => Effect.zipRight(Fiber.interrupt(loop), messenger.reply(to, answer))
+        show: latest.set,
+        finish: (answer) => Effect.zipRight(Fiber.interrupt(loop), messenger.reply(to, answer)),
+        draftId,
+        stop: Effect.zipRight(Fiber.interrupt(loop), Effect.sync(() => ({ shown: shownMarkdown, keep: config.stopKeepsPartial })))
       } satisfies AnswerStream
     })
 
   const edits = (to: Destination) =>
     Effect.gen(function*() {
-      const latest = makeLatest()
+      const latest = makeLatest<string>()
       const first = yield* Ref.make(Option.none<number>())
-      const step = (text: FormattedText) =>
+      let shownMarkdown = ""
+      const step = (markdown: string) =>
         Effect.flatMap(Ref.get(first), (sent) => {
-          const part = splitFormatted(text)[0]
+          const part = splitFormatted(markdownToEntities(markdown))[0]
           if (part === undefined) return Effect.succeed(true)
           const shown = Option.match(sent, {
             onNone: () =>
@@ -183,6 +211,9 @@ export const makeStreamingReplies = Effect.gen(function*() {
             onSome: (messageId) => api.editMessageText({ to, messageId, text: part.text, entities: part.entities })
           })
           return shown.pipe(
+            Effect.tap(() => {
+              shownMarkdown = markdown
+            }),
             Effect.as(true),
             // An edit that changes nothing, or any other failure: the final edit or message still comes.
             Effect.catchAll((error) =>
@@ -215,8 +246,10 @@ export const makeStreamingReplies = Effect.gen(function*() {
         })
       return {
         live: Effect.succeed(true),
-        show: showing(latest),
-        finish
+        show: latest.set,
+        finish,
+        draftId: undefined,
+        stop: Effect.zipRight(Fiber.interrupt(loop), Effect.sync(() => ({ shown: shownMarkdown, keep: config.stopKeepsPartial })))
       } satisfies AnswerStream
     })
 
@@ -232,7 +265,9 @@ export const makeStreamingReplies = Effect.gen(function*() {
       return {
         live: Effect.succeed(false),
         show: () => {},
-        finish: (answer) => messenger.reply(to, answer)
+        finish: (answer) => messenger.reply(to, answer),
+        draftId: undefined,
+        stop: Effect.succeed({ shown: "", keep: config.stopKeepsPartial })
       } satisfies AnswerStream
     })
 

@@ -5,11 +5,22 @@
 import { Config, ConfigError, Effect, Either, Layer, Option, Redacted } from "effect"
 import { duration, integerIn, Settings } from "../config.ts"
 
-/** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); Telegram's default when not set. */
+/**
+ * Update kinds the bot asks for whatever the list says: the Stop button of a draft
+ * (`stopped_message_generation`) does nothing unless its update comes.
+ */
+export const requiredUpdateKinds: ReadonlyArray<string> = ["stopped_message_generation"]
+
+/**
+ * Update kinds to ask Telegram for, comma-separated (`message,callback_query`), with the
+ * required kinds added; Telegram's default (which has them) when not set.
+ */
 const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
-  Config.map((value) =>
-    value.split(",").map((kind) => kind.trim()).filter((kind) => kind.length > 0)
-  ),
+  Config.map((value) => {
+    const kinds = value.split(",").map((kind) => kind.trim()).filter((kind) => kind.length > 0)
+    // An empty list is Telegram's default, which has them.
+    return kinds.length === 0 ? kinds : [...kinds, ...requiredUpdateKinds.filter((kind) => !kinds.includes(kind))]
+  }),
   Config.option
 )
 
