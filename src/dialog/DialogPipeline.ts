@@ -195,13 +195,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
         const marked = shown === "" ? profile.texts.stopped : `${shown}\n\n${profile.texts.stopped}`
         yield* recordReply(marked)
         const kept = stop.keep && shown !== ""
-        if (kept) yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(marked)))
+        if (kept) yield* Effect.zipRight(commitAnswer, live.finish(marked))
         yield* Effect.logInfo("dialog stopped by the user").pipe(Effect.annotateLogs({ kept }))
         return { _tag: "Stopped", kept } satisfies Outcome
       }
       const { classified, stage, thought, synthesized } = composed.value
       const spent = yield* recordReply(synthesized.answer)
-      yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
+      yield* Effect.zipRight(commitAnswer, live.finish(synthesized.answer))
       if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback

@@ -43,12 +43,28 @@ export interface MessageDraft {
   readonly keepOnStop?: boolean | undefined
 }
 
+/** A rich message (Bot API 10.1): its content as rich Markdown (`rich_message.markdown`). */
+export interface SendRichMessage extends Destination {
+  readonly markdown: string
+}
+
+/** A draft of a rich message being written (`sendRichMessageDraft`, private chats). */
+export interface RichMessageDraft {
+  readonly to: Destination
+  readonly draftId: number
+  readonly markdown: string
+  readonly canStop?: boolean | undefined
+  readonly keepOnStop?: boolean | undefined
+}
+
 /** A new text of a message the bot sent (`editMessageText`). */
 export interface EditMessageText {
   readonly to: Destination
   readonly messageId: number
   readonly text: string
   readonly entities?: ReadonlyArray<TextEntity> | undefined
+  /** The new content as a rich message (Bot API 10.1) instead of `text` and `entities`. */
+  readonly richMarkdown?: string | undefined
 }
 
 export const SentMessage = Schema.Struct({
@@ -214,7 +230,27 @@ export const botApiMethods = (call: BotApiCall) => ({
       options
     )),
 
-  /** Replaces the text of a message the bot sent; its entities replace the old ones. */
+  /** A rich message (Bot API 10.1): headings, tables, code, formulas, up to 32,768 characters. */
+  sendRichMessage: (message: SendRichMessage, options?: CallOptions): Effect.Effect<SentMessage, TelegramError> =>
+    call("sendRichMessage", { ...destinationParams(message), rich_message: { markdown: message.markdown } }, SentMessage, options),
+
+  /** A draft of a rich message (Bot API 10.1), private chats only: the chat and the topic apply. */
+  sendRichMessageDraft: (draft: RichMessageDraft, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "sendRichMessageDraft",
+      defined({
+        chat_id: draft.to.chatId,
+        message_thread_id: draft.to.threadId,
+        draft_id: draft.draftId,
+        rich_message: { markdown: draft.markdown },
+        can_stop: draft.canStop,
+        keep_on_stop: draft.keepOnStop
+      }),
+      Ignored,
+      options
+    )),
+
+  /** Replaces the text of a message the bot sent; its entities (or its rich content) replace the old ones. */
   editMessageText: (edit: EditMessageText, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call(
       "editMessageText",
@@ -222,8 +258,9 @@ export const botApiMethods = (call: BotApiCall) => ({
         business_connection_id: edit.to.businessConnectionId,
         chat_id: edit.to.chatId,
         message_id: edit.messageId,
-        text: edit.text,
-        entities: nonEmpty(edit.entities)
+        ...(edit.richMarkdown === undefined
+          ? { text: edit.text, entities: nonEmpty(edit.entities) }
+          : { rich_message: { markdown: edit.richMarkdown } })
       }),
       Ignored,
       options

@@ -17,11 +17,12 @@ import { Context, Duration, Effect, Fiber, Layer, Option, Random, Ref, type Scop
 import type { Destination } from "../domain/Destination.ts"
 import { type FormattedText, plain } from "./format/FormattedText.ts"
 import { markdownRenderer } from "./format/markdown.ts"
+import { toRichMarkdown } from "./format/richMarkdown.ts"
 import { Messenger, type SendError } from "./Messenger.ts"
 import { SendConfig } from "./SendConfig.ts"
 import { splitFormatted } from "./splitText.ts"
 import { StreamConfig } from "./StreamConfig.ts"
-import { TelegramApi, type TelegramError } from "./TelegramApi.ts"
+import { type CallOptions, TelegramApi, type TelegramError } from "./TelegramApi.ts"
 
 /** One answer being written. */
 export interface AnswerStream {
@@ -32,8 +33,11 @@ export interface AnswerStream {
    * by the model's reader once per piece (an `OnText`), so it only keeps the newest text.
    */
   readonly show: (markdown: string) => void
-  /** Sends the final answer, the update's delivered message(s); drafts and edits stop. How many messages. */
-  readonly finish: (answer: FormattedText) => Effect.Effect<number, SendError>
+  /**
+   * Sends the final answer (the model's Markdown), the update's delivered message(s): a rich
+   * message where the Bot API takes it, else text with entities; drafts and edits stop. How many messages.
+   */
+  readonly finish: (markdown: string) => Effect.Effect<number, SendError>
   /** The draft the answer is shown in (its Stop button names it); none when it is not shown in drafts. */
   readonly draftId: number | undefined
   /** Stops showing the answer (no draft or edit after it): what was shown, and whether to keep it. */
@@ -71,6 +75,15 @@ export const editInterval = Duration.seconds(1)
 export const isDraftRefused = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" &&
   (error.errorCode === 404 || (error.errorCode === 400 && /method not found|unknown method|not supported/i.test(error.description)))
+
+/** The Bot API server has no rich messages (one older than Bot API 10.1, or a local server). */
+const isRichMissing = (error: TelegramError): boolean =>
+  error._tag === "TelegramApiError" &&
+  (error.errorCode === 404 || (error.errorCode === 400 && /method not found|unknown method/i.test(error.description)))
+
+/** A rich message refused: the method is missing, or this message's content (or destination) is not taken. */
+const isRichRefused = (error: SendError): error is TelegramError =>
+  error._tag === "TelegramApiError" && (error.errorCode === 400 || error.errorCode === 404) && !isNotModified(error)
 
 const isNotModified = (error: TelegramError): boolean =>
   error._tag === "TelegramApiError" && error.errorCode === 400 && /not modified/i.test(error.description)
@@ -129,6 +142,35 @@ export const makeStreamingReplies = Effect.gen(function*() {
   // Draft ids start anywhere: a stop names its draft, and another process's drafts (a replica,
   // the previous run) should not share the ids of this one's.
   const draftIds = yield* Ref.make(yield* Random.nextIntBetween(1, 1_000_000_000))
+  /** The Bot API server said it has no rich messages (remembered with `RICH_MESSAGES=auto`). */
+  let richMissing = false
+
+  /** The answer's rich Markdown when it goes as a rich message (`RICH_MESSAGES`, and what the server said). */
+  const richOf = (markdown: string): Option.Option<string> =>
+    config.richMessages === "off" || (config.richMessages === "auto" && richMissing) ? Option.none() : toRichMarkdown(markdown)
+
+  /**
+   * A refusal of a rich message or draft, told once: a missing method is remembered for the
+   * process (`auto`) with one log line; a refused content concerns that message only.
+   */
+  const richRefusal = (error: TelegramError): Effect.Effect<void> => {
+    if (!isRichMissing(error)) return Effect.logWarning(`rich message refused (${error.message}), sent as text`)
+    if (config.richMessages === "on") return Effect.logWarning(`the Bot API has no rich messages (${error.message}), sent as text`)
+    if (richMissing) return Effect.void
+    richMissing = true
+    return Effect.logWarning(`the Bot API has no rich messages (${error.message}): answers go as text with entities until restart`)
+  }
+
+  /** The final answer: one rich message, or (refused, too long, turned off) text with entities split into messages. */
+  const sendFinal = (to: Destination, markdown: string): Effect.Effect<number, SendError> =>
+    Option.match(richOf(markdown), {
+      onNone: () => messenger.reply(to, markdownToEntities(markdown)),
+      onSome: (rich) =>
+        messenger.deliver(to, (options) => Effect.asVoid(api.sendRichMessage({ ...to, markdown: rich }, options))).pipe(
+          Effect.as(1),
+          Effect.catchIf(isRichRefused, (error) => Effect.zipRight(richRefusal(error), messenger.reply(to, markdownToEntities(markdown))))
+        )
+    })
 
   /** Repeats `step` on the newest text shown, at most once per `interval`, until stopped. */
   const pace = <A>(
@@ -162,14 +204,23 @@ export const makeStreamingReplies = Effect.gen(function*() {
           onNone: () => Effect.succeed(true),
           onSome: (part) => {
             if (typeof showing === "string") shownMarkdown = showing
-            return api.sendMessageDraft({
+            const asText = api.sendMessageDraft({
               to,
               draftId,
               text: part.text,
               entities: part.entities,
               canStop: true,
               keepOnStop: config.stopKeepsPartial
-            }).pipe(
+            })
+            const rich = typeof showing === "string" ? richOf(showing) : Option.none()
+            const draft = Option.isNone(rich) ? asText : api.sendRichMessageDraft({
+              to,
+              draftId,
+              markdown: rich.value,
+              canStop: true,
+              keepOnStop: config.stopKeepsPartial
+            }).pipe(Effect.catchIf(isRichRefused, (error) => Effect.zipRight(richRefusal(error), asText)))
+            return draft.pipe(
               Effect.as(true),
               Effect.catchAll((error) =>
                 isDraftRefused(error)
@@ -187,7 +238,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
       return {
         live: Effect.map(Ref.get(draftsRefused), (refused) => !refused),
         show: latest.set,
-        finish: (answer) => Effect.zipRight(Fiber.interrupt(loop), messenger.reply(to, answer)),
+        finish: (markdown) => Effect.zipRight(Fiber.interrupt(loop), sendFinal(to, markdown)),
         draftId,
         stop: Effect.zipRight(Fiber.interrupt(loop), Effect.sync(() => ({ shown: shownMarkdown, keep: config.stopKeepsPartial })))
       } satisfies AnswerStream
@@ -222,15 +273,30 @@ export const makeStreamingReplies = Effect.gen(function*() {
           )
         })
       const loop = yield* Effect.forkScoped(pace(latest, Duration.max(editInterval, config.draftInterval), step))
-      const finish = (answer: FormattedText) =>
+      const finish = (markdown: string) =>
         Effect.gen(function*() {
           yield* Fiber.interrupt(loop)
           const sent = yield* Ref.get(first)
+          if (Option.isNone(sent)) return yield* sendFinal(to, markdown)
+          const answer = markdownToEntities(markdown)
           const [head, ...rest] = splitFormatted(answer)
-          if (Option.isNone(sent) || head === undefined) return yield* messenger.reply(to, answer)
-          // The first message becomes the answer's first part: that edit is the delivered message.
+          if (head === undefined) return yield* messenger.reply(to, answer)
+          const rich = richOf(markdown)
+          const asText = (options: CallOptions) =>
+            api.editMessageText({ to, messageId: sent.value, text: head.text, entities: head.entities }, options)
+          /** Whether the edit made the message the whole answer, as a rich message. */
+          let whole = false
+          // The first message becomes the answer (rich: all of it), or its first part: that edit is the delivered message.
           const edited = yield* messenger.deliver(to, (options) =>
-            api.editMessageText({ to, messageId: sent.value, text: head.text, entities: head.entities }, options).pipe(
+            (Option.isNone(rich) ? asText(options) : Effect.suspend(() => {
+              whole = true
+              return api.editMessageText({ to, messageId: sent.value, text: "", richMarkdown: rich.value }, options)
+            }).pipe(
+              Effect.catchIf(isRichRefused, (error) => {
+                whole = false
+                return Effect.zipRight(richRefusal(error), asText(options))
+              })
+            )).pipe(
               Effect.catchIf(isNotModified, () => Effect.void)
             )).pipe(
               Effect.map(() => true),
@@ -240,6 +306,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
               )
             )
           if (!edited) return yield* messenger.reply(to, answer)
+          if (whole) return 1
           let count = 1
           for (const part of rest) count += yield* messenger.reply(to, part)
           return count
@@ -265,7 +332,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
       return {
         live: Effect.succeed(false),
         show: () => {},
-        finish: (answer) => messenger.reply(to, answer),
+        finish: (markdown) => sendFinal(to, markdown),
         draftId: undefined,
         stop: Effect.succeed({ shown: "", keep: config.stopKeepsPartial })
       } satisfies AnswerStream

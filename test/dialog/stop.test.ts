@@ -5,41 +5,26 @@
  * model's connection is closed, no draft follows, the part shown is kept or not per
  * `STOP_KEEPS_PARTIAL`, and the next message is answered as usual.
  */
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Option } from "effect"
-import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
+import { Duration, Effect, Option } from "effect"
 import { decodeUpdate, type TelegramId } from "../../src/domain/Update.ts"
-import { HandoffConfig } from "../../src/handoff/HandoffConfig.ts"
-import { BotProfileFile } from "../../src/profile/BotProfile.ts"
-import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
-import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
-import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
-import { SendConfig } from "../../src/telegram/SendConfig.ts"
-import { StreamConfig } from "../../src/telegram/StreamConfig.ts"
 import { UsageLedger } from "../../src/usage/UsageLedger.ts"
-import { defaultProfilePath, textMessage } from "../../src/testing/index.ts"
-import { type FakeBotApi, type FakeCall, makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
+import { textMessage } from "../../src/testing/index.ts"
+import { conversationBot } from "../support/ConversationBot.ts"
+import { type FakeBotApi, type FakeCall, makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { type FakeOpenAi, makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
 
 /** A long answer streamed in 200 pieces, 30 ms apart (six seconds): it is stopped long before its end. */
 const longAnswer = Array.from({ length: 200 }, (_, i) => `word${i} `)
 
 const botFor = (api: FakeBotApi, model: FakeOpenAi, stopKeepsPartial: boolean) =>
-  botLayer({
-    telegram: telegramLayerFor(api),
+  conversationBot(api, {
     model: openAiLayerFor(model, { model: "main-model" }),
-    stores: StoresMemory,
-    profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
-    dialogConfig: DialogConfig.make(),
-    dispatcherConfig: DispatcherConfig.make(),
-    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
-    streamConfig: StreamConfig.make({ draftInterval: Duration.millis(50), stopKeepsPartial }),
-    handoffConfig: HandoffConfig.make()
-  }).pipe(Layer.orDie)
+    stream: { draftInterval: Duration.millis(50), stopKeepsPartial, richMessages: "off" }
+  })
 
 const submit = (raw: unknown) =>
   Effect.gen(function*() {

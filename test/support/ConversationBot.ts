@@ -16,6 +16,7 @@ import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../../src/runtime/DispatcherConfig.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
+import { StreamConfig, type StreamConfigShape } from "../../src/telegram/StreamConfig.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
 import { type FakeBotApi, telegramLayerFor } from "./FakeBotApi.ts"
 
@@ -26,9 +27,19 @@ export interface ConversationBotOptions {
   readonly dispatcher?: Partial<DispatcherConfigShape>
   /** Human handoff settings; notice-only (no `HANDOFF_CHAT_ID`) when not given. */
   readonly handoff?: Partial<HandoffConfigShape>
+  /** Streamed answers, the Stop button and rich messages; the defaults when not given. */
+  readonly stream?: Partial<StreamConfigShape>
+  /** The model instead of `ScriptedModel` (the live client against a fake endpoint). */
+  readonly model?: Layer.Layer<LanguageModel>
 }
 
-/** The bot's layers against `fake`; `ScriptedModel` is provided too. */
+/** The scripted model, answering as the bot's model unless another is given. */
+const modelsOf = (options: ConversationBotOptions) => {
+  const scripted = LanguageModelScripted(options.script ?? {})
+  return options.model === undefined ? scripted : Layer.merge(scripted, options.model)
+}
+
+/** The bot's layers against `fake`; `ScriptedModel` is provided too (unless another model is given). */
 export const conversationBot = (fake: FakeBotApi, options: ConversationBotOptions = {}) =>
   botLayer({
     telegram: telegramLayerFor(fake),
@@ -38,8 +49,9 @@ export const conversationBot = (fake: FakeBotApi, options: ConversationBotOption
     dialogConfig: DialogConfig.make(options.dialog),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
-    handoffConfig: HandoffConfig.make(options.handoff)
-  }).pipe(Layer.orDie, Layer.provideMerge(LanguageModelScripted(options.script ?? {})))
+    handoffConfig: HandoffConfig.make(options.handoff),
+    streamConfig: StreamConfig.make(options.stream)
+  }).pipe(Layer.orDie, Layer.provideMerge(modelsOf(options)))
 
 /** Hands updates (as Telegram sends them) to the dispatcher in order and waits until all are handled. */
 export const deliver = (...updates: ReadonlyArray<unknown>) =>
