@@ -144,7 +144,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
       // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
-      const live = yield* replies.open(to, message.chat.type, profile.texts.thinking)
+      const live = yield* replies.open(to, message.chat.type)
       // What the message replies to or quotes, marked as quoted, reaches the model with it.
       const prompt = withReplyContext(message, said)
 
@@ -180,7 +180,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
           const toolContext: ToolContext = {
             chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
           }
-          const thought = yield* think(stage, client, context, prompt, toolContext, userMedia)
+          const thought = yield* think(stage, client, context, prompt, toolContext, userMedia, (tools) =>
+            live.working(tools.map((tool) => profile.texts.toolsWorking[tool] ?? tool).join(", ")))
           const findings = renderFindings(thought.notes, thought.results)
           const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
           return Option.some({ classified, stage, thought, synthesized })

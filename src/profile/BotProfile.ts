@@ -82,8 +82,16 @@ export const ProfileTexts = Schema.Struct({
    * kept (e.g. "name, phone"), named by the profile fields' keys.
    */
   clearedKept: Schema.optionalWith(NonEmpty, { default: () => "Your saved details ({details}) are kept." }),
-  /** The draft shown in a private chat while the answer is being thought out (`STREAM_REPLIES`). */
+  /**
+   * Not shown any more: drafts show Telegram's own "Thinking…" placeholder (an empty draft, Bot
+   * API 10.0). Kept so that profiles that set it still load.
+   */
   thinking: Schema.optionalWith(NonEmpty, { default: () => "Thinking…" }),
+  /**
+   * What the placeholder draft says while a tool works, by tool name (e.g. `search_knowledge_base:
+   * "Looking it up…"`); a tool without one is named as it is.
+   */
+  toolsWorking: Schema.optionalWith(Schema.Record({ key: Schema.String, value: NonEmpty }), { default: () => ({}) }),
   /** Added (Markdown) to the part of an answer the user stopped with the Stop button of its draft. */
   stopped: Schema.optionalWith(NonEmpty, { default: () => "_Stopped._" }),
   /** Sent to the admin chat on a handoff; `{name}`, `{id}`, `{reason}` are replaced. */

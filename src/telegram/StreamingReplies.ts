@@ -1,6 +1,7 @@
 /**
  * Answers shown as they are written. In a private chat the answer streams into drafts
- * (`sendMessageDraft`): a short "thinking" draft while the dialog thinks, then the answer as it
+ * (`sendMessageDraft`): the empty draft (Telegram's own "Thinking…" placeholder, Bot API 10.0)
+ * while the dialog thinks, a short note while a tool works, then the answer as it
  * grows, at most one draft per `STREAM_DRAFT_INTERVAL`, then one final message. In a group,
  * with `STREAM_IN_GROUPS`, a first message is sent and edited at most once a second until the
  * final edit makes it the answer. Elsewhere (and with `STREAM_REPLIES=false`) only the final
@@ -33,6 +34,8 @@ export interface AnswerStream {
    * by the model's reader once per piece (an `OnText`), so it only keeps the newest text.
    */
   readonly show: (markdown: string) => void
+  /** What the bot is doing before the first text (a tool at work): shown in the placeholder draft. */
+  readonly working: (note: string) => void
   /**
    * Sends the final answer (the model's Markdown), the update's delivered message(s): a rich
    * message where the Bot API takes it, else text with entities; drafts and edits stop. How many messages.
@@ -51,8 +54,8 @@ export interface StoppedAnswer {
 }
 
 export interface StreamingRepliesService {
-  /** Starts an answer to `to` in a chat of `chatType`; drafts show `thinking` until the first text. */
-  readonly open: (to: Destination, chatType: string, thinking: string) => Effect.Effect<AnswerStream, never, Scope.Scope>
+  /** Starts an answer to `to` in a chat of `chatType`; drafts show the "Thinking…" placeholder until the first text. */
+  readonly open: (to: Destination, chatType: string) => Effect.Effect<AnswerStream, never, Scope.Scope>
   /**
    * Whether an answer to `to` opened now would stream into drafts. A draft shows the bot at
    * work, so the dialog sends no `typing` indicator beside it.
@@ -123,7 +126,7 @@ const makeLatest = <A>(): Latest<A> => {
   }
 }
 
-/** The placeholder a draft shows before the first text of the answer. */
+/** The placeholder a draft shows before the first text of the answer: empty (Telegram's "Thinking…"), or a note. */
 class Thinking {
   constructor(readonly text: string) {}
 }
@@ -193,14 +196,15 @@ export const makeStreamingReplies = Effect.gen(function*() {
       }
     })
 
-  const drafts = (to: Destination, thinking: string) =>
+  const drafts = (to: Destination) =>
     Effect.gen(function*() {
       const draftId = yield* Ref.updateAndGet(draftIds, (n) => (n >= 2_147_483_647 ? 1 : n + 1))
       const latest = makeLatest<string | Thinking>()
       /** The Markdown of the last draft sent (what a stop keeps: the user may have seen it). */
       let shownMarkdown = ""
       const step = (showing: string | Thinking) =>
-        Option.match(visiblePart(showing instanceof Thinking ? plain(showing.text) : markdownToEntities(showing)), {
+        // The placeholder may be empty: it is shown as it is, not as a part of a text.
+        Option.match(showing instanceof Thinking ? Option.some(plain(showing.text)) : visiblePart(markdownToEntities(showing)), {
           onNone: () => Effect.succeed(true),
           onSome: (part) => {
             if (typeof showing === "string") shownMarkdown = showing
@@ -233,11 +237,19 @@ export const makeStreamingReplies = Effect.gen(function*() {
             )
           }
         })
-      latest.set(new Thinking(thinking))
+      latest.set(new Thinking(""))
+      /** Whether the answer's text has started: a note about a tool no longer replaces it. */
+      let writing = false
       const loop = yield* Effect.forkScoped(pace(latest, config.draftInterval, step, draftRefresh))
       return {
         live: Effect.map(Ref.get(draftsRefused), (refused) => !refused),
-        show: latest.set,
+        show: (markdown) => {
+          writing = true
+          latest.set(markdown)
+        },
+        working: (note) => {
+          if (!writing) latest.set(new Thinking(note))
+        },
         finish: (markdown) => Effect.zipRight(Fiber.interrupt(loop), sendFinal(to, markdown)),
         draftId,
         stop: Effect.zipRight(Fiber.interrupt(loop), Effect.sync(() => ({ shown: shownMarkdown, keep: config.stopKeepsPartial })))
@@ -314,6 +326,7 @@ export const makeStreamingReplies = Effect.gen(function*() {
       return {
         live: Effect.succeed(true),
         show: latest.set,
+        working: () => {},
         finish,
         draftId: undefined,
         stop: Effect.zipRight(Fiber.interrupt(loop), Effect.sync(() => ({ shown: shownMarkdown, keep: config.stopKeepsPartial })))
@@ -325,13 +338,14 @@ export const makeStreamingReplies = Effect.gen(function*() {
       ? Effect.map(Ref.get(draftsRefused), (refused) => !refused)
       : Effect.succeed(false)
 
-  const open: StreamingRepliesService["open"] = (to, chatType, thinking) =>
+  const open: StreamingRepliesService["open"] = (to, chatType) =>
     Effect.gen(function*() {
-      if (yield* showsDrafts(to, chatType)) return yield* drafts(to, thinking)
+      if (yield* showsDrafts(to, chatType)) return yield* drafts(to)
       if ((chatType === "group" || chatType === "supergroup") && config.inGroups) return yield* edits(to)
       return {
         live: Effect.succeed(false),
         show: () => {},
+        working: () => {},
         finish: (markdown) => sendFinal(to, markdown),
         draftId: undefined,
         stop: Effect.succeed({ shown: "", keep: config.stopKeepsPartial })
