@@ -10,7 +10,7 @@
  * stops and the dialogs in flight drain until a deadline, after which they are interrupted and
  * stay pending.
  */
-import { Clock, Context, Effect, FiberRef, Layer, Metric, Option, type Tracer } from "effect"
+import { Clock, Context, Effect, FiberRef, Layer, Metric, Option, Schema, type Tracer } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { type TelegramId, updateChatId, updateKind } from "../domain/Update.ts"
 import { dialogMessage } from "../dialog/DialogPipeline.ts"
@@ -53,6 +53,12 @@ const intakeSpan = (attributes: Record<string, unknown>) => <A, E, R>(effect: Ef
         }))
       : (effect as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>))
 
+const decodeFields = Schema.decodeUnknownOption(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+
+/** The fields of an update's JSON other than `update_id` (the kinds of an update the schema does not know). */
+const unknownKinds = (json: string): string =>
+  Option.match(decodeFields(json), { onNone: () => "unreadable", onSome: (fields) => Object.keys(fields).filter((k) => k !== "update_id").join(",") })
+
 /** The dispatcher over a `ChatQueue` and an `UpdateRunner`; recovers the inbox when it starts. */
 export const makeDispatcher = Effect.gen(function*() {
   const config = yield* DispatcherConfig
@@ -74,6 +80,8 @@ export const makeDispatcher = Effect.gen(function*() {
     const chatTag = chat._tag === "Some" ? { chat_id: chat.value } : {}
     return Effect.gen(function*() {
       yield* Metric.increment(withTags(updatesReceived, { kind }))
+      // A kind of update newer than the bot: accepted (recorded, then skipped), its name logged.
+      if (kind === "unknown") yield* Effect.logDebug(`an update of a kind the bot does not know: ${unknownKinds(json)}`)
       if (closed) return yield* Effect.fail(new IntakeClosed())
       const result = yield* inbox.record({
         updateId: update.update_id,
