@@ -171,23 +171,23 @@ export const makeDialogPipeline = Effect.gen(function*() {
           return spent
         })
 
-      // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts).
-      const stopped = live.draftId === undefined ? Effect.never : yield* turns.enter(chatId, live.draftId)
-      const composed = yield* Effect.raceFirst(
-        Effect.gen(function*() {
-          const classified = yield* classify(context, prompt)
-          const stage = stageOrDefault(profile, classified.stage)
-          const toolContext: ToolContext = {
-            chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
-          }
-          const thought = yield* think(stage, client, context, prompt, toolContext, userMedia, (tools) =>
-            live.working(tools.map((tool) => profile.texts.toolsWorking[tool] ?? tool).join(", ")))
-          const findings = renderFindings(thought.notes, thought.results)
-          const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
-          return Option.some({ classified, stage, thought, synthesized })
-        }),
-        Effect.as(stopped, Option.none())
-      )
+      // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts);
+      // without drafts there is no button, and no race.
+      const work = Effect.gen(function*() {
+        const classified = yield* classify(context, prompt)
+        const stage = stageOrDefault(profile, classified.stage)
+        const toolContext: ToolContext = {
+          chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
+        }
+        const thought = yield* think(stage, client, context, prompt, toolContext, userMedia, (tools) =>
+          live.working(tools.map((tool) => profile.texts.toolsWorking[tool] ?? tool).join(", ")))
+        const findings = renderFindings(thought.notes, thought.results)
+        const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
+        return Option.some({ classified, stage, thought, synthesized })
+      })
+      const composed = yield* (live.draftId === undefined
+        ? work
+        : Effect.raceFirst(work, Effect.as(yield* turns.enter(chatId, live.draftId), Option.none())))
       if (Option.isNone(composed)) {
         // Stopped: nothing more of the turn goes out but, with STOP_KEEPS_PARTIAL, what was
         // shown, marked as stopped. The history keeps what the user saw, marked the same way.
