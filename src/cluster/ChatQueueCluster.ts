@@ -36,8 +36,9 @@ import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { type FloodGate, makeFloodGate } from "../runtime/FloodGate.ts"
 import { floodNote, UpdateRunner } from "../runtime/UpdateRunner.ts"
-import { ChatEntity } from "./ChatEntity.ts"
-import { ClusterConfig } from "./ClusterConfig.ts"
+import { ChatEntity, ChatTurnsEntity } from "./ChatEntity.ts"
+import { RunningTurns } from "../dialog/RunningTurns.ts"
+import { ClusterConfig, terminationTimeout } from "./ClusterConfig.ts"
 
 /**
  * Reading an update's inbox entry when its turn comes: the chat cannot go on without it, so
@@ -197,6 +198,16 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     entities
   )
   const client = yield* ChatEntity.client
+  // Stops reach the running turns of this replica's conversations (none without the registry).
+  const turns = yield* Effect.serviceOption(RunningTurns)
+  yield* Layer.buildWithScope(
+    ChatTurnsEntity.toLayer(ChatTurnsEntity.of({
+      Stop: ({ payload }) =>
+        Option.match(turns, { onNone: () => Effect.succeed(false), onSome: (running) => running.stop(payload.chatId, payload.draftId) })
+    })),
+    yield* Effect.scope
+  )
+  const turnsClient = yield* ChatTurnsEntity.client
 
   const send = (key: string, message: Message) =>
     client(key).Update(message, { discard: true }).pipe(
@@ -241,6 +252,11 @@ export const makeChatQueueCluster = Effect.gen(function*() {
 
   return ChatQueue.of({
     submit: (job) => send(job.key, { updateId: job.updateId, flooded: job.flooded, queuedAt: job.queuedAt }),
+    stop: (key, stopped) =>
+      turnsClient(key).Stop({ chatId: stopped.chat.id, draftId: stopped.draft_id }).pipe(
+        Effect.mapError((e) => new StoreError({ operation: "cluster_stop", message: `stop not passed on: ${e._tag}`, retryable: true })),
+        Effect.withSpan("cluster.stop")
+      ),
     recover,
     awaitIdle: local.idle,
     outstanding: local.outstanding,

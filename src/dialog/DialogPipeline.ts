@@ -16,6 +16,7 @@
 import { Clock, Context, Effect, Either, Fiber, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
+import { RunningTurns } from "./RunningTurns.ts"
 import { withReplyContext } from "./replyContext.ts"
 import { makeStreamingSynthesis } from "./streamingSynthesis.ts"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
@@ -68,6 +69,8 @@ export type Outcome =
   | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" | "over-budget" | "banned" | "not-allowed" }
   | { readonly _tag: "Skipped"; readonly reason: string }
   | { readonly _tag: "Membership"; readonly blocked: boolean }
+  /** The user pressed the Stop button of the answer's draft; `kept`: the part shown was sent. */
+  | { readonly _tag: "Stopped"; readonly kept: boolean }
 
 /** `DependencyDown`: a dependency stayed down past the turn's patience (`effect/Breaker.ts`). */
 export type PipelineError = StoreError | SendError | DependencyDown
@@ -106,6 +109,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const feedback = yield* makeFeedback
   const { classify, think } = stages
   const replies = yield* StreamingReplies
+  const turns = yield* RunningTurns
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
   /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
   const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
@@ -151,7 +155,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // The user sees their message taken up (`REACT_ON_RECEIPT`), while the turn goes on.
       const receipt = yield* Effect.forkScoped(reactions.received(message))
       // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
-      const live = yield* replies.open(to, message.chat.type, (yield* userTexts(profile)).thinking)
+      const live = yield* replies.open(to, message.chat.type)
+      const texts = yield* userTexts(profile)
       // What the message replies to or quotes, marked as quoted, reaches the model with it.
       const prompt = withReplyContext(message, said)
 
@@ -164,29 +169,56 @@ export const makeDialogPipeline = Effect.gen(function*() {
       for (const earlier of turn.earlier) yield* history.append({ ...userMessage, updateId: earlier.updateId, text: earlier.text })
       yield* history.append(userMessage)
 
-      const classified = yield* classify(context, prompt)
-      const stage = stageOrDefault(profile, classified.stage)
-      const toolContext: ToolContext = {
-        chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
-      }
-      const thought = yield* think(stage, client, context, prompt, toolContext, userMedia)
-      const findings = renderFindings(thought.notes, thought.results)
-      const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
+      /** The turn's usage written with its reply, just before it (UsageLedger.ts); what the user has spent. */
+      const recordReply = (reply: string) =>
+        Effect.gen(function*() {
+          const answeredAt = yield* Clock.currentTimeMillis
+          const calls = yield* turnUsage
+          const spent = admission.afterTurn(
+            standing,
+            calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0),
+            texts
+          )
+          const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
+          yield* ledger.recordTurn(
+            entries,
+            history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: reply, at: answeredAt })
+          )
+          return spent
+        })
 
-      const answeredAt = yield* Clock.currentTimeMillis
-      // The turn's usage is written with its reply, just before it (UsageLedger.ts).
-      const calls = yield* turnUsage
-      const spent = admission.afterTurn(
-        standing,
-        calls.reduce((n, call) => n + call.usage.promptTokens + call.usage.completionTokens, 0),
-        yield* userTexts(profile)
-      )
-      const entries = turnEntries({ userId: from.id, chatId, ...threadField(conversation), updateId, at: answeredAt }, calls, spent.paid)
-      yield* ledger.recordTurn(
-        entries,
-        history.append({ chatId, ...threadField(conversation), updateId, role: "assistant", text: synthesized.answer, at: answeredAt })
-      )
-      yield* Effect.zipRight(commitAnswer, live.finish(markdownToEntities(synthesized.answer)))
+      // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts);
+      // without drafts there is no button, and no race.
+      const work = Effect.gen(function*() {
+        const classified = yield* classify(context, prompt)
+        const stage = stageOrDefault(profile, classified.stage)
+        const toolContext: ToolContext = {
+          chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
+        }
+        const thought = yield* think(stage, client, context, prompt, toolContext, userMedia, (tools) =>
+          live.working(tools.map((tool) => texts.toolsWorking[tool] ?? tool).join(", ")))
+        const findings = renderFindings(thought.notes, thought.results)
+        const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
+        return Option.some({ classified, stage, thought, synthesized })
+      })
+      const composed = yield* (live.draftId === undefined
+        ? work
+        : Effect.raceFirst(work, Effect.as(yield* turns.enter(chatId, live.draftId), Option.none())))
+      if (Option.isNone(composed)) {
+        // Stopped: nothing more of the turn goes out but, with STOP_KEEPS_PARTIAL, what was
+        // shown, marked as stopped. The history keeps what the user saw, marked the same way.
+        const stop = yield* live.stop
+        const shown = stop.shown.trimEnd()
+        const marked = shown === "" ? texts.stopped : `${shown}\n\n${texts.stopped}`
+        yield* recordReply(marked)
+        const kept = stop.keep && shown !== ""
+        if (kept) yield* Effect.zipRight(commitAnswer, live.finish(marked))
+        yield* Effect.logInfo("dialog stopped by the user").pipe(Effect.annotateLogs({ kept }))
+        return { _tag: "Stopped", kept } satisfies Outcome
+      }
+      const { classified, stage, thought, synthesized } = composed.value
+      const spent = yield* recordReply(synthesized.answer)
+      yield* Effect.zipRight(commitAnswer, live.finish(synthesized.answer))
       // The answer as the user read it (its Markdown rendered) is what feedback is about.
       const read = markdownToEntities(synthesized.answer).text
       yield* feedback.answered({ chatId, updateId, userId: from.id, question: text, answer: read })

@@ -67,7 +67,9 @@ export const makeStages = Effect.gen(function*() {
     context: ReadonlyArray<ChatMessage>,
     text: string,
     toolContext: ToolContext,
-    media: UserMedia = {}
+    media: UserMedia = {},
+    /** Told the tools about to run at each step (the draft says which one works). */
+    progress: (tools: ReadonlyArray<string>) => void = () => {}
   ) =>
     Effect.gen(function*() {
       let messages = thinkMessages(profile, stage, client, context, text, media)
@@ -91,6 +93,7 @@ export const makeStages = Effect.gen(function*() {
         usage = addUsage(usage, response.right.usage)
         const calls = response.right.toolCalls
         if (calls.length === 0) return { notes: response.right.text ?? "", results, usage, fallback: false }
+        progress(calls.map((call) => call.name))
         const stepResults = yield* Effect.forEach(calls, (call) => tools.execute(call, stage.tools, toolContext), {
           concurrency: config.toolConcurrency
         })

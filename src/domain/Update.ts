@@ -258,6 +258,17 @@ export const MessageReactionUpdated = Schema.Struct({
 })
 export type MessageReactionUpdated = typeof MessageReactionUpdated.Type
 
+/**
+ * A user pressed the Stop button of a draft (Bot API 10.3): the answer shown in draft `draft_id`
+ * is to stop. Private chats only; `message_thread_id` is the topic the draft was shown in.
+ */
+export const MessageGenerationStopped = Schema.Struct({
+  chat: Chat,
+  message_thread_id: Schema.optional(Schema.Number),
+  draft_id: Schema.Number
+})
+export type MessageGenerationStopped = typeof MessageGenerationStopped.Type
+
 /** Update kinds the bot does not act on: every object is accepted and the kind is logged and skipped. */
 const Opaque = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -286,7 +297,8 @@ export const Update = Schema.Struct({
   chat_join_request: Schema.optional(Opaque),
   chat_boost: Schema.optional(Opaque),
   removed_chat_boost: Schema.optional(Opaque),
-  subscription: Schema.optional(BotSubscriptionUpdated)
+  subscription: Schema.optional(BotSubscriptionUpdated),
+  stopped_message_generation: Schema.optional(MessageGenerationStopped)
 })
 export type Update = typeof Update.Type
 
@@ -319,6 +331,7 @@ export const updateChatId = (update: Update): Option.Option<TelegramId> => {
   if (update.chat_member) return Option.some(update.chat_member.chat.id)
   // A subscription is the user's: in order with their private chat (whose id is theirs).
   if (update.subscription) return Option.some(update.subscription.user.id)
+  if (update.stopped_message_generation) return Option.some(update.stopped_message_generation.chat.id)
   return Option.none()
 }
 

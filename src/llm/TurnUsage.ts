@@ -5,7 +5,14 @@
  * instead of one store round trip per call.
  */
 import { Effect, FiberRef } from "effect"
-import type { LanguageModelService, Usage } from "./LanguageModel.ts"
+import {
+  type CompletionRequest,
+  type CompletionResponse,
+  type LanguageModelError,
+  type LanguageModelService,
+  noUsage,
+  type Usage
+} from "./LanguageModel.ts"
 
 /** What one call spent: the pipeline step (`classify`, `think`, `synthesize`, `transcribe`), the model that answered, its tokens. */
 export interface CallUsage {
@@ -31,16 +38,48 @@ export const turnUsage: Effect.Effect<ReadonlyArray<CallUsage>> = Effect.map(Fib
 export const collectingUsage = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.suspend(() => Effect.locally(effect, CurrentTurnUsage, []))
 
-/** The same model with the usage of every answered call added to the running turn's. */
+/** Characters per token in the estimate of an interrupted call (the usual figure for English text). */
+const charsPerToken = 4
+
+/**
+ * What an interrupted call spent, estimated (the endpoint's count never came): its prompt, and
+ * the text it had written, at `charsPerToken` characters per token.
+ */
+export const estimatedUsage = (request: CompletionRequest, written: string): Usage => {
+  let promptChars = 0
+  for (const message of request.messages) promptChars += message.content?.length ?? 0
+  return {
+    ...noUsage,
+    promptTokens: Math.ceil(promptChars / charsPerToken),
+    completionTokens: Math.ceil(written.length / charsPerToken)
+  }
+}
+
+/**
+ * The same model with the usage of every answered call added to the running turn's. A call
+ * interrupted on the way (a user's Stop, a deadline) is counted too, with its usage estimated:
+ * the endpoint was asked, and bills what it read and wrote.
+ */
 export const countingUsage = (service: LanguageModelService): LanguageModelService => {
   const stream = service.stream
+  // The model's name as the ledger has it (`openai:gpt-4o-mini` answers as `gpt-4o-mini`).
+  const model = service.description.slice(service.description.indexOf(":") + 1)
+  const counted = (request: CompletionRequest, call: Effect.Effect<CompletionResponse, LanguageModelError>, written: () => string) =>
+    call.pipe(
+      Effect.tap((response) => countUsage(request.purpose, response.model, response.usage)),
+      Effect.onInterrupt(() => countUsage(request.purpose, model, estimatedUsage(request, written())))
+    )
   return {
     description: service.description,
-    complete: (request) =>
-      Effect.tap(service.complete(request), (response) => countUsage(request.purpose, response.model, response.usage)),
+    complete: (request) => counted(request, service.complete(request), () => ""),
     ...(stream === undefined ? {} : {
-      stream: (request, onText) =>
-        Effect.tap(stream(request, onText), (response) => countUsage(request.purpose, response.model, response.usage))
+      stream: (request, onText) => {
+        let written = ""
+        return counted(request, stream(request, (soFar) => {
+          written = soFar
+          onText(soFar)
+        }), () => written)
+      }
     })
   }
 }

@@ -82,8 +82,18 @@ export const ProfileTexts = Schema.Struct({
    * kept (e.g. "name, phone"), named by the profile fields' keys.
    */
   clearedKept: Schema.optionalWith(NonEmpty, { default: () => "Your saved details ({details}) are kept." }),
-  /** The draft shown in a private chat while the answer is being thought out (`STREAM_REPLIES`). */
+  /**
+   * Not shown any more: drafts show Telegram's own "Thinking…" placeholder (an empty draft, Bot
+   * API 10.0). Kept so that profiles that set it still load.
+   */
   thinking: Schema.optionalWith(NonEmpty, { default: () => "Thinking…" }),
+  /**
+   * What the placeholder draft says while a tool works, by tool name (e.g. `search_knowledge_base:
+   * "Looking it up…"`); a tool without one is named as it is.
+   */
+  toolsWorking: Schema.optionalWith(Schema.Record({ key: Schema.String, value: NonEmpty }), { default: () => ({}) }),
+  /** Added (Markdown) to the part of an answer the user stopped with the Stop button of its draft. */
+  stopped: Schema.optionalWith(NonEmpty, { default: () => "_Stopped._" }),
   /** Sent to the admin chat on a handoff; `{name}`, `{id}`, `{reason}` are replaced. */
   handoffNotice: NonEmpty,
   /** Sent once per flood window to a user whose messages are dropped for coming too fast. */
@@ -138,12 +148,14 @@ type TextFields = typeof ProfileTexts.fields
  * language (`{ "en": "…", "ru": "…" }`), required where `ProfileTexts` requires it. Derived
  * from `ProfileTexts`, so a text added there has its per-language variants with nothing more.
  */
-const TextsFile = Schema.Struct(
-  Rec.map(ProfileTexts.fields, (field) => Schema.isPropertySignature(field) ? Schema.optional(LocalizedText) : LocalizedText) as {
+const TextsFile = Schema.Struct({
+  ...(Rec.map(ProfileTexts.fields, (field) => Schema.isPropertySignature(field) ? Schema.optional(LocalizedText) : LocalizedText) as {
     readonly [K in keyof TextFields]: TextFields[K] extends Schema.PropertySignature.All ? Schema.optional<typeof LocalizedText>
       : typeof LocalizedText
-  }
-)
+  }),
+  /** One text per tool, each a string or one per language. */
+  toolsWorking: Schema.optional(Schema.Record({ key: Schema.String, value: LocalizedText }))
+})
 
 /** What a model costs, in US dollars per million tokens (cached prompt tokens are part of the prompt, billed at their own price). */
 export const ModelPrice = Schema.Struct({
@@ -270,9 +282,10 @@ const decodeProfile = Schema.decodeUnknown(Schema.parseJson(ProfileFile), { erro
  */
 const splitLanguages = (file: ProfileFile): Effect.Effect<Omit<BotProfileData, "source" | "knowledge">, string> =>
   Effect.gen(function*() {
-    const own: Record<string, string> = {}
-    const translations: Record<string, Record<string, string>> = {}
-    for (const [name, value] of Object.entries(file.texts) as Array<[string, LocalizedText | undefined]>) {
+    const own: Record<string, unknown> = {}
+    const translations: Record<string, Record<string, unknown>> = {}
+    const { toolsWorking, ...plain } = file.texts
+    for (const [name, value] of Object.entries(plain) as Array<[string, LocalizedText | undefined]>) {
       if (value === undefined) continue
       if (typeof value === "string") {
         own[name] = value
@@ -287,6 +300,24 @@ const splitLanguages = (file: ProfileFile): Effect.Effect<Omit<BotProfileData, "
       own[name] = inDefault
       for (const [language, text] of Object.entries(value)) {
         if (language !== file.language) translations[language] = { ...translations[language], [name]: text }
+      }
+    }
+    // The texts by tool: the default language's for every tool, then each language's over them.
+    if (toolsWorking !== undefined) {
+      const byLanguage: Record<string, Record<string, string>> = {}
+      for (const [tool, value] of Object.entries(toolsWorking)) {
+        const variants = typeof value === "string" ? { [file.language]: value } : value
+        if (variants[file.language] === undefined) {
+          return yield* Effect.fail(
+            `texts.toolsWorking.${tool}: expected a text in the profile's language "${file.language}", got only ${Object.keys(variants).join(", ")}`
+          )
+        }
+        for (const [language, text] of Object.entries(variants)) byLanguage[language] = { ...byLanguage[language], [tool]: text }
+      }
+      const inDefault = byLanguage[file.language] ?? {}
+      own.toolsWorking = inDefault
+      for (const [language, tools] of Object.entries(byLanguage)) {
+        if (language !== file.language) translations[language] = { ...translations[language], toolsWorking: { ...inDefault, ...tools } }
       }
     }
     const texts = yield* Schema.decodeUnknown(ProfileTexts)(own).pipe(Effect.mapError((e) => `texts: ${e.message}`))

@@ -16,6 +16,7 @@ import { Addressing, AddressingLive } from "../dialog/Addressing.ts"
 import { Business, BusinessLive } from "../dialog/Business.ts"
 import { Commands, CommandsList } from "../dialog/Commands.ts"
 import { DialogPipeline, DialogPipelineLive } from "../dialog/DialogPipeline.ts"
+import { RunningTurns, RunningTurnsLive } from "../dialog/RunningTurns.ts"
 import type { LanguageModel } from "../llm/LanguageModel.ts"
 import { BotProfile, checkStageTools } from "../profile/BotProfile.ts"
 import type { Stores } from "../store/Stores.ts"
@@ -79,7 +80,7 @@ export interface BotParts<E, R> {
   /** The media step (files, transcription, documents); `MediaTurnLive` (settings from the environment) when not given. */
   readonly media?: Layer.Layer<MediaTurn, E, R | BotProfile | Stores | TelegramApi>
   /** The chats' queues; in this process (`ChatQueueInProcess`) when not given. */
-  readonly queue?: Layer.Layer<ChatQueue, E, R | UpdateRunner | Stores | DispatcherConfig>
+  readonly queue?: Layer.Layer<ChatQueue, E, R | UpdateRunner | Stores | DispatcherConfig | RunningTurns>
   readonly streamConfig?: Layer.Layer<StreamConfig, E, R>
   /** The human handoff's settings (`HANDOFF_CHAT_ID`…); read from the environment when not given. */
   readonly handoffConfig?: Layer.Layer<HandoffConfig, E, R>
@@ -114,6 +115,7 @@ export type BotServices =
   | Handoff
   | HandoffConfig
   | FeedbackStore
+  | RunningTurns
 
 /** Fails at start when a stage of the profile allows a tool that is not registered. */
 export const StageToolsCheck = Layer.effectDiscard(
@@ -155,7 +157,8 @@ export const botLayer = <E, R>(
     parts.handoffConfig ?? HandoffConfig.fromEnv,
     parts.usageConfig ?? UsageConfig.fromEnv,
     parts.paymentsConfig ?? PaymentsConfig.fromEnv,
-    parts.feedback ?? FeedbackStoreMemory
+    parts.feedback ?? FeedbackStoreMemory,
+    RunningTurnsLive
   )
   const withModel = Layer.provideMerge(Layer.merge(HandoffLive, EphemeralMessagesLive), Layer.provideMerge(parts.model, base))
   const tools: ReadonlyArray<Tool<ToolEnvironment | R>> = parts.tools ?? builtinTools

@@ -14,7 +14,15 @@ import { Clock, Context, Duration, Effect, FiberSet, Layer, Metric, Option } fro
 import type { InboxEntry } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { conversationKey, conversationOf } from "../domain/Conversation.ts"
-import { decodeUpdateJson, type TelegramId, type Update, updateChatId, updateMessage } from "../domain/Update.ts"
+import {
+  decodeUpdateJson,
+  type MessageGenerationStopped,
+  type TelegramId,
+  type Update,
+  updateChatId,
+  updateMessage
+} from "../domain/Update.ts"
+import { RunningTurns } from "../dialog/RunningTurns.ts"
 import { inboxPending, updatesRecovered } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
@@ -30,6 +38,12 @@ export interface ChatQueueService {
    * acknowledged, and Telegram delivers it again.
    */
   readonly submit: (job: UpdateJob) => Effect.Effect<void, StoreError>
+  /**
+   * Stops the running turn of the conversation `key` that shows the stopped draft, wherever it
+   * runs (in the cluster, on the replica that runs the conversation); whether one was running.
+   * It does not wait behind the conversation's queue: the turn to stop is what the queue runs.
+   */
+  readonly stop: (key: string, stopped: MessageGenerationStopped) => Effect.Effect<boolean, StoreError>
   /** Queues every pending inbox entry again, each under its chat's key; returns how many. */
   readonly recover: Effect.Effect<number, StoreError>
   /** Completes when no job is queued or running. */
@@ -63,6 +77,12 @@ export class ChatQueue extends Context.Tag("dialog-bot/ChatQueue")<ChatQueue, Ch
 export const chatKey = (update: Update): string => {
   const message = updateMessage(update) ?? update.callback_query?.message
   if (message !== undefined) return conversationKey(conversationOf(message))
+  const stopped = update.stopped_message_generation
+  if (stopped !== undefined) {
+    return conversationKey(stopped.message_thread_id === undefined
+      ? stopped.chat.id
+      : { chatId: stopped.chat.id, threadId: stopped.message_thread_id })
+  }
   const chat = updateChatId(update)
   return chat._tag === "Some" ? `chat:${chat.value}` : `update:${update.update_id}`
 }
@@ -88,6 +108,8 @@ export const makeChatQueue = Effect.gen(function*() {
   const inbox = yield* Inbox
   const runner = yield* UpdateRunner
   const fibers = yield* FiberSet.make()
+  // Without the registry (a queue over a bare runner, as in the benchmarks) no turn can be stopped.
+  const turns = yield* Effect.serviceOption(RunningTurns)
   /** Jobs queued or running. */
   let outstanding = 0
   /** Open while no job is queued or running. */
@@ -273,7 +295,10 @@ export const makeChatQueue = Effect.gen(function*() {
   }))
   yield* Effect.addFinalizer(() => shutdown)
 
-  return ChatQueue.of({ submit, recover, awaitIdle, outstanding: Effect.sync(() => outstanding), shutdown })
+  const stop: ChatQueueService["stop"] = (_key, stopped) =>
+    Option.match(turns, { onNone: () => Effect.succeed(false), onSome: (running) => running.stop(stopped.chat.id, stopped.draft_id) })
+
+  return ChatQueue.of({ submit, stop, recover, awaitIdle, outstanding: Effect.sync(() => outstanding), shutdown })
 })
 
 /** The chats' queues in this process: one replica, any store. Needs an `UpdateRunner`. */

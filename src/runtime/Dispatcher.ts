@@ -10,7 +10,7 @@
  * stops and the dialogs in flight drain until a deadline, after which they are interrupted and
  * stay pending.
  */
-import { Clock, Context, Effect, FiberRef, Layer, Metric, Option, type Tracer } from "effect"
+import { Clock, Context, Effect, FiberRef, Layer, Metric, Option, Schema, type Tracer } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { type TelegramId, updateChatId, updateKind } from "../domain/Update.ts"
 import { dialogMessage } from "../dialog/DialogPipeline.ts"
@@ -53,6 +53,12 @@ const intakeSpan = (attributes: Record<string, unknown>) => <A, E, R>(effect: Ef
         }))
       : (effect as Effect.Effect<A, E, Exclude<R, Tracer.ParentSpan>>))
 
+const decodeFields = Schema.decodeUnknownOption(Schema.parseJson(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+
+/** The fields of an update's JSON other than `update_id` (the kinds of an update the schema does not know). */
+const unknownKinds = (json: string): string =>
+  Option.match(decodeFields(json), { onNone: () => "unreadable", onSome: (fields) => Object.keys(fields).filter((k) => k !== "update_id").join(",") })
+
 /** The dispatcher over a `ChatQueue` and an `UpdateRunner`; recovers the inbox when it starts. */
 export const makeDispatcher = Effect.gen(function*() {
   const config = yield* DispatcherConfig
@@ -73,6 +79,8 @@ export const makeDispatcher = Effect.gen(function*() {
     const kind = updateKind(update)
     const chatTag = chat._tag === "Some" ? { chat_id: chat.value } : {}
     return Effect.gen(function*() {
+      // A kind of update newer than the bot: accepted (recorded, then skipped), its name logged.
+      if (kind === "unknown") yield* Effect.logDebug(`an update of a kind the bot does not know: ${unknownKinds(json)}`)
       if (closed) return yield* Effect.fail(new IntakeClosed())
       const result = yield* inbox.record({
         updateId: update.update_id,
@@ -82,7 +90,16 @@ export const makeDispatcher = Effect.gen(function*() {
       // Counted once recorded: a delivery refused while the store is down comes again.
       yield* Metric.increment(withTags(updatesReceived, { kind }))
       yield* annotateSpan("duplicate", result !== "New")
-      if (result === "New") {
+      const stopped = update.stopped_message_generation
+      if (result === "New" && stopped !== undefined) {
+        // The Stop button: the conversation's running turn is stopped now, not queued behind it.
+        // A stop that cannot reach its turn now is of no use later: it is not delivered again.
+        const found = yield* queue.stop(chatKey(update), stopped).pipe(
+          Effect.catchAll((e) => Effect.as(Effect.logWarning(`stop not passed on: ${e.message}`), false))
+        )
+        yield* Effect.logInfo(found ? "the user stopped the answer" : "stop for an answer no longer running, ignored")
+        yield* runner.markDone(update.update_id, found ? "stopped the running turn" : "no running turn to stop")
+      } else if (result === "New") {
         const intake = yield* currentSpanOption
         const now = yield* Clock.currentTimeMillis
         const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))

@@ -142,6 +142,8 @@ const describe = (outcome: Outcome) =>
     ? `replied (${outcome.reason})`
     : outcome._tag === "Membership"
     ? `membership (${outcome.blocked ? "blocked" : "unblocked"})`
+    : outcome._tag === "Stopped"
+    ? `stopped by the user${outcome.kept ? " (the part shown kept)" : ""}`
     : `skipped (${outcome.reason})`
 
 /**

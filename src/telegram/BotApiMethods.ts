@@ -37,6 +37,24 @@ export interface MessageDraft {
   readonly draftId: number
   readonly text: string
   readonly entities?: ReadonlyArray<TextEntity> | undefined
+  /** Shows the Stop button (Bot API 10.3): pressed, a `stopped_message_generation` update comes. */
+  readonly canStop?: boolean | undefined
+  /** Whether the draft stays on screen when stopped (until the bot sends a message). */
+  readonly keepOnStop?: boolean | undefined
+}
+
+/** A rich message (Bot API 10.1): its content as rich Markdown (`rich_message.markdown`). */
+export interface SendRichMessage extends Destination {
+  readonly markdown: string
+}
+
+/** A draft of a rich message being written (`sendRichMessageDraft`, private chats). */
+export interface RichMessageDraft {
+  readonly to: Destination
+  readonly draftId: number
+  readonly markdown: string
+  readonly canStop?: boolean | undefined
+  readonly keepOnStop?: boolean | undefined
 }
 
 /** A command menu (`setMyCommands`): the commands of a scope, in one language or (no code) in the default one. */
@@ -60,6 +78,8 @@ export interface EditMessageText {
   readonly messageId: number
   readonly text: string
   readonly entities?: ReadonlyArray<TextEntity> | undefined
+  /** The new content as a rich message (Bot API 10.1) instead of `text` and `entities`. */
+  readonly richMarkdown?: string | undefined
 }
 
 export const SentMessage = Schema.Struct({
@@ -217,13 +237,35 @@ export const botApiMethods = (call: BotApiCall) => ({
         message_thread_id: draft.to.threadId,
         draft_id: draft.draftId,
         text: draft.text,
-        entities: nonEmpty(draft.entities)
+        entities: nonEmpty(draft.entities),
+        can_stop: draft.canStop,
+        keep_on_stop: draft.keepOnStop
       }),
       Ignored,
       options
     )),
 
-  /** Replaces the text of a message the bot sent; its entities replace the old ones. */
+  /** A rich message (Bot API 10.1): headings, tables, code, formulas, up to 32,768 characters. */
+  sendRichMessage: (message: SendRichMessage, options?: CallOptions): Effect.Effect<SentMessage, TelegramError> =>
+    call("sendRichMessage", { ...destinationParams(message), rich_message: { markdown: message.markdown } }, SentMessage, options),
+
+  /** A draft of a rich message (Bot API 10.1), private chats only: the chat and the topic apply. */
+  sendRichMessageDraft: (draft: RichMessageDraft, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "sendRichMessageDraft",
+      defined({
+        chat_id: draft.to.chatId,
+        message_thread_id: draft.to.threadId,
+        draft_id: draft.draftId,
+        rich_message: { markdown: draft.markdown },
+        can_stop: draft.canStop,
+        keep_on_stop: draft.keepOnStop
+      }),
+      Ignored,
+      options
+    )),
+
+  /** Replaces the text of a message the bot sent; its entities (or its rich content) replace the old ones. */
   editMessageText: (edit: EditMessageText, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call(
       "editMessageText",
@@ -231,8 +273,9 @@ export const botApiMethods = (call: BotApiCall) => ({
         business_connection_id: edit.to.businessConnectionId,
         chat_id: edit.to.chatId,
         message_id: edit.messageId,
-        text: edit.text,
-        entities: nonEmpty(edit.entities)
+        ...(edit.richMarkdown === undefined
+          ? { text: edit.text, entities: nonEmpty(edit.entities) }
+          : { rich_message: { markdown: edit.richMarkdown } })
       }),
       Ignored,
       options

@@ -11,14 +11,26 @@ import { duration, integerIn, Settings } from "../config.ts"
  */
 export const botUpdateKinds: ReadonlyArray<string> = [
   "message", "edited_message", "callback_query", "my_chat_member", "pre_checkout_query",
-  "business_connection", "business_message", "edited_business_message", "deleted_business_messages", "message_reaction", "subscription"
+  "business_connection", "business_message", "edited_business_message", "deleted_business_messages", "message_reaction", "subscription",
+  "stopped_message_generation"
 ]
 
-/** Update kinds to ask Telegram for, comma-separated (`message,callback_query`); the bot's kinds when not set. */
+/**
+ * Update kinds the bot asks for whatever the list says: the Stop button of a draft
+ * (`stopped_message_generation`) does nothing unless its update comes.
+ */
+export const requiredUpdateKinds: ReadonlyArray<string> = ["stopped_message_generation"]
+
+/**
+ * Update kinds to ask Telegram for, comma-separated (`message,callback_query`), with the
+ * required kinds added; the bot's kinds when not set.
+ */
 const allowedUpdates = Config.string("TELEGRAM_ALLOWED_UPDATES").pipe(
-  Config.map((value) =>
-    value.split(",").map((kind) => kind.trim()).filter((kind) => kind.length > 0)
-  ),
+  Config.map((value) => {
+    const kinds = value.split(",").map((kind) => kind.trim()).filter((kind) => kind.length > 0)
+    // An empty list is Telegram's default, which has them.
+    return kinds.length === 0 ? kinds : [...kinds, ...requiredUpdateKinds.filter((kind) => !kinds.includes(kind))]
+  }),
   Config.option,
   Config.map(Option.orElseSome(() => botUpdateKinds))
 )

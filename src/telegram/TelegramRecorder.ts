@@ -13,6 +13,7 @@ import {
   type BotApiParams,
   type SendMessage,
   TelegramApi,
+  TelegramApiError,
   type TelegramApiService,
   type TelegramError,
   type Transport
@@ -57,6 +58,9 @@ const defaultResults: Readonly<Record<string, unknown>> = {
   getWebhookInfo: { url: "", pending_update_count: 0 }
 }
 
+/** The rich message methods (Bot API 10.1), which the recorder does not have. */
+const richMethods: ReadonlySet<string> = new Set(["sendRichMessage", "sendRichMessageDraft"])
+
 export const makeRecorder = (options: RecorderOptions = {}) =>
   Effect.gen(function*() {
     // Appended in place: a replay of many updates records many calls.
@@ -71,6 +75,10 @@ export const makeRecorder = (options: RecorderOptions = {}) =>
         calls.push({ method, params, updateId })
         if (Option.isSome(message) && options.echo) yield* options.echo(message.value)
         if (method in results) return results[method]
+        // The offline stand-ins show text and entities only: no rich messages, as a Bot API before 10.1.
+        if (richMethods.has(method)) {
+          return yield* Effect.fail(new TelegramApiError({ method, errorCode: 404, description: "Not Found: method not found" }))
+        }
         // A topic's thread id and a copy's id are message ids, as Telegram gives them.
         if (method === "createForumTopic") return { message_thread_id: ++messageId, name: params["name"] }
         if (method === "copyMessage") return { message_id: ++messageId }

@@ -3,17 +3,18 @@
  * own): a chat's updates run once each and in order, a second send of an update is stored
  * and run once, an update that overtakes older pending ones of its chat runs after them, an update settled in the inbox is not run again, what the inbox records as
  * delivered reaches the runner, pending entries are sent again by `recover`, and the
- * housekeeping prunes processed messages only.
+ * housekeeping prunes processed messages only, and a stop reaches the running turn of its conversation.
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Layer, Metric, Option, Redacted } from "effect"
+import { Deferred, Duration, Effect, Layer, Metric, Option, Redacted } from "effect"
 import { inboxPending } from "../../src/observability/Metrics.ts"
 import { ChatQueueCluster } from "../../src/cluster/ChatQueueCluster.ts"
 import { ClusterConfig } from "../../src/cluster/ClusterConfig.ts"
 import { pruneMessages } from "../../src/cluster/ClusterMaintenance.ts"
 import { ClusterRunner } from "../../src/cluster/ClusterRunner.ts"
-import { decodeUpdate } from "../../src/domain/Update.ts"
+import { makeRunningTurns, RunningTurns } from "../../src/dialog/RunningTurns.ts"
+import { decodeUpdate, type MessageGenerationStopped } from "../../src/domain/Update.ts"
 import { ChatQueue, chatKey } from "../../src/runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { type UpdateJob, UpdateRunner } from "../../src/runtime/UpdateRunner.ts"
@@ -45,7 +46,11 @@ const makeRuns = () => {
 }
 
 /** The queue on a runner of its own (a free port), over the PostgreSQL stores. */
-const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>, dispatcher = DispatcherConfig.make()) =>
+const clusterQueue = (
+  runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>,
+  dispatcher = DispatcherConfig.make(),
+  turns: Layer.Layer<never> | Layer.Layer<RunningTurns> = Layer.empty
+) =>
   Effect.gen(function*() {
     const runnerPort = yield* freePort
     const config = yield* ClusterConfig.config.pipe(Effect.orDie)
@@ -53,7 +58,7 @@ const clusterQueue = (runnerLayer: Layer.Layer<UpdateRunner, never, Inbox>, disp
     const stores = Layer.orDie(StoresPostgres({ url }))
     const runner = Layer.orDie(ClusterRunner({ config: settings, shutdownDeadline: Duration.seconds(20), url, poolSize: 4 }))
     return ChatQueueCluster.pipe(
-      Layer.provide(Layer.mergeAll(runnerLayer, dispatcher, ClusterConfig.make(settings))),
+      Layer.provide(Layer.mergeAll(runnerLayer, dispatcher, ClusterConfig.make(settings), turns)),
       Layer.provideMerge(Layer.merge(stores, runner))
     )
   }).pipe(Layer.unwrapEffect)
@@ -220,5 +225,51 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
         SELECT count(*) AS n FROM cluster_replies r WHERE NOT EXISTS (SELECT 1 FROM cluster_messages m WHERE m.id = r.request_id)`
       expect(Number(orphans[0]?.n)).toBe(0)
     }).pipe(Effect.provide(clusterQueue(layer)))
+  }, 60_000)
+
+  it.live("a stop reaches the running turn of its conversation through the entity, not behind its queue", () => {
+    const stopped: Array<number> = []
+    return Effect.gen(function*() {
+      const turns = yield* makeRunningTurns
+      const started = yield* Deferred.make<void>()
+      const dana = 811223344
+      const draftId = 4242
+      // A turn that shows draft 4242 and runs until it is stopped (or a minute passes).
+      const runner = Layer.effect(
+        UpdateRunner,
+        Effect.map(Inbox, (inbox) =>
+          UpdateRunner.of({
+            run: (job) =>
+              Effect.scoped(Effect.flatMap(turns.enter(id(dana), draftId), (stop) =>
+                Effect.zipRight(
+                  Deferred.succeed(started, undefined),
+                  Effect.raceFirst(Effect.as(stop, true), Effect.as(Effect.sleep("1 minute"), false))
+                ))).pipe(
+                  Effect.tap((wasStopped) => Effect.sync(() => wasStopped && stopped.push(Number(job.updateId)))),
+                  Effect.zipRight(Effect.orDie(inbox.markDone(job.updateId)))
+                ),
+            markDone: (updateId, note) => Effect.orDie(inbox.markDone(updateId, note)),
+            markFailed: (updateId, reason) => Effect.orDie(inbox.markFailed(updateId, reason))
+          }))
+      )
+      yield* Effect.gen(function*() {
+        const queue = yield* ChatQueue
+        const update = textMessage({ updateId: 6001, userId: dana, text: "write me a long story" })
+        yield* record(update)
+        const job = yield* jobOf(update)
+        yield* queue.submit(job)
+        const stop = (draft: number): MessageGenerationStopped => ({
+          chat: { id: id(dana), type: "private" },
+          draft_id: draft
+        })
+        yield* Deferred.await(started)
+        // Another draft's stop finds nothing; the running turn's stops it, though the entity is busy running it.
+        expect(yield* queue.stop(job.key, stop(draftId + 1))).toBe(false)
+        expect(yield* queue.stop(job.key, stop(draftId))).toBe(true)
+        yield* eventually(Effect.sync(() => stopped), (ids) => ids.includes(6001), "10 seconds")
+        // The turn has ended: a stop for it now is ignored.
+        expect(yield* queue.stop(job.key, stop(draftId))).toBe(false)
+      }).pipe(Effect.provide(clusterQueue(runner, DispatcherConfig.make(), Layer.succeed(RunningTurns, turns))))
+    })
   }, 60_000)
 })

@@ -27,7 +27,7 @@ const advance = (millis: number, step = 50) =>
   })
 
 describe("streamed answers in a private chat", () => {
-  it.scoped("a thinking draft, then at most one draft per interval, then one final message with entities", () =>
+  it.scoped("the placeholder draft, then at most one draft per interval, then one final message with entities", () =>
     Effect.gen(function*() {
       const recorder = yield* TelegramRecorder
       const run = yield* Effect.fork(runUpdates([textMessage({ userId: 601, text: "How much is delivery?" })]))
@@ -35,9 +35,9 @@ describe("streamed answers in a private chat", () => {
       yield* Fiber.join(run)
       const calls = yield* recorder.calls
       const drafts = draftsOf(calls)
-      // The chunks come at 100…1000 ms: drafts at 0 (thinking), 400 and 800 ms, then the final message.
-      // Markdown not closed yet shows as it is until the rest comes.
-      expect(drafts.map((d) => d["text"])).toEqual(["Thinking…", "Delivery costs 4.90", "Delivery costs 4.90 EUR. See [the terms]"])
+      // The chunks come at 100…1000 ms: drafts at 0 (the empty draft: Telegram's "Thinking…"), 400 and
+      // 800 ms, then the final message. Markdown not closed yet shows as it is until the rest comes.
+      expect(drafts.map((d) => d["text"])).toEqual(["", "Delivery costs 4.90", "Delivery costs 4.90 EUR. See [the terms]"])
       expect(drafts.every((d) => d["chat_id"] === 601 && d["draft_id"] === drafts[0]!["draft_id"])).toBe(true)
       expect(drafts[1]!["entities"]).toEqual([{ type: "bold", offset: 0, length: 8 }])
       const finals = calls.filter((c) => c.method === "sendMessage")
@@ -57,7 +57,7 @@ describe("streamed answers in a private chat", () => {
       expect(methods).not.toContain("sendChatAction")
     }).pipe(Effect.provide(testBot({ script, stream: { replies: true, draftInterval: Duration.millis(400) } }))))
 
-  it.scoped("a long think stage: the thinking draft is sent again every 20 s, before Telegram lets it fade", () =>
+  it.scoped("a long think stage: the placeholder draft is sent again every 20 s, before Telegram lets it fade", () =>
     Effect.gen(function*() {
       const recorder = yield* TelegramRecorder
       const run = yield* Effect.fork(runUpdates([textMessage({ userId: 604, text: "How much is delivery?" })]))
@@ -65,10 +65,33 @@ describe("streamed answers in a private chat", () => {
       yield* Fiber.join(run)
       const drafts = draftsOf(yield* recorder.calls).map((d) => d["text"])
       // At 0, ~20.4 and ~40.8 s; the answer came at 42 s.
-      expect(drafts.filter((t) => t === "Thinking…")).toHaveLength(3)
+      expect(drafts.filter((t) => t === "")).toHaveLength(3)
       expect((yield* recorder.sent).map((m) => m.text)).toEqual(["Noted."])
     }).pipe(Effect.provide(testBot({
       script: { classify: ["delivery"], think: [{ delay: Duration.seconds(42), then: "notes" }], synthesize: ["Noted."] },
+      stream: { replies: true, draftInterval: Duration.millis(400) }
+    }))))
+
+  it.scoped("while a tool works the placeholder says which; then the answer", () =>
+    Effect.gen(function*() {
+      const recorder = yield* TelegramRecorder
+      const run = yield* Effect.fork(runUpdates([textMessage({ userId: 606, text: "What time is it?" })]))
+      yield* advance(3_000)
+      yield* Fiber.join(run)
+      const calls = yield* recorder.calls
+      // The empty placeholder; the tool's name (no profile text for it) while it and the next think step run; the answer.
+      const texts = draftsOf(calls).map((d) => String(d["text"]))
+      expect(texts.slice(0, 2)).toEqual(["", "get_current_time"])
+      expect(texts.length).toBeGreaterThan(2)
+      expect(texts.slice(2).every((t) => t.startsWith("It"))).toBe(true)
+      expect((yield* recorder.sent).map((m) => m.text)).toEqual(["It is noon."])
+      expect(calls.map((c) => c.method)).not.toContain("sendChatAction")
+    }).pipe(Effect.provide(testBot({
+      script: {
+        classify: ["general"],
+        think: [{ toolCalls: [{ name: "get_current_time", arguments: {} }] }, { delay: Duration.seconds(1), then: "notes" }],
+        synthesize: [{ chunks: ["It ", "is ", "noon."], every: Duration.millis(300) }]
+      },
       stream: { replies: true, draftInterval: Duration.millis(400) }
     }))))
 
@@ -107,6 +130,8 @@ describe("streamed answers in a private chat", () => {
       expect(edits.length).toBeGreaterThanOrEqual(1)
       expect(edits.length).toBeLessThanOrEqual(2)
       expect(edits.at(-1)!.params).toMatchObject({ chat_id: -100603, text: "Delivery costs 4.90 EUR. See the terms." })
+      // Groups have no drafts: `typing` shows the bot at work.
+      expect(calls.filter((c) => c.method === "sendChatAction").map((c) => c.params["action"])).toContain("typing")
     }).pipe(Effect.provide(testBot({ script, stream: { inGroups: true }, dialog: { groupMode: "all" } }))))
 })
 

@@ -90,5 +90,17 @@ describe("the user's language", () => {
       expect(error.message).toBe("invalid profile:\n  texts.greeting: expected a text in the profile's language \"en\", got only ru")
       const badCode = yield* Effect.flip(loadProfile(yield* write({ ...shop.texts, greeting: { en: "Hi", Russian: "Привет" } })))
       expect(badCode.message).toContain("texts.greeting")
+
+      // The texts by tool: each a string or one per language; a language without one has the default's.
+      const tools = yield* loadProfile(yield* write({
+        ...shop.texts,
+        toolsWorking: { search_knowledge_base: { en: "Looking it up…", ru: "Ищу…" }, get_current_time: "Checking the clock…" }
+      }))
+      expect(tools.texts.toolsWorking).toEqual({ search_knowledge_base: "Looking it up…", get_current_time: "Checking the clock…" })
+      expect(textsIn(tools, languageOf("ru")).toolsWorking).toEqual({ search_knowledge_base: "Ищу…", get_current_time: "Checking the clock…" })
+      const toolError = yield* Effect.flip(loadProfile(yield* write({ ...shop.texts, toolsWorking: { search_knowledge_base: { ru: "Ищу…" } } })))
+      expect(toolError.message).toBe(
+        "invalid profile:\n  texts.toolsWorking.search_knowledge_base: expected a text in the profile's language \"en\", got only ru"
+      )
     }).pipe(Effect.provide(NodeContext.layer)))
 })

@@ -17,6 +17,7 @@ import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../../src/runtime/DispatcherConfig.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
+import { StreamConfig, type StreamConfigShape } from "../../src/telegram/StreamConfig.ts"
 import { defaultProfilePath } from "../../src/testing/index.ts"
 import { UsageConfig, type UsageConfigShape } from "../../src/usage/UsageConfig.ts"
 import { type FakeBotApi, telegramLayerFor } from "./FakeBotApi.ts"
@@ -28,6 +29,8 @@ export interface ConversationBotOptions {
   readonly dispatcher?: Partial<DispatcherConfigShape>
   /** Human handoff settings; notice-only (no `HANDOFF_CHAT_ID`) when not given. */
   readonly handoff?: Partial<HandoffConfigShape>
+  /** Streamed answers, the Stop button and rich messages; the defaults when not given. */
+  readonly stream?: Partial<StreamConfigShape>
   /** The model; the scripted one when not given (a live model over a fake endpoint, say). */
   readonly model?: Layer.Layer<LanguageModel>
   /** Budgets and `ALLOWED_USERS`; none when not given. */
@@ -48,7 +51,8 @@ export const conversationBot = (fake: FakeBotApi, options: ConversationBotOption
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
     handoffConfig: HandoffConfig.make(options.handoff),
     usageConfig: UsageConfig.make(options.usage),
-    paymentsConfig: PaymentsConfig.make(options.payments)
+    paymentsConfig: PaymentsConfig.make(options.payments),
+    streamConfig: StreamConfig.make(options.stream)
   }).pipe(Layer.orDie, Layer.provideMerge(LanguageModelScripted(options.script ?? {})))
 
 /** Hands updates (as Telegram sends them) to the dispatcher in order and waits until all are handled. */

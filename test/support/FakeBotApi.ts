@@ -7,7 +7,10 @@
  * with `addFile` are served as Telegram does: `getFile` answers their `file_path`, and
  * `GET /file/bot<token>/<file_path>` their bytes (or a scripted fault). Drafts
  * (`sendMessageDraft`) and edits (`editMessageText`) are accepted, or drafts refused as an
- * older Bot API server does (`refuseDrafts`). Forum topics are opened (`createForumTopic`,
+ * older Bot API server does (`refuseDrafts`). Rich messages (Bot API 10.1: `sendRichMessage`,
+ * `sendRichMessageDraft`, `editMessageText` with `rich_message`) are accepted with
+ * `richMessages: "accepted"`; by default they are refused as a server before 10.1 does (404),
+ * so that tests of other things see answers as text with entities. Forum topics are opened (`createForumTopic`,
  * answering a `ForumTopic`) and closed, and `copyMessage` answers a `MessageId`. The
  * benchmarks use it too: `latencyMs` stands for the round trip to the real Bot API, `reset`
  * forgets a warm-up.
@@ -111,6 +114,11 @@ export const makeFakeBotApi = (
     readonly faultPlan?: FaultPlan
     /** Answers every sendMessageDraft with this error code and "method not found" (a server before Bot API 9.3). */
     readonly refuseDrafts?: 400 | 404
+    /**
+     * The rich message methods (and rich edits): accepted, or answered with this error code and
+     * "method not found" (a server before Bot API 10.1; the default, 404).
+     */
+    readonly richMessages?: "accepted" | 400 | 404
     /** Every default answer is written after this many milliseconds (the round trip to the real Bot API). */
     readonly latencyMs?: number
   } = {}
@@ -118,6 +126,7 @@ export const makeFakeBotApi = (
   Effect.gen(function*() {
     const token = options.token ?? "123456789:AAH-fakeTokenForTests_0123456789abc"
     const started = performance.now()
+    const refuseRich = options.richMessages === "accepted" ? undefined : options.richMessages ?? 404
     const calls: Array<FakeCall> = []
     /** How many calls of each method were received (waiters check it before filtering the calls). */
     const counts = new Map<string, number>()
@@ -174,6 +183,11 @@ export const makeFakeBotApi = (
     }
 
     const num = (value: unknown): number | undefined => (typeof value === "number" ? value : undefined)
+    const asRecord = (value: unknown): Record<string, unknown> | undefined =>
+      typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined
+    /** A method this server does not have, as an older Bot API server answers it. */
+    const refuse = (res: Http.ServerResponse, code: 400 | 404) =>
+      sendError(res, code, `${code === 404 ? "Not Found" : "Bad Request"}: method not found`)
 
     const getUpdates = (params: Record<string, unknown>, res: Http.ServerResponse) => {
       if (webhookUrl !== "") return sendError(res, 409, conflict)
@@ -214,11 +228,21 @@ export const makeFakeBotApi = (
             text: params["text"]
           })
         case "sendMessageDraft":
-          if (options.refuseDrafts !== undefined) {
-            return sendError(res, options.refuseDrafts, `${options.refuseDrafts === 404 ? "Not Found" : "Bad Request"}: method not found`)
-          }
+          if (options.refuseDrafts !== undefined) return refuse(res, options.refuseDrafts)
           return sendOk(res, true)
+        case "sendRichMessage":
+        case "sendRichMessageDraft":
+          if (refuseRich !== undefined) return refuse(res, refuseRich)
+          if (method === "sendRichMessageDraft") return sendOk(res, true)
+          return sendOk(res, {
+            message_id: nextMessageId++,
+            date: Math.floor(Date.now() / 1000),
+            chat: { id: params["chat_id"], type: "private" },
+            // What Telegram makes of the Markdown: blocks (one paragraph of the source here).
+            rich_message: { blocks: [{ type: "paragraph", text: String(asRecord(params["rich_message"])?.["markdown"] ?? "") }] }
+          })
         case "editMessageText":
+          if (params["rich_message"] !== undefined && refuseRich !== undefined) return refuse(res, refuseRich)
           return sendOk(res, {
             message_id: params["message_id"],
             date: Math.floor(Date.now() / 1000),
@@ -311,7 +335,10 @@ export const makeFakeBotApi = (
         }
         const scripted = scripts.get(method)?.shift()
         if (scripted !== undefined) return reply(res, scripted)
-        if (method === "sendMessage" || method === "editMessageText" || method === "copyMessage") delivered.push(call)
+        const refused = refuseRich !== undefined && (method === "sendRichMessage" || call.params["rich_message"] !== undefined)
+        if (!refused && (method === "sendMessage" || method === "sendRichMessage" || method === "editMessageText" || method === "copyMessage")) {
+          delivered.push(call)
+        }
         if (options.latencyMs === undefined || options.latencyMs <= 0) return defaultAnswer(method, params, res)
         const timer = setTimeout(() => defaultAnswer(method, params, res), options.latencyMs)
         res.on("close", () => clearTimeout(timer))

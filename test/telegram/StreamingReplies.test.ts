@@ -47,7 +47,7 @@ describe("streamed answers over HTTP", () => {
       yield* model.scriptFor("main-model", "notes", { chunks: ["**Hello", "** there, ", "friend."], everyMs: 450 })
       yield* runUpdates([textMessage({ userId: 701, text: "hi" })]).pipe(Effect.provide(botOver(telegram, model)))
       const drafts = yield* telegram.calls("sendMessageDraft")
-      expect(drafts[0]!.params).toMatchObject({ chat_id: 701, text: "Thinking…" })
+      expect(drafts[0]!.params).toMatchObject({ chat_id: 701, text: "" })
       expect(drafts.length).toBeGreaterThanOrEqual(2)
       expect(drafts.every((d) => typeof d.params["draft_id"] === "number" && d.params["draft_id"] !== 0)).toBe(true)
       const finals = yield* telegram.delivered("sendMessage")
