@@ -63,6 +63,27 @@ export const classifyMessages = (
   { role: "user", content: text }
 ]
 
+/**
+ * The opening of every prompt is the same for every conversation: the profile's texts and
+ * instructions (and the tools, sent beside the messages). Providers cache such a prefix
+ * (`prompt_cache_key`, `OpenAiModel.ts`): a cached prompt token costs a tenth to a half of a
+ * fresh one. What changes from turn to turn or from user to user (the stage, who the customer
+ * is) comes after the history, as one system message just before the user's turn.
+ */
+const stablePrefix = (parts: ReadonlyArray<string>): ChatMessage => ({ role: "system", content: parts.join("\n\n") })
+
+/** The turn's own facts, after the history: the stage (when there is one) and the customer. */
+const turnFacts = (stage: Stage | undefined, client: Client): ChatMessage => ({
+  role: "system",
+  content: [...(stage === undefined ? [] : [`Current dialog stage: ${stage.id}. ${stage.prompt}`]), describeClient(client)].join("\n\n")
+})
+
+/** The key under which a provider caches the profile's prefix: one per profile (at most 64 characters). */
+export const promptCacheKey = (profile: BotProfileData): string => `profile:${profile.name}`.slice(0, 64)
+
+/** The think step's instructions, the same in every stage. */
+export const thinkInstructions = "Call tools when they help. When you have what you need, write short notes for the final answer."
+
 export const thinkMessages = (
   profile: BotProfileData,
   stage: Stage,
@@ -71,16 +92,9 @@ export const thinkMessages = (
   text: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  {
-    role: "system",
-    content: [
-      profile.persona,
-      `Current dialog stage: ${stage.id}. ${stage.prompt}`,
-      describeClient(client),
-      "Call tools when they help. When you have what you need, write short notes for the final answer."
-    ].join("\n\n")
-  },
+  stablePrefix([profile.persona, thinkInstructions]),
   ...history,
+  turnFacts(stage, client),
   userTurn(text, media)
 ]
 
@@ -113,12 +127,9 @@ export const synthesizeMessages = (
   findings: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  {
-    role: "system",
-    content: [profile.persona, `Current dialog stage: ${stage.id}. ${stage.prompt}`, describeClient(client), profile.synthesisPrompt]
-      .join("\n\n")
-  },
+  stablePrefix([profile.persona, profile.synthesisPrompt]),
   ...history,
+  turnFacts(stage, client),
   userTurn(text, media),
   { role: "system", content: findings }
 ]
@@ -131,7 +142,8 @@ export const plainMessages = (
   text: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  { role: "system", content: [profile.persona, describeClient(client)].join("\n\n") },
+  stablePrefix([profile.persona]),
   ...history,
+  turnFacts(undefined, client),
   userTurn(text, media)
 ]

@@ -15,7 +15,7 @@ import { type ToolResult, Tools } from "../tools/Tools.ts"
 import { countingUsage } from "../llm/TurnUsage.ts"
 import { parseStage } from "./classification.ts"
 import { DialogConfig } from "./DialogConfig.ts"
-import { classifyMessages, plainMessages, synthesizeMessages, thinkMessages } from "./prompts.ts"
+import { classifyMessages, plainMessages, promptCacheKey, synthesizeMessages, thinkMessages } from "./prompts.ts"
 
 export { addUsage }
 
@@ -40,9 +40,10 @@ export const makeStages = Effect.gen(function*() {
   const model = countingUsage(yield* LanguageModel)
   const tools = yield* Tools
   const stageIds = profile.stages.map((s) => s.id)
+  const cacheKey = promptCacheKey(profile)
 
   const classify = (context: ReadonlyArray<ChatMessage>, text: string) =>
-    model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text) }).pipe(
+    model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text), cacheKey }).pipe(
       Effect.map((r) => ({ stage: parseStage(r.text, stageIds, profile.defaultStage), usage: r.usage, fallback: false })),
       Effect.catchAll((e) =>
         Effect.as(Effect.logWarning(`classification failed, using the default stage: ${e.message}`), {
@@ -75,6 +76,7 @@ export const makeStages = Effect.gen(function*() {
         const response = yield* model.complete({
           purpose: "think",
           messages,
+          cacheKey,
           ...(specs.length > 0 ? { tools: specs } : {})
         }).pipe(Effect.either)
         if (response._tag === "Left") {
@@ -109,7 +111,7 @@ export const makeStages = Effect.gen(function*() {
   const plainAfter = (failure: string, client: Client, context: ReadonlyArray<ChatMessage>, text: string, media: UserMedia = {}) =>
     Effect.zipRight(
       Effect.logWarning(`synthesis failed, trying a plain generation: ${failure}`),
-      model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media) }).pipe(
+      model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media), cacheKey }).pipe(
         Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
         Effect.catchAll((e2) =>
           Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
@@ -129,7 +131,7 @@ export const makeStages = Effect.gen(function*() {
     findings: string,
     media: UserMedia = {}
   ) =>
-    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings, media) })
+    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings, media), cacheKey })
       .pipe(
         Effect.flatMap((r) =>
           Option.match(nonEmpty(r.text), {

@@ -13,7 +13,7 @@ import { timeStage } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
 import type { AnswerStream } from "../telegram/StreamingReplies.ts"
-import { synthesizeMessages } from "./prompts.ts"
+import { promptCacheKey, synthesizeMessages } from "./prompts.ts"
 import type { Stages } from "./stages.ts"
 
 export const makeStreamingSynthesis = Effect.gen(function*() {
@@ -34,7 +34,8 @@ export const makeStreamingSynthesis = Effect.gen(function*() {
       if (!(yield* answer.live)) return yield* synthesize(stage, client, context, text, findings, media)
       const request = {
         purpose: "synthesize",
-        messages: synthesizeMessages(profile, stage, client, context, text, findings, media)
+        messages: synthesizeMessages(profile, stage, client, context, text, findings, media),
+        cacheKey: promptCacheKey(profile)
       } as const
       const streamed = yield* streamCompletion(model, request, answer.show).pipe(
         Effect.map((r) => ({ answer: (r.text ?? "").trim(), usage: r.usage, fallback: false })),

@@ -48,6 +48,11 @@ export interface CompletionRequest {
   readonly purpose: Purpose
   readonly messages: ReadonlyArray<ChatMessage>
   readonly tools?: ReadonlyArray<ToolSpec>
+  /**
+   * Names the prompt's stable prefix for the provider's prompt cache (`prompt_cache_key`):
+   * requests with one key are routed to where that prefix is cached.
+   */
+  readonly cacheKey?: string
 }
 
 /**

@@ -62,6 +62,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
       model,
       messages: toWireMessages(request.messages, config.toolResultChars),
       ...(request.tools !== undefined && request.tools.length > 0 ? { tools: toWireTools(request.tools) } : {}),
+      ...(request.cacheKey === undefined ? {} : { prompt_cache_key: request.cacheKey }),
       ...Option.match(config.temperature, { onNone: () => ({}), onSome: (temperature) => ({ temperature }) }),
       // OpenAI's newer models take only `max_completion_tokens`; other servers know `max_tokens`.
       ...Option.match(config.maxOutputTokens, {
