@@ -50,6 +50,7 @@ import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
 import { Business } from "./Business.ts"
+import { makeChoices } from "./Choices.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { makeHandoffRouting } from "./HandoffRouting.ts"
@@ -97,6 +98,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
   const admission = yield* makeAdmission
+  const choices = yield* makeChoices
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -153,14 +155,16 @@ export const makeDialogPipeline = Effect.gen(function*() {
       for (const earlier of turn.earlier) yield* history.append({ ...userMessage, updateId: earlier.updateId, text: earlier.text })
       yield* history.append(userMessage)
 
+      // The model and persona the user chose apply from the turn after the choice.
+      const asker = { client, choice: yield* choices.of(from.id) }
       const classified = yield* classify(context, prompt)
       const stage = stageOrDefault(profile, classified.stage)
       const toolContext: ToolContext = {
         chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
       }
-      const thought = yield* think(stage, client, context, prompt, toolContext, userMedia)
+      const thought = yield* think(stage, asker, context, prompt, toolContext, userMedia)
       const findings = renderFindings(thought.notes, thought.results)
-      const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
+      const synthesized = yield* synthesizeStreamed(live, stage, asker, context, prompt, findings, userMedia)
 
       const answeredAt = yield* Clock.currentTimeMillis
       // The turn's usage is written with its reply, just before it (UsageLedger.ts).
@@ -286,9 +290,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       onNone: () => {
         if (update.callback_query) {
           const query = update.callback_query
-          // The handoff's "Back to bot" button; other buttons are not part of the dialog yet:
-          // stop the client's spinner and move on.
-          return Effect.flatMap(handoff.callback(query), Option.match({
+          // The handoff's "Back to bot" button, a button of /model or /persona; other buttons
+          // are not part of the dialog: stop the client's spinner and move on.
+          const routed = Effect.flatMap(
+            handoff.callback(query),
+            (reason) => (Option.isSome(reason) ? Effect.succeed(reason) : choices.callback(query))
+          )
+          return Effect.flatMap(routed, Option.match({
             onSome: (reason) => Effect.succeed(skipped(reason)),
             onNone: () =>
               api.answerCallbackQuery(query.id).pipe(

@@ -2,11 +2,23 @@
  * The messages each stage sends to the model. Kept in one module so that the prompt a model
  * sees is easy to read and to test; nothing here calls a service.
  */
+import { Option } from "effect"
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
 import { capToolResult, notesHeading, toolResultCharCap, toolResultsHeading } from "../llm/findings.ts"
 import type { ChatMessage, UserMedia } from "../llm/LanguageModel.ts"
 import type { BotProfileData, Stage } from "../profile/BotProfile.ts"
 import type { ToolResult } from "../tools/Tools.ts"
+import type { Choice } from "./Choices.ts"
+
+/** Whom a turn answers: the customer, and the model and persona they chose (`Choices.ts`). */
+export interface Asker {
+  readonly client: Client
+  readonly choice: Choice
+}
+
+/** The persona that opens the prompt: the user's choice, else the profile's. */
+const personaOf = (profile: BotProfileData, asker: Asker): string =>
+  Option.match(asker.choice.persona, { onNone: () => profile.persona, onSome: (persona) => persona.text })
 
 /**
  * The newest messages whose texts fit in `budget` characters, oldest first. A message longer
@@ -68,7 +80,8 @@ export const classifyMessages = (
  * instructions (and the tools, sent beside the messages). Providers cache such a prefix
  * (`prompt_cache_key`, `OpenAiModel.ts`): a cached prompt token costs a tenth to a half of a
  * fresh one. What changes from turn to turn or from user to user (the stage, who the customer
- * is) comes after the history, as one system message just before the user's turn.
+ * is) comes after the history, as one system message just before the user's turn. A persona a
+ * user chose opens it instead of the profile's: one prefix per persona, still shared.
  */
 const stablePrefix = (parts: ReadonlyArray<string>): ChatMessage => ({ role: "system", content: parts.join("\n\n") })
 
@@ -87,14 +100,14 @@ export const thinkInstructions = "Call tools when they help. When you have what 
 export const thinkMessages = (
   profile: BotProfileData,
   stage: Stage,
-  client: Client,
+  asker: Asker,
   history: ReadonlyArray<ChatMessage>,
   text: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  stablePrefix([profile.persona, thinkInstructions]),
+  stablePrefix([personaOf(profile, asker), thinkInstructions]),
   ...history,
-  turnFacts(stage, client),
+  turnFacts(stage, asker.client),
   userTurn(text, media)
 ]
 
@@ -121,15 +134,15 @@ export const renderFindings = (
 export const synthesizeMessages = (
   profile: BotProfileData,
   stage: Stage,
-  client: Client,
+  asker: Asker,
   history: ReadonlyArray<ChatMessage>,
   text: string,
   findings: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  stablePrefix([profile.persona, profile.synthesisPrompt]),
+  stablePrefix([personaOf(profile, asker), profile.synthesisPrompt]),
   ...history,
-  turnFacts(stage, client),
+  turnFacts(stage, asker.client),
   userTurn(text, media),
   { role: "system", content: findings }
 ]
@@ -137,13 +150,13 @@ export const synthesizeMessages = (
 /** The last-chance generation when synthesis failed: no tools, no findings. */
 export const plainMessages = (
   profile: BotProfileData,
-  client: Client,
+  asker: Asker,
   history: ReadonlyArray<ChatMessage>,
   text: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  stablePrefix([profile.persona]),
+  stablePrefix([personaOf(profile, asker)]),
   ...history,
-  turnFacts(undefined, client),
+  turnFacts(undefined, asker.client),
   userTurn(text, media)
 ]

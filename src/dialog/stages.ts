@@ -5,7 +5,6 @@
  * plain generation, then the apology). None of them fails: each says whether it fell back.
  */
 import { Effect, Option } from "effect"
-import type { Client } from "../domain/Dialog.ts"
 import { addUsage, type ChatMessage, LanguageModel, noUsage, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
@@ -15,7 +14,7 @@ import { type ToolResult, Tools } from "../tools/Tools.ts"
 import { countingUsage } from "../llm/TurnUsage.ts"
 import { parseStage } from "./classification.ts"
 import { DialogConfig } from "./DialogConfig.ts"
-import { classifyMessages, plainMessages, promptCacheKey, synthesizeMessages, thinkMessages } from "./prompts.ts"
+import { type Asker, classifyMessages, plainMessages, promptCacheKey, synthesizeMessages, thinkMessages } from "./prompts.ts"
 
 export { addUsage }
 
@@ -32,6 +31,10 @@ const toolPictures = (results: ReadonlyArray<ToolResult>): ReadonlyArray<ChatMes
     images: withImages.flatMap((r) => r.images ?? [])
   }]
 }
+
+/** The model a user chose, for the think and synthesize calls (classification keeps the configured one). */
+export const chosenModel = (asker: Asker): { readonly model?: string } =>
+  Option.match(asker.choice.model, { onNone: () => ({}), onSome: (choice) => ({ model: choice.model }) })
 
 /** The stages over the bot's model, tools, profile and settings. */
 export const makeStages = Effect.gen(function*() {
@@ -60,14 +63,14 @@ export const makeStages = Effect.gen(function*() {
   /** The tool loop: at most `toolMaxSteps` model calls; the calls of one step run concurrently. */
   const think = (
     stage: Stage,
-    client: Client,
+    asker: Asker,
     context: ReadonlyArray<ChatMessage>,
     text: string,
     toolContext: ToolContext,
     media: UserMedia = {}
   ) =>
     Effect.gen(function*() {
-      let messages = thinkMessages(profile, stage, client, context, text, media)
+      let messages = thinkMessages(profile, stage, asker, context, text, media)
       const results: Array<ToolResult> = []
       let usage: Usage = noUsage
       for (let step = 0; step < config.toolMaxSteps; step++) {
@@ -77,6 +80,7 @@ export const makeStages = Effect.gen(function*() {
           purpose: "think",
           messages,
           cacheKey,
+          ...chosenModel(asker),
           ...(specs.length > 0 ? { tools: specs } : {})
         }).pipe(Effect.either)
         if (response._tag === "Left") {
@@ -108,10 +112,10 @@ export const makeStages = Effect.gen(function*() {
   const nonEmpty = (text: string | null) => Option.filter(Option.fromNullable(text?.trim()), (t) => t.length > 0)
 
   /** The fallback of a failed synthesis: one plain generation, then the apology. */
-  const plainAfter = (failure: string, client: Client, context: ReadonlyArray<ChatMessage>, text: string, media: UserMedia = {}) =>
+  const plainAfter = (failure: string, asker: Asker, context: ReadonlyArray<ChatMessage>, text: string, media: UserMedia = {}) =>
     Effect.zipRight(
       Effect.logWarning(`synthesis failed, trying a plain generation: ${failure}`),
-      model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media), cacheKey }).pipe(
+      model.complete({ purpose: "synthesize", messages: plainMessages(profile, asker, context, text, media), cacheKey, ...chosenModel(asker) }).pipe(
         Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => profile.texts.apology), usage: r.usage, fallback: true })),
         Effect.catchAll((e2) =>
           Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
@@ -125,13 +129,18 @@ export const makeStages = Effect.gen(function*() {
 
   const synthesize = (
     stage: Stage,
-    client: Client,
+    asker: Asker,
     context: ReadonlyArray<ChatMessage>,
     text: string,
     findings: string,
     media: UserMedia = {}
   ) =>
-    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings, media), cacheKey })
+    model.complete({
+      purpose: "synthesize",
+      messages: synthesizeMessages(profile, stage, asker, context, text, findings, media),
+      cacheKey,
+      ...chosenModel(asker)
+    })
       .pipe(
         Effect.flatMap((r) =>
           Option.match(nonEmpty(r.text), {
@@ -139,7 +148,7 @@ export const makeStages = Effect.gen(function*() {
             onSome: (answer) => Effect.succeed({ answer, usage: r.usage, fallback: false })
           })
         ),
-        Effect.catchAll((e) => plainAfter(typeof e === "string" ? e : e.message, client, context, text, media)),
+        Effect.catchAll((e) => plainAfter(typeof e === "string" ? e : e.message, asker, context, text, media)),
         timeStage("synthesize"),
         Effect.annotateLogs("stage", stage.id),
         withSpan("dialog.synthesize", { attributes: { stage: stage.id } })

@@ -53,6 +53,8 @@ export interface CompletionRequest {
    * requests with one key are routed to where that prefix is cached.
    */
   readonly cacheKey?: string
+  /** The model id to ask instead of the one configured for the purpose (a user's choice). */
+  readonly model?: string
 }
 
 /**

@@ -8,6 +8,7 @@ import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer, ParseResult, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
 import { handoffTexts } from "./handoffTexts.ts"
+import { choiceFields, choiceTexts } from "./choiceTexts.ts"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
 /** A tool's name, or `server__*`: every tool of an MCP server. */
@@ -116,7 +117,8 @@ export const ProfileTexts = Schema.Struct({
     default: () => "Your usage is private: open a chat with me and send /usage there."
   }),
   ...mediaTexts,
-  ...handoffTexts
+  ...handoffTexts,
+  ...choiceTexts
 })
 
 /** What a model costs, in US dollars per million tokens (cached prompt tokens are part of the prompt, billed at their own price). */
@@ -145,7 +147,8 @@ export const ProfileFile = Schema.Struct({
    * report`). A model answers under its full name (`gpt-4o-mini-2024-07-18`): the longest
    * key it starts with is its price. A model without a price costs 0.
    */
-  prices: Schema.optional(Schema.Record({ key: Schema.String, value: ModelPrice }))
+  prices: Schema.optional(Schema.Record({ key: Schema.String, value: ModelPrice })),
+  ...choiceFields
 }).pipe(
   Schema.filter((p) => {
     const ids = p.stages.map((s) => s.id)

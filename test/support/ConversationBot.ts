@@ -34,6 +34,8 @@ export interface ConversationBotOptions {
   readonly usage?: Partial<UsageConfigShape>
   /** Telegram Stars; off when not given. */
   readonly payments?: Partial<PaymentsConfigShape>
+  /** The profile file; the shop's when not given. */
+  readonly profile?: string
 }
 
 /** The bot's layers against `fake`; `ScriptedModel` is provided too (the model unless `options.model`). */
@@ -42,7 +44,7 @@ export const conversationBot = (fake: FakeBotApi, options: ConversationBotOption
     telegram: telegramLayerFor(fake),
     model: options.model ?? Layer.effect(LanguageModel, LanguageModel),
     stores: options.stores ?? StoresMemory,
-    profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
+    profile: BotProfileFile(options.profile ?? defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
     dialogConfig: DialogConfig.make(options.dialog),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
