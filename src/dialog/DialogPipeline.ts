@@ -41,6 +41,7 @@ import { annotateSpan, withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { ClientStore } from "../store/ClientStore.ts"
+import { ConversationState } from "../store/ConversationState.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
@@ -51,6 +52,7 @@ import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
 import { Business } from "./Business.ts"
 import { makeChoices } from "./Choices.ts"
+import { memoryOf } from "../tools/builtin/userMemory.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { makeHandoffRouting } from "./HandoffRouting.ts"
@@ -99,6 +101,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const stages = yield* makeStages
   const admission = yield* makeAdmission
   const choices = yield* makeChoices
+  const conversationState = yield* ConversationState
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
@@ -156,7 +159,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       yield* history.append(userMessage)
 
       // The model and persona the user chose apply from the turn after the choice.
-      const asker = { client, choice: yield* choices.of(from.id) }
+      const asker = { client, choice: yield* choices.of(from.id), memory: yield* Effect.provideService(memoryOf(from.id), ConversationState, conversationState) }
       const classified = yield* classify(context, prompt)
       const stage = stageOrDefault(profile, classified.stage)
       const toolContext: ToolContext = {

@@ -3,7 +3,8 @@
  * forgets the conversation's history (the chat's, or the forum topic's), `/human` hands the
  * conversation to a colleague, `/usage` tells the asker their tokens (`usageCommand.ts`), `/buy`
  * and `/refund` are Telegram Stars (`paymentCommands.ts`), `/model` and `/persona` choose among the
- * profile's models and personas (`choiceCommands.ts`), `/stats`, `/grant`, `/ban` and
+ * profile's models and personas (`choiceCommands.ts`), `/memory` and `/forget` show and clear what
+ * the bot remembers about the asker (`memoryCommands.ts`), `/stats`, `/grant`, `/ban` and
  * `/unban` are for the admin chat (`adminCommands.ts`).
  * Their replies are the profile's texts.
  */
@@ -14,6 +15,7 @@ import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
 import { humanCommand } from "./humanCommand.ts"
 import { modelCommand, personaCommand } from "./choiceCommands.ts"
+import { forgetCommand, memoryCommand } from "./memoryCommands.ts"
 import { banCommand, grantCommand, statsCommand, unbanCommand } from "./adminCommands.ts"
 import { buyCommand, refundCommand } from "./paymentCommands.ts"
 import { usageCommand } from "./usageCommand.ts"
@@ -53,4 +55,4 @@ export const clearCommand = defineCommand({
 })
 
 /** The built-in commands, in the order a command menu lists them (`/human`: `humanCommand.ts`). */
-export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand, modelCommand, personaCommand, statsCommand, grantCommand, banCommand, unbanCommand] as const
+export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand, modelCommand, personaCommand, memoryCommand, forgetCommand, statsCommand, grantCommand, banCommand, unbanCommand] as const

@@ -14,6 +14,8 @@ import type { Choice } from "./Choices.ts"
 export interface Asker {
   readonly client: Client
   readonly choice: Choice
+  /** The facts kept about the user (`remember`), oldest first. */
+  readonly memory?: ReadonlyArray<string> | undefined
 }
 
 /** The persona that opens the prompt: the user's choice, else the profile's. */
@@ -85,10 +87,16 @@ export const classifyMessages = (
  */
 const stablePrefix = (parts: ReadonlyArray<string>): ChatMessage => ({ role: "system", content: parts.join("\n\n") })
 
-/** The turn's own facts, after the history: the stage (when there is one) and the customer. */
-const turnFacts = (stage: Stage | undefined, client: Client): ChatMessage => ({
+/** The turn's own facts, after the history: the stage (when there is one), the customer and what is kept about them. */
+const turnFacts = (stage: Stage | undefined, asker: Asker): ChatMessage => ({
   role: "system",
-  content: [...(stage === undefined ? [] : [`Current dialog stage: ${stage.id}. ${stage.prompt}`]), describeClient(client)].join("\n\n")
+  content: [
+    ...(stage === undefined ? [] : [`Current dialog stage: ${stage.id}. ${stage.prompt}`]),
+    describeClient(asker.client),
+    ...(asker.memory === undefined || asker.memory.length === 0
+      ? []
+      : [`Remembered about this customer (remember, forget):\n${asker.memory.map((fact) => `- ${fact}`).join("\n")}`])
+  ].join("\n\n")
 })
 
 /** The key under which a provider caches the profile's prefix: one per profile (at most 64 characters). */
@@ -107,7 +115,7 @@ export const thinkMessages = (
 ): ReadonlyArray<ChatMessage> => [
   stablePrefix([personaOf(profile, asker), thinkInstructions]),
   ...history,
-  turnFacts(stage, asker.client),
+  turnFacts(stage, asker),
   userTurn(text, media)
 ]
 
@@ -142,7 +150,7 @@ export const synthesizeMessages = (
 ): ReadonlyArray<ChatMessage> => [
   stablePrefix([personaOf(profile, asker), profile.synthesisPrompt]),
   ...history,
-  turnFacts(stage, asker.client),
+  turnFacts(stage, asker),
   userTurn(text, media),
   { role: "system", content: findings }
 ]
@@ -157,6 +165,6 @@ export const plainMessages = (
 ): ReadonlyArray<ChatMessage> => [
   stablePrefix([personaOf(profile, asker)]),
   ...history,
-  turnFacts(undefined, asker.client),
+  turnFacts(undefined, asker),
   userTurn(text, media)
 ]

@@ -9,6 +9,7 @@ import { Context, Effect, Layer, ParseResult, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
 import { handoffTexts } from "./handoffTexts.ts"
 import { choiceFields, choiceTexts } from "./choiceTexts.ts"
+import { memoryTexts } from "./memoryTexts.ts"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
 /** A tool's name, or `server__*`: every tool of an MCP server. */
@@ -118,7 +119,8 @@ export const ProfileTexts = Schema.Struct({
   }),
   ...mediaTexts,
   ...handoffTexts,
-  ...choiceTexts
+  ...choiceTexts,
+  ...memoryTexts
 })
 
 /** What a model costs, in US dollars per million tokens (cached prompt tokens are part of the prompt, billed at their own price). */

@@ -5,32 +5,19 @@
  * and the user's next turn asks the chosen model with the chosen persona; an old keyboard's
  * button is answered and changes nothing; other users keep the profile's own.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { dirname, join, resolve } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { defaultProfilePath } from "../../src/testing/index.ts"
-import { conversationBot, deliver } from "../support/ConversationBot.ts"
+import { conversationBot, deliver, editedProfile } from "../support/ConversationBot.ts"
 import { type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { type FakeRequest, makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
 
 const pirate = "You are Captain Northwind, a cheerful pirate who sells household goods. Speak like a pirate."
 
-/** The shop's profile with two models and a persona to choose from, in a directory removed after the test. */
-const choosingProfile = Effect.acquireRelease(
-  Effect.sync(() => mkdtempSync(join(tmpdir(), "bot-choices-"))),
-  (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
-).pipe(Effect.map((dir) => {
-  const shop = JSON.parse(readFileSync(defaultProfilePath, "utf8")) as Record<string, unknown>
-  const file = join(dir, "profile.json")
-  writeFileSync(file, JSON.stringify({
-    ...shop,
-    knowledgeBase: resolve(dirname(defaultProfilePath), String(shop["knowledgeBase"])),
-    models: [{ name: "Fast", model: "fast-model" }, { name: "Deep", model: "deep-model" }],
-    personas: [{ name: "Pirate", text: pirate }]
-  }))
-  return file
+/** The shop's profile with two models and a persona to choose from. */
+const choosingProfile = editedProfile((shop) => ({
+  ...shop,
+  models: [{ name: "Fast", model: "fast-model" }, { name: "Deep", model: "deep-model" }],
+  personas: [{ name: "Pirate", text: pirate }]
 }))
 
 const user = (id: number) => ({ id, is_bot: false, first_name: "Mara", language_code: "en" })
