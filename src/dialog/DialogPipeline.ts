@@ -44,6 +44,7 @@ import { annotateText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { inLanguageOf, textsIn, updateLanguage, userTexts } from "../profile/UserLanguage.ts"
 import { ClientStore } from "../store/ClientStore.ts"
+import { ConversationState } from "../store/ConversationState.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { Messenger, type SendError } from "../telegram/Messenger.ts"
 import type { Standing } from "../usage/Budget.ts"
@@ -55,6 +56,8 @@ import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
 import { Business } from "./Business.ts"
+import { makeChoices } from "./Choices.ts"
+import { memoryOf } from "../tools/builtin/userMemory.ts"
 import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { makeHandoffRouting } from "./HandoffRouting.ts"
@@ -107,6 +110,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const admission = yield* makeAdmission
   const reactions = yield* makeReactions
   const feedback = yield* makeFeedback
+  const choices = yield* makeChoices
+  const conversationState = yield* ConversationState
   const { classify, think } = stages
   const replies = yield* StreamingReplies
   const turns = yield* RunningTurns
@@ -186,6 +191,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
           )
           return spent
         })
+      // The model and persona the user chose apply from the turn after the choice.
+      const asker = { client, choice: yield* choices.of(from.id), memory: yield* Effect.provideService(memoryOf(from.id), ConversationState, conversationState) }
 
       // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts);
       // without drafts there is no button, and no race.
@@ -195,10 +202,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
         const toolContext: ToolContext = {
           chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
         }
-        const thought = yield* think(stage, client, context, prompt, toolContext, userMedia, (tools) =>
+        const thought = yield* think(stage, asker, context, prompt, toolContext, userMedia, (tools) =>
           live.working(tools.map((tool) => texts.toolsWorking[tool] ?? tool).join(", ")))
         const findings = renderFindings(thought.notes, thought.results)
-        const synthesized = yield* synthesizeStreamed(live, stage, client, context, prompt, findings, userMedia)
+        const synthesized = yield* synthesizeStreamed(live, stage, asker, context, prompt, findings, userMedia)
         return Option.some({ classified, stage, thought, synthesized })
       })
       const composed = yield* (live.draftId === undefined
@@ -337,9 +344,13 @@ export const makeDialogPipeline = Effect.gen(function*() {
       onNone: () => {
         if (update.callback_query) {
           const query = update.callback_query
-          // The handoff's "Back to bot" button; other buttons are not part of the dialog yet:
-          // stop the client's spinner and move on.
-          return Effect.flatMap(handoff.callback(query), Option.match({
+          // The handoff's "Back to bot" button, a button of /model or /persona; other buttons
+          // are not part of the dialog: stop the client's spinner and move on.
+          const routed = Effect.flatMap(
+            handoff.callback(query),
+            (reason) => (Option.isSome(reason) ? Effect.succeed(reason) : choices.callback(query))
+          )
+          return Effect.flatMap(routed, Option.match({
             onSome: (reason) => Effect.succeed(skipped(reason)),
             onNone: () =>
               api.answerCallbackQuery(query.id).pipe(

@@ -2,7 +2,9 @@
  * The built-in commands: `/start` greets, `/help` shows the profile's help text, `/clear`
  * forgets the conversation's history (the chat's, or the forum topic's), `/human` hands the
  * conversation to a colleague, `/usage` tells the asker their tokens (`usageCommand.ts`), `/buy`
- * and `/refund` are Telegram Stars (`paymentCommands.ts`), `/stats`, `/grant`, `/ban` and
+ * and `/refund` are Telegram Stars (`paymentCommands.ts`), `/model` and `/persona` choose among the
+ * profile's models and personas (`choiceCommands.ts`), `/memory` and `/forget` show and clear what
+ * the bot remembers about the asker (`memoryCommands.ts`), `/stats`, `/grant`, `/ban` and
  * `/unban` are for the admin chat (`adminCommands.ts`).
  * Their replies are the profile's texts.
  */
@@ -13,6 +15,8 @@ import { ClientStore } from "../store/ClientStore.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
 import { defineCommand } from "./Command.ts"
 import { humanCommand } from "./humanCommand.ts"
+import { modelCommand, personaCommand } from "./choiceCommands.ts"
+import { forgetCommand, memoryCommand } from "./memoryCommands.ts"
 import { banCommand, grantCommand, statsCommand, unbanCommand } from "./adminCommands.ts"
 import { buyCommand, refundCommand } from "./paymentCommands.ts"
 import { usageCommand } from "./usageCommand.ts"
@@ -52,4 +56,4 @@ export const clearCommand = defineCommand({
 })
 
 /** The built-in commands, in the order a command menu lists them (`/human`: `humanCommand.ts`). */
-export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand, statsCommand, grantCommand, banCommand, unbanCommand] as const
+export const builtinCommands = [startCommand, helpCommand, clearCommand, humanCommand, usageCommand, buyCommand, refundCommand, modelCommand, personaCommand, memoryCommand, forgetCommand, statsCommand, grantCommand, banCommand, unbanCommand] as const

@@ -2,11 +2,25 @@
  * The messages each stage sends to the model. Kept in one module so that the prompt a model
  * sees is easy to read and to test; nothing here calls a service.
  */
+import { Option } from "effect"
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
 import { capToolResult, notesHeading, toolResultCharCap, toolResultsHeading } from "../llm/findings.ts"
 import type { ChatMessage, UserMedia } from "../llm/LanguageModel.ts"
 import type { BotProfileData, Stage } from "../profile/BotProfile.ts"
 import type { ToolResult } from "../tools/Tools.ts"
+import type { Choice } from "./Choices.ts"
+
+/** Whom a turn answers: the customer, and the model and persona they chose (`Choices.ts`). */
+export interface Asker {
+  readonly client: Client
+  readonly choice: Choice
+  /** The facts kept about the user (`remember`), oldest first. */
+  readonly memory?: ReadonlyArray<string> | undefined
+}
+
+/** The persona that opens the prompt: the user's choice, else the profile's. */
+const personaOf = (profile: BotProfileData, asker: Asker): string =>
+  Option.match(asker.choice.persona, { onNone: () => profile.persona, onSome: (persona) => persona.text })
 
 /**
  * The newest messages whose texts fit in `budget` characters, oldest first. A message longer
@@ -69,24 +83,45 @@ export const classifyMessages = (
   { role: "user", content: text }
 ]
 
+/**
+ * The opening of every prompt is the same for every conversation: the profile's texts and
+ * instructions (and the tools, sent beside the messages). Providers cache such a prefix
+ * (`prompt_cache_key`, `OpenAiModel.ts`): a cached prompt token costs a tenth to a half of a
+ * fresh one. What changes from turn to turn or from user to user (the stage, who the customer
+ * is) comes after the history, as one system message just before the user's turn. A persona a
+ * user chose opens it instead of the profile's: one prefix per persona, still shared.
+ */
+const stablePrefix = (parts: ReadonlyArray<string>): ChatMessage => ({ role: "system", content: parts.join("\n\n") })
+
+/** The turn's own facts, after the history: the stage (when there is one), the customer and what is kept about them. */
+const turnFacts = (stage: Stage | undefined, asker: Asker): ChatMessage => ({
+  role: "system",
+  content: [
+    ...(stage === undefined ? [] : [`Current dialog stage: ${stage.id}. ${stage.prompt}`]),
+    describeClient(asker.client),
+    ...(asker.memory === undefined || asker.memory.length === 0
+      ? []
+      : [`Remembered about this customer (remember, forget):\n${asker.memory.map((fact) => `- ${fact}`).join("\n")}`])
+  ].join("\n\n")
+})
+
+/** The key under which a provider caches the profile's prefix: one per profile (at most 64 characters). */
+export const promptCacheKey = (profile: BotProfileData): string => `profile:${profile.name}`.slice(0, 64)
+
+/** The think step's instructions, the same in every stage. */
+export const thinkInstructions = "Call tools when they help. When you have what you need, write short notes for the final answer."
+
 export const thinkMessages = (
   profile: BotProfileData,
   stage: Stage,
-  client: Client,
+  asker: Asker,
   history: ReadonlyArray<ChatMessage>,
   text: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  {
-    role: "system",
-    content: [
-      profile.persona,
-      `Current dialog stage: ${stage.id}. ${stage.prompt}`,
-      describeClient(client),
-      "Call tools when they help. When you have what you need, write short notes for the final answer."
-    ].join("\n\n")
-  },
+  stablePrefix([personaOf(profile, asker), thinkInstructions]),
   ...history,
+  turnFacts(stage, asker),
   userTurn(text, media)
 ]
 
@@ -113,18 +148,15 @@ export const renderFindings = (
 export const synthesizeMessages = (
   profile: BotProfileData,
   stage: Stage,
-  client: Client,
+  asker: Asker,
   history: ReadonlyArray<ChatMessage>,
   text: string,
   findings: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  {
-    role: "system",
-    content: [profile.persona, `Current dialog stage: ${stage.id}. ${stage.prompt}`, describeClient(client), profile.synthesisPrompt]
-      .join("\n\n")
-  },
+  stablePrefix([personaOf(profile, asker), profile.synthesisPrompt]),
   ...history,
+  turnFacts(stage, asker),
   userTurn(text, media),
   { role: "system", content: findings }
 ]
@@ -132,12 +164,13 @@ export const synthesizeMessages = (
 /** The last-chance generation when synthesis failed: no tools, no findings. */
 export const plainMessages = (
   profile: BotProfileData,
-  client: Client,
+  asker: Asker,
   history: ReadonlyArray<ChatMessage>,
   text: string,
   media: UserMedia = {}
 ): ReadonlyArray<ChatMessage> => [
-  { role: "system", content: [profile.persona, describeClient(client)].join("\n\n") },
+  stablePrefix([personaOf(profile, asker)]),
   ...history,
+  turnFacts(undefined, asker),
   userTurn(text, media)
 ]

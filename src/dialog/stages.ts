@@ -5,7 +5,6 @@
  * plain generation, then the apology). None of them fails: each says whether it fell back.
  */
 import { Effect, Either, Option } from "effect"
-import type { Client } from "../domain/Dialog.ts"
 import { addUsage, type ChatMessage, LanguageModel, type LanguageModelError, noUsage, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
 import { timeStage } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
@@ -18,7 +17,7 @@ import { patientModel } from "../llm/PatientModel.ts"
 import { Outages } from "../effect/Outages.ts"
 import { parseStage } from "./classification.ts"
 import { DialogConfig } from "./DialogConfig.ts"
-import { classifyMessages, plainMessages, synthesizeMessages, thinkMessages } from "./prompts.ts"
+import { type Asker, classifyMessages, plainMessages, promptCacheKey, synthesizeMessages, thinkMessages } from "./prompts.ts"
 
 export { addUsage }
 
@@ -36,6 +35,10 @@ const toolPictures = (results: ReadonlyArray<ToolResult>): ReadonlyArray<ChatMes
   }]
 }
 
+/** The model a user chose, for the think and synthesize calls (classification keeps the configured one). */
+export const chosenModel = (asker: Asker): { readonly model?: string } =>
+  Option.match(asker.choice.model, { onNone: () => ({}), onSome: (choice) => ({ model: choice.model }) })
+
 /** The stages over the bot's model, tools, profile and settings. */
 export const makeStages = Effect.gen(function*() {
   const config = yield* DialogConfig
@@ -44,9 +47,10 @@ export const makeStages = Effect.gen(function*() {
   const model = patientModel(countingUsage(yield* LanguageModel), Option.map(yield* Effect.serviceOption(Outages), (o) => o.model))
   const tools = yield* Tools
   const stageIds = profile.stages.map((s) => s.id)
+  const cacheKey = promptCacheKey(profile)
 
   const classify = (context: ReadonlyArray<ChatMessage>, text: string) =>
-    model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text) }).pipe(
+    model.complete({ purpose: "classify", messages: classifyMessages(profile, context, text), cacheKey }).pipe(
       Effect.map((r) => ({ stage: parseStage(r.text, stageIds, profile.defaultStage), usage: r.usage, fallback: false })),
       Effect.catchTag("LanguageModelError", (e) =>
         Effect.as(Effect.logWarning(`classification failed, using the default stage: ${e.message}`), {
@@ -63,7 +67,7 @@ export const makeStages = Effect.gen(function*() {
   /** The tool loop: at most `toolMaxSteps` model calls; the calls of one step run concurrently. */
   const think = (
     stage: Stage,
-    client: Client,
+    asker: Asker,
     context: ReadonlyArray<ChatMessage>,
     text: string,
     toolContext: ToolContext,
@@ -72,7 +76,7 @@ export const makeStages = Effect.gen(function*() {
     progress: (tools: ReadonlyArray<string>) => void = () => {}
   ) =>
     Effect.gen(function*() {
-      let messages = thinkMessages(profile, stage, client, context, text, media)
+      let messages = thinkMessages(profile, stage, asker, context, text, media)
       const results: Array<ToolResult> = []
       let usage: Usage = noUsage
       for (let step = 0; step < config.toolMaxSteps; step++) {
@@ -81,6 +85,8 @@ export const makeStages = Effect.gen(function*() {
         const response = yield* model.complete({
           purpose: "think",
           messages,
+          cacheKey,
+          ...chosenModel(asker),
           ...(specs.length > 0 ? { tools: specs } : {})
         }).pipe(
           Effect.map(Either.right),
@@ -116,10 +122,10 @@ export const makeStages = Effect.gen(function*() {
   const nonEmpty = (text: string | null) => Option.filter(Option.fromNullable(text?.trim()), (t) => t.length > 0)
 
   /** The fallback of a failed synthesis: one plain generation, then the apology. */
-  const plainAfter = (failure: string, client: Client, context: ReadonlyArray<ChatMessage>, text: string, media: UserMedia = {}) =>
+  const plainAfter = (failure: string, asker: Asker, context: ReadonlyArray<ChatMessage>, text: string, media: UserMedia = {}) =>
     Effect.flatMap(userTexts(profile), (texts) => Effect.zipRight(
       Effect.logWarning(`synthesis failed, trying a plain generation: ${failure}`),
-      model.complete({ purpose: "synthesize", messages: plainMessages(profile, client, context, text, media) }).pipe(
+      model.complete({ purpose: "synthesize", messages: plainMessages(profile, asker, context, text, media), cacheKey, ...chosenModel(asker) }).pipe(
         Effect.map((r) => ({ answer: Option.getOrElse(nonEmpty(r.text), () => texts.apology), usage: r.usage, fallback: true })),
         Effect.catchTag("LanguageModelError", (e2) =>
           Effect.as(Effect.logError(`plain generation failed, sending the apology: ${e2.message}`), {
@@ -133,13 +139,18 @@ export const makeStages = Effect.gen(function*() {
 
   const synthesize = (
     stage: Stage,
-    client: Client,
+    asker: Asker,
     context: ReadonlyArray<ChatMessage>,
     text: string,
     findings: string,
     media: UserMedia = {}
   ) =>
-    model.complete({ purpose: "synthesize", messages: synthesizeMessages(profile, stage, client, context, text, findings, media) })
+    model.complete({
+      purpose: "synthesize",
+      messages: synthesizeMessages(profile, stage, asker, context, text, findings, media),
+      cacheKey,
+      ...chosenModel(asker)
+    })
       .pipe(
         Effect.flatMap((r) =>
           Option.match(nonEmpty(r.text), {
@@ -149,7 +160,7 @@ export const makeStages = Effect.gen(function*() {
         ),
         Effect.catchIf(
           (e): e is string | LanguageModelError => typeof e === "string" || e._tag === "LanguageModelError",
-          (e) => plainAfter(typeof e === "string" ? e : e.message, client, context, text, media)
+          (e) => plainAfter(typeof e === "string" ? e : e.message, asker, context, text, media)
         ),
         timeStage("synthesize"),
         Effect.annotateLogs("stage", stage.id),

@@ -5,7 +5,6 @@
  * apology (`stages.ts`).
  */
 import { Effect, Either, Option } from "effect"
-import type { Client } from "../domain/Dialog.ts"
 import { type ChatMessage, LanguageModel, type UserMedia } from "../llm/LanguageModel.ts"
 import { streamCompletion } from "../llm/streaming.ts"
 import { countingUsage } from "../llm/TurnUsage.ts"
@@ -15,8 +14,8 @@ import { timeStage } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
 import type { AnswerStream } from "../telegram/StreamingReplies.ts"
-import { synthesizeMessages } from "./prompts.ts"
-import type { Stages } from "./stages.ts"
+import { type Asker, promptCacheKey, synthesizeMessages } from "./prompts.ts"
+import { chosenModel, type Stages } from "./stages.ts"
 
 export const makeStreamingSynthesis = Effect.gen(function*() {
   const model = patientModel(countingUsage(yield* LanguageModel), Option.map(yield* Effect.serviceOption(Outages), (o) => o.model))
@@ -26,17 +25,19 @@ export const makeStreamingSynthesis = Effect.gen(function*() {
   (
     answer: AnswerStream,
     stage: Stage,
-    client: Client,
+    asker: Asker,
     context: ReadonlyArray<ChatMessage>,
     text: string,
     findings: string,
     media: UserMedia = {}
   ) =>
     Effect.gen(function*() {
-      if (!(yield* answer.live)) return yield* synthesize(stage, client, context, text, findings, media)
+      if (!(yield* answer.live)) return yield* synthesize(stage, asker, context, text, findings, media)
       const request = {
         purpose: "synthesize",
-        messages: synthesizeMessages(profile, stage, client, context, text, findings, media)
+        messages: synthesizeMessages(profile, stage, asker, context, text, findings, media),
+        cacheKey: promptCacheKey(profile),
+        ...chosenModel(asker)
       } as const
       const streamed = yield* streamCompletion(model, request, answer.show).pipe(
         Effect.map((r) => ({ answer: (r.text ?? "").trim(), usage: r.usage, fallback: false })),
@@ -47,6 +48,6 @@ export const makeStreamingSynthesis = Effect.gen(function*() {
       )
       if (streamed._tag === "Right" && streamed.right.answer !== "") return streamed.right
       const failure = streamed._tag === "Left" ? streamed.left.message : "the model returned an empty answer"
-      return yield* plainAfter(failure, client, context, text, media)
+      return yield* plainAfter(failure, asker, context, text, media)
     }).pipe(Effect.annotateLogs("stage", stage.id))
 })

@@ -48,6 +48,13 @@ export interface CompletionRequest {
   readonly purpose: Purpose
   readonly messages: ReadonlyArray<ChatMessage>
   readonly tools?: ReadonlyArray<ToolSpec>
+  /**
+   * Names the prompt's stable prefix for the provider's prompt cache (`prompt_cache_key`):
+   * requests with one key are routed to where that prefix is cached.
+   */
+  readonly cacheKey?: string
+  /** The model id to ask instead of the one configured for the purpose (a user's choice). */
+  readonly model?: string
 }
 
 /**

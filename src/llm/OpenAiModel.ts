@@ -62,6 +62,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
       model,
       messages: toWireMessages(request.messages, config.toolResultChars),
       ...(request.tools !== undefined && request.tools.length > 0 ? { tools: toWireTools(request.tools) } : {}),
+      ...(request.cacheKey === undefined ? {} : { prompt_cache_key: request.cacheKey }),
       ...Option.match(config.temperature, { onNone: () => ({}), onSome: (temperature) => ({ temperature }) }),
       // OpenAI's newer models take only `max_completion_tokens`; other servers know `max_tokens`.
       ...Option.match(config.maxOutputTokens, {
@@ -96,7 +97,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
       )
 
     const complete = (request: CompletionRequest): Effect.Effect<CompletionResponse, LanguageModelError> => {
-      const model = modelFor(config, request.purpose)
+      const model = request.model ?? modelFor(config, request.purpose)
       const fail = failWith(request.purpose)
       const schedule = scheduleFor(request.purpose, model)
       return attempt(body(request, model)).pipe(
@@ -125,7 +126,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
 
     /** The same request streamed (`OpenAiStream.ts`): retried only until its first chunk. */
     const stream: NonNullable<LanguageModelService["stream"]> = (request, onText) => {
-      const model = modelFor(config, request.purpose)
+      const model = request.model ?? modelFor(config, request.purpose)
       return openAiStream(
         { client, timeout: config.timeout, schedule: scheduleFor(request.purpose, model), fail: failWith(request.purpose) },
         body(request, model),

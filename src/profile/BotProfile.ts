@@ -8,6 +8,8 @@ import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer, ParseResult, Record as Rec, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
 import { handoffTexts } from "./handoffTexts.ts"
+import { choiceFields, choiceTexts } from "./choiceTexts.ts"
+import { memoryTexts } from "./memoryTexts.ts"
 
 const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
 /** A tool's name, or `server__*`: every tool of an MCP server. */
@@ -126,7 +128,9 @@ export const ProfileTexts = Schema.Struct({
     default: () => "Your usage is private: open a chat with me and send /usage there."
   }),
   ...mediaTexts,
-  ...handoffTexts
+  ...handoffTexts,
+  ...choiceTexts,
+  ...memoryTexts
 })
 export type ProfileTexts = typeof ProfileTexts.Type
 export type TextName = keyof ProfileTexts
@@ -194,7 +198,8 @@ export const ProfileFile = Schema.Struct({
    * report`). A model answers under its full name (`gpt-4o-mini-2024-07-18`): the longest
    * key it starts with is its price. A model without a price costs 0.
    */
-  prices: Schema.optional(Schema.Record({ key: Schema.String, value: ModelPrice }))
+  prices: Schema.optional(Schema.Record({ key: Schema.String, value: ModelPrice })),
+  ...choiceFields
 }).pipe(
   Schema.filter((p) => {
     const ids = p.stages.map((s) => s.id)

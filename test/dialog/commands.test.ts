@@ -110,6 +110,10 @@ describe("a team's command through the bot's parts", () => {
         { name: "usage", description: "your tokens and what is left" },
         { name: "buy", description: "buy more tokens with Telegram Stars" },
         { name: "refund", description: "refund a Stars payment (admin chat)" },
+        { name: "model", description: "choose the model that answers you" },
+        { name: "persona", description: "choose how the bot talks to you" },
+        { name: "memory", description: "what the bot remembers about you" },
+        { name: "forget", description: "forget what the bot remembers about you" },
         { name: "stats", description: "usage and payments (admin chat)" },
         { name: "grant", description: "give a user tokens (admin chat)" },
         { name: "ban", description: "stop answering a user (admin chat)" },
@@ -138,7 +142,7 @@ describe("a team's command through the bot's parts", () => {
     Effect.gen(function*() {
       const sent = yield* runUpdates([textMessage({ userId: 42, text: "/orders" })])
       expect(textsTo(sent, 42)).toEqual(["a dialog answer"])
-      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human", "usage", "buy", "refund", "stats", "grant", "ban", "unban"])
+      expect((yield* Commands).list.map((c) => c.name)).toEqual(["start", "help", "clear", "human", "usage", "buy", "refund", "model", "persona", "memory", "forget", "stats", "grant", "ban", "unban"])
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["n"], synthesize: ["a dialog answer"] } }))))
 })
 

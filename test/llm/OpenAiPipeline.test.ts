@@ -56,7 +56,7 @@ describe("a dialog with the live model", () => {
       const [classify, think1, think2, synthesize] = requests as [FakeRequest, FakeRequest, FakeRequest, FakeRequest]
       expect(classify.tools).toBeUndefined()
       expect(String(classify.messages[0]!["content"])).toContain("Answer with one of: general, delivery, payment, support, account.")
-      expect(String(think1.messages[0]!["content"])).toContain("Current dialog stage: delivery")
+      expect(String(think1.messages.at(-2)!["content"])).toContain("Current dialog stage: delivery")
       expect(think1.tools?.map((t) => (t["function"] as Record<string, unknown>)["name"])).toEqual([
         "search_knowledge_base",
         "get_client_profile",
@@ -140,7 +140,8 @@ describe("a dialog with the live model", () => {
       expect(requests).toHaveLength(12)
       for (const request of requests.slice(-3)) {
         const lastUser = request.messages.map((m) => m["role"]).lastIndexOf("user")
-        const history = request.messages.slice(1, lastUser)
+        // Between the prefix and the user's turn: the history, then (think, synthesize) the turn's facts.
+        const history = request.messages.slice(1, lastUser).filter((m) => m["role"] !== "system")
         const chars = history.reduce((n, m) => n + String(m["content"]).length, 0)
         expect(history.length).toBeGreaterThan(0)
         expect(chars).toBeLessThanOrEqual(400)

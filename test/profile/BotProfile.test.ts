@@ -186,7 +186,7 @@ describe("startup checks where tools and profile meet", () => {
       expect(error.source).toBe(file)
       expect(error.message).toBe(
         "stages[2].tools[1]: stage \"payment\" allows the tool \"get_order_status\", which is not registered\n" +
-          "registered tools: get_client_profile, update_client_profile, search_knowledge_base, get_current_time, request_human_handoff"
+          "registered tools: get_client_profile, update_client_profile, search_knowledge_base, get_current_time, request_human_handoff, remember, forget"
       )
     }).pipe(Effect.provide(NodeContext.layer)))
 

@@ -3,6 +3,9 @@
  * tests of conversations as Telegram has them (groups, forum topics, business chats). Updates
  * are handed to the dispatcher as the webhook would, and `deliver` waits until they are done.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { dirname, join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../../src/dialog/DialogConfig.ts"
@@ -37,6 +40,8 @@ export interface ConversationBotOptions {
   readonly usage?: Partial<UsageConfigShape>
   /** Telegram Stars; off when not given. */
   readonly payments?: Partial<PaymentsConfigShape>
+  /** The profile file; the shop's when not given. */
+  readonly profile?: string
 }
 
 /** The bot's layers against `fake`; `ScriptedModel` is provided too (the model unless `options.model`). */
@@ -45,7 +50,7 @@ export const conversationBot = (fake: FakeBotApi, options: ConversationBotOption
     telegram: telegramLayerFor(fake),
     model: options.model ?? Layer.effect(LanguageModel, LanguageModel),
     stores: options.stores ?? StoresMemory,
-    profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
+    profile: BotProfileFile(options.profile ?? defaultProfilePath).pipe(Layer.provide(NodeContext.layer)),
     dialogConfig: DialogConfig.make(options.dialog),
     dispatcherConfig: DispatcherConfig.make(options.dispatcher),
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
@@ -66,3 +71,19 @@ export const deliver = (...updates: ReadonlyArray<unknown>) =>
     }
     yield* dispatcher.awaitIdle
   })
+
+/**
+ * The shop's profile changed by `edit`, as a file in a directory removed when the scope closes
+ * (its knowledge base stays the shop's).
+ */
+export const editedProfile = (edit: (shop: Record<string, unknown>) => Record<string, unknown>) =>
+  Effect.acquireRelease(
+    Effect.sync(() => mkdtempSync(join(tmpdir(), "bot-profile-"))),
+    (dir) => Effect.sync(() => rmSync(dir, { recursive: true, force: true }))
+  ).pipe(Effect.map((dir) => {
+    const shop = JSON.parse(readFileSync(defaultProfilePath, "utf8")) as Record<string, unknown>
+    const file = join(dir, "profile.json")
+    const knowledgeBase = resolve(dirname(defaultProfilePath), String(shop["knowledgeBase"]))
+    writeFileSync(file, JSON.stringify(edit({ ...shop, knowledgeBase })))
+    return file
+  }))

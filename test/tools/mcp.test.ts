@@ -29,6 +29,7 @@ import type { McpServerSpec } from "../../src/tools/mcp/McpConfig.ts"
 import { McpToolsLive, type McpToolsOptions, type ServerState } from "../../src/tools/mcp/McpTools.ts"
 import { exampleServer, pixelPng } from "./mcp/exampleServer.ts"
 import { serveOverHttp } from "./mcp/httpServer.ts"
+import { noChoice } from "../../src/dialog/Choices.ts"
 
 const stdioServer: McpServerSpec = {
   name: "files",
@@ -87,7 +88,7 @@ describe("tools from an MCP server", () => {
       )
       const stages = yield* makeStages
       const profile = yield* BotProfile
-      const result = yield* stages.think(profile.stages[0]!, client, [], "say hello", context)
+      const result = yield* stages.think(profile.stages[0]!, { client, choice: noChoice }, [], "say hello", context)
 
       expect(result.fallback).toBe(false)
       expect(result.results.map((r) => [r.name, r.ok, r.content])).toEqual([
