@@ -12,6 +12,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts", "examples/**/*.test.ts"],
+    // The packed project and its installed starter: `npm run test:package` (vitest.package.config.ts).
+    exclude: ["test/package/**", "**/node_modules/**"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // The bot's production settings are removed from the tests' environment.
