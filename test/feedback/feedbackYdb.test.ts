@@ -2,26 +2,16 @@
  * Feedback on YDB: its YQL and typed parameters against the fake YDB (always), and the feedback
  * store contract against a real YDB when TEST_YDB_CONNECTION_STRING is set.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { StatusIds_StatusCode } from "@ydbjs/api/operation"
 import { Int64, Text } from "@ydbjs/value/primitive"
-import { Duration, Effect, Layer, Option } from "effect"
-import type { StoreError } from "../../src/domain/errors.ts"
+import { Effect, Option } from "effect"
 import type { TelegramId } from "../../src/domain/Update.ts"
-import type { Stores } from "../../src/runtime/BotLayer.ts"
 import { FeedbackStore } from "../../src/store/FeedbackStore.ts"
-import { migrateYdb, schemaStatements, ydbTables } from "../../src/store/ydb/schema.ts"
-import { YdbClientDriver, type YdbConnectionOptions } from "../../src/store/ydb/YdbClient.ts"
-import { StoresOnYdb, StoresYdb } from "../../src/store/ydb/YdbStores.ts"
-import { type FakeYdb, rows, startFakeYdb, status } from "../support/FakeYdb.ts"
+import { schemaStatements, ydbTables } from "../../src/store/ydb/schema.ts"
+import { rows, status } from "../support/FakeYdb.ts"
+import { fakeYdbStores, realYdbStores } from "../support/YdbStoresForTests.ts"
 import { feedbackContract } from "./feedbackContract.ts"
-
-const options = (connectionString: string, timeout = Duration.seconds(5)): YdbConnectionOptions => ({
-  connectionString,
-  credentials: { _tag: "Anonymous" },
-  queryTimeout: timeout,
-  connectTimeout: timeout
-})
 
 const id = (n: number) => n as TelegramId
 const chat = -1001234567890
@@ -40,15 +30,7 @@ const feedbackRow = {
 const expected = { ...answer, kind: "negative", emoji: "👎", reactedBy: id(61), reactedAt: 1_764_300_100_000 }
 
 describe("feedback on YDB (fake YDB)", () => {
-  let fake: FakeYdb
-  beforeAll(async () => {
-    fake = await startFakeYdb()
-  })
-  afterAll(async () => {
-    await fake.close()
-  })
-  beforeEach(() => fake.reset())
-  const stores = () => StoresYdb(options(fake.connectionString))
+  const { fake: fakeYdb, stores } = fakeYdbStores()
 
   it("the schema has both feedback tables, keyed by the message and by the message and the user", () => {
     const ddl = schemaStatements(ydbTables("bot/"), "1 day").join("\n")
@@ -60,11 +42,11 @@ describe("feedback on YDB (fake YDB)", () => {
 
   it.live("an answer is one INSERT with typed parameters; one recorded before (a key conflict) is no failure", () =>
     Effect.gen(function*() {
-      fake.on("INSERT INTO `feedback_answers`", rows(), status(StatusIds_StatusCode.PRECONDITION_FAILED, 2012, "Conflict with existing key."))
+      fakeYdb().on("INSERT INTO `feedback_answers`", rows(), status(StatusIds_StatusCode.PRECONDITION_FAILED, 2012, "Conflict with existing key."))
       const store = yield* FeedbackStore
       yield* store.recordAnswer(answer)
       yield* store.recordAnswer(answer)
-      const inserts = fake.executed.filter((q) => q.text.includes("INSERT INTO `feedback_answers`"))
+      const inserts = fakeYdb().executed.filter((q) => q.text.includes("INSERT INTO `feedback_answers`"))
       expect(inserts).toHaveLength(2)
       expect(Object.values(inserts[0]!.parameters).map((p) => [p.type, p.value])).toEqual([
         ["Int64", BigInt(chat)], ["Int64", 4711n], ["Int64", 6021488832n], ["Int64", 61n],
@@ -75,17 +57,17 @@ describe("feedback on YDB (fake YDB)", () => {
 
   it.live("a reaction on a known answer is an UPSERT, read back joined with the answer", () =>
     Effect.gen(function*() {
-      fake.on("SELECT chat_id FROM `feedback_answers`", rows({ columns: ["chat_id"], rows: [[new Int64(BigInt(chat))]] }))
-      fake.on("UPSERT INTO `feedback`", rows(feedbackRow))
+      fakeYdb().on("SELECT chat_id FROM `feedback_answers`", rows({ columns: ["chat_id"], rows: [[new Int64(BigInt(chat))]] }))
+      fakeYdb().on("UPSERT INTO `feedback`", rows(feedbackRow))
       const store = yield* FeedbackStore
       const kept = yield* store.react({
         chatId: id(chat), messageId: 4711, reactedBy: id(61), reactedAt: 1_764_300_100_000, feedback: Option.some({ kind: "negative", emoji: "👎" })
       })
       expect(kept).toEqual(Option.some(expected))
-      const upsert = fake.executed.find((q) => q.text.includes("UPSERT INTO `feedback`"))!
+      const upsert = fakeYdb().executed.find((q) => q.text.includes("UPSERT INTO `feedback`"))!
       expect(upsert.text).toContain("JOIN `feedback_answers` AS a")
       expect(Object.values(upsert.parameters).map((p) => p.value)).toEqual(expect.arrayContaining(["negative", "👎", 1_764_300_100_000n]))
-      expect(fake.executed.some((q) => q.text.includes("DELETE"))).toBe(false)
+      expect(fakeYdb().executed.some((q) => q.text.includes("DELETE"))).toBe(false)
     }).pipe(Effect.provide(stores())))
 
   it.live("a reaction on a message that is not a known answer, or taken away, deletes the user's reaction and keeps nothing", () =>
@@ -93,33 +75,24 @@ describe("feedback on YDB (fake YDB)", () => {
       const store = yield* FeedbackStore
       const reaction = { chatId: id(chat), messageId: 4712, reactedBy: id(61), reactedAt: 1, feedback: Option.some({ kind: "negative" as const, emoji: "👎" }) }
       expect(yield* store.react(reaction)).toEqual(Option.none())
-      fake.on("SELECT chat_id FROM `feedback_answers`", rows({ columns: ["chat_id"], rows: [[new Int64(BigInt(chat))]] }))
+      fakeYdb().on("SELECT chat_id FROM `feedback_answers`", rows({ columns: ["chat_id"], rows: [[new Int64(BigInt(chat))]] }))
       expect(yield* store.react({ ...reaction, feedback: Option.none() })).toEqual(Option.none())
-      const texts = fake.executed.map((q) => q.text)
+      const texts = fakeYdb().executed.map((q) => q.text)
       expect(texts.filter((t) => t.includes("DELETE FROM `feedback`"))).toHaveLength(2)
       expect(texts.some((t) => t.includes("UPSERT"))).toBe(false)
     }).pipe(Effect.provide(stores())))
 
   it.live("the list is one query, the kind an optional parameter, decoded from Int64 and Utf8 columns", () =>
     Effect.gen(function*() {
-      fake.on("ORDER BY reacted_at", rows(feedbackRow))
+      fakeYdb().on("ORDER BY reacted_at", rows(feedbackRow))
       const store = yield* FeedbackStore
       expect(yield* store.list({ since: 1_764_300_000_000, kind: "negative" })).toEqual([expected])
       expect(yield* store.list({})).toEqual([expected])
-      const [one, all] = fake.executed.filter((q) => q.text.includes("ORDER BY reacted_at"))
+      const [one, all] = fakeYdb().executed.filter((q) => q.text.includes("ORDER BY reacted_at"))
       expect(Object.values(one!.parameters).map((p) => p.value)).toEqual([1_764_300_000_000n, "negative", "negative"])
       expect(Object.values(all!.parameters).map((p) => [p.type, p.value])).toEqual([["Int64", 0n], ["Optional<Utf8>", null], ["Optional<Utf8>", null]])
     }).pipe(Effect.provide(stores())))
 })
 
-const realYdb = process.env["TEST_YDB_CONNECTION_STRING"]
-const realTables = ydbTables(`dialog_bot_test/feedback_${Date.now().toString(36)}/`)
-const realYdbLayer: Layer.Layer<Stores, StoreError> = realYdb === undefined
-  ? Layer.die("TEST_YDB_CONNECTION_STRING is not set")
-  : Layer.merge(StoresOnYdb(realTables), Layer.effectDiscard(migrateYdb(realTables, "1 day"))).pipe(
-    Layer.provide(YdbClientDriver(options(realYdb, Duration.seconds(20))))
-  )
-
-feedbackContract("ydb (real server)", realYdbLayer, {
-  skip: realYdb === undefined ? "set TEST_YDB_CONNECTION_STRING to run it against a YDB server" : undefined
-})
+const real = realYdbStores("feedback")
+feedbackContract("ydb (real server)", real.layer, { skip: real.skip })
