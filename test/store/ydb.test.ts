@@ -37,7 +37,7 @@ const anonymous: YdbCredentials = { _tag: "Anonymous" }
 const dropYdbTables = (tables: YdbTables) =>
   Effect.flatMap(YdbClient, (ydb) =>
     Effect.forEach(
-      [tables.clients, tables.messages, tables.inbox, tables.state, tables.usageEntries, tables.usageCredits],
+      Object.values(tables),
       (table) => ydb.run("drop", table, (sql) => sql(`DROP TABLE ${identifier(table)}`), { idempotent: false }),
       { discard: true }
     ))
@@ -609,7 +609,9 @@ describe("YDB stores over the SDK against a fake YDB", () => {
           "DROP TABLE `dialog_bot_test/run_x/inbox`",
           "DROP TABLE `dialog_bot_test/run_x/conversation_state`",
           "DROP TABLE `dialog_bot_test/run_x/usage_entries`",
-          "DROP TABLE `dialog_bot_test/run_x/usage_credits`"
+          "DROP TABLE `dialog_bot_test/run_x/usage_credits`",
+          "DROP TABLE `dialog_bot_test/run_x/feedback_answers`",
+          "DROP TABLE `dialog_bot_test/run_x/feedback`"
         ])
       }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
   })
