@@ -24,6 +24,7 @@ import { BotToken, WebhookUrl } from "../telegram/TelegramConfig.ts"
 import { withDemoStores } from "../store/Stores.ts"
 import { chatCommand } from "./chatCommand.ts"
 import { reportFailure } from "./Failure.ts"
+import { feedbackCommand } from "./feedbackCommand.ts"
 import { asksForHelp, describeCommand, withCompleteHelp } from "./help.ts"
 import { migrateCommand } from "./migrateCommand.ts"
 import { demoFile, runReplay } from "./offlineBot.ts"
@@ -85,7 +86,7 @@ export const commandLine = (program: string, invocation: { readonly run: string;
           ["TELEGRAM_BOT_TOKEN", "WEBHOOK_URL", "STORE", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT"]
         )
       ),
-      Command.withSubcommands([replayCommand, chatCommand, migrateCommand, pollCommand, serveCommand, webhookCommand, toolsCommand, usageCommand])
+      Command.withSubcommands([replayCommand, chatCommand, migrateCommand, pollCommand, serveCommand, webhookCommand, toolsCommand, usageCommand, feedbackCommand])
     )
 
 /**

@@ -87,7 +87,7 @@ export const usageReport = (
 }
 
 /** The configured store for reading; SQLite without the single-instance lease. */
-const reportStores = Layer.unwrapEffect(
+export const reportStores = Layer.unwrapEffect(
   Effect.map(StoreKind, (kind) => (kind === "sqlite" ? Layer.unwrapEffect(Effect.map(SqliteConfig, StoresSqlite)) : StoresLive))
 )
 

@@ -35,7 +35,6 @@ import { Handoff, HandoffLive } from "../handoff/Handoff.ts"
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { instrumentStores } from "../store/Instrumented.ts"
 import type { FeedbackStore } from "../store/FeedbackStore.ts"
-import { FeedbackStoreMemory } from "../store/memory/FeedbackStoreMemory.ts"
 import { guardStoreContext } from "../store/StoreOutages.ts"
 import { withPendingDeliveries } from "../store/PendingDeliveries.ts"
 import { Inbox } from "../store/Inbox.ts"
@@ -86,7 +85,7 @@ export interface BotParts<E, R> {
   readonly handoffConfig?: Layer.Layer<HandoffConfig, E, R>
   readonly usageConfig?: Layer.Layer<UsageConfig, E, R>
   readonly paymentsConfig?: Layer.Layer<PaymentsConfig, E, R>
-  /** Where feedback on answers is kept; in memory when not given. */
+  /** Where feedback on answers is kept; in the stores (`stores`) when not given. */
   readonly feedback?: Layer.Layer<FeedbackStore, E, R>
 }
 
@@ -157,7 +156,7 @@ export const botLayer = <E, R>(
     parts.handoffConfig ?? HandoffConfig.fromEnv,
     parts.usageConfig ?? UsageConfig.fromEnv,
     parts.paymentsConfig ?? PaymentsConfig.fromEnv,
-    parts.feedback ?? FeedbackStoreMemory,
+    parts.feedback ?? Layer.empty,
     RunningTurnsLive
   )
   const withModel = Layer.provideMerge(Layer.merge(HandoffLive, EphemeralMessagesLive), Layer.provideMerge(parts.model, base))

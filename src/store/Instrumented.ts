@@ -12,8 +12,10 @@
 import { Context, Effect, Layer, Metric } from "effect"
 import { ClientStore } from "./ClientStore.ts"
 import { ConversationState } from "./ConversationState.ts"
+import { FeedbackStore } from "./FeedbackStore.ts"
 import { HistoryStore } from "./HistoryStore.ts"
 import { Inbox } from "./Inbox.ts"
+import { UsageLedger } from "../usage/UsageLedger.ts"
 import { storeDuration, storeErrors, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 
@@ -72,7 +74,7 @@ const storeCall = (store: string) => (operation: string, effect: AnyEffect): Any
 
 /**
  * The store services of a context, each passed through `wrap` with its store's name
- * (`clients`, `history`, `inbox`, `state`): the one way to put something in front of every store call,
+ * (`clients`, `history`, `inbox`, `state`, `usage`, `feedback`): the one way to put something in front of every store call,
  * whichever layer provides the stores.
  */
 export const mapStores = <S>(
@@ -88,6 +90,10 @@ export const mapStores = <S>(
   if (inbox._tag === "Some") result = Context.add(result, Inbox, wrapService(inbox.value, wrap("inbox")))
   const state = Context.getOption(context as Context.Context<unknown>, ConversationState)
   if (state._tag === "Some") result = Context.add(result, ConversationState, wrapService(state.value, wrap("state")))
+  const usage = Context.getOption(context as Context.Context<unknown>, UsageLedger)
+  if (usage._tag === "Some") result = Context.add(result, UsageLedger, wrapService(usage.value, wrap("usage")))
+  const feedback = Context.getOption(context as Context.Context<unknown>, FeedbackStore)
+  if (feedback._tag === "Some") result = Context.add(result, FeedbackStore, wrapService(feedback.value, wrap("feedback")))
   return result
 }
 

@@ -20,6 +20,7 @@ import { type ConfigError, ConfigProvider, Effect, Layer, Redacted } from "effec
 import type { StoreError } from "../domain/errors.ts"
 import type { ClientStore } from "./ClientStore.ts"
 import type { ConversationState } from "./ConversationState.ts"
+import type { FeedbackStore } from "./FeedbackStore.ts"
 import type { HistoryStore } from "./HistoryStore.ts"
 import type { Inbox } from "./Inbox.ts"
 import type { UsageLedger } from "../usage/UsageLedger.ts"
@@ -32,8 +33,8 @@ import { PostgresConfig, SqliteConfig, StoreKind, YdbConfig } from "./StoreConfi
 import type { YdbConnectionOptions } from "./ydb/YdbClient.ts"
 import type { YdbTables } from "./ydb/schema.ts"
 
-/** The stores every store layer provides: the four of the dialog and the usage ledger. */
-export type Stores = ClientStore | HistoryStore | Inbox | ConversationState | UsageLedger
+/** The stores every store layer provides: the four of the dialog, the usage ledger and feedback on answers. */
+export type Stores = ClientStore | HistoryStore | Inbox | ConversationState | UsageLedger | FeedbackStore
 
 // PostgreSQL (pg, @effect/sql-pg) and YDB (@ydbjs/*) are imported when their layer is built:
 // the embedded default and the demo never load them.

@@ -55,7 +55,8 @@ const TotalsRow = Schema.Struct({
   reasoning_tokens: Int
 })
 
-const decodeRows = <A, I, B>(schema: Schema.Schema<A, I>, map: (row: A) => B) => {
+/** Rows decoded with `schema` and mapped to records; a row that does not match is a StoreError naming the field. */
+export const decodeRows = <A, I, B>(schema: Schema.Schema<A, I>, map: (row: A) => B) => {
   const decode = Schema.decodeUnknown(Schema.Array(schema))
   return (operation: string, table: string) => (rows: ReadonlyArray<unknown>): Effect.Effect<ReadonlyArray<B>, StoreError> =>
     decode(plainRows(rows)).pipe(

@@ -113,7 +113,10 @@ describe.skipIf(skip !== undefined)(whenReady(server, "PostgreSQL database"), ()
       expect(applied).toEqual([{ migration_id: 1, name: "create_tables" }, { migration_id: 2, name: "instance_lease" }, {
         migration_id: 3,
         name: "conversations"
-      }, { migration_id: 4, name: "conversation_state" }, { migration_id: 5, name: "usage_ledger" }])
+      }, { migration_id: 4, name: "conversation_state" }, { migration_id: 5, name: "usage_ledger" }, {
+        migration_id: 6,
+        name: "feedback"
+      }])
     }).pipe(Effect.provide(PostgresDatabase(options))))
 
   it.effect("migrate says which database is up to date and that it had nothing to apply, never its password", () =>

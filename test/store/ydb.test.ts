@@ -37,7 +37,7 @@ const anonymous: YdbCredentials = { _tag: "Anonymous" }
 const dropYdbTables = (tables: YdbTables) =>
   Effect.flatMap(YdbClient, (ydb) =>
     Effect.forEach(
-      [tables.clients, tables.messages, tables.inbox, tables.state, tables.usageEntries, tables.usageCredits],
+      Object.values(tables),
       (table) => ydb.run("drop", table, (sql) => sql(`DROP TABLE ${identifier(table)}`), { idempotent: false }),
       { discard: true }
     ))
@@ -353,7 +353,7 @@ describe("YDB stores over the SDK against a fake YDB", () => {
   it.live("migrate creates the tables with the inbox TTL (never below 24 hours)", () =>
     Effect.gen(function*() {
       const count = yield* migrateYdb(ydbTables("bot/"), "1 hour")
-      expect(count).toBe(7)
+      expect(count).toBe(9)
       const texts = fake.executed.map((q) => q.text)
       expect(texts[0]).toContain("CREATE TABLE IF NOT EXISTS `bot/clients`")
       expect(texts[1]).toContain("PRIMARY KEY (chat_id, update_id, role)")
@@ -363,10 +363,12 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       expect(texts[4]).toContain("CREATE TABLE IF NOT EXISTS `bot/conversation_state`")
       expect(texts[5]).toContain("CREATE TABLE IF NOT EXISTS `bot/usage_entries`")
       expect(texts[6]).toContain("CREATE TABLE IF NOT EXISTS `bot/usage_credits`")
+      expect(texts[7]).toContain("CREATE TABLE IF NOT EXISTS `bot/feedback_answers`")
+      expect(texts[8]).toContain("CREATE TABLE IF NOT EXISTS `bot/feedback`")
       // The inbox has its delivered column: the probe compiles, nothing is altered.
-      expect(texts[7]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
+      expect(texts[9]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
       // So has the messages table (its columns are in CREATE TABLE).
-      expect(texts.slice(8)).toEqual(["SELECT thread_id FROM `bot/messages` LIMIT 0", "SELECT speaker FROM `bot/messages` LIMIT 0"])
+      expect(texts.slice(10)).toEqual(["SELECT thread_id FROM `bot/messages` LIMIT 0", "SELECT speaker FROM `bot/messages` LIMIT 0"])
       expect(texts[1]).toContain("thread_id Int64")
       expect(fake.executed.every((q) => Object.keys(q.parameters).length === 0)).toBe(true)
     }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
@@ -375,12 +377,12 @@ describe("YDB stores over the SDK against a fake YDB", () => {
     Effect.gen(function*() {
       fake.on("SELECT delivered FROM", status(StatusIds_StatusCode.GENERIC_ERROR, 2017, "Member not found: delivered"), rows())
       const tables = ydbTables("")
-      expect(yield* migrateYdb(tables, "1 day")).toBe(8)
+      expect(yield* migrateYdb(tables, "1 day")).toBe(10)
       const texts = fake.executed.map((q) => q.text)
-      expect(texts.slice(7, 9)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
+      expect(texts.slice(9, 11)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
       // The next deploy finds the column and alters nothing.
       fake.reset()
-      expect(yield* migrateYdb(tables, "1 day")).toBe(7)
+      expect(yield* migrateYdb(tables, "1 day")).toBe(9)
       expect(fake.executed.map((q) => q.text).filter((t) => t.includes("ADD COLUMN"))).toEqual([])
     }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 
@@ -588,8 +590,8 @@ describe("YDB stores over the SDK against a fake YDB", () => {
         const missing = (column: string) => status(StatusIds_StatusCode.GENERIC_ERROR, 2017, `Member not found: ${column}`)
         fake.on("SELECT thread_id FROM", missing("thread_id"))
         fake.on("SELECT speaker FROM", missing("speaker"))
-        expect(yield* migrateYdb(ydbTables("bot/"), "1 day")).toBe(9)
-        expect(fake.executed.map((q) => q.text).slice(7)).toEqual([
+        expect(yield* migrateYdb(ydbTables("bot/"), "1 day")).toBe(11)
+        expect(fake.executed.map((q) => q.text).slice(9)).toEqual([
           "SELECT delivered FROM `bot/inbox` LIMIT 0",
           "SELECT thread_id FROM `bot/messages` LIMIT 0",
           "ALTER TABLE `bot/messages` ADD COLUMN thread_id Int64",
@@ -607,7 +609,9 @@ describe("YDB stores over the SDK against a fake YDB", () => {
           "DROP TABLE `dialog_bot_test/run_x/inbox`",
           "DROP TABLE `dialog_bot_test/run_x/conversation_state`",
           "DROP TABLE `dialog_bot_test/run_x/usage_entries`",
-          "DROP TABLE `dialog_bot_test/run_x/usage_credits`"
+          "DROP TABLE `dialog_bot_test/run_x/usage_credits`",
+          "DROP TABLE `dialog_bot_test/run_x/feedback_answers`",
+          "DROP TABLE `dialog_bot_test/run_x/feedback`"
         ])
       }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
   })

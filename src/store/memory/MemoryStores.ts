@@ -12,6 +12,7 @@ import { ClientStore } from "../ClientStore.ts"
 import { ConversationState } from "../ConversationState.ts"
 import { historyOrder, HistoryStore } from "../HistoryStore.ts"
 import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
+import { FeedbackStoreMemory } from "./FeedbackStoreMemory.ts"
 import { UsageLedgerMemory } from "./UsageLedgerMemory.ts"
 
 const definedOnly = <A extends object>(value: A): Partial<A> =>
@@ -186,4 +187,4 @@ export const HistoryStoreMemory = Layer.effect(HistoryStore, makeHistoryStoreMem
 export const InboxMemory = Layer.effect(Inbox, makeInboxMemory)
 
 /** All the stores in memory. */
-export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory, ConversationStateMemory, UsageLedgerMemory)
+export const StoresMemory = Layer.mergeAll(ClientStoreMemory, HistoryStoreMemory, InboxMemory, ConversationStateMemory, UsageLedgerMemory, FeedbackStoreMemory)

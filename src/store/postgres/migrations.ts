@@ -14,6 +14,8 @@
  *   conversation's range.
  * - `conversation_state` (0004): small state by key (`../ConversationState.ts`): business
  *   connections, owner takeovers.
+ * - `feedback_answers`, `feedback` (0006): the bot's answers and users' reactions on them
+ *   (`../FeedbackStore.ts`).
  *
  * Times are epoch milliseconds (`bigint`), as in SQLite. Free text is `bytea` holding UTF-8:
  * PostgreSQL's `text` cannot hold NUL characters (read it with `convert_from(col, 'UTF8')`).
@@ -125,13 +127,41 @@ const addUsageLedger = Effect.gen(function*() {
   yield* sql`CREATE INDEX usage_credits_user ON usage_credits (user_id)`
 })
 
+/** Feedback on answers (`../FeedbackStore.ts`): the bot's answers, and users' reactions on them. */
+const addFeedback = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE feedback_answers (
+      chat_id bigint NOT NULL,
+      message_id bigint NOT NULL,
+      update_id bigint NOT NULL,
+      user_id bigint NOT NULL,
+      question bytea NOT NULL,
+      answer bytea NOT NULL,
+      at bigint NOT NULL,
+      PRIMARY KEY (chat_id, message_id)
+    )`
+  yield* sql`
+    CREATE TABLE feedback (
+      chat_id bigint NOT NULL,
+      message_id bigint NOT NULL,
+      reacted_by bigint NOT NULL,
+      kind text NOT NULL CHECK (kind IN ('positive', 'negative')),
+      emoji bytea NOT NULL,
+      reacted_at bigint NOT NULL,
+      PRIMARY KEY (chat_id, message_id, reacted_by)
+    )`
+  yield* sql`CREATE INDEX feedback_reacted_at ON feedback (reacted_at)`
+})
+
 /** Every migration of the PostgreSQL store, by name, in the order they apply. */
 export const postgresMigrationSteps = {
   "0001_create_tables": createTables,
   "0002_instance_lease": addInstanceLease,
   "0003_conversations": addConversations,
   "0004_conversation_state": addConversationState,
-  "0005_usage_ledger": addUsageLedger
+  "0005_usage_ledger": addUsageLedger,
+  "0006_feedback": addFeedback
 } as const
 
 export const postgresMigrations = Migrator.fromRecord(postgresMigrationSteps)

@@ -1,7 +1,7 @@
 /**
  * The stores on an SQL database, written once for SQLite and PostgreSQL over @effect/sql's
  * `SqlClient`: `ClientStoreSql`, `HistoryStoreSql`, `InboxSql`, `ConversationStateSql`, the usage ledger
- * `UsageLedgerSql` and the single-instance lease `InstanceLeaseSql`. What differs between the databases is the
+ * `UsageLedgerSql`, feedback on answers `FeedbackStoreSql` and the single-instance lease `InstanceLeaseSql`. What differs between the databases is the
  * `SqlDialect` record (`./SqlDialect.ts`) their database layer provides beside the client:
  * `SqliteDatabase` (`../sqlite/`) and `PostgresDatabase` (`../postgres/`), which also own the
  * connection, the migrations and the SQLite worker thread. The rows and their mapping to records
@@ -28,9 +28,10 @@
 import { Layer } from "effect"
 import { ClientStoreSql } from "./ClientStoreSql.ts"
 import { ConversationStateSql } from "./ConversationStateSql.ts"
+import { FeedbackStoreSql } from "./FeedbackStoreSql.ts"
 import { HistoryStoreSql } from "./HistoryStoreSql.ts"
 import { InboxSql } from "./InboxSql.ts"
 import { UsageLedgerSql } from "./UsageLedgerSql.ts"
 
-/** The stores on the `SqlClient` and `SqlDialect` of the context: the dialog's four and the usage ledger. */
-export const StoresOnSql = Layer.mergeAll(ClientStoreSql, HistoryStoreSql, InboxSql, ConversationStateSql, UsageLedgerSql)
+/** The stores on the `SqlClient` and `SqlDialect` of the context: the dialog's four, the usage ledger and feedback. */
+export const StoresOnSql = Layer.mergeAll(ClientStoreSql, HistoryStoreSql, InboxSql, ConversationStateSql, UsageLedgerSql, FeedbackStoreSql)

@@ -13,6 +13,8 @@
  *   conversation's range.
  * - `conversation_state` (0005): small state by key (`../ConversationState.ts`): business
  *   connections, owner takeovers.
+ * - `feedback_answers`, `feedback` (0007): the bot's answers and users' reactions on them
+ *   (`../FeedbackStore.ts`).
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
@@ -125,6 +127,33 @@ const addUsageLedger = Effect.gen(function*() {
   yield* sql`CREATE INDEX usage_credits_user ON usage_credits (user_id)`
 })
 
+/** Feedback on answers (`../FeedbackStore.ts`): the bot's answers, and users' reactions on them. */
+const addFeedback = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE feedback_answers (
+      chat_id INTEGER NOT NULL,
+      message_id INTEGER NOT NULL,
+      update_id INTEGER NOT NULL,
+      user_id INTEGER NOT NULL,
+      question TEXT NOT NULL,
+      answer TEXT NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (chat_id, message_id)
+    ) WITHOUT ROWID`
+  yield* sql`
+    CREATE TABLE feedback (
+      chat_id INTEGER NOT NULL,
+      message_id INTEGER NOT NULL,
+      reacted_by INTEGER NOT NULL,
+      kind TEXT NOT NULL CHECK (kind IN ('positive', 'negative')),
+      emoji TEXT NOT NULL,
+      reacted_at INTEGER NOT NULL,
+      PRIMARY KEY (chat_id, message_id, reacted_by)
+    ) WITHOUT ROWID`
+  yield* sql`CREATE INDEX feedback_reacted_at ON feedback (reacted_at)`
+})
+
 /** Every migration of the embedded database, by name, in the order they apply. */
 export const sqliteMigrationSteps = {
   "0001_create_tables": createTables,
@@ -132,7 +161,8 @@ export const sqliteMigrationSteps = {
   "0003_instance_lease": addInstanceLease,
   "0004_conversations": addConversations,
   "0005_conversation_state": addConversationState,
-  "0006_usage_ledger": addUsageLedger
+  "0006_usage_ledger": addUsageLedger,
+  "0007_feedback": addFeedback
 } as const
 
 export const sqliteMigrations = Migrator.fromRecord(sqliteMigrationSteps)

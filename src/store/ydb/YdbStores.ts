@@ -8,6 +8,7 @@ import { Effect, Layer } from "effect"
 import { YdbConfig } from "../StoreConfig.ts"
 import { ClientStoreYdb } from "./ClientStoreYdb.ts"
 import { ConversationStateYdb } from "./ConversationStateYdb.ts"
+import { FeedbackStoreYdb } from "./FeedbackStoreYdb.ts"
 import { HistoryStoreYdb } from "./HistoryStoreYdb.ts"
 import { InboxYdb } from "./InboxYdb.ts"
 import { ydbTables, type YdbTables } from "./schema.ts"
@@ -16,7 +17,7 @@ import { YdbClientDriver, type YdbConnectionOptions } from "./YdbClient.ts"
 
 /** The four stores on the `YdbClient` of the context. */
 export const StoresOnYdb = (tables: YdbTables = ydbTables()) =>
-  Layer.mergeAll(ClientStoreYdb(tables), HistoryStoreYdb(tables), InboxYdb(tables), ConversationStateYdb(tables), UsageLedgerYdb(tables))
+  Layer.mergeAll(ClientStoreYdb(tables), HistoryStoreYdb(tables), InboxYdb(tables), ConversationStateYdb(tables), UsageLedgerYdb(tables), FeedbackStoreYdb(tables))
 
 /** The four stores on YDB with their own driver. */
 export const StoresYdb = (options: YdbConnectionOptions, tables: YdbTables = ydbTables()) =>

@@ -14,6 +14,9 @@
  * - `usage_entries`, `usage_credits`: the usage ledger (`src/usage/`), keyed by (chat_id,
  *   update_id, stage, model) and by the credit's id (a Stars charge id credits once), each with
  *   an index by user.
+ * - `feedback_answers`, `feedback`: feedback on answers (`../FeedbackStore.ts`): the bot's
+ *   answers keyed by (chat_id, message_id), users' reactions keyed by (chat_id, message_id,
+ *   reacted_by).
  *
  * `migrate` can run at every deploy: the tables are created `IF NOT EXISTS`, the TTL is set
  * again, and columns added after a table's first version are added only where missing. YQL
@@ -34,6 +37,8 @@ export interface YdbTables {
   readonly state: string
   readonly usageEntries: string
   readonly usageCredits: string
+  readonly feedbackAnswers: string
+  readonly feedback: string
 }
 
 /** Table paths under an optional prefix (a directory such as `bot/`). */
@@ -43,7 +48,9 @@ export const ydbTables = (prefix = ""): YdbTables => ({
   inbox: `${prefix}inbox`,
   state: `${prefix}conversation_state`,
   usageEntries: `${prefix}usage_entries`,
-  usageCredits: `${prefix}usage_credits`
+  usageCredits: `${prefix}usage_credits`,
+  feedbackAnswers: `${prefix}feedback_answers`,
+  feedback: `${prefix}feedback`
 })
 
 /** An ISO 8601 duration in whole seconds, as YQL's Interval takes it. */
@@ -57,7 +64,9 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
     inbox: identifier(tables.inbox).toString(),
     state: identifier(tables.state).toString(),
     usageEntries: identifier(tables.usageEntries).toString(),
-    usageCredits: identifier(tables.usageCredits).toString()
+    usageCredits: identifier(tables.usageCredits).toString(),
+    feedbackAnswers: identifier(tables.feedbackAnswers).toString(),
+    feedback: identifier(tables.feedback).toString()
   }
   const ttl = isoSeconds(effectiveRetention(inboxTtl))
   return [
@@ -131,6 +140,25 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       at Int64 NOT NULL,
       PRIMARY KEY (id),
       INDEX usage_credits_user GLOBAL SYNC ON (user_id)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t.feedbackAnswers} (
+      chat_id Int64 NOT NULL,
+      message_id Int64 NOT NULL,
+      update_id Int64 NOT NULL,
+      user_id Int64 NOT NULL,
+      question Utf8 NOT NULL,
+      answer Utf8 NOT NULL,
+      at Int64 NOT NULL,
+      PRIMARY KEY (chat_id, message_id)
+    ) WITH (AUTO_PARTITIONING_BY_LOAD = ENABLED, AUTO_PARTITIONING_BY_SIZE = ENABLED)`,
+    `CREATE TABLE IF NOT EXISTS ${t.feedback} (
+      chat_id Int64 NOT NULL,
+      message_id Int64 NOT NULL,
+      reacted_by Int64 NOT NULL,
+      kind Utf8 NOT NULL,
+      emoji Utf8 NOT NULL,
+      reacted_at Int64 NOT NULL,
+      PRIMARY KEY (chat_id, message_id, reacted_by)
     )`
   ]
 }
