@@ -54,7 +54,8 @@ describe("the user's language", () => {
       yield* runUpdates([textMessage({ userId: 6, languageCode: "ru", text: "Когда вы открыты?" })])
       const requests = yield* (yield* ScriptedModel).requests
       const synthesis = requests.find((r) => r.purpose === "synthesize")
-      expect(synthesis?.messages[0]?.content).toContain(
+      // In the turn's own system message, after the history: the prompt's opening is every user's.
+      expect(synthesis?.messages.at(-2)?.content).toContain(
         "Always answer in the customer's language: the language of their messages, or else the language of their Telegram app (\"ru\")"
       )
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["notes"], synthesize: ["С 9 до 18."] } }))))
