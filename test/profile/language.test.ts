@@ -55,7 +55,9 @@ describe("the user's language", () => {
       const requests = yield* (yield* ScriptedModel).requests
       const synthesis = requests.find((r) => r.purpose === "synthesize")
       // In the turn's own system message, after the history: the prompt's opening is every user's.
-      expect(synthesis?.messages.at(-2)?.content).toContain(
+      const turnFacts = synthesis?.messages.slice(1).filter((m) => m.role === "system").map((m) => m.content).join("\n")
+      expect(synthesis?.messages[0]?.content).not.toContain("Always answer in the customer's language")
+      expect(turnFacts).toContain(
         "Always answer in the customer's language: the language of their messages, or else the language of their Telegram app (\"ru\")"
       )
     }).pipe(Effect.provide(testBot({ script: { classify: ["general"], think: ["notes"], synthesize: ["С 9 до 18."] } }))))
