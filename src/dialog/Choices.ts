@@ -59,7 +59,10 @@ export const makeChoices = Effect.gen(function*() {
 
   /** The user's choices, each still offered by the profile. */
   const of = (userId: TelegramId): Effect.Effect<Choice, StoreError> =>
-    Effect.map(stored(userId), (s) => ({ model: find(models, s.model), persona: find(personas, s.persona) }))
+    // A profile that offers nothing to choose costs its turns no store read.
+    models.length === 0 && personas.length === 0
+      ? Effect.succeed(noChoice)
+      : Effect.map(stored(userId), (s) => ({ model: find(models, s.model), persona: find(personas, s.persona) }))
 
   /** `/model` or `/persona`: the keyboard of the profile's choices sent to `to`; the reply text when there are none. */
   const ask = (kind: ChoiceKind, to: Destination, userId: TelegramId) =>

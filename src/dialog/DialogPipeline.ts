@@ -111,6 +111,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const reactions = yield* makeReactions
   const feedback = yield* makeFeedback
   const choices = yield* makeChoices
+  // Remembered facts go into the prompt where a stage lets the model keep them; other profiles skip the read.
+  const keepsMemory = profile.stages.some((stage) => stage.tools.some((tool) => tool === "remember" || tool === "forget"))
   const conversationState = yield* ConversationState
   const { classify, think } = stages
   const replies = yield* StreamingReplies
@@ -192,7 +194,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
           return spent
         })
       // The model and persona the user chose apply from the turn after the choice.
-      const asker = { client, choice: yield* choices.of(from.id), memory: yield* Effect.provideService(memoryOf(from.id), ConversationState, conversationState) }
+      const asker = {
+        client,
+        choice: yield* choices.of(from.id),
+        memory: keepsMemory ? yield* Effect.provideService(memoryOf(from.id), ConversationState, conversationState) : []
+      }
 
       // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts);
       // without drafts there is no button, and no race.
