@@ -8,7 +8,7 @@ import { ValidationError } from "@effect/cli"
 import { Cause, ConfigError, Console, Effect, Option } from "effect"
 import { formatConfigError, settingsReference } from "../config.ts"
 import { asPortInUse } from "../domain/errors.ts"
-import { debugLevel, LoggingConfigSchema } from "../runtime/Logging.ts"
+import { debugLevel, logFormat, LoggingConfigSchema, operatorLine } from "../runtime/Logging.ts"
 
 /** What a failure prints and the exit code the process ends with. */
 export interface FailureReport {
@@ -98,13 +98,17 @@ const debugRequested = Effect.map(LoggingConfigSchema, debugLevel).pipe(Effect.o
 
 /**
  * Prints the report of a failed command on stderr (the full cause too at `LOG_LEVEL=debug`)
- * and returns the exit code. An interruption alone (a signal) is a normal stop: code 0.
+ * and returns the exit code. An interruption alone (a signal) is a normal stop: code 0. With
+ * `LOG_FORMAT=json` each printed report is one JSON line (its line breaks inside the message),
+ * so that every line on stderr parses.
  */
 export const reportFailure = (cause: Cause.Cause<unknown>, reference: string = settingsReference): Effect.Effect<number> =>
   Effect.gen(function*() {
     if (Cause.isInterruptedOnly(cause)) return 0
     const described = describeCause(cause, reference)
-    if (yield* debugRequested) yield* Console.error(Cause.pretty(cause, { renderErrorCause: true }))
-    if (Option.isSome(described.message)) yield* Console.error(described.message.value)
+    const format = yield* logFormat
+    const say = (message: string) => Console.error(operatorLine(format, message, "ERROR"))
+    if (yield* debugRequested) yield* say(Cause.pretty(cause, { renderErrorCause: true }))
+    if (Option.isSome(described.message)) yield* say(described.message.value)
     return described.exitCode
   })

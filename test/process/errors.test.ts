@@ -137,6 +137,19 @@ describe("startup failures: one clear message and an exit code", () => {
       )
     }))
 
+  live("LOG_FORMAT=json: the report of a bad setting is one JSON line on stderr, the whole message in it; exit 2", () =>
+    Effect.gen(function*() {
+      const stderr = yield* failing(["serve"], { TELEGRAM_BOT_TOKEN: token, PORT: "abc", LOG_FORMAT: "json" }, 2)
+      const lines = stderr.trimEnd().split("\n")
+      expect(lines).toHaveLength(1)
+      const line: unknown = JSON.parse(lines[0]!)
+      expect(line).toEqual({
+        message: `PORT is invalid: expected an integer value but received "abc"\n${reference}`,
+        logLevel: "ERROR",
+        timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+      })
+    }))
+
   live("LOG_LEVEL=debug adds the whole cause with its stack before the message", () =>
     Effect.gen(function*() {
       const result = yield* runBin(["webhook", "set"], { TELEGRAM_BOT_TOKEN: token, LOG_LEVEL: "debug" })

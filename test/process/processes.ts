@@ -5,6 +5,8 @@
  */
 import * as Net from "node:net"
 import { Effect } from "effect"
+import { processStart, type Started } from "../support/BotProcess.ts"
+import { eventually } from "../support/realTime.ts"
 
 /** Whether a connection to 127.0.0.1:port is refused. */
 export const connectionRefused = (port: number) =>
@@ -42,3 +44,20 @@ export const serveEnvironment = (fake: { readonly token: string; readonly url: s
   LOG_LEVEL: "info",
   ...more
 })
+
+/** The port the webhook server reports it listens on. */
+export const listeningPort = (bot: Started) =>
+  eventually(
+    Effect.sync(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr() + bot.stdout())?.[1]),
+    (port) => port !== undefined,
+    processStart
+  ).pipe(Effect.map(Number))
+
+/** `GET /readyz` on 127.0.0.1:port: the status and the report (status 0 when nothing answers). */
+export const readyz = (port: number) =>
+  Effect.promise(() =>
+    fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(10_000) }).then(
+      async (r) => ({ status: r.status, body: await r.json() as unknown }),
+      () => ({ status: 0, body: undefined as unknown })
+    )
+  )

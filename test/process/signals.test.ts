@@ -6,19 +6,11 @@ import Database from "better-sqlite3"
 import { textMessage } from "../../src/testing/index.ts"
 import { Effect } from "effect"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { bin, exitCode, groupAlive, processStart, start, type Started } from "../support/BotProcess.ts"
-import { connectionRefused, serveEnvironment, takenPort } from "./processes.ts"
+import { bin, exitCode, groupAlive, processStart, start } from "../support/BotProcess.ts"
+import { connectionRefused, listeningPort, readyz, serveEnvironment, takenPort } from "./processes.ts"
 
 /** A private "hello" from user `chatId`, as Telegram sends it. */
 const hello = (updateId: number, chatId: number) => textMessage({ updateId, chatId, userId: chatId, firstName: "Ann", text: "hello" })
-
-/** The port the webhook server reports it listens on. */
-const listeningPort = (bot: Started) =>
-  eventually(
-    Effect.sync(() => /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(bot.stderr() + bot.stdout())?.[1]),
-    (port) => port !== undefined,
-    processStart
-  ).pipe(Effect.map(Number))
 
 const post = (port: number, body: unknown) =>
   Effect.promise(() =>
@@ -60,11 +52,6 @@ const query = (path: string, sql: string): Array<unknown> => {
 const leaseHolders = (path: string) => query(path, "SELECT holder FROM instance_lease")
 const pendingUpdates = (path: string) =>
   (query(path, "SELECT COUNT(*) AS n FROM inbox WHERE status = 'pending'")[0] as { readonly n: number }).n
-
-const readyz = (port: number) =>
-  Effect.promise(() =>
-    fetch(`http://127.0.0.1:${port}/readyz`).then(async (r) => ({ status: r.status, body: await r.json() as unknown }))
-  )
 
 describe("signals reach the bot", () => {
   it.scopedLive("node bin/dialog-bot.mjs serve: SIGTERM drains, exits 0, frees the port, leaves no process", () =>
