@@ -14,12 +14,14 @@
  * without drafts) and the final message, as the fake Bot API received them; and the process's
  * CPU (`process.cpuUsage`) from the update to the turn's end. The fakes run in this process, so
  * the CPU includes their share (the same model stream for every way; a draft or a send costs the
- * fake about the same whichever method it is). Warm-up: one answer each, not counted.
+ * fake about the same whichever method it is). Warm-up: one answer each, not counted. Each
+ * round also measures the process idle for as long as a stream lasts (the three bots' own timers,
+ * the fakes, the runtime): that much of every answer's CPU is not the answer's.
  *
  *   npx tsx bench/streaming.ts [answers per way, default 5]
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Effect, Layer, Logger, LogLevel, Option } from "effect"
+import { Duration, Effect, Layer, Logger, LogLevel, Option } from "effect"
 import { DialogConfig } from "../src/dialog/DialogConfig.ts"
 import { decodeUpdate } from "../src/domain/Update.ts"
 import { BotProfileFile } from "../src/profile/BotProfile.ts"
@@ -137,8 +139,13 @@ const program = Effect.scoped(Effect.gen(function*() {
     }).pipe(Effect.provide(context))
   for (const bot of bots) yield* ask(bot.context)
   const results = new Map<Way["name"], Array<Answer>>(ways.map((way) => [way.name, []]))
+  const idle: Array<number> = []
   for (let i = 0; i < answers; i++) {
     for (const bot of bots) results.get(bot.way.name)!.push(yield* ask(bot.context))
+    const cpuBefore = process.cpuUsage()
+    yield* Effect.sleep(Duration.millis(pieceCount * everyMs))
+    const cpu = process.cpuUsage(cpuBefore)
+    idle.push((cpu.user + cpu.system) / 1000)
   }
   const figures = ways.map((way) => {
     const rs = results.get(way.name)!
@@ -162,8 +169,9 @@ const program = Effect.scoped(Effect.gen(function*() {
     console.log(`| ${f.way} | ${f.finalMethod} | ${f.drafts} | ${draft} | ${f.firstTextMs} | ${f.finalMs} | ${f.cpuMsPerAnswer} (${f.cpuMsRange[0]}–${f.cpuMsRange[1]}) |`)
   }
   const richOverEntity = round(cpuOf("rich") / cpuOf("entity"), 2)
-  console.log(`\nCPU rich / entity: ${richOverEntity}×`)
-  console.log(JSON.stringify({ bench: "streaming", answers, node: process.version, figures, richOverEntity }))
+  const idleMs = round(mean(idle), 2)
+  console.log(`\nCPU rich / entity: ${richOverEntity}×; the process idle for ${pieceCount * everyMs} ms: ${idleMs} ms CPU`)
+  console.log(JSON.stringify({ bench: "streaming", answers, node: process.version, figures, richOverEntity, idleCpuMs: idleMs }))
 })).pipe(Logger.withMinimumLogLevel(LogLevel.Error))
 
 Effect.runPromise(program).catch((error: unknown) => {
