@@ -20,19 +20,14 @@
  *
  *   npx tsx bench/streaming.ts [answers per way, default 5]
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Duration, Effect, Layer, Logger, LogLevel, Option } from "effect"
-import { DialogConfig } from "../src/dialog/DialogConfig.ts"
+import { Duration, Effect, Layer, Logger, LogLevel } from "effect"
 import { decodeUpdate } from "../src/domain/Update.ts"
-import { BotProfileFile } from "../src/profile/BotProfile.ts"
-import { botLayer } from "../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../src/runtime/Dispatcher.ts"
-import { DispatcherConfig } from "../src/runtime/DispatcherConfig.ts"
-import { SendConfig } from "../src/telegram/SendConfig.ts"
-import { StreamConfig, type StreamConfigShape } from "../src/telegram/StreamConfig.ts"
-import { defaultProfilePath, StoresMemory, textMessage } from "../src/testing/index.ts"
-import { type FakeBotApi, type FakeCall, makeFakeBotApi, telegramLayerFor } from "../test/support/FakeBotApi.ts"
-import { type FakeOpenAi, makeFakeOpenAi, openAiLayerFor } from "../test/support/FakeOpenAi.ts"
+import type { StreamConfigShape } from "../src/telegram/StreamConfig.ts"
+import { textMessage } from "../src/testing/index.ts"
+import { botOverFakes } from "../test/support/BotOverFakes.ts"
+import { type FakeCall, makeFakeBotApi } from "../test/support/FakeBotApi.ts"
+import { makeFakeOpenAi } from "../test/support/FakeOpenAi.ts"
 import { round, summarize } from "./support/stats.ts"
 
 const answers = Number(process.argv[2] ?? 5)
@@ -76,19 +71,6 @@ const isDraft = (call: FakeCall) => call.method === "sendMessageDraft" || call.m
 const showsText = (call: FakeCall) =>
   finals.has(call.method) || call.method === "sendRichMessageDraft" || (call.method === "sendMessageDraft" && String(call.params["text"] ?? "") !== "")
 
-/** A bot of its own for each way, all on the one fake Bot API and the one fake model. */
-const botFor = (way: Way, telegram: FakeBotApi, model: FakeOpenAi) =>
-  botLayer({
-    telegram: telegramLayerFor(telegram),
-    model: openAiLayerFor(model, { model: "main-model", classifyModel: Option.some("classify-model") }),
-    stores: StoresMemory,
-    profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
-    dialogConfig: DialogConfig.make(),
-    dispatcherConfig: DispatcherConfig.make(),
-    sendConfig: SendConfig.make(),
-    streamConfig: StreamConfig.make(way.stream)
-  }).pipe(Layer.orDie)
-
 interface Answer {
   readonly firstDraftMs: number
   readonly firstTextMs: number
@@ -111,7 +93,9 @@ const program = Effect.scoped(Effect.gen(function*() {
         ? { delayMs: pieceCount * everyMs, then: answer }
         : "notes"
   })
-  const bots = yield* Effect.forEach(ways, (way) => Effect.map(Layer.build(botFor(way, telegram, model)), (context) => ({ way, context })))
+  // A bot of its own for each way, all on the one fake Bot API and the one fake model.
+  const bots = yield* Effect.forEach(ways, (way) =>
+    Effect.map(Layer.build(botOverFakes(telegram, model, { stream: way.stream })), (context) => ({ way, context })))
   let nextUser = 900
   /** One question to a new private chat, to the end of its turn. */
   const ask = (context: (typeof bots)[number]["context"]) =>
