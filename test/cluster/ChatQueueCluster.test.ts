@@ -3,19 +3,20 @@
  * own): a chat's updates run once each and in order, a second send of an update is stored
  * and run once, an update that overtakes older pending ones of its chat runs after them, an update settled in the inbox is not run again, what the inbox records as
  * delivered reaches the runner, pending entries are sent again by `recover`, and the
- * housekeeping prunes processed messages only, and a stop reaches the running turn of its conversation.
+ * housekeeping prunes processed messages only, and a stop reaches the running turn of its conversation, from the replica that runs it or
+ * from another.
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Layer, Metric, Option, Redacted } from "effect"
+import { Context, Deferred, Duration, Effect, Layer, Metric, Option, Redacted } from "effect"
 import { inboxPending } from "../../src/observability/Metrics.ts"
 import { ChatQueueCluster } from "../../src/cluster/ChatQueueCluster.ts"
 import { ClusterConfig } from "../../src/cluster/ClusterConfig.ts"
 import { pruneMessages } from "../../src/cluster/ClusterMaintenance.ts"
 import { ClusterRunner } from "../../src/cluster/ClusterRunner.ts"
-import { makeRunningTurns, RunningTurns } from "../../src/dialog/RunningTurns.ts"
+import { makeRunningTurns, RunningTurns, type RunningTurnsService } from "../../src/dialog/RunningTurns.ts"
 import { decodeUpdate, type MessageGenerationStopped } from "../../src/domain/Update.ts"
-import { ChatQueue, chatKey } from "../../src/runtime/ChatQueue.ts"
+import { ChatQueue, chatKey, type ChatQueueService } from "../../src/runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
 import { type UpdateJob, UpdateRunner } from "../../src/runtime/UpdateRunner.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
@@ -80,6 +81,43 @@ const jobOf = (update: ReturnType<typeof textMessage>) =>
 
 const runIds = (runs: ReadonlyArray<UpdateJob>, chat?: number) =>
   runs.filter((job) => chat === undefined || job.key === `chat:${chat}`).map((job) => Number(job.updateId))
+
+const dana = 811223344
+const storyDraft = 4242
+const stopOf = (draft: number): MessageGenerationStopped => ({ chat: { id: id(dana), type: "private" }, draft_id: draft })
+
+/**
+ * A runner (replica `name`) whose turns show draft 4242 and run until they are stopped (or a
+ * minute passes); `started` says which replica runs one, `stopped` gets the stopped updates.
+ */
+const storyRunner = (name: string, turns: RunningTurnsService, started: Deferred.Deferred<string>, stopped: Array<number>) =>
+  Layer.effect(
+    UpdateRunner,
+    Effect.map(Inbox, (inbox) =>
+      UpdateRunner.of({
+        run: (job) =>
+          Effect.scoped(Effect.flatMap(turns.enter(id(dana), storyDraft), (stop) =>
+            Effect.zipRight(
+              Deferred.succeed(started, name),
+              Effect.raceFirst(Effect.as(stop, true), Effect.as(Effect.sleep("1 minute"), false))
+            ))).pipe(
+              Effect.tap((wasStopped) => Effect.sync(() => wasStopped && stopped.push(Number(job.updateId)))),
+              Effect.zipRight(Effect.orDie(inbox.markDone(job.updateId)))
+            ),
+        markDone: (updateId, note) => Effect.orDie(inbox.markDone(updateId, note)),
+        markFailed: (updateId, reason) => Effect.orDie(inbox.markFailed(updateId, reason))
+      }))
+  )
+
+/** Dana asks for a long story (update `updateId`), recorded in the inbox and submitted. */
+const submitStory = (queue: ChatQueueService, updateId: number) =>
+  Effect.gen(function*() {
+    const update = textMessage({ updateId, userId: dana, text: "write me a long story" })
+    yield* record(update)
+    const job = yield* jobOf(update)
+    yield* queue.submit(job)
+    return job
+  })
 
 describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on PostgreSQL"), () => {
   it.live("runs each chat's updates once each and in order; a second send of an update is not run again", () => {
@@ -231,45 +269,41 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
     const stopped: Array<number> = []
     return Effect.gen(function*() {
       const turns = yield* makeRunningTurns
-      const started = yield* Deferred.make<void>()
-      const dana = 811223344
-      const draftId = 4242
-      // A turn that shows draft 4242 and runs until it is stopped (or a minute passes).
-      const runner = Layer.effect(
-        UpdateRunner,
-        Effect.map(Inbox, (inbox) =>
-          UpdateRunner.of({
-            run: (job) =>
-              Effect.scoped(Effect.flatMap(turns.enter(id(dana), draftId), (stop) =>
-                Effect.zipRight(
-                  Deferred.succeed(started, undefined),
-                  Effect.raceFirst(Effect.as(stop, true), Effect.as(Effect.sleep("1 minute"), false))
-                ))).pipe(
-                  Effect.tap((wasStopped) => Effect.sync(() => wasStopped && stopped.push(Number(job.updateId)))),
-                  Effect.zipRight(Effect.orDie(inbox.markDone(job.updateId)))
-                ),
-            markDone: (updateId, note) => Effect.orDie(inbox.markDone(updateId, note)),
-            markFailed: (updateId, reason) => Effect.orDie(inbox.markFailed(updateId, reason))
-          }))
-      )
+      const started = yield* Deferred.make<string>()
       yield* Effect.gen(function*() {
         const queue = yield* ChatQueue
-        const update = textMessage({ updateId: 6001, userId: dana, text: "write me a long story" })
-        yield* record(update)
-        const job = yield* jobOf(update)
-        yield* queue.submit(job)
-        const stop = (draft: number): MessageGenerationStopped => ({
-          chat: { id: id(dana), type: "private" },
-          draft_id: draft
-        })
+        const job = yield* submitStory(queue, 6001)
         yield* Deferred.await(started)
         // Another draft's stop finds nothing; the running turn's stops it, though the entity is busy running it.
-        expect(yield* queue.stop(job.key, stop(draftId + 1))).toBe(false)
-        expect(yield* queue.stop(job.key, stop(draftId))).toBe(true)
+        expect(yield* queue.stop(job.key, stopOf(storyDraft + 1))).toBe(false)
+        expect(yield* queue.stop(job.key, stopOf(storyDraft))).toBe(true)
         yield* eventually(Effect.sync(() => stopped), (ids) => ids.includes(6001), "10 seconds")
         // The turn has ended: a stop for it now is ignored.
-        expect(yield* queue.stop(job.key, stop(draftId))).toBe(false)
-      }).pipe(Effect.provide(clusterQueue(runner, DispatcherConfig.make(), Layer.succeed(RunningTurns, turns))))
+        expect(yield* queue.stop(job.key, stopOf(storyDraft))).toBe(false)
+      }).pipe(Effect.provide(clusterQueue(storyRunner("a", turns, started, stopped), DispatcherConfig.make(), Layer.succeed(RunningTurns, turns))))
     })
   }, 60_000)
+
+  it.live("with two runners, a stop sent on the replica that does not run the turn reaches the one that does", () => {
+    const stopped: Array<number> = []
+    return Effect.scoped(Effect.gen(function*() {
+      const started = yield* Deferred.make<string>()
+      const replica = (name: string) =>
+        Effect.gen(function*() {
+          const turns = yield* makeRunningTurns
+          const runner = storyRunner(name, turns, started, stopped)
+          const context = yield* Layer.build(clusterQueue(runner, DispatcherConfig.make(), Layer.succeed(RunningTurns, turns)))
+          return { name, context, queue: Context.get(context, ChatQueue) }
+        })
+      const a = yield* replica("a")
+      const b = yield* replica("b")
+      const job = yield* submitStory(a.queue, 6002).pipe(Effect.provide(a.context))
+      const running = yield* Deferred.await(started)
+      // Each replica's running turns are its own: the other replica can only reach the turn through the cluster.
+      const other = running === "a" ? b : a
+      expect(yield* other.queue.stop(job.key, stopOf(storyDraft))).toBe(true)
+      yield* eventually(Effect.sync(() => stopped), (ids) => ids.includes(6002), "20 seconds")
+      expect(yield* other.queue.stop(job.key, stopOf(storyDraft))).toBe(false)
+    }))
+  }, 120_000)
 })

@@ -3,32 +3,17 @@
  * fake OpenAI endpoint into drafts on the fake Bot API, and a Bot API that refuses drafts.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { NodeContext } from "@effect/platform-node"
-import { Duration, Effect, Layer, Logger, Option } from "effect"
-import { DialogConfig } from "../../src/dialog/DialogConfig.ts"
+import { Duration, Effect, Logger } from "effect"
 import { decodeUpdate } from "../../src/domain/Update.ts"
-import { BotProfileFile } from "../../src/profile/BotProfile.ts"
-import { botLayer } from "../../src/runtime/BotLayer.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
-import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
-import { SendConfig } from "../../src/telegram/SendConfig.ts"
-import { StreamConfig } from "../../src/telegram/StreamConfig.ts"
-import { defaultProfilePath, StoresMemory, textMessage } from "../../src/testing/index.ts"
-import { makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
-import { makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
+import { textMessage } from "../../src/testing/index.ts"
+import { botOverFakes } from "../support/BotOverFakes.ts"
+import { makeFakeBotApi } from "../support/FakeBotApi.ts"
+import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
 
 /** The whole bot on both fakes, over HTTP. */
-const botOver = (telegram: Parameters<typeof telegramLayerFor>[0], model: { readonly url: string }) =>
-  botLayer({
-    telegram: telegramLayerFor(telegram),
-    model: openAiLayerFor(model, { model: "main-model", classifyModel: Option.some("classify-model") }),
-    stores: StoresMemory,
-    profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
-    dialogConfig: DialogConfig.make(),
-    dispatcherConfig: DispatcherConfig.make(),
-    sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) }),
-    streamConfig: StreamConfig.make({ replies: true })
-  }).pipe(Layer.orDie)
+const botOver = (telegram: Parameters<typeof botOverFakes>[0], model: { readonly url: string }) =>
+  botOverFakes(telegram, model, { send: { backoffBase: Duration.millis(1) }, stream: { replies: true } })
 
 /** Submits updates in order and waits until all are handled. */
 const runUpdates = (updates: ReadonlyArray<unknown>) =>
