@@ -53,7 +53,11 @@ describe("the command menu", () => {
         { command: "clear", description: "forget our conversation" },
         { command: "human", description: "talk to a person" },
         { command: "usage", description: "your tokens and what is left" },
-        { command: "buy", description: "buy more tokens with Telegram Stars" }
+        { command: "buy", description: "buy more tokens with Telegram Stars" },
+        { command: "model", description: "choose the model that answers you" },
+        { command: "persona", description: "choose how the bot talks to you" },
+        { command: "memory", description: "what the bot remembers about you" },
+        { command: "forget", description: "forget what the bot remembers about you" }
       ])
       expect(first[1]?.params["commands"]).toEqual([
         { command: "start", description: "приветствие" },
@@ -61,7 +65,11 @@ describe("the command menu", () => {
         { command: "clear", description: "забыть наш разговор" },
         { command: "human", description: "поговорить с человеком" },
         { command: "usage", description: "ваши токены и сколько осталось" },
-        { command: "buy", description: "купить токены за Telegram Stars" }
+        { command: "buy", description: "купить токены за Telegram Stars" },
+        { command: "model", description: "выбрать модель, которая вам отвечает" },
+        { command: "persona", description: "выбрать, как бот с вами разговаривает" },
+        { command: "memory", description: "что бот о вас помнит" },
+        { command: "forget", description: "забыть то, что бот о вас помнит" }
       ])
       expect(first[2]?.params["commands"]).toEqual(first[0]?.params["commands"])
 
