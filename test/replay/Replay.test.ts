@@ -108,9 +108,10 @@ describe("record → replay --expect round trip", () => {
       expect(mismatch._tag).toBe("ReplayMismatch")
       if (mismatch._tag !== "ReplayMismatch") return
       expect(mismatch.differences).toBe(3)
-      expect(mismatch.report).toContain("update 8000002 in chat 501: different replies\n    expected: We open at 9.\n    actual  : ")
-      expect(mismatch.report).toContain("update 8000010 in chat 502: different replies\n    expected: It's Thursday, 15 January 2026 at 11:00")
-      expect(mismatch.report).toContain("    actual  : It's Thursday, 15 January 2026 at 12:00")
+      // What changed within a reply is marked: all of the edited one, only the hour of the other.
+      expect(mismatch.report).toContain("update 8000002 in chat 501: different replies\n    expected: [-We open at 9.-]\n    actual  : {+Opening hours")
+      expect(mismatch.report).toContain("update 8000010 in chat 502: different replies\n    expected: It's Thursday, 15 January 2026 at [-11-]:00")
+      expect(mismatch.report).toContain("    actual  : It's Thursday, 15 January 2026 at {+12+}:00")
       expect(mismatch.report).toContain("update 8000001 in chat 501: extra (replies not in the expected transcript)")
 
       // shape mode forgives other wording, not a reply too many

@@ -20,10 +20,10 @@ import { makeFakeBotApi, telegramApiFor } from "../support/FakeBotApi.ts"
 const chat = 42 as TelegramId
 
 /** A method the bot does not use (yet), defined in one place: name, parameters on the wire, result schema. */
-const setMyCommands = (call: BotApiCall) => (commands: ReadonlyArray<{ readonly command: string; readonly description: string }>) =>
-  call("setMyCommands", { commands }, Schema.Boolean)
+const setMyDescription = (call: BotApiCall) => (description: string) =>
+  call("setMyDescription", { description }, Schema.Boolean)
 
-const commands = [{ command: "start", description: "Start over" }]
+const description = "Answers questions about the shop"
 
 const requestsOf = (method: string) => Effect.map(Metric.value(Metric.tagged(telegramRequests, "method", method)), (s) => s.count)
 const errorsOf = (method: string, code: string) => Effect.map(Metric.value(withTags(telegramErrors, { method, code })), (s) => s.count)
@@ -48,12 +48,12 @@ describe("one Bot API call path", () => {
   it.scoped("a method defined in one place is recorded by the recorder, with the update it was made for, and measured", () =>
     Effect.gen(function*() {
       const { api, recorder: calls } = yield* recorder()
-      const before = yield* requestsOf("setMyCommands")
-      expect(yield* setMyCommands(api.call)(commands).pipe(Effect.locally(CurrentUpdateId, Option.some(7 as TelegramId)))).toBe(true)
+      const before = yield* requestsOf("setMyDescription")
+      expect(yield* setMyDescription(api.call)(description).pipe(Effect.locally(CurrentUpdateId, Option.some(7 as TelegramId)))).toBe(true)
       expect(yield* calls.calls).toEqual([
-        { method: "setMyCommands", params: { commands }, updateId: Option.some(7) }
+        { method: "setMyDescription", params: { description }, updateId: Option.some(7) }
       ])
-      expect((yield* requestsOf("setMyCommands")) - before).toBe(1)
+      expect((yield* requestsOf("setMyDescription")) - before).toBe(1)
       // Only sendMessage calls are messages sent.
       yield* api.sendMessage({ chatId: chat, text: "hello" })
       expect((yield* calls.sent).map((m) => [m.chatId, m.text])).toEqual([[42, "hello"]])
@@ -63,27 +63,27 @@ describe("one Bot API call path", () => {
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()
       const api = yield* telegramApiFor(fake)
-      yield* fake.script("setMyCommands", { result: true })
-      const before = yield* requestsOf("setMyCommands")
-      const errorsBefore = yield* errorsOf("setMyCommands", "404")
-      expect(yield* setMyCommands(api.call)(commands)).toBe(true)
-      expect((yield* fake.calls("setMyCommands")).map((c) => c.params)).toEqual([{ commands }])
+      yield* fake.script("setMyDescription", { result: true })
+      const before = yield* requestsOf("setMyDescription")
+      const errorsBefore = yield* errorsOf("setMyDescription", "404")
+      expect(yield* setMyDescription(api.call)(description)).toBe(true)
+      expect((yield* fake.calls("setMyDescription")).map((c) => c.params)).toEqual([{ description }])
       // Not scripted again: the fake answers as Telegram does for a method it does not know.
-      const error = yield* Effect.flip(setMyCommands(api.call)(commands))
-      expect(error).toMatchObject({ _tag: "TelegramApiError", method: "setMyCommands", errorCode: 404 })
-      expect((yield* requestsOf("setMyCommands")) - before).toBe(2)
-      expect((yield* errorsOf("setMyCommands", "404")) - errorsBefore).toBe(1)
+      const error = yield* Effect.flip(setMyDescription(api.call)(description))
+      expect(error).toMatchObject({ _tag: "TelegramApiError", method: "setMyDescription", errorCode: 404 })
+      expect((yield* requestsOf("setMyDescription")) - before).toBe(2)
+      expect((yield* errorsOf("setMyDescription", "404")) - errorsBefore).toBe(1)
     }))
 
   it.effect("every call has a span named after its method, child of the caller's span", () => {
     const { exporter, layer } = collecting()
     return Effect.gen(function*() {
       const { api } = yield* recorder()
-      yield* setMyCommands(api.call)(commands).pipe(Effect.withSpan("caller"))
+      yield* setMyDescription(api.call)(description).pipe(Effect.withSpan("caller"))
       const spans = exporter.getFinishedSpans()
-      const call = spans.find((s) => s.name === "telegram.setMyCommands")
+      const call = spans.find((s) => s.name === "telegram.setMyDescription")
       const caller = spans.find((s) => s.name === "caller")
-      expect(call?.attributes).toEqual({ "telegram.method": "setMyCommands" })
+      expect(call?.attributes).toEqual({ "telegram.method": "setMyDescription" })
       expect(call?.parentSpanContext?.spanId).toBe(caller?.spanContext().spanId)
     }).pipe(Effect.scoped, Effect.provide(layer))
   })
@@ -237,8 +237,8 @@ describe("one Bot API call path", () => {
       const context = yield* Layer.build(TelegramApiConsole)
       const api = Context.get(context, TelegramApi)
       yield* api.sendMessage({ chatId: chat, text: "Hello Ann" }).pipe(Effect.withConsole(console))
-      yield* setMyCommands(api.call)(commands).pipe(Effect.withConsole(console))
+      yield* setMyDescription(api.call)(description).pipe(Effect.withConsole(console))
       expect(printed).toEqual(["\n🤖 Hello Ann\n"])
-      expect((yield* Context.get(context, TelegramRecorder).calls).map((c) => c.method)).toEqual(["sendMessage", "setMyCommands"])
+      expect((yield* Context.get(context, TelegramRecorder).calls).map((c) => c.method)).toEqual(["sendMessage", "setMyDescription"])
     }))
 })
