@@ -55,4 +55,25 @@ describe("delivery records kept in memory", () => {
       yield* TestClock.adjust(Duration.seconds(1))
       expect(Option.map(yield* memory.entry(id), (e) => e.delivered)).toEqual(Option.some(2))
     }).pipe(Effect.provide(StoresMemory)))
+
+  it.scoped("no timer runs while nothing waits: one after a refused write, none again once it is written", () =>
+    Effect.gen(function*() {
+      const memory = yield* Inbox
+      yield* memory.record({ updateId: id, chatId: TelegramId.make(1), payload: "{}" })
+      const store = { down: false }
+      const inbox = yield* withPendingDeliveries(blinking(memory, store))
+      yield* inbox.markDelivered(id, 1)
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(yield* TestClock.sleeps()).toHaveLength(0)
+
+      store.down = true
+      yield* Effect.exit(inbox.markDelivered(id, 2))
+      // Still down after a second: written again and refused again, the timer set once more.
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(yield* TestClock.sleeps()).toHaveLength(1)
+      store.down = false
+      yield* TestClock.adjust(Duration.seconds(1))
+      expect(Option.map(yield* memory.entry(id), (e) => e.delivered)).toEqual(Option.some(2))
+      expect(yield* TestClock.sleeps()).toHaveLength(0)
+    }).pipe(Effect.provide(StoresMemory)))
 })
