@@ -5,8 +5,13 @@
  * once the store answers, and meanwhile every read of the entry (a re-run, a redelivery, the
  * cluster's entity) sees the count kept here. Only a crash before the write loses it (a message
  * per chat sent twice, as before the records existed).
+ *
+ * The writer sleeps on a latch while nothing waits, and wakes when a write did not go
+ * through: a timer that fired every second for the life of the process would cost a wake-up
+ * per second for nothing, and a test clock moved across months would run it once per second
+ * of the gap.
  */
-import { Duration, Effect, Option, Schedule } from "effect"
+import { Duration, Effect, Option } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import type { TelegramId } from "../domain/Update.ts"
 import type { InboxService } from "./Inbox.ts"
@@ -28,10 +33,16 @@ export const withPendingDeliveries = (inbox: InboxService) =>
       return kept === undefined || kept <= entry.delivered ? entry : { ...entry, delivered: kept }
     }
 
+    /** Open while records wait in memory. */
+    const waiting = yield* Effect.makeLatch(false)
+
     const markDelivered = (updateId: TelegramId, count: number) =>
       Effect.suspend(() => {
         remember(updateId, count)
-        return Effect.tap(inbox.markDelivered(updateId, count), () => Effect.sync(() => forget(updateId, count)))
+        return inbox.markDelivered(updateId, count).pipe(
+          Effect.tap(() => Effect.sync(() => forget(updateId, count))),
+          Effect.onExit((exit) => (exit._tag === "Success" ? Effect.void : waiting.open))
+        )
       })
 
     const flush = Effect.suspend(() =>
@@ -41,7 +52,14 @@ export const withPendingDeliveries = (inbox: InboxService) =>
           Effect.ignore
         ), { discard: true })
     )
-    yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(flushInterval)))
+    const writeAgain = Effect.gen(function*() {
+      yield* waiting.await
+      yield* Effect.sleep(flushInterval)
+      yield* waiting.close
+      yield* flush
+      if (pending.size > 0) yield* waiting.open
+    })
+    yield* Effect.forkScoped(Effect.forever(writeAgain))
 
     return {
       record: (update) => inbox.record(update),
