@@ -18,7 +18,7 @@ export const chatCommand = Command.make(
       Effect.zipRight(announceModel, chat({ userId, firstName: name }, nextTurn)).pipe(
         // A person at the terminal waits for each reply: a dependency that is down is the apology at
         // once (OUTAGE_PATIENCE=0), not minutes of silence, unless OUTAGE_PATIENCE asks for a wait.
-        Effect.provide(offlineBot({ telegram: TelegramApiConsole, outagePatience: Duration.zero }))
+        Effect.provide(offlineBot({ telegram: TelegramApiConsole, outagePatience: Duration.zero, textOnly: true }))
       )
     )
 ).pipe(Command.withDescription(describeCommand("Chat with the bot in this terminal, as a Telegram user.", [

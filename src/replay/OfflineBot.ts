@@ -11,6 +11,7 @@ import type { Stores } from "../runtime/BotLayer.ts"
 import { DispatcherConfig, outagePatienceSet } from "../runtime/DispatcherConfig.ts"
 import { selectedModel, selectedStores } from "../runtime/Environment.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
+import { StreamConfig } from "../telegram/StreamConfig.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 
@@ -42,6 +43,11 @@ export interface OfflineBotOptions<T, E> {
   readonly concurrency?: Option.Option<number>
   /** How long a turn waits for a dependency that is down when `OUTAGE_PATIENCE` is not set; its default when none. */
   readonly outagePatience?: Duration.Duration
+  /**
+   * Answers as text with entities (`RICH_MESSAGES=off`): the offline Telegram has no rich
+   * messages, and a person at the terminal need not read that it refused the first one.
+   */
+  readonly textOnly?: boolean
 }
 
 /** The bot on embedded layers, with the given offline Telegram; it provides that layer's services too. */
@@ -50,7 +56,10 @@ export const offlineBot = <T, E>(options: OfflineBotOptions<T, E>) =>
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model: selectedModel,
     stores: options.stores ?? selectedStores,
-    dispatcherConfig: offlineDispatcherConfig(options.concurrency ?? Option.none(), Option.fromNullable(options.outagePatience))
+    dispatcherConfig: offlineDispatcherConfig(options.concurrency ?? Option.none(), Option.fromNullable(options.outagePatience)),
+    ...(options.textOnly === true
+      ? { streamConfig: Layer.effect(StreamConfig, Effect.map(StreamConfig.config, (c) => ({ ...c, richMessages: "off" as const }))) }
+      : {})
   }).pipe(Layer.provideMerge(options.telegram))
 
 /**
