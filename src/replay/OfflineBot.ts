@@ -4,23 +4,31 @@
  * set up for a recording that arrives all at once. One assembly for all of them, so a replay,
  * a chat and the demo run the same bot.
  */
-import { type ConfigError, Effect, Layer, Option } from "effect"
+import { type ConfigError, type Duration, Effect, Layer, Option } from "effect"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { assembledBot } from "../runtime/BotDefinition.ts"
 import type { Stores } from "../runtime/BotLayer.ts"
-import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
+import { DispatcherConfig, outagePatienceSet } from "../runtime/DispatcherConfig.ts"
 import { selectedModel, selectedStores } from "../runtime/Environment.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
+import { StreamConfig } from "../telegram/StreamConfig.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 
-/** The dispatcher's settings from the environment, with `--concurrency` when given. */
-export const offlineDispatcherConfig = (concurrency: Option.Option<number>) =>
+/**
+ * The dispatcher's settings from the environment, with `--concurrency` when given and
+ * `outagePatience` when `OUTAGE_PATIENCE` is not set.
+ */
+export const offlineDispatcherConfig = (
+  concurrency: Option.Option<number>,
+  outagePatience: Option.Option<Duration.Duration> = Option.none()
+) =>
   Layer.effect(
     DispatcherConfig,
-    Effect.map(DispatcherConfig.config, (c) => ({
+    Effect.map(Effect.all([DispatcherConfig.config, outagePatienceSet]), ([c, patienceSet]) => ({
       ...c,
       maxConcurrentDialogs: Option.getOrElse(concurrency, () => c.maxConcurrentDialogs),
+      outagePatience: Option.getOrElse(Option.orElse(patienceSet, () => outagePatience), () => c.outagePatience),
       // A recording arrives all at once: flood protection would drop what users sent over minutes.
       floodBurst: 0
     }))
@@ -33,6 +41,13 @@ export interface OfflineBotOptions<T, E> {
   readonly stores?: Layer.Layer<Stores, ConfigError.ConfigError | StoreError>
   /** Dialogs running at once (`--concurrency`); `MAX_CONCURRENT_DIALOGS` when none. */
   readonly concurrency?: Option.Option<number>
+  /** How long a turn waits for a dependency that is down when `OUTAGE_PATIENCE` is not set; its default when none. */
+  readonly outagePatience?: Duration.Duration
+  /**
+   * Answers as text with entities (`RICH_MESSAGES=off`): the offline Telegram has no rich
+   * messages, and a person at the terminal need not read that it refused the first one.
+   */
+  readonly textOnly?: boolean
 }
 
 /** The bot on embedded layers, with the given offline Telegram; it provides that layer's services too. */
@@ -41,7 +56,10 @@ export const offlineBot = <T, E>(options: OfflineBotOptions<T, E>) =>
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model: selectedModel,
     stores: options.stores ?? selectedStores,
-    dispatcherConfig: offlineDispatcherConfig(options.concurrency ?? Option.none())
+    dispatcherConfig: offlineDispatcherConfig(options.concurrency ?? Option.none(), Option.fromNullable(options.outagePatience)),
+    ...(options.textOnly === true
+      ? { streamConfig: Layer.effect(StreamConfig, Effect.map(StreamConfig.config, (c) => ({ ...c, richMessages: "off" as const }))) }
+      : {})
   }).pipe(Layer.provideMerge(options.telegram))
 
 /**

@@ -41,7 +41,10 @@ export type BotBuildError = ConfigError.ConfigError | ConfigurationError | Store
  * The parts of the bot a command picks — which Telegram, which model, which stores, which
  * queue; the rest (profile, tools, commands, services) come from the `BotDefinition`.
  */
-export type PickedParts<E, RE = never> = Pick<BotParts<E, RE>, "telegram" | "model" | "stores" | "dispatcherConfig" | "queue">
+export type PickedParts<E, RE = never> = Pick<
+  BotParts<E, RE>,
+  "telegram" | "model" | "stores" | "dispatcherConfig" | "streamConfig" | "queue"
+>
 
 export interface BotAssemblyService {
   /** The conversation the command line replays with no command and no token, if any. */

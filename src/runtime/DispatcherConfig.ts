@@ -1,6 +1,11 @@
 /** Settings of the dispatcher: concurrency, deadlines, memory bounds, flood protection and merged turns. */
-import { Config, Duration, type Layer } from "effect"
+import { Config, Duration, type Layer, type Option } from "effect"
 import { duration, nonNegativeInt, positiveInt, Settings } from "../config.ts"
+
+const OutagePatience = Config.duration("OUTAGE_PATIENCE")
+
+/** `OUTAGE_PATIENCE` when it is set: a command with a patience of its own (`chat`) keeps the one asked for. */
+export const outagePatienceSet: Config.Config<Option.Option<Duration.Duration>> = Config.option(OutagePatience)
 
 export const DispatcherConfigSchema = Config.all({
   /** Dialogs running at once across all chats. */
@@ -10,8 +15,9 @@ export const DispatcherConfigSchema = Config.all({
   /**
    * How long a turn waits for a dependency that is down (the store, the model endpoint, the Bot
    * API) before the apology; the update then stays pending and is answered once it is back.
+   * 0 waits for none: a call fails as its dependency fails, and the turn ends as it ends.
    */
-  outagePatience: duration("OUTAGE_PATIENCE", "2 minutes"),
+  outagePatience: OutagePatience.pipe(Config.withDefault(Duration.minutes(2))),
   /** How long shutdown waits for dialogs in flight before interrupting them. */
   shutdownDeadline: duration("SHUTDOWN_DEADLINE", "10 seconds"),
   /**

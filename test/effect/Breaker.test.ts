@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, TestClock } from "effect"
 import { CurrentPatience, makeBreaker, makePatience, type PatienceCell } from "../../src/effect/Breaker.ts"
+import { makeOutages } from "../../src/effect/Outages.ts"
 
 /** A dependency that is down until `up()`: each call is counted, with whether it overlapped another. */
 const dependency = () => {
@@ -134,5 +135,22 @@ describe("Breaker", () => {
       yield* TestClock.adjust(Duration.millis(10))
       expect(yield* Fiber.join(probe)).toBe("y")
       expect(yield* breaker.isDown).toBe(false)
+    }))
+
+  it.effect("with a patience of 0 nothing waits: each call of a turn reaches the dependency and fails as it fails", () =>
+    Effect.gen(function*() {
+      const outages = yield* makeOutages(Duration.zero)
+      const store = dependency()
+      const cell = makePatience(outages.patience)
+      for (let i = 0; i < 5; i++) {
+        const f = yield* Effect.fork(Effect.exit(inTurn(cell, outages.store.guard(store.call("x"), options))))
+        yield* TestClock.adjust(Duration.millis(10))
+        expect(yield* Fiber.join(f)).toStrictEqual(Exit.fail("connection refused"))
+      }
+      // Past the threshold of a waiting breaker: still closed, every call made, the turn gave up on nothing.
+      expect(store.calls()).toBe(5)
+      expect(yield* outages.store.isDown).toBe(false)
+      expect(cell.waitingSince).toBeUndefined()
+      expect(cell.gaveUp).toBeUndefined()
     }))
 })

@@ -49,7 +49,12 @@ const startBot = (options: {
       stores: options.stores.pipe(Layer.orDie),
       profile: BotProfileFile(defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
       dialogConfig: DialogConfig.make(),
-      dispatcherConfig: DispatcherConfig.make({ updateDeadline: Duration.seconds(10), maxConcurrentDialogs: 1 }),
+      // A Bot API that keeps failing is waited out for a second, not the default two minutes.
+      dispatcherConfig: DispatcherConfig.make({
+        updateDeadline: Duration.seconds(10),
+        outagePatience: Duration.seconds(1),
+        maxConcurrentDialogs: 1
+      }),
       sendConfig: SendConfig.make({ backoffBase: Duration.millis(1), maxRetries: 2, retryAfterCap: Duration.seconds(1) })
     })
     const server = WebhookServerLive().pipe(

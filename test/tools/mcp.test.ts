@@ -238,7 +238,9 @@ describe("an MCP call interrupted", () => {
       yield* TestClock.adjust(deadline)
       const sent = yield* Fiber.join(turn)
       expect(String(yield* Deferred.await(cancelled))).toContain("AbortError")
-      expect(sent.map((message) => message.text)).toEqual([profile.texts.apology])
+      // The apology as the bot says it: the loaded profile's, in its default language.
+      const { texts } = yield* Effect.provide(loadProfile(file), NodeContext.layer)
+      expect(sent.map((message) => message.text)).toEqual([texts.apology])
     }))
 
   it.scoped("by the turn's end (its fiber interrupted): the server sees the request cancelled", () =>
