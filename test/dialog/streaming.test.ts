@@ -79,9 +79,10 @@ describe("streamed answers in a private chat", () => {
       yield* advance(3_000)
       yield* Fiber.join(run)
       const calls = yield* recorder.calls
-      // The empty placeholder; the tool's name (no profile text for it) while it and the next think step run; the answer.
+      // The empty placeholder; the shop profile's text for the tool (`texts.toolsWorking`; a tool
+      // without one is named) while it and the next think step run; the answer.
       const texts = draftsOf(calls).map((d) => String(d["text"]))
-      expect(texts.slice(0, 2)).toEqual(["", "get_current_time"])
+      expect(texts.slice(0, 2)).toEqual(["", "Checking the time…"])
       expect(texts.length).toBeGreaterThan(2)
       expect(texts.slice(2).every((t) => t.startsWith("It"))).toBe(true)
       expect((yield* recorder.sent).map((m) => m.text)).toEqual(["It is noon."])
