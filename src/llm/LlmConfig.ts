@@ -1,6 +1,7 @@
 /**
- * Settings of the live language model, read with effect's `Config`. The key is `Redacted`;
- * the live model is used when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set.
+ * Settings of the live language model, read with effect's `Config`. The keys are `Redacted`;
+ * the live model is used when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is set. A fallback
+ * endpoint (`OPENAI_FALLBACK_*`) answers the calls the primary fails (`FallbackModel.ts`).
  */
 import { Config, Option, Redacted } from "effect"
 import { duration, Settings } from "../config.ts"
@@ -15,25 +16,35 @@ const isHttpUrl = (text: string) => {
   return protocol === "http:" || protocol === "https:"
 }
 
+/** The optional URL setting `name` must be http(s) when set. */
+const httpUrl = (name: string) =>
+  Config.validate<Option.Option<string>>({
+    message: `${name} must be an http(s) URL such as http://127.0.0.1:8000/v1`,
+    validation: Option.match({ onNone: () => true, onSome: isHttpUrl })
+  })
+
+/** An optional secret setting; an empty value is none. */
+const secret = (key: Config.Config<Redacted.Redacted<string>>) =>
+  Config.option(key).pipe(Config.map(Option.filter((value) => Redacted.value(value).trim() !== "")))
+
 export const defaultBaseUrl = "https://api.openai.com/v1"
 
 export const LlmConfigSchema = Config.all({
   /** The API key; local endpoints often need none (a placeholder is sent then). */
-  apiKey: Config.option(Config.redacted("OPENAI_API_KEY")).pipe(
-    Config.map(Option.filter((key) => Redacted.value(key).trim() !== ""))
-  ),
+  apiKey: secret(Config.redacted("OPENAI_API_KEY")),
   /** The endpoint, e.g. `http://127.0.0.1:11434/v1` for Ollama; OpenAI's when not set. */
-  baseUrl: nonEmpty("OPENAI_BASE_URL").pipe(
-    Config.validate({
-      message: "OPENAI_BASE_URL must be an http(s) URL such as http://127.0.0.1:8000/v1",
-      validation: Option.match({ onNone: () => true, onSome: isHttpUrl })
-    })
-  ),
+  baseUrl: nonEmpty("OPENAI_BASE_URL").pipe(httpUrl("OPENAI_BASE_URL")),
   /** The model of every stage that has no model of its own. */
   model: Config.string("OPENAI_MODEL").pipe(Config.withDefault("gpt-4o-mini")),
   classifyModel: nonEmpty("OPENAI_MODEL_CLASSIFY"),
   thinkModel: nonEmpty("OPENAI_MODEL_THINK"),
   synthesizeModel: nonEmpty("OPENAI_MODEL_SYNTHESIZE"),
+  /** The endpoint of calls the primary fails; the primary's when only the fallback model is set. */
+  fallbackBaseUrl: nonEmpty("OPENAI_FALLBACK_BASE_URL").pipe(httpUrl("OPENAI_FALLBACK_BASE_URL")),
+  /** The fallback endpoint's key; unset, the primary's key goes only to the primary's endpoint. */
+  fallbackApiKey: secret(Config.redacted("OPENAI_FALLBACK_API_KEY")),
+  /** The model of every stage on the fallback; unset, each stage asks the fallback for its own model. */
+  fallbackModel: nonEmpty("OPENAI_FALLBACK_MODEL"),
   /** Sampling temperature; not sent when unset (some models accept only their default). */
   temperature: Config.option(Config.number("LLM_TEMPERATURE")).pipe(
     Config.validate({
@@ -81,6 +92,28 @@ export const modelFor = (config: LlmConfigShape, purpose: Purpose): string =>
     () => config.model
   )
 
+/**
+ * The settings of the fallback endpoint, when one is configured (`OPENAI_FALLBACK_BASE_URL` or
+ * `OPENAI_FALLBACK_MODEL`): the primary's, with the fallback's endpoint, key and model. The
+ * primary's key is sent to the fallback only when both are the one endpoint.
+ */
+export const fallbackConfig = (config: LlmConfigShape): Option.Option<LlmConfigShape> => {
+  if (Option.isNone(config.fallbackBaseUrl) && Option.isNone(config.fallbackModel)) return Option.none()
+  const ownModel = Option.isSome(config.fallbackModel)
+  return Option.some({
+    ...config,
+    baseUrl: Option.orElse(config.fallbackBaseUrl, () => config.baseUrl),
+    apiKey: Option.isSome(config.fallbackBaseUrl) ? config.fallbackApiKey : Option.orElse(config.fallbackApiKey, () => config.apiKey),
+    model: Option.getOrElse(config.fallbackModel, () => config.model),
+    classifyModel: ownModel ? Option.none() : config.classifyModel,
+    thinkModel: ownModel ? Option.none() : config.thinkModel,
+    synthesizeModel: ownModel ? Option.none() : config.synthesizeModel,
+    fallbackBaseUrl: Option.none(),
+    fallbackApiKey: Option.none(),
+    fallbackModel: Option.none()
+  })
+}
+
 /** The endpoint without credentials, query or trailing slash: safe to print. */
 export const publicEndpoint = (config: LlmConfigShape): string => {
   const raw = Option.getOrElse(config.baseUrl, () => defaultBaseUrl)
@@ -89,10 +122,16 @@ export const publicEndpoint = (config: LlmConfigShape): string => {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, "")}`
 }
 
-/** e.g. `openai-compatible gpt-4o-mini at https://api.openai.com/v1 (classify: gpt-4.1-nano)`. */
-export const describeLlm = (config: LlmConfigShape): string => {
+/** One endpoint's models, e.g. `gpt-4o-mini at https://api.openai.com/v1 (classify: gpt-4.1-nano)`. */
+const describeEndpoint = (config: LlmConfigShape): string => {
   const own = (["classify", "think", "synthesize"] as const)
     .filter((purpose) => modelFor(config, purpose) !== config.model)
     .map((purpose) => `${purpose}: ${modelFor(config, purpose)}`)
-  return `openai-compatible ${config.model} at ${publicEndpoint(config)}${own.length > 0 ? ` (${own.join(", ")})` : ""}`
+  return `${config.model} at ${publicEndpoint(config)}${own.length > 0 ? ` (${own.join(", ")})` : ""}`
 }
+
+/** e.g. `openai-compatible gpt-4o-mini at https://api.openai.com/v1 (classify: gpt-4.1-nano), fallback llama3 at http://10.0.0.5:8000/v1`. */
+export const describeLlm = (config: LlmConfigShape): string =>
+  `openai-compatible ${describeEndpoint(config)}${
+    Option.match(fallbackConfig(config), { onNone: () => "", onSome: (fallback) => `, fallback ${describeEndpoint(fallback)}` })
+  }`

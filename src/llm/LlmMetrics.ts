@@ -43,6 +43,29 @@ export const calls = Metric.counter("llm_calls_total", {
   incremental: true
 })
 
+/**
+ * Calls by endpoint (`provider`: `primary`, `fallback`) and `outcome`: `ok`, `error`, or
+ * `skipped` (the primary's breaker was open: the call went to the fallback without trying it).
+ */
+export const providerCalls = Metric.counter("bot_llm_calls_total", {
+  description: "Model calls by endpoint (primary, fallback) and outcome (ok, error, skipped)",
+  incremental: true
+})
+
+export type Provider = "primary" | "fallback"
+
+export const countProviderCall = (provider: Provider, outcome: "ok" | "error" | "skipped") =>
+  Metric.increment(withTags(providerCalls, { provider, outcome }))
+
+/** `call` counted in `bot_llm_calls_total` under `provider` (an interrupted call is not counted). */
+export const countedAs = (provider: Provider) => <A, E, R>(call: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.onExit(call, (exit) =>
+    Exit.isSuccess(exit)
+      ? countProviderCall(provider, "ok")
+      : Exit.isInterrupted(exit)
+      ? Effect.void
+      : countProviderCall(provider, "error"))
+
 export const callDuration = Metric.histogram(
   "llm_call_duration_seconds",
   MetricBoundaries.fromIterable([0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120]),

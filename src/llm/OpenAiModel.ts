@@ -9,6 +9,7 @@
  * decoded with a Schema; a response without choices or one that cannot be read is a
  * `LanguageModelError`. The key never appears in a description, a log line or an error.
  * The retry policy is in `OpenAiRetry.ts`, the request and response mapping in `OpenAiWire.ts`.
+ * With a fallback endpoint configured, the calls the primary fails go to it (`FallbackModel.ts`).
  */
 import { keepAliveFetch } from "../http/keepAliveFetch.ts"
 import OpenAI from "openai"
@@ -22,9 +23,11 @@ import {
   type LanguageModelService,
   type Purpose
 } from "./LanguageModel.ts"
-import { describeLlm, LlmConfig, type LlmConfigShape, modelFor, publicEndpoint } from "./LlmConfig.ts"
+import { describeLlm, fallbackConfig, LlmConfig, type LlmConfigShape, modelFor, publicEndpoint } from "./LlmConfig.ts"
 import { recordRetry, withMetrics } from "./LlmMetrics.ts"
-import { isOutage, retrySchedule, sdkAttempt } from "./OpenAiRetry.ts"
+import { isOutage, type RetryPolicy, retrySchedule, sdkAttempt } from "./OpenAiRetry.ts"
+import { primaryBreakerOptions, primaryOnly, withFallback } from "./FallbackModel.ts"
+import { makeBreaker } from "../effect/Breaker.ts"
 import { openAiStream } from "./OpenAiStream.ts"
 import { decodeCompletion, fromWire, maxToolCallsPerResponse, toWireMessages, toWireTools } from "./OpenAiWire.ts"
 import { callSpan } from "./callSpan.ts"
@@ -40,7 +43,8 @@ export const scrub = (message: string, key: Option.Option<Redacted.Redacted<stri
   return clean.length > 500 ? `${clean.slice(0, 500)}…` : clean
 }
 
-export const makeOpenAiModel = (config: LlmConfigShape) =>
+/** One endpoint's model on `config`, its requests retried by `policy`, its calls measured. */
+const makeEndpoint = (config: LlmConfigShape, policy: RetryPolicy) =>
   Effect.gen(function*() {
     const baseURL = publicEndpointOrConfigured(config)
     const client = yield* Effect.sync(() =>
@@ -83,7 +87,7 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
         ...(outage ? { outage } : {})
       })
     const scheduleFor = (purpose: Purpose, model: string) =>
-      retrySchedule(config).pipe(
+      retrySchedule(policy).pipe(
         Schedule.onDecision(([[failure]], decision) =>
           ScheduleDecision.isContinue(decision)
             ? Effect.zipRight(
@@ -135,7 +139,29 @@ export const makeOpenAiModel = (config: LlmConfigShape) =>
     }
 
     const service: LanguageModelService = { description: describeLlm(config), complete, stream }
-    return LanguageModel.of(withMetrics(service, (purpose: Purpose) => modelFor(config, purpose)))
+    return withMetrics(service, (purpose: Purpose) => modelFor(config, purpose))
+  })
+
+/** A request without the model a user chose: the fallback asks its own. */
+const withoutChosenModel = ({ model: _chosen, ...request }: CompletionRequest): CompletionRequest => request
+
+/** The live model on `config`: the primary endpoint, and the fallback behind it when one is configured. */
+export const makeOpenAiModel = (config: LlmConfigShape): Effect.Effect<LanguageModelService> =>
+  Option.match(fallbackConfig(config), {
+    onNone: () => Effect.map(makeEndpoint(config, config), (primary) => LanguageModel.of(primaryOnly(primary))),
+    onSome: (fallback) =>
+      Effect.gen(function*() {
+        // Somewhere else to go: an endpoint asking for a long wait is not waited for.
+        const policy: RetryPolicy = { ...config, failOverOnLongWait: true }
+        return LanguageModel.of(withFallback({
+          description: describeLlm(config),
+          primary: yield* makeEndpoint(config, policy),
+          probe: yield* makeEndpoint(config, { ...policy, maxRetries: 0 }),
+          fallback: yield* makeEndpoint(fallback, fallback),
+          toFallback: Option.isSome(config.fallbackModel) ? withoutChosenModel : (request) => request,
+          breaker: yield* makeBreaker("primary model endpoint", primaryBreakerOptions)
+        }))
+      })
   })
 
 /** The configured base URL as the SDK needs it (credentials in it are kept for the request). */

@@ -37,18 +37,27 @@ export interface RetryPolicy {
   readonly maxRetries: number
   readonly backoffBase: Duration.Duration
   readonly retryAfterCap: Duration.Duration
+  /** A failure that asks to wait longer than `retryAfterCap` ends the retries (there is a fallback). */
+  readonly failOverOnLongWait?: boolean
 }
+
+/** Whether the endpoint asked to wait longer than the policy waits (a 429 with a long retry-after). */
+export const asksLongWait = (failure: ModelCallFailed, policy: RetryPolicy): boolean =>
+  Option.exists(failure.retryAfter, (wait) => Duration.greaterThan(wait, policy.retryAfterCap))
 
 /**
  * The one retry policy of model calls: only retryable failures, at most `maxRetries` times;
  * the wait is what the endpoint asked (at most `retryAfterCap`), else exponential backoff from
- * `backoffBase` with jitter (also at most `retryAfterCap`).
+ * `backoffBase` with jitter (also at most `retryAfterCap`). With `failOverOnLongWait`, a
+ * failure asking for more than `retryAfterCap` is not retried.
  */
 export const retrySchedule = (policy: RetryPolicy) =>
   Schedule.identity<ModelCallFailed>().pipe(
     Schedule.intersect(Schedule.jittered(Schedule.exponential(policy.backoffBase, 2))),
     Schedule.intersect(Schedule.recurs(policy.maxRetries)),
-    Schedule.whileInput((failure: ModelCallFailed) => failure.retryable),
+    Schedule.whileInput((failure: ModelCallFailed) =>
+      failure.retryable && !(policy.failOverOnLongWait === true && asksLongWait(failure, policy))
+    ),
     Schedule.modifyDelay(([[failure]], backoff) =>
       Duration.min(Option.getOrElse(failure.retryAfter, () => backoff), policy.retryAfterCap)
     )

@@ -1,34 +1,17 @@
 import { describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Context, Duration, Effect, Exit, Fiber, Layer, Metric, Option } from "effect"
+import { ConfigProvider, Context, Duration, Effect, Fiber, Layer, Metric, Option } from "effect"
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
-import { type CompletionRequest, LanguageModel, LanguageModelError, noUsage } from "../../src/llm/LanguageModel.ts"
+import { LanguageModel, noUsage } from "../../src/llm/LanguageModel.ts"
 import { describeLlm, LlmConfig, type LlmConfigShape } from "../../src/llm/LlmConfig.ts"
 import { completionTokens, promptTokens, retries, tokens } from "../../src/llm/LlmMetrics.ts"
 import { withTags } from "../../src/observability/Metrics.ts"
 import { LanguageModelLive, placeholderKey } from "../../src/llm/OpenAiModel.ts"
+import { ask, failure, searchSpec } from "../support/ModelRequests.ts"
 import { type FakeCompletion, makeFakeOpenAi, openAiLayerFor, testKey } from "../support/FakeOpenAi.ts"
 
 const buildModel = (fake: { readonly url: string }, overrides: Partial<LlmConfigShape> = {}) =>
   Effect.map(Layer.build(openAiLayerFor(fake, overrides)), (context) => Context.get(context, LanguageModel))
-
-const ask = (purpose: CompletionRequest["purpose"], text = "hello"): CompletionRequest => ({
-  purpose,
-  messages: [{ role: "system", content: "Be brief." }, { role: "user", content: text }]
-})
-
-const searchSpec = {
-  name: "search_knowledge_base",
-  description: "Searches the knowledge base",
-  parameters: { type: "object", properties: { query: { type: "string" } }, required: ["query"], additionalProperties: false }
-}
-
-const failure = <A>(exit: Exit.Exit<A, LanguageModelError>): LanguageModelError => {
-  if (Exit.isSuccess(exit)) return expect.fail("expected the call to fail")
-  const error = exit.cause._tag === "Fail" ? exit.cause.error : undefined
-  if (!(error instanceof LanguageModelError)) return expect.fail(`expected a LanguageModelError, got ${String(exit.cause)}`)
-  return error
-}
 
 const counterValue = (metric: Metric.Metric.Counter<number>, purpose: string, model: string) =>
   Effect.map(Metric.value(metric.pipe(Metric.tagged("purpose", purpose), Metric.tagged("model", model))), (s) => s.count)

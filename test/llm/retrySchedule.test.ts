@@ -13,7 +13,7 @@ const failed = (retryable: boolean, retryAfterMs?: number) =>
   })
 
 /** Runs an always-failing call under the schedule on the TestClock; returns when each attempt started. */
-const attemptTimes = (failures: ReadonlyArray<ModelCallFailed>) =>
+const attemptTimes = (failures: ReadonlyArray<ModelCallFailed>, failOverOnLongWait = false) =>
   Effect.gen(function*() {
     const times: Array<number> = []
     const call = Effect.gen(function*() {
@@ -21,7 +21,7 @@ const attemptTimes = (failures: ReadonlyArray<ModelCallFailed>) =>
       times.push(yield* Clock.currentTimeMillis)
       return yield* Effect.fail(failures[Math.min(index, failures.length - 1)]!)
     })
-    const fiber = yield* Effect.fork(Effect.retry(call, retrySchedule(policy)))
+    const fiber = yield* Effect.fork(Effect.retry(call, retrySchedule({ ...policy, failOverOnLongWait })))
     yield* TestClock.adjust("10 minutes")
     yield* Fiber.await(fiber)
     return times.map((t) => t - times[0]!)
@@ -50,6 +50,12 @@ describe("retrySchedule", () => {
         expect(wait).toBeGreaterThanOrEqual(expected[i]! * 0.8)
         expect(wait).toBeLessThanOrEqual(expected[i]! * 1.2)
       })
+    }))
+
+  it.effect("with a fallback to go to, does not wait for an endpoint asking for more than the cap", () =>
+    Effect.gen(function*() {
+      expect(yield* attemptTimes([failed(true, 3_600_000)], true)).toEqual([0])
+      expect(yield* attemptTimes([failed(true, 10_000), failed(true, 10_001)], true)).toEqual([0, 10_000])
     }))
 
   it.effect("does not retry what is not retryable", () =>
