@@ -1,9 +1,11 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Effect, Layer, Logger, Metric, Option, Redacted, TestClock } from "effect"
+import { Context, Duration, Effect, Layer, Logger, Metric, Option, Redacted, TestClock } from "effect"
+import { CurrentPatience, DependencyDown, makeBreaker, makePatience } from "../../src/effect/Breaker.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import type { LlmConfigShape } from "../../src/llm/LlmConfig.ts"
 import { providerCalls } from "../../src/llm/LlmMetrics.ts"
 import { placeholderKey } from "../../src/llm/OpenAiModel.ts"
+import { patientModel } from "../../src/llm/PatientModel.ts"
 import { collectingUsage, countingUsage, turnUsage } from "../../src/llm/TurnUsage.ts"
 import { withTags } from "../../src/observability/Metrics.ts"
 import { ask, failure, searchSpec } from "../support/ModelRequests.ts"
@@ -205,5 +207,30 @@ describe("the fallback model endpoint", () => {
         expect.stringMatching(/^primary model endpoint is down/),
         expect.stringMatching(/^primary model endpoint is back after 15s/)
       ])
+    }))
+
+  it.scopedLive("in a turn, a primary outage is answered without waiting; only both endpoints down is waited out", () =>
+    Effect.gen(function*() {
+      let fallbackUp = true
+      const primary = yield* makeFakeOpenAi({ fallback: () => ({ status: 500 }) })
+      const fallback = yield* makeFakeOpenAi({ fallback: () => (fallbackUp ? "from the fallback" : { status: 503 }) })
+      const live = yield* buildModel(primary, fallback, { maxRetries: 0 })
+      // The model's breaker of the bot's layers (`Outages`), quick to open and probe.
+      const modelBreaker = yield* makeBreaker("model", { threshold: 1, probeBase: Duration.millis(20), probeMax: Duration.millis(40) })
+      const model = patientModel(live, Option.some(modelBreaker))
+      const turn = makePatience(Duration.millis(300))
+
+      const answered = yield* Effect.locally(model.complete(ask("think")), CurrentPatience, turn)
+      expect(answered.text).toBe("from the fallback")
+      expect(turn.waitedFor.size).toBe(0)
+      expect(yield* modelBreaker.isDown).toBe(false)
+
+      fallbackUp = false
+      const late = makePatience(Duration.millis(300))
+      const given = yield* Effect.flip(Effect.locally(model.complete(ask("think")), CurrentPatience, late))
+      expect(given).toBeInstanceOf(DependencyDown)
+      expect(late.gaveUp).toBe("model")
+      // Waited out: the fallback was asked again while the turn's patience lasted.
+      expect((yield* fallback.requests).length).toBeGreaterThan(2)
     }))
 })
