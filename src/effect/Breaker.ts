@@ -56,6 +56,8 @@ export interface BreakerOptions {
   readonly probeBase: Duration.Duration
   /** The longest wait between probes. */
   readonly probeMax: Duration.Duration
+  /** What is done meanwhile, in the line logged when it goes down; "waiting for it" by default. */
+  readonly meanwhile?: string
 }
 
 export const defaultBreakerOptions: BreakerOptions = {
@@ -133,7 +135,7 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
           probes = 0
           nextProbeAt = now + Duration.toMillis(options.probeBase)
           back = Deferred.unsafeMake<void>(FiberId.none)
-          return Effect.logWarning(`${name} is down, waiting for it: ${message}`).pipe(Effect.annotateLogs({ dependency: name }))
+          return Effect.logWarning(`${name} is down, ${options.meanwhile ?? "waiting for it"}: ${message}`).pipe(Effect.annotateLogs({ dependency: name }))
         }))
 
     /** One call, its result recorded: any answer (a refusal too) means the dependency is up. */

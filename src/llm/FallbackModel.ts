@@ -27,7 +27,8 @@ import { countedAs, countProviderCall } from "./LlmMetrics.ts"
 export const primaryBreakerOptions: BreakerOptions = {
   threshold: 3,
   probeBase: Duration.seconds(5),
-  probeMax: Duration.minutes(1)
+  probeMax: Duration.minutes(1),
+  meanwhile: "calls go to the fallback"
 }
 
 /** A call the fallback answers instead: the endpoint failed, it did not refuse the request. */

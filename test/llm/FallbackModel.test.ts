@@ -204,7 +204,7 @@ describe("the fallback model endpoint", () => {
 
       // One line when it went down, one when it came back; none per call.
       expect(lines.filter((line) => line.includes("primary model endpoint"))).toEqual([
-        expect.stringMatching(/^primary model endpoint is down/),
+        expect.stringMatching(/^primary model endpoint is down, calls go to the fallback: HTTP 500/),
         expect.stringMatching(/^primary model endpoint is back after 15s/)
       ])
     }))
