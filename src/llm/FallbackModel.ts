@@ -3,7 +3,10 @@
  * its retries with a failure of the endpoint — no connection, no answer in time, a 5xx, a 429
  * or 409 (a 429 asking for a long wait is not retried: `OpenAiRetry.ts`) — is asked of the
  * fallback, whole or streamed, tools and all. A refusal (400, refused content, a response that
- * cannot be read) is the primary's answer and goes back as it is.
+ * cannot be read) is the primary's answer and goes back as it is, and so is a stream that fails
+ * after its first chunk (its text is on its way to the user). The fallback asks
+ * `OPENAI_FALLBACK_MODEL` instead of a model the user chose; its answers carry its model's
+ * name, under which the usage ledger counts them.
  *
  * The primary has a breaker of its own (`effect/Breaker.ts`, outside any turn's patience, so it
  * never waits): after `primaryBreakerOptions.threshold` failed calls in a row it opens, logs one
