@@ -94,6 +94,11 @@ export type OnText = (soFar: string) => void
 export interface LanguageModelService {
   /** A short name for logs: which model answers (e.g. `offline`, `openai:gpt-4o-mini`). */
   readonly description: string
+  /**
+   * The model a request is sent to, by the name the usage ledger keeps: a call interrupted
+   * before it answered is counted under it. Without it, the request's own model or `description`.
+   */
+  readonly modelOf?: ((request: CompletionRequest) => string) | undefined
   readonly complete: (request: CompletionRequest) => Effect.Effect<CompletionResponse, LanguageModelError>
   /**
    * The same completion streamed, for answers without tools: `onText` sees the text as it is

@@ -147,6 +147,12 @@ const withoutChosenModel = ({ model: _chosen, ...request }: CompletionRequest): 
 
 /** The live model on `config`: the primary endpoint, and the fallback behind it when one is configured. */
 export const makeOpenAiModel = (config: LlmConfigShape): Effect.Effect<LanguageModelService> =>
+  Effect.map(endpoints(config), (service) => ({
+    ...service,
+    modelOf: (request: CompletionRequest) => request.model ?? modelFor(config, request.purpose)
+  }))
+
+const endpoints = (config: LlmConfigShape): Effect.Effect<LanguageModelService> =>
   Option.match(fallbackConfig(config), {
     onNone: () => Effect.map(makeEndpoint(config, config), (primary) => LanguageModel.of(primaryOnly(primary))),
     onSome: (fallback) =>

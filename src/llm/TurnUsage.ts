@@ -62,15 +62,15 @@ export const estimatedUsage = (request: CompletionRequest, written: string): Usa
  */
 export const countingUsage = (service: LanguageModelService): LanguageModelService => {
   const stream = service.stream
-  // The model's name as the ledger has it (`openai:gpt-4o-mini` answers as `gpt-4o-mini`).
-  const model = service.description.slice(service.description.indexOf(":") + 1)
+  const modelOf = (request: CompletionRequest) => service.modelOf?.(request) ?? request.model ?? service.description
   const counted = (request: CompletionRequest, call: Effect.Effect<CompletionResponse, LanguageModelError>, written: () => string) =>
     call.pipe(
       Effect.tap((response) => countUsage(request.purpose, response.model, response.usage)),
-      Effect.onInterrupt(() => countUsage(request.purpose, model, estimatedUsage(request, written())))
+      Effect.onInterrupt(() => countUsage(request.purpose, modelOf(request), estimatedUsage(request, written())))
     )
   return {
     description: service.description,
+    modelOf: service.modelOf,
     complete: (request) => counted(request, service.complete(request), () => ""),
     ...(stream === undefined ? {} : {
       stream: (request, onText) => {

@@ -93,6 +93,8 @@ describe("the Stop button of a draft", () => {
         const totals = (yield* (yield* UsageLedger).totals(0)).filter((t) => t.userId === chatId)
         expect(totals.reduce((n, t) => n + t.completionTokens, 0)).toBeGreaterThan(0)
         expect(totals.reduce((n, t) => n + t.turns, 0)).toBeGreaterThan(0)
+        // …under the model asked, the stopped call's estimate too.
+        expect([...new Set(totals.map((t) => t.model))]).toEqual(["main-model"])
 
         // The inbox has both updates done: the message, and the stop that found its turn.
         const inbox = yield* Inbox
