@@ -3,11 +3,7 @@
  * src/dialog/GuestTurns.ts and InlineQueries.ts): the placeholder a slow answer replaces and
  * what the inline results show. Each has a default, so a profile without them still loads.
  */
-import { Schema } from "effect"
-
-const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
-
-const text = (fallback: string) => Schema.optionalWith(NonEmpty, { default: () => fallback })
+import { text } from "./textField.ts"
 
 export const calledTexts = {
   /** Posted in the guest chat when the answer takes longer than `GUEST_REPLY_WINDOW`; the answer replaces it. */
