@@ -426,15 +426,24 @@ export const makeDialogPipeline = Effect.gen(function*() {
     return result.pipe(collectingUsage, inLanguageOf(update), withSpan("dialog.handle", { attributes: { kind } }))
   }
 
-  const apologize = (update: Update) =>
-    Option.match(dialogMessage(update), {
+  /** The apology in the update's chat, or where a called turn is answered (a guest query not answered yet, a sent inline result). */
+  const apologize = (update: Update) => {
+    const apology = textsIn(profile, updateLanguage(update)).apology
+    const chosen = Option.flatMap(Option.fromNullable(update.chosen_inline_result), inline.chosen)
+    const send: Option.Option<Effect.Effect<void, SendError>> = Option.firstSomeOf([
+      Option.map(guestQueryOf(update), (guest) => Effect.asVoid(guests.answer(guest.queryId, plain(apology)))),
+      Option.map(chosen, ({ site }) => site.deliver(plain(apology))),
+      Option.map(dialogMessage(update), (message) => Effect.asVoid(messenger.reply(destinationOf(message), apology)))
+    ])
+    return Option.match(send, {
       onNone: () => Effect.void,
-      onSome: (message) =>
-        messenger.reply(destinationOf(message), textsIn(profile, updateLanguage(update)).apology).pipe(
+      onSome: (sending) =>
+        sending.pipe(
           Effect.timeout("10 seconds"),
           Effect.catchAll((e) => Effect.logWarning(`apology not sent: ${e._tag}`))
         )
     })
+  }
 
   return DialogPipeline.of({ handle, apologize })
 })

@@ -26,6 +26,9 @@ export const makeGuestTurns = Effect.gen(function*() {
   const config = yield* DialogConfig
   const profile = yield* BotProfile
   const send = yield* SendConfig
+  /** Answers the guest query with `text` (once: a query is answered once); the message posted. */
+  const answer = (queryId: string, text: FormattedText) =>
+    api.answerGuestQuery(queryId, { id: "answer", title: profile.name, text: text.text, entities: text.entities })
 
   /**
    * Where the answer to guest query `queryId` goes; the placeholder's timer runs in the scope
@@ -37,12 +40,9 @@ export const makeGuestTurns = Effect.gen(function*() {
       /** The message posted for the query, once one is. */
       let posted = Option.none<string>()
       const post = (text: FormattedText) =>
-        Effect.map(
-          api.answerGuestQuery(queryId, { id: "answer", title: profile.name, text: text.text, entities: text.entities }),
-          (sent) => {
-            posted = Option.some(sent.inline_message_id)
-          }
-        )
+        Effect.map(answer(queryId, text), (sent) => {
+          posted = Option.some(sent.inline_message_id)
+        })
       const deliver = (text: FormattedText) =>
         lock.withPermits(1)(Effect.suspend(() =>
           Option.match(posted, {
@@ -60,5 +60,5 @@ export const makeGuestTurns = Effect.gen(function*() {
       return { conversation, deliver }
     })
 
-  return { site }
+  return { site, answer }
 })

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
-import { Chunk, Duration, Effect, Fiber, Layer, TestClock } from "effect"
+import { Chunk, Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import type { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { ScriptedModel } from "../../src/llm/ScriptedModel.ts"
 import { textMessage } from "../../src/testing/index.ts"
@@ -75,6 +75,17 @@ describe("guest mode", () => {
           expect(yield* fake.calls("answerGuestQuery")).toHaveLength(1)
         })
     ))
+
+  it.scoped("the caller's access applies: a caller the bot does not serve gets the notice as the guest answer, and no model call", () =>
+    withBot({ script, usage: { allowedUsers: Option.some([1]) } }, (fake) =>
+      Effect.gen(function*() {
+        yield* deliver(fixtures.guestInGroup)
+        const answered = yield* fake.calls("answerGuestQuery")
+        expect(answered.map((c) => articleText(c.params["result"]))).toEqual([
+          "Sorry, this bot is private: it answers only the people it was set up for."
+        ])
+        expect(yield* (yield* ScriptedModel).requests).toEqual([])
+      })))
 
   it.scoped("a guest turn is the caller's own conversation: neither the caller's nor the chat's private history mixes with it", () =>
     withBot({ script: { ...script, synthesize: ["Noted.", "Noted too.", "Yes, we deliver to Riga.", "The lamp ships Monday."] } }, () =>
@@ -146,4 +157,21 @@ describe("inline mode", () => {
         yield* deliver(fixtures.chosenInlineResult)
         expect(yield* fake.calls("editMessageText")).toHaveLength(1)
       })))
+
+  it.scoped("a sent inline result whose turn outlives the update's deadline gets the apology in the sent message", () =>
+    withBot(
+      { script: { ...script, synthesize: [{ delay: "1 hour", then: answer }] }, dispatcher: { updateDeadline: Duration.seconds(60) } },
+      (fake) =>
+        Effect.gen(function*() {
+          const turn = yield* Effect.fork(deliver(fixtures.chosenInlineResult))
+          yield* sleepsPending("60 seconds", "1 hour")
+          yield* TestClock.adjust("60 seconds")
+          yield* Fiber.join(turn)
+          const edits = yield* fake.calls("editMessageText")
+          expect(edits.map((c) => c.params)).toEqual([{
+            inline_message_id: "AgAAAKIdAQBZS0UtdkN9Wq3eFbI",
+            text: "Sorry, something went wrong on our side and I can't answer right now. Please try again in a minute."
+          }])
+        })
+    ))
 })
