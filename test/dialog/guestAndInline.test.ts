@@ -87,6 +87,15 @@ describe("guest mode", () => {
         expect(yield* (yield* ScriptedModel).requests).toEqual([])
       })))
 
+  it.scoped("flood protection counts the caller's guest messages: beyond the burst they are dropped, unanswered", () =>
+    withBot({ script, dispatcher: { floodBurst: 1, floodRefill: Duration.hours(1) } }, (fake) =>
+      Effect.gen(function*() {
+        const first = fixtures.guestInGroup as { readonly update_id: number; readonly guest_message: Record<string, unknown> }
+        const again = { update_id: first.update_id + 1, guest_message: { ...first.guest_message, message_id: 5121, guest_query_id: "5183649127308475813" } }
+        yield* deliver(first, again)
+        expect((yield* fake.calls("answerGuestQuery")).map((c) => c.params["guest_query_id"])).toEqual(["5183649127308475812"])
+      })))
+
   it.scoped("a guest turn is the caller's own conversation: neither the caller's nor the chat's private history mixes with it", () =>
     withBot({ script: { ...script, synthesize: ["Noted.", "Noted too.", "Yes, we deliver to Riga.", "The lamp ships Monday."] } }, () =>
       Effect.gen(function*() {
