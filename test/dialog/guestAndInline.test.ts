@@ -11,7 +11,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Chunk, Duration, Effect, Fiber, Layer, Option, TestClock } from "effect"
 import type { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { ScriptedModel } from "../../src/llm/ScriptedModel.ts"
-import { textMessage } from "../../src/testing/index.ts"
+import { TelegramRecorder, testBot, textMessage } from "../../src/testing/index.ts"
 import { conversationBot, type ConversationBotOptions, deliver } from "../support/ConversationBot.ts"
 import { eventually, type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
 
@@ -75,6 +75,18 @@ describe("guest mode", () => {
           expect(yield* fake.calls("answerGuestQuery")).toHaveLength(1)
         })
     ))
+
+  it.scoped("the test kit's recorder answers a guest query as Telegram does, so a slow answer is edited into the placeholder there too", () =>
+    Effect.gen(function*() {
+      const recorder = yield* TelegramRecorder
+      const turn = yield* Effect.fork(deliver(fixtures.guestInGroup))
+      yield* sleepsPending("5 seconds", "20 seconds")
+      yield* TestClock.adjust("20 seconds")
+      yield* Fiber.join(turn)
+      const calls = (yield* recorder.calls).filter((c) => c.method === "answerGuestQuery" || c.method === "editMessageText")
+      expect(calls.map((c) => c.method)).toEqual(["answerGuestQuery", "editMessageText"])
+      expect(calls[1]?.params).toEqual({ inline_message_id: "guest-1", text: answer })
+    }).pipe(Effect.provide(testBot({ script: { ...script, synthesize: [{ delay: "20 seconds", then: answer }] } }))))
 
   it.scoped("the caller's access applies: a caller the bot does not serve gets the notice as the guest answer, and no model call", () =>
     withBot({ script, usage: { allowedUsers: Option.some([1]) } }, (fake) =>
