@@ -45,7 +45,10 @@ export const makeInlineQueries = Effect.gen(function*() {
     Effect.gen(function*() {
       const user = query.from.id
       newest.set(user, Math.max(newest.get(user) ?? updateId, updateId) as TelegramId)
-      yield* Effect.sleep(config.inlineDebounce)
+      yield* Effect.sleep(config.inlineDebounce).pipe(
+        // A query stopped while it waits (a shutdown) leaves no entry behind.
+        Effect.onInterrupt(() => Effect.sync(() => newest.get(user) === updateId && newest.delete(user)))
+      )
       if (newest.get(user) !== updateId) return "inline_query: a newer one came"
       newest.delete(user)
       const texts = yield* userTexts(profile)
