@@ -10,9 +10,10 @@
  *
  * Commands (those of the `Commands` registry: /start, /help, /clear and a team's own), media
  * without text, empty texts and the non-dialog update kinds (callback queries, membership
- * changes) are answered without the model. A guest message and a sent inline result are turns
- * of their own conversation, answered where the user called the bot (`CalledTurn.ts`). Voice notes, photos and documents first become the
- * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
+ * changes) are answered without the model. Voice notes, photos and documents first become the
+ * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text. A guest
+ * message and a sent inline result are turns of a conversation of their own, answered where the
+ * user called the bot (`CalledTurn.ts`).
  */
 import { Clock, Context, Effect, Either, Fiber, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
