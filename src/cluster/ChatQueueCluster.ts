@@ -28,11 +28,10 @@ import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option
 import type { InboxEntry } from "../domain/Dialog.ts"
 import { StoreError } from "../domain/errors.ts"
 import { decodeUpdateJson, type TelegramId } from "../domain/Update.ts"
-import { dialogMessage } from "../dialog/DialogPipeline.ts"
 import { inboxPending, updatesFlooded } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { pendingBefore } from "../store/postgres/pendingBefore.ts"
-import { ChatQueue, chatKey } from "../runtime/ChatQueue.ts"
+import { ChatQueue, chatKey, floodSender } from "../runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { type FloodGate, makeFloodGate } from "../runtime/FloodGate.ts"
 import { floodNote, UpdateRunner } from "../runtime/UpdateRunner.ts"
@@ -128,7 +127,7 @@ const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"], sql: SqlC
       // An earlier update of the same chat under another key (another topic) is not this entity's.
       if (chatKey(update.right) !== key) return
       // Flood protection per chat, judged at the time the update came in.
-      const sender = Option.flatMap(dialogMessage(update.right), (m) => Option.fromNullable(m.from?.id))
+      const sender = floodSender(update.right)
       const admitted = Option.isSome(sender) ? gate.admit(sender.value, message.queuedAt) : "Allowed"
       if (admitted !== "Allowed") {
         yield* Metric.increment(updatesFlooded)

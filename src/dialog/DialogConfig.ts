@@ -1,6 +1,6 @@
 /** Settings of the dialog pipeline: the profile file, history sizes, the tool loop and groups. */
 import { Config } from "effect"
-import { duration, positiveInt, Settings } from "../config.ts"
+import { duration, integerIn, positiveInt, Settings } from "../config.ts"
 
 export const DialogConfigSchema = Config.all({
   /** Path of the bot profile JSON file. */
@@ -23,7 +23,13 @@ export const DialogConfigSchema = Config.all({
   /** The bot's reaction on a user's message when its turn starts (an emoji, e.g. 👀); none: no reaction. */
   reactOnReceipt: Config.option(Config.string("REACT_ON_RECEIPT")),
   /** The reaction that replaces it once the answer is sent (e.g. 👌); none: the receipt reaction is taken away. */
-  reactOnAnswer: Config.option(Config.string("REACT_ON_ANSWER"))
+  reactOnAnswer: Config.option(Config.string("REACT_ON_ANSWER")),
+  /** How long a guest message waits for its answer before a placeholder goes first (the answer then replaces it). */
+  guestReplyWindow: duration("GUEST_REPLY_WINDOW", "5 seconds"),
+  /** Inline queries of a user closer than this are a burst of typing: only the last one is answered. */
+  inlineDebounce: duration("INLINE_DEBOUNCE", "600 millis"),
+  /** Seconds Telegram may keep an inline answer for the same query text (`cache_time`). */
+  inlineCacheTime: integerIn("INLINE_CACHE_TIME", 30, 0, 86400)
 })
 export type DialogConfigShape = Config.Config.Success<typeof DialogConfigSchema>
 

@@ -11,7 +11,9 @@
  * Commands (those of the `Commands` registry: /start, /help, /clear and a team's own), media
  * without text, empty texts and the non-dialog update kinds (callback queries, membership
  * changes) are answered without the model. Voice notes, photos and documents first become the
- * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text.
+ * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text. A guest
+ * message and a sent inline result are turns of a conversation of their own, answered where the
+ * user called the bot (`CalledTurn.ts`).
  */
 import { Clock, Context, Effect, Either, Fiber, FiberRef, Layer, Metric, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
@@ -28,12 +30,14 @@ import type { StoreError } from "../domain/errors.ts"
 import type { DependencyDown } from "../effect/Breaker.ts"
 import {
   type ChatMemberUpdated,
+  type ChosenInlineResult,
   hasMedia,
   type Message,
   messageText,
   type TelegramId,
   type Update,
-  updateKind
+  updateKind,
+  type User
 } from "../domain/Update.ts"
 import type { UserMedia } from "../llm/LanguageModel.ts"
 import { collectingUsage, turnUsage } from "../llm/TurnUsage.ts"
@@ -52,6 +56,11 @@ import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
 import { makeAdmission } from "./Admission.ts"
 import { makeReactions } from "./Reactions.ts"
 import { makeFeedback } from "./Feedback.ts"
+import { guestConversation, guestQueryOf } from "../domain/Caller.ts"
+import { plain } from "../telegram/format/FormattedText.ts"
+import { calledAnswer, type CalledSite } from "./CalledTurn.ts"
+import { makeGuestTurns } from "./GuestTurns.ts"
+import { makeInlineQueries } from "./InlineQueries.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
 import { Addressing, speakerName } from "./Addressing.ts"
@@ -111,6 +120,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const reactions = yield* makeReactions
   const feedback = yield* makeFeedback
   const choices = yield* makeChoices
+  const guests = yield* makeGuestTurns
+  const inline = yield* makeInlineQueries
   // Remembered facts go into the prompt where a stage lets the model keep them; other profiles skip the read.
   const keepsMemory = profile.stages.some((stage) => stage.tools.some((tool) => tool === "remember" || tool === "forget"))
   const conversationState = yield* ConversationState
@@ -130,12 +141,14 @@ export const makeDialogPipeline = Effect.gen(function*() {
     from: NonNullable<Message["from"]>,
     text: string,
     standing: Option.Option<Standing>,
-    userMedia: UserMedia = {}
+    userMedia: UserMedia = {},
+    /** A turn started from another chat (guest, inline): its conversation and where its answer goes. */
+    called?: CalledSite
   ) =>
     Effect.gen(function*() {
-      const chatId = message.chat.id
+      const conversation = called?.conversation ?? conversationOf(message)
+      const chatId = conversation.chatId
       const to = destinationOf(message)
-      const conversation = conversationOf(message)
       // In a group the model is told who says what: the history and the question name the speaker.
       const speaker = isGroupChat(message.chat) ? speakerName(from) : undefined
       // Quick successive messages merged into this turn come first (`mergedTurnText.ts`).
@@ -156,13 +169,15 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // Re-run after a crash: the reply was composed already, send it again instead of asking anew.
       const stored = yield* history.replyFor(chatId, updateId)
       if (Option.isSome(stored)) {
-        yield* Effect.zipRight(commitAnswer, messenger.reply(to, markdownToEntities(stored.value)))
+        const again = markdownToEntities(stored.value)
+        yield* Effect.zipRight(commitAnswer, called === undefined ? messenger.reply(to, again) : called.deliver(again))
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
       // The user sees their message taken up (`REACT_ON_RECEIPT`), while the turn goes on.
-      const receipt = yield* Effect.forkScoped(reactions.received(message))
+      // The bot reacts and sends only in chats it is in.
+      const receipt = yield* Effect.forkScoped(called === undefined ? reactions.received(message) : Effect.void)
       // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
-      const live = yield* replies.open(to, message.chat.type)
+      const live = called === undefined ? yield* replies.open(to, message.chat.type) : calledAnswer(called, markdownToEntities)
       const texts = yield* userTexts(profile)
       // What the message replies to or quotes, marked as quoted, reaches the model with it.
       const prompt = withReplyContext(message, said)
@@ -235,8 +250,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // The answer as the user read it (its Markdown rendered) is what feedback is about.
       const read = markdownToEntities(synthesized.answer).text
       yield* feedback.answered({ chatId, updateId, userId: from.id, question: text, answer: read })
-      yield* Effect.zipRight(Fiber.join(receipt), reactions.answered(message))
-      if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
+      if (called === undefined) {
+        yield* Effect.zipRight(Fiber.join(receipt), reactions.answered(message))
+        if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
+      }
       const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
       const stageUsage = {
@@ -335,6 +352,34 @@ export const makeDialogPipeline = Effect.gen(function*() {
       return yield* working(to, message, dialog(updateId, message, from, text.value, standing.right))
     })
 
+  /**
+   * A turn started from another chat (a guest message, a sent inline result): its notices and
+   * its answer go where the user sees them (`CalledTurn.ts`); budgets and bans are the caller's.
+   */
+  const onCalled = (updateId: TelegramId, message: Message, from: User, text: Option.Option<string>, site: CalledSite) =>
+    Effect.gen(function*() {
+      if (from.is_bot) return skipped("not from a user")
+      const notice = (notice: string) => Effect.zipRight(commitAnswer, site.deliver(plain(notice)))
+      const texts = yield* userTexts(profile)
+      if (Option.isNone(text)) return yield* Effect.as(notice(texts.textOnly), { _tag: "Replied", reason: "text-only" } as const)
+      if (text.value.trim() === "") return yield* Effect.as(notice(texts.emptyMessage), { _tag: "Replied", reason: "empty" } as const)
+      const standing = yield* admission.admitted((_, refusal) => notice(refusal), from.id, from.id, from.id)
+      if (Either.isLeft(standing)) return { _tag: "Replied", reason: standing.left } as const
+      return yield* dialog(updateId, message, from, text.value, standing.right, {}, site)
+    })
+
+  const onGuest = (updateId: TelegramId, guest: { readonly message: Message; readonly queryId: string; readonly caller: User }) =>
+    Effect.scoped(Effect.flatMap(
+      guests.site(guest.queryId, guestConversation(guest.message, guest.caller)),
+      (site) => onCalled(updateId, guest.message, guest.caller, messageText(guest.message), site)
+    ))
+
+  const onChosen = (updateId: TelegramId, result: ChosenInlineResult): Effect.Effect<Outcome, PipelineError> =>
+    Option.match(inline.chosen(result), {
+      onNone: () => Effect.succeed(skipped("chosen_inline_result without an inline message to edit")),
+      onSome: ({ message, site }) => onCalled(updateId, message, result.from, Option.some(result.query), site)
+    })
+
   const onMembership = (change: ChatMemberUpdated): Effect.Effect<Outcome, PipelineError> => {
     const status = change.new_chat_member.status
     const blocked = status === "kicked" || status === "left"
@@ -366,6 +411,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
           }))
         }
         if (update.my_chat_member) return onMembership(update.my_chat_member)
+        const guest = guestQueryOf(update)
+        if (Option.isSome(guest)) return onGuest(update.update_id, guest.value)
+        if (update.inline_query) return Effect.map(inline.answer(update.update_id, update.inline_query), skipped)
+        if (update.chosen_inline_result) return onChosen(update.update_id, update.chosen_inline_result)
         if (update.message_reaction) return Effect.map(feedback.reacted(update.message_reaction), skipped)
         if (update.pre_checkout_query) return Effect.map(admission.preCheckout(update.pre_checkout_query), skipped)
         if (update.subscription) return Effect.map(admission.subscription(update.subscription), skipped)
@@ -378,15 +427,24 @@ export const makeDialogPipeline = Effect.gen(function*() {
     return result.pipe(collectingUsage, inLanguageOf(update), withSpan("dialog.handle", { attributes: { kind } }))
   }
 
-  const apologize = (update: Update) =>
-    Option.match(dialogMessage(update), {
+  /** The apology in the update's chat, or where a called turn is answered (a guest query not answered yet, a sent inline result). */
+  const apologize = (update: Update) => {
+    const apology = textsIn(profile, updateLanguage(update)).apology
+    const chosen = Option.flatMap(Option.fromNullable(update.chosen_inline_result), inline.chosen)
+    const send: Option.Option<Effect.Effect<void, SendError>> = Option.firstSomeOf([
+      Option.map(guestQueryOf(update), (guest) => Effect.asVoid(guests.answer(guest.queryId, plain(apology)))),
+      Option.map(chosen, ({ site }) => site.deliver(plain(apology))),
+      Option.map(dialogMessage(update), (message) => Effect.asVoid(messenger.reply(destinationOf(message), apology)))
+    ])
+    return Option.match(send, {
       onNone: () => Effect.void,
-      onSome: (message) =>
-        messenger.reply(destinationOf(message), textsIn(profile, updateLanguage(update)).apology).pipe(
+      onSome: (sending) =>
+        sending.pipe(
           Effect.timeout("10 seconds"),
           Effect.catchAll((e) => Effect.logWarning(`apology not sent: ${e._tag}`))
         )
     })
+  }
 
   return DialogPipeline.of({ handle, apologize })
 })

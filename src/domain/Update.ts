@@ -161,6 +161,8 @@ const messageFields = {
   business_connection_id: Schema.optional(Schema.String),
   /** The bot that sent an outgoing business message on the owner's behalf. */
   sender_business_bot: Schema.optional(User),
+  /** A guest message (Bot API 10.0): the query to answer with `answerGuestQuery`. */
+  guest_query_id: Schema.optional(Schema.String),
   photo: Schema.optional(Schema.Array(PhotoSize)),
   sticker: Schema.optional(Sticker),
   successful_payment: Schema.optional(SuccessfulPayment),
@@ -269,6 +271,29 @@ export const MessageGenerationStopped = Schema.Struct({
 })
 export type MessageGenerationStopped = typeof MessageGenerationStopped.Type
 
+/** A user typing `@bot question` in any chat (`inline_query`): answered with `answerInlineQuery`. */
+export const InlineQuery = Schema.Struct({
+  id: Schema.String,
+  from: User,
+  /** Up to 256 characters. */
+  query: Schema.String,
+  offset: Schema.String,
+  chat_type: Schema.optional(Schema.String)
+})
+export type InlineQuery = typeof InlineQuery.Type
+
+/**
+ * An inline result the user sent (`chosen_inline_result`, with inline feedback on in BotFather);
+ * `inline_message_id` is there when the result has an inline keyboard, and lets the bot edit it.
+ */
+export const ChosenInlineResult = Schema.Struct({
+  result_id: Schema.String,
+  from: User,
+  query: Schema.String,
+  inline_message_id: Schema.optional(Schema.String)
+})
+export type ChosenInlineResult = typeof ChosenInlineResult.Type
+
 /** Update kinds the bot does not act on: every object is accepted and the kind is logged and skipped. */
 const Opaque = Schema.Record({ key: Schema.String, value: Schema.Unknown })
 
@@ -284,8 +309,8 @@ export const Update = Schema.Struct({
   deleted_business_messages: Schema.optional(Opaque),
   message_reaction: Schema.optional(MessageReactionUpdated),
   message_reaction_count: Schema.optional(Opaque),
-  inline_query: Schema.optional(Opaque),
-  chosen_inline_result: Schema.optional(Opaque),
+  inline_query: Schema.optional(InlineQuery),
+  chosen_inline_result: Schema.optional(ChosenInlineResult),
   callback_query: Schema.optional(CallbackQuery),
   shipping_query: Schema.optional(Opaque),
   pre_checkout_query: Schema.optional(PreCheckoutQuery),
@@ -298,7 +323,9 @@ export const Update = Schema.Struct({
   chat_boost: Schema.optional(Opaque),
   removed_chat_boost: Schema.optional(Opaque),
   subscription: Schema.optional(BotSubscriptionUpdated),
-  stopped_message_generation: Schema.optional(MessageGenerationStopped)
+  stopped_message_generation: Schema.optional(MessageGenerationStopped),
+  /** A user called the bot into a chat it is not a member of (Bot API 10.0, guest mode). */
+  guest_message: Schema.optional(Message)
 })
 export type Update = typeof Update.Type
 

@@ -7,6 +7,7 @@
 import { FileSystem, Path } from "@effect/platform"
 import { Context, Effect, Layer, ParseResult, Record as Rec, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
+import { calledTexts } from "./calledTexts.ts"
 import { handoffTexts } from "./handoffTexts.ts"
 import { choiceFields, choiceTexts } from "./choiceTexts.ts"
 import { memoryTexts } from "./memoryTexts.ts"
@@ -129,6 +130,7 @@ export const ProfileTexts = Schema.Struct({
   }),
   ...mediaTexts,
   ...handoffTexts,
+  ...calledTexts,
   ...choiceTexts,
   ...memoryTexts
 })

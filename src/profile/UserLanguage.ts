@@ -19,7 +19,8 @@ export const languageOf = (code: string | undefined): Option.Option<string> =>
 /** The user an update is from, when it says. */
 const userOf = (update: Update): User | undefined =>
   (update.message ?? update.edited_message ?? update.business_message ?? update.edited_business_message)?.from ??
-    update.callback_query?.from ?? update.pre_checkout_query?.from ?? update.my_chat_member?.from
+    update.callback_query?.from ?? update.pre_checkout_query?.from ?? update.my_chat_member?.from ??
+    update.guest_message?.from ?? update.inline_query?.from ?? update.chosen_inline_result?.from
 
 /** The language of the user an update is from. */
 export const updateLanguage = (update: Update): Option.Option<string> => languageOf(userOf(update)?.language_code)

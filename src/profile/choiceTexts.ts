@@ -4,10 +4,7 @@
  * profile without them still loads; a profile without models or personas offers no choice.
  */
 import { Schema } from "effect"
-
-const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
-
-const text = (fallback: string) => Schema.optionalWith(NonEmpty, { default: () => fallback })
+import { NonEmpty, text } from "./textField.ts"
 
 /**
  * The name of a model or persona: the button's label and, after `model:` or `persona:`, its

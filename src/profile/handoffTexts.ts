@@ -3,11 +3,7 @@
  * when a colleague takes the chat over and gives it back, and what operators see in the
  * customer's topic. Each has a default, so a profile without them still loads.
  */
-import { Schema } from "effect"
-
-const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
-
-const text = (fallback: string) => Schema.optionalWith(NonEmpty, { default: () => fallback })
+import { text } from "./textField.ts"
 
 export const handoffTexts = {
   /** To the customer when a colleague's topic is open (`/human`): the colleague answers in this chat. */

@@ -2,11 +2,7 @@
  * The texts of the user's memory (`remember` and `forget` tools, `/memory`, `/forget`). Each
  * has a default, so a profile without them still loads.
  */
-import { Schema } from "effect"
-
-const NonEmpty = Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty string" }))
-
-const text = (fallback: string) => Schema.optionalWith(NonEmpty, { default: () => fallback })
+import { text } from "./textField.ts"
 
 export const memoryTexts = {
   /** `/memory` with facts kept; `{facts}` is replaced by them, one per line. */

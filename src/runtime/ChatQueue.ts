@@ -14,6 +14,8 @@ import { Clock, Context, Duration, Effect, FiberSet, Layer, Metric, Option } fro
 import type { InboxEntry } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { conversationKey, conversationOf } from "../domain/Conversation.ts"
+import { callerConversationKey, callerOf } from "../domain/Caller.ts"
+import { dialogMessage } from "../dialog/DialogPipeline.ts"
 import {
   decodeUpdateJson,
   type MessageGenerationStopped,
@@ -83,9 +85,20 @@ export const chatKey = (update: Update): string => {
       ? stopped.chat.id
       : { chatId: stopped.chat.id, threadId: stopped.message_thread_id })
   }
+  // A guest turn or an inline result: the caller's own conversation there (domain/Caller.ts).
+  const called = callerConversationKey(update)
+  if (Option.isSome(called)) return called.value
   const chat = updateChatId(update)
   return chat._tag === "Some" ? `chat:${chat.value}` : `update:${update.update_id}`
 }
+
+/**
+ * The user whose flood bucket an update takes a token from: the author of a message, the caller
+ * of a guest turn or an inline result; none for other updates (an inline query, typed letter by
+ * letter, included: only the last one of a burst is answered, `dialog/InlineQueries.ts`).
+ */
+export const floodSender = (update: Update): Option.Option<TelegramId> =>
+  Option.orElse(Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id)), () => callerOf(update))
 
 /** A queued job whose payload waits in the inbox: memory holds its id and key only. */
 class Parked {

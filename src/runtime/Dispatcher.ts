@@ -13,11 +13,10 @@
 import { Clock, Context, Effect, FiberRef, Layer, Metric, Option, Schema, type Tracer } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { type TelegramId, updateChatId, updateKind } from "../domain/Update.ts"
-import { dialogMessage } from "../dialog/DialogPipeline.ts"
 import { updatesDeduplicated, updatesFlooded, updatesReceived, withTags } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Intake, IntakeClosed, type IntakeService } from "../telegram/Intake.ts"
-import { ChatQueue, ChatQueueInProcess, chatKey } from "./ChatQueue.ts"
+import { ChatQueue, ChatQueueInProcess, chatKey, floodSender } from "./ChatQueue.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { makeFloodGate } from "./FloodGate.ts"
 import { floodNote, UpdateRunner, UpdateRunnerLive } from "./UpdateRunner.ts"
@@ -102,7 +101,7 @@ export const makeDispatcher = Effect.gen(function*() {
       } else if (result === "New") {
         const intake = yield* currentSpanOption
         const now = yield* Clock.currentTimeMillis
-        const sender = Option.flatMap(dialogMessage(update), (m) => Option.fromNullable(m.from?.id))
+        const sender = floodSender(update)
         // One bucket per user in each conversation: a busy group does not use up a user's private chat.
         // A queue that gates floods itself (the cluster's entities) judges them where the conversation runs.
         const admitted = Option.isSome(sender) && queue.gatesFloods !== true

@@ -82,6 +82,44 @@ export interface EditMessageText {
   readonly richMarkdown?: string | undefined
 }
 
+/**
+ * An article an inline answer or a guest answer consists of (`InlineQueryResultArticle` with an
+ * `InputTextMessageContent`): what the user sees in the results, and the text of the message sent.
+ */
+export interface InlineArticle {
+  readonly id: string
+  readonly title: string
+  readonly description?: string | undefined
+  readonly text: string
+  readonly entities?: ReadonlyArray<TextEntity> | undefined
+  /**
+   * A button under the message (`switch_inline_query_current_chat` with this text): with an
+   * inline keyboard, the sent message has an `inline_message_id` the bot can edit.
+   */
+  readonly askAgain?: string | undefined
+}
+
+/** An answer to an inline query (`answerInlineQuery`). */
+export interface InlineAnswer {
+  readonly queryId: string
+  readonly results: ReadonlyArray<InlineArticle>
+  /** Seconds Telegram may keep the results for the same query text. */
+  readonly cacheTime: number
+  /** A button above the results that opens the private chat with `/start <startParameter>`. */
+  readonly button?: { readonly text: string; readonly startParameter: string } | undefined
+}
+
+/** A new text of an inline message (sent via the bot, or a guest answer), by its `inline_message_id`. */
+export interface EditInlineText {
+  readonly inlineMessageId: string
+  readonly text: string
+  readonly entities?: ReadonlyArray<TextEntity> | undefined
+}
+
+/** What `answerGuestQuery` answers (`SentGuestMessage`): the message, to edit it later. */
+export const SentGuestMessage = Schema.Struct({ inline_message_id: Schema.String })
+export type SentGuestMessage = typeof SentGuestMessage.Type
+
 export const SentMessage = Schema.Struct({
   message_id: Schema.Number,
   date: Schema.optional(Schema.Number)
@@ -167,6 +205,18 @@ const sendMessageParams = (message: SendMessage): BotApiParams => ({
     reply_markup: inlineKeyboardMarkup(message.inlineKeyboard)
   })
 })
+
+const articleParams = (article: InlineArticle): BotApiParams =>
+  defined({
+    type: "article",
+    id: article.id,
+    title: article.title,
+    description: article.description,
+    input_message_content: defined({ message_text: article.text, entities: nonEmpty(article.entities) }),
+    reply_markup: article.askAgain === undefined
+      ? undefined
+      : { inline_keyboard: [[{ text: article.askAgain, switch_inline_query_current_chat: "" }]] }
+  })
 
 const nonEmpty = <A>(items: ReadonlyArray<A> | undefined) => (items === undefined || items.length === 0 ? undefined : items)
 
@@ -300,6 +350,35 @@ export const botApiMethods = (call: BotApiCall) => ({
       options
     )
   },
+
+  /** Answers a guest message (Bot API 10.0) with one article; answers the message sent, to edit it. */
+  answerGuestQuery: (queryId: string, article: InlineArticle, options?: CallOptions): Effect.Effect<SentGuestMessage, TelegramError> =>
+    call("answerGuestQuery", { guest_query_id: queryId, result: articleParams(article) }, SentGuestMessage, options),
+
+  /** Answers an inline query with its results (or none, with a button to the private chat). */
+  answerInlineQuery: (answer: InlineAnswer, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "answerInlineQuery",
+      defined({
+        inline_query_id: answer.queryId,
+        results: answer.results.map(articleParams),
+        cache_time: answer.cacheTime,
+        // The texts are in the user's language: not shared with other users.
+        is_personal: true,
+        button: answer.button === undefined ? undefined : { text: answer.button.text, start_parameter: answer.button.startParameter }
+      }),
+      Ignored,
+      options
+    )),
+
+  /** Replaces the text of an inline message; its inline keyboard goes (none is given). */
+  editInlineMessageText: (edit: EditInlineText, options?: CallOptions): Effect.Effect<void, TelegramError> =>
+    Effect.asVoid(call(
+      "editMessageText",
+      defined({ inline_message_id: edit.inlineMessageId, text: edit.text, entities: nonEmpty(edit.entities) }),
+      Ignored,
+      options
+    )),
 
   answerCallbackQuery: (id: string, text?: string, options?: CallOptions): Effect.Effect<void, TelegramError> =>
     Effect.asVoid(call("answerCallbackQuery", defined({ callback_query_id: id, text }), Ignored, options)),

@@ -7,12 +7,13 @@ import { duration, integerIn, Settings } from "../config.ts"
 
 /**
  * The update kinds the bot acts on: Telegram's default leaves out `message_reaction` (the
- * feedback users give on answers), so the bot asks for its kinds by name.
+ * feedback users give on answers), so the bot asks for its kinds by name. Guest messages and
+ * inline queries come only when switched on in BotFather (docs/features.md#guest-and-inline-mode).
  */
 export const botUpdateKinds: ReadonlyArray<string> = [
   "message", "edited_message", "callback_query", "my_chat_member", "pre_checkout_query",
   "business_connection", "business_message", "edited_business_message", "deleted_business_messages", "message_reaction", "subscription",
-  "stopped_message_generation"
+  "stopped_message_generation", "guest_message", "inline_query", "chosen_inline_result"
 ]
 
 /**

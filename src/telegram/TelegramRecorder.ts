@@ -82,6 +82,8 @@ export const makeRecorder = (options: RecorderOptions = {}) =>
         // A topic's thread id and a copy's id are message ids, as Telegram gives them.
         if (method === "createForumTopic") return { message_thread_id: ++messageId, name: params["name"] }
         if (method === "copyMessage") return { message_id: ++messageId }
+        // A guest answer is an inline message: edited later by this id.
+        if (method === "answerGuestQuery") return { inline_message_id: `guest-${++messageId}` }
         if (method !== "sendMessage") return true
         messageId++
         const date = Math.floor((yield* Clock.currentTimeMillis) / 1000)

@@ -11,7 +11,10 @@
  * `sendRichMessageDraft`, `editMessageText` with `rich_message`) are accepted with
  * `richMessages: "accepted"`; by default they are refused as a server before 10.1 does (404),
  * so that tests of other things see answers as text with entities. Forum topics are opened (`createForumTopic`,
- * answering a `ForumTopic`) and closed, and `copyMessage` answers a `MessageId`. The
+ * answering a `ForumTopic`) and closed, and `copyMessage` answers a `MessageId`. Guest answers
+ * (`answerGuestQuery`) answer a `SentGuestMessage` whose `inline_message_id` an
+ * `editMessageText` with `inline_message_id` edits (answered `true`, as Telegram does for inline
+ * messages); `answerInlineQuery` is accepted. The
  * benchmarks use it too: `latencyMs` stands for the round trip to the real Bot API, `reset`
  * forgets a warm-up.
  */
@@ -243,6 +246,8 @@ export const makeFakeBotApi = (
           })
         case "editMessageText":
           if (params["rich_message"] !== undefined && refuseRich !== undefined) return refuse(res, refuseRich)
+          // An inline message (sent via the bot, or a guest answer) is edited by its id: Telegram answers true.
+          if (params["inline_message_id"] !== undefined) return sendOk(res, true)
           return sendOk(res, {
             message_id: params["message_id"],
             date: Math.floor(Date.now() / 1000),
@@ -261,6 +266,11 @@ export const makeFakeBotApi = (
           return sendOk(res, { message_thread_id: nextMessageId++, name: params["name"], icon_color: 7322096 })
         case "copyMessage":
           return sendOk(res, { message_id: nextMessageId++ })
+        case "answerGuestQuery":
+          // A `SentGuestMessage`: the id of the inline message posted in the guest chat.
+          return sendOk(res, { inline_message_id: `guest-${nextMessageId++}` })
+        case "answerInlineQuery":
+          return sendOk(res, true)
         case "getUpdates":
           return getUpdates(params, res)
         case "setWebhook":
@@ -336,7 +346,7 @@ export const makeFakeBotApi = (
         const scripted = scripts.get(method)?.shift()
         if (scripted !== undefined) return reply(res, scripted)
         const refused = refuseRich !== undefined && (method === "sendRichMessage" || call.params["rich_message"] !== undefined)
-        if (!refused && (method === "sendMessage" || method === "sendRichMessage" || method === "editMessageText" || method === "copyMessage")) {
+        if (!refused && (method === "sendMessage" || method === "sendRichMessage" || method === "editMessageText" || method === "copyMessage" || method === "answerGuestQuery")) {
           delivered.push(call)
         }
         if (options.latencyMs === undefined || options.latencyMs <= 0) return defaultAnswer(method, params, res)
