@@ -11,6 +11,9 @@
  *   retention (never below 24 hours); pending entries have no `finished_at` and never expire.
  *   `delivered` (nullable, read as 0) counts the messages of the update's reply already sent.
  * - `conversation_state`: small state by key (`../ConversationState.ts`).
+ * - `conversation_summaries`: each conversation's running summary (`../HistoryStore.ts`), keyed
+ *   by (chat_id, thread_id; 0 for the chat's main conversation); `up_to` is the newest update
+ *   it covers.
  * - `usage_entries`, `usage_credits`: the usage ledger (`src/usage/`), keyed by (chat_id,
  *   update_id, stage, model) and by the credit's id (a Stars charge id credits once), each with
  *   an index by user.
@@ -35,6 +38,7 @@ export interface YdbTables {
   readonly messages: string
   readonly inbox: string
   readonly state: string
+  readonly summaries: string
   readonly usageEntries: string
   readonly usageCredits: string
   readonly feedbackAnswers: string
@@ -47,6 +51,7 @@ export const ydbTables = (prefix = ""): YdbTables => ({
   messages: `${prefix}messages`,
   inbox: `${prefix}inbox`,
   state: `${prefix}conversation_state`,
+  summaries: `${prefix}conversation_summaries`,
   usageEntries: `${prefix}usage_entries`,
   usageCredits: `${prefix}usage_credits`,
   feedbackAnswers: `${prefix}feedback_answers`,
@@ -63,6 +68,7 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
     messages: identifier(tables.messages).toString(),
     inbox: identifier(tables.inbox).toString(),
     state: identifier(tables.state).toString(),
+    summaries: identifier(tables.summaries).toString(),
     usageEntries: identifier(tables.usageEntries).toString(),
     usageCredits: identifier(tables.usageCredits).toString(),
     feedbackAnswers: identifier(tables.feedbackAnswers).toString(),
@@ -114,6 +120,14 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       value Utf8 NOT NULL,
       updated_at Int64 NOT NULL,
       PRIMARY KEY (key)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t.summaries} (
+      chat_id Int64 NOT NULL,
+      thread_id Int64 NOT NULL,
+      text Utf8 NOT NULL,
+      up_to Int64 NOT NULL,
+      at Int64 NOT NULL,
+      PRIMARY KEY (chat_id, thread_id)
     )`,
     `CREATE TABLE IF NOT EXISTS ${t.usageEntries} (
       chat_id Int64 NOT NULL,
