@@ -38,11 +38,11 @@ export interface YdbTables {
   readonly messages: string
   readonly inbox: string
   readonly state: string
-  readonly summaries: string
   readonly usageEntries: string
   readonly usageCredits: string
   readonly feedbackAnswers: string
   readonly feedback: string
+  readonly summaries: string
 }
 
 /** Table paths under an optional prefix (a directory such as `bot/`). */
@@ -51,11 +51,11 @@ export const ydbTables = (prefix = ""): YdbTables => ({
   messages: `${prefix}messages`,
   inbox: `${prefix}inbox`,
   state: `${prefix}conversation_state`,
-  summaries: `${prefix}conversation_summaries`,
   usageEntries: `${prefix}usage_entries`,
   usageCredits: `${prefix}usage_credits`,
   feedbackAnswers: `${prefix}feedback_answers`,
-  feedback: `${prefix}feedback`
+  feedback: `${prefix}feedback`,
+  summaries: `${prefix}conversation_summaries`
 })
 
 /** An ISO 8601 duration in whole seconds, as YQL's Interval takes it. */
@@ -68,11 +68,11 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
     messages: identifier(tables.messages).toString(),
     inbox: identifier(tables.inbox).toString(),
     state: identifier(tables.state).toString(),
-    summaries: identifier(tables.summaries).toString(),
     usageEntries: identifier(tables.usageEntries).toString(),
     usageCredits: identifier(tables.usageCredits).toString(),
     feedbackAnswers: identifier(tables.feedbackAnswers).toString(),
-    feedback: identifier(tables.feedback).toString()
+    feedback: identifier(tables.feedback).toString(),
+    summaries: identifier(tables.summaries).toString()
   }
   const ttl = isoSeconds(effectiveRetention(inboxTtl))
   return [
@@ -121,14 +121,6 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       updated_at Int64 NOT NULL,
       PRIMARY KEY (key)
     )`,
-    `CREATE TABLE IF NOT EXISTS ${t.summaries} (
-      chat_id Int64 NOT NULL,
-      thread_id Int64 NOT NULL,
-      text Utf8 NOT NULL,
-      up_to Int64 NOT NULL,
-      at Int64 NOT NULL,
-      PRIMARY KEY (chat_id, thread_id)
-    )`,
     `CREATE TABLE IF NOT EXISTS ${t.usageEntries} (
       chat_id Int64 NOT NULL,
       update_id Int64 NOT NULL,
@@ -173,6 +165,14 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       emoji Utf8 NOT NULL,
       reacted_at Int64 NOT NULL,
       PRIMARY KEY (chat_id, message_id, reacted_by)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t.summaries} (
+      chat_id Int64 NOT NULL,
+      thread_id Int64 NOT NULL,
+      text Utf8 NOT NULL,
+      up_to Int64 NOT NULL,
+      at Int64 NOT NULL,
+      PRIMARY KEY (chat_id, thread_id)
     )`
   ]
 }
