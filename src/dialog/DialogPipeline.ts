@@ -62,7 +62,8 @@ import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { makeHandoffRouting } from "./HandoffRouting.ts"
 import { earlierAddressed, turnText } from "./mergedTurnText.ts"
-import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
+import { renderFindings } from "./prompts.ts"
+import { makeCompaction } from "./Compaction.ts"
 import { addUsage, makeStages } from "./stages.ts"
 
 /** What happened to an update. */
@@ -111,6 +112,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const reactions = yield* makeReactions
   const feedback = yield* makeFeedback
   const choices = yield* makeChoices
+  const compaction = yield* makeCompaction
   // Remembered facts go into the prompt where a stage lets the model keep them; other profiles skip the read.
   const keepsMemory = profile.stages.some((stage) => stage.tools.some((tool) => tool === "remember" || tool === "forget"))
   const conversationState = yield* ConversationState
@@ -168,7 +170,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const prompt = withReplyContext(message, said)
 
       const past = (yield* history.lastN(conversation, config.historyLimit + turn.updateIds.size)).filter((m) => !turn.updateIds.has(m.updateId))
-      const context = historyMessages(trimHistory(past.slice(-config.historyLimit), config.historyCharBudget))
+      const context = yield* compaction.context(conversation, past)
       const at = yield* Clock.currentTimeMillis
       const userMessage: HistoryMessage = {
         chatId, ...threadField(conversation), updateId, role: "user", text, at, ...(speaker === undefined ? {} : { speaker })
@@ -232,6 +234,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const { classified, stage, thought, synthesized } = composed.value
       const spent = yield* recordReply(synthesized.answer)
       yield* Effect.zipRight(commitAnswer, live.finish(synthesized.answer))
+      // What fell out of the history's window is folded into the summary, off the reply's path (Compaction.ts).
+      yield* compaction.afterTurn({ conversation, userId: from.id, updateId })
       // The answer as the user read it (its Markdown rendered) is what feedback is about.
       const read = markdownToEntities(synthesized.answer).text
       yield* feedback.answered({ chatId, updateId, userId: from.id, question: text, answer: read })
@@ -391,4 +395,5 @@ export const makeDialogPipeline = Effect.gen(function*() {
   return DialogPipeline.of({ handle, apologize })
 })
 
-export const DialogPipelineLive = Layer.effect(DialogPipeline, makeDialogPipeline)
+/** The pipeline; summaries being written when it closes are interrupted (`Compaction.ts`). */
+export const DialogPipelineLive = Layer.scoped(DialogPipeline, makeDialogPipeline)
