@@ -107,6 +107,9 @@ export const makeCompaction = Effect.gen(function*() {
       })
       const text = response.text?.trim() ?? ""
       if (text === "") return yield* new LanguageModelError({ purpose: "summary", message: "the model wrote no summary" })
+      // A /clear while the model wrote: the folded messages are gone, and so is the summary of them.
+      const still = yield* history.lastN(conversation, config.historyLimit + foldBatch)
+      if (!still.some((m) => m.updateId === last.updateId)) return
       const at = yield* Clock.currentTimeMillis
       const entries = turnEntries(
         { userId, chatId: conversation.chatId, ...threadField(conversation), updateId, at },
