@@ -105,18 +105,19 @@ export const makeCompaction = Effect.gen(function*() {
         messages: summaryMessages(Option.map(previous, (summary) => summary.text), fallen),
         ...Option.match(settings.summaryModel, { onNone: () => ({}), onSome: (summaryModel) => ({ model: summaryModel }) })
       })
-      const text = response.text?.trim() ?? ""
-      if (text === "") return yield* new LanguageModelError({ purpose: "summary", message: "the model wrote no summary" })
-      // A /clear while the model wrote: the folded messages are gone, and so is the summary of them.
-      const still = yield* history.lastN(conversation, config.historyLimit + foldBatch)
-      if (!still.some((m) => m.updateId === last.updateId)) return
       const at = yield* Clock.currentTimeMillis
+      // Spent whatever becomes of the summary.
       const entries = turnEntries(
         { userId, chatId: conversation.chatId, ...threadField(conversation), updateId, at },
         [{ stage: "summary", model: response.model, usage: response.usage }],
         0
       )
       yield* ledger.recordTurn(entries, Effect.void)
+      const text = response.text?.trim() ?? ""
+      if (text === "") return yield* new LanguageModelError({ purpose: "summary", message: "the model wrote no summary" })
+      // A /clear while the model wrote: the folded messages are gone, and so is the summary of them.
+      const still = yield* history.lastN(conversation, config.historyLimit + foldBatch)
+      if (!still.some((m) => m.updateId === last.updateId)) return
       yield* history.saveSummary(conversation, { text, upTo: last.updateId, at })
       yield* Effect.logDebug("conversation summary updated").pipe(Effect.annotateLogs({ folded: fallen.length, up_to: last.updateId }))
     }).pipe(
