@@ -98,8 +98,8 @@ export const makeHistoryStoreYdb = (tables: YdbTables) =>
           Effect.map((found) => Option.fromNullable(found[0]))
         )
       },
-      // Read and written in one serializable transaction: the row is replaced only by a summary
-      // that reaches further, so repeating the statement is safe.
+      // Read, then written, in one serializable transaction (the answer is read before the write):
+      // the row is replaced only by a summary that reaches further, so repeating it is safe.
       saveSummary: (ref, summary) => {
         const conversation = toConversation(ref)
         return ydb.run(
@@ -109,12 +109,12 @@ export const makeHistoryStoreYdb = (tables: YdbTables) =>
             sql`$stored = (SELECT MAX(up_to) FROM ${summaries}
                   WHERE chat_id = ${int64(conversation.chatId)} AND thread_id = ${int64(threadColumn(conversation.threadId))});
                 $further = $stored IS NULL OR $stored < ${int64(summary.upTo)};
+                SELECT $further AS stored;
                 UPSERT INTO ${summaries} (chat_id, thread_id, text, up_to, at)
                 SELECT chat_id, thread_id, text, up_to, at FROM AS_TABLE(AsList(AsStruct(
                   ${int64(conversation.chatId)} AS chat_id, ${int64(threadColumn(conversation.threadId))} AS thread_id,
                   ${text(summary.text)} AS text, ${int64(summary.upTo)} AS up_to, ${int64(summary.at)} AS at
-                ))) WHERE $further;
-                SELECT $further AS stored;`.isolation("serializableReadWrite"),
+                ))) WHERE $further;`.isolation("serializableReadWrite"),
           { idempotent: true }
         ).pipe(
           Effect.flatMap((results) =>
