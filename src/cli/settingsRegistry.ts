@@ -6,6 +6,7 @@
  */
 import type { SettingsOwner } from "../config.ts"
 import { ClusterConfig } from "../cluster/ClusterConfig.ts"
+import { CompactionConfig } from "../dialog/CompactionConfig.ts"
 import { DialogConfig } from "../dialog/DialogConfig.ts"
 import { HandoffConfig } from "../handoff/HandoffConfig.ts"
 import { LlmConfig } from "../llm/LlmConfig.ts"
@@ -33,6 +34,7 @@ export interface RegisteredOwner {
 
 export const settingsOwners: ReadonlyArray<RegisteredOwner> = [
   { owner: DialogConfig },
+  { owner: CompactionConfig },
   { owner: ToolsConfig },
   { owner: McpConfig },
   { owner: HandoffConfig },

@@ -71,7 +71,8 @@ import { Commands } from "./Commands.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { makeHandoffRouting } from "./HandoffRouting.ts"
 import { earlierAddressed, turnText } from "./mergedTurnText.ts"
-import { historyMessages, renderFindings, trimHistory } from "./prompts.ts"
+import { renderFindings } from "./prompts.ts"
+import { makeCompaction } from "./Compaction.ts"
 import { addUsage, makeStages } from "./stages.ts"
 
 /** What happened to an update. */
@@ -122,6 +123,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const choices = yield* makeChoices
   const guests = yield* makeGuestTurns
   const inline = yield* makeInlineQueries
+  const compaction = yield* makeCompaction
   // Remembered facts go into the prompt where a stage lets the model keep them; other profiles skip the read.
   const keepsMemory = profile.stages.some((stage) => stage.tools.some((tool) => tool === "remember" || tool === "forget"))
   const conversationState = yield* ConversationState
@@ -183,7 +185,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const prompt = withReplyContext(message, said)
 
       const past = (yield* history.lastN(conversation, config.historyLimit + turn.updateIds.size)).filter((m) => !turn.updateIds.has(m.updateId))
-      const context = historyMessages(trimHistory(past.slice(-config.historyLimit), config.historyCharBudget))
+      const context = yield* compaction.context(conversation, past)
       const at = yield* Clock.currentTimeMillis
       const userMessage: HistoryMessage = {
         chatId, ...threadField(conversation), updateId, role: "user", text, at, ...(speaker === undefined ? {} : { speaker })
@@ -218,15 +220,15 @@ export const makeDialogPipeline = Effect.gen(function*() {
       // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts);
       // without drafts there is no button, and no race.
       const work = Effect.gen(function*() {
-        const classified = yield* classify(context, prompt)
+        const classified = yield* classify(context.messages, prompt)
         const stage = stageOrDefault(profile, classified.stage)
         const toolContext: ToolContext = {
           chatId, userId: from.id, updateId, ...threadField(conversation), businessConnectionId: to.businessConnectionId, stage: stage.id
         }
-        const thought = yield* think(stage, asker, context, prompt, toolContext, userMedia, (tools) =>
+        const thought = yield* think(stage, asker, context.messages, prompt, toolContext, userMedia, (tools) =>
           live.working(tools.map((tool) => texts.toolsWorking[tool] ?? tool).join(", ")))
         const findings = renderFindings(thought.notes, thought.results)
-        const synthesized = yield* synthesizeStreamed(live, stage, asker, context, prompt, findings, userMedia)
+        const synthesized = yield* synthesizeStreamed(live, stage, asker, context.messages, prompt, findings, userMedia)
         return Option.some({ classified, stage, thought, synthesized })
       })
       const composed = yield* (live.draftId === undefined
@@ -247,6 +249,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const { classified, stage, thought, synthesized } = composed.value
       const spent = yield* recordReply(synthesized.answer)
       yield* Effect.zipRight(commitAnswer, live.finish(synthesized.answer))
+      // What fell out of the history's window is folded into the summary, off the reply's path (Compaction.ts).
+      yield* compaction.afterTurn({ conversation, userId: from.id, updateId }, context)
       // The answer as the user read it (its Markdown rendered) is what feedback is about.
       const read = markdownToEntities(synthesized.answer).text
       yield* feedback.answered({ chatId, updateId, userId: from.id, question: text, answer: read })
@@ -449,4 +453,5 @@ export const makeDialogPipeline = Effect.gen(function*() {
   return DialogPipeline.of({ handle, apologize })
 })
 
-export const DialogPipelineLive = Layer.effect(DialogPipeline, makeDialogPipeline)
+/** The pipeline; summaries being written when it closes are interrupted (`Compaction.ts`). */
+export const DialogPipelineLive = Layer.scoped(DialogPipeline, makeDialogPipeline)

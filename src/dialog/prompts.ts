@@ -5,6 +5,7 @@
 import { Option } from "effect"
 import type { Client, HistoryMessage } from "../domain/Dialog.ts"
 import { capToolResult, notesHeading, toolResultCharCap, toolResultsHeading } from "../llm/findings.ts"
+import { foldedMessagesHeading, noSummary, previousSummaryHeading } from "../llm/summaryText.ts"
 import type { ChatMessage, UserMedia } from "../llm/LanguageModel.ts"
 import type { BotProfileData, Stage } from "../profile/BotProfile.ts"
 import type { ToolResult } from "../tools/Tools.ts"
@@ -46,6 +47,42 @@ const userTurn = (text: string, media: UserMedia): ChatMessage => ({ role: "user
 /** The history as chat messages; in a group each user message is prefixed with its speaker's name. */
 export const historyMessages = (history: ReadonlyArray<HistoryMessage>): ReadonlyArray<ChatMessage> =>
   history.map((m) => ({ role: m.role, content: m.role === "user" && m.speaker !== undefined ? `${m.speaker}: ${m.text}` : m.text }))
+
+/** Heading of the running summary in a prompt, ahead of the recent messages. */
+export const summaryHeading = "Summary of the earlier conversation (its messages are no longer shown):"
+
+/** The conversation's running summary as it opens the history of a prompt: after the stable prefix, before the recent messages. */
+export const summaryContext = (summary: string): ChatMessage => ({ role: "system", content: `${summaryHeading}\n${summary}` })
+
+/** Characters of one message given to a summary request at most. */
+const foldedMessageChars = 1000
+
+/** The instructions of a summary request (`Compaction.ts`). */
+export const summaryInstructions = [
+  "You keep the running summary of a conversation between a customer and the assistant.",
+  "Write the new summary: the summary so far with the new messages folded in.",
+  "Keep names, facts, orders, decisions, preferences and open questions; drop greetings and small talk.",
+  "At most 200 words, in the language of the conversation. Answer with the summary only."
+].join(" ")
+
+/** The request for a conversation's new summary: the summary so far, then the messages that fell out of the prompt since, one a line. */
+export const summaryMessages = (previous: Option.Option<string>, folded: ReadonlyArray<HistoryMessage>): ReadonlyArray<ChatMessage> => [
+  { role: "system", content: summaryInstructions },
+  {
+    role: "user",
+    content: [
+      previousSummaryHeading,
+      Option.getOrElse(previous, () => noSummary),
+      "",
+      foldedMessagesHeading,
+      ...folded.map((m) => {
+        const flat = m.text.replace(/\s+/g, " ").trim()
+        const text = flat.length > foldedMessageChars ? `${flat.slice(0, foldedMessageChars - 1)}…` : flat
+        return `${m.role === "assistant" ? "Assistant" : m.speaker ?? "User"}: ${text}`
+      })
+    ].join("\n")
+  }
+]
 
 export const describeClient = (client: Client): string => {
   const facts = [

@@ -5,8 +5,11 @@
  */
 import { Context, type Effect, Schema } from "effect"
 
-/** Which pipeline step is asking: layers may choose a model per step. */
-export type Purpose = "classify" | "think" | "synthesize"
+/**
+ * Which pipeline step is asking: layers may choose a model per step. `summary` folds old
+ * messages into a conversation's running summary, after the turn (`src/dialog/Compaction.ts`).
+ */
+export type Purpose = "classify" | "think" | "synthesize" | "summary"
 
 export interface ToolCall {
   readonly id: string

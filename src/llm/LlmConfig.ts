@@ -85,10 +85,16 @@ export const liveModelRequested = Config.all([nonEmpty("OPENAI_API_KEY"), nonEmp
   Config.map(([key, url]) => Option.isSome(key) || Option.isSome(url))
 )
 
-/** The model a purpose uses. */
+/** The model a purpose uses (a summary's own model, `SUMMARY_MODEL`, comes with its request). */
 export const modelFor = (config: LlmConfigShape, purpose: Purpose): string =>
   Option.getOrElse(
-    purpose === "classify" ? config.classifyModel : purpose === "think" ? config.thinkModel : config.synthesizeModel,
+    purpose === "classify"
+      ? config.classifyModel
+      : purpose === "think"
+      ? config.thinkModel
+      : purpose === "synthesize"
+      ? config.synthesizeModel
+      : Option.none(),
     () => config.model
   )
 

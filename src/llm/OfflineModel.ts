@@ -8,6 +8,7 @@
 import { Effect, Layer } from "effect"
 import { BotProfile, type BotProfileData } from "../profile/BotProfile.ts"
 import { notesHeading, toolResultsHeading } from "./findings.ts"
+import { extractiveSummary } from "./summaryText.ts"
 import { showWords } from "./streaming.ts"
 import {
   type ChatMessage,
@@ -242,6 +243,8 @@ export const makeOfflineModel = Effect.map(BotProfile, (profile) => {
           : notes ?? generic(text)
         return response(firstReply ? `${answer}\n\n${offlineNotice}` : answer, [], messages)
       }
+      case "summary":
+        return response(extractiveSummary(messages), [], messages)
     }
   }
   return LanguageModel.of({

@@ -6,6 +6,7 @@
  * `chunks` sets the pieces, the pause before each and a failure after them.
  */
 import { Context, Duration, Effect, Layer, Ref } from "effect"
+import { extractiveSummary } from "./summaryText.ts"
 import { showWords } from "./streaming.ts"
 import {
   type CompletionRequest,
@@ -51,7 +52,8 @@ export const makeScriptedModel = (script: Script = {}) =>
     const queues = yield* Ref.make<Record<Purpose, ReadonlyArray<ScriptedReply>>>({
       classify: script.classify ?? [],
       think: script.think ?? [],
-      synthesize: script.synthesize ?? []
+      synthesize: script.synthesize ?? [],
+      summary: script.summary ?? []
     })
     let callIds = 0
 
@@ -92,6 +94,9 @@ export const makeScriptedModel = (script: Script = {}) =>
           const [head, ...rest] = q[request.purpose]
           return [head, { ...q, [request.purpose]: rest }]
         })
+        // A conversation's summary nobody scripted: the offline model's extractive one, so that
+        // tests of long conversations need not script the folds they do not look at.
+        if (next === undefined && request.purpose === "summary") return extractiveSummary(request.messages)
         if (next === undefined) {
           return yield* Effect.fail(
             new LanguageModelError({ purpose: request.purpose, message: `script has no reply left for ${request.purpose}` })

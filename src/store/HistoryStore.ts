@@ -2,6 +2,11 @@
  * Dialog history per conversation (a chat, or one forum topic of it), oldest first. Messages are ordered by their key: by update_id
  * (Telegram's ids grow with time) and within one update the user's message before the reply,
  * so the order never depends on when concurrent appends finished.
+ *
+ * Beside the messages, a conversation has at most one running summary of the messages that fell
+ * out of the prompt's window (`src/dialog/Compaction.ts`). It says how far it reaches (`upTo`,
+ * an update id): a summary is only ever replaced by one that reaches further, so a fold run
+ * twice, or by two replicas at once, never goes back.
  */
 import { Context, type Effect, type Option } from "effect"
 import type { ConversationRef } from "../domain/Conversation.ts"
@@ -22,8 +27,24 @@ export interface HistoryStoreService {
   readonly lastN: (conversation: ConversationRef, limit: number) => Effect.Effect<ReadonlyArray<HistoryMessage>, StoreError>
   /** The bot's reply already stored for an update, if any (used when an update is re-run). */
   readonly replyFor: (chatId: TelegramId, updateId: TelegramId) => Effect.Effect<Option.Option<string>, StoreError>
-  /** Deletes a conversation's history; returns how many messages were removed. */
+  /** Deletes a conversation's history and its summary; returns how many messages were removed. */
   readonly clear: (conversation: ConversationRef) => Effect.Effect<number, StoreError>
+  /** The conversation's running summary, if it has one. */
+  readonly summary: (conversation: ConversationRef) => Effect.Effect<Option.Option<ConversationSummary>, StoreError>
+  /**
+   * Stores the conversation's summary unless the one stored reaches as far or further (`upTo`);
+   * whether it was stored.
+   */
+  readonly saveSummary: (conversation: ConversationRef, summary: ConversationSummary) => Effect.Effect<boolean, StoreError>
+}
+
+/** A conversation's running summary: the messages of its updates up to `upTo` (included), folded into one text. */
+export interface ConversationSummary {
+  readonly text: string
+  /** The newest update whose messages the summary covers. */
+  readonly upTo: TelegramId
+  /** When it was written (epoch milliseconds). */
+  readonly at: number
 }
 
 export class HistoryStore extends Context.Tag("dialog-bot/HistoryStore")<HistoryStore, HistoryStoreService>() {}

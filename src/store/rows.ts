@@ -11,6 +11,7 @@ import { Effect, ParseResult, Schema } from "effect"
 import { type Client, type HistoryMessage, type InboxEntry, InboxStatus, Role } from "../domain/Dialog.ts"
 import { StoreError } from "../domain/errors.ts"
 import { TelegramId } from "../domain/Update.ts"
+import type { ConversationSummary } from "./HistoryStore.ts"
 
 // ── plain values ──────────────────────────────────────────────────────────────────────────
 
@@ -89,6 +90,12 @@ const InboxRow = Schema.Struct({
   delivered: Schema.NullOr(Schema.NonNegativeInt)
 })
 
+const SummaryRow = Schema.Struct({
+  text: Schema.String,
+  up_to: TelegramId,
+  at: Schema.Number
+})
+
 const CountRow = Schema.Struct({ n: Schema.Number })
 const LastUpdateIdRow = Schema.Struct({ update_id: Schema.NullOr(TelegramId) })
 
@@ -97,6 +104,8 @@ export const clientColumns =
   "id, first_name, last_name, username, language_code, profile_name, profile_phone, profile_email, profile_notes, blocked, handoff_requested_at, handoff_reason, created_at"
 /** The columns of `messages`, in table order. */
 export const messageColumns = "chat_id, update_id, role, text, at, thread_id, speaker"
+/** The columns of `conversation_summaries` a summary is read from. */
+export const summaryColumns = "text, up_to, at"
 /** The columns of `inbox`, in table order. */
 export const inboxColumns = "update_id, chat_id, payload, status, received_at, finished_at, error, delivered"
 
@@ -164,6 +173,9 @@ export const decodeClients = decodeWith(ClientRow, toClient)
 
 /** Rows of `messages` (every column) as history messages, in the order of the rows. */
 export const decodeMessages = decodeWith(MessageRow, toHistoryMessage)
+
+/** Rows of `conversation_summaries` (`summaryColumns`) as summaries. */
+export const decodeSummaries = decodeWith(SummaryRow, (row): ConversationSummary => ({ text: row.text, upTo: row.up_to, at: row.at }))
 
 /** Rows of `inbox` (every column) as inbox entries, in the order of the rows. */
 export const decodeInboxEntries = decodeWith(InboxRow, toInboxEntry)

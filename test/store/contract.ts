@@ -250,6 +250,41 @@ export const storeContract = (
           expect(all.filter((m) => m.role === "user").every((m) => m.text.startsWith("text ") || m.text.startsWith("duplicate "))).toBe(true)
         }))
 
+      test("a conversation's summary is replaced only by one reaching further; per topic; clear removes it", () =>
+        Effect.gen(function*() {
+          const history = yield* HistoryStore
+          const chat = id(freshBase())
+          const topic = { chatId: chat, threadId: 9 }
+          const u = freshBase()
+          expect(yield* history.summary(chat)).toEqual(Option.none())
+          expect(yield* history.saveSummary(chat, { text: `first ${nul}`, upTo: id(u + 2), at: 10 })).toBe(true)
+          expect(yield* history.summary(chat)).toEqual(Option.some({ text: `first ${nul}`, upTo: u + 2, at: 10 }))
+          // A fold run again, or one that lagged behind another: the summary never goes back.
+          expect(yield* history.saveSummary(chat, { text: "same reach", upTo: id(u + 2), at: 11 })).toBe(false)
+          expect(yield* history.saveSummary(chat, { text: "older", upTo: id(u + 1), at: 12 })).toBe(false)
+          expect(yield* history.saveSummary(chat, { text: injection, upTo: id(u + 4), at: 13 })).toBe(true)
+          expect(yield* history.summary({ chatId: chat })).toEqual(Option.some({ text: injection, upTo: u + 4, at: 13 }))
+          // A forum topic has a summary of its own.
+          expect(yield* history.summary(topic)).toEqual(Option.none())
+          expect(yield* history.saveSummary(topic, { text: "in the topic", upTo: id(u + 1), at: 14 })).toBe(true)
+          expect(yield* history.summary(topic)).toEqual(Option.some({ text: "in the topic", upTo: u + 1, at: 14 }))
+          // clear takes the summary with the messages, of that conversation only.
+          yield* history.append(message(chat, u + 5, "user", "kept until clear"))
+          expect(yield* history.clear(chat)).toBe(1)
+          expect(yield* history.summary(chat)).toEqual(Option.none())
+          expect(yield* history.summary(topic)).toEqual(Option.some({ text: "in the topic", upTo: u + 1, at: 14 }))
+          // After a clear the conversation starts again: a summary of any reach is taken.
+          expect(yield* history.saveSummary(chat, { text: "anew", upTo: id(u + 1), at: 15 })).toBe(true)
+          expect(yield* history.clear(topic)).toBe(0)
+          expect(yield* history.summary(topic)).toEqual(Option.none())
+          for (const wide of Object.values(wideIds)) {
+            yield* history.clear(wide)
+            expect(yield* history.saveSummary(wide, { text: hundredKb, upTo: id(Number.MAX_SAFE_INTEGER), at: 16 })).toBe(true)
+            expect(yield* history.summary(wide)).toEqual(Option.some({ text: hundredKb, upTo: Number.MAX_SAFE_INTEGER, at: 16 }))
+            yield* history.clear(wide)
+          }
+        }))
+
       test("64-bit chat and update ids, NUL characters, 100 KB messages and SQL metacharacters", () =>
         Effect.gen(function*() {
           const history = yield* HistoryStore

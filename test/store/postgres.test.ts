@@ -116,7 +116,7 @@ describe.skipIf(skip !== undefined)(whenReady(server, "PostgreSQL database"), ()
       }, { migration_id: 4, name: "conversation_state" }, { migration_id: 5, name: "usage_ledger" }, {
         migration_id: 6,
         name: "feedback"
-      }])
+      }, { migration_id: 7, name: "conversation_summaries" }])
     }).pipe(Effect.provide(PostgresDatabase(options))))
 
   it.effect("migrate says which database is up to date and that it had nothing to apply, never its password", () =>

@@ -353,7 +353,7 @@ describe("YDB stores over the SDK against a fake YDB", () => {
   it.live("migrate creates the tables with the inbox TTL (never below 24 hours)", () =>
     Effect.gen(function*() {
       const count = yield* migrateYdb(ydbTables("bot/"), "1 hour")
-      expect(count).toBe(9)
+      expect(count).toBe(10)
       const texts = fake.executed.map((q) => q.text)
       expect(texts[0]).toContain("CREATE TABLE IF NOT EXISTS `bot/clients`")
       expect(texts[1]).toContain("PRIMARY KEY (chat_id, update_id, role)")
@@ -365,10 +365,12 @@ describe("YDB stores over the SDK against a fake YDB", () => {
       expect(texts[6]).toContain("CREATE TABLE IF NOT EXISTS `bot/usage_credits`")
       expect(texts[7]).toContain("CREATE TABLE IF NOT EXISTS `bot/feedback_answers`")
       expect(texts[8]).toContain("CREATE TABLE IF NOT EXISTS `bot/feedback`")
+      expect(texts[9]).toContain("CREATE TABLE IF NOT EXISTS `bot/conversation_summaries`")
+      expect(texts[9]).toContain("PRIMARY KEY (chat_id, thread_id)")
       // The inbox has its delivered column: the probe compiles, nothing is altered.
-      expect(texts[9]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
+      expect(texts[10]).toBe("SELECT delivered FROM `bot/inbox` LIMIT 0")
       // So has the messages table (its columns are in CREATE TABLE).
-      expect(texts.slice(10)).toEqual(["SELECT thread_id FROM `bot/messages` LIMIT 0", "SELECT speaker FROM `bot/messages` LIMIT 0"])
+      expect(texts.slice(11)).toEqual(["SELECT thread_id FROM `bot/messages` LIMIT 0", "SELECT speaker FROM `bot/messages` LIMIT 0"])
       expect(texts[1]).toContain("thread_id Int64")
       expect(fake.executed.every((q) => Object.keys(q.parameters).length === 0)).toBe(true)
     }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
@@ -377,12 +379,12 @@ describe("YDB stores over the SDK against a fake YDB", () => {
     Effect.gen(function*() {
       fake.on("SELECT delivered FROM", status(StatusIds_StatusCode.GENERIC_ERROR, 2017, "Member not found: delivered"), rows())
       const tables = ydbTables("")
-      expect(yield* migrateYdb(tables, "1 day")).toBe(10)
+      expect(yield* migrateYdb(tables, "1 day")).toBe(11)
       const texts = fake.executed.map((q) => q.text)
-      expect(texts.slice(9, 11)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
+      expect(texts.slice(10, 12)).toEqual(["SELECT delivered FROM `inbox` LIMIT 0", "ALTER TABLE `inbox` ADD COLUMN delivered Uint32"])
       // The next deploy finds the column and alters nothing.
       fake.reset()
-      expect(yield* migrateYdb(tables, "1 day")).toBe(9)
+      expect(yield* migrateYdb(tables, "1 day")).toBe(10)
       expect(fake.executed.map((q) => q.text).filter((t) => t.includes("ADD COLUMN"))).toEqual([])
     }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
 
@@ -519,8 +521,58 @@ describe("YDB stores over the SDK against a fake YDB", () => {
         const cleared = yield* (yield* HistoryStore).clear({ chatId: id(-1001234567890), threadId: 12 })
         expect(cleared).toBe(3)
         expect(fake.executed).toHaveLength(1)
-        expect(fake.executed[0]?.parameters).toEqual({ $p0: { type: "Int64", value: -1001234567890n }, $p1: { type: "Int64", value: 12n } })
+        expect(fake.executed[0]?.parameters).toEqual({
+          $p0: { type: "Int64", value: -1001234567890n },
+          $p1: { type: "Int64", value: 12n },
+          $p2: { type: "Int64", value: -1001234567890n },
+          $p3: { type: "Int64", value: 12n }
+        })
+        // The conversation's summary goes in the same transaction.
+        expect(fake.executed[0]?.text).toContain("DELETE FROM `conversation_summaries` WHERE chat_id = $p2 AND thread_id = $p3")
         expect(fake.transactions).toEqual([serializable("committed", "DELETE FROM `messages` ON SELECT * FROM $chat")])
+      }).pipe(Effect.provide(stores())))
+
+    it.live("summary is one key read of conversation_summaries; a missing row is none", () =>
+      Effect.gen(function*() {
+        const summaryRows = (text: string, upTo: bigint) => ({
+          columns: ["text", "up_to", "at"],
+          rows: [[new Text(text), new Int64(upTo), new Int64(1_764_400_000_000n)]]
+        })
+        fake.on("FROM `conversation_summaries`", rows(summaryRows(injection, 6021488832n)), rows({ columns: ["text", "up_to", "at"], rows: [] }))
+        const history = yield* HistoryStore
+        expect(yield* history.summary({ chatId: id(-1001234567890), threadId: 12 })).toEqual(
+          Option.some({ text: injection, upTo: 6021488832, at: 1_764_400_000_000 })
+        )
+        expect(yield* history.summary(id(5))).toEqual(Option.none())
+        expect(fake.executed[0]?.text).toMatch(/SELECT text, up_to, at FROM `conversation_summaries`\s+WHERE chat_id = \$p0 AND thread_id = \$p1/)
+        expect(fake.executed[0]?.parameters).toEqual({ $p0: { type: "Int64", value: -1001234567890n }, $p1: { type: "Int64", value: 12n } })
+        expect(fake.executed[1]?.parameters).toEqual({ $p0: { type: "Int64", value: 5n }, $p1: { type: "Int64", value: 0n } })
+      }).pipe(Effect.provide(stores())))
+
+    it.live("saveSummary writes only a summary reaching further, read and written in one serializable transaction", () =>
+      Effect.gen(function*() {
+        fake.on("SELECT $further AS stored", rows({ columns: ["stored"], rows: [[new Bool(true)]] }), rows({ columns: ["stored"], rows: [[new Bool(false)]] }))
+        const history = yield* HistoryStore
+        const summary = { text: nul, upTo: id(6021488832), at: 1_764_400_000_000 }
+        expect(yield* history.saveSummary(id(5), summary)).toBe(true)
+        expect(yield* history.saveSummary(id(5), summary)).toBe(false)
+        const [first] = fake.executed
+        expect(first?.text).toContain("$stored = (SELECT MAX(up_to) FROM `conversation_summaries`")
+        expect(first?.text).toContain("$further = $stored IS NULL OR $stored < $p2")
+        expect(first?.text).toContain("UPSERT INTO `conversation_summaries` (chat_id, thread_id, text, up_to, at)")
+        expect(first?.text).toContain(") WHERE $further")
+        expect(first?.parameters).toMatchObject({
+          $p0: { type: "Int64", value: 5n },
+          $p1: { type: "Int64", value: 0n },
+          $p2: { type: "Int64", value: 6021488832n },
+          $p5: { type: "Utf8", value: nul },
+          $p6: { type: "Int64", value: 6021488832n },
+          $p7: { type: "Int64", value: 1_764_400_000_000n }
+        })
+        expect(fake.transactions).toEqual([
+          serializable("committed", "UPSERT INTO `conversation_summaries`"),
+          serializable("committed", "UPSERT INTO `conversation_summaries`")
+        ])
       }).pipe(Effect.provide(stores())))
 
     it.live("clear: an UNDETERMINED transaction is rolled back and not run again (the count would lie)", () =>
@@ -590,8 +642,8 @@ describe("YDB stores over the SDK against a fake YDB", () => {
         const missing = (column: string) => status(StatusIds_StatusCode.GENERIC_ERROR, 2017, `Member not found: ${column}`)
         fake.on("SELECT thread_id FROM", missing("thread_id"))
         fake.on("SELECT speaker FROM", missing("speaker"))
-        expect(yield* migrateYdb(ydbTables("bot/"), "1 day")).toBe(11)
-        expect(fake.executed.map((q) => q.text).slice(9)).toEqual([
+        expect(yield* migrateYdb(ydbTables("bot/"), "1 day")).toBe(12)
+        expect(fake.executed.map((q) => q.text).slice(10)).toEqual([
           "SELECT delivered FROM `bot/inbox` LIMIT 0",
           "SELECT thread_id FROM `bot/messages` LIMIT 0",
           "ALTER TABLE `bot/messages` ADD COLUMN thread_id Int64",
@@ -611,7 +663,8 @@ describe("YDB stores over the SDK against a fake YDB", () => {
           "DROP TABLE `dialog_bot_test/run_x/usage_entries`",
           "DROP TABLE `dialog_bot_test/run_x/usage_credits`",
           "DROP TABLE `dialog_bot_test/run_x/feedback_answers`",
-          "DROP TABLE `dialog_bot_test/run_x/feedback`"
+          "DROP TABLE `dialog_bot_test/run_x/feedback`",
+          "DROP TABLE `dialog_bot_test/run_x/conversation_summaries`"
         ])
       }).pipe(Effect.provide(YdbClientDriver(options(fake.connectionString)))))
   })

@@ -34,8 +34,8 @@ export interface ConversationBotOptions {
   readonly handoff?: Partial<HandoffConfigShape>
   /** Streamed answers, the Stop button and rich messages; the defaults when not given. */
   readonly stream?: Partial<StreamConfigShape>
-  /** The model; the scripted one when not given (a live model over a fake endpoint, say). */
-  readonly model?: Layer.Layer<LanguageModel>
+  /** The model; the scripted one when not given (a live model over a fake endpoint, say, or one wrapping the scripted one). */
+  readonly model?: Layer.Layer<LanguageModel, never, LanguageModel>
   /** Budgets and `ALLOWED_USERS`; none when not given. */
   readonly usage?: Partial<UsageConfigShape>
   /** Telegram Stars; off when not given. */

@@ -10,7 +10,7 @@ import { StoreError } from "../../domain/errors.ts"
 import type { TelegramId } from "../../domain/Update.ts"
 import { ClientStore } from "../ClientStore.ts"
 import { ConversationState } from "../ConversationState.ts"
-import { historyOrder, HistoryStore } from "../HistoryStore.ts"
+import { type ConversationSummary, historyOrder, HistoryStore } from "../HistoryStore.ts"
 import { deliveredCount, effectiveRetention, Inbox } from "../Inbox.ts"
 import { FeedbackStoreMemory } from "./FeedbackStoreMemory.ts"
 import { UsageLedgerMemory } from "./UsageLedgerMemory.ts"
@@ -69,6 +69,8 @@ export const makeHistoryStoreMemory = Effect.sync(() => {
   const conversations = new Map<string, Array<HistoryMessage>>()
   /** The (chat, update, role) of every message stored. */
   const stored = new Set<string>()
+  /** Each conversation's running summary, by its key. */
+  const summaries = new Map<string, ConversationSummary>()
   const messageId = (m: Pick<HistoryMessage, "chatId" | "updateId" | "role">) => `${m.chatId}/${m.updateId}/${m.role}`
   const keyOf = (message: HistoryMessage) => conversationKey({ chatId: message.chatId, threadId: message.threadId })
   return HistoryStore.of({
@@ -107,7 +109,17 @@ export const makeHistoryStoreMemory = Effect.sync(() => {
         for (const m of messages) stored.delete(messageId(m))
         const count = messages.length
         conversations.delete(key)
+        summaries.delete(key)
         return count
+      }),
+    summary: (conversation) => Effect.sync(() => Option.fromNullable(summaries.get(conversationKey(conversation)))),
+    saveSummary: (conversation, summary) =>
+      Effect.sync(() => {
+        const key = conversationKey(conversation)
+        const known = summaries.get(key)
+        if (known !== undefined && known.upTo >= summary.upTo) return false
+        summaries.set(key, summary)
+        return true
       })
   })
 })

@@ -16,6 +16,9 @@
  *   connections, owner takeovers.
  * - `feedback_answers`, `feedback` (0006): the bot's answers and users' reactions on them
  *   (`../FeedbackStore.ts`).
+ * - `conversation_summaries` (0007): each conversation's running summary of the messages that
+ *   fell out of the prompt (`../HistoryStore.ts`), keyed by (chat_id, thread_id); `up_to` is the
+ *   newest update it covers.
  *
  * Times are epoch milliseconds (`bigint`), as in SQLite. Free text is `bytea` holding UTF-8:
  * PostgreSQL's `text` cannot hold NUL characters (read it with `convert_from(col, 'UTF8')`).
@@ -154,6 +157,20 @@ const addFeedback = Effect.gen(function*() {
   yield* sql`CREATE INDEX feedback_reacted_at ON feedback (reacted_at)`
 })
 
+/** Running summaries of conversations (`../HistoryStore.ts`). */
+const addConversationSummaries = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE conversation_summaries (
+      chat_id bigint NOT NULL,
+      thread_id bigint NOT NULL,
+      text bytea NOT NULL,
+      up_to bigint NOT NULL,
+      at bigint NOT NULL,
+      PRIMARY KEY (chat_id, thread_id)
+    )`
+})
+
 /** Every migration of the PostgreSQL store, by name, in the order they apply. */
 export const postgresMigrationSteps = {
   "0001_create_tables": createTables,
@@ -161,7 +178,8 @@ export const postgresMigrationSteps = {
   "0003_conversations": addConversations,
   "0004_conversation_state": addConversationState,
   "0005_usage_ledger": addUsageLedger,
-  "0006_feedback": addFeedback
+  "0006_feedback": addFeedback,
+  "0007_conversation_summaries": addConversationSummaries
 } as const
 
 export const postgresMigrations = Migrator.fromRecord(postgresMigrationSteps)

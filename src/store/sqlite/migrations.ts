@@ -15,6 +15,9 @@
  *   connections, owner takeovers.
  * - `feedback_answers`, `feedback` (0007): the bot's answers and users' reactions on them
  *   (`../FeedbackStore.ts`).
+ * - `conversation_summaries` (0008): each conversation's running summary of the messages that
+ *   fell out of the prompt (`../HistoryStore.ts`), keyed by (chat_id, thread_id); `up_to` is the
+ *   newest update it covers.
  */
 import * as Migrator from "@effect/sql/Migrator"
 import { SqlClient } from "@effect/sql"
@@ -154,6 +157,20 @@ const addFeedback = Effect.gen(function*() {
   yield* sql`CREATE INDEX feedback_reacted_at ON feedback (reacted_at)`
 })
 
+/** Running summaries of conversations (`../HistoryStore.ts`). */
+const addConversationSummaries = Effect.gen(function*() {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`
+    CREATE TABLE conversation_summaries (
+      chat_id INTEGER NOT NULL,
+      thread_id INTEGER NOT NULL,
+      text TEXT NOT NULL,
+      up_to INTEGER NOT NULL,
+      at INTEGER NOT NULL,
+      PRIMARY KEY (chat_id, thread_id)
+    ) WITHOUT ROWID`
+})
+
 /** Every migration of the embedded database, by name, in the order they apply. */
 export const sqliteMigrationSteps = {
   "0001_create_tables": createTables,
@@ -162,7 +179,8 @@ export const sqliteMigrationSteps = {
   "0004_conversations": addConversations,
   "0005_conversation_state": addConversationState,
   "0006_usage_ledger": addUsageLedger,
-  "0007_feedback": addFeedback
+  "0007_feedback": addFeedback,
+  "0008_conversation_summaries": addConversationSummaries
 } as const
 
 export const sqliteMigrations = Migrator.fromRecord(sqliteMigrationSteps)

@@ -11,6 +11,9 @@
  *   retention (never below 24 hours); pending entries have no `finished_at` and never expire.
  *   `delivered` (nullable, read as 0) counts the messages of the update's reply already sent.
  * - `conversation_state`: small state by key (`../ConversationState.ts`).
+ * - `conversation_summaries`: each conversation's running summary (`../HistoryStore.ts`), keyed
+ *   by (chat_id, thread_id; 0 for the chat's main conversation); `up_to` is the newest update
+ *   it covers.
  * - `usage_entries`, `usage_credits`: the usage ledger (`src/usage/`), keyed by (chat_id,
  *   update_id, stage, model) and by the credit's id (a Stars charge id credits once), each with
  *   an index by user.
@@ -39,6 +42,7 @@ export interface YdbTables {
   readonly usageCredits: string
   readonly feedbackAnswers: string
   readonly feedback: string
+  readonly summaries: string
 }
 
 /** Table paths under an optional prefix (a directory such as `bot/`). */
@@ -50,7 +54,8 @@ export const ydbTables = (prefix = ""): YdbTables => ({
   usageEntries: `${prefix}usage_entries`,
   usageCredits: `${prefix}usage_credits`,
   feedbackAnswers: `${prefix}feedback_answers`,
-  feedback: `${prefix}feedback`
+  feedback: `${prefix}feedback`,
+  summaries: `${prefix}conversation_summaries`
 })
 
 /** An ISO 8601 duration in whole seconds, as YQL's Interval takes it. */
@@ -66,7 +71,8 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
     usageEntries: identifier(tables.usageEntries).toString(),
     usageCredits: identifier(tables.usageCredits).toString(),
     feedbackAnswers: identifier(tables.feedbackAnswers).toString(),
-    feedback: identifier(tables.feedback).toString()
+    feedback: identifier(tables.feedback).toString(),
+    summaries: identifier(tables.summaries).toString()
   }
   const ttl = isoSeconds(effectiveRetention(inboxTtl))
   return [
@@ -159,6 +165,14 @@ export const schemaStatements = (tables: YdbTables, inboxTtl: Duration.DurationI
       emoji Utf8 NOT NULL,
       reacted_at Int64 NOT NULL,
       PRIMARY KEY (chat_id, message_id, reacted_by)
+    )`,
+    `CREATE TABLE IF NOT EXISTS ${t.summaries} (
+      chat_id Int64 NOT NULL,
+      thread_id Int64 NOT NULL,
+      text Utf8 NOT NULL,
+      up_to Int64 NOT NULL,
+      at Int64 NOT NULL,
+      PRIMARY KEY (chat_id, thread_id)
     )`
   ]
 }
