@@ -265,7 +265,7 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
     }).pipe(Effect.provide(clusterQueue(layer)))
   }, 60_000)
 
-  it.live("a stop reaches the running turn of its conversation through the entity, not behind its queue", () => {
+  it.live("a stop reaches the running turn of its conversation, not behind its queue", () => {
     const stopped: Array<number> = []
     return Effect.gen(function*() {
       const turns = yield* makeRunningTurns
