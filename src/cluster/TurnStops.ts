@@ -12,13 +12,15 @@
  * it was meant to stop has ended (which then answers that nothing ran). A notice does not
  * depend on shards: it reaches the replica that runs the turn, wherever that is.
  *
- * A replica takes no update before it listens (it hears its own probe first). A stop that no
- * replica answers within {@link answerWithin} is reported as one for a turn no longer running;
- * if the answer was only late, the turn is stopped all the same.
+ * A replica takes no update before it listens (it hears its own probe first), and probes its
+ * listener every {@link listenerCheck} (a cut listening connection fails silently): one that
+ * hears nothing is started again on a new connection. A stop that no replica answers within
+ * {@link answerWithin} is reported as one for a turn no longer running; if the answer was only
+ * late, the turn is stopped all the same.
  */
 import { randomUUID } from "node:crypto"
 import { PgClient } from "@effect/sql-pg"
-import { Deferred, Duration, Effect, Option, Schedule, Schema, type Scope, Stream } from "effect"
+import { Deferred, Duration, Effect, FiberHandle, Option, Schedule, Schema, type Scope, Stream } from "effect"
 import { StoreError } from "../domain/errors.ts"
 import { TelegramId } from "../domain/Update.ts"
 import type { RunningTurnsService } from "../dialog/RunningTurns.ts"
@@ -31,6 +33,12 @@ export const answerWithin = Duration.seconds(2)
 
 /** How long a replica waits to hear its own probe at start before it says it cannot listen. */
 const listenWithin = Duration.seconds(30)
+
+/** How long a probe of the listener waits to be heard. */
+const probeWithin = Duration.seconds(2)
+
+/** How often a replica checks that it still hears the channel. */
+export const listenerCheck = Duration.seconds(30)
 
 /** What goes over the channel: a stop, its answer, and a replica's probe of its own listener. */
 const Notice = Schema.Union(
@@ -48,11 +56,13 @@ export interface TurnStopsService {
 }
 
 /**
- * The stops of this replica, over `PgClient`: it listens (until the scope closes) and stops
- * the turns of `turns` it is asked to (none without the registry). Returns once it listens.
+ * The stops of this replica, over `PgClient`: it listens (until the scope closes, checked every
+ * `checkEvery`) and stops the turns of `turns` it is asked to (none without the registry).
+ * Returns once it listens.
  */
 export const makeTurnStops = (
-  turns: Option.Option<RunningTurnsService>
+  turns: Option.Option<RunningTurnsService>,
+  checkEvery: Duration.Duration = listenerCheck
 ): Effect.Effect<TurnStopsService, StoreError, PgClient.PgClient | Scope.Scope> =>
   Effect.gen(function*() {
     const pg = yield* PgClient.PgClient
@@ -102,16 +112,24 @@ export const makeTurnStops = (
         })
       })
 
-    // Listening for as long as the replica runs; a lost connection is opened again.
-    yield* pg.listen(stopsChannel).pipe(
-      Stream.runForEach(hear),
-      Effect.tapErrorCause((cause) => Effect.logWarning("not listening for stops, listening again", cause)),
-      Effect.retry(Schedule.spaced("1 second")),
-      Effect.forkScoped
+    // Listening for as long as the replica runs. The listening connection's failure is silent
+    // (the stream just hears nothing more), so the listener is checked with a probe every
+    // `checkEvery` and started again on a new connection when two probes go unheard.
+    const listening = yield* FiberHandle.make()
+    const listen = FiberHandle.run(
+      listening,
+      pg.listen(stopsChannel).pipe(
+        Stream.runForEach(hear),
+        Effect.tapErrorCause((cause) => Effect.logWarning("not listening for stops, listening again", cause)),
+        Effect.retry(Schedule.spaced("1 second"))
+      )
     )
+    const probe = ask((id) => ({ _tag: "Probe", ask: id }), probeWithin).pipe(
+      Effect.catchAll((e) => Effect.as(Effect.logDebug(`probe not sent: ${e.message}`), false))
+    )
+    yield* listen
     // The listener is up once it hears this replica's own probe.
-    const heard = yield* ask((id) => ({ _tag: "Probe", ask: id }), Duration.seconds(1)).pipe(
-      Effect.retry({ schedule: Schedule.spaced("100 millis") }),
+    const heard = yield* probe.pipe(
       Effect.repeat({ until: (heard) => heard, schedule: Schedule.spaced("100 millis") }),
       Effect.timeoutOption(listenWithin)
     )
@@ -122,6 +140,21 @@ export const makeTurnStops = (
         retryable: false
       })
     }
+    yield* probe.pipe(
+      Effect.repeat({ until: (heard) => heard, times: 1 }),
+      Effect.flatMap((heard) =>
+        heard
+          ? Effect.void
+          : Effect.logWarning("the stops' listener heard nothing, listening again").pipe(
+            // The old listener lets its connection go first, so that a new one is opened.
+            Effect.zipRight(FiberHandle.clear(listening)),
+            Effect.zipRight(listen)
+          )
+      ),
+      Effect.repeat(Schedule.spaced(checkEvery)),
+      Effect.delay(checkEvery),
+      Effect.forkScoped
+    )
 
     return {
       stop: (chatId, draftId) =>

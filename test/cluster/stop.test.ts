@@ -142,14 +142,20 @@ const pressStop = (via: Replica, api: FakeBotApi, model: FakeOpenAi, chatId: num
     expectStoppedAnswer(yield* api.calls())
   })
 
+/** The fakes and two replicas over them, once the shards are settled between the two. */
+const twoReplicas = Effect.gen(function*() {
+  const api = yield* makeFakeBotApi()
+  const model = yield* makeFakeOpenAi()
+  const a = yield* startReplica("a", yield* freePort, api, model)
+  const b = yield* startReplica("b", yield* freePort, api, model)
+  yield* settled([a, b])
+  return { api, model, a, b }
+})
+
 describe.skipIf(server._tag !== "Ready")(whenReady(server, "the Stop button in the cluster"), () => {
   it.scopedLive("with the shards settled, a stop through the replica that does not run the turn reaches the one that does", () =>
     Effect.gen(function*() {
-      const api = yield* makeFakeBotApi()
-      const model = yield* makeFakeOpenAi()
-      const a = yield* startReplica("a", yield* freePort, api, model)
-      const b = yield* startReplica("b", yield* freePort, api, model)
-      yield* settled([a, b])
+      const { a, api, b, model } = yield* twoReplicas
       const chatId = 7201
       const [runs] = holders([a, b], shardOf(a, chatId))
       const other = runs === "a" ? b : a
@@ -159,11 +165,7 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "the Stop button in t
 
   it.scopedLive("a stop while the conversation's shard moves to a runner that joins reaches the turn on the old owner", () =>
     Effect.gen(function*() {
-      const api = yield* makeFakeBotApi()
-      const model = yield* makeFakeOpenAi()
-      const a = yield* startReplica("a", yield* freePort, api, model)
-      const b = yield* startReplica("b", yield* freePort, api, model)
-      yield* settled([a, b])
+      const { a, api, b, model } = yield* twoReplicas
       // A chat whose shard goes to the third runner when it joins.
       const portC = yield* freePort
       const toC = assignment([a.address, b.address, RunnerAddress.make({ host: a.address.host, port: portC })])
