@@ -22,6 +22,7 @@ import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
 import type { Sharding } from "@effect/cluster/Sharding"
 import type { SqlClient } from "@effect/sql"
+import type { PgClient } from "@effect/sql-pg"
 import { ClusterConfigSchema } from "../cluster/ClusterConfig.ts"
 import { lazyLayer } from "../effect/lazyLayer.ts"
 import { SharedStore } from "../store/StoreConfig.ts"
@@ -48,7 +49,7 @@ export const liveBot = Layer.unwrapEffect(Effect.map(ClusterConfigSchema, ({ ena
   enabled
     ? lazyLayer(() =>
       clusterBot().then(({ ChatQueueClusterLive, ClusterRunnerLive }) =>
-        assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient>({
+        assembledBot<ConfigError.ConfigError | StoreError, Sharding | SqlClient.SqlClient | PgClient.PgClient>({
           ...liveParts,
           queue: ChatQueueClusterLive
         }).pipe(Layer.provideMerge(ClusterRunnerLive))

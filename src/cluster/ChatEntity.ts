@@ -29,19 +29,3 @@ export const ChatUpdate = Rpc.make("Update", {
 /** The entity type of a conversation. */
 export const ChatEntity = Entity.make("Chat", [ChatUpdate])
 
-/**
- * The Stop button of a draft in the chat: stop the running turn that shows draft `draftId`.
- * Not persisted: a stop is of use only while its turn runs. Answers whether one was running.
- */
-export const StopTurn = Rpc.make("Stop", {
-  payload: { chatId: TelegramId, draftId: Schema.Number },
-  success: Schema.Boolean
-})
-
-/**
- * The conversation's turns, addressed apart from its updates: `ChatEntity` runs one message at
- * a time, and a stop must not wait behind the turn it stops. It has the same entity id as the
- * conversation's `ChatEntity`, and the shard of an entity depends on its id (and shard group)
- * only, so a stop reaches the replica that runs the conversation.
- */
-export const ChatTurnsEntity = Entity.make("ChatTurns", [StopTurn])

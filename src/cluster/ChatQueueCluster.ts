@@ -18,12 +18,16 @@
  * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica;
  * after `shutdown`, `outstanding` counts those it interrupted and left pending for another.
  *
+ * `stop` (the Stop button) is asked of every replica at once (`TurnStops`): the replica that
+ * runs the turn answers, wherever the conversation's shard is, also while it moves.
+ *
  * Quick successive messages are not merged here (`MERGE_WINDOW` applies to the in-process
  * queue only): a replica starting with both says so once.
  */
 import * as Entity from "@effect/cluster/Entity"
 import type { Sharding } from "@effect/cluster/Sharding"
 import { SqlClient } from "@effect/sql"
+import type { PgClient } from "@effect/sql-pg"
 import { Clock, Duration, Effect, ExecutionStrategy, Exit, Layer, Metric, Option, Schedule, Scope } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import { StoreError } from "../domain/errors.ts"
@@ -35,9 +39,10 @@ import { ChatQueue, chatKey, floodSender } from "../runtime/ChatQueue.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { type FloodGate, makeFloodGate } from "../runtime/FloodGate.ts"
 import { floodNote, UpdateRunner } from "../runtime/UpdateRunner.ts"
-import { ChatEntity, ChatTurnsEntity } from "./ChatEntity.ts"
+import { ChatEntity } from "./ChatEntity.ts"
 import { RunningTurns } from "../dialog/RunningTurns.ts"
 import { ClusterConfig, terminationTimeout } from "./ClusterConfig.ts"
+import { makeTurnStops } from "./TurnStops.ts"
 
 /**
  * Reading an update's inbox entry when its turn comes: the chat cannot go on without it, so
@@ -161,7 +166,10 @@ const runUpdate = (inbox: Inbox["Type"], runner: UpdateRunner["Type"], sql: SqlC
     })
 }
 
-/** The cluster's chat queue; needs `Sharding` (this replica as a runner), the inbox and the update runner. */
+/**
+ * The cluster's chat queue; needs `Sharding` (this replica as a runner), the cluster's
+ * PostgreSQL (the stops' channel), the inbox and the update runner.
+ */
 export const makeChatQueueCluster = Effect.gen(function*() {
   const inbox = yield* Inbox
   const runner = yield* UpdateRunner
@@ -172,6 +180,9 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     yield* Effect.logWarning("MERGE_WINDOW is not applied with CLUSTER=true: each message is answered on its own")
   }
   const handle = runUpdate(inbox, runner, yield* SqlClient.SqlClient)
+  // Stops reach the running turns of this replica wherever their shards are (none without the
+  // registry); it listens for them before it takes any update.
+  const stops = yield* makeTurnStops(yield* Effect.serviceOption(RunningTurns))
   yield* inbox.pendingCount.pipe(
     Effect.flatMap((pending) => Metric.set(inboxPending, pending)),
     Effect.catchAll((e) => Effect.logDebug(`backlog not read: ${e.message}`)),
@@ -197,16 +208,6 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     entities
   )
   const client = yield* ChatEntity.client
-  // Stops reach the running turns of this replica's conversations (none without the registry).
-  const turns = yield* Effect.serviceOption(RunningTurns)
-  yield* Layer.buildWithScope(
-    ChatTurnsEntity.toLayer(ChatTurnsEntity.of({
-      Stop: ({ payload }) =>
-        Option.match(turns, { onNone: () => Effect.succeed(false), onSome: (running) => running.stop(payload.chatId, payload.draftId) })
-    })),
-    yield* Effect.scope
-  )
-  const turnsClient = yield* ChatTurnsEntity.client
 
   const send = (key: string, message: Message) =>
     client(key).Update(message, { discard: true }).pipe(
@@ -251,11 +252,7 @@ export const makeChatQueueCluster = Effect.gen(function*() {
 
   return ChatQueue.of({
     submit: (job) => send(job.key, { updateId: job.updateId, flooded: job.flooded, queuedAt: job.queuedAt }),
-    stop: (key, stopped) =>
-      turnsClient(key).Stop({ chatId: stopped.chat.id, draftId: stopped.draft_id }).pipe(
-        Effect.mapError((e) => new StoreError({ operation: "cluster_stop", message: `stop not passed on: ${e._tag}`, retryable: true })),
-        Effect.withSpan("cluster.stop")
-      ),
+    stop: (_key, stopped) => stops.stop(stopped.chat.id, stopped.draft_id),
     recover,
     awaitIdle: local.idle,
     outstanding: local.outstanding,
@@ -268,7 +265,7 @@ export const makeChatQueueCluster = Effect.gen(function*() {
 /** The chats' queues on the cluster: a chat an entity, an update a persisted message. */
 export const ChatQueueCluster: Layer.Layer<
   ChatQueue,
-  never,
-  Sharding | SqlClient.SqlClient | Inbox | UpdateRunner | DispatcherConfig | ClusterConfig
+  StoreError,
+  Sharding | SqlClient.SqlClient | PgClient.PgClient | Inbox | UpdateRunner | DispatcherConfig | ClusterConfig
 > =
   Layer.scoped(ChatQueue, makeChatQueueCluster)

@@ -91,11 +91,11 @@ export const serialLockOperations = Layer.effect(
 
 /**
  * The runner: `Sharding` (and the `MessageStorage` it persists messages in) on the database
- * of `options.url`. Fails with a StoreError when the database or the runner port cannot be used.
+ * of `options.url`, and the client of its pool (`PgClient`: the stops' channel listens on it). Fails with a StoreError when the database or the runner port cannot be used.
  */
 export const ClusterRunner = (
   options: ClusterRunnerOptions
-): Layer.Layer<Sharding | MessageStorage | SqlClient.SqlClient, StoreError> => {
+): Layer.Layer<Sharding | MessageStorage | SqlClient.SqlClient | PgClient.PgClient, StoreError> => {
   const sql = PgClient.layer({
     url: options.url,
     maxConnections: options.poolSize,
@@ -121,7 +121,7 @@ export const clusterNeedsPostgres = new ConfigurationError({
 
 /** The runner configured from the environment: `ClusterConfig`, `DATABASE_URL`, `SHUTDOWN_DEADLINE`. */
 export const ClusterRunnerLive: Layer.Layer<
-  Sharding | MessageStorage | SqlClient.SqlClient,
+  Sharding | MessageStorage | SqlClient.SqlClient | PgClient.PgClient,
   StoreError | ConfigurationError | ConfigError.ConfigError
 > = Layer.unwrapEffect(Effect.gen(function*() {
   const store = yield* StoreKind

@@ -7,8 +7,8 @@
  * stopped.
  *
  * A stop for a draft no running turn shows (the turn has ended, or it runs on another replica
- * and the stop reached this one) stops nothing and says so. In the cluster the stop is routed
- * to the replica that runs the conversation (`ChatQueueCluster`), which asks its own registry.
+ * and the stop reached this one) stops nothing and says so. In the cluster every replica is
+ * asked (`TurnStops`), and each asks its own registry.
  */
 import { Context, Deferred, Effect, Layer, type Scope } from "effect"
 import type { TelegramId } from "../domain/Update.ts"

@@ -42,7 +42,7 @@ export interface ChatQueueService {
   readonly submit: (job: UpdateJob) => Effect.Effect<void, StoreError>
   /**
    * Stops the running turn of the conversation `key` that shows the stopped draft, wherever it
-   * runs (in the cluster, on the replica that runs the conversation); whether one was running.
+   * runs (in the cluster, on whichever replica runs it); whether one was running.
    * It does not wait behind the conversation's queue: the turn to stop is what the queue runs.
    */
   readonly stop: (key: string, stopped: MessageGenerationStopped) => Effect.Effect<boolean, StoreError>

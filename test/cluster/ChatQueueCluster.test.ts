@@ -3,8 +3,8 @@
  * own): a chat's updates run once each and in order, a second send of an update is stored
  * and run once, an update that overtakes older pending ones of its chat runs after them, an update settled in the inbox is not run again, what the inbox records as
  * delivered reaches the runner, pending entries are sent again by `recover`, and the
- * housekeeping prunes processed messages only, and a stop reaches the running turn of its conversation, from the replica that runs it or
- * from another.
+ * housekeeping prunes processed messages only, and a stop reaches the running turn of its conversation (from another replica, and
+ * while shards move: test/cluster/stop.test.ts).
  */
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
@@ -265,7 +265,7 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "ChatQueueCluster on 
     }).pipe(Effect.provide(clusterQueue(layer)))
   }, 60_000)
 
-  it.live("a stop reaches the running turn of its conversation through the entity, not behind its queue", () => {
+  it.live("a stop reaches the running turn of its conversation, not behind its queue", () => {
     const stopped: Array<number> = []
     return Effect.gen(function*() {
       const turns = yield* makeRunningTurns

@@ -7,18 +7,19 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Option } from "effect"
-import { decodeUpdate, type TelegramId } from "../../src/domain/Update.ts"
+import type { TelegramId } from "../../src/domain/Update.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { HistoryStore } from "../../src/store/HistoryStore.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import { UsageLedger } from "../../src/usage/UsageLedger.ts"
 import { textMessage } from "../../src/testing/index.ts"
 import { conversationBot } from "../support/ConversationBot.ts"
-import { type FakeBotApi, type FakeCall, makeFakeBotApi } from "../support/FakeBotApi.ts"
+import { type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { type FakeOpenAi, makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
+import { answerDrafts, answerShown, longAnswer, stopUpdate, submitTo } from "../support/StopButton.ts"
 
 /** A long answer streamed in 200 pieces, 30 ms apart (six seconds): it is stopped long before its end. */
-const longAnswer = Array.from({ length: 200 }, (_, i) => `word${i} `)
+const storyAnswer = longAnswer(200)
 
 const botFor = (api: FakeBotApi, model: FakeOpenAi, stopKeepsPartial: boolean) =>
   conversationBot(api, {
@@ -26,22 +27,7 @@ const botFor = (api: FakeBotApi, model: FakeOpenAi, stopKeepsPartial: boolean) =
     stream: { draftInterval: Duration.millis(50), stopKeepsPartial, richMessages: "off" }
   })
 
-const submit = (raw: unknown) =>
-  Effect.gen(function*() {
-    const dispatcher = yield* Dispatcher
-    const json = JSON.stringify(raw)
-    const update = yield* decodeUpdate(JSON.parse(json)).pipe(Effect.orDie)
-    yield* dispatcher.submit({ json, update }).pipe(Effect.orDie)
-  })
-
-const stopUpdate = (updateId: number, chatId: number, draftId: unknown) => ({
-  update_id: updateId,
-  stopped_message_generation: { chat: { id: chatId, type: "private", first_name: "Test" }, draft_id: draftId }
-})
-
-/** The drafts that showed answer text (not the placeholder), in order. */
-const answerDrafts = (calls: ReadonlyArray<FakeCall>) =>
-  calls.filter((c) => c.method === "sendMessageDraft" && String(c.params["text"]).startsWith("word"))
+const submit = (raw: unknown) => Effect.flatMap(Dispatcher, (dispatcher) => submitTo(dispatcher, raw))
 
 /**
  * One user message whose answer streams, stopped once two drafts showed its text: what the
@@ -49,11 +35,9 @@ const answerDrafts = (calls: ReadonlyArray<FakeCall>) =>
  */
 const stopMidStream = (api: FakeBotApi, model: FakeOpenAi, chatId: number) =>
   Effect.gen(function*() {
-    yield* model.script("general", "notes", { chunks: longAnswer, everyMs: 30 })
+    yield* model.script("general", "notes", { chunks: storyAnswer, everyMs: 30 })
     yield* submit(textMessage({ userId: chatId, text: "Tell me everything." }))
-    // Wait until the answer shows in drafts (each draft call wakes the waiter; the text is checked).
-    let drafts: ReadonlyArray<FakeCall> = []
-    for (let n = 1; answerDrafts(drafts).length < 2; n++) drafts = yield* api.waitForCalls("sendMessageDraft", n)
+    const drafts = yield* answerShown(api)
     const draftId = drafts[0]!.params["draft_id"]
     yield* submit(stopUpdate(9_000_000 + chatId, chatId, draftId))
     // The model's streamed request is aborted: its connection closed.
@@ -83,7 +67,7 @@ describe("the Stop button of a draft", () => {
         expect(finals[0]!.params["entities"]).toEqual([{ type: "italic", offset: lastDraft.length + 2, length: 8 }])
         expect(calls.map((c) => c.method).lastIndexOf("sendMessageDraft")).toBeLessThan(calls.indexOf(finals[0]!))
         // Far from the whole answer: the rest was never written.
-        expect(lastDraft.split(" ").length).toBeLessThan(longAnswer.length)
+        expect(lastDraft.split(" ").length).toBeLessThan(storyAnswer.length)
 
         // The history keeps what the user saw, marked as stopped.
         const history = yield* (yield* HistoryStore).lastN(chatId as TelegramId, 10)

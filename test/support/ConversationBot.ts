@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { Duration, Effect, Layer } from "effect"
 import { DialogConfig, type DialogConfigShape } from "../../src/dialog/DialogConfig.ts"
+import type { RunningTurns } from "../../src/dialog/RunningTurns.ts"
 import { decodeUpdate } from "../../src/domain/Update.ts"
 import { HandoffConfig, type HandoffConfigShape } from "../../src/handoff/HandoffConfig.ts"
 import { LanguageModel } from "../../src/llm/LanguageModel.ts"
@@ -16,8 +17,10 @@ import { LanguageModelScripted, type Script } from "../../src/llm/ScriptedModel.
 import { PaymentsConfig, type PaymentsConfigShape } from "../../src/payments/PaymentsConfig.ts"
 import { BotProfileFile } from "../../src/profile/BotProfile.ts"
 import { botLayer, type Stores } from "../../src/runtime/BotLayer.ts"
+import type { ChatQueue } from "../../src/runtime/ChatQueue.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { DispatcherConfig, type DispatcherConfigShape } from "../../src/runtime/DispatcherConfig.ts"
+import type { UpdateRunner } from "../../src/runtime/UpdateRunner.ts"
 import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
 import { SendConfig } from "../../src/telegram/SendConfig.ts"
 import { StreamConfig, type StreamConfigShape } from "../../src/telegram/StreamConfig.ts"
@@ -42,6 +45,8 @@ export interface ConversationBotOptions {
   readonly payments?: Partial<PaymentsConfigShape>
   /** The profile file; the shop's when not given. */
   readonly profile?: string
+  /** The chats' queues (the cluster's, say); in this process when not given. */
+  readonly queue?: Layer.Layer<ChatQueue, never, UpdateRunner | Stores | DispatcherConfig | RunningTurns>
 }
 
 /** The bot's layers against `fake`; `ScriptedModel` is provided too (the model unless `options.model`). */
@@ -57,7 +62,8 @@ export const conversationBot = (fake: FakeBotApi, options: ConversationBotOption
     handoffConfig: HandoffConfig.make(options.handoff),
     usageConfig: UsageConfig.make(options.usage),
     paymentsConfig: PaymentsConfig.make(options.payments),
-    streamConfig: StreamConfig.make(options.stream)
+    streamConfig: StreamConfig.make(options.stream),
+    ...(options.queue === undefined ? {} : { queue: options.queue })
   }).pipe(Layer.orDie, Layer.provideMerge(LanguageModelScripted(options.script ?? {})))
 
 /** Hands updates (as Telegram sends them) to the dispatcher in order and waits until all are handled. */
