@@ -102,6 +102,44 @@ describe("Breaker", () => {
       expect(yield* breaker.isDown).toBe(false)
     }))
 
+  it.effect("a call guarded inside a guarded call on the same breaker passes through: a nested call during an outage does not wait on itself", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeBreaker("store")
+      const store = dependency()
+      // Open it first: three failures outside a turn.
+      for (let i = 0; i < 3; i++) {
+        const f = yield* Effect.fork(Effect.exit(breaker.guard(store.call("x"), options)))
+        yield* TestClock.adjust(Duration.millis(10))
+        yield* Fiber.join(f)
+      }
+      expect(yield* breaker.isDown).toBe(true)
+      // As the usage ledger's `recordTurn` runs the reply's history append inside it.
+      const inner = breaker.guard(store.call("appended"), options)
+      const outer = breaker.guard(Effect.zipRight(store.call("recorded"), inner), options)
+      const cell = makePatience(Duration.minutes(2))
+      const fiber = yield* Effect.fork(inTurn(cell, outer))
+      yield* TestClock.adjust(Duration.seconds(30))
+      expect(fiber.unsafePoll()).toBeNull()
+      store.up()
+      // Back within the next probe (5 s at most), far inside the patience: the nested call did
+      // not wait on the outer call's probe, which is itself.
+      yield* TestClock.adjust(Duration.seconds(6))
+      expect(fiber.unsafePoll()).not.toBeNull()
+      expect(yield* Fiber.join(fiber)).toBe("appended")
+      expect(cell.gaveUp).toBeUndefined()
+      expect(yield* breaker.isDown).toBe(false)
+      // Outside the outer call the breaker guards again: down, a call outside a turn is refused at once.
+      store.down()
+      for (let i = 0; i < 3; i++) {
+        const f = yield* Effect.fork(Effect.exit(breaker.guard(store.call("x"), options)))
+        yield* TestClock.adjust(Duration.millis(10))
+        yield* Fiber.join(f)
+      }
+      const calls = store.calls()
+      expect(yield* Effect.exit(breaker.guard(store.call("x"), options))).toStrictEqual(Exit.fail("down"))
+      expect(store.calls()).toBe(calls)
+    }))
+
   it.effect("an answer that is not an outage (a bad request) is not waited for", () =>
     Effect.gen(function*() {
       const breaker = yield* makeBreaker("telegram")
