@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, TestClock } from "effect"
-import { CurrentPatience, makeBreaker, makePatience, type PatienceCell } from "../../src/effect/Breaker.ts"
+import { type Breaker, CurrentPatience, makeBreaker, makePatience, type PatienceCell } from "../../src/effect/Breaker.ts"
 import { makeOutages } from "../../src/effect/Outages.ts"
 
 /** A dependency that is down until `up()`: each call is counted, with whether it overlapped another. */
@@ -32,6 +32,16 @@ const options = { isOutage: (e: string) => e !== "bad request", down: () => "dow
 
 const inTurn = <A, E>(cell: PatienceCell, effect: Effect.Effect<A, E>) => Effect.locally(effect, CurrentPatience, cell)
 
+/** Opens `breaker` on a dependency that is down: three failed calls outside a turn. */
+const openOn = (breaker: Breaker, down: ReturnType<typeof dependency>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 3; i++) {
+      const f = yield* Effect.fork(Effect.exit(breaker.guard(down.call("x"), options)))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(f)
+    }
+  })
+
 describe("Breaker", () => {
   it.effect("a turn waits out an outage and gets its answer once the dependency is back", () =>
     Effect.gen(function*() {
@@ -54,11 +64,7 @@ describe("Breaker", () => {
       const breaker = yield* makeBreaker("model")
       const model = dependency()
       // Open it first: three failures outside a turn.
-      for (let i = 0; i < 3; i++) {
-        const f = yield* Effect.fork(Effect.exit(breaker.guard(model.call("x"), options)))
-        yield* TestClock.adjust(Duration.millis(10))
-        yield* Fiber.join(f)
-      }
+      yield* openOn(breaker, model)
       expect(yield* breaker.isDown).toBe(true)
       const before = model.calls()
       const fibers = yield* Effect.forEach(
@@ -107,11 +113,7 @@ describe("Breaker", () => {
       const breaker = yield* makeBreaker("store")
       const store = dependency()
       // Open it first: three failures outside a turn.
-      for (let i = 0; i < 3; i++) {
-        const f = yield* Effect.fork(Effect.exit(breaker.guard(store.call("x"), options)))
-        yield* TestClock.adjust(Duration.millis(10))
-        yield* Fiber.join(f)
-      }
+      yield* openOn(breaker, store)
       expect(yield* breaker.isDown).toBe(true)
       // As the usage ledger's `recordTurn` runs the reply's history append inside it.
       const inner = breaker.guard(store.call("appended"), options)
@@ -130,11 +132,7 @@ describe("Breaker", () => {
       expect(yield* breaker.isDown).toBe(false)
       // Outside the outer call the breaker guards again: down, a call outside a turn is refused at once.
       store.down()
-      for (let i = 0; i < 3; i++) {
-        const f = yield* Effect.fork(Effect.exit(breaker.guard(store.call("x"), options)))
-        yield* TestClock.adjust(Duration.millis(10))
-        yield* Fiber.join(f)
-      }
+      yield* openOn(breaker, store)
       const calls = store.calls()
       expect(yield* Effect.exit(breaker.guard(store.call("x"), options))).toStrictEqual(Exit.fail("down"))
       expect(store.calls()).toBe(calls)
