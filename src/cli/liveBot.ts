@@ -188,15 +188,20 @@ const updates = (n: number) => `${n} update${n === 1 ? "" : "s"}`
 /**
  * Says at shutdown what the drain did: `stopped: 3 updates drained, 0 left pending`. Call it
  * before the intake's `drainOnClose`: it notes what is outstanding when the scope starts
- * closing (a finalizer added last runs first) and prints once the drain is over.
+ * closing (a finalizer added last runs first) and prints once the drain is over. Drained are
+ * the updates that ran here and finished during the drain; left pending is what the inbox
+ * holds pending (the queue's `leftPending`: in the cluster, the shared inbox's pending entries).
  */
 export const reportStop = <A, E, R>(intake: Effect.Effect<A, E, R>) =>
   Effect.gen(function*() {
-    const { outstanding } = yield* Intake
+    const { leftPending, outstanding } = yield* Intake
     let atStop = 0
     yield* Effect.addFinalizer(() =>
-      Effect.flatMap(outstanding, (left) =>
-        sayToOperator(`stopped: ${updates(Math.max(0, atStop - left))} drained, ${left} left pending`))
+      Effect.gen(function*() {
+        const notFinished = yield* outstanding
+        const left = leftPending === undefined ? notFinished : yield* leftPending
+        yield* sayToOperator(`stopped: ${updates(Math.max(0, atStop - notFinished))} drained, ${left} left pending`)
+      })
     )
     const result = yield* intake
     yield* Effect.addFinalizer(() => Effect.map(outstanding, (n) => (atStop = n)))

@@ -16,7 +16,8 @@
  * `recover` sends every pending inbox entry again (stored once whichever replica sends it);
  * `ClusterMaintenance` does the same every minute for entries whose message was never stored.
  * `outstanding`, `awaitIdle` and `shutdown` speak of the updates running in this replica;
- * after `shutdown`, `outstanding` counts those it interrupted and left pending for another.
+ * after `shutdown`, `outstanding` counts those it interrupted and left pending for another, and
+ * `leftPending` the shared inbox's pending entries (what the stop line reports).
  *
  * `stop` (the Stop button) is asked of every replica at once (`TurnStops`): the replica that
  * runs the turn answers, wherever the conversation's shard is, also while it moves.
@@ -256,6 +257,11 @@ export const makeChatQueueCluster = Effect.gen(function*() {
     recover,
     awaitIdle: local.idle,
     outstanding: local.outstanding,
+    // What the stop left is in the shared inbox: the runs interrupted here, and the updates of
+    // this replica's chats that had not started (queued in their entities, handed over with them).
+    leftPending: inbox.pendingCount.pipe(
+      Effect.catchAll((e) => Effect.zipRight(Effect.logWarning(`the inbox's pending entries not read: ${e.message}`), local.outstanding))
+    ),
     shutdown,
     idempotent: true,
     gatesFloods: true

@@ -16,9 +16,9 @@ import type { MessageStorage } from "@effect/cluster/MessageStorage"
 import { RunnerAddress } from "@effect/cluster/RunnerAddress"
 import { layerClientProtocol, layerSocketServer } from "@effect/platform-node/NodeClusterSocket"
 import * as RpcSerialization from "@effect/rpc/RpcSerialization"
-import type { SqlClient } from "@effect/sql"
+import { SqlClient, type SqlConnection } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, type ConfigError, Duration, Effect, Layer, Option, type Redacted, Schedule } from "effect"
+import { Cause, type ConfigError, Duration, Effect, Fiber, Layer, Option, type Redacted, Schedule } from "effect"
 import { ConfigurationError, StoreError } from "../domain/errors.ts"
 import { DispatcherConfig } from "../runtime/DispatcherConfig.ts"
 import { PostgresConfig, StoreKind } from "../store/StoreConfig.ts"
@@ -90,6 +90,50 @@ export const serialLockOperations = Layer.effect(
 )
 
 /**
+ * A connection whose queries run one at a time: each waits for the one before to end. A query
+ * whose caller stops waiting (a lock operation past its deadline) keeps the connection's turn
+ * until PostgreSQL answers it, in a fiber of the connection's scope, so the next one is not
+ * issued while it runs.
+ */
+const oneQueryAtATime = (conn: SqlConnection.Connection) =>
+  Effect.gen(function*() {
+    const scope = yield* Effect.scope
+    const turn = yield* Effect.makeSemaphore(1)
+    const one = <A, E>(query: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.zipRight(
+          restore(turn.take(1)),
+          Effect.flatMap(Effect.forkIn(Effect.ensuring(query, turn.release(1)), scope), (running) => restore(Fiber.join(running)))
+        )
+      )
+    return {
+      execute: (sql, params, transformRows) => one(conn.execute(sql, params, transformRows)),
+      executeRaw: (sql, params) => one(conn.executeRaw(sql, params)),
+      executeStream: (sql, params, transformRows) => conn.executeStream(sql, params, transformRows),
+      executeValues: (sql, params) => one(conn.executeValues(sql, params)),
+      executeUnprepared: (sql, params, transformRows) => one(conn.executeUnprepared(sql, params, transformRows))
+    } satisfies SqlConnection.Connection
+  })
+
+/**
+ * The SQL client of the runner storage, with the connections it reserves running one query at
+ * a time. On PostgreSQL the library keeps every shard-lock operation on one reserved connection
+ * and gives each a deadline, leaving an operation past it running: with its backend stalled for
+ * a few seconds the next operations were issued behind it, and pg 8 printed its deprecation
+ * warning for a query issued while another ran (pg 9 refuses it). The pool's own queries are
+ * one per connection already.
+ */
+export const serialReservedConnections = Layer.effect(
+  SqlClient.SqlClient,
+  Effect.map(SqlClient.SqlClient, (sql) => {
+    const reserve = Effect.flatMap(sql.reserve, oneQueryAtATime)
+    return new Proxy(sql, {
+      get: (target, key, receiver): unknown => (key === "reserve" ? reserve : Reflect.get(target, key, receiver))
+    })
+  })
+)
+
+/**
  * The runner: `Sharding` (and the `MessageStorage` it persists messages in) on the database
  * of `options.url`, and the client of its pool (`PgClient`: the stops' channel listens on it). Fails with a StoreError when the database or the runner port cannot be used.
  */
@@ -105,7 +149,12 @@ export const ClusterRunner = (
   return SocketRunner.layer.pipe(
     Layer.provide([layerSocketServer, layerClientProtocol, health]),
     Layer.provideMerge(Layer.retry(SqlMessageStorage.layer, storageStartRetry)),
-    Layer.provide(serialLockOperations.pipe(Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))))),
+    Layer.provide(
+      serialLockOperations.pipe(
+        Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))),
+        Layer.provide(serialReservedConnections)
+      )
+    ),
     Layer.provide(ShardingConfig.layer(shardingSettings(options))),
     Layer.provide(RpcSerialization.layerMsgPack),
     Layer.provideMerge(sql),

@@ -16,6 +16,11 @@
  * cell names the dependency it gave up on. A call outside a turn (an intake's record) does not
  * wait: while the breaker is open and no probe is due it fails at once with the caller's `down`
  * failure, without reaching the dependency.
+ *
+ * A guarded call made inside another guarded call on the same breaker (a store call that runs
+ * another store call within it, as the usage ledger's `recordTurn` runs the reply's history
+ * append) passes straight through: the outer call is the one that retries, probes and waits, and
+ * the inner one waiting on the outer call's probe would wait on itself.
  */
 import { Clock, Deferred, Duration, Effect, FiberId, FiberRef, Option, Schema } from "effect"
 
@@ -35,6 +40,9 @@ export interface PatienceCell {
 export const CurrentPatience: FiberRef.FiberRef<PatienceCell | undefined> = FiberRef.unsafeMake<PatienceCell | undefined>(
   undefined
 )
+
+/** The breakers the current fiber is inside the guard of (their guarded calls pass through). */
+const EnteredBreakers: FiberRef.FiberRef<ReadonlySet<symbol>> = FiberRef.unsafeMake<ReadonlySet<symbol>>(new Set())
 
 export const makePatience = (patience: Duration.Duration): PatienceCell => ({
   patience,
@@ -90,6 +98,10 @@ const doubled = (options: BreakerOptions, step: number): Duration.Duration =>
 /** A breaker for `name`. */
 export const makeBreaker = (name: string, options: BreakerOptions = defaultBreakerOptions): Effect.Effect<Breaker> =>
   Effect.sync(() => {
+    /** This breaker in `EnteredBreakers`. */
+    const self = Symbol(name)
+    const enter = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+      Effect.locallyWith(effect, EnteredBreakers, (entered) => new Set(entered).add(self))
     let failures = 0
     let open = false
     let openedAt = 0
@@ -140,7 +152,7 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
 
     /** One call, its result recorded: any answer (a refusal too) means the dependency is up. */
     const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>, guard: GuardOptions<E>) =>
-      effect.pipe(
+      enter(effect).pipe(
         Effect.tapBoth({
           onSuccess: () => answered,
           onFailure: (e) => (guard.isOutage(e) ? failed(e instanceof Error ? e.message : String(e)) : answered)
@@ -163,6 +175,7 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
 
     const guard = <A, E, R>(effect: Effect.Effect<A, E, R>, guardOptions: GuardOptions<E>): Effect.Effect<A, E, R> =>
       Effect.gen(function*() {
+        if ((yield* FiberRef.get(EnteredBreakers)).has(self)) return yield* effect
         const cell = yield* FiberRef.get(CurrentPatience)
         const patient = cell !== undefined && cell.gaveUp === undefined
         let last = Option.none<E>()

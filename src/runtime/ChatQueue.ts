@@ -53,6 +53,12 @@ export interface ChatQueueService {
   /** Jobs queued or running right now. */
   readonly outstanding: Effect.Effect<number>
   /**
+   * After `shutdown`, the updates the stop left pending, where the queue knows them better than
+   * its own count (the cluster: the shared inbox's pending entries, those of the chats queued on
+   * this replica included). Without it, `outstanding` after `shutdown` is what was left.
+   */
+  readonly leftPending?: Effect.Effect<number>
+  /**
    * Waits for the jobs queued and running until the shutdown deadline, then interrupts the
    * rest (their entries stay pending). Calling it again waits for the first call.
    */

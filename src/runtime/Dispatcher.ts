@@ -160,6 +160,7 @@ export const makeDispatcher = Effect.gen(function*() {
     recover: queue.recover,
     awaitIdle: queue.awaitIdle,
     outstanding: queue.outstanding,
+    ...(queue.leftPending === undefined ? {} : { leftPending: queue.leftPending }),
     shutdown,
     draining: Effect.sync(() => closed)
   })

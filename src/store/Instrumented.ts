@@ -15,6 +15,7 @@ import { ConversationState } from "./ConversationState.ts"
 import { FeedbackStore } from "./FeedbackStore.ts"
 import { HistoryStore } from "./HistoryStore.ts"
 import { Inbox } from "./Inbox.ts"
+import { UsageLedger } from "../usage/UsageLedger.ts"
 import { storeDuration, storeErrors, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 
@@ -73,10 +74,10 @@ const storeCall = (store: string) => (operation: string, effect: AnyEffect): Any
 
 /**
  * The store services of a context, each passed through `wrap` with its store's name
- * (`clients`, `history`, `inbox`, `state`, `feedback`): the one way to put something in front of every store call,
- * whichever layer provides the stores. Not the usage ledger: its `recordTurn` runs the reply's
- * history append inside it, and a breaker around both would have the inner call wait for the
- * outer one's probe — itself — for the turn's whole patience.
+ * (`clients`, `history`, `inbox`, `state`, `usage`, `feedback`): the one way to put something in front of every store call,
+ * whichever layer provides the stores. A call made inside another (the usage ledger's
+ * `recordTurn` runs the reply's history append inside it) goes through both wrappers; the
+ * store's breaker lets the inner one pass (`effect/Breaker.ts`).
  */
 export const mapStores = <S>(
   context: Context.Context<S>,
@@ -91,6 +92,8 @@ export const mapStores = <S>(
   if (inbox._tag === "Some") result = Context.add(result, Inbox, wrapService(inbox.value, wrap("inbox")))
   const state = Context.getOption(context as Context.Context<unknown>, ConversationState)
   if (state._tag === "Some") result = Context.add(result, ConversationState, wrapService(state.value, wrap("state")))
+  const usage = Context.getOption(context as Context.Context<unknown>, UsageLedger)
+  if (usage._tag === "Some") result = Context.add(result, UsageLedger, wrapService(usage.value, wrap("usage")))
   const feedback = Context.getOption(context as Context.Context<unknown>, FeedbackStore)
   if (feedback._tag === "Some") result = Context.add(result, FeedbackStore, wrapService(feedback.value, wrap("feedback")))
   return result

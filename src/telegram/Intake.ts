@@ -25,6 +25,8 @@ export interface IntakeService {
   readonly submit: (received: ReceivedUpdate) => Effect.Effect<RecordResult, StoreError | IntakeClosed>
   /** Updates queued or running right now. */
   readonly outstanding: Effect.Effect<number>
+  /** After `shutdown`, the updates left pending when the queue counts them otherwise than `outstanding` (the cluster's shared inbox). */
+  readonly leftPending?: Effect.Effect<number>
   /** Stops intake, waits for the dialogs in flight until the shutdown deadline, interrupts the rest. */
   readonly shutdown: Effect.Effect<void>
   /** Whether `shutdown` has begun: intake is closed (the readiness probe says so). */

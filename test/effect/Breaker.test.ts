@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, TestClock } from "effect"
-import { CurrentPatience, makeBreaker, makePatience, type PatienceCell } from "../../src/effect/Breaker.ts"
+import { type Breaker, CurrentPatience, makeBreaker, makePatience, type PatienceCell } from "../../src/effect/Breaker.ts"
 import { makeOutages } from "../../src/effect/Outages.ts"
 
 /** A dependency that is down until `up()`: each call is counted, with whether it overlapped another. */
@@ -32,6 +32,16 @@ const options = { isOutage: (e: string) => e !== "bad request", down: () => "dow
 
 const inTurn = <A, E>(cell: PatienceCell, effect: Effect.Effect<A, E>) => Effect.locally(effect, CurrentPatience, cell)
 
+/** Opens `breaker` on a dependency that is down: three failed calls outside a turn. */
+const openOn = (breaker: Breaker, down: ReturnType<typeof dependency>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 3; i++) {
+      const f = yield* Effect.fork(Effect.exit(breaker.guard(down.call("x"), options)))
+      yield* TestClock.adjust(Duration.millis(10))
+      yield* Fiber.join(f)
+    }
+  })
+
 describe("Breaker", () => {
   it.effect("a turn waits out an outage and gets its answer once the dependency is back", () =>
     Effect.gen(function*() {
@@ -54,11 +64,7 @@ describe("Breaker", () => {
       const breaker = yield* makeBreaker("model")
       const model = dependency()
       // Open it first: three failures outside a turn.
-      for (let i = 0; i < 3; i++) {
-        const f = yield* Effect.fork(Effect.exit(breaker.guard(model.call("x"), options)))
-        yield* TestClock.adjust(Duration.millis(10))
-        yield* Fiber.join(f)
-      }
+      yield* openOn(breaker, model)
       expect(yield* breaker.isDown).toBe(true)
       const before = model.calls()
       const fibers = yield* Effect.forEach(
@@ -100,6 +106,36 @@ describe("Breaker", () => {
       yield* TestClock.adjust(Duration.seconds(1))
       yield* Fiber.join(back)
       expect(yield* breaker.isDown).toBe(false)
+    }))
+
+  it.effect("a call guarded inside a guarded call on the same breaker passes through: a nested call during an outage does not wait on itself", () =>
+    Effect.gen(function*() {
+      const breaker = yield* makeBreaker("store")
+      const store = dependency()
+      // Open it first: three failures outside a turn.
+      yield* openOn(breaker, store)
+      expect(yield* breaker.isDown).toBe(true)
+      // As the usage ledger's `recordTurn` runs the reply's history append inside it.
+      const inner = breaker.guard(store.call("appended"), options)
+      const outer = breaker.guard(Effect.zipRight(store.call("recorded"), inner), options)
+      const cell = makePatience(Duration.minutes(2))
+      const fiber = yield* Effect.fork(inTurn(cell, outer))
+      yield* TestClock.adjust(Duration.seconds(30))
+      expect(fiber.unsafePoll()).toBeNull()
+      store.up()
+      // Back within the next probe (5 s at most), far inside the patience: the nested call did
+      // not wait on the outer call's probe, which is itself.
+      yield* TestClock.adjust(Duration.seconds(6))
+      expect(fiber.unsafePoll()).not.toBeNull()
+      expect(yield* Fiber.join(fiber)).toBe("appended")
+      expect(cell.gaveUp).toBeUndefined()
+      expect(yield* breaker.isDown).toBe(false)
+      // Outside the outer call the breaker guards again: down, a call outside a turn is refused at once.
+      store.down()
+      yield* openOn(breaker, store)
+      const calls = store.calls()
+      expect(yield* Effect.exit(breaker.guard(store.call("x"), options))).toStrictEqual(Exit.fail("down"))
+      expect(store.calls()).toBe(calls)
     }))
 
   it.effect("an answer that is not an outage (a bad request) is not waited for", () =>

@@ -16,12 +16,12 @@ import { Context, Effect, Layer } from "effect"
 import { answeredIds, type ClusterEnv, conversation, type Delivery, deliverAll, echoModel, Fiber, startReplicas } from "../cluster/replicas.ts"
 import { makeFakeBotApi } from "../support/FakeBotApi.ts"
 import { makeFakeOpenAi } from "../support/FakeOpenAi.ts"
-import { postgresForTests, whenReady } from "../support/Postgres.ts"
+import { stoppablePostgresForTests, whenReady } from "../support/Postgres.ts"
 import { eventually } from "../support/realTime.ts"
 
 const full = process.env["FAULTS_FULL"] === "1"
-const server = await postgresForTests("replica_outage")
-/** Only a throwaway server can be stopped (none on a `TEST_DATABASE_URL` server). */
+/** A throwaway server of the file's own, `TEST_DATABASE_URL` or not: a shared server cannot be stopped. */
+const server = await stoppablePostgresForTests("replica_outage")
 const outage = server._tag === "Ready" ? server.outage : undefined
 
 /** Users, messages per user, the pause of a user between two messages, how long the store is away. */
@@ -51,7 +51,7 @@ const setup = Effect.gen(function*() {
 /** The real answer of the echo model: the `u<id>` tokens of the user's messages, no apology. */
 const realAnswer = /^answer( u\d+)+$/
 
-describe.skipIf(server._tag !== "Ready" || outage === undefined)(
+describe.skipIf(outage === undefined)(
   whenReady(server, "two serve replicas through a PostgreSQL outage"),
   () => {
     layer(Layer.scoped(Cluster, setup), { timeout: "150 seconds", excludeTestServices: true })((it) => {

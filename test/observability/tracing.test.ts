@@ -84,7 +84,9 @@ describe("tracing", () => {
       expect(parentName(only(trace, "store.inbox.record"))).toBe("update.intake")
       expect(parentName(only(trace, "store.inbox.markDone"))).toBe("dispatcher.update")
       expect(parentName(only(trace, "store.clients.getOrCreate"))).toBe("dialog.run")
-      expect(byName(trace, "store.history.append").map(parentName)).toEqual(["dialog.run", "dialog.run"])
+      // The user's message, then the reply's, written with the turn's usage entries.
+      expect(byName(trace, "store.history.append").map(parentName)).toEqual(["dialog.run", "store.usage.recordTurn"])
+      expect(parentName(only(trace, "store.usage.recordTurn"))).toBe("dialog.run")
       expect(only(trace, "store.history.lastN").attributes).toMatchObject({
         "store.name": "history",
         "store.operation": "lastN"

@@ -10,13 +10,13 @@ import { Effect, Fiber } from "effect"
 import { textMessage } from "../../src/testing/index.ts"
 import { exitCode, freePort, processStart, startBot } from "../support/BotProcess.ts"
 import { eventually, makeFakeBotApi } from "../support/FakeBotApi.ts"
-import { postgresForTests, whenReady } from "../support/Postgres.ts"
+import { postgresForTests, stoppablePostgresForTests, whenReady } from "../support/Postgres.ts"
 import { listeningPort, readyz, serveEnvironment, takenPort } from "./processes.ts"
 
 const server = await postgresForTests("serve_warnings")
 const url = server._tag === "Ready" ? server.url : ""
-/** Stops the server for a while: only a throwaway server can (none on a `TEST_DATABASE_URL` server). */
-const outage = server._tag === "Ready" ? server.outage : undefined
+/** The readiness scenario stops its server: a throwaway server of the file's own, `TEST_DATABASE_URL` or not. */
+const stoppable = await stoppablePostgresForTests("serve_readiness")
 
 /** How long the store is away in the readiness scenario. */
 const outageMs = 4_000
@@ -63,16 +63,17 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "serve on PostgreSQL"
       expect(stderr).not.toMatch(/DeprecationWarning|Warning:/)
     }), 120_000)
 
-  it.scopedLive.skipIf(outage === undefined)(
+  it.scopedLive.skipIf(stoppable._tag !== "Ready")(
     "alone, the database stopped for 4 s: /readyz 503 while it is away, 200 once it is back, on both ports",
     () =>
       Effect.gen(function*() {
+        if (stoppable._tag !== "Ready") return
         const fake = yield* makeFakeBotApi()
         const metricsPort = yield* Effect.scoped(takenPort)
         const bot = yield* startBot(["serve"], serveEnvironment(fake, {
           WEBHOOK_SECRET: "s3cret",
           STORE: "postgres",
-          DATABASE_URL: url,
+          DATABASE_URL: stoppable.url,
           METRICS_HOST: "127.0.0.1",
           METRICS_PORT: String(metricsPort)
         }))
@@ -82,7 +83,7 @@ describe.skipIf(server._tag !== "Ready")(whenReady(server, "serve on PostgreSQL"
         expect(yield* eventually(readyz(metricsPort), (a) => a.status === 200, processStart)).toEqual(ready)
 
         const stoppedAt = Date.now()
-        const away = yield* Effect.fork(Effect.promise(() => outage!(outageMs)))
+        const away = yield* Effect.fork(Effect.promise(() => stoppable.outage(outageMs)))
         const notReady = (a: { readonly status: number }) => a.status === 503
         const down = yield* eventually(readyz(port), notReady, outageMs)
         const downOnMetrics = yield* eventually(readyz(metricsPort), notReady, outageMs)

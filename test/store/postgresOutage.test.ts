@@ -7,16 +7,16 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import { StoresPostgres } from "../../src/store/postgres/PostgresStores.ts"
-import { postgresForTests, whenReady } from "../support/Postgres.ts"
+import { stoppablePostgresForTests, whenReady } from "../support/Postgres.ts"
 import { underLoad } from "../support/underLoad.ts"
 
-const server = await postgresForTests("outage")
-const ready = server._tag === "Ready" && server.outage !== undefined
+/** A throwaway server of the file's own, `TEST_DATABASE_URL` or not: a shared server cannot be stopped. */
+const server = await stoppablePostgresForTests("outage")
 
 describe("PostgreSQL stopped under load", () => {
-  it.scopedLive.skipIf(!ready)(whenReady(server, "every update gets its real answer, in order, none twice, once the server is back"), () =>
+  it.scopedLive.skipIf(server._tag !== "Ready")(whenReady(server, "every update gets its real answer, in order, none twice, once the server is back"), () =>
     Effect.gen(function*() {
-      if (server._tag !== "Ready" || server.outage === undefined) return
+      if (server._tag !== "Ready") return
       const outage = server.outage
       let stopped: Promise<void> | undefined
       const { acks } = yield* underLoad({

@@ -12,6 +12,10 @@
  *   or the process exits.
  * - With neither, the database is unavailable and says why (the tests using it are skipped);
  *   with `CI=true` that is an error instead: in CI the PostgreSQL tests always run.
+ *
+ * A test that stops the server (`stoppablePostgresForTests`, `outage(ms)`) always gets a
+ * throwaway server, `TEST_DATABASE_URL` or not: a server others share cannot be stopped. In CI
+ * (`.ci/with-postgres` installs the binaries) it runs too.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
@@ -22,17 +26,27 @@ import { promisify } from "node:util"
 import pg from "pg"
 import { afterAll } from "vitest"
 
-export type TestPostgres =
-  | {
-    readonly _tag: "Ready"
-    /** The URL of the database of this test file. */
-    readonly url: string
-    /** How long starting the throwaway server took, when one was started. */
-    readonly startMillis?: number | undefined
-    /** The throwaway server stopped for `millis`, then started again (none on a `TEST_DATABASE_URL` server). */
-    readonly outage?: ((millis: number) => Promise<void>) | undefined
-  }
-  | { readonly _tag: "Unavailable"; readonly reason: string }
+export interface ReadyPostgres {
+  readonly _tag: "Ready"
+  /** The URL of the database of this test file. */
+  readonly url: string
+  /** How long starting the throwaway server took, when one was started. */
+  readonly startMillis?: number | undefined
+  /** The throwaway server stopped for `millis`, then started again (none on a `TEST_DATABASE_URL` server). */
+  readonly outage?: ((millis: number) => Promise<void>) | undefined
+}
+
+/** A database on a throwaway server of the test file's own, which the file may stop. */
+export interface StoppablePostgres extends ReadyPostgres {
+  readonly outage: (millis: number) => Promise<void>
+}
+
+export interface UnavailablePostgres {
+  readonly _tag: "Unavailable"
+  readonly reason: string
+}
+
+export type TestPostgres = ReadyPostgres | UnavailablePostgres
 
 /** A title for tests that need the server: when it is unavailable, the title says why they are skipped and what would run them. */
 export const whenReady = (server: TestPostgres, title: string) =>
@@ -248,6 +262,15 @@ const unavailableReason =
   "no PostgreSQL: set TEST_DATABASE_URL to a server the tests may create databases on, " +
   "or install postgresql (apt-get install -y postgresql) so that a throwaway server can be started"
 
+/** Why a test that stops its server cannot run although `TEST_DATABASE_URL` is set. */
+const noThrowawayReason =
+  "no PostgreSQL binaries for a throwaway server of the test's own (a shared TEST_DATABASE_URL server cannot be stopped): " +
+  "install postgresql (apt-get install -y postgresql)"
+
+/** A database name for `label` that no other test file's is. */
+const databaseName = (label: string) =>
+  `test_${label.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}_${process.pid}_${Math.floor(Math.random() * 1e6)}`
+
 /** The throwaway server of this test file, started by the first call that needs it. */
 let throwaway: Promise<Server> | undefined
 
@@ -257,13 +280,24 @@ let throwaway: Promise<Server> | undefined
  * one file share its server.
  */
 export const postgresForTests = async (label: string): Promise<TestPostgres> => {
-  const name = `test_${label.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}_${process.pid}_${Math.floor(Math.random() * 1e6)}`
   const given = configuredUrl()
-  if (given !== undefined) return { _tag: "Ready", url: await databaseOn(given, name) }
+  if (given !== undefined) return { _tag: "Ready", url: await databaseOn(given, databaseName(label)) }
+  return stoppablePostgresForTests(label)
+}
+
+/**
+ * A database of its own for the calling test file on the file's throwaway server, which the file
+ * may stop (`outage`), even when `TEST_DATABASE_URL` names a server (only with PostgreSQL's
+ * binaries installed; unavailable without them, an error in CI). Called like {@link postgresForTests};
+ * both share the file's throwaway server.
+ */
+export const stoppablePostgresForTests = async (label: string): Promise<StoppablePostgres | UnavailablePostgres> => {
+  const name = databaseName(label)
   const bin = postgresBinaries()
   if (bin === undefined) {
-    if (inCi()) throw new Error(`CI=true and ${unavailableReason}`)
-    return { _tag: "Unavailable", reason: unavailableReason }
+    const reason = configuredUrl() === undefined ? unavailableReason : noThrowawayReason
+    if (inCi()) throw new Error(`CI=true and ${reason}`)
+    return { _tag: "Unavailable", reason }
   }
   const first = throwaway === undefined
   throwaway ??= startThrowawayServer(bin)
