@@ -92,7 +92,7 @@ export const makeTurnStops = (
 
     const answer = (id: string) => Effect.suspend(() => Option.match(Option.fromNullable(waiting.get(id)), {
       onNone: () => Effect.void,
-      onSome: (answered) => Deferred.succeed(answered, undefined)
+      onSome: (answered) => Effect.asVoid(Deferred.succeed(answered, undefined))
     }))
 
     const hear = (payload: string) =>
