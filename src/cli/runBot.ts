@@ -31,7 +31,7 @@ import { asksForHelp, describeCommand, withCompleteHelp } from "./help.ts"
 import { migrateCommand } from "./migrateCommand.ts"
 import { pollCommand } from "./pollCommand.ts"
 import { replayCommand } from "./replayCommand.ts"
-import { serveCommand } from "./serveCommand.ts"
+import { serve, serveCommand } from "./serveCommand.ts"
 import { toolsCommand } from "./toolsCommand.ts"
 import { usageCommand } from "./usageCommand.ts"
 import { webhookCommand } from "./webhookCommand.ts"
@@ -76,7 +76,7 @@ export const commandLine = (program: string, invocation: { readonly run: string;
       const token = yield* Config.option(BotToken)
       if (Option.isSome(token)) {
         return yield* Option.isSome(yield* WebhookUrl)
-          ? withModule(() => import("./serve.ts"), (serve) => serve.runWebhookServer())
+          ? serve(Option.none())
           : withModule(() => import("./poll.ts"), (poll) => poll.runPolling({ dropWebhook: false }))
       }
       yield* StoreKind // the demo runs on memory stores, but a wrong STORE is still refused
