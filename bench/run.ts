@@ -302,7 +302,7 @@ const main = async () => {
   if (overhead) console.log(`\nPipeline overhead: ${overhead.cpuMsPerUpdate} ms CPU per update (${overhead.updates} updates replayed in ${overhead.wallS} s)`)
   if (startup) {
     console.log("\nStart-up (bench/startup.ts): median of three processes each\n")
-    console.log(table(startup.map((r) => ({ ...r, idleRssMb: r.idleRssMb ?? "-" })), ["name", "ms", "peakRssMb", "× grammY time", "× grammY RSS", "idleRssMb"]))
+    console.log(table(startup.map((r) => ({ ...r, idleRssMb: r.idleRssMb ?? "-" })), ["name", "ms", "peakRssMb", "cpuMs", "× grammY time", "× grammY RSS", "× grammY CPU", "idleRssMb"]))
   }
   const figures = { date: new Date().toISOString(), machine, w1, intake, overhead, startup }
   console.log(`\n${JSON.stringify(figures)}`)

@@ -9,7 +9,9 @@
  *   serve idle       the same process 2 s after ready: its resident set then (`VmRSS`) in "idle RSS MB"
  *   grammY           `import("grammy")` and `new Bot(token)` to exit
  *
- * Time is wall clock from spawn; peak RSS is the child's own `maxRSS` (bench/support/peakRss.mjs).
+ * Time is wall clock from spawn; peak RSS is the child's own `maxRSS` and CPU its user + system
+ * time to its exit (bench/support/peakRss.mjs): on a shared machine the CPU column is the one
+ * to compare (a busy neighbour stretches the wall clock, not the work).
  * The three serve rows come from the same processes (the serve's peak RSS is that of the run).
  * STARTUP_BIN=/path/to/bin/dialog-bot.mjs measures another checkout of the bot (a before figure).
  * `npm run bench` runs the same rows (`measureStartup`) after its other scenarios.
@@ -34,6 +36,7 @@ const grammyPath = createRequire(import.meta.url).resolve("grammy")
 interface Sample {
   readonly ms: number
   readonly rssMb: number
+  readonly cpuMs: number
 }
 
 /** A serve process: when its port accepted, when `/readyz` said 200, its idle and peak resident sets. */
@@ -42,6 +45,7 @@ interface ServeSample {
   readonly readyMs: number
   readonly idleRssMb: number
   readonly rssMb: number
+  readonly cpuMs: number
 }
 
 /** The process's resident set now (`VmRSS` of /proc/PID/status), in MB. */
@@ -113,7 +117,8 @@ const measureIn = async (
     child.kill("SIGTERM")
     await exited
   }
-  return { listenMs, readyMs, idleRssMb, rssMb: Number(readFileSync(rssFile, "utf8")) / 1024 }
+  const [maxRss = Number.NaN, cpuMicros = Number.NaN] = readFileSync(rssFile, "utf8").split(" ").map(Number)
+  return { listenMs, readyMs, idleRssMb, rssMb: maxRss / 1024, cpuMs: cpuMicros / 1000 }
 }
 
 const median = (values: ReadonlyArray<number>) => {
@@ -130,7 +135,8 @@ const samplesOf = async <S>(sample: () => Promise<S>) => {
 const rowOf = (name: string, samples: ReadonlyArray<Sample>) => ({
   name,
   ms: Math.round(median(samples.map((s) => s.ms))),
-  peakRssMb: Math.round(median(samples.map((s) => s.rssMb)))
+  peakRssMb: Math.round(median(samples.map((s) => s.rssMb))),
+  cpuMs: Math.round(median(samples.map((s) => s.cpuMs)))
 })
 
 const row = async (name: string, sample: () => Promise<Sample>) => rowOf(name, await samplesOf(sample))
@@ -139,10 +145,13 @@ export interface StartupRow {
   readonly name: string
   readonly ms: number
   readonly peakRssMb: number
+  /** User + system CPU time of the process to its exit (for serve: to its stop after idling). */
+  readonly cpuMs: number
   /** The serve's resident set 2 s after it is ready (the serve rows only). */
   readonly idleRssMb?: number
   readonly "× grammY time": string
   readonly "× grammY RSS": string
+  readonly "× grammY CPU": string
 }
 
 /** The rows, each the median of `runs` processes, one at a time; ratios to grammY's row. */
@@ -150,7 +159,7 @@ export const measureStartup = async (): Promise<ReadonlyArray<StartupRow>> => {
   const botApi = await startFakeBotApi()
   const scratch = mkdtempSync(join(os.tmpdir(), "startup-"))
   const measure = (args: ReadonlyArray<string>, env: Record<string, string>) =>
-    measureIn(scratch, args, env).then((s): Sample => ({ ms: s.listenMs, rssMb: s.rssMb }))
+    measureIn(scratch, args, env).then((s): Sample => ({ ms: s.listenMs, rssMb: s.rssMb, cpuMs: s.cpuMs }))
   try {
     const grammy = await row("grammY: import + new Bot", () =>
       measure(["-e", `const { Bot } = require(${JSON.stringify(grammyPath)}); new Bot(${JSON.stringify(benchToken)})`], {}))
@@ -167,12 +176,13 @@ export const measureStartup = async (): Promise<ReadonlyArray<StartupRow>> => {
       }, port)
     })
     const idleRssMb = Math.round(median(serves.map((s) => s.idleRssMb)))
-    const listening = { ...rowOf("dialog-bot serve listening", serves.map((s) => ({ ms: s.listenMs, rssMb: s.rssMb }))), idleRssMb }
-    const serveReady = { ...rowOf("dialog-bot serve ready", serves.map((s) => ({ ms: s.readyMs, rssMb: s.rssMb }))), idleRssMb }
+    const listening = { ...rowOf("dialog-bot serve listening", serves.map((s) => ({ ms: s.listenMs, rssMb: s.rssMb, cpuMs: s.cpuMs }))), idleRssMb }
+    const serveReady = { ...rowOf("dialog-bot serve ready", serves.map((s) => ({ ms: s.readyMs, rssMb: s.rssMb, cpuMs: s.cpuMs }))), idleRssMb }
     return [grammy, help, demo, listening, serveReady].map((r) => ({
       ...r,
       "× grammY time": (r.ms / grammy.ms).toFixed(1),
-      "× grammY RSS": (r.peakRssMb / grammy.peakRssMb).toFixed(1)
+      "× grammY RSS": (r.peakRssMb / grammy.peakRssMb).toFixed(1),
+      "× grammY CPU": (r.cpuMs / grammy.cpuMs).toFixed(1)
     }))
   } finally {
     await botApi.close()
@@ -184,10 +194,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const rows = await measureStartup()
   const load = os.loadavg().map((l) => l.toFixed(2)).join(" ")
   console.log(`start-up, median of ${runs} (${os.cpus().length} cores, ${os.cpus()[0]?.model ?? "?"}, load ${load}, node ${process.version})`)
-  console.log("row                            ms   peak RSS MB   × grammY time   × grammY RSS   idle RSS MB")
+  console.log("row                            ms   peak RSS MB   CPU ms   × grammY time   × grammY RSS   × grammY CPU   idle RSS MB")
   for (const r of rows) {
     console.log(
-      `${r.name.padEnd(28)} ${String(r.ms).padStart(6)} ${String(r.peakRssMb).padStart(12)} ${r["× grammY time"].padStart(14)} ${r["× grammY RSS"].padStart(14)} ${String(r.idleRssMb ?? "-").padStart(13)}`
+      `${r.name.padEnd(28)} ${String(r.ms).padStart(6)} ${String(r.peakRssMb).padStart(12)} ${String(r.cpuMs).padStart(8)} ${r["× grammY time"].padStart(14)} ${r["× grammY RSS"].padStart(14)} ${r["× grammY CPU"].padStart(14)} ${String(r.idleRssMb ?? "-").padStart(13)}`
     )
   }
   console.log(JSON.stringify({ startup: rows, load: os.loadavg(), bin }))
