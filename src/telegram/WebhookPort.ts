@@ -5,9 +5,11 @@
  * 2 s on two busy cores); a port that only opens after that reads as a dead process to a
  * load balancer or an orchestrator that waits for it, and a taken port is reported only then.
  *
- * Until the take-over every request is answered `503` with `Retry-After: 1`: Telegram delivers
- * the update again later, `/readyz` and `/healthz` say the process is not ready yet. This
- * module loads nothing of the bot (node:http and the webhook's settings only).
+ * Until the take-over an update is answered `503` with `Retry-After: 1` (Telegram delivers it
+ * again later), `GET /readyz` 503 with the report the metrics port gives before the bot runs
+ * (`"bot":"starting"`), `GET /healthz` 200 `{"status":"starting"}`: the process is alive, so a
+ * liveness probe does not restart it mid-start. This module loads nothing of the bot
+ * (node:http and the webhook's settings only).
  */
 import { createServer, type Server } from "node:http"
 import { Effect, Option, Schema } from "effect"
@@ -25,6 +27,14 @@ export class WebhookSecretMissing extends Schema.TaggedError<WebhookSecretMissin
 /** The listen failed on something else than a taken port. */
 export class WebhookPortFailed extends Schema.TaggedError<WebhookPortFailed>()("WebhookPortFailed", { message: Schema.String }) {}
 
+/** What the port answers before the webhook server takes it over: a status and a JSON body. */
+export const answerWhileStarting = (method: string | undefined, url: string | undefined): readonly [number, unknown] => {
+  const path = (url ?? "").split("?")[0]
+  if (method === "GET" && path === "/healthz") return [200, { status: "starting" }]
+  if (method === "GET" && path === "/readyz") return [503, { status: "not_ready", store: "unknown", draining: false, bot: "starting" }]
+  return [503, { ok: false, description: "starting" }]
+}
+
 /** The server of a webhook port taken early: `listening` already, answering 503 until taken over. */
 export interface WebhookPort {
   readonly server: Server
@@ -39,10 +49,11 @@ export const takeWebhookPort = Effect.gen(function*() {
   const config = yield* WebhookConfig
   if (Option.isNone(config.secret) && !config.allowNoSecret) return yield* Effect.fail(new WebhookSecretMissing())
   const server = createServer({ keepAliveTimeout: 65_000 })
-  server.on("request", (_request, response) => {
+  server.on("request", (request, response) => {
     // The platform's server adds its own listener when it takes over: from then on it answers.
     if (server.listenerCount("request") > 1) return
-    response.writeHead(503, { "retry-after": "1", "content-type": "text/plain" }).end("starting")
+    const [status, body] = answerWhileStarting(request.method, request.url)
+    response.writeHead(status, { "retry-after": "1", "content-type": "application/json" }).end(JSON.stringify(body))
   })
   yield* Effect.acquireRelease(
     Effect.async<void, PortInUse | WebhookPortFailed>((resume) => {

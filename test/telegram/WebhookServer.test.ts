@@ -338,12 +338,15 @@ describe("the webhook port taken before the bot is built", () => {
         fetch(`${base}${path}`, { method: "POST", headers: { [secretHeaderName]: secret, "content-type": "application/json" }, body: update(61) })
       )
       expect([early.status, early.headers.get("retry-after")]).toEqual([503, "1"])
-      expect((yield* request(`${base}/healthz`, { method: "GET" })).status).toBe(503)
+      // Alive (a liveness probe does not restart it), not ready: the report the metrics port gives before the bot runs.
+      expect(yield* request(`${base}/healthz`, { method: "GET" })).toEqual({ status: 200, body: "{\"status\":\"starting\"}" })
+      const readiness = yield* request(`${base}/readyz`, { method: "GET" })
+      expect([readiness.status, JSON.parse(readiness.body)]).toEqual([503, { status: "not_ready", store: "unknown", draining: false, bot: "starting" }])
 
       const started = yield* startServer({ port })
       expect(started.base).toBe(base)
       expect((yield* post(base, update(61))).status).toBe(200)
-      expect((yield* request(`${base}/healthz`, { method: "GET" })).status).toBe(200)
+      expect(JSON.parse((yield* request(`${base}/healthz`, { method: "GET" })).body)).toMatchObject({ status: "ok" })
       yield* started.dispatcher.awaitIdle
       expect(yield* started.fake.sentTexts(42)).toEqual(["Hello!"])
 
