@@ -1,10 +1,10 @@
 /**
  * What `poll` and `serve` share: the bot against the real Bot API (the HTTP Telegram layer
  * with the model, stores and profile the configuration selects, one process or one replica of
- * a cluster), the `--record` options, the banner, waiting for Telegram, and the report of a
- * stop. Each command owns its run loop (src/cli/pollCommand.ts, src/cli/serveCommand.ts); both
- * stop taking updates first when the process is asked to stop, then the dialogs in flight
- * drain until `SHUTDOWN_DEADLINE`.
+ * a cluster), the recording of `--record`, the banner, waiting for Telegram, and the report of
+ * a stop. Each command owns its run loop (src/cli/poll.ts, src/cli/serve.ts; their options in
+ * src/cli/liveCommand.ts); both stop taking updates first when the process is asked to stop,
+ * then the dialogs in flight drain until `SHUTDOWN_DEADLINE`.
  */
 import { sayToOperator } from "../runtime/Logging.ts"
 import { type ConfigError, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
