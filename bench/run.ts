@@ -8,7 +8,7 @@
  *            SQLite with the Bot API answering after 50 ms: `effect-sqlite@50ms`)
  *   intake   updates/s accepted with no dialog work behind the webhook
  *   overhead CPU per update through the whole pipeline with zero-latency stand-ins
- *   startup  `dialog-bot --help`, the demo replay and `serve` ready against grammY (bench/startup.ts)
+ *   startup  `dialog-bot --help`, the demo replay, `serve` listening and ready (and its idle RSS) against grammY (bench/startup.ts)
  *
  * Options: BENCH_ONLY=name,name (systems; `overhead` and `startup` for those rows), BENCH_UPDATES (2000), BENCH_USERS (500),
  * BENCH_CONNECTIONS (64), BENCH_MODEL_LATENCY_MS (100), BENCH_STORE_LATENCY_MS (5),
@@ -302,7 +302,7 @@ const main = async () => {
   if (overhead) console.log(`\nPipeline overhead: ${overhead.cpuMsPerUpdate} ms CPU per update (${overhead.updates} updates replayed in ${overhead.wallS} s)`)
   if (startup) {
     console.log("\nStart-up (bench/startup.ts): median of three processes each\n")
-    console.log(table(startup, ["name", "ms", "peakRssMb", "× grammY time", "× grammY RSS"]))
+    console.log(table(startup.map((r) => ({ ...r, idleRssMb: r.idleRssMb ?? "-" })), ["name", "ms", "peakRssMb", "cpuMs", "× grammY time", "× grammY RSS", "× grammY CPU", "idleRssMb"]))
   }
   const figures = { date: new Date().toISOString(), machine, w1, intake, overhead, startup }
   console.log(`\n${JSON.stringify(figures)}`)

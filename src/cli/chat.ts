@@ -9,11 +9,14 @@
  * writes every log line as the other commands do.
  */
 import * as readline from "node:readline"
-import { Console, Effect, FiberRef, HashSet, Logger, LogLevel, Stream } from "effect"
+import { Console, Duration, Effect, FiberRef, HashSet, Logger, LogLevel, Stream } from "effect"
 import type { Update } from "../domain/Update.ts"
 import { decodeUpdate } from "../domain/Update.ts"
 import { Dispatcher } from "../runtime/Dispatcher.ts"
+import { offlineBot } from "../replay/OfflineBot.ts"
 import { debugLevel, LoggingConfigSchema } from "../runtime/Logging.ts"
+import { TelegramApiConsole } from "../telegram/TelegramRecorder.ts"
+import { announceModel } from "./offlineBot.ts"
 
 export interface ChatOptions {
   readonly userId: number
@@ -118,3 +121,13 @@ export const chat = (options: ChatOptions, nextTurn: () => void = () => undefine
       Effect.orDie
     )
   })
+
+/** `chat` (src/cli/chatCommand.ts): the model announced, then the chat on the offline bot with the console as Telegram. */
+export const runChat = (options: ChatOptions) =>
+  withChatLogging((nextTurn) =>
+    Effect.zipRight(announceModel, chat(options, nextTurn)).pipe(
+      // A person at the terminal waits for each reply: a dependency that is down is the apology at
+      // once (OUTAGE_PATIENCE=0), not minutes of silence, unless OUTAGE_PATIENCE asks for a wait.
+      Effect.provide(offlineBot({ telegram: TelegramApiConsole, outagePatience: Duration.zero, textOnly: true }))
+    )
+  )

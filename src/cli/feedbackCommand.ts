@@ -3,15 +3,20 @@
  * reacted to, from the feedback kept in the configured store, as a regression set that
  * `replay FILE --expect FILE` reads (`../replay/FeedbackExport.ts`). An SQLite file is read
  * without taking the bot's single-instance lease, so the export runs next to a running bot.
+ * Both are imported when the command runs.
  */
 import { Command, Options } from "@effect/cli"
 import { Console, Effect, Option } from "effect"
-import { exportFeedback, type FeedbackExportOptions } from "../replay/FeedbackExport.ts"
+import { withModule } from "../effect/lazyLayer.ts"
+import type { FeedbackExportOptions } from "../replay/FeedbackExport.ts"
 import { describeCommand } from "./help.ts"
-import { reportStores } from "./usageCommand.ts"
 
-/** The export from the configured store; how many answers the file holds. */
-export const runFeedbackExport = (options: FeedbackExportOptions) => exportFeedback(options).pipe(Effect.provide(reportStores))
+/** The export from the configured store (read as `usage report` reads it); how many answers the file holds. */
+const runFeedbackExport = (options: FeedbackExportOptions) =>
+  withModule(
+    () => Promise.all([import("../replay/FeedbackExport.ts"), import("./usageReport.ts")]),
+    ([feedback, usage]) => feedback.exportFeedback(options).pipe(Effect.provide(usage.reportStores))
+  )
 
 const exportCommand = Command.make(
   "export",

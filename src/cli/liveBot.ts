@@ -1,13 +1,12 @@
 /**
  * What `poll` and `serve` share: the bot against the real Bot API (the HTTP Telegram layer
  * with the model, stores and profile the configuration selects, one process or one replica of
- * a cluster), the `--record` options, the banner, waiting for Telegram, and the report of a
- * stop. Each command owns its run loop (src/cli/pollCommand.ts, src/cli/serveCommand.ts); both
- * stop taking updates first when the process is asked to stop, then the dialogs in flight
- * drain until `SHUTDOWN_DEADLINE`.
+ * a cluster), the recording of `--record`, the banner, waiting for Telegram, and the report of
+ * a stop. Each command owns its run loop (src/cli/poll.ts, src/cli/serve.ts; their options in
+ * src/cli/liveCommand.ts); both stop taking updates first when the process is asked to stop,
+ * then the dialogs in flight drain until `SHUTDOWN_DEADLINE`.
  */
 import { sayToOperator } from "../runtime/Logging.ts"
-import { Command, Options } from "@effect/cli"
 import { type ConfigError, Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { assembledBot } from "../runtime/BotDefinition.ts"
@@ -17,7 +16,7 @@ import type { WebhookConfigShape } from "../telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../telegram/TelegramHttp.ts"
 import { Intake } from "../telegram/Intake.ts"
 import { withUpdateRecording } from "../replay/RecordingIntake.ts"
-import type { UpdateRecorderOptions } from "../replay/UpdateRecorder.ts"
+import type { Recording } from "./liveCommand.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { announceModel } from "./offlineBot.ts"
 import type { Sharding } from "@effect/cluster/Sharding"
@@ -65,32 +64,12 @@ export const runOnce = <E, R>(name: string, loop: Effect.Effect<void, E, R>) =>
   Effect.flatMap(ClusterConfigSchema, ({ enabled }) =>
     enabled ? Effect.flatMap(Effect.promise(clusterBot), (cluster) => cluster.runOnce(name, loop)) : loop)
 
-/** What `--help` of `poll` and `serve` names first: the variables of the live bot. */
-export const liveBotVariables: ReadonlyArray<string> = [
-  "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "BOT_PROFILE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_MODEL", "STORE", "SQLITE_PATH", "YDB_CONNECTION_STRING", "LOG_LEVEL", "LOG_FORMAT", "METRICS_PORT",
-  "CLUSTER", "RUNNER_HOST", "RUNNER_PORT"
-]
-
-/** Options of `--record FILE [--redact]`: every incoming update appended to a JSONL file `replay` reads. */
-export type Recording = Option.Option<UpdateRecorderOptions>
-
 /** The live bot, recording its incoming updates when asked to. */
 export const liveBotWith = (recording: Recording) =>
   Option.match(recording, {
     onNone: () => liveBot,
     onSome: (options) => withUpdateRecording(options)(liveBot)
   })
-
-/** The `--record FILE` and `--redact` options of `serve` and `poll`. */
-const recordingOptions = {
-  record: Options.file("record").pipe(
-    Options.withDescription("append every incoming update to FILE, one JSON per line (the format replay reads)"),
-    Options.optional
-  ),
-  redact: Options.boolean("redact").pipe(
-    Options.withDescription("with --record: replace names, usernames, phone numbers and text outside the messages by placeholders")
-  )
-}
 
 /**
  * A run loop of the live bot, in one scope with the bot (recording its updates when asked to)
@@ -99,18 +78,6 @@ const recordingOptions = {
  */
 export const runLive = <ROut, E2, A, E, R>(settings: Layer.Layer<ROut, E2>, recording: Recording, loop: Effect.Effect<A, E, R>) =>
   Effect.zipRight(registerReadiness, loop).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
-
-/**
- * A command of the live bot: `options` and the `--record FILE [--redact]` options; `run` gets
- * the command's own options and the recording asked for.
- */
-export const liveCommand = <Name extends string, O, A, E, R>(
-  name: Name,
-  options: Options.Options<O>,
-  run: (options: O, recording: Recording) => Effect.Effect<A, E, R>
-) =>
-  Command.make(name, { own: options, recording: recordingOptions }, ({ own, recording }) =>
-    run(own, Option.map(recording.record, (file) => ({ file, redact: recording.redact }))))
 
 /** The Bot API refused the token. */
 export class TokenRefused extends Schema.TaggedError<TokenRefused>()("TokenRefused", { description: Schema.String }) {

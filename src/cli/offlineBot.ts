@@ -10,8 +10,6 @@ import { offlineBot } from "../replay/OfflineBot.ts"
 import { replay, type ReplayOptions, replaySummary } from "../replay/Replay.ts"
 import { TelegramApiRecorder } from "../telegram/TelegramRecorder.ts"
 
-export const demoFile = new URL("../../examples/conversation.jsonl", import.meta.url).pathname
-
 export const announceModel = Effect.flatMap(LanguageModel, (m) => sayToOperator(`model: ${m.description}`))
 
 /** A replay as the commands run it: the model announced, the transcript printed, the summary (and a match) on stderr. */

@@ -1,15 +1,12 @@
 /**
  * `replay <file.jsonl>`: recorded updates through the whole bot, transcript on stdout; with
- * `--expect` a regression check that exits with code 1 and a diff when the replies differ.
+ * `--expect` a regression check that exits with code 1 and a diff when the replies differ. The
+ * replay itself (src/cli/replay.ts) is imported when the command runs.
  */
 import { Args, Command, Options } from "@effect/cli"
 import { Config, Console, Effect, Option } from "effect"
 import { Settings } from "../config.ts"
-import { parseClock, withFixedClock } from "../replay/FixedClock.ts"
-import { replayBot } from "../replay/OfflineBot.ts"
-import type { ExpectMode } from "../replay/Transcript.ts"
-import { StoreKind } from "../store/StoreConfig.ts"
-import { replayReported } from "./offlineBot.ts"
+import { withModule } from "../effect/lazyLayer.ts"
 import { describeCommand } from "./help.ts"
 
 /** `REPLAY_CLOCK`: the instant the clock is fixed at when `--clock` is not given. */
@@ -17,58 +14,6 @@ const replayClock = Config.string("REPLAY_CLOCK")
 
 /** The variable of `replay` alone; read as the fallback of `--clock`. */
 export class ReplayConfig extends Settings<ReplayConfig>()("dialog-bot/ReplayConfig", Config.all({ clock: Config.option(replayClock) })) {}
-
-export interface ReplayCommandOptions {
-  readonly file: string
-  readonly out: Option.Option<string>
-  readonly concurrency: Option.Option<number>
-  readonly expect: Option.Option<string>
-  readonly expectMode: ExpectMode
-  /** ISO 8601 instant the clock is fixed at during the replay. */
-  readonly clock: Option.Option<string>
-}
-
-/**
- * The replay as the command runs it: the bot on embedded layers (`replayBot`, memory stores
- * whatever `STORE` says; `STORE` is still checked, so a typo is not silently ignored), the
- * clock fixed when asked.
- */
-export const runReplayCommand = (options: ReplayCommandOptions) =>
-  Effect.gen(function*() {
-    yield* StoreKind
-    const clock = Option.isSome(options.clock) ? Option.some(yield* parseClock(options.clock.value)) : Option.none()
-    const run = replayReported({
-      file: options.file,
-      out: options.out,
-      expect: options.expect,
-      expectMode: options.expectMode
-    }).pipe(Effect.provide(replayBot(options.concurrency)))
-    return yield* Option.match(clock, { onNone: () => run, onSome: (millis) => withFixedClock(millis)(run) })
-  })
-
-/** How a replay command ended: the exit code, and what to print on stderr about a failure. */
-export interface ReplayOutcome {
-  readonly exitCode: 0 | 1
-  readonly report: Option.Option<string>
-}
-
-const failed = (report: string): ReplayOutcome => ({ exitCode: 1, report: Option.some(report) })
-
-/**
- * The replay with the failures of its check turned into an outcome: a difference from the
- * stored transcript or a broken transcript file (one line per problem) ends in exit code 1 and a
- * readable report, never a stack trace. A broken profile or setting is reported as by every
- * command (src/cli/Failure.ts, exit code 2).
- */
-export const replayOutcome = (options: ReplayCommandOptions) =>
-  runReplayCommand(options).pipe(
-    Effect.as<ReplayOutcome>({ exitCode: 0, report: Option.none() }),
-    Effect.catchTags({
-      ReplayMismatch: (mismatch) => Effect.succeed(failed(mismatch.report)),
-      TranscriptFileError: (error) =>
-        Effect.succeed(failed(error.message.split("\n").map((line) => `replay --expect: ${line}`).join("\n")))
-    })
-  )
 
 /** Sets the exit code of the process without ending it, so scopes still close in order. */
 const setExitCode = (code: number) =>
@@ -106,7 +51,7 @@ export const replayCommand = Command.make(
     )
   },
   (options) =>
-    Effect.flatMap(replayOutcome(options), (outcome) =>
+    Effect.flatMap(withModule(() => import("./replay.ts"), (replay) => replay.replayOutcome(options)), (outcome) =>
       Option.match(outcome.report, {
         onNone: () => Effect.void,
         onSome: (report) => Effect.zipRight(Console.error(report), setExitCode(outcome.exitCode))

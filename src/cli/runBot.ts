@@ -9,31 +9,38 @@
  * ```
  *
  * Each command lives in `src/cli/`; this module lists them and runs the one the arguments name.
+ * Only the commands' definitions are loaded at start: each imports its implementation when it
+ * runs, so `--help` costs @effect/cli and the definitions only (about 700 modules of the 1 240
+ * the whole bot loads).
  */
 import { Command } from "@effect/cli"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Config, ConfigError, Console, Effect, Exit, Layer, Option } from "effect"
 import { settingsReference } from "../config.ts"
-import { observabilityLayer } from "../observability/Observability.ts"
+import { lazyLayer, withModule } from "../effect/lazyLayer.ts"
 import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"
 import { logFormat, loggingLayer, operatorLine } from "../runtime/Logging.ts"
 import { ioFairScheduler } from "../runtime/Scheduler.ts"
 import { StoreKind } from "../store/StoreConfig.ts"
 import { BotToken, WebhookUrl } from "../telegram/TelegramConfig.ts"
-import { withDemoStores } from "../store/Stores.ts"
 import { chatCommand } from "./chatCommand.ts"
 import { reportFailure } from "./Failure.ts"
 import { feedbackCommand } from "./feedbackCommand.ts"
 import { asksForHelp, describeCommand, withCompleteHelp } from "./help.ts"
 import { migrateCommand } from "./migrateCommand.ts"
-import { demoFile, runReplay } from "./offlineBot.ts"
-import { pollCommand, runPolling } from "./pollCommand.ts"
+import { pollCommand } from "./pollCommand.ts"
 import { replayCommand } from "./replayCommand.ts"
-import { runWebhookServer, serveCommand } from "./serveCommand.ts"
+import { serve, serveCommand } from "./serveCommand.ts"
 import { toolsCommand } from "./toolsCommand.ts"
 import { usageCommand } from "./usageCommand.ts"
 import { webhookCommand } from "./webhookCommand.ts"
+
+/** The bundled conversation the project's own bot replays without a token. */
+const demoFile = new URL("../../examples/conversation.jsonl", import.meta.url).pathname
+
+/** The tracer and the metrics server, imported only when a command runs (never for `--help`). */
+const observability = lazyLayer(() => import("../observability/Observability.ts").then((m) => m.observabilityLayer))
 
 /** The hints printed after the demo: `run` starts the bot, `withArgs` is followed by a command. */
 const howToConnect = (run: string, withArgs: string) => {
@@ -68,7 +75,9 @@ export const commandLine = (program: string, invocation: { readonly run: string;
     Effect.gen(function*() {
       const token = yield* Config.option(BotToken)
       if (Option.isSome(token)) {
-        return yield* Option.isSome(yield* WebhookUrl) ? runWebhookServer() : runPolling({ dropWebhook: false })
+        return yield* Option.isSome(yield* WebhookUrl)
+          ? serve(Option.none())
+          : withModule(() => import("./poll.ts"), (poll) => poll.runPolling({ dropWebhook: false }))
       }
       yield* StoreKind // the demo runs on memory stores, but a wrong STORE is still refused
       const { demo } = yield* BotAssembly
@@ -77,7 +86,10 @@ export const commandLine = (program: string, invocation: { readonly run: string;
       }
       yield* Console.error(`No TELEGRAM_BOT_TOKEN: replaying the bundled example conversation (${demo}).\n`)
       // The demo runs on a fresh in-memory database, so every run shows the whole conversation.
-      yield* withDemoStores(runReplay(demo, Option.none(), Option.none()))
+      yield* withModule(
+        () => Promise.all([import("../store/Stores.ts"), import("./offlineBot.ts")]),
+        ([stores, offline]) => stores.withDemoStores(offline.runReplay(demo, Option.none(), Option.none()))
+      )
       yield* Console.error(howToConnect(invocation.run, invocation.withArgs))
     })).pipe(
       Command.withDescription(
@@ -131,7 +143,7 @@ export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, o
   const commands = cli(argv).pipe(withCompleteHelp(program, argv))
 
   // `--help` and `--version` start nothing for operators: no tracer, no metrics server.
-  const withOperators = asksForHelp(argv) ? commands : Effect.provide(commands, observabilityLayer)
+  const withOperators = asksForHelp(argv) ? commands : Effect.provide(commands, observability)
 
   Effect.zipRight(drainThroughRepeatedSignals, withOperators).pipe(
     Effect.provide(baseLayer),

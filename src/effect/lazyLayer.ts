@@ -9,3 +9,10 @@ import { Effect, Layer } from "effect"
 
 export const lazyLayer = <A, E, R>(load: () => Promise<Layer.Layer<A, E, R>>): Layer.Layer<A, E, R> =>
   Layer.unwrapEffect(Effect.promise(load))
+
+/**
+ * `run` with a module imported when the effect runs, not when the program starts: the command
+ * line's commands import their implementation so, and `--help` loads only their definitions.
+ */
+export const withModule = <M, A, E, R>(load: () => Promise<M>, run: (module: M) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.flatMap(Effect.promise(load), run)

@@ -12,12 +12,14 @@
  */
 import { HttpMiddleware, HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Config, Effect, Layer, Option } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { createServer } from "node:http"
-import { Settings } from "../config.ts"
 import { asPortInUse } from "../domain/errors.ts"
+import { MetricsServerConfigSchema, untracedPaths } from "./MetricsServerConfig.ts"
 import { prometheusContentType, prometheusText } from "./Prometheus.ts"
 import { ReadinessProbes, ReadinessProbesLive, readinessResponse } from "./Readiness.ts"
+
+export { MetricsServerConfig, MetricsServerConfigSchema, untracedPaths } from "./MetricsServerConfig.ts"
 
 /** `GET /metrics`: the Prometheus exposition of every metric. */
 export const metricsHandler = Effect.map(
@@ -39,20 +41,6 @@ export const metricsRoutes = metricsRoute.pipe(
   HttpRouter.get("/healthz", healthHandler),
   HttpRouter.get("/readyz", readinessHandler)
 )
-
-/** Paths whose requests get no span. */
-export const untracedPaths: ReadonlyArray<string> = ["/metrics", "/healthz", "/readyz"]
-
-export const MetricsServerConfigSchema = Config.all({
-  port: Config.option(Config.port("METRICS_PORT")),
-  host: Config.string("METRICS_HOST").pipe(Config.withDefault("0.0.0.0"))
-})
-
-/** Where the metrics server listens, if anywhere; read when the server is built and by `serve`. */
-export class MetricsServerConfig extends Settings<MetricsServerConfig>()(
-  "dialog-bot/MetricsServerConfig",
-  MetricsServerConfigSchema
-) {}
 
 export interface MetricsServerOptions {
   readonly port: number

@@ -12,7 +12,7 @@
  * bot and outlives it, so the bot registers its probe in {@link ReadinessProbes} while it
  * runs; before that (and after) the metrics port answers 503 `starting` (`stopped`).
  */
-import { HttpServerResponse } from "@effect/platform"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Context, Effect, Layer, Option, type Scope } from "effect"
 
 export interface ReadinessReport {

@@ -10,11 +10,12 @@
  * `OTEL_EXPORTER_OTLP_HEADERS` (read by the exporter) carries an API key if the collector
  * needs one. Unset, no exporter is built and the tracer is switched off, so spans cost nothing.
  */
-import { Headers, HttpMiddleware } from "@effect/platform"
+import * as Headers from "@effect/platform/Headers"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import { Config, type Duration, Effect, Layer, Option } from "effect"
 import { Settings } from "../config.ts"
 import { lazyLayer } from "../effect/lazyLayer.ts"
-import { untracedPaths } from "./MetricsServer.ts"
+import { untracedPaths } from "./MetricsServerConfig.ts"
 import { TraceSettings } from "./TraceSettings.ts"
 
 export const TracingConfigSchema = Config.all({

@@ -5,16 +5,16 @@
  * Telegram, which model, which stores) chosen by each command and the configuration.
  *
  * `BotAssembly` is how the commands get it: a service holding the definition, turned into the
- * whole bot for the parts a command picks; without one provided, the built-in bot.
+ * whole bot for the parts a command picks; without one provided, the built-in bot. The bot's
+ * modules are imported when a command builds it, so the command line's `--help` loads none.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { type ConfigError, Context, Effect, Layer, Schema } from "effect"
 import type { Command } from "../dialog/Command.ts"
 import type { ConfigurationError, StoreError } from "../domain/errors.ts"
-import { BotProfileFile } from "../profile/BotProfile.ts"
 import type { Tool } from "../tools/Tool.ts"
-import { type BotParts, botLayer, type BotServices, type ToolEnvironment } from "./BotLayer.ts"
-import { selectedProfile } from "./Environment.ts"
+import { lazyLayer } from "../effect/lazyLayer.ts"
+import type { BotParts, BotServices, ToolEnvironment } from "./BotLayer.ts"
 
 export interface BotDefinition<R = never, E = never> {
   /** The profile file (prompts, stages, texts); the one `BOT_PROFILE` names when not given. */
@@ -61,21 +61,25 @@ const describe = (error: unknown): string =>
 
 /** The assembly of a team's bot. */
 export const assemblyOf = <R, E>(definition: BotDefinition<R, E>): BotAssemblyService => {
-  const profile = definition.profile === undefined
-    ? selectedProfile
-    : BotProfileFile(definition.profile).pipe(Layer.provide(NodeContext.layer))
   const services: Layer.Layer<R, BotServicesFailed> = (definition.services ?? (Layer.empty as Layer.Layer<R>)).pipe(
     Layer.mapError((e) => new BotServicesFailed({ message: describe(e) }))
   )
   return {
     demo: definition.demo,
     assemble: <E2, RE>(parts: PickedParts<E2, RE>) =>
-      botLayer<E2 | ConfigError.ConfigError | ConfigurationError, R | RE>({
-        ...parts,
-        profile,
-        ...(definition.tools === undefined ? {} : { tools: definition.tools }),
-        ...(definition.commands === undefined ? {} : { commands: definition.commands })
-      }).pipe(Layer.provide(services))
+      lazyLayer(() =>
+        Promise.all([import("./BotLayer.ts"), import("./Environment.ts"), import("../profile/BotProfile.ts")]).then(
+          ([{ botLayer }, { selectedProfile }, { BotProfileFile }]) =>
+            botLayer<E2 | ConfigError.ConfigError | ConfigurationError, R | RE>({
+              ...parts,
+              profile: definition.profile === undefined
+                ? selectedProfile
+                : BotProfileFile(definition.profile).pipe(Layer.provide(NodeContext.layer)),
+              ...(definition.tools === undefined ? {} : { tools: definition.tools }),
+              ...(definition.commands === undefined ? {} : { commands: definition.commands })
+            })
+        )
+      ).pipe(Layer.provide(services))
   }
 }
 

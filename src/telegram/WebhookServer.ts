@@ -14,22 +14,16 @@
 import { createServer } from "node:http"
 import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Context, Effect, Fiber, Layer, Option, Schema } from "effect"
+import { Context, Effect, Fiber, Layer, Option } from "effect"
 import { readinessResponse } from "../observability/Readiness.ts"
 import { makeHealth, makeReadiness } from "./Health.ts"
 import { Intake } from "./Intake.ts"
 import { WebhookConfig } from "./TelegramConfig.ts"
+import { adoptWebhookPort, type WebhookPort, WebhookSecretMissing } from "./WebhookPort.ts"
 import { makeWebhookRoute, withRoute } from "./WebhookRoute.ts"
 
 export { secretHeader } from "./WebhookRequest.ts"
-
-/** The server was asked to start without a secret: anyone could post updates. */
-export class WebhookSecretMissing extends Schema.TaggedError<WebhookSecretMissing>()("WebhookSecretMissing", {}) {
-  override get message(): string {
-    return "WEBHOOK_SECRET is not set: anyone who finds the URL could post updates. Set WEBHOOK_SECRET " +
-      "(1-256 characters A-Z a-z 0-9 _ -; `webhook set` registers it with Telegram), or WEBHOOK_ALLOW_NO_SECRET=true for local testing only."
-  }
-}
+export { WebhookSecretMissing } from "./WebhookPort.ts"
 
 /**
  * Drains the intake when the scope closes, before the dispatcher's own finalizer runs:
@@ -50,10 +44,12 @@ const healthRouter = Effect.map(Effect.all([makeHealth, makeReadiness]), ([healt
 export interface WebhookServerOptions<E, R> {
   /** More routes served next to the webhook (e.g. `/metrics`). */
   readonly routes?: HttpRouter.HttpRouter<E, R>
+  /** The port taken before the bot was built (`WebhookPort.ts`): its server is taken over, not a new one. */
+  readonly port?: WebhookPort
 }
 
 /**
- * The webhook server on `HOST`:`PORT`. Refuses to start without `WEBHOOK_SECRET` unless
+ * The webhook server on `HOST`:`PORT` (or on the port `options.port` took). Refuses to start without `WEBHOOK_SECRET` unless
  * `WEBHOOK_ALLOW_NO_SECRET=true`. Provides the running `HttpServer` (its address).
  */
 export const WebhookServerLive = <E = never, R = never>(options: WebhookServerOptions<E, R> = {}) =>
@@ -70,7 +66,11 @@ export const WebhookServerLive = <E = never, R = never>(options: WebhookServerOp
       const router = options.routes === undefined ? health : HttpRouter.concat(health, options.routes)
       // POST `WEBHOOK_PATH` is answered on node:http itself (`WebhookRoute.ts`), before the router.
       const server = NodeHttpServer.layer(
-        () => withRoute(createServer({ keepAliveTimeout: 65_000 }), route),
+        () =>
+          withRoute(
+            options.port === undefined ? createServer({ keepAliveTimeout: 65_000 }) : adoptWebhookPort(options.port),
+            route
+          ),
         { host: config.host, port: config.port }
       )
       // The drain is registered after the server: it runs first when the scope closes, while

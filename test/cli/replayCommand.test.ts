@@ -3,7 +3,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Effect, Logger, LogLevel, Option } from "effect"
 import { describeError } from "../../src/cli/Failure.ts"
-import { replayOutcome } from "../../src/cli/replayCommand.ts"
+import { replayOutcome } from "../../src/cli/replay.ts"
 import type { TranscriptLine } from "../../src/replay/Transcript.ts"
 import { textMessage } from "../../src/testing/index.ts"
 

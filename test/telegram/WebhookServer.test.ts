@@ -15,6 +15,7 @@ import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { Inbox } from "../../src/store/Inbox.ts"
 import type { LanguageModel } from "../../src/llm/LanguageModel.ts"
 import { WebhookConfig, type WebhookConfigShape } from "../../src/telegram/TelegramConfig.ts"
+import { takeWebhookPort, type WebhookPort } from "../../src/telegram/WebhookPort.ts"
 import { WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 import { registerReadiness } from "../../src/telegram/Health.ts"
 import { Intake } from "../../src/telegram/Intake.ts"
@@ -39,6 +40,7 @@ interface ServerOptions {
   readonly dispatcher?: Partial<DispatcherConfigShape>
   readonly stores?: Context.Context<Stores>
   readonly routes?: HttpRouter.HttpRouter<never, never>
+  readonly port?: WebhookPort
 }
 
 const serverLayer = (
@@ -57,7 +59,10 @@ const serverLayer = (
     sendConfig: SendConfig.make({ backoffBase: Duration.millis(1) })
   })
   const config = WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), ...options.webhook })
-  return WebhookServerLive(options.routes === undefined ? {} : { routes: options.routes }).pipe(
+  return WebhookServerLive({
+    ...(options.routes === undefined ? {} : { routes: options.routes }),
+    ...(options.port === undefined ? {} : { port: options.port })
+  }).pipe(
     Layer.provideMerge(Layer.merge(bot, config))
   )
 }
@@ -317,6 +322,44 @@ describe("webhook server", () => {
       const { base } = yield* startServer({ routes })
       expect(yield* request(`${base}/metrics`, { method: "GET" })).toEqual({ status: 200, body: "updates_total 0\n" })
       expect((yield* post(base, update(51))).status).toBe(200)
+    }))
+})
+
+describe("the webhook port taken before the bot is built", () => {
+  const takePort = (port: number) =>
+    takeWebhookPort.pipe(Effect.provide(WebhookConfig.make({ secret: Option.some(Redacted.make(secret)), host: "127.0.0.1", port })))
+
+  it.scopedLive("answers 503 with Retry-After until the server takes it over, then the webhook and /healthz answer on it; a taken port is PortInUse", () =>
+    Effect.gen(function*() {
+      const port = yield* takePort(0)
+      const address = port.server.address()
+      const base = `http://127.0.0.1:${typeof address === "object" && address !== null ? address.port : 0}`
+      const early = yield* Effect.promise(() =>
+        fetch(`${base}${path}`, { method: "POST", headers: { [secretHeaderName]: secret, "content-type": "application/json" }, body: update(61) })
+      )
+      expect([early.status, early.headers.get("retry-after")]).toEqual([503, "1"])
+      // Alive (a liveness probe does not restart it), not ready: the report the metrics port gives before the bot runs.
+      expect(yield* request(`${base}/healthz`, { method: "GET" })).toEqual({ status: 200, body: "{\"status\":\"starting\"}" })
+      const readiness = yield* request(`${base}/readyz`, { method: "GET" })
+      expect([readiness.status, JSON.parse(readiness.body)]).toEqual([503, { status: "not_ready", store: "unknown", draining: false, bot: "starting" }])
+
+      const started = yield* startServer({ port })
+      expect(started.base).toBe(base)
+      expect((yield* post(base, update(61))).status).toBe(200)
+      expect(JSON.parse((yield* request(`${base}/healthz`, { method: "GET" })).body)).toMatchObject({ status: "ok" })
+      yield* started.dispatcher.awaitIdle
+      expect(yield* started.fake.sentTexts(42)).toEqual(["Hello!"])
+
+      const taken = yield* Effect.flip(takePort(Number(new URL(base).port)))
+      expect(taken._tag).toBe("PortInUse")
+    }))
+
+  it.scopedLive("without WEBHOOK_SECRET the port is not taken", () =>
+    Effect.gen(function*() {
+      const refused = yield* Effect.flip(
+        takeWebhookPort.pipe(Effect.provide(WebhookConfig.make({ secret: Option.none(), host: "127.0.0.1", port: 0 })))
+      )
+      expect(refused._tag).toBe("WebhookSecretMissing")
     }))
 })
 
