@@ -105,13 +105,34 @@ export const spawnBot = (args: ReadonlyArray<string>, env: Record<string, string
 export const startBot = (args: ReadonlyArray<string>, env: Record<string, string> = {}, options: BotOptions = {}) =>
   start(process.execPath, botArgs(args, options), env, options)
 
-/** How the process ended: its exit code, or the signal that ended it. */
+/** Whether the process's output pipes are closed: whatever it wrote last has been read. */
+const outputRead = (child: ChildProcess) => [child.stdout, child.stderr].every((pipe) => pipe === null || pipe.closed)
+
+/**
+ * How the process ended: its exit code, or the signal that ended it — once its output is read
+ * too (the last lines a process writes can arrive after its `exit`), or 2 s after the exit when
+ * a process it started still holds the pipes.
+ */
 export const exited = (child: ChildProcess) =>
   Effect.async<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>((resume) => {
-    if (child.exitCode !== null || child.signalCode !== null) {
-      return resume(Effect.succeed({ code: child.exitCode, signal: child.signalCode }))
+    let resumed = false
+    const done = () => {
+      if (resumed) return
+      resumed = true
+      resume(Effect.succeed({ code: child.exitCode, signal: child.signalCode }))
     }
-    child.once("exit", (code, signal) => resume(Effect.succeed({ code, signal })))
+    const hasEnded = () => child.exitCode !== null || child.signalCode !== null
+    if (hasEnded() && outputRead(child)) return done()
+    let timer: NodeJS.Timeout | undefined
+    const onExit = () => {
+      timer = setTimeout(done, 2_000)
+    }
+    child.once("close", () => {
+      clearTimeout(timer)
+      done()
+    })
+    if (hasEnded()) onExit()
+    else child.once("exit", onExit)
   })
 
 /** The exit code once the process has ended (null when a signal ended it). */
@@ -167,14 +188,20 @@ export const freePort: Effect.Effect<number> = Effect.repeat(probePort, { until:
   Effect.tap((port) => Effect.sync(() => handedOut.add(port)))
 )
 
+/**
+ * Whether the bot on `port` is up: `/healthz` answers, and not as the port taken while the bot
+ * is still being built (`{"status":"starting"}`, src/telegram/WebhookPort.ts).
+ */
 const answersHealth = (port: number) =>
   Effect.promise(() =>
-    fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) }).then(() => true, () => false)
+    fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(2_000) })
+      .then((response) => response.text())
+      .then((body) => !body.includes('"status":"starting"'), () => false)
   )
 
 /**
- * Whether the process answers `GET /healthz` on `port` within `timeoutMs` (false at once when
- * it has ended); asked every 50 ms on the real clock.
+ * Whether the process answers `GET /healthz` on `port` as a built bot within `timeoutMs`
+ * (false at once when it has ended); asked every 50 ms on the real clock.
  */
 export const untilHealthy = (started: Started, port: number, timeoutMs: number): Effect.Effect<boolean> =>
   Effect.gen(function*() {
