@@ -166,7 +166,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         memory: keepsMemory ? yield* Effect.provideService(memoryOf(from.id), ConversationState, conversationState) : []
       }
 
-      // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts);
+      // The model's calls and the tools, raced against the Stop button of the drafts (StopRace.ts);
       // without drafts there is no button, and no race.
       const work = Effect.gen(function*() {
         const classified = yield* classify(context.messages, prompt)
