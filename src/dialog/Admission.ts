@@ -99,3 +99,6 @@ export const makeAdmission = Effect.gen(function*() {
 
   return { admitted, payment, preCheckout, subscription, afterTurn: budget.afterTurn } as const
 })
+
+/** The admission as the pipeline and its routes share it (one per pipeline). */
+export type Admission = Effect.Effect.Success<typeof makeAdmission>

@@ -102,3 +102,6 @@ export const makeChoices = Effect.gen(function*() {
 
   return { of, ask, callback }
 })
+
+/** The users' choices as the pipeline and its routes share them (one per pipeline). */
+export type Choices = Effect.Effect.Success<typeof makeChoices>

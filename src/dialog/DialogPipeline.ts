@@ -6,87 +6,61 @@
  * 3 synthesize (the reply), append the reply and send it. The stages and their fallbacks are
  * in `stages.ts`: a failed classification uses the default stage, a failed think step goes on
  * with the tool results gathered so far, a failed synthesis tries one plain generation, and
- * only then the apology.
+ * only then the apology (`Apology.ts`).
  *
- * Commands (those of the `Commands` registry: /start, /help, /clear and a team's own), media
- * without text, empty texts and the non-dialog update kinds (callback queries, membership
- * changes) are answered without the model. Voice notes, photos and documents first become the
- * user's turn (`MediaTurn`, src/media/): a transcript, image parts, a document's text. A guest
- * message and a sent inline result are turns of a conversation of their own, answered where the
- * user called the bot (`CalledTurn.ts`).
+ * This file is that turn and the dispatch of an update; the rest lives beside it. What a
+ * message becomes before a dialog (commands, media, empty texts, handoff, payments, admission):
+ * `MessageRouting.ts`. A guest message and a sent inline result are turns of a conversation of
+ * their own, answered where the user called the bot: `CalledUpdates.ts`. The update kinds that
+ * are no dialog (callback queries, membership changes, reactions, payments): `NonDialogUpdates.ts`.
+ * The Stop button of a streamed answer: `StopRace.ts`.
  */
-import { Clock, Context, Effect, Either, Fiber, FiberRef, Layer, Metric, Option } from "effect"
+import { Clock, Context, Effect, Fiber, Layer, Option } from "effect"
 import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
-import { RunningTurns } from "./RunningTurns.ts"
 import { withReplyContext } from "./replyContext.ts"
 import { makeStreamingSynthesis } from "./streamingSynthesis.ts"
 import { commitAnswer } from "../domain/CurrentUpdate.ts"
 import { conversationOf, isGroupChat, threadField } from "../domain/Conversation.ts"
-import { type Destination, destinationOf, type To } from "../domain/Destination.ts"
+import { destinationOf } from "../domain/Destination.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
-import { CurrentMergedParts } from "../domain/MergedTurn.ts"
-import type { StoreError } from "../domain/errors.ts"
-import type { DependencyDown } from "../effect/Breaker.ts"
-import {
-  type ChatMemberUpdated,
-  type ChosenInlineResult,
-  hasMedia,
-  type Message,
-  messageText,
-  type TelegramId,
-  type Update,
-  updateKind,
-  type User
-} from "../domain/Update.ts"
-import type { UserMedia } from "../llm/LanguageModel.ts"
+import { guestQueryOf } from "../domain/Caller.ts"
+import { type Update, updateKind } from "../domain/Update.ts"
 import { collectingUsage, turnUsage } from "../llm/TurnUsage.ts"
-import { MediaTurn } from "../media/MediaTurn.ts"
-import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
-import { annotateSpan, withSpan } from "../observability/span.ts"
+import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
-import { inLanguageOf, textsIn, updateLanguage, userTexts } from "../profile/UserLanguage.ts"
+import { inLanguageOf, userTexts } from "../profile/UserLanguage.ts"
 import { ClientStore } from "../store/ClientStore.ts"
 import { ConversationState } from "../store/ConversationState.ts"
 import { HistoryStore } from "../store/HistoryStore.ts"
-import { Messenger, type SendError } from "../telegram/Messenger.ts"
-import type { Standing } from "../usage/Budget.ts"
+import { Messenger } from "../telegram/Messenger.ts"
 import { turnEntries, UsageLedger } from "../usage/UsageLedger.ts"
-import { makeAdmission } from "./Admission.ts"
-import { makeReactions } from "./Reactions.ts"
-import { makeFeedback } from "./Feedback.ts"
-import { guestConversation, guestQueryOf } from "../domain/Caller.ts"
-import { plain } from "../telegram/format/FormattedText.ts"
-import { calledAnswer, type CalledSite } from "./CalledTurn.ts"
-import { makeGuestTurns } from "./GuestTurns.ts"
-import { makeInlineQueries } from "./InlineQueries.ts"
-import { TelegramApi } from "../telegram/TelegramApi.ts"
 import type { ToolContext } from "../tools/Tool.ts"
-import { Addressing, speakerName } from "./Addressing.ts"
-import { Business } from "./Business.ts"
-import { makeChoices } from "./Choices.ts"
 import { memoryOf } from "../tools/builtin/userMemory.ts"
-import { Commands } from "./Commands.ts"
-import { DialogConfig } from "./DialogConfig.ts"
-import { makeHandoffRouting } from "./HandoffRouting.ts"
-import { earlierAddressed, turnText } from "./mergedTurnText.ts"
-import { renderFindings } from "./prompts.ts"
+import { speakerName } from "./Addressing.ts"
+import { makeAdmission } from "./Admission.ts"
+import { reportAnswered } from "./answeredReport.ts"
+import { makeApology } from "./Apology.ts"
+import { calledAnswer } from "./CalledTurn.ts"
+import { makeCalledUpdates } from "./CalledUpdates.ts"
+import { makeChoices } from "./Choices.ts"
 import { makeCompaction } from "./Compaction.ts"
-import { addUsage, makeStages } from "./stages.ts"
+import { DialogConfig } from "./DialogConfig.ts"
+import { makeFeedback } from "./Feedback.ts"
+import { makeGuestTurns } from "./GuestTurns.ts"
+import { makeHandoffRouting } from "./HandoffRouting.ts"
+import { makeInlineQueries } from "./InlineQueries.ts"
+import { turnText } from "./mergedTurnText.ts"
+import { makeMessageRouting } from "./MessageRouting.ts"
+import { makeNonDialogUpdates } from "./NonDialogUpdates.ts"
+import { dialogMessage, type DialogTurn, type Outcome, type PipelineError } from "./Outcome.ts"
+import { renderFindings } from "./prompts.ts"
+import { makeReactions } from "./Reactions.ts"
+import { makeStages } from "./stages.ts"
+import { makeStopRace } from "./StopRace.ts"
 
-/** What happened to an update. */
-export type Outcome =
-  | { readonly _tag: "Answered"; readonly stage: string; readonly fallback: boolean }
-  | { readonly _tag: "Command"; readonly command: string }
-  | { readonly _tag: "Replied"; readonly reason: "text-only" | "empty" | "resent" | "media" | "over-budget" | "banned" | "not-allowed" }
-  | { readonly _tag: "Skipped"; readonly reason: string }
-  | { readonly _tag: "Membership"; readonly blocked: boolean }
-  /** The user pressed the Stop button of the answer's draft; `kept`: the part shown was sent. */
-  | { readonly _tag: "Stopped"; readonly kept: boolean }
-
-/** `DependencyDown`: a dependency stayed down past the turn's patience (`effect/Breaker.ts`). */
-export type PipelineError = StoreError | SendError | DependencyDown
+export { dialogMessage, type Outcome, type PipelineError } from "./Outcome.ts"
 
 export interface DialogPipelineService {
   readonly handle: (update: Update) => Effect.Effect<Outcome, PipelineError>
@@ -96,25 +70,14 @@ export interface DialogPipelineService {
 
 export class DialogPipeline extends Context.Tag("dialog-bot/DialogPipeline")<DialogPipeline, DialogPipelineService>() {}
 
-/** The message of an update that may start a dialog. */
-export const dialogMessage = (update: Update): Option.Option<Message> =>
-  Option.fromNullable(update.message ?? update.edited_message ?? update.business_message ?? update.edited_business_message)
-
-const skipped = (reason: string): Outcome => ({ _tag: "Skipped", reason })
-
 export const makeDialogPipeline = Effect.gen(function*() {
   const { toEntities: markdownToEntities } = yield* markdownRenderer
   const config = yield* DialogConfig
   const profile = yield* BotProfile
-  const commands = yield* Commands
   const clients = yield* ClientStore
   const history = yield* HistoryStore
   const ledger = yield* UsageLedger
   const messenger = yield* Messenger
-  const api = yield* TelegramApi
-  const media = yield* MediaTurn
-  const addressing = yield* Addressing
-  const business = yield* Business
   const handoff = yield* makeHandoffRouting
   const stages = yield* makeStages
   const admission = yield* makeAdmission
@@ -129,24 +92,10 @@ export const makeDialogPipeline = Effect.gen(function*() {
   const conversationState = yield* ConversationState
   const { classify, think } = stages
   const replies = yield* StreamingReplies
-  const turns = yield* RunningTurns
+  const stopRace = yield* makeStopRace
   const synthesizeStreamed = (yield* makeStreamingSynthesis)(stages)
-  /** Sends the update's answer; once it starts, the update's deadline lets it finish. */
-  const answer = (to: To, text: string) => Effect.zipRight(commitAnswer, messenger.reply(to, text))
-  /** A dialog shown at work: `typing` while it runs, unless its answer streams into drafts (they show it). */
-  const working = <A, E, R>(to: Destination, message: Message, effect: Effect.Effect<A, E, R>) =>
-    Effect.flatMap(replies.showsDrafts(to, message.chat.type), (drafts) => (drafts ? effect : messenger.whileTyping(to, effect)))
 
-  const dialog = (
-    updateId: TelegramId,
-    message: Message,
-    from: NonNullable<Message["from"]>,
-    text: string,
-    standing: Option.Option<Standing>,
-    userMedia: UserMedia = {},
-    /** A turn started from another chat (guest, inline): its conversation and where its answer goes. */
-    called?: CalledSite
-  ) =>
+  const dialog: DialogTurn = (updateId, message, from, text, standing, userMedia = {}, called) =>
     Effect.gen(function*() {
       const conversation = called?.conversation ?? conversationOf(message)
       const chatId = conversation.chatId
@@ -217,7 +166,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
         memory: keepsMemory ? yield* Effect.provideService(memoryOf(from.id), ConversationState, conversationState) : []
       }
 
-      // The model's calls and the tools, raced against the Stop button of the drafts (RunningTurns.ts);
+      // The model's calls and the tools, raced against the Stop button of the drafts (StopRace.ts);
       // without drafts there is no button, and no race.
       const work = Effect.gen(function*() {
         const classified = yield* classify(context.messages, prompt)
@@ -231,21 +180,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
         const synthesized = yield* synthesizeStreamed(live, stage, asker, context.messages, prompt, findings, userMedia)
         return Option.some({ classified, stage, thought, synthesized })
       })
-      const composed = yield* (live.draftId === undefined
-        ? work
-        : Effect.raceFirst(work, Effect.as(yield* turns.enter(chatId, live.draftId), Option.none())))
-      if (Option.isNone(composed)) {
-        // Stopped: nothing more of the turn goes out but, with STOP_KEEPS_PARTIAL, what was
-        // shown, marked as stopped. The history keeps what the user saw, marked the same way.
-        const stop = yield* live.stop
-        const shown = stop.shown.trimEnd()
-        const marked = shown === "" ? texts.stopped : `${shown}\n\n${texts.stopped}`
-        yield* recordReply(marked)
-        const kept = stop.keep && shown !== ""
-        if (kept) yield* Effect.zipRight(commitAnswer, live.finish(marked))
-        yield* Effect.logInfo("dialog stopped by the user").pipe(Effect.annotateLogs({ kept }))
-        return { _tag: "Stopped", kept } satisfies Outcome
-      }
+      const composed = yield* stopRace.race(chatId, live, work)
+      // Stopped: nothing more of the turn goes out but, with STOP_KEEPS_PARTIAL, what was shown.
+      if (Option.isNone(composed)) return yield* stopRace.stopped(live, texts.stopped, recordReply)
       const { classified, stage, thought, synthesized } = composed.value
       const spent = yield* recordReply(synthesized.answer)
       yield* Effect.zipRight(commitAnswer, live.finish(synthesized.answer))
@@ -258,33 +195,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
         yield* Effect.zipRight(Fiber.join(receipt), reactions.answered(message))
         if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       }
-      const usage = addUsage(addUsage(classified.usage, thought.usage), synthesized.usage)
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
-      const stageUsage = {
-        classify_prompt_tokens: classified.usage.promptTokens,
-        classify_completion_tokens: classified.usage.completionTokens,
-        think_prompt_tokens: thought.usage.promptTokens,
-        think_completion_tokens: thought.usage.completionTokens,
-        synthesize_prompt_tokens: synthesized.usage.promptTokens,
-        synthesize_completion_tokens: synthesized.usage.completionTokens
-      }
-      yield* Metric.increment(withTags(dialogsAnswered, { dialog_stage: stage.id, fallback: String(fallback) }))
-      yield* Effect.logInfo("dialog answered").pipe(
-        Effect.annotateLogs({
-          stage: stage.id,
-          tools: thought.results.map((r) => `${r.name}:${r.ok ? "ok" : "error"}`).join(",") || "none",
-          prompt_tokens: usage.promptTokens,
-          completion_tokens: usage.completionTokens,
-          ...stageUsage,
-          fallback
-        })
-      )
-      yield* annotateSpan({
-        stage: stage.id,
-        prompt_tokens: usage.promptTokens,
-        completion_tokens: usage.completionTokens,
-        ...stageUsage
-      })
+      yield* reportAnswered(stage.id, fallback, classified, thought, synthesized)
       return { _tag: "Answered", stage: stage.id, fallback } satisfies Outcome
     }).pipe(
       Effect.scoped,
@@ -292,165 +204,27 @@ export const makeDialogPipeline = Effect.gen(function*() {
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 
-  /** The user's standing before a dialog, or the outcome of the notice sent instead (`Admission.ts`). */
-  const admitted = (to: To, userId: TelegramId, chatId: TelegramId): Effect.Effect<Either.Either<Option.Option<Standing>, Outcome>, PipelineError> =>
-    Effect.map(admission.admitted(answer, to, userId, chatId), Either.mapLeft((reason): Outcome => ({ _tag: "Replied", reason })))
-
-  const onMessage = (updateId: TelegramId, message: Message): Effect.Effect<Outcome, PipelineError> =>
-    Effect.gen(function*() {
-      // Operators' messages in the handoff chat go to their customers (HandoffRouting.ts).
-      const routed = yield* handoff.operator(updateId, message)
-      if (Option.isSome(routed)) return skipped(routed.value)
-      const from = message.from
-      if (from === undefined || from.is_bot) return { _tag: "Skipped", reason: "not from a user" } as const
-      const payment = admission.payment(answer, message, from.id)
-      if (Option.isSome(payment)) return skipped(yield* payment.value)
-      // The owner's own business messages, paused business chats and group messages not
-      // addressed to the bot are kept as context, not answered.
-      const held = yield* business.screen(updateId, message)
-      if (Option.isSome(held)) return { _tag: "Skipped", reason: held.value } as const
-      // A conversation handed off to a colleague: the messages of the turn go to their topic, not to the model.
-      yield* Effect.forEach(yield* FiberRef.get(CurrentMergedParts), (part) => handoff.customer(part.updateId, part.message), { discard: true })
-      const handedOff = yield* handoff.customer(updateId, message)
-      if (Option.isSome(handedOff)) return skipped(handedOff.value)
-      if (Option.isNone(yield* addressing.screen(updateId, message)) && !(yield* earlierAddressed(addressing))) {
-        return { _tag: "Skipped", reason: "not addressed" } as const
-      }
-      const chatId = message.chat.id
-      const to = destinationOf(message)
-      if (hasMedia(message)) {
-        // Refused or over budget, a voice note is not even transcribed.
-        const standing = yield* admitted(to, from.id, chatId)
-        if (Either.isLeft(standing)) return standing.left
-        // Voice, photos and documents become the user's turn (src/media/).
-        const turn = yield* messenger.whileTyping(to, media.turn(updateId, message))
-        if (turn._tag === "Dialog") {
-          return yield* working(to, message, dialog(updateId, message, from, turn.text, standing.right, turn.media))
-        }
-        if (turn._tag === "Collected") return { _tag: "Skipped", reason: turn.reason } as const
-        if (turn._tag === "Reply") {
-          yield* answer(to, turn.text)
-          return { _tag: "Replied", reason: "media" } as const
-        }
-      }
-      const text = messageText(message)
-      if (Option.isNone(text)) {
-        if (!hasMedia(message)) return { _tag: "Skipped", reason: "service message" } as const
-        yield* answer(to, (yield* userTexts(profile)).textOnly)
-        return { _tag: "Replied", reason: "text-only" } as const
-      }
-      if (text.value.trim() === "") {
-        yield* answer(to, (yield* userTexts(profile)).emptyMessage)
-        return { _tag: "Replied", reason: "empty" } as const
-      }
-      const command = yield* commands.reply(text.value, {
-        chatId, userId: from.id, updateId, ...threadField(conversationOf(message)), businessConnectionId: to.businessConnectionId, from
-      })
-      if (Option.isSome(command)) {
-        // An empty reply: the command answered on its own (an ephemeral message in a group).
-        if (command.value.text !== "") yield* answer(to, command.value.text)
-        return { _tag: "Command", command: command.value.command } as const
-      }
-      const standing = yield* admitted(to, from.id, chatId)
-      if (Either.isLeft(standing)) return standing.left
-      return yield* working(to, message, dialog(updateId, message, from, text.value, standing.right))
-    })
-
-  /**
-   * A turn started from another chat (a guest message, a sent inline result): its notices and
-   * its answer go where the user sees them (`CalledTurn.ts`); budgets and bans are the caller's.
-   */
-  const onCalled = (updateId: TelegramId, message: Message, from: User, text: Option.Option<string>, site: CalledSite) =>
-    Effect.gen(function*() {
-      if (from.is_bot) return skipped("not from a user")
-      const notice = (notice: string) => Effect.zipRight(commitAnswer, site.deliver(plain(notice)))
-      const texts = yield* userTexts(profile)
-      if (Option.isNone(text)) return yield* Effect.as(notice(texts.textOnly), { _tag: "Replied", reason: "text-only" } as const)
-      if (text.value.trim() === "") return yield* Effect.as(notice(texts.emptyMessage), { _tag: "Replied", reason: "empty" } as const)
-      const standing = yield* admission.admitted((_, refusal) => notice(refusal), from.id, from.id, from.id)
-      if (Either.isLeft(standing)) return { _tag: "Replied", reason: standing.left } as const
-      return yield* dialog(updateId, message, from, text.value, standing.right, {}, site)
-    })
-
-  const onGuest = (updateId: TelegramId, guest: { readonly message: Message; readonly queryId: string; readonly caller: User }) =>
-    Effect.scoped(Effect.flatMap(
-      guests.site(guest.queryId, guestConversation(guest.message, guest.caller)),
-      (site) => onCalled(updateId, guest.message, guest.caller, messageText(guest.message), site)
-    ))
-
-  const onChosen = (updateId: TelegramId, result: ChosenInlineResult): Effect.Effect<Outcome, PipelineError> =>
-    Option.match(inline.chosen(result), {
-      onNone: () => Effect.succeed(skipped("chosen_inline_result without an inline message to edit")),
-      onSome: ({ message, site }) => onCalled(updateId, message, result.from, Option.some(result.query), site)
-    })
-
-  const onMembership = (change: ChatMemberUpdated): Effect.Effect<Outcome, PipelineError> => {
-    const status = change.new_chat_member.status
-    const blocked = status === "kicked" || status === "left"
-    // Only a private chat's membership says whether the user blocked the bot.
-    if (change.chat.type !== "private") return Effect.succeed({ _tag: "Skipped", reason: `membership in ${change.chat.type}` })
-    return Effect.as(clients.setBlocked(change.from.id, blocked), { _tag: "Membership", blocked })
-  }
+  const onMessage = yield* makeMessageRouting({ handoff, admission, turn: dialog })
+  const called = yield* makeCalledUpdates({ guests, inline, admission, turn: dialog })
+  const others = yield* makeNonDialogUpdates({ handoff, choices, feedback, admission, inline })
 
   const handle = (update: Update): Effect.Effect<Outcome, PipelineError> => {
     const kind = updateKind(update)
     const result: Effect.Effect<Outcome, PipelineError> = Option.match(dialogMessage(update), {
       onSome: (message) => onMessage(update.update_id, message),
       onNone: () => {
-        if (update.callback_query) {
-          const query = update.callback_query
-          // The handoff's "Back to bot" button, a button of /model or /persona; other buttons
-          // are not part of the dialog: stop the client's spinner and move on.
-          const routed = Effect.flatMap(
-            handoff.callback(query),
-            (reason) => (Option.isSome(reason) ? Effect.succeed(reason) : choices.callback(query))
-          )
-          return Effect.flatMap(routed, Option.match({
-            onSome: (reason) => Effect.succeed(skipped(reason)),
-            onNone: () =>
-              api.answerCallbackQuery(query.id).pipe(
-                Effect.catchAll((e) => Effect.logWarning(`answerCallbackQuery failed: ${e.message}`)),
-                Effect.as({ _tag: "Skipped", reason: "callback_query answered" } as const)
-              )
-          }))
-        }
-        if (update.my_chat_member) return onMembership(update.my_chat_member)
+        // An update holds one kind: a guest message or a sent inline result starts a called turn.
         const guest = guestQueryOf(update)
-        if (Option.isSome(guest)) return onGuest(update.update_id, guest.value)
-        if (update.inline_query) return Effect.map(inline.answer(update.update_id, update.inline_query), skipped)
-        if (update.chosen_inline_result) return onChosen(update.update_id, update.chosen_inline_result)
-        if (update.message_reaction) return Effect.map(feedback.reacted(update.message_reaction), skipped)
-        if (update.pre_checkout_query) return Effect.map(admission.preCheckout(update.pre_checkout_query), skipped)
-        if (update.subscription) return Effect.map(admission.subscription(update.subscription), skipped)
-        if (update.business_connection) return Effect.map(business.connection(update.business_connection), skipped)
-        if (update.deleted_business_messages) return Effect.map(business.deleted(update.deleted_business_messages), skipped)
-        return Effect.as(Effect.logDebug(`skipped update of kind ${kind}`), { _tag: "Skipped", reason: kind } as const)
+        if (Option.isSome(guest)) return called.guest(update.update_id, guest.value)
+        if (update.chosen_inline_result) return called.chosen(update.update_id, update.chosen_inline_result)
+        return others(update, kind)
       }
     })
     // Each update is a turn of its own: the usage of its model calls and transcriptions is collected for the ledger.
     return result.pipe(collectingUsage, inLanguageOf(update), withSpan("dialog.handle", { attributes: { kind } }))
   }
 
-  /** The apology in the update's chat, or where a called turn is answered (a guest query not answered yet, a sent inline result). */
-  const apologize = (update: Update) => {
-    const apology = textsIn(profile, updateLanguage(update)).apology
-    const chosen = Option.flatMap(Option.fromNullable(update.chosen_inline_result), inline.chosen)
-    const send: Option.Option<Effect.Effect<void, SendError>> = Option.firstSomeOf([
-      Option.map(guestQueryOf(update), (guest) => Effect.asVoid(guests.answer(guest.queryId, plain(apology)))),
-      Option.map(chosen, ({ site }) => site.deliver(plain(apology))),
-      Option.map(dialogMessage(update), (message) => Effect.asVoid(messenger.reply(destinationOf(message), apology)))
-    ])
-    return Option.match(send, {
-      onNone: () => Effect.void,
-      onSome: (sending) =>
-        sending.pipe(
-          Effect.timeout("10 seconds"),
-          Effect.catchAll((e) => Effect.logWarning(`apology not sent: ${e._tag}`))
-        )
-    })
-  }
-
-  return DialogPipeline.of({ handle, apologize })
+  return DialogPipeline.of({ handle, apologize: yield* makeApology({ guests, inline }) })
 })
 
 /** The pipeline; summaries being written when it closes are interrupted (`Compaction.ts`). */

@@ -61,3 +61,6 @@ export const makeFeedback = Effect.gen(function*() {
       })
   }
 })
+
+/** The feedback as the pipeline and its routes share it (one per pipeline). */
+export type Feedback = Effect.Effect.Success<typeof makeFeedback>

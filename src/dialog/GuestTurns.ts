@@ -62,3 +62,6 @@ export const makeGuestTurns = Effect.gen(function*() {
 
   return { site, answer }
 })
+
+/** Guest mode as the pipeline and its routes share it (one per pipeline). */
+export type GuestTurns = Effect.Effect.Success<typeof makeGuestTurns>

@@ -217,3 +217,6 @@ export const makeHandoffRouting = Effect.gen(function*() {
 
   return { operator, customer, callback }
 })
+
+/** The handoff's routes as the pipeline and its routes share them (one per pipeline). */
+export type HandoffRouting = Effect.Effect.Success<typeof makeHandoffRouting>

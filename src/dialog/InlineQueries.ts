@@ -91,3 +91,6 @@ export const makeInlineQueries = Effect.gen(function*() {
 
   return { answer, chosen }
 })
+
+/** Inline mode as the pipeline and its routes share it (one per pipeline). */
+export type InlineQueries = Effect.Effect.Success<typeof makeInlineQueries>

@@ -19,8 +19,6 @@ import { parseStage } from "./classification.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { type Asker, classifyMessages, plainMessages, promptCacheKey, synthesizeMessages, thinkMessages } from "./prompts.ts"
 
-export { addUsage }
-
 /**
  * Pictures tools returned, as one user message after the tool messages: a tool message carries
  * text only in the chat completions API.

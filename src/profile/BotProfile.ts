@@ -5,10 +5,11 @@
  * Markdown file beside it whose `##` headings make the sections.
  */
 import { FileSystem, Path } from "@effect/platform"
-import { Context, Effect, Layer, ParseResult, Record as Rec, Schema } from "effect"
+import { Context, Effect, Layer, ParseResult, Schema } from "effect"
 import { ConfigurationError } from "../domain/errors.ts"
 import { calledTexts } from "./calledTexts.ts"
 import { handoffTexts } from "./handoffTexts.ts"
+import { LocalizedText, localizedFields, splitLanguages } from "./languages.ts"
 import { choiceFields, choiceTexts } from "./choiceTexts.ts"
 import { memoryTexts } from "./memoryTexts.ts"
 
@@ -137,28 +138,12 @@ export const ProfileTexts = Schema.Struct({
 export type ProfileTexts = typeof ProfileTexts.Type
 export type TextName = keyof ProfileTexts
 
-/** A language as the profile keys its texts: Telegram's `language_code` up to its first `-` ("ru" of "ru-RU"). */
-export const LanguageCode = Schema.String.pipe(
-  Schema.pattern(/^[a-z]{2,3}$/, {
-    message: (issue) => `expected a language code (2 or 3 lower-case letters, e.g. "en", "ru"), got ${JSON.stringify(issue.actual)}`
-  })
-)
-
-/** A fixed text as a profile file writes it: one string (the profile's `language`) or one per language. */
-export const LocalizedText = Schema.Union(NonEmpty, Schema.Record({ key: LanguageCode, value: NonEmpty }))
-export type LocalizedText = typeof LocalizedText.Type
-
-type TextFields = typeof ProfileTexts.fields
 /**
  * The `texts` of a profile file: every text of `ProfileTexts`, each a string or one per
- * language (`{ "en": "…", "ru": "…" }`), required where `ProfileTexts` requires it. Derived
- * from `ProfileTexts`, so a text added there has its per-language variants with nothing more.
+ * language (`languages.ts`), and one text per tool.
  */
 const TextsFile = Schema.Struct({
-  ...(Rec.map(ProfileTexts.fields, (field) => Schema.isPropertySignature(field) ? Schema.optional(LocalizedText) : LocalizedText) as {
-    readonly [K in keyof TextFields]: TextFields[K] extends Schema.PropertySignature.All ? Schema.optional<typeof LocalizedText>
-      : typeof LocalizedText
-  }),
+  ...localizedFields(ProfileTexts.fields),
   /** One text per tool, each a string or one per language. */
   toolsWorking: Schema.optional(Schema.Record({ key: Schema.String, value: LocalizedText }))
 })
@@ -282,55 +267,6 @@ export const describeProblems = (error: ParseResult.ParseError, text: string): s
 
 const decodeProfile = Schema.decodeUnknown(Schema.parseJson(ProfileFile), { errors: "all", onExcessProperty: "error" })
 
-/**
- * The file's texts split by language: those of the profile's `language` (each text's string,
- * or its variant in that language; the defaults filled in) and the other languages' variants.
- * A text written per language must have a variant in the profile's `language`.
- */
-const splitLanguages = (file: ProfileFile): Effect.Effect<Omit<BotProfileData, "source" | "knowledge">, string> =>
-  Effect.gen(function*() {
-    const own: Record<string, unknown> = {}
-    const translations: Record<string, Record<string, unknown>> = {}
-    const { toolsWorking, ...plain } = file.texts
-    for (const [name, value] of Object.entries(plain) as Array<[string, LocalizedText | undefined]>) {
-      if (value === undefined) continue
-      if (typeof value === "string") {
-        own[name] = value
-        continue
-      }
-      const inDefault = value[file.language]
-      if (inDefault === undefined) {
-        return yield* Effect.fail(
-          `texts.${name}: expected a text in the profile's language "${file.language}", got only ${Object.keys(value).join(", ")}`
-        )
-      }
-      own[name] = inDefault
-      for (const [language, text] of Object.entries(value)) {
-        if (language !== file.language) translations[language] = { ...translations[language], [name]: text }
-      }
-    }
-    // The texts by tool: the default language's for every tool, then each language's over them.
-    if (toolsWorking !== undefined) {
-      const byLanguage: Record<string, Record<string, string>> = {}
-      for (const [tool, value] of Object.entries(toolsWorking)) {
-        const variants = typeof value === "string" ? { [file.language]: value } : value
-        if (variants[file.language] === undefined) {
-          return yield* Effect.fail(
-            `texts.toolsWorking.${tool}: expected a text in the profile's language "${file.language}", got only ${Object.keys(variants).join(", ")}`
-          )
-        }
-        for (const [language, text] of Object.entries(variants)) byLanguage[language] = { ...byLanguage[language], [tool]: text }
-      }
-      const inDefault = byLanguage[file.language] ?? {}
-      own.toolsWorking = inDefault
-      for (const [language, tools] of Object.entries(byLanguage)) {
-        if (language !== file.language) translations[language] = { ...translations[language], toolsWorking: { ...inDefault, ...tools } }
-      }
-    }
-    const texts = yield* Schema.decodeUnknown(ProfileTexts)(own).pipe(Effect.mapError((e) => `texts: ${e.message}`))
-    return { ...file, texts, translations }
-  })
-
 /** Reads and validates a profile file and its knowledge base; any problem names the file and the field. */
 export const loadProfile = (file: string) =>
   Effect.gen(function*() {
@@ -344,7 +280,12 @@ export const loadProfile = (file: string) =>
     const decoded = yield* decodeProfile(text).pipe(
       Effect.mapError((e) => fail(`invalid profile:\n${describeProblems(e, text)}`))
     )
-    const profile = yield* splitLanguages(decoded).pipe(Effect.mapError((problem) => fail(`invalid profile:\n  ${problem}`)))
+    const invalid = (problem: string) => fail(`invalid profile:\n  ${problem}`)
+    // The texts of the profile's `language` (the defaults filled in) and the other languages' (`languages.ts`).
+    const { toolsWorking, ...texts } = decoded.texts
+    const split = yield* Effect.mapError(splitLanguages(decoded.language, texts, toolsWorking), invalid)
+    const own = yield* Schema.decodeUnknown(ProfileTexts)(split.own).pipe(Effect.mapError((e) => invalid(`texts: ${e.message}`)))
+    const profile = { ...decoded, texts: own, translations: split.translations }
     const kbPath = path.resolve(path.dirname(source), profile.knowledgeBase)
     const kbText = yield* fs.readFileString(kbPath).pipe(
       Effect.mapError((e) => fail(`cannot read the knowledge base ${kbPath}: ${e.message}`))
