@@ -74,10 +74,11 @@ export { LlmConfig, type LlmConfigShape } from "./llm/LlmConfig.ts"
 export type { ImagePart, UserMedia } from "./llm/LanguageModel.ts"
 
 // ── Media: voice notes, photos and documents ──────────────────────────────────────────────────
-export { MediaTurn, MediaTurnLive, type MediaTurnService, MediaTurnWith, type Turn } from "./media/MediaTurn.ts"
+export { MediaTurn, MediaTurnLive, type MediaTurnService, MediaTurnWith, TranscriberLive, type Turn } from "./media/MediaTurn.ts"
 export { MediaConfig, type MediaConfigShape } from "./media/MediaConfig.ts"
 export { FileTooLarge, FileUnavailable, TelegramFiles, TelegramFilesHttp, TelegramFilesLive, TelegramFilesUnavailable } from "./media/TelegramFiles.ts"
-export { Transcriber, TranscriberLive, TranscriberOpenAi, TranscriberUnavailable, TranscriptionError } from "./media/Transcriber.ts"
+export { Transcriber, TranscriberUnavailable, TranscriptionError } from "./media/Transcriber.ts"
+export { TranscriberOpenAi } from "./media/OpenAiTranscriber.ts"
 export { DocumentText, DocumentTextLive, DocumentUnreadable } from "./media/DocumentText.ts"
 
 // ── Stores ────────────────────────────────────────────────────────────────────────────────────

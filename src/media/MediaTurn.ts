@@ -11,6 +11,7 @@
  */
 import { Context, Effect, Layer, Metric, Option } from "effect"
 import type { StoreError } from "../domain/errors.ts"
+import { lazyLayer } from "../effect/lazyLayer.ts"
 import { type Message, type TelegramId } from "../domain/Update.ts"
 import type { ImagePart, UserMedia } from "../llm/LanguageModel.ts"
 import { withTags } from "../observability/Metrics.ts"
@@ -22,7 +23,7 @@ import { DocumentText, documentFormat, DocumentTextLive } from "./DocumentText.t
 import { MediaConfig } from "./MediaConfig.ts"
 import { extensionOf, imageType, type Media, mediaGroupOf, mediaOf } from "./MediaContent.ts"
 import { type FileError, TelegramFiles, TelegramFilesLive } from "./TelegramFiles.ts"
-import { Transcriber, TranscriberLive } from "./Transcriber.ts"
+import { Transcriber, TranscriberUnavailable } from "./Transcriber.ts"
 
 export type Turn =
   /** No media the bot reads: the pipeline goes its usual way. */
@@ -198,6 +199,18 @@ export const makeMediaTurn = Effect.gen(function*() {
 
 /** The media step over the given services and settings (tests, embedding). */
 export const MediaTurnWith = Layer.effect(MediaTurn, makeMediaTurn)
+
+/**
+ * The configured transcription endpoint: the model endpoint's, its `openai` SDK imported when
+ * the layer is built; none with the offline model, which is told in words what arrived and
+ * never loads the SDK (154 modules).
+ */
+export const TranscriberLive = Layer.unwrapEffect(
+  Effect.map(MediaConfig, (config) =>
+    config.describeOnly
+      ? TranscriberUnavailable
+      : lazyLayer(() => import("./OpenAiTranscriber.ts").then((m) => m.TranscriberOpenAiLive)))
+)
 
 /** The media step with its services from the environment: files from `TELEGRAM_BOT_TOKEN`'s Bot API, the configured transcription endpoint. */
 export const MediaTurnLive = MediaTurnWith.pipe(

@@ -7,11 +7,11 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { isAbsolute, join } from "node:path"
 import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfigSchema } from "../dialog/DialogConfig.ts"
+import { lazyLayer } from "../effect/lazyLayer.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { withMetrics } from "../llm/LlmMetrics.ts"
 import { LanguageModelOffline } from "../llm/OfflineModel.ts"
-import { LanguageModelLive } from "../llm/OpenAiModel.ts"
 import { BotProfileFile, type BotProfile } from "../profile/BotProfile.ts"
 import { StoresLive } from "../store/Stores.ts"
 
@@ -41,12 +41,14 @@ export const selectedProfile = Layer.unwrapEffect(
 
 /**
  * The model: the live OpenAI-compatible one when `OPENAI_API_KEY` or `OPENAI_BASE_URL` is
- * set, the offline one otherwise. Either one's calls are measured (`llm_*` metrics).
+ * set, the offline one otherwise. Either one's calls are measured (`llm_*` metrics). The live
+ * one's module, with the `openai` SDK (154 modules), is imported when its layer is built: the
+ * offline model never loads it.
  */
 export const selectedModel: Layer.Layer<LanguageModel, ConfigError.ConfigError, BotProfile> = Layer.unwrapEffect(
   Effect.map(liveModelRequested, (live) =>
     live
-      ? LanguageModelLive
+      ? lazyLayer(() => import("../llm/OpenAiModel.ts").then((m) => m.LanguageModelLive))
       : Layer.effect(LanguageModel, Effect.map(LanguageModel, (model) => withMetrics(model, () => "offline"))).pipe(
         Layer.provide(LanguageModelOffline)
       ))

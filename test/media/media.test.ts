@@ -5,13 +5,14 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { readFileSync } from "node:fs"
-import { Cause, Chunk, Duration, Effect, HashMap, Layer, Logger, LogLevel, Metric, Option, TestClock } from "effect"
+import { Cause, Chunk, ConfigProvider, Duration, Effect, HashMap, Layer, Logger, LogLevel, Metric, Option, TestClock } from "effect"
 import { decodeUpdate, type TelegramId } from "../../src/domain/Update.ts"
-import type { MediaConfigShape } from "../../src/media/MediaConfig.ts"
-import { mediaItems } from "../../src/media/MediaTurn.ts"
+import { MediaConfig, type MediaConfigShape } from "../../src/media/MediaConfig.ts"
+import { mediaItems, TranscriberLive } from "../../src/media/MediaTurn.ts"
 import { withTags } from "../../src/observability/Metrics.ts"
 import { TelegramFilesHttp } from "../../src/media/TelegramFiles.ts"
-import { TranscriberOpenAi } from "../../src/media/Transcriber.ts"
+import { TranscriberOpenAi } from "../../src/media/OpenAiTranscriber.ts"
+import { Transcriber } from "../../src/media/Transcriber.ts"
 import { Dispatcher } from "../../src/runtime/Dispatcher.ts"
 import { TelegramConfig } from "../../src/telegram/TelegramConfig.ts"
 import {
@@ -26,7 +27,7 @@ import {
   textsTo
 } from "../../src/testing/index.ts"
 import { eventually, type FakeBotApi, makeFakeBotApi, telegramLayerFor } from "../support/FakeBotApi.ts"
-import { type FakeOpenAi, type FakeRequest, llmConfigFor, makeFakeOpenAi, openAiLayerFor } from "../support/FakeOpenAi.ts"
+import { type FakeOpenAi, type FakeRequest, llmConfigFor, makeFakeOpenAi, openAiLayerFor, testKey } from "../support/FakeOpenAi.ts"
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/media/${name}`, import.meta.url))
 type RawUpdate = Record<string, unknown>
@@ -355,4 +356,22 @@ describe("the offline model", () => {
       expect(texts[3]).toMatch(/^I received 3 photos\. I can't understand them myself/)
       expect(texts).toHaveLength(4)
     }).pipe(Effect.provide(testBot({ model: "offline", media: { albumWindow: Duration.millis(50) } }))), { timeout: 20_000 })
+})
+
+describe("the configured transcriber (TranscriberLive)", () => {
+  it.scopedLive("a model endpoint in the settings: its endpoint transcribes; the offline model: none, nothing is sent", () =>
+    Effect.gen(function*() {
+      const openAi = yield* makeFakeOpenAi({ fallback: () => "unused" })
+      yield* openAi.scriptTranscriptions("  Hello there.  ")
+      const transcribe = Effect.flatMap(Transcriber, (transcriber) =>
+        transcriber.transcribe({ bytes: new Uint8Array(100), fileName: "voice.oga" }))
+      const configured = (describeOnly: boolean) => TranscriberLive.pipe(Layer.provide(MediaConfig.make({ describeOnly })))
+      const settings = ConfigProvider.fromMap(new Map([["OPENAI_BASE_URL", openAi.url], ["OPENAI_API_KEY", testKey]]))
+
+      const live = yield* transcribe.pipe(Effect.provide(configured(false)), Effect.withConfigProvider(settings))
+      expect(live).toBe("Hello there.")
+      const offline = yield* Effect.flip(transcribe.pipe(Effect.provide(configured(true)), Effect.withConfigProvider(settings)))
+      expect(offline).toMatchObject({ _tag: "TranscriptionError", message: "no transcription endpoint is configured" })
+      expect((yield* openAi.transcriptions).map((t) => [t.fileName, t.authorization])).toEqual([["voice.oga", `Bearer ${testKey}`]])
+    }))
 })

@@ -1,10 +1,10 @@
 /**
  * A plain start loads only what it uses: `--help` and the demo replay (the compiled bin, as
  * users run it) load none of the packages that only some configurations need — the cluster,
- * PostgreSQL, YDB, OpenTelemetry, PDF text, MCP, and for `--help` the Markdown parser. Each
- * run lists the modules it loaded through a loader hook (test/support/loadedModules.mjs); a
- * configuration that needs one of them (a trace collector) shows that the list sees modules
- * imported late.
+ * PostgreSQL, YDB, OpenTelemetry, PDF text, MCP, the `openai` SDK of a live model endpoint and
+ * its transcriptions, and for `--help` the Markdown parser. Each run lists the modules it
+ * loaded through a loader hook (test/support/loadedModules.mjs); a configuration that needs one
+ * of them (a trace collector) shows that the list sees modules imported late.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
@@ -26,7 +26,8 @@ const configurationOnly = [
   "@effect/opentelemetry",
   "@opentelemetry/sdk-trace-base",
   "unpdf",
-  "@modelcontextprotocol/sdk"
+  "@modelcontextprotocol/sdk",
+  "openai"
 ]
 const markdownParser = ["mdast-util-from-markdown", "micromark", "micromark-extension-gfm"]
 
