@@ -79,6 +79,11 @@ export interface GuardOptions<E> {
   readonly isOutage: (error: E) => boolean
   /** The failure of a call refused without trying, while the dependency is down. */
   readonly down: () => E
+  /**
+   * The call makes guarded calls of its own on the same breaker (they pass through). Only
+   * such calls are marked: the mark costs a fiber-local copy per call, on every store call.
+   */
+  readonly nests?: boolean
 }
 
 export interface Breaker {
@@ -152,7 +157,7 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
 
     /** One call, its result recorded: any answer (a refusal too) means the dependency is up. */
     const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>, guard: GuardOptions<E>) =>
-      enter(effect).pipe(
+      (guard.nests === true ? enter(effect) : effect).pipe(
         Effect.tapBoth({
           onSuccess: () => answered,
           onFailure: (e) => (guard.isOutage(e) ? failed(e instanceof Error ? e.message : String(e)) : answered)

@@ -16,5 +16,7 @@ export const guardStoreContext = <S>(context: Context.Context<S>, breaker: Break
   mapStores(context, (store) => (operation, effect) =>
     breaker.guard(effect, {
       isOutage: isStoreOutage,
+      // The usage ledger's recordTurn runs the reply's history append within it.
+      nests: store === "usage" && operation === "recordTurn",
       down: () => new StoreError({ operation: `${store}.${operation}`, message: "the store is down (waiting for it to answer again)", retryable: true })
     }))

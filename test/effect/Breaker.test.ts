@@ -117,7 +117,7 @@ describe("Breaker", () => {
       expect(yield* breaker.isDown).toBe(true)
       // As the usage ledger's `recordTurn` runs the reply's history append inside it.
       const inner = breaker.guard(store.call("appended"), options)
-      const outer = breaker.guard(Effect.zipRight(store.call("recorded"), inner), options)
+      const outer = breaker.guard(Effect.zipRight(store.call("recorded"), inner), { ...options, nests: true })
       const cell = makePatience(Duration.minutes(2))
       const fiber = yield* Effect.fork(inTurn(cell, outer))
       yield* TestClock.adjust(Duration.seconds(30))
