@@ -19,8 +19,9 @@
  *
  * A guarded call made inside another guarded call on the same breaker (a store call that runs
  * another store call within it, as the usage ledger's `recordTurn` runs the reply's history
- * append) passes straight through: the outer call is the one that retries, probes and waits, and
- * the inner one waiting on the outer call's probe would wait on itself.
+ * append; the outer call says so with `nests`) does not wait while the breaker is open: it runs,
+ * and the outer call is the one that retries, probes and waits — the inner one waiting on the
+ * outer call's probe would wait on itself.
  */
 import { Clock, Deferred, Duration, Effect, FiberId, FiberRef, Option, Schema } from "effect"
 
@@ -180,7 +181,6 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
 
     const guard = <A, E, R>(effect: Effect.Effect<A, E, R>, guardOptions: GuardOptions<E>): Effect.Effect<A, E, R> =>
       Effect.gen(function*() {
-        if ((yield* FiberRef.get(EnteredBreakers)).has(self)) return yield* effect
         const cell = yield* FiberRef.get(CurrentPatience)
         const patient = cell !== undefined && cell.gaveUp === undefined
         let last = Option.none<E>()
@@ -196,6 +196,8 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
           }
           const due = open && probe === undefined && now >= nextProbeAt
           if (open && !due) {
+            // Inside a call of this breaker (maybe its probe): waiting here would wait on that call.
+            if ((yield* FiberRef.get(EnteredBreakers)).has(self)) return yield* effect
             if (!patient) return yield* Effect.fail(guardOptions.down())
             cell.waitingSince ??= now
             cell.waitedFor.add(name)
