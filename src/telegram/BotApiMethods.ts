@@ -14,12 +14,14 @@ import { BusinessConnection } from "../domain/BusinessConnection.ts"
 import { TelegramId, Update } from "../domain/Update.ts"
 import { TextEntity } from "./format/FormattedText.ts"
 import { type CopyMessage, ForumTopic, type InlineButton, inlineKeyboardMarkup, MessageId } from "./BotApiTopics.ts"
-import type { BotApiCall, BotApiParams, CallOptions, TelegramError } from "./BotApiProtocol.ts"
+import { articleParams, type EditInlineText, type InlineAnswer, type InlineArticle, SentGuestMessage } from "./BotApiInline.ts"
+import { type BotApiCall, type BotApiParams, type CallOptions, defined, nonEmpty, type TelegramError } from "./BotApiProtocol.ts"
 
 export const ParseMode = Schema.Literal("MarkdownV2", "HTML", "Markdown")
 export type ParseMode = typeof ParseMode.Type
 
 export { type CopyMessage, ForumTopic, type InlineButton, MessageId } from "./BotApiTopics.ts"
+export { type EditInlineText, type InlineAnswer, type InlineArticle, SentGuestMessage } from "./BotApiInline.ts"
 
 export interface SendMessage extends Destination {
   readonly text: string
@@ -82,44 +84,6 @@ export interface EditMessageText {
   readonly richMarkdown?: string | undefined
 }
 
-/**
- * An article an inline answer or a guest answer consists of (`InlineQueryResultArticle` with an
- * `InputTextMessageContent`): what the user sees in the results, and the text of the message sent.
- */
-export interface InlineArticle {
-  readonly id: string
-  readonly title: string
-  readonly description?: string | undefined
-  readonly text: string
-  readonly entities?: ReadonlyArray<TextEntity> | undefined
-  /**
-   * A button under the message (`switch_inline_query_current_chat` with this text): with an
-   * inline keyboard, the sent message has an `inline_message_id` the bot can edit.
-   */
-  readonly askAgain?: string | undefined
-}
-
-/** An answer to an inline query (`answerInlineQuery`). */
-export interface InlineAnswer {
-  readonly queryId: string
-  readonly results: ReadonlyArray<InlineArticle>
-  /** Seconds Telegram may keep the results for the same query text. */
-  readonly cacheTime: number
-  /** A button above the results that opens the private chat with `/start <startParameter>`. */
-  readonly button?: { readonly text: string; readonly startParameter: string } | undefined
-}
-
-/** A new text of an inline message (sent via the bot, or a guest answer), by its `inline_message_id`. */
-export interface EditInlineText {
-  readonly inlineMessageId: string
-  readonly text: string
-  readonly entities?: ReadonlyArray<TextEntity> | undefined
-}
-
-/** What `answerGuestQuery` answers (`SentGuestMessage`): the message, to edit it later. */
-export const SentGuestMessage = Schema.Struct({ inline_message_id: Schema.String })
-export type SentGuestMessage = typeof SentGuestMessage.Type
-
 export const SentMessage = Schema.Struct({
   message_id: Schema.Number,
   date: Schema.optional(Schema.Number)
@@ -181,10 +145,6 @@ export interface SetWebhook {
 /** The result of a method the bot does not read (`true` for the methods below): not decoded. */
 const Ignored = Schema.Unknown
 
-/** The parameters that are given, without the ones left `undefined`. */
-const defined = (params: Record<string, unknown>): BotApiParams =>
-  Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined))
-
 /** The parameters that say where a message or chat action goes. */
 export const destinationParams = (to: Destination): BotApiParams =>
   defined({
@@ -205,20 +165,6 @@ const sendMessageParams = (message: SendMessage): BotApiParams => ({
     reply_markup: inlineKeyboardMarkup(message.inlineKeyboard)
   })
 })
-
-const articleParams = (article: InlineArticle): BotApiParams =>
-  defined({
-    type: "article",
-    id: article.id,
-    title: article.title,
-    description: article.description,
-    input_message_content: defined({ message_text: article.text, entities: nonEmpty(article.entities) }),
-    reply_markup: article.askAgain === undefined
-      ? undefined
-      : { inline_keyboard: [[{ text: article.askAgain, switch_inline_query_current_chat: "" }]] }
-  })
-
-const nonEmpty = <A>(items: ReadonlyArray<A> | undefined) => (items === undefined || items.length === 0 ? undefined : items)
 
 const SendMessageParams = Schema.Struct({
   chat_id: TelegramId,

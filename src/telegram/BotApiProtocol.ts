@@ -75,3 +75,10 @@ export type BotApiCall = <A, I>(
  * answer as it came, `TelegramApiError` for `ok: false`, `TelegramTransportError` for no answer.
  */
 export type Transport = (method: string, params: BotApiParams, options: CallOptions) => Effect.Effect<unknown, TelegramError>
+
+/** The parameters that are given, without the ones left `undefined`. */
+export const defined = (params: Record<string, unknown>): BotApiParams =>
+  Object.fromEntries(Object.entries(params).filter(([, value]) => value !== undefined))
+
+/** A list, or `undefined` (the parameter left out) when it is empty. */
+export const nonEmpty = <A>(items: ReadonlyArray<A> | undefined) => (items === undefined || items.length === 0 ? undefined : items)
