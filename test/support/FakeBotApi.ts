@@ -80,7 +80,7 @@ export interface FakeBotApi {
   readonly calls: (method?: string) => Effect.Effect<ReadonlyArray<FakeCall>>
   /** Queues replies for a method; they are used in order, then the default answer applies again. */
   readonly script: (method: string, ...replies: ReadonlyArray<FakeReply>) => Effect.Effect<void>
-  /** Adds updates (objects, or raw JSON texts) to the getUpdates queue. */
+  /** Adds updates (objects, or raw JSON texts) to the getUpdates queue, which Telegram keeps in update_id order. */
   readonly pushUpdates: (...updates: ReadonlyArray<unknown>) => Effect.Effect<void>
   /** Completes once at least `count` calls of `method` were received; returns them. */
   readonly waitForCalls: (method: string, count: number) => Effect.Effect<ReadonlyArray<FakeCall>>
@@ -383,7 +383,10 @@ export const makeFakeBotApi = (
           for (const update of updates) {
             const raw = typeof update === "string" ? update : JSON.stringify(update)
             const idMatch = /"update_id"\s*:\s*(-?\d+)/.exec(raw)
-            pending.push({ id: idMatch?.[1] === undefined ? Number.MAX_SAFE_INTEGER : Number(idMatch[1]), raw })
+            const id = idMatch?.[1] === undefined ? Number.MAX_SAFE_INTEGER : Number(idMatch[1])
+            // Telegram hands updates out in update_id order, whatever order they were pushed in.
+            const at = pending.findIndex((u) => u.id > id)
+            pending.splice(at === -1 ? pending.length : at, 0, { id, raw })
           }
           wakeAll(updateWaiters)
         }),
