@@ -3,8 +3,10 @@
  * users run it) load none of the packages that only some configurations need — the cluster,
  * PostgreSQL, YDB, OpenTelemetry, PDF text, MCP, the `openai` SDK of a live model endpoint and
  * its transcriptions, and for `--help` the Markdown parser. Each run lists the modules it
- * loaded through a loader hook (test/support/loadedModules.mjs); a configuration that needs one
- * of them (a trace collector) shows that the list sees modules imported late.
+ * loaded through a loader hook (test/support/loadedModules.mjs); a file of the bundle
+ * (dist/bundle/, scripts/bundle.mjs) counts as the packages its `packages.json` names. A
+ * configuration that needs one of them (a trace collector) shows that the list sees modules
+ * imported late, bundled or not.
  */
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
@@ -31,11 +33,20 @@ const configurationOnly = [
 ]
 const markdownParser = ["mdast-util-from-markdown", "micromark", "micromark-extension-gfm"]
 
-/** The packages (`node_modules/<name>/…`) among the loaded module URLs. */
-const packagesOf = (urls: ReadonlyArray<string>): ReadonlySet<string> =>
+/** The packages bundled into each file of dist/bundle/, as the build wrote them down. */
+const bundledPackages = (fs: FileSystem.FileSystem) =>
+  Effect.map(
+    fs.readFileString(new URL("../../dist/bundle/packages.json", import.meta.url).pathname),
+    (text) => JSON.parse(text) as Record<string, ReadonlyArray<string>>
+  )
+
+/** The packages among the loaded module URLs: `node_modules/<name>/…`, and those in the bundle's files. */
+const packagesOf = (urls: ReadonlyArray<string>, bundle: Record<string, ReadonlyArray<string>>): ReadonlySet<string> =>
   new Set(urls.flatMap((url) => {
-    const found = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)
-    return found?.[1] === undefined ? [] : [found[1]]
+    const installed = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1]
+    if (installed !== undefined) return [installed]
+    const file = /\/dist\/bundle\/(.+)$/.exec(url)?.[1]
+    return file === undefined ? [] : bundle[file] ?? []
   }))
 
 /** Runs the bin with `args` and `env` to its end; its exit code and the packages it loaded. */
@@ -47,7 +58,7 @@ const loadedBy = (args: ReadonlyArray<string>, env: Record<string, string> = {})
     const started = yield* startBot(args, { STORE: "memory", LOADED_MODULES_FILE: list, ...env }, { nodeFlags: ["--import", hook] })
     const code = yield* exitCode(started.child)
     const urls = (yield* fs.readFileString(list)).split("\n").filter((line) => line !== "")
-    return { code, urls, packages: packagesOf(urls) }
+    return { code, urls, packages: packagesOf(urls, yield* bundledPackages(fs)) }
   })
 
 const live = (name: string, test: () => Effect.Effect<void, unknown, FileSystem.FileSystem | Path.Path | Scope.Scope>) =>
@@ -58,8 +69,9 @@ describe("a plain start loads only what it uses", () => {
     Effect.gen(function*() {
       const { code, packages, urls } = yield* loadedBy(["--help"], { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:1" })
       expect(code).toBe(0)
-      // The bot's own compiled modules ran (not the sources through tsx).
-      expect(urls.some((url) => url.endsWith("/dist/cli/runBot.js"))).toBe(true)
+      // The bot's bundle ran (not the sources through tsx), and Effect from it.
+      expect(urls.some((url) => url.endsWith("/dist/bundle/main.js"))).toBe(true)
+      expect(packages.has("effect")).toBe(true)
       expect(urls.some((url) => url.includes("/node_modules/tsx/"))).toBe(false)
       expect([...configurationOnly, ...markdownParser].filter((name) => packages.has(name))).toEqual([])
     }))

@@ -1,0 +1,90 @@
+// Part of `npm run build`, after `tsc -p tsconfig.build.json`: bundles the command line (what
+// the bin, `npm start` and `node dist/main.js` run) from the compiled dist/ into dist/bundle/
+// with esbuild, so that a start reads a few dozen files instead of about a thousand modules.
+//
+// - Bundled: the bot's own modules, `effect`, every `@effect/*` package (one copy of Effect in
+//   the process, also in the parts loaded late) and what only they use (fast-check, pure-rand).
+//   Every other package stays an import from node_modules (native modules, the openai SDK, pg,
+//   YDB, OpenTelemetry, MCP, the Markdown parser…).
+// - Code split: what a configuration loads late (`import()`: the cluster, PostgreSQL, YDB,
+//   OpenTelemetry…) is a chunk of its own, loaded when it is asked for, as before.
+// - The SQLite worker thread is an entry of its own (`dist/bundle/worker/thread.js`, started
+//   through `worker/boot.mjs` beside the chunks, as `SqliteWorker` finds it).
+// - `dist/bundle/packages.json` names the packages in each output file (the lazy-loading test
+//   reads it: a chunk loaded is its packages loaded).
+// - `dist/main.js` becomes one import of the bundle. The library entries (`.`, `./testing`,
+//   `./cli`) stay tsc's modules, so a team's own code shares its `effect` with them.
+//
+// The bundled modules sit two folders below the package root, as the compiled ones do
+// (dist/<folder>/), so their paths relative to `import.meta.url` (the package root, the
+// demo's recording, the worker's entry) are the same.
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { dirname, relative } from "node:path"
+import * as esbuild from "esbuild"
+
+const root = new URL("../", import.meta.url).pathname
+const dist = `${root}dist`
+const out = `${dist}/bundle`
+
+/** The package an import specifier or a node_modules path names (`@scope/name` or `name`). */
+const packageOf = (specifier) => {
+  const parts = specifier.split("/")
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]
+}
+
+const bundled = (name) => name === "effect" || name.startsWith("@effect/") || name === "fast-check" || name === "pure-rand"
+
+/** Every package but the bundled ones stays external (imported from node_modules at run time). */
+const externalPackages = {
+  name: "external-packages",
+  setup(build) {
+    build.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (args.path.startsWith("node:")) return { path: args.path, external: true }
+      return bundled(packageOf(args.path)) ? undefined : { path: args.path, external: true }
+    })
+  }
+}
+
+const result = await esbuild.build({
+  stdin: { contents: 'import { runBot } from "./cli/runBot.js"\nrunBot()\n', resolveDir: dist, sourcefile: "main.js" },
+  entryPoints: [{ in: `${dist}/store/sqlite/worker/thread.js`, out: "worker/thread" }],
+  bundle: true,
+  splitting: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  absWorkingDir: root,
+  outdir: out,
+  chunkNames: "[name]-[hash]",
+  plugins: [externalPackages],
+  metafile: true,
+  legalComments: "none",
+  logLevel: "warning",
+  write: false
+})
+
+rmSync(out, { recursive: true, force: true })
+/** The entry read from stdin is written as `main.js`. */
+const named = (path) => (relative(out, path) === "stdin.js" ? `${out}/main.js` : path)
+for (const file of result.outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true })
+  writeFileSync(named(file.path), file.contents)
+}
+copyFileSync(`${root}src/store/sqlite/worker/boot.mjs`, `${out}/worker/boot.mjs`)
+
+const packages = {}
+for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
+  const names = new Set()
+  for (const input of Object.keys(inputs)) {
+    const found = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)
+    if (found !== null) names.add(found[1])
+  }
+  packages[relative(out, named(`${root}${output}`))] = [...names].sort()
+}
+writeFileSync(`${out}/packages.json`, `${JSON.stringify(packages, null, 1)}\n`)
+
+writeFileSync(
+  `${dist}/main.js`,
+  "// The command line, bundled by scripts/bundle.mjs (`npm run build`).\nimport \"./bundle/main.js\"\n"
+)
+rmSync(`${dist}/main.js.map`, { force: true })
