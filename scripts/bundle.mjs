@@ -3,9 +3,13 @@
 // with esbuild, so that a start reads a few dozen files instead of about a thousand modules.
 //
 // - Bundled: the bot's own modules, `effect`, every `@effect/*` package (one copy of Effect in
-//   the process, also in the parts loaded late) and what only they use (fast-check, pure-rand).
-//   Every other package stays an import from node_modules (native modules, the openai SDK, pg,
-//   YDB, OpenTelemetry, MCP, the Markdown parser…).
+//   the process, also in the parts loaded late) and the packages they bring (fast-check, pg,
+//   ws, msgpackr, yaml…): a bare import in the bundle resolves from this package's folder, where
+//   only its own dependencies are sure to be (a package it does not depend on may be missing or
+//   another version there).
+// - Imported from node_modules at run time: the package's other dependencies (better-sqlite3,
+//   the openai SDK, YDB, MCP, the Markdown parser, unpdf) and OpenTelemetry's packages (its own,
+//   or peers of @effect/opentelemetry, installed beside it).
 // - Code split: what a configuration loads late (`import()`: the cluster, PostgreSQL, YDB,
 //   OpenTelemetry…) is a chunk of its own, loaded when it is asked for, as before.
 // - The SQLite worker thread is an entry of its own (`dist/bundle/worker/thread.js`, started
@@ -18,7 +22,7 @@
 // The bundled modules sit two folders below the package root, as the compiled ones do
 // (dist/<folder>/), so their paths relative to `import.meta.url` (the package root, the
 // demo's recording, the worker's entry) are the same.
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { dirname, relative } from "node:path"
 import * as esbuild from "esbuild"
 
@@ -32,16 +36,20 @@ const packageOf = (specifier) => {
   return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]
 }
 
-const bundled = (name) => name === "effect" || name.startsWith("@effect/") || name === "fast-check" || name === "pure-rand"
+const { dependencies } = JSON.parse(readFileSync(`${root}package.json`, "utf8"))
 
-/** Every package but the bundled ones stays external (imported from node_modules at run time). */
+/** Imported from node_modules at run time rather than bundled. */
+const external = (name) =>
+  name.startsWith("@opentelemetry/") ||
+  // pg's optional native binding: pg loads it only when asked to, and it is not installed.
+  name === "pg-native" ||
+  (name in dependencies && name !== "effect" && !name.startsWith("@effect/"))
+
 const externalPackages = {
   name: "external-packages",
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith("node:")) return { path: args.path, external: true }
-      return bundled(packageOf(args.path)) ? undefined : { path: args.path, external: true }
-    })
+    build.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.path.startsWith("node:") || external(packageOf(args.path)) ? { path: args.path, external: true } : undefined)
   }
 }
 
@@ -59,6 +67,8 @@ const result = await esbuild.build({
   plugins: [externalPackages],
   metafile: true,
   legalComments: "none",
+  // The CommonJS packages bundled (pg, ws…) call `require` for Node's modules.
+  banner: { js: 'import { createRequire as __bundleRequire } from "node:module";\nconst require = __bundleRequire(import.meta.url);' },
   logLevel: "warning",
   write: false
 })

@@ -66,7 +66,8 @@ export const offlineBot = <T, E>(options: OfflineBotOptions<T, E>) =>
  * The bot a replay runs on: the Bot API recorded, and stores in memory whatever `STORE` says —
  * every replay starts from no clients, no history and an empty inbox, so the same recording
  * gives the same transcript on every run (a database would remember the updates of the last
- * run and skip them as duplicates).
+ * run and skip them as duplicates). Answers go as text with entities: the recorder has no
+ * rich messages, and the transcript need not say that it refused the first one.
  */
 export const replayBot = (concurrency: Option.Option<number>) =>
-  offlineBot({ telegram: TelegramApiRecorder(), stores: StoresMemory, concurrency })
+  offlineBot({ telegram: TelegramApiRecorder(), stores: StoresMemory, concurrency, textOnly: true })
