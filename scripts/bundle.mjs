@@ -53,11 +53,8 @@ const externalPackages = {
   }
 }
 
-const result = await esbuild.build({
-  stdin: { contents: 'import { runBot } from "./cli/runBot.js"\nrunBot()\n', resolveDir: dist, sourcefile: "main.js" },
-  entryPoints: [{ in: `${dist}/store/sqlite/worker/thread.js`, out: "worker/thread" }],
+const options = {
   bundle: true,
-  splitting: true,
   format: "esm",
   platform: "node",
   target: "node20",
@@ -67,11 +64,26 @@ const result = await esbuild.build({
   plugins: [externalPackages],
   metafile: true,
   legalComments: "none",
+  minifyWhitespace: true,
+  minifySyntax: true,
   // The CommonJS packages bundled (pg, ws…) call `require` for Node's modules.
   banner: { js: 'import { createRequire as __bundleRequire } from "node:module";\nconst require = __bundleRequire(import.meta.url);' },
   logLevel: "warning",
   write: false
-})
+}
+const [main, worker] = await Promise.all([
+  esbuild.build({
+    ...options,
+    stdin: { contents: 'import { runBot } from "./cli/runBot.js"\nrunBot()\n', resolveDir: dist, sourcefile: "main.js" },
+    splitting: true
+  }),
+  // The worker thread on its own: only the part of Effect it uses, parsed while the main thread starts.
+  esbuild.build({ ...options, entryPoints: [{ in: `${dist}/store/sqlite/worker/thread.js`, out: "worker/thread" }] })
+])
+const result = {
+  outputFiles: [...main.outputFiles, ...worker.outputFiles],
+  metafile: { outputs: { ...main.metafile.outputs, ...worker.metafile.outputs } }
+}
 
 rmSync(out, { recursive: true, force: true })
 /** The entry read from stdin is written as `main.js`. */
