@@ -7,9 +7,11 @@
 //   ws, msgpackr, yaml…): a bare import in the bundle resolves from this package's folder, where
 //   only its own dependencies are sure to be (a package it does not depend on may be missing or
 //   another version there).
-// - Imported from node_modules at run time: the package's other dependencies (better-sqlite3,
-//   the openai SDK, YDB, MCP, the Markdown parser, unpdf) and OpenTelemetry's packages (its own,
-//   or peers of @effect/opentelemetry, installed beside it).
+//   The Markdown parser and renderer (mdast, micromark) are bundled as well.
+// - Imported from node_modules at run time: the native SQLite binding, and the large parts only
+//   some configurations load — the openai SDK, YDB, MCP, unpdf — all dependencies of the
+//   package, and OpenTelemetry's packages (its own, or peers of @effect/opentelemetry,
+//   installed beside it).
 // - Code split: what a configuration loads late (`import()`: the cluster, PostgreSQL, YDB,
 //   OpenTelemetry…) is a chunk of its own, loaded when it is asked for, as before.
 // - The SQLite worker thread is an entry of its own (`dist/bundle/worker/thread.js`, started
@@ -38,12 +40,19 @@ const packageOf = (specifier) => {
 
 const { dependencies } = JSON.parse(readFileSync(`${root}package.json`, "utf8"))
 
-/** Imported from node_modules at run time rather than bundled. */
+/** The package's dependencies that are imported from node_modules at run time rather than bundled. */
+const installed = new Set(["better-sqlite3", "openai", "@modelcontextprotocol/sdk", "unpdf"])
+
 const external = (name) =>
+  installed.has(name) ||
+  name.startsWith("@ydbjs/") ||
   name.startsWith("@opentelemetry/") ||
   // pg's optional native binding: pg loads it only when asked to, and it is not installed.
-  name === "pg-native" ||
-  (name in dependencies && name !== "effect" && !name.startsWith("@effect/"))
+  name === "pg-native"
+
+for (const name of installed) {
+  if (!(name in dependencies)) throw new Error(`scripts/bundle.mjs: ${name} is not a dependency of the package`)
+}
 
 const externalPackages = {
   name: "external-packages",
