@@ -26,6 +26,10 @@ export const guestConversation = (message: Message, caller: User): Conversation 
   threadId: -caller.id
 })
 
+/** Whether a conversation is that of a guest or inline turn (its thread id is negative, as above). */
+export const isCalledConversation = (conversation: { readonly threadId?: number | undefined }): boolean =>
+  conversation.threadId !== undefined && conversation.threadId < 0
+
 /** The conversation of a user's inline turns. */
 export const inlineConversation = (user: User): Conversation => ({ chatId: user.id, threadId: inlineThread })
 

@@ -10,6 +10,10 @@
  * off (the customer's messages copied into the topic, operators' messages sent to the
  * customer, `/done`) is routed in `src/dialog/HandoffRouting.ts`.
  *
+ * A guest or inline turn is answered in a chat the bot cannot send messages to: its handoff is
+ * that of the user's private chat with the bot, where the colleague's messages go (the start
+ * says so: `privateChat`).
+ *
  * Without `HANDOFF_CHAT_ID`, or when the topic cannot be opened (the chat is not a forum, the
  * bot is not an admin, Telegram does not answer), a handoff is what it always was: recorded on
  * the client and announced in `ADMIN_CHAT_ID` (or, after a refused topic, in the handoff chat
@@ -17,6 +21,7 @@
  */
 import { Clock, Context, Effect, Layer, Metric, Option } from "effect"
 import { withTags } from "../observability/Metrics.ts"
+import { isCalledConversation } from "../domain/Caller.ts"
 import { toConversation } from "../domain/Conversation.ts"
 import type { Destination } from "../domain/Destination.ts"
 import type { Client, NewClient } from "../domain/Dialog.ts"
@@ -62,7 +67,13 @@ export interface HandoffRequest {
 
 /** How a handoff started: a topic (new, or the one already open), or a notice only. */
 export type HandoffStart =
-  | { readonly _tag: "Topic"; readonly topicId: number; readonly reused: boolean }
+  | {
+    readonly _tag: "Topic"
+    readonly topicId: number
+    readonly reused: boolean
+    /** The request came from a guest or inline turn: the topic is that of the user's private chat with the bot. */
+    readonly privateChat: boolean
+  }
   | { readonly _tag: "Notice"; readonly notified: boolean }
 
 export interface HandoffService {
@@ -129,21 +140,23 @@ export const makeHandoff = Effect.gen(function*() {
 
   const start = (request: HandoffRequest) =>
     Effect.gen(function*() {
+      const privateChat = isCalledConversation(request.conversation)
+      const conversation: Destination = privateChat ? { chatId: request.userId } : request.conversation
       if (request.user !== undefined) yield* clients.getOrCreate(request.user)
       const client = yield* clients.requestHandoff(request.userId, request.reason)
       if (Option.isNone(handoffChatId)) return yield* Effect.zipLeft(notice(client, request.reason, Option.none()), countHandoff("notice"))
       const chatId = handoffChatId.value
-      const existing = yield* records.get(toConversation(conversationFields(request.conversation)))
+      const existing = yield* records.get(toConversation(conversationFields(conversation)))
       if (Option.isSome(existing) && existing.value.handoffChatId === chatId) {
         // Written again: a crash may have come between the record and its topic key.
         yield* records.put(existing.value)
         yield* summarize(existing.value, client, request.stage)
         yield* countHandoff("reused")
-        return { _tag: "Topic", topicId: existing.value.topicId, reused: true } as const
+        return { _tag: "Topic", topicId: existing.value.topicId, reused: true, privateChat } as const
       }
       const since = yield* Clock.currentTimeMillis
       const recordOf = (topicId: number): HandoffRecord => ({
-        ...conversationFields(request.conversation),
+        ...conversationFields(conversation),
         userId: request.userId,
         handoffChatId: chatId,
         topicId,
@@ -168,7 +181,7 @@ export const makeHandoff = Effect.gen(function*() {
       yield* Effect.logInfo(`conversation of chat ${record.chatId} handed off to topic ${record.topicId} of chat ${chatId}`)
       yield* summarize(record, client, request.stage)
       yield* countHandoff("started")
-      return { _tag: "Topic", topicId: record.topicId, reused: false } as const
+      return { _tag: "Topic", topicId: record.topicId, reused: false, privateChat } as const
     }).pipe(withSpan("handoff.start", { attributes: { chat_id: request.conversation.chatId } }))
 
   return Handoff.of({ chatId: handoffChatId, start, records })

@@ -24,6 +24,7 @@ import { type FakeBotApi, makeFakeBotApi } from "../support/FakeBotApi.ts"
 
 const fixtures = JSON.parse(readFileSync(new URL("../fixtures/handoff.json", import.meta.url), "utf8")) as Record<string, unknown>
 const update = (name: string) => fixtures[name]
+const guests = JSON.parse(readFileSync(new URL("../fixtures/guest-and-inline.json", import.meta.url), "utf8")) as { readonly guestInGroup: unknown }
 
 const operators = -1001600000001 as TelegramId
 const dana = 7001 as TelegramId
@@ -192,6 +193,38 @@ describe("human handoff with takeover", () => {
       }))
     }))
 
+  it.scopedLive("a guest asking for a person: the topic is that of their private chat with the bot, where the operator's answer goes", () =>
+    Effect.gen(function*() {
+      const fake = yield* makeFakeBotApi()
+      yield* fake.script("createForumTopic", forumTopic(topic, "Ann Kovacs · 7001"))
+      const script = turns({
+        stage: "support",
+        think: [{ toolCalls: [{ name: "request_human_handoff", arguments: { reason: "wants a person about an order" } }] }, "n"],
+        synthesize: "A colleague will write to you in your private chat with me."
+      })
+      yield* runBot(fake, { handoff: handoffTo, script }, Effect.gen(function*() {
+        // Ann (7001) calls the bot into a group it is not a member of.
+        yield* deliver(guests.guestInGroup)
+        expect((yield* params(fake, "createForumTopic")).map((p) => p["chat_id"])).toEqual([operators])
+        const result = (yield* modelRequests("think"))[1]!.messages.find((m) => m.role === "tool")
+        expect(JSON.parse(String(result?.content))).toEqual({
+          requested: true,
+          handedOff: true,
+          colleagueWritesIn: "the user's private chat with the bot"
+        })
+        expect(yield* fake.calls("answerGuestQuery")).toHaveLength(1)
+        // The summary went to the topic; nothing was sent to the group.
+        expect((yield* params(fake, "sendMessage")).map((p) => [p["chat_id"], p["message_thread_id"]])).toEqual([[operators, topic]])
+
+        // The operator's answer in the topic reaches Ann's private chat with the bot.
+        yield* deliver(update("operatorText"))
+        const sent = yield* params(fake, "sendMessage")
+        expect(sent).toHaveLength(2)
+        expect(sent[1]).toMatchObject({ chat_id: 7001, text: "Hello Dana, this is Olga. Which address should we use?" })
+        expect(sent[1]!["message_thread_id"]).toBeUndefined()
+      }))
+    }))
+
   it.scoped("a refused createForumTopic falls back to the notice; the customer is answered and the bot goes on", () =>
     Effect.gen(function*() {
       const fake = yield* makeFakeBotApi()
@@ -305,9 +338,9 @@ describe("human handoff with takeover", () => {
           reason: "wants a person",
           updateId: 990002 as TelegramId
         }
-        expect(yield* handoff.start(request)).toEqual({ _tag: "Topic", topicId: topic, reused: false })
+        expect(yield* handoff.start(request)).toEqual({ _tag: "Topic", topicId: topic, reused: false, privateChat: false })
         expect(Option.map(yield* handoff.records.get({ chatId: dana }), (r) => r.summarySent)).toEqual(Option.some(false))
-        expect(yield* handoff.start(request)).toEqual({ _tag: "Topic", topicId: topic, reused: true })
+        expect(yield* handoff.start(request)).toEqual({ _tag: "Topic", topicId: topic, reused: true, privateChat: false })
         expect(yield* fake.calls("createForumTopic")).toHaveLength(1)
         expect((yield* params(fake, "sendMessage")).map((p) => p["message_thread_id"])).toEqual([topic, topic])
         expect(Option.map(yield* handoff.records.get({ chatId: dana }), (r) => r.summarySent)).toEqual(Option.some(true))

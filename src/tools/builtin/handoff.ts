@@ -29,9 +29,11 @@ export const requestHumanHandoff = defineTool({
         stage: context.stage,
         updateId: context.updateId
       }).pipe(Effect.mapError((e) => new ToolFailure({ message: `could not record the request: ${e.message}` })))
-      return started._tag === "Topic"
-        // The colleague answers in this chat from now on; the bot stays quiet until they give it back.
-        ? { requested: true, handedOff: true }
-        : { requested: true, adminNotified: started.notified }
+      if (started._tag === "Notice") return { requested: true, adminNotified: started.notified }
+      // The colleague answers in this chat from now on; the bot stays quiet until they give it
+      // back. Asked from a guest or inline turn, they answer in the user's private chat with the bot.
+      return started.privateChat
+        ? { requested: true, handedOff: true, colleagueWritesIn: "the user's private chat with the bot" }
+        : { requested: true, handedOff: true }
     })
 })
