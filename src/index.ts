@@ -69,7 +69,7 @@ export {
   type ToolSpec
 } from "./llm/LanguageModel.ts"
 export { LanguageModelOffline } from "./llm/OfflineModel.ts"
-export { LanguageModelLive, LanguageModelOpenAi } from "./llm/OpenAiModel.ts"
+export { LanguageModelLive, LanguageModelOpenAi } from "./llm/OpenAiLayers.ts"
 export { LlmConfig, type LlmConfigShape } from "./llm/LlmConfig.ts"
 export type { ImagePart, UserMedia } from "./llm/LanguageModel.ts"
 
@@ -78,7 +78,7 @@ export { MediaTurn, MediaTurnLive, type MediaTurnService, MediaTurnWith, Transcr
 export { MediaConfig, type MediaConfigShape } from "./media/MediaConfig.ts"
 export { FileTooLarge, FileUnavailable, TelegramFiles, TelegramFilesHttp, TelegramFilesLive, TelegramFilesUnavailable } from "./media/TelegramFiles.ts"
 export { Transcriber, TranscriberUnavailable, TranscriptionError } from "./media/Transcriber.ts"
-export { TranscriberOpenAi } from "./media/OpenAiTranscriber.ts"
+export { TranscriberOpenAi } from "./media/OpenAiTranscriberLayers.ts"
 export { DocumentText, DocumentTextLive, DocumentUnreadable } from "./media/DocumentText.ts"
 
 // ── Stores ────────────────────────────────────────────────────────────────────────────────────

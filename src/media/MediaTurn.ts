@@ -11,7 +11,7 @@
  */
 import { Context, Effect, Layer, Metric, Option } from "effect"
 import type { StoreError } from "../domain/errors.ts"
-import { lazyLayer } from "../effect/lazyLayer.ts"
+import { TranscriberOpenAiLive } from "./OpenAiTranscriberLayers.ts"
 import { type Message, type TelegramId } from "../domain/Update.ts"
 import type { ImagePart, UserMedia } from "../llm/LanguageModel.ts"
 import { withTags } from "../observability/Metrics.ts"
@@ -209,7 +209,7 @@ export const TranscriberLive = Layer.unwrapEffect(
   Effect.map(MediaConfig, (config) =>
     config.describeOnly
       ? TranscriberUnavailable
-      : lazyLayer(() => import("./OpenAiTranscriber.ts").then((m) => m.TranscriberOpenAiLive)))
+      : TranscriberOpenAiLive)
 )
 
 /** The media step with its services from the environment: files from `TELEGRAM_BOT_TOKEN`'s Bot API, the configured transcription endpoint. */

@@ -7,7 +7,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { isAbsolute, join } from "node:path"
 import { type ConfigError, Effect, Layer } from "effect"
 import { DialogConfigSchema } from "../dialog/DialogConfig.ts"
-import { lazyLayer } from "../effect/lazyLayer.ts"
+import { LanguageModelLive } from "../llm/OpenAiLayers.ts"
 import { LanguageModel } from "../llm/LanguageModel.ts"
 import { liveModelRequested } from "../llm/LlmConfig.ts"
 import { withMetrics } from "../llm/LlmMetrics.ts"
@@ -48,7 +48,7 @@ export const selectedProfile = Layer.unwrapEffect(
 export const selectedModel: Layer.Layer<LanguageModel, ConfigError.ConfigError, BotProfile> = Layer.unwrapEffect(
   Effect.map(liveModelRequested, (live) =>
     live
-      ? lazyLayer(() => import("../llm/OpenAiModel.ts").then((m) => m.LanguageModelLive))
+      ? LanguageModelLive
       : Layer.effect(LanguageModel, Effect.map(LanguageModel, (model) => withMetrics(model, () => "offline"))).pipe(
         Layer.provide(LanguageModelOffline)
       ))

@@ -6,13 +6,15 @@
  * loaded through a loader hook (test/support/loadedModules.mjs); a file of the bundle
  * (dist/bundle/, scripts/bundle.mjs) counts as the packages its `packages.json` names. A
  * configuration that needs one of them (a trace collector) shows that the list sees modules
- * imported late, bundled or not.
+ * imported late, bundled or not. The package's entries, imported as a team's program does,
+ * load none of them either (the `openai` SDK comes with the live model's layer when it is built).
  */
+import { pathToFileURL } from "node:url"
 import { FileSystem, Path } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, type Scope } from "effect"
-import { exitCode, startBot } from "../support/BotProcess.ts"
+import { exitCode, root, start, startBot } from "../support/BotProcess.ts"
 
 const hook = new URL("../support/loadedModules.mjs", import.meta.url).pathname
 
@@ -83,6 +85,22 @@ describe("a plain start loads only what it uses", () => {
       // The answers are rendered: the parser is loaded with the pipeline's layer.
       expect(packages.has("mdast-util-from-markdown")).toBe(true)
       expect(configurationOnly.filter((name) => packages.has(name))).toEqual([])
+    }))
+
+  live("the package's entries (`.`, `./cli`, `./testing`), imported as a team's program does: no part a configuration asks for", () =>
+    Effect.gen(function*() {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const list = path.join(yield* fs.makeTempDirectoryScoped(), "modules.txt")
+      const entries = ["dist/index.js", "dist/cli/index.js", "dist/testing/index.js"].map((entry) => pathToFileURL(path.join(root, entry)).href)
+      const script = entries.map((url) => `await import(${JSON.stringify(url)})`).join("\n")
+      const started = yield* start(process.execPath, ["--import", hook, "--input-type=module", "-e", script], { LOADED_MODULES_FILE: list })
+      expect(yield* exitCode(started.child), started.output()).toBe(0)
+      const urls = (yield* fs.readFileString(list)).split("\n").filter((line) => line !== "")
+      // The package's own compiled modules, not the bundle: a team's code shares their `effect`.
+      expect(urls.some((url) => url.endsWith("/dist/llm/OpenAiLayers.js"))).toBe(true)
+      expect(urls.some((url) => url.includes("/dist/bundle/"))).toBe(false)
+      expect(configurationOnly.filter((name) => packagesOf(urls, {}).has(name))).toEqual([])
     }))
 
   live("a trace collector configured: OpenTelemetry is loaded when its layer is built", () =>
