@@ -128,6 +128,6 @@ export const runChat = (options: ChatOptions) =>
     Effect.zipRight(announceModel, chat(options, nextTurn)).pipe(
       // A person at the terminal waits for each reply: a dependency that is down is the apology at
       // once (OUTAGE_PATIENCE=0), not minutes of silence, unless OUTAGE_PATIENCE asks for a wait.
-      Effect.provide(offlineBot({ telegram: TelegramApiConsole, outagePatience: Duration.zero, textOnly: true }))
+      Effect.provide(offlineBot({ telegram: TelegramApiConsole, outagePatience: Duration.zero }))
     )
   )

@@ -24,6 +24,6 @@ export const replayReported = (options: Omit<ReplayOptions, "print">) =>
     }
   })
 
-/** The demo: a replay on the stores `STORE` names (the caller picks them), the Bot API recorded, answers as text. */
+/** The demo: a replay on the stores `STORE` names (the caller picks them), the Bot API recorded. */
 export const runReplay = (file: string, out: Option.Option<string>, concurrency: Option.Option<number>) =>
-  replayReported({ file, out }).pipe(Effect.provide(offlineBot({ telegram: TelegramApiRecorder(), concurrency, textOnly: true })))
+  replayReported({ file, out }).pipe(Effect.provide(offlineBot({ telegram: TelegramApiRecorder(), concurrency })))

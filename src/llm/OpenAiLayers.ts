@@ -1,8 +1,8 @@
 /**
  * The model's layers on the `openai` SDK as the package exports them: each imports its module
  * (and the SDK, 154 modules) when it is built, so a team's program that imports the package but
- * runs the offline model, or a model of its own, never loads the SDK. The same layers as in
- * `OpenAiModel.ts`, where they are built (the transcriber's: `media/OpenAiTranscriberLayers.ts`).
+ * runs the offline model, or a model of its own, never loads the SDK. The layer itself is built
+ * in `OpenAiModel.ts` (the transcriber's: `media/OpenAiTranscriberLayers.ts`).
  */
 import { Layer } from "effect"
 import { lazyLayer } from "../effect/lazyLayer.ts"

@@ -179,6 +179,3 @@ export const LanguageModelOpenAi: Layer.Layer<LanguageModel, never, LlmConfig> =
   LanguageModel,
   Effect.flatMap(LlmConfig, makeOpenAiModel)
 )
-
-/** The live model on settings read from the environment. */
-export const LanguageModelLive = LanguageModelOpenAi.pipe(Layer.provide(LlmConfig.fromEnv))

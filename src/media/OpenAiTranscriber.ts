@@ -104,6 +104,3 @@ export const TranscriberOpenAi: Layer.Layer<Transcriber, never, LlmConfig | Medi
   Effect.flatMap(Effect.all([LlmConfig, MediaConfig]), ([llm, media]) => makeOpenAiTranscriber(llm, media))
 )
 
-/** The transcriber at the model endpoint configured in the environment. */
-export const TranscriberOpenAiLive = TranscriberOpenAi.pipe(Layer.provide(LlmConfig.fromEnv))
-

@@ -1,7 +1,7 @@
 /**
  * The transcriber's layers on the `openai` SDK as the package exports them: each imports
  * `OpenAiTranscriber.ts` (and the SDK) when it is built, so a program that never transcribes
- * never loads it. The same layers as there, where they are built.
+ * never loads it. The layer itself is built there.
  */
 import { Layer } from "effect"
 import { lazyLayer } from "../effect/lazyLayer.ts"

@@ -43,11 +43,6 @@ export interface OfflineBotOptions<T, E> {
   readonly concurrency?: Option.Option<number>
   /** How long a turn waits for a dependency that is down when `OUTAGE_PATIENCE` is not set; its default when none. */
   readonly outagePatience?: Duration.Duration
-  /**
-   * Answers as text with entities (`RICH_MESSAGES=off`): the offline Telegram has no rich
-   * messages, and a person at the terminal need not read that it refused the first one.
-   */
-  readonly textOnly?: boolean
 }
 
 /** The bot on embedded layers, with the given offline Telegram; it provides that layer's services too. */
@@ -57,17 +52,16 @@ export const offlineBot = <T, E>(options: OfflineBotOptions<T, E>) =>
     model: selectedModel,
     stores: options.stores ?? selectedStores,
     dispatcherConfig: offlineDispatcherConfig(options.concurrency ?? Option.none(), Option.fromNullable(options.outagePatience)),
-    ...(options.textOnly === true
-      ? { streamConfig: Layer.effect(StreamConfig, Effect.map(StreamConfig.config, (c) => ({ ...c, richMessages: "off" as const }))) }
-      : {})
+    // Answers as text with entities (`RICH_MESSAGES=off`): the offline Telegram has no rich
+    // messages, and a person at the terminal need not read that it refused the first one.
+    streamConfig: Layer.effect(StreamConfig, Effect.map(StreamConfig.config, (c) => ({ ...c, richMessages: "off" as const })))
   }).pipe(Layer.provideMerge(options.telegram))
 
 /**
  * The bot a replay runs on: the Bot API recorded, and stores in memory whatever `STORE` says —
  * every replay starts from no clients, no history and an empty inbox, so the same recording
  * gives the same transcript on every run (a database would remember the updates of the last
- * run and skip them as duplicates). Answers go as text with entities: the recorder has no
- * rich messages, and the transcript need not say that it refused the first one.
+ * run and skip them as duplicates).
  */
 export const replayBot = (concurrency: Option.Option<number>) =>
-  offlineBot({ telegram: TelegramApiRecorder(), stores: StoresMemory, concurrency, textOnly: true })
+  offlineBot({ telegram: TelegramApiRecorder(), stores: StoresMemory, concurrency })
