@@ -28,12 +28,16 @@ import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
 import { TelegramApiLive } from "../../src/telegram/TelegramHttp.ts"
 import { secretHeader, WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
 import { tracingLayer } from "../../src/observability/Tracing.ts"
+import { tuneHeapGrowth } from "../../src/runtime/HeapGrowth.ts"
 import { ioFairScheduler } from "../../src/runtime/Scheduler.ts"
 import { env, serveBench } from "../support/child.ts"
 import { countSteps } from "../support/steps.ts"
 import { withStoreLatency } from "../support/storeLatency.ts"
 
 const secret = "bench-secret"
+// What the command line does first (`runBot`); BENCH_BOT_NODE_FLAGS=--heap-growing-percent=0
+// measures V8's own growth.
+tuneHeapGrowth()
 process.env.TELEGRAM_BOT_TOKEN = "123456:bench-token"
 process.env.TELEGRAM_API_BASE_URL = env("BENCH_BOTAPI_URL")
 process.env.OPENAI_BASE_URL = env("BENCH_OPENAI_URL")
