@@ -107,12 +107,15 @@ export const migrateConfigured: Effect.Effect<string, StoreError | ConfigError.C
 
 /**
  * Runs an effect with the demo's stores: an SQLite database in memory whatever `STORE` and
- * `SQLITE_PATH` say, so every demo run starts empty and prints the whole transcript.
+ * `SQLITE_PATH` say, so every demo run starts empty and prints the whole transcript. It runs on
+ * the main thread: the demo's replay is the only work of its process, with no webhook or
+ * poller whose event loop a statement could hold up, and starting the worker thread cost it
+ * about a tenth of its time (bench/README.md).
  */
 export const withDemoStores = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.withConfigProvider(
     effect,
-    ConfigProvider.fromMap(new Map([["STORE", "sqlite"], ["SQLITE_PATH", ":memory:"]])).pipe(
+    ConfigProvider.fromMap(new Map([["STORE", "sqlite"], ["SQLITE_PATH", ":memory:"], ["SQLITE_WORKER", "false"]])).pipe(
       ConfigProvider.orElse(() => ConfigProvider.fromEnv())
     )
   )
