@@ -57,7 +57,7 @@ export interface MessengerService {
    * recorded once Telegram accepts it, a 403 marks the client blocked. Whether it was made.
    */
   readonly deliver: (to: To, call: (options: CallOptions) => Effect.Effect<void, TelegramError>) => Effect.Effect<boolean, SendError>
-  /** Runs `effect` while showing `typing` where the answer goes; a failing indicator never fails `effect`. */
+  /** Runs `effect` while showing `typing` where the answer goes once it has run `TELEGRAM_TYPING_DELAY`; a failing indicator never fails `effect`. */
   readonly whileTyping: <A, E, R>(to: To, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
 }
 
@@ -226,15 +226,18 @@ export const makeMessenger = Effect.gen(function*() {
     }).pipe(withSpan("telegram.reply", { attributes: { chat_id: chatId } }))
   }
 
-  const whileTyping: MessengerService["whileTyping"] = (to, effect) =>
-    Effect.raceFirst(
-      effect,
-      api.sendChatAction(to, "typing").pipe(
-        Effect.catchAllCause((cause) => Effect.logDebug("typing indicator failed", cause)),
-        Effect.repeat(Schedule.spaced(config.typingInterval)),
-        Effect.zipRight(Effect.never)
-      )
+  /** `typing` every `typingInterval`, from `typingDelay` on, until interrupted; a failed one is only logged. */
+  const typing = (to: To) => {
+    const repeated = api.sendChatAction(to, "typing").pipe(
+      Effect.catchAllCause((cause) => Effect.logDebug("typing indicator failed", cause)),
+      Effect.repeat(Schedule.spaced(config.typingInterval))
     )
+    return Duration.isZero(config.typingDelay) ? repeated : Effect.delay(repeated, config.typingDelay)
+  }
+
+  const whileTyping: MessengerService["whileTyping"] = (to, effect) =>
+    // Forked interruptible: a fiber forked in the (uninterruptible) acquire would inherit that.
+    Effect.acquireUseRelease(Effect.fork(Effect.interruptible(typing(to))), () => effect, Fiber.interrupt)
 
   const deliver: MessengerService["deliver"] = (target, call) => {
     const to = toDestination(target)

@@ -11,6 +11,12 @@ export const SendConfigSchema = Config.all({
   backoffBase: duration("TELEGRAM_BACKOFF_BASE", "500 millis"),
   /** Proactive outgoing throttle (30 msg/s overall, ~1 msg/s per chat); off by default. */
   throttle: Config.boolean("TELEGRAM_THROTTLE").pipe(Config.withDefault(false)),
+  /**
+   * How long a dialog runs before `typing` is shown: an answer sooner needs none (the Bot API
+   * recommends the action only "when a response from the bot will take a noticeable amount of
+   * time to arrive"), and one request per quick answer is saved. 0 shows it at once.
+   */
+  typingDelay: duration("TELEGRAM_TYPING_DELAY", "1 second"),
   /** How often the `typing` action is refreshed while a dialog runs. */
   typingInterval: duration("TELEGRAM_TYPING_INTERVAL", "4500 millis"),
   /**

@@ -17,6 +17,12 @@ const script: Script = {
   synthesize: [{ chunks: pieces, every: Duration.millis(100) }]
 }
 
+/**
+ * The same answer after 1.5 s, streamed or whole: longer than `TELEGRAM_TYPING_DELAY` (1 s), so a
+ * bot without drafts shows `typing`.
+ */
+const slowScript: Script = { ...script, synthesize: [{ delay: Duration.millis(1_500), then: { chunks: pieces, every: Duration.millis(100) } }] }
+
 const draftsOf = (calls: ReadonlyArray<{ readonly method: string; readonly params: Readonly<Record<string, unknown>> }>) =>
   calls.filter((c) => c.method === "sendMessageDraft").map((c) => c.params)
 
@@ -76,7 +82,7 @@ describe("streamed answers in a private chat", () => {
     Effect.gen(function*() {
       const recorder = yield* TelegramRecorder
       const run = yield* Effect.fork(runUpdates([textMessage({ userId: 606, text: "What time is it?" })]))
-      yield* advance(3_000)
+      yield* advance(4_000)
       yield* Fiber.join(run)
       const calls = yield* recorder.calls
       // The empty placeholder; the shop profile's text for the tool (`texts.toolsWorking`; a tool
@@ -100,16 +106,16 @@ describe("streamed answers in a private chat", () => {
     Effect.gen(function*() {
       const recorder = yield* TelegramRecorder
       const run = yield* Effect.fork(runUpdates([textMessage({ userId: 602, text: "How much is delivery?" })]))
-      yield* advance(2_000)
+      yield* advance(4_000)
       yield* Fiber.join(run)
       const calls = yield* recorder.calls
       expect(draftsOf(calls)).toEqual([])
       expect(calls.filter((c) => c.method === "sendMessage").map((c) => c.params["text"])).toEqual([
         "Delivery costs 4.90 EUR. See the terms."
       ])
-      // Without drafts, `typing` shows the bot at work.
+      // Without drafts, `typing` shows the bot at work once the answer has taken a second.
       expect(calls.filter((c) => c.method === "sendChatAction").map((c) => c.params["action"])).toContain("typing")
-    }).pipe(Effect.provide(testBot({ script, stream: { replies: false } }))))
+    }).pipe(Effect.provide(testBot({ script: slowScript, stream: { replies: false } }))))
 
   it.scoped("a group gets the final message only, unless STREAM_IN_GROUPS edits a first message", () =>
     Effect.gen(function*() {
@@ -117,7 +123,7 @@ describe("streamed answers in a private chat", () => {
       const run = yield* Effect.fork(runUpdates([
         textMessage({ userId: 603, chatId: -100603, text: "How much is delivery?" })
       ]))
-      yield* advance(2_000)
+      yield* advance(4_000)
       yield* Fiber.join(run)
       const calls = yield* recorder.calls
       expect(draftsOf(calls)).toEqual([])
@@ -131,9 +137,9 @@ describe("streamed answers in a private chat", () => {
       expect(edits.length).toBeGreaterThanOrEqual(1)
       expect(edits.length).toBeLessThanOrEqual(2)
       expect(edits.at(-1)!.params).toMatchObject({ chat_id: -100603, text: "Delivery costs 4.90 EUR. See the terms." })
-      // Groups have no drafts: `typing` shows the bot at work.
+      // Groups have no drafts: `typing` shows the bot at work once the answer has taken a second.
       expect(calls.filter((c) => c.method === "sendChatAction").map((c) => c.params["action"])).toContain("typing")
-    }).pipe(Effect.provide(testBot({ script, stream: { inGroups: true }, dialog: { groupMode: "all" } }))))
+    }).pipe(Effect.provide(testBot({ script: slowScript, stream: { inGroups: true }, dialog: { groupMode: "all" } }))))
 })
 
 describe("a crash while an answer streams", () => {

@@ -218,11 +218,17 @@ describe("Messenger throttle and typing", () => {
       expect(yield* sentCount(recorder)).toBe(6)
     }))
 
-  it.scoped("typing is shown when a dialog starts and refreshed every 4.5 s until it ends", () =>
+  it.scoped("typing is shown once a dialog has run a second and refreshed every 4.5 s until it ends", () =>
     Effect.gen(function*() {
       const { messenger, recorder } = yield* recorded({})
       const typings = Effect.map(recorder.calls, (calls) => calls.filter((c) => c.method === "sendChatAction").length)
-      const fiber = yield* Effect.fork(messenger.whileTyping(chat, Effect.as(Effect.sleep("10 seconds"), "answer")))
+      const fiber = yield* Effect.fork(messenger.whileTyping(chat, Effect.as(Effect.sleep("12 seconds"), "answer")))
+      yield* settle
+      expect(yield* typings).toBe(0)
+      yield* TestClock.adjust("999 millis")
+      yield* settle
+      expect(yield* typings).toBe(0)
+      yield* TestClock.adjust("1 millis")
       yield* settle
       expect(yield* typings).toBe(1)
       yield* TestClock.adjust("4500 millis")
@@ -231,16 +237,35 @@ describe("Messenger throttle and typing", () => {
       yield* TestClock.adjust("4500 millis")
       yield* settle
       expect(yield* typings).toBe(3)
-      yield* TestClock.adjust("1 second")
+      yield* TestClock.adjust("2 seconds")
       expect(yield* Fiber.join(fiber)).toBe("answer")
       yield* TestClock.adjust("20 seconds")
       yield* settle
       expect(yield* typings).toBe(3)
     }))
 
+  it.scoped("an answer within the delay shows no typing; a delay of 0 shows it at once", () =>
+    Effect.gen(function*() {
+      const { messenger, recorder } = yield* recorded({})
+      const typings = Effect.map(recorder.calls, (calls) => calls.filter((c) => c.method === "sendChatAction").length)
+      const quick = yield* Effect.fork(messenger.whileTyping(chat, Effect.as(Effect.sleep("900 millis"), "quick")))
+      yield* TestClock.adjust("900 millis")
+      expect(yield* Fiber.join(quick)).toBe("quick")
+      yield* TestClock.adjust("20 seconds")
+      yield* settle
+      expect(yield* typings).toBe(0)
+
+      const atOnce = yield* recorded({ typingDelay: Duration.zero })
+      const fiber = yield* Effect.fork(atOnce.messenger.whileTyping(chat, Effect.as(Effect.sleep("1 second"), "answer")))
+      yield* settle
+      expect((yield* atOnce.recorder.calls).filter((c) => c.method === "sendChatAction")).toHaveLength(1)
+      yield* TestClock.adjust("1 second")
+      expect(yield* Fiber.join(fiber)).toBe("answer")
+    }))
+
   it.scopedLive("a failing typing indicator never fails the dialog", () =>
     Effect.gen(function*() {
-      const { fake, messenger } = yield* overHttp()
+      const { fake, messenger } = yield* overHttp({ typingDelay: Duration.zero })
       yield* fake.script("sendChatAction", { status: 500, body: "<html>oops</html>" })
       expect(yield* messenger.whileTyping(chat, Effect.as(Effect.sleep("50 millis"), "answer"))).toBe("answer")
       expect(yield* fake.calls("sendChatAction")).toHaveLength(1)
