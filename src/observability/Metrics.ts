@@ -7,7 +7,7 @@
  * histograms in seconds. Label values are small closed sets (outcome, stage, tool, method,
  * error code), never user data.
  */
-import { Array as Arr, Duration, Effect, Metric, MetricBoundaries, MetricLabel } from "effect"
+import { Array as Arr, Cause, Clock, Context, Duration, Effect, FiberRef, Metric, MetricBoundaries, MetricLabel } from "effect"
 
 /** Histogram buckets for latencies, 5 ms … ~82 s. */
 export const latencyBoundaries = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 15 })
@@ -197,6 +197,36 @@ export const withTags = <Type, In, Out>(
 export const countRetry = (operation: string): Effect.Effect<void> =>
   Metric.increment(withTags(retries, { operation }))
 
+/**
+ * `Metric.trackDuration(duration)` and `Effect.tapError` counting `failures`, in two runtime steps
+ * where the two take about ten (the clock and the fiber's metric labels read at once, one frame
+ * for both outcomes): a store call, a Bot API call and a stage each run it. As with those two,
+ * a success records its duration (by effect's `Clock`, so `TestClock` in the tests), a failure
+ * of the effect's error type counts one, and a defect or an interruption records neither.
+ */
+export const measured = <Failure = unknown, Type = unknown, Out = unknown>(
+  duration: Metric.Metric<Type, Duration.Duration, Out>,
+  failures?: (error: Failure) => Metric.Metric.Counter<number>
+) =>
+<A, E extends Failure, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.withFiberRuntime<A, E, R>((fiber) => {
+    const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+    const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+    const start = clock.unsafeCurrentTimeNanos()
+    return Effect.matchCauseEffect(effect, {
+      onFailure: (cause) => {
+        if (failures !== undefined) {
+          const failure = Cause.failureOption(cause)
+          if (failure._tag === "Some") failures(failure.value).unsafeUpdate(1, labels)
+        }
+        return Effect.failCause(cause)
+      },
+      onSuccess: (value) => {
+        duration.unsafeUpdate(Duration.nanos(clock.unsafeCurrentTimeNanos() - start), labels)
+        return Effect.succeed(value)
+      }
+    })
+  })
+
 /** Records the duration of `effect` as the latency of a pipeline stage. */
-export const timeStage = (stage: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Metric.trackDuration(effect, withTags(stageDuration, { stage }))
+export const timeStage = (stage: string) => measured(withTags(stageDuration, { stage }))

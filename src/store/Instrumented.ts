@@ -9,14 +9,14 @@
  * model layers themselves (`llm.complete` spans, `src/llm/LlmMetrics.ts`). Span attributes
  * are ids, names and counts; message texts only with `TRACE_MESSAGE_TEXT`.
  */
-import { Context, Effect, Layer, Metric } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { ClientStore } from "./ClientStore.ts"
 import { ConversationState } from "./ConversationState.ts"
 import { FeedbackStore } from "./FeedbackStore.ts"
 import { HistoryStore } from "./HistoryStore.ts"
 import { Inbox } from "./Inbox.ts"
 import { UsageLedger } from "../usage/UsageLedger.ts"
-import { storeDuration, storeErrors, withTags } from "../observability/Metrics.ts"
+import { measured, storeDuration, storeErrors, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
@@ -62,15 +62,27 @@ export const wrapService = <S extends object>(
 
 // ── stores ────────────────────────────────────────────────────────────────────────────────────
 
-const storeCall = (store: string) => (operation: string, effect: AnyEffect): AnyEffect =>
-  effect.pipe(
-    Effect.tapError(() => Metric.increment(withTags(storeErrors, { store, operation }))),
-    Metric.trackDuration(withTags(storeDuration, { store, operation })),
-    withSpan(`store.${store}.${operation}`, {
+const storeCall = (store: string) => {
+  // The metrics and the span's options of each operation, made at its first call.
+  const byOperation = new Map<string, (effect: AnyEffect) => AnyEffect>()
+  const instrument = (operation: string) => {
+    const errors = withTags(storeErrors, { store, operation })
+    const timed = measured(withTags(storeDuration, { store, operation }), () => errors)
+    const span = withSpan(`store.${store}.${operation}`, {
       kind: "client",
       attributes: { "store.name": store, "store.operation": operation }
     })
-  )
+    return (effect: AnyEffect) => span(timed(effect))
+  }
+  return (operation: string, effect: AnyEffect): AnyEffect => {
+    let wrap = byOperation.get(operation)
+    if (wrap === undefined) {
+      wrap = instrument(operation)
+      byOperation.set(operation, wrap)
+    }
+    return wrap(effect)
+  }
+}
 
 /**
  * The store services of a context, each passed through `wrap` with its store's name

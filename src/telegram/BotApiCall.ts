@@ -22,7 +22,7 @@
  */
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Duration, Effect, Either, Metric, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
-import { countRetry, telegramDuration, telegramErrors, telegramRequests, withTags } from "../observability/Metrics.ts"
+import { countRetry, measured, telegramDuration, telegramErrors, telegramRequests, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { botApiMethods } from "./BotApiMethods.ts"
@@ -87,17 +87,16 @@ const errorCode = (error: TelegramError): string =>
 
 const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.Effect<A, TelegramError>) => {
   const tags = { method }
-  const measured = Effect.zipRight(
+  const call = Effect.zipRight(
     Metric.increment(withTags(telegramRequests, tags)),
     attempt.pipe(
-      Effect.tapError((error) => Metric.increment(withTags(telegramErrors, { method, code: errorCode(error) }))),
-      Metric.trackDuration(withTags(telegramDuration, tags)),
+      measured(withTags(telegramDuration, tags), (error: TelegramError) => withTags(telegramErrors, { method, code: errorCode(error) })),
       withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
     )
   )
   // On the caller's span (the reply), not the call's: its text is what the user gets.
   const text = params["text"]
-  return typeof text === "string" ? Effect.zipRight(annotateText("reply.text", text), measured) : measured
+  return typeof text === "string" ? Effect.zipRight(annotateText("reply.text", text), call) : call
 }
 
 
