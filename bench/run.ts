@@ -16,9 +16,10 @@
  * BENCH_OVERHEAD_UPDATES (10000), BENCH_COUNT_STEPS=1 (this bot counts effect's runtime steps
  * per update: a figure that does not change from run to run; the run's timings are not the
  * bot's then), BENCH_BOT_NODE_FLAGS (node flags of this bot's processes, those of `npm start`
- * by default). The bots' own settings (e.g. TELEGRAM_SENDS_IN_DOUBT) pass through the environment.
+ * by default), BENCH_SOURCES=1 (this bot from src/ through tsx rather than from the build, which
+ * run.ts makes first). The bots' own settings (e.g. TELEGRAM_SENDS_IN_DOUBT) pass through the environment.
  */
-import { type ChildProcess, fork } from "node:child_process"
+import { type ChildProcess, execFileSync, fork } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import * as os from "node:os"
 import { dirname, join } from "node:path"
@@ -259,6 +260,8 @@ const table = <R extends object>(rows: ReadonlyArray<R>, columns: ReadonlyArray<
 }
 
 const main = async () => {
+  // This bot runs from dist/ (bench/systems/effectBot.ts): the build is brought up to date first.
+  if (process.env.BENCH_SOURCES !== "1") execFileSync("npm", ["run", "--silent", "build"], { cwd: join(here, ".."), stdio: "inherit" })
   const machine = `${os.cpus()[0]?.model ?? "cpu"} × ${os.cpus().length}, ${round(os.totalmem() / 2 ** 30, 0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`
   process.stderr.write(`machine: ${machine}\n`)
   const w1: Array<W1Result> = []

@@ -5,7 +5,7 @@
  * as in the original design).
  */
 import { Effect, Layer } from "effect"
-import { mapStores } from "../../src/store/Instrumented.ts"
+import type { mapStores as MapStores } from "../../src/store/Instrumented.ts"
 
 const cell = new Int32Array(new SharedArrayBuffer(4))
 
@@ -18,7 +18,9 @@ const delay = (mode: LatencyMode, ms: number): Effect.Effect<void> =>
       Atomics.wait(cell, 0, 0, ms)
     })
 
+/** `mapStores` is the bot's own (src/store/Instrumented.ts), from the tree the bench runs. */
 export const withStoreLatency = <A, E, R>(
+  mapStores: typeof MapStores,
   layer: Layer.Layer<A, E, R>,
   mode: LatencyMode,
   ms: number

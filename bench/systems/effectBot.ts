@@ -6,33 +6,64 @@
  *   blocking  the memory store with a delay that blocks the event loop (the original design)
  *   memory    the memory store as it is
  * BENCH_NOOP=1 puts a pipeline that does nothing behind the dispatcher (intake benchmark).
+ *
+ * The bot's modules are the compiled ones in dist/ (tsc's output, what the package's entries
+ * and the command line's bundle are made of; bench/run.ts builds them first), so the figures are
+ * those of the code users run. BENCH_SOURCES=1 loads the sources through tsx instead, which
+ * wraps every named function in its `__name` call: more CPU per update than the build.
  */
-import type { Inbox } from "../../src/store/Inbox.ts"
-import type { Intake } from "../../src/telegram/Intake.ts"
-import type { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
 import { HttpServer } from "@effect/platform"
 import { NodeRuntime } from "@effect/platform-node"
 import { type ConfigError, Duration, Effect, Layer, Logger, LogLevel } from "effect"
-import type { ConfigurationError, StoreError } from "../../src/domain/errors.ts"
 import { join } from "node:path"
-import { DispatcherConfig } from "../../src/runtime/DispatcherConfig.ts"
-import { DialogPipeline } from "../../src/dialog/DialogPipeline.ts"
-import { LanguageModelLive } from "../../src/llm/OpenAiLayers.ts"
-import { botLayer } from "../../src/runtime/BotLayer.ts"
-import { DispatcherLive } from "../../src/runtime/Dispatcher.ts"
-import { selectedProfile } from "../../src/runtime/Environment.ts"
-import { StoresMemory } from "../../src/store/memory/MemoryStores.ts"
-import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
-import { WebhookConfig } from "../../src/telegram/TelegramConfig.ts"
-import { TelegramApiLive } from "../../src/telegram/TelegramHttp.ts"
-import { secretHeader, WebhookServerLive } from "../../src/telegram/WebhookServer.ts"
-import { tracingLayer } from "../../src/observability/Tracing.ts"
-import { tuneHeapGrowth } from "../../src/runtime/HeapGrowth.ts"
-import { ioFairScheduler } from "../../src/runtime/Scheduler.ts"
+import type { ConfigurationError, StoreError } from "../../src/domain/errors.ts"
+import type { Inbox } from "../../src/store/Inbox.ts"
+import type { Intake } from "../../src/telegram/Intake.ts"
+import type { TelegramApi } from "../../src/telegram/TelegramApi.ts"
 import { env, serveBench } from "../support/child.ts"
 import { countSteps } from "../support/steps.ts"
 import { withStoreLatency } from "../support/storeLatency.ts"
+
+const sources = process.env.BENCH_SOURCES === "1"
+/** One of the bot's modules, from dist/ or (BENCH_SOURCES=1) from src/. */
+const part = <M>(path: string): Promise<M> =>
+  import(new URL(`../../${sources ? "src" : "dist"}/${path}.${sources ? "ts" : "js"}`, import.meta.url).href) as Promise<M>
+
+const [
+  { TelegramApiRecorder },
+  { DispatcherConfig },
+  { DialogPipeline },
+  { LanguageModelLive },
+  { botLayer },
+  { DispatcherLive },
+  { selectedProfile },
+  { StoresMemory },
+  { StoresSqlite },
+  { WebhookConfig },
+  { TelegramApiLive },
+  { secretHeader, WebhookServerLive },
+  { tracingLayer },
+  { tuneHeapGrowth },
+  { ioFairScheduler },
+  { mapStores }
+] = await Promise.all([
+  part<typeof import("../../src/telegram/TelegramRecorder.ts")>("telegram/TelegramRecorder"),
+  part<typeof import("../../src/runtime/DispatcherConfig.ts")>("runtime/DispatcherConfig"),
+  part<typeof import("../../src/dialog/DialogPipeline.ts")>("dialog/DialogPipeline"),
+  part<typeof import("../../src/llm/OpenAiLayers.ts")>("llm/OpenAiLayers"),
+  part<typeof import("../../src/runtime/BotLayer.ts")>("runtime/BotLayer"),
+  part<typeof import("../../src/runtime/Dispatcher.ts")>("runtime/Dispatcher"),
+  part<typeof import("../../src/runtime/Environment.ts")>("runtime/Environment"),
+  part<typeof import("../../src/store/memory/MemoryStores.ts")>("store/memory/MemoryStores"),
+  part<typeof import("../../src/store/sqlite/SqliteStores.ts")>("store/sqlite/SqliteStores"),
+  part<typeof import("../../src/telegram/TelegramConfig.ts")>("telegram/TelegramConfig"),
+  part<typeof import("../../src/telegram/TelegramHttp.ts")>("telegram/TelegramHttp"),
+  part<typeof import("../../src/telegram/WebhookServer.ts")>("telegram/WebhookServer"),
+  part<typeof import("../../src/observability/Tracing.ts")>("observability/Tracing"),
+  part<typeof import("../../src/runtime/HeapGrowth.ts")>("runtime/HeapGrowth"),
+  part<typeof import("../../src/runtime/Scheduler.ts")>("runtime/Scheduler"),
+  part<typeof import("../../src/store/Instrumented.ts")>("store/Instrumented")
+])
 
 const secret = "bench-secret"
 // What the command line does first (`runBot`); BENCH_BOT_NODE_FLAGS=--heap-growing-percent=0
@@ -54,9 +85,9 @@ const kind = env("BENCH_STORE", "latency")
 const stores = kind === "sqlite"
   ? StoresSqlite({ path: join(env("BENCH_TMP"), "bench.sqlite"), busyTimeout: Duration.seconds(5) })
   : kind === "blocking"
-  ? withStoreLatency(StoresMemory, "blocking", latency)
+  ? withStoreLatency(mapStores, StoresMemory, "blocking", latency)
   : kind === "latency"
-  ? withStoreLatency(StoresMemory, "async", latency)
+  ? withStoreLatency(mapStores, StoresMemory, "async", latency)
   : StoresMemory
 
 const NoDialog = Layer.succeed(DialogPipeline, DialogPipeline.of({
