@@ -66,7 +66,7 @@ const [
 ])
 
 const secret = "bench-secret"
-// What the command line does first (`runBot`); BENCH_BOT_NODE_FLAGS=--heap-growing-percent=0
+// What a live bot does when it starts (`runLive`); BENCH_BOT_NODE_FLAGS=--heap-growing-percent=0
 // measures V8's own growth.
 tuneHeapGrowth()
 process.env.TELEGRAM_BOT_TOKEN = "123456:bench-token"

@@ -5,11 +5,14 @@
  * the process 550 MB. At 1.5× the peak was 355 MB, for no measurable CPU (the young
  * generation's collections, not these, take most of the garbage collector's time).
  *
- * Set once when the command line starts (V8 reads the flag at every full collection, so it
- * applies from then on, to the SQLite worker's heap too). An operator's own
- * `--heap-growing-percent` on node's command line (`node --heap-growing-percent=100
- * bin/dialog-bot.mjs serve`; 0 is V8's own growth) is left as it is. Node does not take V8's
- * heap flags from `NODE_OPTIONS`.
+ * Set when a live bot starts (`serve`, `poll`, `npm start` with a token: `runLive` in
+ * src/cli/liveBot.ts); V8 reads the flag at every full collection, so it applies from then on,
+ * to the SQLite worker's heap too. A short command (the demo, `replay`, `--help`) keeps V8's own
+ * growth: with 1.5× its heap, still small while the modules load, was collected once more.
+ *
+ * An operator's own `--heap-growing-percent` on node's command line (`node
+ * --heap-growing-percent=100 bin/dialog-bot.mjs serve`; 0 is V8's own growth) is left as it
+ * is. Node does not take V8's heap flags from `NODE_OPTIONS`.
  */
 import { setFlagsFromString } from "node:v8"
 
