@@ -40,17 +40,16 @@ export default defineConfig({
     // Two projects, run at the same time. Vitest isolates per pool, not per project: the shared
     // files use the threads pool, the others the forks pool.
     poolOptions: {
-      // The in-process files share their workers and modules (effect and the sources are loaded
-      // once per worker, not once per file): a file must leave no state behind that another file
-      // sees (process.env, module-level singletons, vitest's `it`).
-      threads: { isolate: false },
-      // One process per file.
-      forks: { isolate: true }
+      // The in-process files share one worker thread and its modules (effect and the sources are
+      // loaded once, not once per file), one file after another: a file must leave no state
+      // behind that another file sees (process.env, module-level singletons, vitest's `it`).
+      // One thread: they take less time than the other project even so, and a second would take
+      // the CPU from the process suites.
+      threads: { isolate: false, maxThreads: 1, minThreads: 1 },
+      // One process per file, two files at a time even on two cores: most of these files wait on
+      // processes, servers and timers rather than the CPU.
+      forks: { isolate: true, maxForks: 2, minForks: 1 }
     },
-    // Two files at a time in each pool even on two cores: most of the slow files wait on
-    // processes, servers and timers rather than the CPU.
-    maxWorkers: 2,
-    minWorkers: 1,
     projects: [
       {
         extends: true,
