@@ -15,7 +15,7 @@ import { Inbox } from "../../src/store/Inbox.ts"
 import { StoresSqlite } from "../../src/store/sqlite/SqliteStores.ts"
 import { ended, exited, spawnProcess, type Started } from "../support/BotProcess.ts"
 
-const script = new URL("./slowReplay.ts", import.meta.url).pathname
+const script = new URL("./slowReplay.mjs", import.meta.url).pathname
 
 interface SentLine {
   readonly update_id: number
@@ -46,7 +46,7 @@ const readSent = (path: string): ReadonlyArray<SentLine> =>
     : []
 
 const start = (dir: string, sentFile: string, delayMs: number, env: Record<string, string>): Started =>
-  spawnProcess(process.execPath, ["--import", "tsx", script, join(dir, "updates.jsonl"), sentFile], {
+  spawnProcess(process.execPath, [script, join(dir, "updates.jsonl"), sentFile], {
     GROUP_MODE: "all",
     STORE: "sqlite",
     SQLITE_PATH: join(dir, "db", "bot.sqlite"),

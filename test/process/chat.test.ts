@@ -14,7 +14,9 @@ describe("chat", () => {
       const bot = yield* startBot(["chat"], {
         OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
         OPENAI_API_KEY: "sk-test",
-        STORE: "memory"
+        STORE: "memory",
+        // The retries as configured, with short backoffs: the test waits on them in real time.
+        LLM_BACKOFF_BASE: "20 millis"
       }, { input: "hello there\nand again\n" })
       expect(yield* exitCode(bot.child)).toBe(0)
       const refused = `connection failed: fetch failed: connect ECONNREFUSED 127.0.0.1:${port} (ECONNREFUSED)`
@@ -45,7 +47,8 @@ describe("chat", () => {
         OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
         OPENAI_API_KEY: "sk-test",
         STORE: "memory",
-        LOG_LEVEL: "debug"
+        LOG_LEVEL: "debug",
+        LLM_BACKOFF_BASE: "20 millis"
       }, { input: "hello there\n" })
       expect(yield* exitCode(bot.child)).toBe(0)
       expect(bot.stderr()).toContain("model call failed, retrying: connection failed")

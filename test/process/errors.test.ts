@@ -217,13 +217,16 @@ describe("the same failure, the same report, in every command", () => {
       const fs = yield* FileSystem.FileSystem
       const dir = yield* fs.makeTempDirectoryScoped()
       const out = `${dir}/out.jsonl`
-      expect((yield* runBin(["replay", "examples/conversation.jsonl", "--out", out], { STORE: "memory" })).code).toBe(0)
+      // Both runs on one fixed clock: the clock's answers (get_current_time) do not differ when
+      // the second run starts in another minute.
+      const clock = { REPLAY_CLOCK: "2026-12-07T12:00:00Z" }
+      expect((yield* runBin(["replay", "examples/conversation.jsonl", "--out", out], { STORE: "memory", ...clock })).code).toBe(0)
       const stored = (yield* fs.readFileString(out)).replace(
         "Standard delivery within Germany takes 2–3 working days",
         "Standard delivery within Germany takes 1–2 working days"
       )
       yield* fs.writeFileString(out, stored)
-      const stderr = yield* failing(["replay", "examples/conversation.jsonl", "--expect", out], {}, 1)
+      const stderr = yield* failing(["replay", "examples/conversation.jsonl", "--expect", out], clock, 1)
       expect(stderr).toContain("1 update differs from the expected transcript (exact):")
       expect(stderr).toContain("Standard delivery within Germany takes [-1–2-] working days and costs 4.90 EUR")
       expect(stderr).toContain("Standard delivery within Germany takes {+2–3+} working days and costs 4.90 EUR")

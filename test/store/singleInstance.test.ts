@@ -15,7 +15,7 @@ import { postgresWhere } from "../../src/store/postgres/PostgresDatabase.ts"
 import { spawnProcess } from "../support/BotProcess.ts"
 import { postgresForTests, whenReady } from "../support/Postgres.ts"
 
-const script = join(dirname(fileURLToPath(import.meta.url)), "holdStores.ts")
+const script = join(dirname(fileURLToPath(import.meta.url)), "holdStores.mjs")
 
 interface Started {
   readonly child: ChildProcess
@@ -30,7 +30,7 @@ afterAll(() => {
 })
 
 const start = (env: Record<string, string>): Started => {
-  const started = spawnProcess(process.execPath, ["--import", "tsx", script], { LOG_LEVEL: "none", INSTANCE_LEASE_TTL: "60 seconds", ...env })
+  const started = spawnProcess(process.execPath, [script], { LOG_LEVEL: "none", INSTANCE_LEASE_TTL: "60 seconds", ...env })
   const child = started.child
   running.add(child)
   const exited = new Promise<void>((resolve) => child.once("exit", () => {
@@ -84,7 +84,8 @@ const sharingStory = (env: Record<string, string>, store: string) => async () =>
   console.log(`${store}: restart after SIGKILL held the store in ${restartMillis} ms (process start included)`)
 }
 
-describe("a second process on the same store", () => {
+// The SQLite and the PostgreSQL stories run at the same time: each has a store of its own.
+describe("a second process on the same store", { concurrent: true }, () => {
   const dir = mkdtempSync(join(tmpdir(), "bot-single-"))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
   const path = join(dir, "bot.sqlite")
@@ -95,7 +96,7 @@ describe("a second process on the same store", () => {
 })
 
 const postgres = await postgresForTests("single_instance")
-describe.skipIf(postgres._tag !== "Ready")(whenReady(postgres, "a second process on the same PostgreSQL database"), () => {
+describe.skipIf(postgres._tag !== "Ready")(whenReady(postgres, "a second process on the same PostgreSQL database"), { concurrent: true }, () => {
   const url = postgres._tag === "Ready" ? postgres.url : ""
   it("PostgreSQL: refused with one line; a killed holder does not block the restart", sharingStory(
     { STORE: "postgres", DATABASE_URL: url },

@@ -271,7 +271,10 @@ const noThrowawayReason =
 const databaseName = (label: string) =>
   `test_${label.replace(/[^a-z0-9]+/gi, "_").toLowerCase()}_${process.pid}_${Math.floor(Math.random() * 1e6)}`
 
-/** The throwaway server of this test file, started by the first call that needs it. */
+/**
+ * The throwaway server of this test file, started by the first call that needs it and forgotten
+ * when it is stopped after the file: files that share a worker (and this module) each get their own.
+ */
 let throwaway: Promise<Server> | undefined
 
 /**
@@ -302,7 +305,12 @@ export const stoppablePostgresForTests = async (label: string): Promise<Stoppabl
   const first = throwaway === undefined
   throwaway ??= startThrowawayServer(bin)
   const server = await throwaway
-  if (first) afterAll(server.stop, 30_000)
+  if (first) {
+    afterAll(() => {
+      throwaway = undefined
+      return server.stop()
+    }, 30_000)
+  }
   return {
     _tag: "Ready",
     url: await databaseOn(server.adminUrl, name),

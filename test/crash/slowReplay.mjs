@@ -6,21 +6,24 @@
  *   (one JSON line `{update_id, chat_id, text, merged}`, `merged` the updates answered in the
  *   same turn, with `MERGE_WINDOW`), so that what was sent before a kill is known.
  *
- *   node --import tsx test/crash/slowReplay.ts updates.jsonl sent.jsonl
+ *   node test/crash/slowReplay.mjs updates.jsonl sent.jsonl
+ *
+ * Plain JavaScript on the compiled dist/ (built once per test run by test/support/buildOnce.ts),
+ * as the process tests start the bot: a start takes about half the time it takes through tsx
+ * on the sources.
  */
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { appendFileSync } from "node:fs"
-import { Config, type ConfigError, Console, Duration, Effect, FiberRef, Layer, Logger, LogLevel, Option } from "effect"
-import type { ConfigurationError, StoreError } from "../../src/domain/errors.ts"
-import { CurrentUpdateId } from "../../src/domain/CurrentUpdate.ts"
-import { CurrentMergedParts } from "../../src/domain/MergedTurn.ts"
-import { LanguageModel } from "../../src/llm/LanguageModel.ts"
-import { LanguageModelOffline } from "../../src/llm/OfflineModel.ts"
-import { botLayer } from "../../src/runtime/BotLayer.ts"
-import { selectedProfile, selectedStores } from "../../src/runtime/Environment.ts"
-import { replay } from "../../src/replay/Replay.ts"
-import { TelegramApi } from "../../src/telegram/TelegramApi.ts"
-import { TelegramApiRecorder } from "../../src/telegram/TelegramRecorder.ts"
+import { Config, Console, Duration, Effect, FiberRef, Layer, Logger, LogLevel, Option } from "effect"
+import { CurrentUpdateId } from "../../dist/domain/CurrentUpdate.js"
+import { CurrentMergedParts } from "../../dist/domain/MergedTurn.js"
+import { LanguageModel } from "../../dist/llm/LanguageModel.js"
+import { LanguageModelOffline } from "../../dist/llm/OfflineModel.js"
+import { botLayer } from "../../dist/runtime/BotLayer.js"
+import { selectedProfile, selectedStores } from "../../dist/runtime/Environment.js"
+import { replay } from "../../dist/replay/Replay.js"
+import { TelegramApi } from "../../dist/telegram/TelegramApi.js"
+import { TelegramApiRecorder } from "../../dist/telegram/TelegramRecorder.js"
 
 const [file, sentFile] = process.argv.slice(2)
 
@@ -49,7 +52,7 @@ const recorder = TelegramApiRecorder({
       ))
 })
 
-const bot = botLayer<ConfigError.ConfigError | ConfigurationError | StoreError, TelegramApi>({
+const bot = botLayer({
   telegram: Layer.effect(TelegramApi, TelegramApi),
   model: slowModel,
   stores: selectedStores,
