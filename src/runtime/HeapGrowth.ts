@@ -2,13 +2,15 @@
  * How far V8 lets the heap grow past what the last full collection kept. On a machine with
  * several GB of memory V8 allows up to 4× before the next full collection, and a busy bot makes
  * garbage fast: in W1 (bench/README.md) the heap reached 330 MB with 80 MB of it alive, and
- * the process 550 MB. At 1.5× the peak was 355 MB, for no measurable CPU (the young
- * generation's collections, not these, take most of the garbage collector's time).
+ * the process 550 MB. At 1.5× the process peaked at 355–430 MB, at 1.25× at 326–331 MB (grammY's
+ * peer: 270–280 MB), for no measurable CPU (the young generation's collections, not these,
+ * take most of the garbage collector's time).
  *
  * Set when a live bot starts (`serve`, `poll`, `npm start` with a token: `runLive` in
  * src/cli/liveBot.ts); V8 reads the flag at every full collection, so it applies from then on,
  * to the SQLite worker's heap too. A short command (the demo, `replay`, `--help`) keeps V8's own
- * growth: with 1.5× its heap, still small while the modules load, was collected once more.
+ * growth: with a tighter growth its heap, still small while the modules load, was collected
+ * once more.
  *
  * An operator's own `--heap-growing-percent` on node's command line (`node
  * --heap-growing-percent=100 bin/dialog-bot.mjs serve`; 0 is V8's own growth) is left as it
@@ -16,8 +18,8 @@
  */
 import { setFlagsFromString } from "node:v8"
 
-/** The heap may grow to 1.5× what the last full collection kept. */
-export const heapGrowingPercent = 50
+/** The heap may grow to 1.25× what the last full collection kept. */
+export const heapGrowingPercent = 25
 
 const flag = "--heap-growing-percent"
 

@@ -33,7 +33,7 @@ const peakHeapMb = async (nodeFlags: ReadonlyArray<string>): Promise<number> => 
 describe("the heap's growth", () => {
   it("is set unless the operator chose it on node's command line", () => {
     expect(heapGrowthFlag([])).toBe(`--heap-growing-percent=${heapGrowingPercent}`)
-    expect(heapGrowthFlag(["--max-old-space-size=512", "--enable-source-maps"])).toBe("--heap-growing-percent=50")
+    expect(heapGrowthFlag(["--max-old-space-size=512", "--enable-source-maps"])).toBe("--heap-growing-percent=25")
     expect(heapGrowthFlag(["--heap-growing-percent=100"])).toBeUndefined()
     expect(heapGrowthFlag(["--enable-source-maps", "--heap_growing_percent=20"])).toBeUndefined()
     expect(heapGrowthFlag(["--heap-growing-percent", "0"])).toBeUndefined()
