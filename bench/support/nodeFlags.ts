@@ -1,7 +1,7 @@
 /**
  * The node flags the bot runs with, read from `npm start` in package.json, so the bench runs
  * the bot's processes as users start them: `node --max-old-space-size=512 --import tsx
- * src/main.ts` would give `["--max-old-space-size=512"]` (today there are none).
+ * src/main.ts` would give `["--max-old-space-size=512"]` (today: `["--heap-growing-percent=25"]`).
  * `BENCH_BOT_NODE_FLAGS` replaces them, to measure a flag before adopting it:
  * `BENCH_BOT_NODE_FLAGS=--max-semi-space-size=64 npm run bench` (bench/README.md has that one).
  */

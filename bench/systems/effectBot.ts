@@ -29,6 +29,12 @@ const sources = process.env.BENCH_SOURCES === "1"
 const part = <M>(path: string): Promise<M> =>
   import(new URL(`../../${sources ? "src" : "dist"}/${path}.${sources ? "ts" : "js"}`, import.meta.url).href) as Promise<M>
 
+// What the command line does first (`runBot`), before the bot's modules load, unless node's
+// command line names the flag (`npm start` does; the bench passes npm start's flags on);
+// BENCH_BOT_NODE_FLAGS=--heap-growing-percent=0 measures V8's own growth.
+const { tuneHeapGrowth } = await part<typeof import("../../src/runtime/HeapGrowth.ts")>("runtime/HeapGrowth")
+tuneHeapGrowth()
+
 const [
   { TelegramApiRecorder },
   { DispatcherConfig },
@@ -43,7 +49,6 @@ const [
   { TelegramApiLive },
   { secretHeader, WebhookServerLive },
   { tracingLayer },
-  { tuneHeapGrowth },
   { ioFairScheduler },
   { mapStores }
 ] = await Promise.all([
@@ -60,15 +65,11 @@ const [
   part<typeof import("../../src/telegram/TelegramHttp.ts")>("telegram/TelegramHttp"),
   part<typeof import("../../src/telegram/WebhookServer.ts")>("telegram/WebhookServer"),
   part<typeof import("../../src/observability/Tracing.ts")>("observability/Tracing"),
-  part<typeof import("../../src/runtime/HeapGrowth.ts")>("runtime/HeapGrowth"),
   part<typeof import("../../src/runtime/Scheduler.ts")>("runtime/Scheduler"),
   part<typeof import("../../src/store/Instrumented.ts")>("store/Instrumented")
 ])
 
 const secret = "bench-secret"
-// What a live bot does when it starts (`runLive`); BENCH_BOT_NODE_FLAGS=--heap-growing-percent=0
-// measures V8's own growth.
-tuneHeapGrowth()
 process.env.TELEGRAM_BOT_TOKEN = "123456:bench-token"
 process.env.TELEGRAM_API_BASE_URL = env("BENCH_BOTAPI_URL")
 process.env.OPENAI_BASE_URL = env("BENCH_OPENAI_URL")

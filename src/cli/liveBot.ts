@@ -27,7 +27,6 @@ import { lazyLayer } from "../effect/lazyLayer.ts"
 import { SharedStore } from "../store/StoreConfig.ts"
 import { updateCommandMenu } from "../dialog/CommandMenu.ts"
 import { registerReadiness } from "../telegram/Health.ts"
-import { tuneHeapGrowth } from "../runtime/HeapGrowth.ts"
 
 /**
  * The stores `STORE` names; with `CLUSTER=true` the replicas share them, so none takes the
@@ -75,14 +74,10 @@ export const liveBotWith = (recording: Recording) =>
 /**
  * A run loop of the live bot, in one scope with the bot (recording its updates when asked to)
  * and the loop's own settings. The bot's readiness probe is registered first for the metrics
- * port's `/readyz`, so it is given up only after the drain. A live bot runs for long under
- * load: its heap is kept near its live size (src/runtime/HeapGrowth.ts).
+ * port's `/readyz`, so it is given up only after the drain.
  */
 export const runLive = <ROut, E2, A, E, R>(settings: Layer.Layer<ROut, E2>, recording: Recording, loop: Effect.Effect<A, E, R>) =>
-  Effect.zipRight(
-    Effect.sync(tuneHeapGrowth),
-    Effect.zipRight(registerReadiness, loop).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
-  )
+  Effect.zipRight(registerReadiness, loop).pipe(Effect.scoped, Effect.provide(Layer.merge(liveBotWith(recording), settings)))
 
 /** The Bot API refused the token. */
 export class TokenRefused extends Schema.TaggedError<TokenRefused>()("TokenRefused", { description: Schema.String }) {

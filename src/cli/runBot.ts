@@ -21,6 +21,7 @@ import { settingsReference } from "../config.ts"
 import { lazyLayer, withModule } from "../effect/lazyLayer.ts"
 import { BotAssembly, BotAssemblyOf, type BotDefinition } from "../runtime/BotDefinition.ts"
 import { logFormat, loggingLayer, operatorLine } from "../runtime/Logging.ts"
+import { tuneHeapGrowth } from "../runtime/HeapGrowth.ts"
 import { ioFairScheduler } from "../runtime/Scheduler.ts"
 import { StoreKind } from "../store/StoreConfig.ts"
 import { BotToken, WebhookUrl } from "../telegram/TelegramConfig.ts"
@@ -127,6 +128,7 @@ const drainThroughRepeatedSignals = Effect.flatMap(logFormat, (format) =>
  * one does not cut the drain short.
  */
 export const runBot = <R = never, E = never>(definition?: BotDefinition<R, E>, options: RunBotOptions = {}): void => {
+  tuneHeapGrowth()
   const program = options.name ?? "dialog-bot"
   const argv = options.argv ?? process.argv
   const bot = BotAssemblyOf(definition ?? { demo: demoFile })

@@ -6,11 +6,10 @@
  * peer: 270–280 MB), for no measurable CPU (the young generation's collections, not these,
  * take most of the garbage collector's time).
  *
- * Set when a live bot starts (`serve`, `poll`, `npm start` with a token: `runLive` in
- * src/cli/liveBot.ts); V8 reads the flag at every full collection, so it applies from then on,
- * to the SQLite worker's heap too. A short command (the demo, `replay`, `--help`) keeps V8's own
- * growth: with a tighter growth its heap, still small while the modules load, was collected
- * once more.
+ * Set when the command line starts (`runBot`): V8 reads the flag at every full collection, so it
+ * applies from then on, to the SQLite worker's heap too. On node's command line it does more:
+ * W1's peak was 326–339 MB with `node --heap-growing-percent=25`, 386–397 MB set at run time
+ * (1.4× grammY's either way), so `npm start` passes it there (package.json).
  *
  * An operator's own `--heap-growing-percent` on node's command line (`node
  * --heap-growing-percent=100 bin/dialog-bot.mjs serve`; 0 is V8's own growth) is left as it
