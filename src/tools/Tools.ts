@@ -10,7 +10,7 @@ import { Cause, Context, Duration, Effect, Layer, Metric } from "effect"
 import { ToolsConfig } from "./ToolsConfig.ts"
 import { ConfigurationError } from "../domain/errors.ts"
 import type { ImagePart, ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
-import { toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
+import { measured, toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
 import { type Tool, type ToolContext, ToolFailure, ToolOutput } from "./Tool.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 
@@ -155,7 +155,7 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
                 Metric.increment(withTags(toolCalls, { tool, result: result.ok ? "ok" : "error" }))
               )
             ),
-            Metric.trackDuration(withTags(toolDuration, { tool }))
+            measured(withTags(toolDuration, { tool }))
           )
         },
         withSpan("tool.execute", { attributes: { tool: call.name } }),
