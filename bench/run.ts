@@ -44,7 +44,7 @@ const intakeUpdates = num("BENCH_INTAKE_UPDATES", 20_000)
 const overheadUpdates = num("BENCH_OVERHEAD_UPDATES", 10_000)
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim())
 /** BENCH_COUNT_STEPS=1: this bot counts effect's runtime steps per update (bench/support/steps.ts). */
-const counting = process.env.BENCH_COUNT_STEPS === "1"
+const counting = process.env.BENCH_COUNT_STEPS === "1" || process.env.BENCH_COUNT_STEPS === "where"
 
 interface System {
   readonly name: string

@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector"
 import { join } from "node:path"
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { steps } from "./steps.ts"
+import { resetWhere, steps, stepsWhere } from "./steps.ts"
 
 export interface Ready {
   readonly port: number
@@ -82,6 +82,7 @@ export const serveBench = (ready: Ready): void => {
       histogram.reset()
       profile.start()
       stepsAtReset = steps.count
+      resetWhere()
       cpu = process.cpuUsage()
     } else if (message.type === "stats") {
       const used = process.cpuUsage(cpu)
@@ -96,6 +97,10 @@ export const serveBench = (ready: Ready): void => {
       }
       process.send?.(reply)
       profile.stop()
+      const counted = stepsWhere()
+      if (counted.length > 0 && process.env.BENCH_STEPS_FILE !== undefined) {
+        writeFileSync(process.env.BENCH_STEPS_FILE, counted.map(([key, n]) => `${n}\t${key}`).join("\n"))
+      }
     }
   })
   const message: ChildMessage = { type: "ready", ...ready }

@@ -119,7 +119,7 @@ const main = Effect.gen(function*() {
 main.pipe(
   Effect.provide(server),
   Effect.provide(tracingLayer),
-  process.env.BENCH_COUNT_STEPS === "1" ? Effect.provide(countSteps) : (e) => e,
+  process.env.BENCH_COUNT_STEPS !== undefined ? Effect.provide(countSteps) : (e) => e,
   // The entry point's scheduler; BENCH_SCHEDULER=default measures effect's own.
   process.env.BENCH_SCHEDULER === "default" ? (e) => e : Effect.withScheduler(ioFairScheduler),
   Logger.withMinimumLogLevel(LogLevel.Error),

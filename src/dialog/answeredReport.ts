@@ -4,11 +4,12 @@
  * whole turn and of each of its three stages, so that where a turn's tokens went reads the same
  * in the logs and in the traces.
  */
-import { Effect, Metric } from "effect"
+import { Effect, LogLevel, Metric } from "effect"
 import { addUsage, type Usage } from "../llm/LanguageModel.ts"
 import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
 import { annotateSpan } from "../observability/span.ts"
 import type { ToolResult } from "../tools/Tools.ts"
+import { logAnnotated } from "../effect/locallyAll.ts"
 
 /** A stage of the turn as the report reads it: its tokens. */
 interface StepReport {
@@ -35,14 +36,12 @@ export const reportAnswered = (
     synthesize_completion_tokens: synthesized.usage.completionTokens
   }
   return Metric.increment(withTags(dialogsAnswered, { dialog_stage: stage, fallback: String(fallback) })).pipe(
-    Effect.zipRight(Effect.logInfo("dialog answered").pipe(
-      Effect.annotateLogs({
-        stage,
-        tools: thought.results.map((r) => `${r.name}:${r.ok ? "ok" : "error"}`).join(",") || "none",
-        ...tokens,
-        fallback
-      })
-    )),
+    Effect.zipRight(logAnnotated(LogLevel.Info, "dialog answered", {
+      stage,
+      tools: thought.results.map((r) => `${r.name}:${r.ok ? "ok" : "error"}`).join(",") || "none",
+      ...tokens,
+      fallback
+    })),
     Effect.zipRight(annotateSpan({ stage, ...tokens }))
   )
 }

@@ -18,6 +18,7 @@ import { Outages } from "../effect/Outages.ts"
 import { parseStage } from "./classification.ts"
 import { DialogConfig } from "./DialogConfig.ts"
 import { type Asker, classifyMessages, plainMessages, promptCacheKey, synthesizeMessages, thinkMessages } from "./prompts.ts"
+import { annotateLogs } from "../effect/locallyAll.ts"
 
 /**
  * Pictures tools returned, as one user message after the tool messages: a tool message carries
@@ -113,7 +114,7 @@ export const makeStages = Effect.gen(function*() {
       return { notes: "", results, usage, fallback: true }
     }).pipe(
       timeStage("think"),
-      Effect.annotateLogs("stage", stage.id),
+      annotateLogs({ stage: stage.id }),
       withSpan("dialog.think", { attributes: { stage: stage.id } })
     )
 
@@ -161,7 +162,7 @@ export const makeStages = Effect.gen(function*() {
           (e) => plainAfter(typeof e === "string" ? e : e.message, asker, context, text, media)
         ),
         timeStage("synthesize"),
-        Effect.annotateLogs("stage", stage.id),
+        annotateLogs({ stage: stage.id }),
         withSpan("dialog.synthesize", { attributes: { stage: stage.id } })
       )
 

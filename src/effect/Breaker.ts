@@ -23,7 +23,7 @@
  * and the outer call is the one that retries, probes and waits — the inner one waiting on the
  * outer call's probe would wait on itself.
  */
-import { Clock, Deferred, Duration, Effect, FiberId, FiberRef, Option, Schema } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, FiberId, FiberRef, Option, Schema } from "effect"
 
 /** A turn's patience with the dependencies it calls. */
 export interface PatienceCell {
@@ -179,15 +179,30 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
         )
       })
 
-    const guard = <A, E, R>(effect: Effect.Effect<A, E, R>, guardOptions: GuardOptions<E>): Effect.Effect<A, E, R> =>
+    /**
+     * The call through the breaker in full: the patience, the probe, the waits. `first` is the
+     * outage failure of a try the fast path (`guard`) made already.
+     */
+    const guarded = <A, E, R>(
+      effect: Effect.Effect<A, E, R>,
+      guardOptions: GuardOptions<E>,
+      first: Option.Option<E>
+    ): Effect.Effect<A, E, R> =>
       Effect.gen(function*() {
         const cell = yield* FiberRef.get(CurrentPatience)
         const patient = cell !== undefined && cell.gaveUp === undefined
-        let last = Option.none<E>()
+        let last = first
         let ownRetries = 0
         const giveUp = () => {
           if (cell !== undefined) cell.gaveUp = name
           return Effect.fail(Option.getOrElse(last, guardOptions.down))
+        }
+        if (Option.isSome(first)) {
+          // As the loop goes on after a try that met an outage.
+          if (!patient) return yield* Effect.fail(first.value)
+          cell.waitingSince ??= yield* Clock.currentTimeMillis
+          cell.waitedFor.add(name)
+          if (!open) yield* Effect.sleep(doubled(options, ownRetries++))
         }
         for (;;) {
           const now = yield* Clock.currentTimeMillis
@@ -220,6 +235,32 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
             yield* Effect.sleep(doubled(options, ownRetries++))
           }
         }
+      })
+
+    /**
+     * The usual case in a few runtime steps: the dependency is up and the turn has met no outage,
+     * so the call is tried at once and its answer recorded. Anything else (the breaker open, the
+     * turn already waiting, this try meeting an outage) goes on through `guarded`.
+     */
+    const guard = <A, E, R>(effect: Effect.Effect<A, E, R>, guardOptions: GuardOptions<E>): Effect.Effect<A, E, R> =>
+      Effect.withFiberRuntime<A, E, R>((fiber) => {
+        const cell = fiber.getFiberRef(CurrentPatience)
+        if (open || cell?.waitingSince !== undefined) return guarded(effect, guardOptions, Option.none())
+        return Effect.matchCauseEffect(guardOptions.nests === true ? enter(effect) : effect, {
+          onSuccess: (a) => {
+            if (open) return Effect.as(answered, a)
+            failures = 0
+            return Effect.succeed(a)
+          },
+          onFailure: (cause) => {
+            const failure = Cause.failureOption(cause)
+            // A defect or an interruption is not an answer of the dependency: it goes on as it is.
+            if (Option.isNone(failure) || Cause.isDie(cause)) return Effect.failCause(cause)
+            const e = failure.value
+            if (!guardOptions.isOutage(e)) return Effect.zipRight(answered, Effect.fail(e))
+            return Effect.zipRight(failed(e instanceof Error ? e.message : String(e)), guarded(effect, guardOptions, failure))
+          }
+        })
       })
 
     return {

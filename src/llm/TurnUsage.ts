@@ -13,6 +13,7 @@ import {
   noUsage,
   type Usage
 } from "./LanguageModel.ts"
+import { locally } from "../effect/locallyAll.ts"
 
 /** What one call spent: the pipeline step (`classify`, `think`, `synthesize`, `transcribe`), the model that answered, its tokens. */
 export interface CallUsage {
@@ -36,7 +37,7 @@ export const turnUsage: Effect.Effect<ReadonlyArray<CallUsage>> = Effect.map(Fib
 
 /** Runs `effect` as a turn that collects the usage of its calls (a new collector, even inside another turn). */
 export const collectingUsage = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.suspend(() => Effect.locally(effect, CurrentTurnUsage, []))
+  Effect.suspend(() => locally(CurrentTurnUsage, [])(effect))
 
 /** Characters per token in the estimate of an interrupted call (the usual figure for English text). */
 const charsPerToken = 4

@@ -8,6 +8,7 @@
 import { Effect, FiberRef, Option } from "effect"
 import type { Update, User } from "../domain/Update.ts"
 import type { BotProfileData, ProfileTexts } from "./BotProfile.ts"
+import { locally } from "../effect/locallyAll.ts"
 
 /** The language of the user the current update is from; none outside an update or for an app that sends none. */
 export const CurrentLanguage: FiberRef.FiberRef<Option.Option<string>> = FiberRef.unsafeMake(Option.none<string>())
@@ -43,4 +44,4 @@ export const userTexts = (profile: BotProfileData): Effect.Effect<ProfileTexts> 
 
 /** `effect` with the user's language of `update` as the current one. */
 export const inLanguageOf = (update: Update) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.locally(effect, CurrentLanguage, updateLanguage(update))
+  locally(CurrentLanguage, updateLanguage(update))(effect)

@@ -21,6 +21,7 @@ import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { makeFloodGate } from "./FloodGate.ts"
 import { floodNote, UpdateRunner, UpdateRunnerLive } from "./UpdateRunner.ts"
 import { annotateSpan, currentSpanOption } from "../observability/span.ts"
+import { annotateLogs } from "../effect/locallyAll.ts"
 
 export interface DispatcherService extends IntakeService {
   /** Queues every pending inbox entry again; returns how many. Done once when the layer starts. */
@@ -141,7 +142,7 @@ export const makeDispatcher = Effect.gen(function*() {
       }
       return result
     }).pipe(
-      Effect.annotateLogs({ update_id: update.update_id, ...chatTag }),
+      annotateLogs({ update_id: update.update_id, ...chatTag }),
       intakeSpan({ update_id: update.update_id, kind, ...chatTag })
     )
   }

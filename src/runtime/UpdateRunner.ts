@@ -15,9 +15,8 @@ import {
   Context,
   Duration,
   Effect,
-  FiberRef,
-  HashMap,
   Layer,
+  LogLevel,
   Metric,
   Option,
   Schedule,
@@ -38,7 +37,7 @@ import { Messenger } from "../telegram/Messenger.ts"
 import { destinationOf } from "../domain/Destination.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { retryLazily } from "../effect/retryLazily.ts"
-import { localValue, localWith, locallyAll } from "../effect/locallyAll.ts"
+import { localAnnotations, localValue, locallyAll, locally, logAnnotated } from "../effect/locallyAll.ts"
 import { CurrentPatience, makePatience, type PatienceCell, restartPatience } from "../effect/Breaker.ts"
 import { Outages } from "../effect/Outages.ts"
 
@@ -171,14 +170,14 @@ const outcomeNote = (label: string, patience: PatienceCell, apologized: boolean)
  * The outcome of an update as an operator sees it: counted by outcome, its duration measured,
  * put on the span, and `line` logged with `outcome`, `duration_ms` and the dialog `stage`.
  */
-const report = (startedAt: number, outcome: string, stage: Option.Option<string>, line: Effect.Effect<void>) =>
+const report = (startedAt: number, outcome: string, stage: Option.Option<string>, level: LogLevel.LogLevel, line: string) =>
   Effect.gen(function*() {
     const durationMs = (yield* Clock.currentTimeMillis) - startedAt
     yield* Metric.increment(withTags(updatesProcessed, { outcome }))
     yield* Metric.update(withTags(updateDuration, { outcome }), Duration.millis(durationMs))
     const stageTag = Option.match(stage, { onNone: () => ({}), onSome: (id) => ({ stage: id }) })
     yield* annotateSpan({ outcome, ...stageTag })
-    yield* line.pipe(Effect.annotateLogs({ outcome, duration_ms: durationMs, ...stageTag }))
+    yield* logAnnotated(level, line, { outcome, duration_ms: durationMs, ...stageTag })
   })
 
 /** The update runner over the inbox, the pipeline and the dispatcher's settings. */
@@ -221,10 +220,11 @@ export const makeUpdateRunner = Effect.gen(function*() {
       startedAt,
       "apologized",
       Option.none(),
-      Effect.logWarning(`${dependency} down past OUTAGE_PATIENCE, sending the apology; the update stays pending and runs once it is back`)
+      LogLevel.Warning,
+      `${dependency} down past OUTAGE_PATIENCE, sending the apology; the update stays pending and runs once it is back`
     ).pipe(
       // Outside the delivery record: the answer still to come is the update's first message.
-      Effect.zipRight(Effect.locally(pipeline.apologize(job.update), CurrentDelivery, Option.none()))
+      Effect.zipRight(pipeline.apologize(job.update).pipe(locally(CurrentDelivery, Option.none())))
     )
     return apology.pipe(
       Effect.zipRight(
@@ -254,7 +254,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     const failure = Cause.failureOption(cause)
     if (Option.isSome(failure) && failure.value._tag === "RecipientBlocked") {
       return Effect.zipRight(
-        report(startedAt, "blocked", Option.none(), Effect.logInfo("update not answered: the user blocked the bot")),
+        report(startedAt, "blocked", Option.none(), LogLevel.Info, "update not answered: the user blocked the bot"),
         Effect.zipRight(settleMerged(job), markDone(job.updateId))
       )
     }
@@ -264,8 +264,8 @@ export const makeUpdateRunner = Effect.gen(function*() {
       : deadline
       ? "deadline exceeded"
       : `${failure.value._tag}: ${failure.value.message}`
-    const line = Effect.logWarning(`update failed, sending the apology: ${reason}`)
-    return report(startedAt, deadline ? "deadline" : "failed", Option.none(), line).pipe(
+    const line = `update failed, sending the apology: ${reason}`
+    return report(startedAt, deadline ? "deadline" : "failed", Option.none(), LogLevel.Warning, line).pipe(
       Effect.zipRight(pipeline.apologize(job.update)),
       Effect.zipRight(settleMerged(job, reason)),
       Effect.zipRight(markFailed(job.updateId, reason))
@@ -301,7 +301,8 @@ export const makeUpdateRunner = Effect.gen(function*() {
                 startedAt,
                 label,
                 outcome._tag === "Answered" ? Option.some(outcome.stage) : Option.none(),
-                Effect.logInfo(`update ${describe(outcome)}`)
+                LogLevel.Info,
+                `update ${describe(outcome)}`
               )
             )
           },
@@ -340,9 +341,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
         localValue(CurrentPatience, patience),
         localValue(CurrentUpdateId, Option.some(job.updateId)),
         localValue(CurrentMergedParts, merged),
-        localWith(FiberRef.currentLogAnnotations, (annotations) =>
-          Object.entries({ update_id: job.updateId, ...chatTag, ...mergedTag })
-            .reduce((all, [key, value]) => HashMap.set(all, key, value as unknown), annotations))
+        localAnnotations({ update_id: job.updateId, ...chatTag, ...mergedTag })
       ]),
       withSpan("dispatcher.update", {
         attributes: { update_id: job.updateId, ...chatTag, ...mergedTag },

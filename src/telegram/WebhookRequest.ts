@@ -17,6 +17,7 @@ import { Update } from "../domain/Update.ts"
 import { withSpan } from "../observability/span.ts"
 import { Intake } from "./Intake.ts"
 import type { WebhookConfigShape } from "./TelegramConfig.ts"
+import { annotateLogs } from "../effect/locallyAll.ts"
 
 /** The header Telegram sends the webhook's secret in. */
 export const secretHeader = "x-telegram-bot-api-secret-token"
@@ -133,7 +134,7 @@ export const makeAcceptUpdate = (config: WebhookConfigShape) =>
                 plain(500, "not recorded")
               )
           }),
-          Effect.annotateLogs("update_id", update.update_id)
+          annotateLogs({ update_id: update.update_id })
         )
       }).pipe(withSpan("telegram.webhook"))
   })

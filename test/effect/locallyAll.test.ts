@@ -1,6 +1,14 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, FiberRef, HashMap } from "effect"
-import { localValue, localWith, locallyAll } from "../../src/effect/locallyAll.ts"
+import { Effect, Exit, Fiber, FiberRef, HashMap, Logger, LogLevel } from "effect"
+import {
+  annotateLogs,
+  localAnnotations,
+  localValue,
+  localWith,
+  locallyAll,
+  locally,
+  logAnnotated
+} from "../../src/effect/locallyAll.ts"
 
 const name = FiberRef.unsafeMake("outside")
 const count = FiberRef.unsafeMake(0)
@@ -25,9 +33,19 @@ describe("locallyAll", () => {
       expect(yield* both).toEqual(["outside", 0])
       expect(Exit.isFailure(yield* Effect.exit(local(Effect.die("boom"))))).toBe(true)
       expect(yield* both).toEqual(["outside", 0])
-      const fiber = yield* Effect.fork(local(Effect.zipRight(FiberRef.set(count, 10), Effect.never)))
+      // The interrupted fiber's own references are reset too: its finalizers, and a parent that
+      // joins it, see the values from before.
+      const seenByFinalizer: Array<unknown> = []
+      const fiber = yield* Effect.fork(
+        local(Effect.zipRight(FiberRef.set(count, 10), Effect.never)).pipe(
+          Effect.ensuring(Effect.flatMap(both, (values) => Effect.sync(() => seenByFinalizer.push(values))))
+        )
+      )
       yield* Effect.yieldNow()
+      expect(fiber.getFiberRef(name)).toBe("inside")
       expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+      expect(seenByFinalizer).toEqual([["outside", 0]])
+      expect([fiber.getFiberRef(name), fiber.getFiberRef(count)]).toEqual(["outside", 0])
       expect(yield* both).toEqual(["outside", 0])
     }))
 
@@ -43,6 +61,40 @@ describe("locallyAll", () => {
         Effect.annotateLogs("chat_id", 1)
       )
       expect(HashMap.toEntries(mine).sort()).toEqual(HashMap.toEntries(theirs).sort())
+      expect(HashMap.size(yield* FiberRef.get(FiberRef.currentLogAnnotations))).toBe(0)
+    }))
+
+  it.effect("locally and annotateLogs: one reference, the log annotations", () =>
+    Effect.gen(function*() {
+      expect(yield* FiberRef.get(name).pipe(locally(name, "inside"))).toBe("inside")
+      expect(yield* FiberRef.get(name)).toBe("outside")
+      const mine = yield* FiberRef.get(FiberRef.currentLogAnnotations).pipe(annotateLogs({ a: 1, b: "two" }))
+      const theirs = yield* FiberRef.get(FiberRef.currentLogAnnotations).pipe(Effect.annotateLogs({ a: 1, b: "two" }))
+      expect(HashMap.toEntries(mine).sort()).toEqual(HashMap.toEntries(theirs).sort())
+      const added = yield* FiberRef.get(FiberRef.currentLogAnnotations).pipe(locallyAll([localAnnotations({ c: 3 })]))
+      expect(HashMap.toEntries(added)).toEqual([["c", 3]])
+    }))
+
+  it.effect("logAnnotated logs the line with its annotations, and nothing below the minimum level", () =>
+    Effect.gen(function*() {
+      const lines: Array<{ readonly level: string; readonly message: unknown; readonly annotations: unknown }> = []
+      const capture = Logger.make(({ annotations, logLevel, message }) => {
+        lines.push({ level: logLevel.label, message, annotations: Object.fromEntries(HashMap.toEntries(annotations)) })
+      })
+      const logged = Effect.all([
+        logAnnotated(LogLevel.Info, "dialog answered", { stage: "general", tokens: 12 }),
+        logAnnotated(LogLevel.Debug, "not shown", { stage: "general" }),
+        logAnnotated(LogLevel.Warning, "shown", {})
+      ]).pipe(
+        Effect.annotateLogs("update_id", 7),
+        Logger.withMinimumLogLevel(LogLevel.Info),
+        Effect.provide(Logger.replace(Logger.defaultLogger, capture))
+      )
+      yield* logged
+      expect(lines).toEqual([
+        { level: "INFO", message: ["dialog answered"], annotations: { update_id: 7, stage: "general", tokens: 12 } },
+        { level: "WARN", message: ["shown"], annotations: { update_id: 7 } }
+      ])
       expect(HashMap.size(yield* FiberRef.get(FiberRef.currentLogAnnotations))).toBe(0)
     }))
 })
