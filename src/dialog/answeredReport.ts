@@ -4,9 +4,9 @@
  * whole turn and of each of its three stages, so that where a turn's tokens went reads the same
  * in the logs and in the traces.
  */
-import { Effect, LogLevel, Metric } from "effect"
+import { Effect, LogLevel } from "effect"
 import { addUsage, type Usage } from "../llm/LanguageModel.ts"
-import { dialogsAnswered, withTags } from "../observability/Metrics.ts"
+import { dialogsAnswered, updateMetric, withTags } from "../observability/Metrics.ts"
 import { annotateSpan } from "../observability/span.ts"
 import type { ToolResult } from "../tools/Tools.ts"
 import { logAnnotated } from "../effect/locallyAll.ts"
@@ -35,7 +35,7 @@ export const reportAnswered = (
     synthesize_prompt_tokens: synthesized.usage.promptTokens,
     synthesize_completion_tokens: synthesized.usage.completionTokens
   }
-  return Metric.increment(withTags(dialogsAnswered, { dialog_stage: stage, fallback: String(fallback) })).pipe(
+  return updateMetric(withTags(dialogsAnswered, { dialog_stage: stage, fallback: String(fallback) }), 1).pipe(
     Effect.zipRight(logAnnotated(LogLevel.Info, "dialog answered", {
       stage,
       tools: thought.results.map((r) => `${r.name}:${r.ok ? "ok" : "error"}`).join(",") || "none",

@@ -2,8 +2,8 @@
  * Metrics of the language model: tokens per stage and model, call latency, outcomes and
  * retries. Every metric is tagged `purpose` (classify, think, synthesize) and `model`.
  */
-import { Clock, Effect, Exit, FiberRef, Metric, MetricBoundaries } from "effect"
-import { withTags } from "../observability/Metrics.ts"
+import { Cause, Clock, Context, Effect, FiberRef, Metric, MetricBoundaries, type MetricLabel } from "effect"
+import { updateMetric, withTags } from "../observability/Metrics.ts"
 import type { CompletionResponse, LanguageModelError, LanguageModelService, Purpose, Usage } from "./LanguageModel.ts"
 
 export const promptTokens = Metric.counter("llm_prompt_tokens_total", {
@@ -25,18 +25,23 @@ export const tokens = Metric.counter("bot_llm_tokens_total", {
   incremental: true
 })
 
+/** Adds a call's tokens to `bot_llm_tokens_total` with the fiber's metric `labels`. */
+const addTokens = (stage: string, model: string, usage: Usage, labels: ReadonlyArray<MetricLabel.MetricLabel>): void => {
+  const add = (kind: string, n: number) => {
+    if (n > 0) withTags(tokens, { model, stage, kind }).unsafeUpdate(n, labels)
+  }
+  add("prompt", usage.promptTokens)
+  add("cached_prompt", usage.cachedPromptTokens)
+  add("completion", usage.completionTokens)
+  add("reasoning", usage.reasoningTokens)
+}
+
 /** Adds a call's tokens to `bot_llm_tokens_total`; kinds the endpoint did not report are left alone. */
 export const countTokens = (stage: string, model: string, usage: Usage): Effect.Effect<void> =>
-  FiberRef.getWith(FiberRef.currentMetricLabels, (labels) =>
-    Effect.sync(() => {
-      const add = (kind: string, n: number) => {
-        if (n > 0) withTags(tokens, { model, stage, kind }).unsafeUpdate(n, labels)
-      }
-      add("prompt", usage.promptTokens)
-      add("cached_prompt", usage.cachedPromptTokens)
-      add("completion", usage.completionTokens)
-      add("reasoning", usage.reasoningTokens)
-    }))
+  Effect.withFiberRuntime((fiber) => {
+    addTokens(stage, model, usage, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    return Effect.void
+  })
 
 export const calls = Metric.counter("llm_calls_total", {
   description: "Completions asked of the language model, by outcome (ok, error)",
@@ -55,16 +60,24 @@ export const providerCalls = Metric.counter("bot_llm_calls_total", {
 export type Provider = "primary" | "fallback"
 
 export const countProviderCall = (provider: Provider, outcome: "ok" | "error" | "skipped") =>
-  Metric.increment(withTags(providerCalls, { provider, outcome }))
+  updateMetric(withTags(providerCalls, { provider, outcome }), 1)
 
 /** `call` counted in `bot_llm_calls_total` under `provider` (an interrupted call is not counted). */
 export const countedAs = (provider: Provider) => <A, E, R>(call: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.onExit(call, (exit) =>
-    Exit.isSuccess(exit)
-      ? countProviderCall(provider, "ok")
-      : Exit.isInterrupted(exit)
-      ? Effect.void
-      : countProviderCall(provider, "error"))
+  Effect.withFiberRuntime<A, E, R>((fiber) => {
+    const count = (outcome: "ok" | "error") =>
+      withTags(providerCalls, { provider, outcome }).unsafeUpdate(1, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    return Effect.matchCauseEffect(call, {
+      onSuccess: (a) => {
+        count("ok")
+        return Effect.succeed(a)
+      },
+      onFailure: (cause) => {
+        if (!Cause.isInterrupted(cause)) count("error")
+        return Effect.failCause(cause)
+      }
+    })
+  })
 
 export const callDuration = Metric.histogram(
   "llm_call_duration_seconds",
@@ -83,15 +96,14 @@ const tagged = <Type, Out>(
   model: string
 ): Metric.Metric<Type, number, Out> => withTags(metric, { purpose, model })
 
-export const recordUsage = (purpose: Purpose, model: string, usage: Usage) =>
-  Effect.all([
-    Metric.update(tagged(promptTokens, purpose, model), usage.promptTokens),
-    Metric.update(tagged(completionTokens, purpose, model), usage.completionTokens),
-    countTokens(purpose, model, usage)
-  ], { discard: true })
+/** A call's tokens in the token counters, with the fiber's metric `labels`. */
+const addUsage = (purpose: Purpose, model: string, usage: Usage, labels: ReadonlyArray<MetricLabel.MetricLabel>): void => {
+  tagged(promptTokens, purpose, model).unsafeUpdate(usage.promptTokens, labels)
+  tagged(completionTokens, purpose, model).unsafeUpdate(usage.completionTokens, labels)
+  addTokens(purpose, model, usage, labels)
+}
 
-export const recordRetry = (purpose: Purpose, model: string) =>
-  Metric.increment(tagged(retries, purpose, model))
+export const recordRetry = (purpose: Purpose, model: string) => updateMetric(tagged(retries, purpose, model), 1)
 
 /**
  * The same model with its calls measured: latency, outcome and tokens of every completion,
@@ -101,20 +113,28 @@ export const withMetrics = (
   service: LanguageModelService,
   modelOf: (purpose: Purpose) => string
 ): LanguageModelService => {
+  // One frame per call (the clock and the metric labels read once, everything recorded in place):
+  // its duration whatever the outcome, its tokens and `ok` once answered, `error` once failed.
   const measured = (purpose: Purpose, call: Effect.Effect<CompletionResponse, LanguageModelError>) =>
-    Effect.gen(function*() {
+    Effect.withFiberRuntime<CompletionResponse, LanguageModelError>((fiber) => {
       const model = modelOf(purpose)
-      const started = yield* Clock.currentTimeMillis
-      const exit = yield* Effect.exit(call)
-      const seconds = ((yield* Clock.currentTimeMillis) - started) / 1000
-      yield* Metric.update(tagged(callDuration, purpose, model), seconds)
-      if (Exit.isSuccess(exit)) {
-        yield* recordUsage(purpose, model, exit.value.usage)
-        yield* Metric.increment(withTags(calls, { purpose, model, outcome: "ok" }))
-      } else if (!Exit.isInterrupted(exit)) {
-        yield* Metric.increment(withTags(calls, { purpose, model, outcome: "error" }))
-      }
-      return yield* exit
+      const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
+      const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+      const started = clock.unsafeCurrentTimeMillis()
+      const took = () => tagged(callDuration, purpose, model).unsafeUpdate((clock.unsafeCurrentTimeMillis() - started) / 1000, labels)
+      return Effect.matchCauseEffect(call, {
+        onSuccess: (response) => {
+          took()
+          addUsage(purpose, model, response.usage, labels)
+          withTags(calls, { purpose, model, outcome: "ok" }).unsafeUpdate(1, labels)
+          return Effect.succeed(response)
+        },
+        onFailure: (cause) => {
+          took()
+          if (!Cause.isInterrupted(cause)) withTags(calls, { purpose, model, outcome: "error" }).unsafeUpdate(1, labels)
+          return Effect.failCause(cause)
+        }
+      })
     })
   const stream = service.stream
   return {

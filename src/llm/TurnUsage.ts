@@ -4,7 +4,7 @@
  * too) adds its usage, so the turn writes them to the ledger once, with its other records,
  * instead of one store round trip per call.
  */
-import { Effect, FiberRef } from "effect"
+import { Cause, Effect, FiberRef } from "effect"
 import {
   type CompletionRequest,
   type CompletionResponse,
@@ -27,10 +27,10 @@ const CurrentTurnUsage = FiberRef.unsafeMake<Array<CallUsage> | undefined>(undef
 
 /** Adds a call's usage to the running turn's, if a turn is collecting. */
 export const countUsage = (stage: string, model: string, usage: Usage): Effect.Effect<void> =>
-  Effect.flatMap(FiberRef.get(CurrentTurnUsage), (calls) =>
-    Effect.sync(() => {
-      calls?.push({ stage, model, usage })
-    }))
+  Effect.withFiberRuntime((fiber) => {
+    fiber.getFiberRef(CurrentTurnUsage)?.push({ stage, model, usage })
+    return Effect.void
+  })
 
 /** The calls of the running turn so far (none outside a turn). */
 export const turnUsage: Effect.Effect<ReadonlyArray<CallUsage>> = Effect.map(FiberRef.get(CurrentTurnUsage), (calls) => calls ?? [])
@@ -64,10 +64,26 @@ export const estimatedUsage = (request: CompletionRequest, written: string): Usa
 export const countingUsage = (service: LanguageModelService): LanguageModelService => {
   const stream = service.stream
   const modelOf = (request: CompletionRequest) => service.modelOf?.(request) ?? request.model ?? service.description
+  // The turn's collector read once; the call's usage added in place when it answers, or its
+  // estimate when it is interrupted (inside an uninterruptible region, as `Effect.onInterrupt`).
   const counted = (request: CompletionRequest, call: Effect.Effect<CompletionResponse, LanguageModelError>, written: () => string) =>
-    call.pipe(
-      Effect.tap((response) => countUsage(request.purpose, response.model, response.usage)),
-      Effect.onInterrupt(() => countUsage(request.purpose, modelOf(request), estimatedUsage(request, written())))
+    Effect.uninterruptibleMask((restore) =>
+      Effect.withFiberRuntime<CompletionResponse, LanguageModelError>((fiber) => {
+        const calls = fiber.getFiberRef(CurrentTurnUsage)
+        if (calls === undefined) return restore(call)
+        return Effect.matchCauseEffect(restore(call), {
+          onSuccess: (response) => {
+            calls.push({ stage: request.purpose, model: response.model, usage: response.usage })
+            return Effect.succeed(response)
+          },
+          onFailure: (cause) => {
+            if (Cause.isInterruptedOnly(cause)) {
+              calls.push({ stage: request.purpose, model: modelOf(request), usage: estimatedUsage(request, written()) })
+            }
+            return Effect.failCause(cause)
+          }
+        })
+      })
     )
   return {
     description: service.description,

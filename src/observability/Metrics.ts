@@ -193,9 +193,18 @@ export const withTags = <Type, In, Out>(
   return made
 }
 
+/**
+ * `Metric.update(metric, input)` in one runtime step: the fiber's metric labels read in place
+ * (effect's reads them in a step of its own, then updates in a third).
+ */
+export const updateMetric = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>, input: In): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    metric.unsafeUpdate(input, fiber.getFiberRef(FiberRef.currentMetricLabels))
+    return Effect.void
+  })
+
 /** Counts one retry of `operation`. */
-export const countRetry = (operation: string): Effect.Effect<void> =>
-  Metric.increment(withTags(retries, { operation }))
+export const countRetry = (operation: string): Effect.Effect<void> => updateMetric(withTags(retries, { operation }), 1)
 
 /**
  * `Metric.trackDuration(duration)` and `Effect.tapError` counting `failures`, in two runtime steps

@@ -10,7 +10,7 @@
  * implementation (a conversation as an `@effect/cluster` entity, for several replicas) can
  * provide the same interface: the dispatcher, the webhook and the poller do not change.
  */
-import { Clock, Context, Duration, Effect, FiberSet, Layer, Metric, Option } from "effect"
+import { Clock, Context, Duration, Effect, FiberSet, Layer, Option } from "effect"
 import type { InboxEntry } from "../domain/Dialog.ts"
 import type { StoreError } from "../domain/errors.ts"
 import { conversationKey, conversationOf } from "../domain/Conversation.ts"
@@ -25,7 +25,7 @@ import {
   updateMessage
 } from "../domain/Update.ts"
 import { RunningTurns } from "../dialog/RunningTurns.ts"
-import { inboxPending, updatesRecovered } from "../observability/Metrics.ts"
+import { inboxPending, updateMetric, updatesRecovered } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
 import { ReadyList } from "./ReadyList.ts"
@@ -150,7 +150,7 @@ export const makeChatQueue = Effect.gen(function*() {
       outstanding += delta
       if (outstanding === 0) idle.unsafeOpen()
       else idle.unsafeClose()
-      return Metric.set(inboxPending, outstanding)
+      return updateMetric(inboxPending, outstanding)
     })
 
   /** Reads a parked job's payload from the inbox; none when it cannot run (settled or undecodable). */
@@ -290,7 +290,7 @@ export const makeChatQueue = Effect.gen(function*() {
                 deliveredBefore: entry.delivered
               })
             ),
-            Effect.zipRight(Metric.increment(updatesRecovered)),
+            Effect.zipRight(updateMetric(updatesRecovered, 1)),
             Effect.as(1)
           )
       })

@@ -10,10 +10,10 @@
  * stops and the dialogs in flight drain until a deadline, after which they are interrupted and
  * stay pending.
  */
-import { Clock, Context, Effect, FiberRef, Layer, Metric, Option, Schema, type Tracer } from "effect"
+import { Clock, Context, Effect, FiberRef, Layer, Option, Schema, type Tracer } from "effect"
 import type { StoreError } from "../domain/errors.ts"
 import { type TelegramId, updateChatId, updateKind } from "../domain/Update.ts"
-import { updatesDeduplicated, updatesFlooded, updatesReceived, withTags } from "../observability/Metrics.ts"
+import { updateMetric, updatesDeduplicated, updatesFlooded, updatesReceived, withTags } from "../observability/Metrics.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Intake, IntakeClosed, type IntakeService } from "../telegram/Intake.ts"
 import { ChatQueue, ChatQueueInProcess, chatKey, floodSender } from "./ChatQueue.ts"
@@ -88,7 +88,7 @@ export const makeDispatcher = Effect.gen(function*() {
         payload: json
       })
       // Counted once recorded: a delivery refused while the store is down comes again.
-      yield* Metric.increment(withTags(updatesReceived, { kind }))
+      yield* updateMetric(withTags(updatesReceived, { kind }), 1)
       yield* annotateSpan("duplicate", result !== "New")
       const stopped = update.stopped_message_generation
       if (result === "New" && stopped !== undefined) {
@@ -109,7 +109,7 @@ export const makeDispatcher = Effect.gen(function*() {
           ? gate.admit(`${chatKey(update)}:user:${sender.value}`, now)
           : "Allowed"
         if (admitted !== "Allowed") {
-          yield* Metric.increment(updatesFlooded)
+          yield* updateMetric(updatesFlooded, 1)
           yield* Effect.logInfo(`update dropped by flood protection${admitted === "DroppedWithNotice" ? ", the user is told" : ""}`)
         }
         if (admitted === "Dropped") {
@@ -137,7 +137,7 @@ export const makeDispatcher = Effect.gen(function*() {
           deliveredBefore: 0
         })
       } else {
-        yield* Metric.increment(updatesDeduplicated)
+        yield* updateMetric(updatesDeduplicated, 1)
         yield* Effect.logDebug("duplicate update ignored")
       }
       return result

@@ -28,7 +28,7 @@ import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartD
 import { CurrentMergedParts, type MergedPart, mergedNote } from "../domain/MergedTurn.ts"
 import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
-import { countRetry, dialogsInFlight, updateDuration, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
+import { countRetry, dialogsInFlight, updateDuration, updateMetric, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { textsIn, updateLanguage } from "../profile/UserLanguage.ts"
@@ -173,8 +173,8 @@ const outcomeNote = (label: string, patience: PatienceCell, apologized: boolean)
 const report = (startedAt: number, outcome: string, stage: Option.Option<string>, level: LogLevel.LogLevel, line: string) =>
   Effect.gen(function*() {
     const durationMs = (yield* Clock.currentTimeMillis) - startedAt
-    yield* Metric.increment(withTags(updatesProcessed, { outcome }))
-    yield* Metric.update(withTags(updateDuration, { outcome }), Duration.millis(durationMs))
+    yield* updateMetric(withTags(updatesProcessed, { outcome }), 1)
+    yield* updateMetric(withTags(updateDuration, { outcome }), Duration.millis(durationMs))
     const stageTag = Option.match(stage, { onNone: () => ({}), onSome: (id) => ({ stage: id }) })
     yield* annotateSpan({ outcome, ...stageTag })
     yield* logAnnotated(level, line, { outcome, duration_ms: durationMs, ...stageTag })
@@ -275,7 +275,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
   const turn = (job: UpdateJob, cell: Delivery, patience: PatienceCell, apologized = false): Effect.Effect<void> =>
     Effect.gen(function*() {
       const startedAt = yield* Clock.currentTimeMillis
-      yield* Metric.update(updateQueueDuration, Duration.millis(Math.max(0, startedAt - job.queuedAt)))
+      yield* updateMetric(updateQueueDuration, Duration.millis(Math.max(0, startedAt - job.queuedAt)))
       // Each attempt starts past the messages earlier attempts sent (a retry sends the reply
       // stored by the first attempt: its parts already out are not sent twice).
       const attempt = Effect.suspend(() => {

@@ -21,8 +21,8 @@
  * Messenger, which has the client store).
  */
 import { summarizeParseError } from "../domain/decodeErrors.ts"
-import { Duration, Effect, Either, Metric, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
-import { countRetry, measured, telegramDuration, telegramErrors, telegramRequests, withTags } from "../observability/Metrics.ts"
+import { Duration, Effect, Either, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
+import { countRetry, measured, telegramDuration, telegramErrors, telegramRequests, updateMetric, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { botApiMethods } from "./BotApiMethods.ts"
@@ -88,7 +88,7 @@ const errorCode = (error: TelegramError): string =>
 const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.Effect<A, TelegramError>) => {
   const tags = { method }
   const call = Effect.zipRight(
-    Metric.increment(withTags(telegramRequests, tags)),
+    updateMetric(withTags(telegramRequests, tags), 1),
     attempt.pipe(
       measured(withTags(telegramDuration, tags), (error: TelegramError) => withTags(telegramErrors, { method, code: errorCode(error) })),
       withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })

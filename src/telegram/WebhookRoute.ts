@@ -16,8 +16,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http"
 import { Headers, HttpTraceContext } from "@effect/platform"
-import { Effect, Exit, FiberId, FiberRef, FiberSet, Metric, Option } from "effect"
-import { webhookResponses, withTags } from "../observability/Metrics.ts"
+import { Effect, Exit, FiberId, FiberRef, FiberSet, Option } from "effect"
+import { updateMetric, webhookResponses, withTags } from "../observability/Metrics.ts"
 import type { WebhookConfigShape } from "./TelegramConfig.ts"
 import { makeAcceptUpdate, type WebhookAnswer } from "./WebhookRequest.ts"
 
@@ -84,7 +84,7 @@ export const makeWebhookRoute = (config: WebhookConfigShape) =>
     const route: Route = (request, response) => {
       if (request.method !== "POST" || (request.url ?? "").split("?")[0] !== config.path) return false
       const answer = accept(request.headers, request).pipe(
-        Effect.onExit((exit) => Metric.increment(withTags(webhookResponses, { code: String(statusOf(exit).status) })))
+        Effect.onExit((exit) => updateMetric(withTags(webhookResponses, { code: String(statusOf(exit).status) }), 1))
       )
       const fiber = runFork(traced === undefined ? answer : traced(request, answer))
       response.on("close", () => {

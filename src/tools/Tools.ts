@@ -6,11 +6,11 @@
  * not JSON or do not match the Schema, a handler failure, a defect or a timeout all become a
  * tool result that tells the model what went wrong, so the dialog goes on.
  */
-import { Cause, Context, Duration, Effect, Layer, Metric } from "effect"
+import { Cause, Context, Duration, Effect, Layer } from "effect"
 import { ToolsConfig } from "./ToolsConfig.ts"
 import { ConfigurationError } from "../domain/errors.ts"
 import type { ImagePart, ToolCall, ToolSpec } from "../llm/LanguageModel.ts"
-import { measured, toolCalls, toolDuration, withTags } from "../observability/Metrics.ts"
+import { measured, toolCalls, toolDuration, updateMetric, withTags } from "../observability/Metrics.ts"
 import { type Tool, type ToolContext, ToolFailure, ToolOutput } from "./Tool.ts"
 import { annotateSpan, withSpan } from "../observability/span.ts"
 
@@ -152,7 +152,7 @@ export const makeTools = <R>(tools: ReadonlyArray<Tool<R>>) =>
             Effect.tap((result) =>
               Effect.zipRight(
                 annotateSpan("tool.ok", result.ok),
-                Metric.increment(withTags(toolCalls, { tool, result: result.ok ? "ok" : "error" }))
+                updateMetric(withTags(toolCalls, { tool, result: result.ok ? "ok" : "error" }), 1)
               )
             ),
             measured(withTags(toolDuration, { tool }))
