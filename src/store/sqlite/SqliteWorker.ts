@@ -203,9 +203,10 @@ export const send = (handle: WorkerHandle, mode: Mode, sql: string, params: Read
       handle.pending.set(id, resume)
       // Posted at the end of this turn, with the other statements sent in it.
       if (handle.queued.push({ _tag: "Run", id, mode, sql, params, safeIntegers }) === 1) queueMicrotask(() => flush(handle))
-      return Effect.sync(() => {
-        handle.pending.delete(id)
-      })
+      // No canceler: a statement once posted runs to its end in the worker whatever the caller
+      // does, and its entry goes when the worker answers (or stops). An interrupted caller stops
+      // waiting at once; effect drops the late answer. (A canceler would wrap every statement
+      // in an interruption handler: some eight runtime steps each.)
     })
   })
 
