@@ -20,7 +20,7 @@ import { markdownRenderer } from "../telegram/format/markdown.ts"
 import { StreamingReplies } from "../telegram/StreamingReplies.ts"
 import { withReplyContext } from "./replyContext.ts"
 import { makeStreamingSynthesis } from "./streamingSynthesis.ts"
-import { commitAnswer } from "../domain/CurrentUpdate.ts"
+import { commitAnswer, markReachable, takeFresh } from "../domain/CurrentUpdate.ts"
 import { conversationOf, isGroupChat, threadField } from "../domain/Conversation.ts"
 import { destinationOf } from "../domain/Destination.ts"
 import type { HistoryMessage } from "../domain/Dialog.ts"
@@ -116,9 +116,11 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const client = from.language_code === undefined ? known : { ...known, languageCode: from.language_code }
       // A user who writes to the bot can receive its messages again.
       if (client.blocked) yield* clients.setBlocked(client.id, false)
+      yield* markReachable(client.id)
 
       // Re-run after a crash: the reply was composed already, send it again instead of asking anew.
-      const stored = yield* history.replyFor(chatId, updateId)
+      // An update recorded just now, on its first attempt, has none (one store read less).
+      const stored = (yield* takeFresh) ? Option.none<string>() : yield* history.replyFor(chatId, updateId)
       if (Option.isSome(stored)) {
         const again = markdownToEntities(stored.value)
         yield* Effect.zipRight(commitAnswer, called === undefined ? messenger.reply(to, again) : called.deliver(again))

@@ -22,11 +22,37 @@ export interface Delivery {
   deliveredBefore: number
   /** Telegram's ids of the messages sent in this run, in order (a reaction on one is feedback on it). */
   messageIds: Array<number>
+  /**
+   * The private chat whose user this turn found not blocking the bot (the pipeline read them at
+   * its start): the messenger's blocked check before a reply there has nothing to add.
+   */
+  reachable?: TelegramId | undefined
+  /**
+   * The update was recorded in the inbox by this intake just now, and no attempt has run yet: no
+   * earlier run can have stored a reply to send again. The pipeline's first look takes it.
+   */
+  fresh?: boolean | undefined
 }
 
 export const CurrentDelivery: FiberRef.FiberRef<Option.Option<Delivery>> = FiberRef.unsafeMake(
   Option.none<Delivery>()
 )
+
+/** Notes that the current update's user (`chatId`, their private chat) does not block the bot. */
+export const markReachable = (chatId: TelegramId): Effect.Effect<void> =>
+  Effect.withFiberRuntime((fiber) => {
+    const cell = fiber.getFiberRef(CurrentDelivery)
+    if (Option.isSome(cell)) cell.value.reachable = chatId
+    return Effect.void
+  })
+
+/** Whether the current update is fresh (see `Delivery.fresh`); a second look, or a retry, finds it is not. */
+export const takeFresh: Effect.Effect<boolean> = Effect.withFiberRuntime((fiber) => {
+  const cell = fiber.getFiberRef(CurrentDelivery)
+  if (Option.isNone(cell) || cell.value.fresh !== true) return Effect.succeed(false)
+  cell.value.fresh = false
+  return Effect.succeed(true)
+})
 
 /** A new cell for an update an earlier run delivered `deliveredBefore` messages of. */
 export const makeDelivery = (deliveredBefore: number): Delivery => ({ committed: false, sent: 0, deliveredBefore, messageIds: [] })

@@ -122,7 +122,8 @@ export const makeDispatcher = Effect.gen(function*() {
             flooded: admitted === "DroppedWithNotice",
             intake,
             queuedAt: now,
-            deliveredBefore: 0
+            deliveredBefore: 0,
+            fresh: true
           })
         }
       } else if (queue.idempotent === true && (yield* stillPending(update.update_id))) {

@@ -60,6 +60,8 @@ export interface UpdateJob {
    * settled when the turn finishes, before this one. None or empty: a turn of its own.
    */
   readonly merged?: ReadonlyArray<MergedPart> | undefined
+  /** Recorded as new by the intake that queued it (not recovered, not re-queued): see `Delivery.fresh`. */
+  readonly fresh?: boolean | undefined
 }
 
 /** The update's dialog ran past `updateDeadline` before its answer started to go out. */
@@ -333,6 +335,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     // One delivery cell for everything the update sends (its answer, the apology or the flood
     // notice): the messenger skips what an earlier run delivered and records what goes out.
     const cell = makeDelivery(job.deliveredBefore)
+    cell.fresh = job.fresh === true
     // The turn's patience with dependencies that are down (`effect/Breaker.ts`).
     const patience = makePatience(config.outagePatience)
     const processing = (job.flooded ? notifyFlood(job) : handle(job, cell, patience)).pipe(

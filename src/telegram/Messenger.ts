@@ -187,7 +187,11 @@ export const makeMessenger = Effect.gen(function*() {
     return Effect.gen(function*() {
       // Whether the user blocked the bot is a saving, not a condition of sending: a store that
       // is not answering must not keep an answer (or the apology) from the user.
-      const client = yield* clients.get(chatId).pipe(
+      const current = yield* FiberRef.get(CurrentDelivery)
+      // Nothing to check in a group (no user has a negative id), nor where this turn found its
+      // user not blocking the bot; Telegram's 403 is the check of last resort.
+      const known = chatId < 0 || (Option.isSome(current) && current.value.reachable === chatId)
+      const client = known ? Option.none() : yield* clients.get(chatId).pipe(
         Effect.catchAll((e) =>
           Effect.as(Effect.logWarning(`sending without the blocked check, the store is not answering: ${e.message}`), Option.none())
         )
@@ -196,7 +200,7 @@ export const makeMessenger = Effect.gen(function*() {
         return yield* Effect.fail(new RecipientBlocked({ chatId }))
       }
       const parts = splitFormatted(typeof text === "string" ? { text, entities: [] } : text)
-      const delivery = Option.all({ cell: yield* FiberRef.get(CurrentDelivery), updateId: yield* FiberRef.get(CurrentUpdateId) })
+      const delivery = Option.all({ cell: current, updateId: yield* FiberRef.get(CurrentUpdateId) })
       let skipped = 0
       for (const part of parts) {
         if (Option.isSome(delivery) && alreadyDelivered(delivery.value.cell)) {

@@ -33,6 +33,7 @@ import { MediaTurnWith } from "../media/MediaTurn.ts"
 import { type TelegramFiles, TelegramFilesUnavailable } from "../media/TelegramFiles.ts"
 import { type Transcriber, TranscriberUnavailable } from "../media/Transcriber.ts"
 import { StoresMemory } from "../store/memory/MemoryStores.ts"
+import type { Stores } from "../store/Stores.ts"
 import { TelegramApi } from "../telegram/TelegramApi.ts"
 import { type RecorderOptions, type SentRecord, TelegramApiRecorder, TelegramRecorder } from "../telegram/TelegramRecorder.ts"
 import type { Tool } from "../tools/Tool.ts"
@@ -83,6 +84,8 @@ export interface TestBotOptions<R = never> {
   readonly usage?: Partial<UsageConfigShape>
   /** Telegram Stars (`STARS_*`); off when not given. */
   readonly payments?: Partial<PaymentsConfigShape>
+  /** The stores (default: `StoresMemory`), e.g. the memory stores with calls counted or failing. */
+  readonly stores?: Layer.Layer<Stores>
 }
 
 export const defaultProfilePath = new URL("../../profiles/shop/profile.json", import.meta.url).pathname
@@ -102,7 +105,7 @@ export const testBot = <R = never>(options: TestBotOptions<R> = {}) => {
   const core = botLayer<never, TelegramApi | LanguageModel | Exclude<R, ToolEnvironment>>({
     telegram: Layer.effect(TelegramApi, TelegramApi),
     model,
-    stores: StoresMemory,
+    stores: options.stores ?? StoresMemory,
     profile: BotProfileFile(options.profile ?? defaultProfilePath).pipe(Layer.provide(NodeContext.layer), Layer.orDie),
     tools,
     ...(commands === undefined ? {} : { commands }),
