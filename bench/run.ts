@@ -15,7 +15,8 @@
  * BENCH_BOTAPI_LATENCY_MS (0, the Bot API's round trip in W1), BENCH_INTAKE_UPDATES (20000),
  * BENCH_OVERHEAD_UPDATES (10000), BENCH_COUNT_STEPS=1 (this bot counts effect's runtime steps
  * per update: a figure that does not change from run to run; the run's timings are not the
- * bot's then), BENCH_BOT_NODE_FLAGS (node flags of this bot's processes, those of `npm start`
+ * bot's then; BENCH_COUNT_STEPS=where with BENCH_STEPS_FILE=<file> also writes them by kind and
+ * by the code each step runs, most frequent first), BENCH_BOT_NODE_FLAGS (node flags of this bot's processes, those of `npm start`
  * by default), BENCH_SOURCES=1 (this bot from src/ through tsx rather than from the build, which
  * run.ts makes first). The bots' own settings (e.g. TELEGRAM_SENDS_IN_DOUBT) pass through the environment.
  */

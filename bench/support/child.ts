@@ -77,6 +77,7 @@ export const serveBench = (ready: Ready): void => {
   const profile = profiler(process.env.BENCH_CPU_PROF)
   let cpu = process.cpuUsage()
   let stepsAtReset = 0
+  let windows = 0
   process.on("message", (message: ParentMessage) => {
     if (message.type === "reset") {
       histogram.reset()
@@ -99,7 +100,10 @@ export const serveBench = (ready: Ready): void => {
       profile.stop()
       const counted = stepsWhere()
       if (counted.length > 0 && process.env.BENCH_STEPS_FILE !== undefined) {
-        writeFileSync(process.env.BENCH_STEPS_FILE, counted.map(([key, n]) => `${n}\t${key}`).join("\n"))
+        // One file per measured window: <file>-<system>-<pid>-<n>.
+        const file = `${process.env.BENCH_STEPS_FILE}-${(process.env.BENCH_SYSTEM ?? "bot").replace(/[^\w.-]/g, "_")}-${process.pid}-${++windows}`
+        writeFileSync(file, counted.map(([key, n]) => `${n}\t${key}`).join("\n"))
+        process.stderr.write(`steps by place written to ${file}\n`)
       }
     }
   })
