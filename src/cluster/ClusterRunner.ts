@@ -52,10 +52,18 @@ export const shardingSettings = (options: Pick<ClusterRunnerOptions, "config" | 
   } satisfies Partial<ShardingConfig.ShardingConfig["Type"]>
 }
 
+/** The first line of `cause`, and what the database said when a statement failed (an `SqlError`'s cause). */
+const reason = (cause: Cause.Cause<unknown>): string => {
+  const first = Cause.pretty(cause).split("\n")[0] ?? "unknown"
+  const error = Cause.squash(cause)
+  const inner = error instanceof Error && error.cause instanceof Error ? error.cause.message.split("\n")[0] : undefined
+  return inner === undefined || first.includes(inner) ? first : `${first}: ${inner}`
+}
+
 const failure = (where: string) => (cause: Cause.Cause<unknown>) =>
   new StoreError({
     operation: "cluster",
-    message: `the cluster runner did not start (${where}): ${Cause.pretty(cause).split("\n")[0] ?? "unknown"}`,
+    message: `the cluster runner did not start (${where}): ${reason(cause)}`,
     retryable: false
   })
 
@@ -66,6 +74,18 @@ const failure = (where: string) => (cause: Cause.Cause<unknown>) =>
  * not there still fails the start, after about two seconds.
  */
 const storageStartRetry = Schedule.exponential("100 millis").pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(5)))
+
+/**
+ * `layer`'s start retried by `storageStartRetry`, a defect too: the message storage's migrations
+ * die rather than fail (the library runs them through `Effect.orDie`), and a concurrent
+ * `CREATE TABLE` of its migrations table is such a defect ("duplicate key value violates unique
+ * constraint pg_type_typname_nsp_index"). An interruption is not retried.
+ */
+export const retriedStart = <A, E, R>(layer: Layer.Layer<A, E, R>): Layer.Layer<A, unknown, R> =>
+  Layer.retry(
+    Layer.catchAllCause(layer, (cause) => Cause.isInterruptedOnly(cause) ? Layer.failCause(cause) : Layer.fail(Cause.squash(cause))),
+    storageStartRetry
+  )
 
 /**
  * The runner storage with its shard-lock operations one at a time. On PostgreSQL the library
@@ -148,10 +168,10 @@ export const ClusterRunner = (
   const health = RunnerHealth.layerPing.pipe(Layer.provide(Runners.layerRpc), Layer.provide(layerClientProtocol))
   return SocketRunner.layer.pipe(
     Layer.provide([layerSocketServer, layerClientProtocol, health]),
-    Layer.provideMerge(Layer.retry(SqlMessageStorage.layer, storageStartRetry)),
+    Layer.provideMerge(retriedStart(SqlMessageStorage.layer)),
     Layer.provide(
       serialLockOperations.pipe(
-        Layer.provide(Layer.orDie(Layer.retry(SqlRunnerStorage.layer, storageStartRetry))),
+        Layer.provide(Layer.orDie(retriedStart(SqlRunnerStorage.layer))),
         Layer.provide(serialReservedConnections)
       )
     ),
