@@ -7,7 +7,7 @@
  * histograms in seconds. Label values are small closed sets (outcome, stage, tool, method,
  * error code), never user data.
  */
-import { Array as Arr, Cause, Clock, Context, Duration, Effect, FiberRef, Metric, MetricBoundaries, MetricLabel } from "effect"
+import { Array as Arr, Cause, Clock, Context, Duration, Effect, FiberRef, Metric, MetricBoundaries, MetricLabel, type Tracer } from "effect"
 
 /** Histogram buckets for latencies, 5 ms … ~82 s. */
 export const latencyBoundaries = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 15 })
@@ -212,17 +212,19 @@ export const countRetry = (operation: string): Effect.Effect<void> => updateMetr
  * for both outcomes): a store call, a Bot API call and a stage each run it. As with those two,
  * a success records its duration (by effect's `Clock`, so `TestClock` in the tests), a failure
  * of the effect's error type counts one, and a defect or an interruption records neither.
+ * With `span`, the call is also that span when the fiber traces (a store call, a Bot API call).
  */
 export const measured = <Failure = unknown, Type = unknown, Out = unknown>(
   duration: Metric.Metric<Type, Duration.Duration, Out>,
-  failures?: (error: Failure) => Metric.Metric.Counter<number>
+  failures?: (error: Failure) => Metric.Metric.Counter<number>,
+  span?: MeasuredSpan
 ) =>
 <A, E extends Failure, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime<A, E, R>((fiber) => {
     const clock = Context.get(fiber.currentDefaultServices, Clock.Clock)
     const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
     const start = clock.unsafeCurrentTimeNanos()
-    return Effect.matchCauseEffect(effect, {
+    const timed = Effect.matchCauseEffect(effect, {
       onFailure: (cause) => {
         if (failures !== undefined) {
           const failure = Cause.failureOption(cause)
@@ -235,7 +237,17 @@ export const measured = <Failure = unknown, Type = unknown, Out = unknown>(
         return Effect.succeed(value)
       }
     })
+    // The span in the same step, when the fiber traces (`withSpan` of `span.ts` would take one more).
+    return span !== undefined && fiber.getFiberRef(FiberRef.currentTracerEnabled)
+      ? Effect.withSpan(timed, span.name, span.options)
+      : timed
   })
+
+/** The span `measured` puts around the call when tracing is on (as `withSpan` of `span.ts`). */
+export interface MeasuredSpan {
+  readonly name: string
+  readonly options?: Tracer.SpanOptions
+}
 
 /** Records the duration of `effect` as the latency of a pipeline stage. */
 export const timeStage = (stage: string) => measured(withTags(stageDuration, { stage }))

@@ -7,7 +7,7 @@
 import { Effect, FiberRef, type Option, type Tracer } from "effect"
 
 /** Whether the running fiber traces: one runtime step, where `FiberRef.get` and a `flatMap` are three. */
-const tracing = <A, E, R>(f: (enabled: boolean) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+export const tracing = <A, E, R>(f: (enabled: boolean) => Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.withFiberRuntime<A, E, R>((fiber) => f(fiber.getFiberRef(FiberRef.currentTracerEnabled)))
 
 export const withSpan = (name: string, options?: Tracer.SpanOptions) =>

@@ -17,7 +17,6 @@ import { HistoryStore } from "./HistoryStore.ts"
 import { Inbox } from "./Inbox.ts"
 import { UsageLedger } from "../usage/UsageLedger.ts"
 import { measured, storeDuration, storeErrors, withTags } from "../observability/Metrics.ts"
-import { withSpan } from "../observability/span.ts"
 
 type AnyEffect = Effect.Effect<unknown, unknown, unknown>
 type AnyFunction = (...args: Array<unknown>) => unknown
@@ -67,12 +66,10 @@ const storeCall = (store: string) => {
   const byOperation = new Map<string, (effect: AnyEffect) => AnyEffect>()
   const instrument = (operation: string) => {
     const errors = withTags(storeErrors, { store, operation })
-    const timed = measured(withTags(storeDuration, { store, operation }), () => errors)
-    const span = withSpan(`store.${store}.${operation}`, {
-      kind: "client",
-      attributes: { "store.name": store, "store.operation": operation }
-    })
-    return (effect: AnyEffect) => span(timed(effect))
+    return measured(withTags(storeDuration, { store, operation }), () => errors, {
+      name: `store.${store}.${operation}`,
+      options: { kind: "client", attributes: { "store.name": store, "store.operation": operation } }
+    }) as (effect: AnyEffect) => AnyEffect
   }
   return (operation: string, effect: AnyEffect): AnyEffect => {
     let wrap = byOperation.get(operation)

@@ -23,7 +23,6 @@
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Duration, Effect, Either, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
 import { countRetry, measured, telegramDuration, telegramErrors, telegramRequests, updateMetric, withTags } from "../observability/Metrics.ts"
-import { withSpan } from "../observability/span.ts"
 import { annotateText } from "../observability/TraceSettings.ts"
 import { botApiMethods } from "./BotApiMethods.ts"
 import {
@@ -90,8 +89,10 @@ const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.E
   const call = Effect.zipRight(
     updateMetric(withTags(telegramRequests, tags), 1),
     attempt.pipe(
-      measured(withTags(telegramDuration, tags), (error: TelegramError) => withTags(telegramErrors, { method, code: errorCode(error) })),
-      withSpan(`telegram.${method}`, { kind: "client", attributes: { "telegram.method": method } })
+      measured(withTags(telegramDuration, tags), (error: TelegramError) => withTags(telegramErrors, { method, code: errorCode(error) }), {
+        name: `telegram.${method}`,
+        options: { kind: "client", attributes: { "telegram.method": method } }
+      })
     )
   )
   // On the caller's span (the reply), not the call's: its text is what the user gets.
