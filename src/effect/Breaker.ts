@@ -156,7 +156,7 @@ export const makeBreaker = (name: string, options: BreakerOptions = defaultBreak
           return Effect.logWarning(`${name} is down, ${options.meanwhile ?? "waiting for it"}: ${message}`).pipe(Effect.annotateLogs({ dependency: name }))
         }))
 
-    /** One call, its result recorded: any answer (a refusal too) means the dependency is up. */
+    /** One call with its result recorded; every answer (a refusal too) means the dependency is up. */
     const attempt = <A, E, R>(effect: Effect.Effect<A, E, R>, guard: GuardOptions<E>) =>
       (guard.nests === true ? enter(effect) : effect).pipe(
         Effect.tapBoth({
