@@ -10,25 +10,7 @@
  * sample however deep it recurs). Times are the samples' own intervals; idle time (the event
  * loop waiting) is left out of the shares.
  */
-import { readFileSync } from "node:fs"
-
-interface CallFrame {
-  readonly functionName: string
-  readonly url: string
-  readonly lineNumber: number
-}
-
-interface ProfileNode {
-  readonly id: number
-  readonly callFrame: CallFrame
-  readonly children?: ReadonlyArray<number>
-}
-
-interface Profile {
-  readonly nodes: ReadonlyArray<ProfileNode>
-  readonly samples: ReadonlyArray<number>
-  readonly timeDeltas: ReadonlyArray<number>
-}
+import { type CallFrame, loadProfile, moduleOf } from "./support/profile.ts"
 
 const [file, topArg] = process.argv.slice(2)
 if (file === undefined) {
@@ -36,29 +18,8 @@ if (file === undefined) {
   process.exit(2)
 }
 const top = Number(topArg ?? 25)
-const profile = JSON.parse(readFileSync(file, "utf8")) as Profile
-
-const byId = new Map<number, ProfileNode>()
-const parent = new Map<number, number>()
-for (const node of profile.nodes) {
-  byId.set(node.id, node)
-  for (const child of node.children ?? []) parent.set(child, node.id)
-}
-
-/** Where a frame's code lives: a package, a file of the project, node itself. */
-const moduleOf = (frame: CallFrame): string => {
-  const url = frame.url
-  if (url === "") {
-    return frame.functionName === "(garbage collector)" || frame.functionName === "(idle)" || frame.functionName === "(program)"
-      ? frame.functionName
-      : "(native)"
-  }
-  if (url.startsWith("node:")) return "node:" + url.slice(5).split("/")[0]
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)
-  if (pkg !== null) return pkg[1]!
-  const project = /\/((?:src|bench|test)\/.*)$/.exec(url)
-  return project !== null ? project[1]! : url
-}
+const profile = loadProfile(file)
+const { byId, parent } = profile
 
 const functionOf = (frame: CallFrame): string => {
   const url = frame.url
@@ -74,11 +35,7 @@ let busy = 0
 let idle = 0
 const add = (map: Map<string, number>, key: string, us: number) => map.set(key, (map.get(key) ?? 0) + us)
 
-profile.samples.forEach((id, i) => {
-  // A sample's time is the interval up to the next sample.
-  const us = profile.timeDeltas[i + 1] ?? 0
-  const node = byId.get(id)
-  if (node === undefined) return
+profile.forEachSample((node, us) => {
   if (node.callFrame.functionName === "(idle)") {
     idle += us
     return
@@ -88,7 +45,7 @@ profile.samples.forEach((id, i) => {
   add(modules, moduleOf(node.callFrame), us)
   const seen = new Set<string>()
   const seenModules = new Set<string>()
-  for (let current: number | undefined = id; current !== undefined; current = parent.get(current)) {
+  for (let current: number | undefined = node.id; current !== undefined; current = parent.get(current)) {
     const frame = byId.get(current)?.callFrame
     if (frame === undefined || frame.functionName === "(root)") continue
     const module = moduleOf(frame)
@@ -112,7 +69,7 @@ const print = (title: string, map: Map<string, number>) => {
   }
 }
 
-console.log(`${file}: ${(busy / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle, ${profile.samples.length} samples`)
+console.log(`${file}: ${(busy / 1000).toFixed(0)} ms busy, ${(idle / 1000).toFixed(0)} ms idle, ${profile.samples} samples`)
 print("self time by module", modules)
 print("total time by module (the module anywhere on the stack)", modulesTotal)
 print("self time by function", self)

@@ -45,7 +45,7 @@ export const env = (name: string, fallback?: string): string => {
 
 /** The CPU profile of the measured window, when `BENCH_CPU_PROF` names a directory. */
 const profiler = (dir: string | undefined) => {
-  if (dir === undefined || dir === "") return { start: () => undefined, stop: () => undefined }
+  if (dir === undefined || dir === "") return { start: () => undefined, stop: (then: () => void) => then() }
   const session = new Session()
   session.connect()
   let running = false
@@ -58,14 +58,17 @@ const profiler = (dir: string | undefined) => {
       session.post("Profiler.start")
       running = true
     },
-    stop: () => {
-      if (!running) return
+    /** Writes the profile, then `then()`: before the figures go to the parent, which may end a process without a SIGTERM handler at once. */
+    stop: (then: () => void) => {
+      if (!running) return then()
       running = false
       session.post("Profiler.stop", (error, result) => {
-        if (error !== null) return
-        const file = join(dir, `${(process.env.BENCH_SYSTEM ?? "bot").replace(/[^\w.-]/g, "_")}-${process.pid}-${++n}.cpuprofile`)
-        writeFileSync(file, JSON.stringify(result.profile))
-        process.stderr.write(`CPU profile written to ${file}\n`)
+        if (error === null) {
+          const file = join(dir, `${(process.env.BENCH_SYSTEM ?? "bot").replace(/[^\w.-]/g, "_")}-${process.pid}-${++n}.cpuprofile`)
+          writeFileSync(file, JSON.stringify(result.profile))
+          process.stderr.write(`CPU profile written to ${file}\n`)
+        }
+        then()
       })
     }
   }
@@ -96,8 +99,7 @@ export const serveBench = (ready: Ready): void => {
         maxRssMb: process.resourceUsage().maxRSS / 1024,
         steps: steps.count - stepsAtReset
       }
-      process.send?.(reply)
-      profile.stop()
+      profile.stop(() => process.send?.(reply))
       const counted = stepsWhere()
       if (counted.length > 0 && process.env.BENCH_STEPS_FILE !== undefined) {
         // One file per measured window: <file>-<system>-<pid>-<n>.

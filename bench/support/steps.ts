@@ -51,7 +51,7 @@ class StepCounter extends Supervisor.AbstractSupervisor<number> {
     if (where !== undefined) {
       let key = place(effect)
       const fiberKey = _fiber as object
-      if (key === "Success " || key.startsWith("Commit  ") || key === "Commit Object ") key = `${key} after ${previous.get(fiberKey) ?? "?"}`
+      if (key === "Success " || key === "Failure " || key.startsWith("Commit  ") || key === "Commit Object ") key = `${key} after ${previous.get(fiberKey) ?? "?"}`
       else previous.set(fiberKey, key.slice(0, 100))
       where.set(key, (where.get(key) ?? 0) + 1)
     }

@@ -28,7 +28,7 @@ import { guestQueryOf } from "../domain/Caller.ts"
 import { type Update, updateKind } from "../domain/Update.ts"
 import { collectingUsage, turnUsage } from "../llm/TurnUsage.ts"
 import { withSpan } from "../observability/span.ts"
-import { annotateText } from "../observability/TraceSettings.ts"
+import { annotatedText } from "../observability/TraceSettings.ts"
 import { BotProfile, stageOrDefault } from "../profile/BotProfile.ts"
 import { inLanguageOf, userTexts } from "../profile/UserLanguage.ts"
 import { ClientStore } from "../store/ClientStore.ts"
@@ -127,8 +127,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
       // The user sees their message taken up (`REACT_ON_RECEIPT`), while the turn goes on.
-      // The bot reacts and sends only in chats it is in.
-      const receipt = yield* Effect.forkScoped(called === undefined ? reactions.received(message) : Effect.void)
+      // The bot reacts and sends only in chats it is in. No reaction, no fiber.
+      const receiving = called === undefined ? reactions.received(message) : Option.none()
+      const receipt = Option.isSome(receiving) ? Option.some(yield* Effect.forkScoped(receiving.value)) : Option.none()
       // Drafts (or a group's edited message) show the answer as it is written; only the final send counts.
       const live = called === undefined ? yield* replies.open(to, message.chat.type) : calledAnswer(called, markdownToEntities)
       const texts = yield* userTexts(profile)
@@ -194,7 +195,8 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const read = markdownToEntities(synthesized.answer).text
       yield* feedback.answered({ chatId, updateId, userId: from.id, question: text, answer: read })
       if (called === undefined) {
-        yield* Effect.zipRight(Fiber.join(receipt), reactions.answered(message))
+        if (Option.isSome(receipt)) yield* Fiber.join(receipt.value)
+        yield* reactions.answered(message)
         if (Option.isSome(spent.warning)) yield* messenger.reply(to, spent.warning.value)
       }
       const fallback = classified.fallback || thought.fallback || synthesized.fallback
@@ -202,7 +204,7 @@ export const makeDialogPipeline = Effect.gen(function*() {
       return { _tag: "Answered", stage: stage.id, fallback } satisfies Outcome
     }).pipe(
       Effect.scoped,
-      Effect.tap(() => annotateText("message.text", text)),
+      (dialog) => annotatedText("message.text", text, dialog),
       withSpan("dialog.run", { attributes: { update_id: updateId, chat_id: message.chat.id } })
     )
 

@@ -26,9 +26,9 @@ export const makeReactions = Effect.gen(function*() {
     )
 
   return {
-    /** The receipt reaction, when the message's turn starts. */
-    received: (message: Message): Effect.Effect<void> =>
-      Option.match(config.reactOnReceipt, { onNone: () => Effect.void, onSome: (emoji) => react(message, emoji) }),
+    /** The receipt reaction, when the message's turn starts and `REACT_ON_RECEIPT` is set (none otherwise). */
+    received: (message: Message): Option.Option<Effect.Effect<void>> =>
+      Option.map(config.reactOnReceipt, (emoji) => react(message, emoji)),
     /** The answer's reaction in place of the receipt's (or the receipt's removed), once the answer is sent. */
     answered: (message: Message): Effect.Effect<void> =>
       Option.isSome(config.reactOnAnswer)

@@ -7,7 +7,7 @@
 import { Effect, LogLevel } from "effect"
 import { addUsage, type Usage } from "../llm/LanguageModel.ts"
 import { dialogsAnswered, updateMetric, withTags } from "../observability/Metrics.ts"
-import { annotateSpan } from "../observability/span.ts"
+import { annotatedSpan } from "../observability/span.ts"
 import type { ToolResult } from "../tools/Tools.ts"
 import { logAnnotated } from "../effect/locallyAll.ts"
 
@@ -35,13 +35,16 @@ export const reportAnswered = (
     synthesize_prompt_tokens: synthesized.usage.promptTokens,
     synthesize_completion_tokens: synthesized.usage.completionTokens
   }
-  return updateMetric(withTags(dialogsAnswered, { dialog_stage: stage, fallback: String(fallback) }), 1).pipe(
-    Effect.zipRight(logAnnotated(LogLevel.Info, "dialog answered", {
-      stage,
-      tools: thought.results.map((r) => `${r.name}:${r.ok ? "ok" : "error"}`).join(",") || "none",
-      ...tokens,
-      fallback
-    })),
-    Effect.zipRight(annotateSpan({ stage, ...tokens }))
+  return annotatedSpan(
+    { stage, ...tokens },
+    Effect.zipRight(
+      updateMetric(withTags(dialogsAnswered, { dialog_stage: stage, fallback: String(fallback) }), 1),
+      logAnnotated(LogLevel.Info, "dialog answered", {
+        stage,
+        tools: thought.results.map((r) => `${r.name}:${r.ok ? "ok" : "error"}`).join(",") || "none",
+        ...tokens,
+        fallback
+      })
+    )
   )
 }

@@ -7,7 +7,7 @@
 import { Effect, Either, Option } from "effect"
 import { addUsage, type ChatMessage, LanguageModel, type LanguageModelError, noUsage, type Usage, type UserMedia } from "../llm/LanguageModel.ts"
 import { timeStage } from "../observability/Metrics.ts"
-import { annotateSpan, withSpan } from "../observability/span.ts"
+import { tapSpan, withSpan } from "../observability/span.ts"
 import { BotProfile, type Stage } from "../profile/BotProfile.ts"
 import { userTexts } from "../profile/UserLanguage.ts"
 import type { ToolContext } from "../tools/Tool.ts"
@@ -58,7 +58,7 @@ export const makeStages = Effect.gen(function*() {
           fallback: true
         })
       ),
-      Effect.tap((r) => annotateSpan({ stage: r.stage, fallback: r.fallback })),
+      tapSpan((r) => ({ stage: r.stage, fallback: r.fallback })),
       timeStage("classify"),
       withSpan("dialog.classify")
     )

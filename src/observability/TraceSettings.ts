@@ -4,7 +4,7 @@
  * debugging on a machine whose trace backend may see them.
  */
 import { Config, Context, Effect, Layer } from "effect"
-import { annotateSpan } from "./span.ts"
+import { tracing } from "./span.ts"
 
 export interface TraceSettingsShape {
   /** Put message texts on spans (`message.text`, `reply.text`). */
@@ -29,7 +29,14 @@ export class TraceSettings extends Context.Reference<TraceSettings>()("TraceSett
 /** Longest text put on a span when message texts are traced. */
 export const maxTracedText = 1000
 
-/** Puts `text` on the current span as `key` when message texts are traced; does nothing otherwise. */
-export const annotateText = (key: string, text: string): Effect.Effect<void> =>
-  Effect.flatMap(TraceSettings, (settings) =>
-    settings.messageText ? annotateSpan(key, text.slice(0, maxTracedText)) : Effect.void)
+/**
+ * `effect` with `text` put on the current span as `key` first, when the fiber traces and message
+ * texts are traced; `effect` itself otherwise (one runtime step with tracing off).
+ */
+export const annotatedText = <A, E, R>(key: string, text: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  tracing((enabled) =>
+    enabled
+      ? Effect.flatMap(TraceSettings, (settings) =>
+        settings.messageText ? Effect.zipRight(Effect.annotateCurrentSpan(key, text.slice(0, maxTracedText)), effect) : effect)
+      : effect
+  )

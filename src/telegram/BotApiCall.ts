@@ -23,7 +23,7 @@
 import { summarizeParseError } from "../domain/decodeErrors.ts"
 import { Duration, Effect, Either, Redacted, Schedule, ScheduleDecision, Schema } from "effect"
 import { countRetry, measured, telegramDuration, telegramErrors, telegramRequests, updateMetric, withTags } from "../observability/Metrics.ts"
-import { annotateText } from "../observability/TraceSettings.ts"
+import { annotatedText } from "../observability/TraceSettings.ts"
 import { botApiMethods } from "./BotApiMethods.ts"
 import {
   type BotApiCall,
@@ -97,7 +97,7 @@ const instrumented = <A>(method: string, params: BotApiParams, attempt: Effect.E
   )
   // On the caller's span (the reply), not the call's: its text is what the user gets.
   const text = params["text"]
-  return typeof text === "string" ? Effect.zipRight(annotateText("reply.text", text), call) : call
+  return typeof text === "string" ? annotatedText("reply.text", text, call) : call
 }
 
 

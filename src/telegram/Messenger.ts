@@ -11,7 +11,7 @@
  * leaves at most one message in doubt per chat that had a send on its way: those are sent
  * again. `TELEGRAM_SENDS_IN_DOUBT` > 0 also caps the messages in doubt across all chats.
  */
-import { Context, Duration, Effect, Fiber, FiberRef, Layer, Metric, Option, Schedule, Schema } from "effect"
+import { Cause, Context, Duration, Effect, Fiber, FiberRef, Layer, Metric, Option, Schedule, Schema } from "effect"
 import { SendConfig } from "./SendConfig.ts"
 import { CurrentDelivery, CurrentUpdateId, type Delivery } from "../domain/CurrentUpdate.ts"
 import type { StoreError } from "../domain/errors.ts"
@@ -30,6 +30,7 @@ import {
   type TelegramError,
   TelegramTransportError
 } from "./TelegramApi.ts"
+import { withTimer } from "../effect/awaitWithTimer.ts"
 import { Outages } from "../effect/Outages.ts"
 import { makeThrottle } from "./Throttle.ts"
 import { withSpan } from "../observability/span.ts"
@@ -79,6 +80,8 @@ const isOutage = (error: TelegramError): boolean =>
 
 /** Longest wait for the record of a sent message, while its send holds an in-doubt slot. */
 const recordTimeout = Duration.seconds(2)
+const expired = () => "expired" as const
+const recordTimedOut = () => new Cause.TimeoutException(`no answer within ${Duration.format(recordTimeout)}`)
 
 /** Where the record of a dialog message goes: its update, and the count it brings the update to. */
 interface Ledger {
@@ -125,9 +128,10 @@ export const makeMessenger = Effect.gen(function*() {
           Effect.tap(restore(call), () =>
             // On a fiber of its own: interrupting the dialog (a shutdown) waits for the record
             // instead of cutting it (a child fiber would be interrupted with its parent), and
-            // the timeout can still end a record that hangs.
-            Effect.forkDaemon(Effect.interruptible(Effect.timeout(inbox.markDelivered(updateId, count), recordTimeout))).pipe(
-              Effect.flatMap(Fiber.join),
+            // the timer can still end a record that hangs.
+            withTimer(Effect.interruptible(inbox.markDelivered(updateId, count)), recordTimeout, expired, recordTimedOut, {
+              daemon: true
+            }).pipe(
               Effect.catchAll((e) =>
                 Effect.logWarning(`sent message not recorded, a crash now would send it again: ${e.message}`)
               )

@@ -4,9 +4,10 @@
  * short, a user who blocked the bot gets no apology, a store failure is retried.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Metric, Option, TestClock } from "effect"
+import { Duration, Effect, Fiber, FiberRef, Layer, Metric, Option, TestClock } from "effect"
 import { commitAnswer, makeDelivery } from "../../src/domain/CurrentUpdate.ts"
 import { StoreError } from "../../src/domain/errors.ts"
+import { makePatience } from "../../src/effect/Breaker.ts"
 import { decodeUpdate, type TelegramId } from "../../src/domain/Update.ts"
 import { DialogPipeline, type Outcome, type PipelineError } from "../../src/dialog/DialogPipeline.ts"
 import { updatesProcessed } from "../../src/observability/Metrics.ts"
@@ -74,6 +75,81 @@ describe("UpdateRunner", () => {
       const fiber = yield* Effect.fork(withDeadline(Effect.as(Effect.sleep("8 seconds"), "sent"), Duration.seconds(5), cell))
       yield* TestClock.adjust("8 seconds")
       expect(yield* Fiber.join(fiber)).toBe("sent")
+    }))
+
+  it.effect("withDeadline gives a turn that waited for a dependency its patience on top", () =>
+    Effect.gen(function*() {
+      const patience = makePatience(Duration.seconds(30))
+      const fiber = yield* Effect.fork(withDeadline(Effect.never, Duration.seconds(5), makeDelivery(0), patience).pipe(Effect.flip))
+      patience.waitingSince = 1
+      yield* TestClock.adjust("34 seconds")
+      expect(fiber.unsafePoll()).toBeNull()
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(fiber))._tag).toBe("DeadlineExceeded")
+    }))
+
+  it.effect("withDeadline hands back the FiberRefs the effect set", () =>
+    Effect.gen(function*() {
+      const ref = FiberRef.unsafeMake("before")
+      yield* withDeadline(FiberRef.set(ref, "set inside"), Duration.seconds(5), makeDelivery(0))
+      expect(yield* FiberRef.get(ref)).toBe("set inside")
+    }))
+
+  // The same on effect's own clock, where the deadline is a timer beside the effect's fiber (real time: short deadlines).
+  it.live("withDeadline on effect's clock: DeadlineExceeded once it has passed, the effect interrupted first", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const started = Date.now()
+      const error = yield* withDeadline(
+        Effect.onInterrupt(Effect.never, () => Effect.sync(() => void events.push("interrupted"))),
+        Duration.millis(60),
+        makeDelivery(0)
+      ).pipe(Effect.flip)
+      events.push("deadline")
+      expect(error._tag).toBe("DeadlineExceeded")
+      expect(Date.now() - started).toBeGreaterThanOrEqual(55)
+      expect(events).toEqual(["interrupted", "deadline"])
+    }))
+
+  it.live("withDeadline on effect's clock does not cut short an answer that has started to go out", () =>
+    Effect.gen(function*() {
+      const cell = makeDelivery(0)
+      cell.committed = true
+      expect(yield* withDeadline(Effect.as(Effect.sleep("150 millis"), "sent"), Duration.millis(50), cell)).toBe("sent")
+    }))
+
+  it.live("withDeadline on effect's clock adds the turn's patience once it has waited", () =>
+    Effect.gen(function*() {
+      const patience = makePatience(Duration.millis(150))
+      patience.waitingSince = 1
+      const started = Date.now()
+      const error = yield* withDeadline(Effect.never, Duration.millis(50), makeDelivery(0), patience).pipe(Effect.flip)
+      expect(error._tag).toBe("DeadlineExceeded")
+      expect(Date.now() - started).toBeGreaterThanOrEqual(190)
+    }))
+
+  it.live("withDeadline on effect's clock: interrupting it interrupts the effect before it ends", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const fiber = yield* Effect.fork(
+        withDeadline(
+          Effect.onInterrupt(Effect.never, () => Effect.sync(() => void events.push("effect interrupted"))),
+          Duration.seconds(30),
+          makeDelivery(0)
+        )
+      )
+      yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+      events.push("interrupt returned")
+      expect(events).toEqual(["effect interrupted", "interrupt returned"])
+    }))
+
+  it.live("withDeadline on effect's clock gives the effect's answer, failure and FiberRefs", () =>
+    Effect.gen(function*() {
+      const ref = FiberRef.unsafeMake("before")
+      expect(yield* withDeadline(Effect.as(FiberRef.set(ref, "set inside"), 1), Duration.seconds(5), makeDelivery(0))).toBe(1)
+      expect(yield* FiberRef.get(ref)).toBe("set inside")
+      expect(yield* withDeadline(Effect.fail("no"), Duration.seconds(5), makeDelivery(0)).pipe(Effect.flip)).toBe("no")
     }))
 
   it.effect("an update past its deadline gets the apology and its entry fails with the reason", () => {

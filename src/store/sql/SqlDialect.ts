@@ -13,7 +13,7 @@
 import type { SqlError, Statement } from "@effect/sql"
 import { Context, Effect } from "effect"
 import { StoreError } from "../../domain/errors.ts"
-import { annotateSpan } from "../../observability/span.ts"
+import { annotatedSpan } from "../../observability/span.ts"
 
 /** Runs the statements of one store operation on `table`; the database's failures become StoreErrors of `operation`. */
 export type StoreCall = <A, R>(
@@ -70,8 +70,8 @@ export const storeCall = (
   toStoreError: (operation: string) => (error: SqlError.SqlError) => StoreError
 ): StoreCall =>
 (operation, table, effect) =>
-  Effect.zipRight(
-    annotateSpan({ "db.system.name": system, "db.collection.name": table }),
+  annotatedSpan(
+    { "db.system.name": system, "db.collection.name": table },
     Effect.catchTag(effect, "SqlError", (error) => Effect.fail(toStoreError(operation)(error)))
   )
 
