@@ -14,7 +14,10 @@ import { Clock, Context, Duration, Effect, type Exit, Fiber, Option } from "effe
  */
 export type OnTimer = () => Duration.Duration | "expired" | "untimed"
 
-/** Effect's own clock: the one every fiber has unless a test or the replay sets another. */
+/**
+ * Effect's own clock: the one every fiber has unless a test or the replay sets another. (The
+ * clock of a second copy of effect in a process counts as another clock: the sleep, still right.)
+ */
 const liveClock = Effect.runSync(Effect.clock)
 
 /** setTimeout fires at once beyond 2^31 - 1 ms: a longer (or infinite) wait is no timer. */

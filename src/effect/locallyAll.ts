@@ -10,7 +10,7 @@
  * too: the region keeps the frame's handler from being skipped), to the values they had before,
  * as `locally` resets them.
  */
-import { Effect, FiberRef, HashMap, LogLevel } from "effect"
+import { Effect, type Fiber, FiberRef, HashMap, LogLevel } from "effect"
 
 /** One reference and how its value changes inside the effect (made by `localValue` or `localWith`, which type it). */
 export interface LocalValue {
@@ -44,29 +44,40 @@ interface SettableFiber {
   readonly setFiberRef: <X>(ref: FiberRef.FiberRef<X>, value: X) => void
 }
 
-export const locallyAll = (values: ReadonlyArray<LocalValue>) =>
+/**
+ * `self` with `enter` run on its fiber just before it, and the function `enter` returns run
+ * just after it however it ends (a failure, a defect, an interruption: the region keeps the
+ * frame's handler from being skipped), both on this fiber, before anything after `self`. An
+ * `acquireUseRelease` of two synchronous steps in a few runtime steps where it takes about
+ * fifteen; `self` runs as interruptible as the caller was.
+ */
+export const around = (enter: (fiber: Fiber.RuntimeFiber<unknown, unknown>) => () => void) =>
 <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
   Effect.uninterruptibleMask((restore) =>
     Effect.withFiberRuntime<A, E, R>((fiber) => {
-      const settable = fiber as unknown as SettableFiber
-      const before = values.map((v) => fiber.getFiberRef(v.ref))
-      for (let i = 0; i < values.length; i++) settable.setFiberRef(values[i]!.ref, values[i]!.update(before[i]))
-      // The handlers run on this fiber, before anything after `self`.
-      const reset = () => {
-        for (let i = 0; i < values.length; i++) settable.setFiberRef(values[i]!.ref, before[i])
-      }
+      const leave = enter(fiber)
       return Effect.matchCauseEffect(restore(self), {
         onFailure: (cause) => {
-          reset()
+          leave()
           return Effect.failCause(cause)
         },
         onSuccess: (a) => {
-          reset()
+          leave()
           return Effect.succeed(a)
         }
       })
     })
   )
+
+export const locallyAll = (values: ReadonlyArray<LocalValue>) =>
+  around((fiber) => {
+    const settable = fiber as unknown as SettableFiber
+    const before = values.map((v) => fiber.getFiberRef(v.ref))
+    for (let i = 0; i < values.length; i++) settable.setFiberRef(values[i]!.ref, values[i]!.update(before[i]))
+    return () => {
+      for (let i = 0; i < values.length; i++) settable.setFiberRef(values[i]!.ref, before[i])
+    }
+  })
 
 /** `Effect.locally` of one reference, as `locallyAll` does it. */
 export const locally = <A>(ref: FiberRef.FiberRef<A>, value: A) => locallyAll([localValue(ref, value)])

@@ -8,6 +8,7 @@
  * error code), never user data.
  */
 import { Array as Arr, Cause, Clock, Context, Duration, Effect, FiberRef, Metric, MetricBoundaries, MetricLabel, type Tracer } from "effect"
+import { around } from "../effect/locallyAll.ts"
 
 /** Histogram buckets for latencies, 5 ms … ~82 s. */
 export const latencyBoundaries = MetricBoundaries.exponential({ start: 0.005, factor: 2, count: 15 })
@@ -201,6 +202,18 @@ export const updateMetric = <Type, In, Out>(metric: Metric.Metric<Type, In, Out>
   Effect.withFiberRuntime((fiber) => {
     metric.unsafeUpdate(input, fiber.getFiberRef(FiberRef.currentMetricLabels))
     return Effect.void
+  })
+
+/**
+ * `self` counted in `gauge` while it runs: one up before it, one down after it however it ends,
+ * with the fiber's metric labels, in one frame (`acquireUseRelease` of `Metric.increment` and
+ * `Metric.modify` takes about twenty runtime steps).
+ */
+export const countedWhile = (gauge: Metric.Metric.Gauge<number>) =>
+  around((fiber) => {
+    const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
+    gauge.unsafeModify(1, labels)
+    return () => gauge.unsafeModify(-1, labels)
   })
 
 /** Counts one retry of `operation`. */

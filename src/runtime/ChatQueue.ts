@@ -32,6 +32,7 @@ import { ReadyList } from "./ReadyList.ts"
 import { makeTurnMerge } from "./TurnMerge.ts"
 import { countedStoreRetry, type UpdateJob, UpdateRunner } from "./UpdateRunner.ts"
 import { retryLazily } from "../effect/retryLazily.ts"
+import { around } from "../effect/locallyAll.ts"
 
 export interface ChatQueueService {
   /**
@@ -211,9 +212,9 @@ export const makeChatQueue = Effect.gen(function*() {
       } else if (closesAt !== undefined) {
         const turn = yield* merge.gather(next, loadedAfter(queue), closesAt)
         taken = turn.count
-        yield* runner.run(turn.job).pipe(Effect.ensuring(Effect.sync(() => void (loaded -= taken))))
+        yield* runner.run(turn.job).pipe(around(() => () => void (loaded -= taken)))
       } else {
-        yield* runner.run(next).pipe(Effect.ensuring(Effect.sync(() => void loaded--)))
+        yield* runner.run(next).pipe(around(() => () => void loaded--))
       }
       queue.splice(0, taken)
       if (queue.length === 0) mailboxes.delete(key)

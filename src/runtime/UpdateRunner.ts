@@ -18,7 +18,6 @@ import {
   FiberRef,
   Layer,
   LogLevel,
-  Metric,
   Option,
   Schedule,
   ScheduleDecision,
@@ -29,7 +28,7 @@ import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartD
 import { CurrentMergedParts, type MergedPart, mergedNote } from "../domain/MergedTurn.ts"
 import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
-import { countRetry, dialogsInFlight, updateDuration, updateMetric, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
+import { countedWhile, countRetry, dialogsInFlight, updateDuration, updateMetric, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
 import { withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { textsIn, updateLanguage } from "../profile/UserLanguage.ts"
@@ -327,7 +326,7 @@ export const makeUpdateRunner = Effect.gen(function*() {
     })
 
   const handle = (job: UpdateJob, cell: Delivery, patience: PatienceCell): Effect.Effect<void> =>
-    Effect.acquireUseRelease(Metric.increment(dialogsInFlight), () => turn(job, cell, patience), () => Metric.modify(dialogsInFlight, -1))
+    countedWhile(dialogsInFlight)(turn(job, cell, patience))
 
   /** The notice of a flood, sent in the chat's order; the dropped update is settled either way. */
   const notifyFlood = (job: UpdateJob): Effect.Effect<void> =>

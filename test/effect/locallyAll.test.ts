@@ -1,7 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, FiberRef, HashMap, Logger, LogLevel } from "effect"
+import { Deferred, Effect, Exit, Fiber, FiberRef, HashMap, Logger, LogLevel, Metric } from "effect"
+import { countedWhile } from "../../src/observability/Metrics.ts"
 import {
   annotateLogs,
+  around,
   localAnnotations,
   localValue,
   localWith,
@@ -96,5 +98,62 @@ describe("locallyAll", () => {
         { level: "WARN", message: ["shown"], annotations: { update_id: 7 } }
       ])
       expect(HashMap.size(yield* FiberRef.get(FiberRef.currentLogAnnotations))).toBe(0)
+    }))
+})
+
+describe("around", () => {
+  /** Records when `enter` and its `leave` run, next to what the effect and the code after it do. */
+  const traced = (events: Array<string>) =>
+    around(() => {
+      events.push("enter")
+      return () => void events.push("leave")
+    })
+
+  it.effect("runs enter before the effect and leave after it, before anything that follows", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const result = yield* Effect.sync(() => {
+        events.push("effect")
+        return 7
+      }).pipe(traced(events), Effect.tap(() => Effect.sync(() => void events.push("after"))))
+      expect(result).toBe(7)
+      expect(events).toEqual(["enter", "effect", "leave", "after"])
+    }))
+
+  it.effect("runs leave when the effect fails, dies or is interrupted, and keeps its cause", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      expect(yield* Effect.exit(Effect.fail("no").pipe(traced(events)))).toEqual(Exit.fail("no"))
+      expect(Exit.isFailure(yield* Effect.exit(Effect.die("boom").pipe(traced(events))))).toBe(true)
+      const fiber = yield* Effect.fork(Effect.never.pipe(traced(events)))
+      yield* Effect.yieldNow()
+      expect(Exit.isInterrupted(yield* Fiber.interrupt(fiber))).toBe(true)
+      expect(events).toEqual(["enter", "leave", "enter", "leave", "enter", "leave"])
+    }))
+
+  it.effect("runs the effect as interruptible as the caller was", () =>
+    Effect.gen(function*() {
+      const events: Array<string> = []
+      const status = Effect.checkInterruptible((interruptible) => Effect.succeed(interruptible))
+      expect(yield* status.pipe(traced(events))).toBe(true)
+      expect(yield* Effect.uninterruptible(status.pipe(traced(events)))).toBe(false)
+    }))
+})
+
+describe("countedWhile", () => {
+  it.effect("counts the effect in the gauge while it runs, however it ends", () =>
+    Effect.gen(function*() {
+      const gauge = Metric.gauge(`test_counted_while_${Math.random().toString(36).slice(2)}`)
+      const value = Effect.map(Metric.value(gauge), (state) => state.value)
+      expect(yield* value.pipe(countedWhile(gauge))).toBe(1)
+      expect(yield* value).toBe(0)
+      yield* Effect.exit(Effect.fail("no").pipe(countedWhile(gauge)))
+      expect(yield* value).toBe(0)
+      const started = yield* Deferred.make<void>()
+      const fiber = yield* Effect.fork(Effect.zipRight(Deferred.succeed(started, undefined), Effect.never).pipe(countedWhile(gauge)))
+      yield* Deferred.await(started)
+      expect(yield* value).toBe(1)
+      yield* Fiber.interrupt(fiber)
+      expect(yield* value).toBe(0)
     }))
 })
