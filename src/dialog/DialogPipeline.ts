@@ -123,7 +123,9 @@ export const makeDialogPipeline = Effect.gen(function*() {
       const stored = (yield* takeFresh) ? Option.none<string>() : yield* history.replyFor(chatId, updateId)
       if (Option.isSome(stored)) {
         const again = markdownToEntities(stored.value)
-        yield* Effect.zipRight(commitAnswer, called === undefined ? messenger.reply(to, again) : called.deliver(again))
+        yield* commitAnswer
+        if (called === undefined) yield* messenger.reply(to, again)
+        else yield* called.deliver(again)
         return { _tag: "Replied", reason: "resent" } satisfies Outcome
       }
       // The user sees their message taken up (`REACT_ON_RECEIPT`), while the turn goes on.

@@ -67,7 +67,7 @@ export const restartDelivery = (cell: Delivery): void => {
 }
 
 /** Marks the current update's answer as going out (nothing outside a dispatched update). */
-export const commitAnswer = Effect.flatMap(FiberRef.get(CurrentDelivery), (cell) =>
+export const commitAnswer: Effect.Effect<void> = Effect.flatMap(FiberRef.get(CurrentDelivery), (cell) =>
   Effect.sync(() => {
     if (Option.isSome(cell)) cell.value.committed = true
   }))

@@ -6,7 +6,7 @@
  * other clock (`TestClock` in the tests, the replay's fixed clock) it sleeps on that clock, so
  * a test moves it as it moves `Effect.sleep`.
  */
-import { Clock, Context, Duration, Effect, type Exit, Fiber, Option } from "effect"
+import { Clock, Context, Duration, Effect, Exit, Fiber, Option } from "effect"
 
 /**
  * What to do when the timer fires: wait this much longer, give up (`"expired"`), or wait for
@@ -93,9 +93,10 @@ export const awaitWithTimer = <A, E>(
   )
 
 /**
- * `effect` on a fiber of its own with a timer beside it: its answer, with the `FiberRef`s it
- * set, when it ends first; once `onTimer` gives up, the fiber is interrupted (and awaited) and
- * this fails with `expired()`. Interrupting this interrupts the fiber, and waits for it.
+ * `effect` on a fiber of its own with a timer beside it: its answer when it ends first (with the
+ * `FiberRef`s it set, when it succeeded); once `onTimer` gives up, the fiber is interrupted (and
+ * awaited) and this fails with `expired()`. Interrupting this interrupts the fiber, and waits
+ * for it.
  * `Effect.timeout` and `raceFirst` against a sleep, with one fiber where they fork two.
  *
  * With `daemon`, the fiber is not a child of the caller's: a fiber that is told to stop tells
@@ -114,7 +115,10 @@ export const withTimer = <A, E, R, E2>(
       Effect.matchCauseEffect(restore(awaitWithTimer(fiber, first, onTimer)), {
         onFailure: (cause) => Effect.zipRight(Fiber.interrupt(fiber), Effect.failCause(cause)),
         onSuccess: (ended): Effect.Effect<A, E | E2> =>
-          ended._tag === "Some"
+          ended._tag === "None"
+            ? Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(expired()))
+            // As `Fiber.join` and effect's races: the references of a fiber that succeeded.
+            : Exit.isSuccess(ended.value)
             ? Effect.zipRight(fiber.inheritAll, ended.value)
-            : Effect.zipRight(Fiber.interrupt(fiber), Effect.fail(expired()))
+            : ended.value
       })))

@@ -149,7 +149,10 @@ describe("UpdateRunner", () => {
       const ref = FiberRef.unsafeMake("before")
       expect(yield* withDeadline(Effect.as(FiberRef.set(ref, "set inside"), 1), Duration.seconds(5), makeDelivery(0))).toBe(1)
       expect(yield* FiberRef.get(ref)).toBe("set inside")
-      expect(yield* withDeadline(Effect.fail("no"), Duration.seconds(5), makeDelivery(0)).pipe(Effect.flip)).toBe("no")
+      // As with a race: the references of an effect that failed are not taken over.
+      const failing = Effect.zipRight(FiberRef.set(ref, "set by a failure"), Effect.fail("no"))
+      expect(yield* withDeadline(failing, Duration.seconds(5), makeDelivery(0)).pipe(Effect.flip)).toBe("no")
+      expect(yield* FiberRef.get(ref)).toBe("set inside")
     }))
 
   it.effect("an update past its deadline gets the apology and its entry fails with the reason", () => {
