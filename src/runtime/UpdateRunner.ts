@@ -121,7 +121,7 @@ const finishRetry = Schedule.exponential("100 millis", 2).pipe(
  * `effect` runs on a fiber of its own with a timer beside it (`withTimer`), as in a race with
  * a sleep, without the race's second fiber: at the deadline the fiber is interrupted (and
  * awaited) before `DeadlineExceeded`; interrupting this interrupts it too, and its `FiberRef`s
- * come back with its answer.
+ * come back with its success.
  */
 export const withDeadline = <A, E, R>(
   effect: Effect.Effect<A, E, R>,
