@@ -48,7 +48,8 @@ export { type Conversation, conversationKey, conversationOf, type ConversationRe
 export { BusinessConnection } from "./domain/BusinessConnection.ts"
 export { Dispatcher, DispatcherLive, type DispatcherService, DispatcherWithQueue } from "./runtime/Dispatcher.ts"
 export { ChatQueue, ChatQueueInProcess, type ChatQueueService } from "./runtime/ChatQueue.ts"
-export { DeadlineExceeded, type UpdateJob, UpdateRunner, UpdateRunnerLive, type UpdateRunnerService } from "./runtime/UpdateRunner.ts"
+export { DeadlineExceeded } from "./runtime/Deadline.ts"
+export { type UpdateJob, UpdateRunner, UpdateRunnerLive, type UpdateRunnerService } from "./runtime/UpdateRunner.ts"
 export { DispatcherConfig, type DispatcherConfigShape } from "./runtime/DispatcherConfig.ts"
 export { Settings } from "./config.ts"
 

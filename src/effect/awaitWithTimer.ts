@@ -6,7 +6,7 @@
  * other clock (`TestClock` in the tests, the replay's fixed clock) it sleeps on that clock, so
  * a test moves it as it moves `Effect.sleep`.
  */
-import { Clock, Context, Duration, Effect, Exit, Fiber, Option } from "effect"
+import { Clock, Context, DefaultServices, Duration, Effect, Exit, Fiber, FiberRefs, Option } from "effect"
 
 /**
  * What to do when the timer fires: wait this much longer, give up (`"expired"`), or wait for
@@ -14,11 +14,14 @@ import { Clock, Context, Duration, Effect, Exit, Fiber, Option } from "effect"
  */
 export type OnTimer = () => Duration.Duration | "expired" | "untimed"
 
+/** Gives up at the timer's first firing: a plain timeout. */
+export const giveUp: OnTimer = () => "expired"
+
 /**
  * Effect's own clock: the one every fiber has unless a test or the replay sets another. (The
  * clock of a second copy of effect in a process counts as another clock: the sleep, still right.)
  */
-const liveClock = Effect.runSync(Effect.clock)
+const liveClock = Context.get(FiberRefs.getOrDefault(FiberRefs.empty(), DefaultServices.currentServices), Clock.Clock)
 
 /** setTimeout fires at once beyond 2^31 - 1 ms: a longer (or infinite) wait is no timer. */
 const maxTimerMillis = 2 ** 31 - 1

@@ -21,7 +21,6 @@ import {
   Option,
   Schedule,
   ScheduleDecision,
-  Schema,
   type Tracer
 } from "effect"
 import { CurrentDelivery, CurrentUpdateId, type Delivery, makeDelivery, restartDelivery } from "../domain/CurrentUpdate.ts"
@@ -29,14 +28,14 @@ import { CurrentMergedParts, type MergedPart, mergedNote } from "../domain/Merge
 import { type TelegramId, type Update, updateChatId } from "../domain/Update.ts"
 import { dialogMessage, DialogPipeline, type Outcome, type PipelineError } from "../dialog/DialogPipeline.ts"
 import { countedWhile, countRetry, dialogsInFlight, updateDuration, updateMetric, updateQueueDuration, updatesProcessed, withTags } from "../observability/Metrics.ts"
-import { withSpan } from "../observability/span.ts"
+import { annotatedSpan, withSpan } from "../observability/span.ts"
 import { BotProfile } from "../profile/BotProfile.ts"
 import { textsIn, updateLanguage } from "../profile/UserLanguage.ts"
 import { Inbox } from "../store/Inbox.ts"
 import { Messenger } from "../telegram/Messenger.ts"
 import { destinationOf } from "../domain/Destination.ts"
 import { DispatcherConfig } from "./DispatcherConfig.ts"
-import { withTimer } from "../effect/awaitWithTimer.ts"
+import { DeadlineExceeded, withDeadline } from "./Deadline.ts"
 import { retryLazily } from "../effect/retryLazily.ts"
 import { localAnnotations, localValue, locallyAll, locally, logAnnotated } from "../effect/locallyAll.ts"
 import { CurrentPatience, makePatience, type PatienceCell, restartPatience } from "../effect/Breaker.ts"
@@ -63,15 +62,6 @@ export interface UpdateJob {
   readonly merged?: ReadonlyArray<MergedPart> | undefined
   /** Recorded as new by the intake that queued it (not recovered, not re-queued): see `Delivery.fresh`. */
   readonly fresh?: boolean | undefined
-}
-
-/** The update's dialog ran past `updateDeadline` before its answer started to go out. */
-export class DeadlineExceeded extends Schema.TaggedError<DeadlineExceeded>()("DeadlineExceeded", {
-  deadline: Schema.DurationFromSelf
-}) {
-  override get message(): string {
-    return `deadline exceeded (${Duration.format(this.deadline)})`
-  }
 }
 
 export interface UpdateRunnerService {
@@ -112,36 +102,6 @@ const finishRetry = Schedule.exponential("100 millis", 2).pipe(
   Schedule.onDecision((_, decision) => (ScheduleDecision.isContinue(decision) ? countRetry("inbox_finish") : Effect.void))
 )
 
-/**
- * `effect` failing with `DeadlineExceeded` once `deadline` has passed, unless the update's answer
- * has started to go out (`cell.committed`): then the send finishes under its own bounded retries,
- * as an apology after it would be a second message. A turn that waited for a dependency that was
- * down (`patience`) has its patience on top of the deadline: the wait is not the dialog's slowness.
- *
- * `effect` runs on a fiber of its own with a timer beside it (`withTimer`), as in a race with
- * a sleep, without the race's second fiber: at the deadline the fiber is interrupted (and
- * awaited) before `DeadlineExceeded`; interrupting this interrupts it too, and its `FiberRef`s
- * come back with its success.
- */
-export const withDeadline = <A, E, R>(
-  effect: Effect.Effect<A, E, R>,
-  deadline: Duration.Duration,
-  cell: Delivery,
-  patience?: PatienceCell
-): Effect.Effect<A, E | DeadlineExceeded, R> =>
-  Effect.suspend(() => {
-    let extended = false
-    const onTimer = (): Duration.Duration | "expired" | "untimed" => {
-      if (cell.committed) return "untimed"
-      if (!extended && patience?.waitingSince !== undefined) {
-        extended = true
-        return patience.patience
-      }
-      return "expired"
-    }
-    return withTimer(effect, deadline, onTimer, () => new DeadlineExceeded({ deadline }))
-  })
-
 const describe = (outcome: Outcome) =>
   outcome._tag === "Answered"
     ? `answered (${outcome.stage}${outcome.fallback ? ", with fallback" : ""})`
@@ -181,17 +141,14 @@ const outcomeNote = (label: string, patience: PatienceCell, apologized: boolean)
  * put on the span, and `line` logged with `outcome`, `duration_ms` and the dialog `stage`.
  */
 const report = (startedAt: number, outcome: string, stage: Option.Option<string>, level: LogLevel.LogLevel, line: string) =>
-  // The clock, the metrics and the span switch read in one step (a generator of the same took a dozen).
+  // The clock and the metrics in one step, the span in the tracing check's (a generator of the same took a dozen).
   Effect.withFiberRuntime<void>((fiber) => {
     const durationMs = Context.get(fiber.currentDefaultServices, Clock.Clock).unsafeCurrentTimeMillis() - startedAt
     const labels = fiber.getFiberRef(FiberRef.currentMetricLabels)
     withTags(updatesProcessed, { outcome }).unsafeUpdate(1, labels)
     withTags(updateDuration, { outcome }).unsafeUpdate(Duration.millis(durationMs), labels)
     const stageTag = Option.match(stage, { onNone: () => ({}), onSome: (id) => ({ stage: id }) })
-    const logged = logAnnotated(level, line, { outcome, duration_ms: durationMs, ...stageTag })
-    return fiber.getFiberRef(FiberRef.currentTracerEnabled)
-      ? Effect.zipRight(Effect.annotateCurrentSpan({ outcome, ...stageTag }), logged)
-      : logged
+    return annotatedSpan({ outcome, ...stageTag }, logAnnotated(level, line, { outcome, duration_ms: durationMs, ...stageTag }))
   })
 
 /** The update runner over the inbox, the pipeline and the dispatcher's settings. */

@@ -30,7 +30,7 @@ import {
   type TelegramError,
   TelegramTransportError
 } from "./TelegramApi.ts"
-import { withTimer } from "../effect/awaitWithTimer.ts"
+import { giveUp, withTimer } from "../effect/awaitWithTimer.ts"
 import { Outages } from "../effect/Outages.ts"
 import { makeThrottle } from "./Throttle.ts"
 import { withSpan } from "../observability/span.ts"
@@ -80,7 +80,6 @@ const isOutage = (error: TelegramError): boolean =>
 
 /** Longest wait for the record of a sent message, while its send holds an in-doubt slot. */
 const recordTimeout = Duration.seconds(2)
-const expired = () => "expired" as const
 const recordTimedOut = () => new Cause.TimeoutException(`no answer within ${Duration.format(recordTimeout)}`)
 
 /** Where the record of a dialog message goes: its update, and the count it brings the update to. */
@@ -129,7 +128,7 @@ export const makeMessenger = Effect.gen(function*() {
             // On a fiber of its own: interrupting the dialog (a shutdown) waits for the record
             // instead of cutting it (a child fiber would be interrupted with its parent), and
             // the timer can still end a record that hangs.
-            withTimer(Effect.interruptible(inbox.markDelivered(updateId, count)), recordTimeout, expired, recordTimedOut, {
+            withTimer(Effect.interruptible(inbox.markDelivered(updateId, count)), recordTimeout, giveUp, recordTimedOut, {
               daemon: true
             }).pipe(
               Effect.catchAll((e) =>

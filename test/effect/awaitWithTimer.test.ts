@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Option, Supervisor, TestClock } from "effect"
-import { awaitWithTimer, type OnTimer } from "../../src/effect/awaitWithTimer.ts"
+import { awaitWithTimer, giveUp, type OnTimer } from "../../src/effect/awaitWithTimer.ts"
 
 /** An `onTimer` that answers `answers` in turn (then "expired"), counting its calls. */
 const scripted = (...answers: Array<ReturnType<OnTimer>>) => {
@@ -74,7 +74,7 @@ describe("awaitWithTimer on effect's own clock", () => {
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(Effect.fail("no"))
       yield* Fiber.await(fiber)
-      const ended = yield* awaitWithTimer(fiber, Duration.millis(10), () => "expired")
+      const ended = yield* awaitWithTimer(fiber, Duration.millis(10), giveUp)
       expect(Option.getOrThrow(ended)).toEqual(Exit.fail("no"))
     }))
 
@@ -98,7 +98,7 @@ describe("awaitWithTimer on effect's own clock", () => {
       const supervisor = new StartedFibers()
       yield* Effect.gen(function*() {
         const fiber = yield* Effect.fork(Effect.never)
-        expect(yield* awaitWithTimer(fiber, Duration.millis(20), () => "expired")).toEqual(Option.none())
+        expect(yield* awaitWithTimer(fiber, Duration.millis(20), giveUp)).toEqual(Option.none())
         yield* Fiber.interrupt(fiber)
       }).pipe(Effect.supervised(supervisor))
       // The one fiber is the caller's own fork.
@@ -135,7 +135,7 @@ describe("awaitWithTimer on the TestClock", () => {
   it.effect("begun in an uninterruptible region, ends with the fiber without waiting out its timer", () =>
     Effect.gen(function*() {
       const fiber = yield* Effect.fork(Effect.as(Effect.sleep("1 second"), "done"))
-      const waiting = yield* Effect.fork(Effect.uninterruptible(awaitWithTimer(fiber, Duration.seconds(5), () => "expired")))
+      const waiting = yield* Effect.fork(Effect.uninterruptible(awaitWithTimer(fiber, Duration.seconds(5), giveUp)))
       yield* TestClock.adjust("1 second")
       expect(Option.getOrThrow(yield* Fiber.join(waiting))).toEqual(Exit.succeed("done"))
     }))
